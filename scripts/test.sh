@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole suite: ruff, then pytest on SQLite, then pytest on PostgreSQL.
+# Called by `make test` (after set-up) and so by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/branchops}
+
+# The browser tests drive Debian's Chromium; install it once if this machine lacks it.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Debian chromium for the browser tests"
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "== chromium not found and cannot be installed: browser tests will be skipped"
+  fi
+fi
+
+echo "== ruff"
+$BIN/ruff check src tests bench scripts
+
+echo "== migrations are up to date"
+$BIN/branchops makemigrations --check --dry-run >/dev/null
+
+echo "== pytest on SQLite"
+env -u DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
+
+echo "== pytest on PostgreSQL ($PG_URL)"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "   PostgreSQL not answering; starting it"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+DATABASE_URL=$PG_URL $BIN/pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,65 @@
+"""The JSON API under /api/v1/: session (with CSRF) or token authentication, same scope as pages."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.security import APIKeyHeader, HttpBearer, django_auth
+
+from branchops.core.services import authenticate_token
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer bo_…` — a personal token created on the profile page."""
+
+    def authenticate(self, request, token):
+        user = authenticate_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class TokenHeaderAuth(APIKeyHeader):
+    param_name = "X-API-Token"
+
+    def authenticate(self, request, key):
+        user = authenticate_token(key)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="BranchOps API",
+    version="1",
+    description="BranchOps JSON API. Authenticate with your browser session or `Authorization: Bearer <token>`.",
+    auth=[django_auth, TokenAuth(), TokenHeaderAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        detail = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+    else:
+        detail = {"__all__": [str(m) for m in exc.messages]}
+    return api.create_response(request, {"detail": detail}, status=400)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Permission denied"}, status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found"}, status=404)
+
+
+from branchops.core.api import router as core_router  # noqa: E402
+from branchops.org.api import router as org_router  # noqa: E402
+
+api.add_router("/", core_router)
+api.add_router("/org/", org_router)

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "branchops.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from . import nav
+        from .models import CalendarDay
+        from .workdays import invalidate_overrides
+
+        def _invalidate(**kwargs):
+            invalidate_overrides()
+
+        post_save.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-save")
+        post_delete.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-delete")
+        nav.register(nav.NavItem("home", _("My work"), "home", "house", order=0))
+        nav.register(nav.NavItem("calendar", _("Working days"), "calendar", "calendar3", order=900))

@@ -1,0 +1,122 @@
+"""Shared write helpers: permission checks, timeline, notifications, numbering, tokens, calendar."""
+
+import logging
+from datetime import timedelta
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ApiToken, CalendarDay, Notification, Sequence, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+
+def require_perm(actor, perm: str, obj=None) -> None:
+    """``actor=None`` is the system (commands, the worker); anyone else needs the permission."""
+    if actor is None:
+        return
+    allowed = actor.has_perm(perm, obj) if obj is not None else actor.has_perm(perm)
+    if not actor.is_active or not allowed:
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def stamp_history(obj, actor) -> None:
+    """Tell django-simple-history who made the change when there is no request (commands)."""
+    if actor is not None:
+        obj._history_user = actor
+
+
+def record_timeline(actor, obj, verb: str, message: str = "", data: dict | None = None) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=str(obj.pk),
+        actor=actor,
+        verb=verb,
+        message=message,
+        data=data or {},
+    )
+
+
+def notify(recipient, title: str, body: str = "", url: str = "") -> None:
+    """Queue an in-app notification after the transaction commits; a failure is logged, never raised."""
+
+    def send():
+        try:
+            Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url)
+        except Exception:  # a failed notification never undoes the change it reports
+            log.exception("notification to %s failed", getattr(recipient, "pk", recipient))
+
+    transaction.on_commit(send)
+
+
+def mark_notifications_read(actor, ids=None) -> int:
+    qs = Notification.objects.filter(recipient=actor, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(id__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def next_number(key: str, year: int) -> int:
+    """The next number of a yearly series, safe under concurrency (row lock on PostgreSQL)."""
+    with transaction.atomic():
+        seq, _created = Sequence.objects.select_for_update().get_or_create(key=key, year=year)
+        seq.last += 1
+        seq.save(update_fields=["last"])
+        return seq.last
+
+
+@transaction.atomic
+def set_calendar_day(actor, date, is_working_day: bool, name: str = "") -> CalendarDay:
+    require_perm(actor, "core.change_calendarday")
+    day = CalendarDay.objects.filter(date=date).first() or CalendarDay(date=date)
+    day.is_working_day = is_working_day
+    day.name = name
+    stamp_history(day, actor)
+    day.save()
+    return day
+
+
+@transaction.atomic
+def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
+    """Returns the token record and the plain token, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"name": _("Give the token a name.")})
+    raw = ApiToken.generate()
+    token = ApiToken.objects.create(
+        user=actor,
+        name=name[:100],
+        prefix=raw[3:11],
+        digest=ApiToken.hash(raw),
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name})
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(actor, token_id: int) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token_id, user=actor)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_timeline(actor, actor, "token_revoked", _("API token “%(name)s” revoked") % {"name": token.name})
+    return token
+
+
+def authenticate_token(raw: str):
+    """The active user of a plain token, or None. Marks the token as used (at most once a minute)."""
+    if not raw or not raw.startswith("bo_"):
+        return None
+    token = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(raw)).first()
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

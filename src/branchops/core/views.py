@@ -1,0 +1,102 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from branchops.org import queries as org_queries
+
+from . import queries, services
+from .forms import ApiTokenForm
+
+
+@login_required
+def home(request):
+    user = request.user
+    context = {
+        "staff": getattr(user, "staff", None),
+        "notifications": queries.my_notifications(user, unread_only=True)[:10],
+        "recent_actions": queries.my_recent_actions(user),
+        "scope_summary": org_queries.scope_summary(user),
+        "work_sections": [],  # later modules add their own queues of "my work" here
+    }
+    return render(request, "core/home.html", context)
+
+
+@login_required
+def notifications(request):
+    page = queries.paginate(request, queries.my_notifications(request.user))
+    return render(request, "core/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    ids = request.POST.getlist("id") or None
+    services.mark_notifications_read(request.user, ids)
+    return redirect(request.POST.get("next") or "notifications")
+
+
+@login_required
+def profile(request):
+    user = request.user
+    new_token = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_token = services.create_api_token(user, form.cleaned_data["name"], form.cleaned_data["days"])
+            form = ApiTokenForm()
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return render(request, "core/profile.html", {
+        "staff": getattr(user, "staff", None),
+        "tokens": user.api_tokens.all(),
+        "form": form,
+        "new_token": new_token,
+        "roles": org_queries.role_labels(user),
+    })
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id: int):
+    from django.http import Http404
+
+    from .models import ApiToken
+
+    try:
+        services.revoke_api_token(request.user, token_id)
+    except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("The token was revoked."))
+    return redirect("profile")
+
+
+@login_required
+def calendar_month(request):
+    """A month of the working-day calendar, with the bank's own overrides marked."""
+    import calendar as pycal
+    from datetime import date, timedelta
+
+    from . import workdays
+    from .models import CalendarDay
+
+    today = date.today()
+    try:
+        year = int(request.GET.get("year", today.year))
+        month = int(request.GET.get("month", today.month))
+        first = date(year, month, 1)
+    except ValueError:
+        first = date(today.year, today.month, 1)
+    weeks = pycal.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    overrides = {d.date: d for d in CalendarDay.objects.filter(date__in=[d for w in weeks for d in w])}
+    grid = [[{"date": d, "in_month": d.month == first.month, "working": workdays.is_working_day(d),
+              "override": overrides.get(d)} for d in week] for week in weeks]
+    prev_month = (first - timedelta(days=1)).replace(day=1)
+    next_month = (first.replace(day=28) + timedelta(days=7)).replace(day=1)
+    return render(request, "core/calendar.html", {
+        "first": first, "grid": grid, "prev": prev_month, "next": next_month,
+        "uncovered": workdays.uncovered_years([first.year, first.year + 1]),
+        "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
+    })

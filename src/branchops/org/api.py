@@ -1,0 +1,216 @@
+from datetime import datetime, time
+
+from django.core.exceptions import PermissionDenied
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.pagination import PageNumberPagination, paginate
+
+from branchops.core.audit import timeline
+
+from . import queries
+from .roles import Role
+
+router = Router(tags=["org"])
+
+
+class Pages(PageNumberPagination):
+    class Input(Schema):
+        page: int = 1
+        page_size: int = 50
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        pagination.page_size = max(1, min(pagination.page_size, 500))
+        self.page_size = pagination.page_size
+        return super().paginate_queryset(queryset, pagination, request=request, **params)
+
+
+class Ref(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class HoursOut(Schema):
+    weekday: int
+    opens_at: time | None
+    closes_at: time | None
+
+
+class InstitutionOut(Schema):
+    id: int
+    code: str
+    name: str
+    short_name: str
+    level: str
+    parent_id: int | None
+    address: str
+    phone: str
+    outlet_type: str | None
+    counters: int
+    smart_devices: int
+    cluster: str | None
+    cluster_role: str
+    is_active: bool
+
+    @staticmethod
+    def resolve_outlet_type(obj):
+        return obj.outlet_type.code if obj.outlet_type_id else None
+
+    @staticmethod
+    def resolve_cluster(obj):
+        return obj.cluster.code if obj.cluster_id else None
+
+
+class InstitutionDetailOut(InstitutionOut):
+    business_hours: list[HoursOut]
+    path: list[Ref]
+
+    @staticmethod
+    def resolve_business_hours(obj):
+        return list(obj.business_hours.all())
+
+    @staticmethod
+    def resolve_path(obj):
+        return [{"id": a.id, "code": a.code, "name": a.name} for a in obj.ancestors()]
+
+
+class InstitutionFilter(Schema):
+    q: str = ""
+    level: str = ""
+    parent: int | None = None
+    outlet_type: str = ""
+    cluster: str = ""
+    active: bool | None = None
+
+
+@router.get("/institutions", response=list[InstitutionOut], summary="Institutions within my scope")
+@paginate(Pages)
+def list_institutions(request, filters: Query[InstitutionFilter]):
+    return queries.institutions(request.user, **filters.dict())
+
+
+@router.get("/institutions/{int:pk}", response=InstitutionDetailOut)
+def get_institution(request, pk: int):
+    return queries.access_institution(request.user, pk)
+
+
+class EventOut(Schema):
+    when: datetime
+    who: str
+    action: str
+    message: str
+    changes: list[dict]
+
+
+@router.get("/institutions/{int:pk}/history", response=list[EventOut], summary="Who changed what, and when")
+def institution_history(request, pk: int):
+    return [_event(e) for e in timeline(queries.access_institution(request.user, pk))]
+
+
+def _event(e):
+    return {"when": e.when, "who": e.who, "action": e.action, "message": e.message,
+            "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in e.changes]}
+
+
+class DepartmentOut(Schema):
+    id: int
+    code: str
+    name: str
+    institution: Ref
+    is_business: bool
+    is_review: bool
+    is_secretariat: bool
+    is_active: bool
+    staff_count: int = 0
+
+
+@router.get("/departments", response=list[DepartmentOut])
+@paginate(Pages)
+def list_departments(request, q: str = "", institution: int | None = None, kind: str = ""):
+    return queries.departments(request.user, q=q, institution=institution, kind=kind)
+
+
+@router.get("/departments/{int:pk}", response=DepartmentOut)
+def get_department(request, pk: int):
+    return queries.departments(request.user).filter(pk=queries.access_department(request.user, pk).pk).get()
+
+
+class StaffOut(Schema):
+    id: int
+    staff_no: str
+    name: str
+    username: str
+    institution: Ref
+    department: Ref | None
+    post: str | None
+    phone: str
+    email: str
+    is_active: bool
+
+    @staticmethod
+    def resolve_username(obj):
+        return obj.user.username
+
+    @staticmethod
+    def resolve_post(obj):
+        return obj.post.code if obj.post_id else None
+
+
+class StaffDetailOut(StaffOut):
+    roles: list[str]
+
+    @staticmethod
+    def resolve_roles(obj):
+        names = {g.name for g in obj.user.groups.all()}
+        return [r for r in Role.values if r in names]
+
+
+class StaffFilter(Schema):
+    q: str = ""
+    institution: int | None = None
+    department: int | None = None
+    post: str = ""
+    role: str = ""
+    active: bool | None = True
+
+
+@router.get("/people", response=list[StaffOut], summary="Staff within my scope")
+@paginate(Pages)
+def list_people(request, filters: Query[StaffFilter]):
+    return queries.staff(request.user, **filters.dict())
+
+
+@router.get("/people/{int:pk}", response=StaffDetailOut)
+def get_person(request, pk: int):
+    return queries.access_staff(request.user, pk)
+
+
+@router.get("/people/{int:pk}/history", response=list[EventOut])
+def person_history(request, pk: int):
+    return [_event(e) for e in timeline(queries.access_staff(request.user, pk))]
+
+
+class RowErrorOut(Schema):
+    sheet: str
+    row: int
+    field: str
+    message: str
+
+
+class ImportOut(Schema):
+    ok: bool
+    dry_run: bool
+    errors: list[RowErrorOut]
+    summary: dict[str, dict[str, int]]
+    changes: list[dict]
+
+
+@router.post("/import", response={200: ImportOut, 400: ImportOut},
+             summary="Import institutions, departments and staff from xlsx (all-or-nothing; dry_run previews)")
+def import_org(request, file: File[UploadedFile], dry_run: bool = True):
+    from .importer import import_workbook
+
+    if not request.user.has_perm("org.import_org"):
+        raise PermissionDenied
+    result = import_workbook(request.user, file, dry_run=dry_run)
+    return (200 if result.ok else 400), result.as_dict()
