@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "branchops.core",
     "branchops.org",
+    "branchops.demo",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,14 @@ def _changes(instance, fields: dict) -> dict:
     """Apply ``fields`` to ``instance``; return {field: (old, new)} for those that changed."""
     changed = {}
     for name, value in fields.items():
+        field = instance._meta.get_field(name)
+        if field.is_relation:
+            old_id = getattr(instance, field.attname)
+            new_id = value.pk if value is not None else None
+            if old_id != new_id:
+                changed[name] = (old_id, new_id)
+                setattr(instance, name, value)
+            continue
         old = getattr(instance, name)
         if old != value:
             changed[name] = (old, value)

@@ -1,0 +1,73 @@
+"""Shared fixtures. Data is set up through the services, as users would create it."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from branchops.org import services as org
+from branchops.org.models import Level, OutletType, Post
+from branchops.org.roles import Role
+
+PASSWORD = "Test-pass-2026!"
+
+
+class Org:
+    """A small bank: head office → Shenzhen branch → two sub-branches → three outlets."""
+
+    def __init__(self):
+        self.flagship = OutletType.objects.get_or_create(code="flagship", defaults={"name": "旗舰网点"})[0]
+        self.light = OutletType.objects.get_or_create(code="light", defaults={"name": "轻型网点"})[0]
+        self.teller = Post.objects.get_or_create(code="teller", defaults={"name": "柜员"})[0]
+        self.head = Post.objects.get_or_create(code="outlet_head", defaults={"name": "网点负责人"})[0]
+        self.ho = org.save_institution(None, code="HO", name="总行", level=Level.HEAD_OFFICE)
+        self.branch = org.save_institution(None, code="SZ", name="深圳分行", level=Level.TIER1_BRANCH, parent=self.ho)
+        self.sb1 = org.save_institution(None, code="SZ01", name="福田支行", level=Level.SUB_BRANCH, parent=self.branch)
+        self.sb2 = org.save_institution(None, code="SZ02", name="罗湖支行", level=Level.SUB_BRANCH, parent=self.branch)
+        self.cluster = org.save_cluster(None, code="C01", name="福田1+2", institution=self.sb1)
+        self.o11 = org.save_institution(None, code="SZ0101", name="福田中心网点", level=Level.OUTLET, parent=self.sb1,
+                                        outlet_type=self.flagship, counters=8, smart_devices=6,
+                                        cluster=self.cluster, is_hub=True)
+        self.o12 = org.save_institution(None, code="SZ0102", name="福田卫星网点", level=Level.OUTLET, parent=self.sb1,
+                                        outlet_type=self.light, counters=3, cluster=self.cluster)
+        self.o21 = org.save_institution(None, code="SZ0201", name="罗湖网点", level=Level.OUTLET, parent=self.sb2,
+                                        outlet_type=self.light, counters=4)
+        self.ops = org.save_department(None, institution=self.branch, code="OPS", name="运行管理部",
+                                       is_business=True, is_secretariat=True)
+        self.legal = org.save_department(None, institution=self.branch, code="LEGAL", name="法律事务部",
+                                         is_review=True)
+        self.users = {}
+
+    def person(self, key, institution, roles, department=None, post=None, password=PASSWORD):
+        staff = org.save_staff(None, username=key, staff_no=key.upper(), name=key, institution=institution,
+                               department=department, post=post, roles=roles)
+        staff.user.set_password(password)
+        staff.user.save()
+        self.users[key] = staff.user
+        return staff.user
+
+
+@pytest.fixture
+def bank(db):
+    b = Org()
+    b.person("admin1", b.branch, [Role.ADMINISTRATOR])
+    b.person("sec1", b.branch, [Role.SECRETARIAT], department=b.ops)
+    b.person("leader1", b.branch, [Role.BRANCH_LEADER])
+    b.person("head11", b.o11, [Role.OUTLET_HEAD], post=b.head)
+    b.person("staff11", b.o11, [Role.OUTLET_STAFF], post=b.teller)
+    b.person("staff12", b.o12, [Role.OUTLET_STAFF], post=b.teller)
+    b.person("staff21", b.o21, [Role.OUTLET_STAFF], post=b.teller)
+    b.person("sb1mgr", b.sb1, [Role.SERVICE_SUPERVISOR])
+    return b
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
