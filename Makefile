@@ -35,6 +35,9 @@ $(STAMPS)/messages: $(STAMPS)/python $(wildcard src/branchops/locale/*/LC_MESSAG
 	cd src/branchops && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
 	@touch $@
 
+# The demo runs in development mode on localhost: plain HTTP, the demo secret key.
+demo serve: export DEBUG = 1
+
 demo: setup
 	$(BIN)/branchops migrate --no-input -v 0
 	$(BIN)/branchops demo

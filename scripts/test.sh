@@ -20,7 +20,7 @@ echo "== ruff"
 $BIN/ruff check src tests bench scripts
 
 echo "== migrations are up to date"
-$BIN/branchops makemigrations --check --dry-run >/dev/null
+DJANGO_SETTINGS_MODULE=branchops.settings_test $BIN/branchops makemigrations --check --dry-run
 
 echo "== pytest on SQLite"
 env -u DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
