@@ -15,3 +15,4 @@ from branchops.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_HSTS_SECONDS = 0
 LANGUAGE_CODE = "zh-hans"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

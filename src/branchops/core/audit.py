@@ -86,7 +86,7 @@ def timeline(obj, limit: int = 200) -> list[Event]:
     # as one event, the service's sentence with the before/after values underneath.
     unmatched = []
     for h in history_events(obj, limit):
-        twin = next((e for e in events if e.verb in ("created", "updated") and not e.changes
+        twin = next((e for e in events if e.action in ("created", "updated") and not e.changes
                      and e.who == h.who and abs((e.when - h.when).total_seconds()) < 5), None)
         if twin is not None:
             twin.changes = h.changes
