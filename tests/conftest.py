@@ -56,6 +56,8 @@ def bank(db):
     b.person("staff12", b.o12, [Role.OUTLET_STAFF], post=b.teller)
     b.person("staff21", b.o21, [Role.OUTLET_STAFF], post=b.teller)
     b.person("sb1mgr", b.sb1, [Role.SERVICE_SUPERVISOR])
+    b.person("sub1", b.branch, [Role.SUBMITTER], department=b.ops)
+    b.person("rev1", b.branch, [Role.REVIEWER], department=b.legal)
     return b
 
 
