@@ -10,11 +10,13 @@ when they differ, and demo passwords are only set when they do not already check
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -156,14 +158,13 @@ EQUIPMENT = {
 
 # Outlet posts and (min, max) head-counts by outlet type.
 OUTLET_STAFFING = {
-    "flagship": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 2, 3),
-                 ("customer_service_manager", 3, 4), ("teller", 3, 5), ("lobby_manager", 1, 1),
+    "flagship": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 2, 2),
+                 ("customer_service_manager", 3, 4), ("teller", 3, 4), ("lobby_manager", 1, 1),
                  ("lobby_staff", 1, 1)],
-    "comprehensive": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 1, 2),
-                      ("customer_service_manager", 2, 3), ("teller", 2, 3), ("lobby_manager", 1, 1),
-                      ("lobby_staff", 0, 1)],
+    "comprehensive": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 1, 1),
+                      ("customer_service_manager", 2, 3), ("teller", 2, 3), ("lobby_manager", 1, 1)],
     "light": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 1, 1),
-              ("customer_service_manager", 2, 2), ("teller", 2, 3), ("lobby_staff", 1, 1)],
+              ("customer_service_manager", 2, 2), ("teller", 2, 2), ("lobby_staff", 1, 1)],
     "community": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 1, 1),
                   ("customer_service_manager", 2, 2), ("teller", 2, 2), ("lobby_staff", 1, 1)],
     "self_service": [("outlet_head", 1, 1), ("operations_supervisor", 1, 1), ("account_manager", 1, 1),
@@ -189,6 +190,7 @@ GIVEN = (
     "楠昊然一心安乐德成永荣新立铭晗奕可馨彬毅航逸帆晴韵卓"
 )
 
+HUB_TYPES = {"flagship", "comprehensive"}
 WEEKDAYS = range(5)
 H = time
 
@@ -263,6 +265,10 @@ def _short(name: str) -> str:
     return name.replace("支行营业部", "营业部").removesuffix("支行")
 
 
+def _phone(rng: random.Random) -> str:
+    return f"0755-{rng.choice('2388')}{rng.randint(0, 9999999):07d}"
+
+
 def _hours(rng: random.Random, outlet_type: str, index: int) -> dict[int, tuple[time, time] | None]:
     if outlet_type == "self_service":
         return {d: (H(7), H(22)) for d in range(7)}
@@ -320,25 +326,31 @@ def make_plan() -> Plan:
         institutions.append(InstitutionPlan(
             code=sb_code, name=sb_name, short_name=sb_name.removesuffix("支行"), level=Level.SUB_BRANCH,
             parent=branch, address=f"深圳市{district}{layout.choice(roads)}{layout.randint(1, 3000)}号",
-            phone=f"0755-{layout.randint(2000, 8999)}{layout.randint(0, 9999):04d}", sort_order=sb_index,
+            phone=_phone(layout), sort_order=sb_index,
         ))
         person(sb_code, "service_supervisor", [Role.SERVICE_SUPERVISOR])
 
-        # 1+N clusters: a hub and 2–4 satellites, greedily in list order; the rest stay outside.
+        # 1+N clusters: a flagship or comprehensive hub and the next 2–4 outlets as satellites;
+        # a sub-branch may leave its last outlets outside any cluster.
         membership: dict[int, tuple[str, bool]] = {}
-        start, cluster_no = 0, 0
-        while len(outlets) - start >= 3:
-            satellites = min(layout.choice([2, 3, 3, 4]), len(outlets) - start - 1)
+        outside = layout.choice([0, 1, 1, 2])
+        remaining = list(range(len(outlets) - outside))
+        cluster_no = 0
+        while len(remaining) >= 3:
+            hub = next((i for i in remaining if outlets[i][1] in HUB_TYPES), None)
+            if hub is None:
+                break
+            remaining.remove(hub)
+            n = min(layout.choice([2, 3, 3, 4]), len(remaining))
+            if len(remaining) - n in (1, 2):
+                n = min(4, len(remaining))  # absorb stragglers rather than leave them alone
             cluster_no += 1
             cluster_code = f"C{sb_code}{cluster_no:02d}"
-            hub_name = outlets[start][0]
-            clusters.append(ClusterPlan(cluster_code, f"{_short(hub_name)}1+{satellites}", sb_code))
-            membership[start] = (cluster_code, True)
-            for j in range(start + 1, start + 1 + satellites):
+            clusters.append(ClusterPlan(cluster_code, f"{outlets[hub][0]} 1+{n}", sb_code))
+            membership[hub] = (cluster_code, True)
+            for j in remaining[:n]:
                 membership[j] = (cluster_code, False)
-            start += 1 + satellites
-            if layout.random() < 0.35:
-                break  # leave the remaining outlets of this sub-branch outside any cluster
+            remaining = remaining[n:]
 
         for o_index, (o_name, o_type) in enumerate(outlets):
             code = f"{sb_code}{o_index + 1:02d}"
@@ -347,7 +359,7 @@ def make_plan() -> Plan:
             institutions.append(InstitutionPlan(
                 code=code, name=o_name, short_name=_short(o_name), level=Level.OUTLET, parent=sb_code,
                 address=f"深圳市{district}{layout.choice(roads)}{layout.randint(1, 3000)}号",
-                phone=f"0755-{layout.randint(2000, 8999)}{layout.randint(0, 9999):04d}",
+                phone=_phone(layout),
                 outlet_type=o_type, counters=layout.randint(c_lo, c_hi),
                 smart_devices=layout.randint(d_lo, d_hi), cluster=cluster_code, is_hub=is_hub,
                 sort_order=o_index + 1, hours=_hours(layout, o_type, o_index),
@@ -465,17 +477,20 @@ def build_demo(stdout=None) -> dict:
                 demo_users[sp.username] = saved.user
 
         _say(stdout, "演示账号 …")
-        for username, role, _description in DEMO_ACCOUNTS:
-            user = demo_users[username]
+        accounts = [(demo_users[username], role) for username, role, _description in DEMO_ACCOUNTS]
+        # Password hashing is deliberately slow; PBKDF2 releases the GIL, so check and hash in threads.
+        with ThreadPoolExecutor(max_workers=len(accounts)) as pool:
+            valid = list(pool.map(lambda ur: check_password(password, ur[0].password), accounts))
+            fresh = list(pool.map(lambda ok: None if ok else make_password(password), valid))
+        for (user, role), encoded in zip(accounts, fresh, strict=True):
             dirty = False
             if not user.is_active:
                 user.is_active, dirty = True, True
             if role == Role.ADMINISTRATOR and not (user.is_staff and user.is_superuser):
                 user.is_staff = user.is_superuser = True
                 dirty = True
-            if not user.check_password(password):
-                user.set_password(password)
-                dirty = True
+            if encoded is not None:
+                user.password, dirty = encoded, True
             if dirty:
                 user.save()
 
