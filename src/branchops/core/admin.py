@@ -1,0 +1,46 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import ApiToken, CalendarDay, Notification, TimelineEntry
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(SimpleHistoryAdmin):
+    """The bank's overrides of the statutory calendar (next year's schedule, local closures)."""
+
+    list_display = ["date", "is_working_day", "name"]
+    list_filter = ["is_working_day"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at"]
+    search_fields = ["name", "user__username", "prefix"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are created by their owner on the profile page
+
+
+@admin.register(TimelineEntry)
+class TimelineEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "content_type", "object_id", "verb", "message"]
+    list_filter = ["verb", "content_type"]
+    search_fields = ["message", "actor__username"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "title", "read_at"]
+    search_fields = ["title", "recipient__username"]
