@@ -29,6 +29,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 DATA_DIR = Path(os.environ.get("BRANCHOPS_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 _INSECURE_DEV_KEY = "django-insecure-branchops-development-key-never-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")

@@ -127,7 +127,7 @@ SUB_BRANCHES = [
       ("大梅沙支行", "community")]),
 ]
 
-# code, name, is_business, is_review, is_secretariat, staff (post, roles) — order is the sort order.
+# code, name, is_business, is_review, is_secretariat — list order is the sort order.
 DEPARTMENTS = [
     ("OPS", "运行管理部", True, False, True),
     ("OFFICE", "办公室", False, True, False),
@@ -459,9 +459,17 @@ def build_demo(stdout=None) -> dict:
                 "user", "institution", "department__institution", "post"
             )
         }
+        # Roles of existing accounts in one query, so unchanged people cost no role query each.
+        role_names = set(Role.values)
+        roles_of: dict[int, set[str]] = {}
+        for user_id, group in User.groups.through.objects.filter(
+            user_id__in=[s.user_id for s in existing.values()], group__name__in=role_names
+        ).values_list("user_id", "group__name"):
+            roles_of.setdefault(user_id, set()).add(group)
         demo_users = {}
         for sp in plan.staff:
             current = existing.get(sp.staff_no)
+            same_roles = current is not None and roles_of.get(current.user_id, set()) == set(sp.roles)
             if current is None and sp.username:
                 clash = User.objects.filter(username__iexact=sp.username).first()
                 if clash is not None:
@@ -469,7 +477,8 @@ def build_demo(stdout=None) -> dict:
                         f"用户名 {sp.username} 已被一个非演示人员的账号占用；请改名或删除该账号后再生成演示数据。"
                     )
             saved = org.save_staff(
-                None, current, username=sp.username, roles=sp.roles, staff_no=sp.staff_no, name=sp.name,
+                None, current, username=sp.username, roles=None if same_roles else sp.roles,
+                staff_no=sp.staff_no, name=sp.name,
                 institution=insts[sp.institution], department=depts[sp.department] if sp.department else None,
                 post=posts[sp.post], is_active=True,
             )
