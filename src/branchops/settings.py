@@ -5,7 +5,7 @@ SECRET_KEY    required when DEBUG is off
 DEBUG         "1"/"true" for development; off by default outside `make demo`
 ALLOWED_HOSTS comma-separated
 BRANCHOPS_DATA_DIR  where SQLite, uploads and analytics files live (default ./var)
-LDAP_SERVER_URI     turns on LDAP/AD sign-in (see docs/ldap.md)
+LDAP_SERVER_URI     turns on LDAP/AD sign-in (see the README)
 """
 
 import os
