@@ -1,7 +1,7 @@
 from datetime import datetime, time
 
 from django.core.exceptions import PermissionDenied
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -213,4 +213,4 @@ def import_org(request, file: File[UploadedFile], dry_run: bool = True):
     if not request.user.has_perm("org.import_org"):
         raise PermissionDenied
     result = import_workbook(request.user, file, dry_run=dry_run)
-    return (200 if result.ok else 400), result.as_dict()
+    return Status(200 if result.ok else 400, result.as_dict())
