@@ -10,9 +10,9 @@ class OrgConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from .roles import ensure_roles
-
         from branchops.core import nav
+
+        from .roles import ensure_roles
 
         post_migrate.connect(ensure_roles, dispatch_uid="org-ensure-roles")
         nav.register(nav.NavItem("org", _("Organisation"), "org:tree", "diagram-3", ("org.view_institution",), 800))

@@ -167,14 +167,14 @@ class BusinessHours(models.Model):
             ),
         ]
 
-    @property
-    def is_closed(self) -> bool:
-        return self.opens_at is None
-
     def __str__(self):
         if self.is_closed:
             return f"{self.get_weekday_display()} {_('closed')}"
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.opens_at is None
 
 
 class Cluster(TimeStampedModel):
