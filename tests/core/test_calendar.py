@@ -71,6 +71,10 @@ def test_uncovered_year_falls_back_and_overrides_apply():
     services.set_calendar_day(None, date(2099, 1, 5), False, "地方假日")
     assert workdays.is_working_day(date(2099, 1, 3))
     assert not workdays.is_working_day(date(2099, 1, 5))
+    # One local closure is not a year's schedule: the warning stays until the holidays are entered.
+    assert workdays.uncovered_years([2099]) == [2099]
+    for day in (6, 7, 8, 9, 12):
+        services.set_calendar_day(None, date(2099, 1, day), False, "春节")
     assert workdays.uncovered_years([2099]) == []
 
 

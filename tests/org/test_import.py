@@ -157,7 +157,7 @@ def test_creates_institutions_departments_and_people(bank, admin):
     assert Institution.history.filter(code="SZ0301").first().history_user == admin
     created = next(c for c in result.changes if c["key"] == "SZ0301")
     assert created["action"] == "create" and created["sheet"] == "机构" and created["row"] == 2
-    assert created["fields"]["counters"] == [None, 6]
+    assert created["fields"]["柜台数"] == [None, 6]  # named by the sheet's column header
 
 
 def test_update_lists_old_and_new_and_writes_history(bank, admin):
@@ -169,9 +169,9 @@ def test_update_lists_old_and_new_and_writes_history(bank, admin):
     assert result.summary["机构"] == {"create": 0, "update": 1, "unchanged": 1}
     change = result.changes[0]
     assert change == {"sheet": "机构", "row": 2, "action": "update", "key": "SZ0102",
-                      "fields": {"counters": [3, 5], "phone": ["", "0755-1234"]}}
+                      "fields": {"柜台数": [3, 5], "对外电话": ["", "0755-1234"]}}
     person = result.changes[1]
-    assert person["fields"] == {"post": ["teller", "outlet_head"], "roles": [["outlet_staff"], ["outlet_head"]]}
+    assert person["fields"] == {"岗位": ["teller", "outlet_head"], "角色": [["outlet_staff"], ["outlet_head"]]}
     bank.o12.refresh_from_db()
     assert bank.o12.counters == 5 and bank.o12.name == "福田卫星网点"  # absent columns are kept
     assert Institution.history.filter(code="SZ0102").count() == versions + 1

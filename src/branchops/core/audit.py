@@ -5,6 +5,28 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Labels of timeline verbs; each app registers its own with register_verbs() in AppConfig.ready().
+VERB_LABELS = {
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Changed"),
+    "changed": gettext_lazy("Changed"),
+    "deleted": gettext_lazy("Deleted"),
+    "hours_changed": gettext_lazy("Business hours changed"),
+    "roles_changed": gettext_lazy("Roles changed"),
+    "token_created": gettext_lazy("API token created"),
+    "token_revoked": gettext_lazy("API token revoked"),
+    "imported": gettext_lazy("Imported"),
+}
+
+
+def register_verbs(labels: dict) -> None:
+    VERB_LABELS.update(labels)
+
+
+def verb_label(verb: str) -> str:
+    return str(VERB_LABELS.get(verb, verb))
 
 from .models import TimelineEntry
 

@@ -8,7 +8,7 @@ def navigation(request):
     path = request.path
     items = nav.items_for(user)
     for item in items:
-        item["active"] = path.startswith(item["url"]) and item["url"] != "/"
+        item["active"] = path == item["url"] if item["url"] == "/" else path.startswith(item["url"])
     return {
         "nav_items": items,
         "unread_notifications": user.notifications.filter(read_at__isnull=True).count(),

@@ -19,6 +19,7 @@ def home(request):
         "notifications": queries.my_notifications(user, unread_only=True)[:10],
         "recent_actions": queries.my_recent_actions(user),
         "scope_summary": org_queries.scope_summary(user),
+        "roles": org_queries.role_labels(user),
         "work_sections": [],  # later modules add their own queues of "my work" here
     }
     return render(request, "core/home.html", context)

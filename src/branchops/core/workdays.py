@@ -10,6 +10,7 @@ from django.core.cache import cache
 from .calendar import WorkingCalendar, is_year_covered
 
 _CACHE_KEY = "core:calendar-overrides:v1"
+MIN_SCHEDULE_HOLIDAYS = 5
 
 
 def _load_overrides() -> dict[date, bool]:
@@ -43,5 +44,8 @@ def working_days_between(start: date, end: date) -> int:
 
 def uncovered_years(years) -> list[int]:
     """Years neither the statutory package nor the bank's overrides cover (a warning for admins)."""
-    known = {d.year for d in _load_overrides()}
-    return sorted(y for y in set(years) if not is_year_covered(y) and y not in known)
+    # A published schedule has well over five weekday holidays; one local closure is not a schedule.
+    from collections import Counter
+
+    entered = Counter(d.year for d, working in _load_overrides().items() if not working and d.weekday() < 5)
+    return sorted(y for y in set(years) if not is_year_covered(y) and entered[y] < MIN_SCHEDULE_HOLIDAYS)

@@ -916,7 +916,8 @@ class _Importer:
             for plan in plans:
                 if plan.action != "unchanged":
                     self.result.changes.append({"sheet": sheet, "row": plan.row, "action": plan.action,
-                                                "key": plan.key, "fields": plan.changed})
+                                                "key": plan.key,
+                                                "fields": {HEADERS[sheet].get(k, k): v for k, v in plan.changed.items()}})
 
 
 def import_workbook(actor, fileobj, dry_run: bool = True) -> ImportResult:

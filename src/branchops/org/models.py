@@ -100,15 +100,18 @@ class Institution(TimeStampedModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["cluster"], condition=Q(is_hub=True), name="org_one_hub_per_cluster"
+                fields=["cluster"], condition=Q(is_hub=True), name="org_one_hub_per_cluster",
+                violation_error_message=_("A cluster has exactly one hub."),
             ),
             models.CheckConstraint(
                 condition=Q(level="outlet") | (Q(cluster__isnull=True) & Q(is_hub=False)),
                 name="org_only_outlets_in_clusters",
+                violation_error_message=_("Only outlets belong to clusters."),
             ),
             models.CheckConstraint(
                 condition=Q(level="head_office") | Q(parent__isnull=False),
                 name="org_parent_required_below_head_office",
+                violation_error_message=_("A parent institution is required."),
             ),
         ]
 
@@ -159,11 +162,13 @@ class BusinessHours(models.Model):
         verbose_name_plural = _("business hours")
         ordering = ["institution", "weekday"]
         constraints = [
-            models.UniqueConstraint(fields=["institution", "weekday"], name="org_hours_one_per_weekday"),
+            models.UniqueConstraint(fields=["institution", "weekday"], name="org_hours_one_per_weekday",
+                                    violation_error_message=_("One line of business hours per weekday.")),
             models.CheckConstraint(
                 condition=(Q(opens_at__isnull=True) & Q(closes_at__isnull=True))
                 | (Q(opens_at__isnull=False) & Q(closes_at__isnull=False) & Q(opens_at__lt=models.F("closes_at"))),
                 name="org_hours_open_before_close",
+                violation_error_message=_("Opening time must be before closing time."),
             ),
         ]
 
@@ -219,7 +224,8 @@ class Department(TimeStampedModel):
         verbose_name_plural = _("departments")
         ordering = ["institution__path", "sort_order", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["institution", "code"], name="org_department_code_per_institution")
+            models.UniqueConstraint(fields=["institution", "code"], name="org_department_code_per_institution",
+                                    violation_error_message=_("This institution already has a department with this code."))
         ]
 
     def __str__(self):

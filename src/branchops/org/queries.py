@@ -54,7 +54,7 @@ def departments(user, *, q: str = "", institution: int | None = None, kind: str 
         qs = qs.filter(is_business=True)
     elif kind == "review":
         qs = qs.filter(is_review=True)
-    return qs
+    return qs.order_by("institution__path", "sort_order", "code")
 
 
 def access_department(user, pk) -> Department:
@@ -88,7 +88,7 @@ def access_staff(user, pk) -> Staff:
 
 def clusters(user) -> QuerySet:
     return scope_filter(user, Cluster.objects.select_related("institution")).annotate(
-        outlet_count=Count("outlets"))
+        outlet_count=Count("outlets")).order_by("code")
 
 
 def scope_summary(user) -> dict:

@@ -162,7 +162,9 @@ def department_edit(request, pk=None):
         raise PermissionDenied
     if dept is None and not request.user.has_perm("org.add_department"):
         raise PermissionDenied
-    form = DepartmentForm(request.POST or None, instance=dept, visible=visible_institutions(request.user))
+    initial = {"institution": _int(request.GET.get("institution"))} if dept is None else None
+    form = DepartmentForm(request.POST or None, instance=dept, visible=visible_institutions(request.user),
+                          initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
