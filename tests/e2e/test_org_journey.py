@@ -22,7 +22,12 @@ def test_leader_signs_in_and_walks_the_organisation(page, live_server, bank):
     # Chinese by default.
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.goto(f"{live_server.url}/org/")
-    page.get_by_role("link", name=re.compile("福田中心网点")).first.click()
+    # Sub-branches start collapsed: open 福田支行 by its summary line, then follow the outlet.
+    outlet = page.get_by_role("link", name="福田中心网点", exact=True)
+    assert not outlet.is_visible()
+    page.locator("summary", has=page.get_by_role("link", name="福田支行", exact=True)).locator(
+        ".bo-node-meta").first.click()
+    outlet.click()
     page.wait_for_url(re.compile(r"/org/institutions/\d+/$"))
     assert page.locator("h1, h2").filter(has_text="福田中心网点").count() >= 1
     page.goto(f"{live_server.url}/org/people/?q=staff12")

@@ -7,6 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .models import TimelineEntry
+
 # Labels of timeline verbs; each app registers its own with register_verbs() in AppConfig.ready().
 VERB_LABELS = {
     "created": gettext_lazy("Created"),
@@ -28,7 +30,6 @@ def register_verbs(labels: dict) -> None:
 def verb_label(verb: str) -> str:
     return str(VERB_LABELS.get(verb, verb))
 
-from .models import TimelineEntry
 
 
 @dataclass
