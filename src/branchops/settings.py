@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves the API docs page from its bundled static files, not a CDN
     "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",

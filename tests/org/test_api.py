@@ -113,3 +113,9 @@ def test_user_without_staff_record_sees_nothing(api, django_user_model, bank):
     lone.user_permissions.add(*Permission.objects.filter(codename="view_institution"))
     r = api(lone).get("/api/v1/org/institutions")
     assert r.status_code == 200 and r.json()["count"] == 0
+
+
+def test_docs_page_uses_no_cdn(api, bank):
+    html = api(bank.users["staff11"]).get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
