@@ -32,7 +32,7 @@ $(STAMPS)/assets: package.json package-lock.json scripts/copy_assets.py
 
 $(STAMPS)/messages: $(STAMPS)/python $(wildcard src/branchops/locale/*/LC_MESSAGES/*.po)
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
-	cd src/branchops && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v 0
+	cd src/branchops && DJANGO_SETTINGS_MODULE=branchops.settings_test ../../$(BIN)/branchops compilemessages -v 0
 	@touch $@
 
 # The demo runs in development mode on localhost: plain HTTP, the demo secret key.
@@ -47,7 +47,7 @@ serve: setup
 	$(BIN)/branchops serve --host $(HOST) --port $(PORT)
 
 messages: $(STAMPS)/python
-	cd src/branchops && ../../$(BIN)/django-admin makemessages -l zh_Hans -l en --no-obsolete --no-location --ignore=static/vendor
+	cd src/branchops && DJANGO_SETTINGS_MODULE=branchops.settings_test ../../$(BIN)/branchops makemessages -l zh_Hans -l en --no-obsolete --no-location --ignore=static/vendor --ignore='*/migrations/*'
 	$(MAKE) $(STAMPS)/messages
 
 test: setup

@@ -62,7 +62,7 @@ class DepartmentForm(forms.ModelForm):
 
 class StaffForm(forms.Form):
     staff_no = forms.CharField(label=_("staff number"), max_length=32)
-    name = forms.CharField(label=_("name"), max_length=64)
+    name = forms.CharField(label=_("full name"), max_length=64)
     username = forms.CharField(label=_("user name"), max_length=150, required=False,
                                help_text=_("Defaults to the staff number."))
     institution = forms.ModelChoiceField(label=_("institution"), queryset=Institution.objects.none())
@@ -72,7 +72,7 @@ class StaffForm(forms.Form):
     email = forms.EmailField(label=_("email"), required=False)
     roles = forms.MultipleChoiceField(label=_("roles"), choices=Role.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
-    is_active = forms.BooleanField(label=_("active"), required=False, initial=True)
+    is_active = forms.BooleanField(label=_("in service"), required=False, initial=True)
 
     def __init__(self, *args, visible=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)

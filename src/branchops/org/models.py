@@ -244,7 +244,7 @@ class Staff(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff", verbose_name=_("user account")
     )
     staff_no = models.CharField(_("staff number"), max_length=32, unique=True, validators=[code_validator])
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(_("full name"), max_length=64)
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="staff", verbose_name=_("institution")
     )
@@ -255,7 +255,7 @@ class Staff(TimeStampedModel):
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("post"))
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("in service"), default=True)
     history = HistoricalRecords()
 
     class Meta:
