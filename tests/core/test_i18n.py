@@ -50,3 +50,12 @@ def test_chinese_date_formats():
 
 def test_time_zone_is_shanghai(settings):
     assert settings.TIME_ZONE == "Asia/Shanghai" and settings.USE_TZ
+
+
+@pytest.mark.django_db
+def test_english_browser_still_gets_chinese_until_the_user_switches(client):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'lang="en"' in page
