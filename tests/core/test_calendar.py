@@ -92,3 +92,9 @@ def test_calendar_api(client, bank):
     r = client.get("/api/v1/calendar/working-day", {"on": "2026-02-14"})
     assert r.json() == {"date": "2026-02-14", "is_working_day": True}
     assert client.get("/api/v1/calendar/add-working-days", {"start": "2026-09-30", "days": 99999}).status_code == 400
+
+
+def test_calendar_page_names_holidays_and_make_up_days(client, bank):
+    client.force_login(bank.users["staff11"])
+    html = client.get("/calendar/", {"year": 2026, "month": 10}).content.decode()
+    assert "国庆节" in html and "调休上班" in html

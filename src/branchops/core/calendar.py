@@ -47,6 +47,15 @@ def statutory_is_working_day(d: date) -> bool:
     return d.weekday() < 5 and (d.month, d.day) not in FIXED_HOLIDAYS
 
 
+def statutory_holiday(d: date) -> str | None:
+    """The English name of the statutory holiday that ``d`` belongs to — a day off, or the make-up
+    working day moved for it (e.g. "National Day") — or None."""
+    if not is_year_covered(d.year):
+        return None
+    _on_holiday, name = chinese_calendar.get_holiday_detail(d)
+    return name
+
+
 class WorkingCalendar:
     def __init__(self, overrides: Mapping[date, bool] | Callable[[], Mapping[date, bool]] | None = None):
         self._overrides = overrides

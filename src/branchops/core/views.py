@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from branchops.org import queries as org_queries
@@ -74,6 +75,21 @@ def token_revoke(request, token_id: int):
     return redirect("profile")
 
 
+HOLIDAY_LABELS = {
+    "New Year's Day": gettext_lazy("New Year's Day"),
+    "Spring Festival": gettext_lazy("Spring Festival"),
+    "Tomb-sweeping Day": gettext_lazy("Tomb-sweeping Day"),
+    "Labour Day": gettext_lazy("Labour Day"),
+    "Dragon Boat Festival": gettext_lazy("Dragon Boat Festival"),
+    "National Day": gettext_lazy("National Day"),
+    "Mid-autumn Festival": gettext_lazy("Mid-autumn Festival"),
+}
+
+
+def holiday_label(name):
+    return str(HOLIDAY_LABELS.get(name, name)) if name else ""
+
+
 @login_required
 def calendar_month(request):
     """A month of the working-day calendar, with the bank's own overrides marked."""
@@ -81,6 +97,7 @@ def calendar_month(request):
     from datetime import date, timedelta
 
     from . import workdays
+    from .calendar import statutory_holiday
     from .models import CalendarDay
 
     today = date.today()
@@ -93,7 +110,8 @@ def calendar_month(request):
     weeks = pycal.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     overrides = {d.date: d for d in CalendarDay.objects.filter(date__in=[d for w in weeks for d in w])}
     grid = [[{"date": d, "in_month": d.month == first.month, "working": workdays.is_working_day(d),
-              "override": overrides.get(d)} for d in week] for week in weeks]
+              "override": overrides.get(d), "holiday": holiday_label(statutory_holiday(d))}
+             for d in week] for week in weeks]
     prev_month = (first - timedelta(days=1)).replace(day=1)
     next_month = (first.replace(day=28) + timedelta(days=7)).replace(day=1)
     return render(request, "core/calendar.html", {
