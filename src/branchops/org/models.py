@@ -23,40 +23,37 @@ class Level(models.TextChoices):
 LEVEL_RANK = {lvl: i for i, lvl in enumerate(Level.values)}
 
 
-class OutletType(TimeStampedModel):
-    """Configurable outlet types (flagship, comprehensive, light, self-service …)."""
+class ReferenceList(TimeStampedModel):
+    """A configurable list kept by administrators: code, name, order, active."""
 
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=64)
     sort_order = models.PositiveIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(inherit=True)
 
     class Meta:
+        abstract = True
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+
+class OutletType(ReferenceList):
+    """Outlet types (flagship, comprehensive, light, self-service …)."""
+
+    class Meta(ReferenceList.Meta):
         verbose_name = _("outlet type")
         verbose_name_plural = _("outlet types")
-        ordering = ["sort_order", "code"]
-
-    def __str__(self):
-        return self.name
 
 
-class Post(TimeStampedModel):
+class Post(ReferenceList):
     """A post (岗位): outlet head, operations supervisor, customer service manager, teller …"""
 
-    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
-    name = models.CharField(_("name"), max_length=64)
-    sort_order = models.PositiveIntegerField(_("order"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
-    history = HistoricalRecords()
-
-    class Meta:
+    class Meta(ReferenceList.Meta):
         verbose_name = _("post")
         verbose_name_plural = _("posts")
-        ordering = ["sort_order", "code"]
-
-    def __str__(self):
-        return self.name
 
 
 class Institution(TimeStampedModel):

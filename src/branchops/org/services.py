@@ -97,6 +97,35 @@ def _set_path(inst: Institution) -> None:
     inst.depth = new_path.count("/") - 2
 
 
+def _save_record(actor, model, instance, fields: dict, allowed: set, *, created_message: str,
+                 check=None, exclude=(), lock: bool = False, new=None):
+    """The one path every org record is created or changed by: permission, validation, history,
+    timeline. Returns (instance, changed, creating); nothing is written when nothing changed."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unknown {model._meta.model_name} fields: {sorted(unknown)}")
+    name = model._meta.model_name
+    creating = instance is None
+    if creating:
+        require_perm(actor, f"org.add_{name}")
+        instance = new() if new is not None else model()
+    else:
+        require_perm(actor, f"org.change_{name}_object", instance)
+        if lock:
+            instance = model.objects.select_for_update().get(pk=instance.pk)
+    changed = _changes(instance, fields)
+    if not creating and not changed:
+        return instance, changed, creating
+    if check is not None:
+        check(instance)
+    instance.full_clean(exclude=list(exclude))
+    stamp_history(instance, actor)
+    instance.save()
+    record_timeline(actor, instance, "created" if creating else "updated",
+                    created_message if creating else _describe(changed, model))
+    return instance, changed, creating
+
+
 INSTITUTION_FIELDS = {
     "code", "name", "short_name", "level", "parent", "address", "phone", "outlet_type", "counters",
     "smart_devices", "cluster", "is_hub", "is_active", "sort_order",
@@ -105,31 +134,13 @@ INSTITUTION_FIELDS = {
 
 @transaction.atomic
 def save_institution(actor, instance: Institution | None = None, **fields) -> Institution:
-    unknown = set(fields) - INSTITUTION_FIELDS
-    if unknown:
-        raise TypeError(f"unknown institution fields: {sorted(unknown)}")
-    creating = instance is None
-    if creating:
-        require_perm(actor, "org.add_institution")
-        instance = Institution()
-        if actor is not None and fields.get("parent") is not None:
-            require_perm(actor, "org.change_institution_object", fields["parent"])
-    else:
-        require_perm(actor, "org.change_institution_object", instance)
-        instance = Institution.objects.select_for_update().get(pk=instance.pk)
-    changed = _changes(instance, fields)
-    if not creating and not changed:
-        return instance
-    _check_institution(instance)
-    instance.full_clean(exclude=["path", "depth"])
-    stamp_history(instance, actor)
-    instance.save()
+    if instance is None and actor is not None and fields.get("parent") is not None:
+        require_perm(actor, "org.change_institution_object", fields["parent"])
+    instance, changed, creating = _save_record(
+        actor, Institution, instance, fields, INSTITUTION_FIELDS, created_message=_("Institution created"),
+        check=_check_institution, exclude=["path", "depth"], lock=True)
     if creating or "parent" in changed:
         _set_path(instance)
-    if creating:
-        record_timeline(actor, instance, "created", _("Institution created"))
-    else:
-        record_timeline(actor, instance, "updated", _describe(changed, Institution))
     return instance
 
 
@@ -172,50 +183,26 @@ def set_business_hours(actor, institution: Institution, hours: dict[int, tuple[t
         record_timeline(actor, institution, "hours_changed", _("Business hours changed"))
 
 
+CLUSTER_FIELDS = {"code", "name", "institution"}
+
+
 @transaction.atomic
 def save_cluster(actor, instance: Cluster | None = None, **fields) -> Cluster:
-    creating = instance is None
-    if creating:
-        require_perm(actor, "org.add_cluster")
-        instance = Cluster()
-    else:
-        require_perm(actor, "org.change_cluster_object", instance)
-    changed = _changes(instance, fields)
-    if not creating and not changed:
-        return instance
-    instance.full_clean()
-    stamp_history(instance, actor)
-    instance.save()
-    record_timeline(actor, instance, "created" if creating else "updated",
-                    _("Cluster created") if creating else _describe(changed, Cluster))
-    return instance
+    return _save_record(actor, Cluster, instance, fields, CLUSTER_FIELDS, created_message=_("Cluster created"))[0]
 
 
 DEPARTMENT_FIELDS = {"institution", "code", "name", "is_business", "is_review", "is_secretariat", "is_active", "sort_order"}
 
 
+def _check_department(dept: Department) -> None:
+    if dept.institution_id and dept.institution.level == Level.OUTLET:
+        raise ValidationError({"institution": _("Departments belong to branches and sub-branches, not outlets.")})
+
+
 @transaction.atomic
 def save_department(actor, instance: Department | None = None, **fields) -> Department:
-    unknown = set(fields) - DEPARTMENT_FIELDS
-    if unknown:
-        raise TypeError(f"unknown department fields: {sorted(unknown)}")
-    creating = instance is None
-    if creating:
-        require_perm(actor, "org.add_department")
-        instance = Department()
-    else:
-        require_perm(actor, "org.change_department_object", instance)
-    changed = _changes(instance, fields)
-    if not creating and not changed:
-        return instance
-    if instance.institution_id and instance.institution.level == Level.OUTLET:
-        raise ValidationError({"institution": _("Departments belong to branches and sub-branches, not outlets.")})
-    instance.full_clean()
-    stamp_history(instance, actor)
-    instance.save()
-    record_timeline(actor, instance, "created" if creating else "updated",
-                    _("Department created") if creating else _describe(changed, Department))
-    return instance
+    return _save_record(actor, Department, instance, fields, DEPARTMENT_FIELDS,
+                        created_message=_("Department created"), check=_check_department)[0]
 
 
 STAFF_FIELDS = {"staff_no", "name", "institution", "department", "post", "phone", "email", "is_active"}
@@ -231,6 +218,19 @@ def _check_staff(staff: Staff) -> None:
             )
 
 
+def _new_user(username: str | None, fields: dict):
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": _("A user name is required.")})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("User name %(name)s is already taken.") % {"name": username}})
+    user = User(username=username, email=fields.get("email", ""), is_active=fields.get("is_active", True))
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
 @transaction.atomic
 def save_staff(actor, instance: Staff | None = None, *, username: str | None = None,
                roles: list[str] | None = None, **fields) -> Staff:
@@ -239,38 +239,20 @@ def save_staff(actor, instance: Staff | None = None, *, username: str | None = N
     New accounts get no usable password: people sign in through LDAP/AD, or an administrator
     sets a first password for them.
     """
-    unknown = set(fields) - STAFF_FIELDS
-    if unknown:
-        raise TypeError(f"unknown staff fields: {sorted(unknown)}")
-    creating = instance is None
-    if creating:
+    new = None
+    if instance is None:
         require_perm(actor, "org.add_staff")
         if actor is not None and fields.get("institution") is not None:
             require_perm(actor, "org.view_institution_object", fields["institution"])
-        username = (username or fields.get("staff_no") or "").strip()
-        if not username:
-            raise ValidationError({"username": _("A user name is required.")})
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError({"username": _("User name %(name)s is already taken.") % {"name": username}})
-        user = User(username=username, email=fields.get("email", ""), is_active=fields.get("is_active", True))
-        user.set_unusable_password()
-        user.full_clean(exclude=["password"])
-        user.save()
-        instance = Staff(user=user)
-    else:
-        require_perm(actor, "org.change_staff_object", instance)
-    changed = _changes(instance, fields)
-    _check_staff(instance)
-    if creating or changed:
-        instance.full_clean(exclude=["user"])
-        stamp_history(instance, actor)
-        instance.save()
-        user = instance.user
-        if user.is_active != instance.is_active or user.email != instance.email or user.first_name != instance.name:
-            user.is_active, user.email, user.first_name = instance.is_active, instance.email, instance.name
-            user.save(update_fields=["is_active", "email", "first_name"])
-        record_timeline(actor, instance, "created" if creating else "updated",
-                        _("Staff member created") if creating else _describe(changed, Staff))
+        user = _new_user(username or fields.get("staff_no"), fields)
+        new = lambda: Staff(user=user)  # noqa: E731
+    instance, changed, _creating = _save_record(
+        actor, Staff, instance, fields, STAFF_FIELDS, created_message=_("Staff member created"),
+        check=_check_staff, exclude=["user"], new=new)
+    user = instance.user
+    if user.is_active != instance.is_active or user.email != instance.email or user.first_name != instance.name:
+        user.is_active, user.email, user.first_name = instance.is_active, instance.email, instance.name
+        user.save(update_fields=["is_active", "email", "first_name"])
     if roles is not None:
         set_roles(actor, instance, roles)
     return instance

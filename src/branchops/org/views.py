@@ -22,6 +22,17 @@ def _int(value):
         return None
 
 
+def _record_to_edit(request, access, pk, model_name: str):
+    """The record an edit page works on (None for a new one), after the permission check."""
+    user = request.user
+    record = access(user, pk) if pk else None
+    allowed = (user.has_perm(f"org.change_{model_name}_object", record) if record is not None
+               else user.has_perm(f"org.add_{model_name}"))
+    if not allowed:
+        raise PermissionDenied
+    return record
+
+
 def _apply_errors(form, exc: ValidationError):
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
@@ -85,11 +96,7 @@ def institution_detail(request, pk):
 
 @login_required
 def institution_edit(request, pk=None):
-    inst = queries.access_institution(request.user, pk) if pk else None
-    if inst is not None and not request.user.has_perm("org.change_institution_object", inst):
-        raise PermissionDenied
-    if inst is None and not request.user.has_perm("org.add_institution"):
-        raise PermissionDenied
+    inst = _record_to_edit(request, queries.access_institution, pk, "institution")
     visible = visible_institutions(request.user)
     initial = {"parent": _int(request.GET.get("parent"))} if inst is None else None
     form = InstitutionForm(request.POST or None, instance=inst, visible=visible, initial=initial)
@@ -157,11 +164,7 @@ def department_detail(request, pk):
 
 @login_required
 def department_edit(request, pk=None):
-    dept = queries.access_department(request.user, pk) if pk else None
-    if dept is not None and not request.user.has_perm("org.change_department_object", dept):
-        raise PermissionDenied
-    if dept is None and not request.user.has_perm("org.add_department"):
-        raise PermissionDenied
+    dept = _record_to_edit(request, queries.access_department, pk, "department")
     initial = {"institution": _int(request.GET.get("institution"))} if dept is None else None
     form = DepartmentForm(request.POST or None, instance=dept, visible=visible_institutions(request.user),
                           initial=initial)
@@ -232,11 +235,7 @@ def staff_detail(request, pk):
 
 @login_required
 def staff_edit(request, pk=None):
-    person = queries.access_staff(request.user, pk) if pk else None
-    if person is not None and not request.user.has_perm("org.change_staff_object", person):
-        raise PermissionDenied
-    if person is None and not request.user.has_perm("org.add_staff"):
-        raise PermissionDenied
+    person = _record_to_edit(request, queries.access_staff, pk, "staff")
     initial = None
     if person is not None:
         initial = {
