@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "branchops.core",
     "branchops.org",
+    "branchops.cases",
     "branchops.demo",
 ]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("notifications/read/", core_views.notifications_read, name="notifications_read"),
     path("calendar/", core_views.calendar_month, name="calendar"),
     path("org/", include("branchops.org.urls")),
+    path("cases/", include("branchops.cases.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "branchops.cases"
+    label = "cases"
+    verbose_name = _("Cases")
+
+    def ready(self):
+        from branchops.core import nav
+        from branchops.core.audit import register_verbs
+
+        from . import roles  # noqa: F401  grants the cases permissions to the roles
+        from .models import VERB_LABELS
+
+        register_verbs(VERB_LABELS)
+        nav.register(nav.NavItem("cases", _("Cases"), "cases:list", "inboxes", ("cases.view_case",), 200))

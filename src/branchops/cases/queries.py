@@ -1,0 +1,142 @@
+"""Reads of cases shared by pages, API and exports."""
+
+from datetime import date
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from branchops.org.scope import access_object, scope_q, sees_everything
+
+from .models import OPEN_STATUSES, Case, CaseType, Status
+from .roles import INSTITUTION_SCOPE_ROLES
+
+
+def _role_names(user) -> set[str]:
+    if not hasattr(user, "_case_roles"):
+        user._case_roles = set(user.groups.values_list("name", flat=True))
+    return user._case_roles
+
+
+def visibility_q(user) -> Q:
+    """Who sees a case: its institution's chain (for outlet and management roles), its assigned
+    department, and the people on it — the first-contact owner always sees theirs."""
+    if sees_everything(user):
+        return Q()
+    personal = Q(first_contact_owner=user) | Q(assignee=user) | Q(requester=user)
+    staff = getattr(user, "staff", None)
+    if staff is not None and staff.department_id:
+        personal |= Q(assignee_department_id=staff.department_id)
+    if _role_names(user) & {str(r) for r in INSTITUTION_SCOPE_ROLES}:
+        personal |= scope_q(user, "institution")
+    return personal
+
+
+def visible_cases(user) -> QuerySet:
+    if not user.is_authenticated or not user.has_perm("cases.view_case"):
+        return Case.objects.none()
+    return Case.objects.filter(visibility_q(user))
+
+
+def access_case(user, pk) -> Case:
+    return access_object(user, Case.objects.filter(visibility_q(user)).select_related(
+        "institution", "category", "first_contact_owner__staff", "assignee__staff", "assignee_department",
+        "requester__staff", "sla_policy"), perm="cases.view_case", field="", pk=pk)
+
+
+QUEUES = {
+    "mine": "Assigned to me",
+    "team": "My team's",
+    "first_contact": "First contact is me",
+    "overdue": "Overdue",
+    "open": "All open",
+    "all": "All",
+}
+
+
+def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", status: str = "",
+              institution: int | None = None, priority: str = "", major: bool | None = None,
+              received_from: date | None = None, received_to: date | None = None) -> QuerySet:
+    qs = visible_cases(user).select_related("institution", "category", "assignee__staff", "assignee_department",
+                                            "first_contact_owner__staff")
+    today = timezone.localdate()
+    staff = getattr(user, "staff", None)
+    if queue == "mine":
+        qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
+    elif queue == "team":
+        team = Q(pk__in=[])
+        if staff is not None and staff.department_id:
+            team |= Q(assignee_department_id=staff.department_id)
+        if staff is not None:
+            team |= Q(institution_id=staff.institution_id)
+        qs = qs.filter(team, status__in=OPEN_STATUSES)
+    elif queue == "first_contact":
+        qs = qs.filter(first_contact_owner=user)
+    elif queue == "overdue":
+        qs = qs.filter(status__in=OPEN_STATUSES, resolution_due__lt=today)
+    elif queue == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(description__icontains=q))
+    if case_type:
+        qs = qs.filter(case_type=case_type)
+    if status:
+        qs = qs.filter(status=status)
+    if institution:
+        from branchops.org.models import Institution
+
+        path = Institution.objects.filter(pk=institution).values_list("path", flat=True).first()
+        qs = qs.filter(institution__path__startswith=path) if path else qs.none()
+    if priority:
+        qs = qs.filter(priority=priority)
+    if major is not None:
+        qs = qs.filter(is_major=major)
+    if received_from:
+        qs = qs.filter(received_at__date__gte=received_from)
+    if received_to:
+        qs = qs.filter(received_at__date__lte=received_to)
+    return qs.order_by("-received_at", "-id")
+
+
+def sla_figures(user, *, since: date | None = None) -> dict:
+    """Backlog and SLA compliance within the user's view (for the dashboard and the API)."""
+    today = timezone.localdate()
+    qs = visible_cases(user)
+    if since:
+        qs = qs.filter(received_at__date__gte=since)
+    open_qs = qs.filter(status__in=OPEN_STATUSES)
+    by_type = {row["case_type"]: row for row in open_qs.values("case_type").annotate(
+        open=Count("id"), overdue=Count("id", filter=Q(resolution_due__lt=today)))}
+    finished = qs.filter(resolved_at__isnull=False, resolution_due__isnull=False)
+    met = finished.filter(resolved_at__date__lte=F("resolution_due")).count()
+    total = finished.count()
+    return {
+        "open": open_qs.count(),
+        "overdue": open_qs.filter(resolution_due__lt=today).count(),
+        "by_type": [{"case_type": t, "label": str(CaseType(t).label), "open": by_type.get(t, {}).get("open", 0),
+                     "overdue": by_type.get(t, {}).get("overdue", 0)} for t in CaseType.values],
+        "resolved": total,
+        "resolved_on_time": met,
+        "compliance": round(met / total, 4) if total else None,
+        "by_status": dict(qs.values_list("status").annotate(n=Count("id")).order_by()),
+        "statuses": {s: str(Status(s).label) for s in Status.values},
+    }
+
+
+def complaints_per_outlet_month(user, year: int) -> list[dict]:
+    """The headline figure: complaints per outlet per month."""
+    from django.db.models.functions import ExtractMonth
+
+    rows = (visible_cases(user).filter(case_type=CaseType.COMPLAINT, received_at__year=year)
+            .annotate(month=ExtractMonth("received_at"))
+            .values("institution_id", "institution__code", "institution__name", "month")
+            .annotate(n=Count("id")).order_by("institution__code", "month"))
+    table: dict[int, dict] = {}
+    for r in rows:
+        entry = table.setdefault(r["institution_id"], {"institution_id": r["institution_id"],
+                                                       "code": r["institution__code"],
+                                                       "name": r["institution__name"], "months": [0] * 12})
+        entry["months"][r["month"] - 1] = r["n"]
+    out = list(table.values())
+    for e in out:
+        e["total"] = sum(e["months"])
+    return sorted(out, key=lambda e: -e["total"])

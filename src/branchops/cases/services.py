@@ -1,0 +1,909 @@
+"""Every write to cases: one function per use case, guarded transitions, timeline, notifications.
+
+State machine (TRANSITIONS): new → accepted → in_progress → resolved → closed; resolved/closed →
+in_progress (reopen); any open state → cancelled (with a reason). Each service locks the case row
+(select_for_update) and, when the caller passes the version it showed the user, refuses a stale
+one — two people working on one case never silently overwrite each other.
+"""
+
+from datetime import date, datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from branchops.core.services import next_number, notify, record_timeline, require_perm, stamp_history
+from branchops.core.workdays import calendar as working_calendar
+from branchops.org.models import Department, Institution, Level
+from branchops.org.roles import Role
+from branchops.org.scope import in_scope
+
+from . import sla
+from .models import (
+    COMPLAINT_CHANNELS,
+    NUMBER_PREFIX,
+    OPEN_STATUSES,
+    Attachment,
+    Case,
+    CaseLink,
+    CaseType,
+    Category,
+    Comment,
+    ComplaintDetail,
+    DayKind,
+    Escalation,
+    Extension,
+    Outcome,
+    Pause,
+    PiiAccess,
+    Priority,
+    RectificationDetail,
+    Reminder,
+    SlaPolicy,
+    Status,
+)
+from .queries import visibility_q
+
+User = get_user_model()
+
+TRANSITIONS = {
+    "accept": ({Status.NEW}, Status.ACCEPTED),
+    "start": ({Status.NEW, Status.ACCEPTED}, Status.IN_PROGRESS),
+    "resolve": ({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS}, Status.RESOLVED),
+    "close": ({Status.RESOLVED}, Status.CLOSED),
+    "reopen": ({Status.RESOLVED, Status.CLOSED}, Status.IN_PROGRESS),
+    "cancel": ({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS}, Status.CANCELLED),
+}
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".txt", ".mp3", ".wav",
+                    ".zip"}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _lock(case: Case, expected_version: int | None = None) -> Case:
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ValidationError(_("This case was changed by someone else in the meantime; reload it and try again."))
+    return locked
+
+
+def _save(actor, case: Case, fields: list[str]) -> None:
+    case.version = F("version") + 1
+    stamp_history(case, actor)
+    case.save(update_fields=[*fields, "version", "updated_at"])
+    case.refresh_from_db(fields=["version"])
+
+
+def _transition(case: Case, action: str) -> None:
+    sources, target = TRANSITIONS[action]
+    if case.status not in sources:
+        raise ValidationError(_("A case that is “%(status)s” cannot be %(action)s.") % {
+            "status": case.get_status_display(), "action": _ACTION_WORDS[action]})
+    case.status = target
+
+
+_ACTION_WORDS = {
+    "accept": gettext_lazy("accepted"), "start": gettext_lazy("started"), "resolve": gettext_lazy("resolved"),
+    "close": gettext_lazy("closed"), "reopen": gettext_lazy("reopened"), "cancel": gettext_lazy("cancelled"),
+}
+
+
+def can_manage(user, case: Case) -> bool:
+    """Manage = the permission plus being on the case: in scope of its outlet, its assigned
+    department, or personally the assignee or first-contact owner."""
+    if user is None:
+        return True
+    if not user.is_active:
+        return False
+    # 首问负责: whoever received it, and whoever it is assigned to, works on it whatever their role.
+    if user.is_superuser or case.assignee_id == user.pk or case.first_contact_owner_id == user.pk:
+        return True
+    if not user.has_perm("cases.manage_case"):
+        return False
+    staff = getattr(user, "staff", None)
+    if staff is not None and staff.department_id and case.assignee_department_id == staff.department_id:
+        return True
+    return Case.objects.filter(visibility_q(user), pk=case.pk).exists() and in_scope(user, case.institution)
+
+
+def _require_manage(actor, case: Case) -> None:
+    if not can_manage(actor, case):
+        raise PermissionDenied(_("You cannot work on this case."))
+
+
+def _branch_of(inst: Institution) -> Institution | None:
+    ids = inst.ancestor_ids()
+    return (Institution.objects.filter(id__in=ids, level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH])
+            .order_by("-depth").first())
+
+
+def _secretariat_department(inst: Institution) -> Department | None:
+    return Department.objects.filter(institution_id__in=inst.ancestor_ids(), is_secretariat=True,
+                                     is_active=True).order_by("-institution__depth").first()
+
+
+def _users_with_role(role: str, institutions) -> list:
+    return list(User.objects.filter(is_active=True, groups__name=role, staff__institution__in=institutions,
+                                    staff__is_active=True).distinct())
+
+
+# --- SLA -----------------------------------------------------------------------------------------
+
+def find_policy(case_type: str, category: Category | None, priority: str, on: date) -> SlaPolicy | None:
+    qs = SlaPolicy.objects.filter(case_type=case_type, effective_from__lte=on).exclude(effective_to__lt=on)
+    candidates = [
+        qs.filter(category=category, priority=priority) if category else None,
+        qs.filter(category=category, priority="") if category else None,
+        qs.filter(category__isnull=True, priority=priority),
+        qs.filter(category__isnull=True, priority=""),
+    ]
+    if category is not None and category.parent_id:
+        candidates.insert(2, qs.filter(category_id=category.parent_id, priority=""))
+    for c in candidates:
+        if c is not None:
+            found = c.order_by("-effective_from").first()
+            if found:
+                return found
+    return None
+
+
+def _pauses(case: Case) -> list[sla.Pause]:
+    return [sla.Pause(p.started_on, p.ended_on, p.reason) for p in case.pauses.all()]
+
+
+def _extensions(case: Case) -> list[int]:
+    return [e.days for e in case.extensions.filter(state=Extension.State.APPROVED)]
+
+
+def compute_due_dates(case: Case) -> dict[str, date | None]:
+    """Due dates from the policy, the clock start, pauses and approved extensions."""
+    policy = case.sla_policy
+    out = {"response_due": None, "resolution_due": None, "decision_due": None}
+    if policy is None:
+        return out
+    kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
+    pauses, extensions = _pauses(case), _extensions(case)
+    start = case.clock_start
+    out["response_due"] = sla.due_date(start, sla.Rule("response", policy.response_days, kind),
+                                       working_calendar, pauses=pauses)
+    out["resolution_due"] = sla.due_date(start, sla.Rule("resolution", policy.resolution_days, kind),
+                                         working_calendar, pauses=pauses, extensions=extensions)
+    if case.case_type == CaseType.COMPLAINT:
+        detail = getattr(case, "complaint", None)
+        out["decision_due"] = sla.complaint_decision_due(
+            start, detail.complexity if detail else "normal", working_calendar, pauses=pauses,
+            regulator_due=detail.regulator_due if detail else None)
+        # The resolution target never lies beyond the regulatory decision deadline.
+        if out["decision_due"] and out["resolution_due"] and out["resolution_due"] > out["decision_due"]:
+            out["resolution_due"] = out["decision_due"]
+    return out
+
+
+def _refresh_due(actor, case: Case, reason: str) -> None:
+    due = compute_due_dates(case)
+    changed = {k: (getattr(case, k), v) for k, v in due.items() if getattr(case, k) != v}
+    if not changed:
+        return
+    for k, (_old, new) in changed.items():
+        setattr(case, k, new)
+    _save(actor, case, list(changed))
+    record_timeline(actor, case, "due_changed", reason, {
+        k: [old.isoformat() if old else None, new.isoformat() if new else None] for k, (old, new) in changed.items()})
+
+
+# --- opening -------------------------------------------------------------------------------------
+
+def _default_assignment(case_type: str, category: Category | None, institution: Institution, actor):
+    """Support requests go to the category's department; feedback to the secretariat; complaints
+    and rectifications stay with the outlet (the first-contact owner or its head)."""
+    if case_type == CaseType.SUPPORT and category is not None:
+        dept = category.department or (category.parent.department if category.parent_id else None)
+        if dept is not None:
+            return None, dept
+    if case_type == CaseType.FEEDBACK:
+        return None, _secretariat_department(institution)
+    if case_type == CaseType.COMPLAINT:
+        return actor, None
+    return None, None
+
+
+@transaction.atomic
+def open_case(actor, *, case_type: str, institution: Institution, title: str, description: str = "",
+              channel: str = "", category: Category | None = None, priority: str = Priority.NORMAL,
+              received_at: datetime | None = None, first_contact_owner=None, requester=None,
+              is_major: bool = False, complaint: dict | None = None, rectification: dict | None = None,
+              link_to=None) -> Case:
+    require_perm(actor, "cases.add_case")
+    errors = {}
+    if case_type not in CaseType.values:
+        errors["case_type"] = _("Unknown case type.")
+    if not (title or "").strip():
+        errors["title"] = _("A title is required.")
+    if actor is not None and not in_scope(actor, institution):
+        errors["institution"] = _("You can only open cases for your own institution or those under it.")
+    if category is not None and category.case_type != case_type:
+        errors["category"] = _("This category belongs to another case type.")
+    if case_type == CaseType.COMPLAINT:
+        if channel not in COMPLAINT_CHANNELS:
+            errors["channel"] = _("Choose how the complaint came in.")
+        if not complaint or not (complaint.get("complainant_name") or "").strip():
+            errors["complainant_name"] = _("The complainant's name is required.")
+    elif case_type == CaseType.RECTIFICATION:
+        if not rectification or not (rectification.get("evidence_required") or "").strip():
+            errors["evidence_required"] = _("Say what evidence will prove the rectification.")
+    elif is_major:
+        errors["is_major"] = _("Only complaints can be major complaints.")
+    if errors:
+        raise ValidationError(errors)
+    received_at = received_at or timezone.now()
+    owner = first_contact_owner or actor
+    if owner is None:
+        raise ValidationError({"first_contact_owner": _("A first-contact owner is required.")})
+    assignee, department = _default_assignment(case_type, category, institution, owner)
+    year = timezone.localtime(received_at).year
+    number = f"{NUMBER_PREFIX[case_type]}-{year}-{next_number(f'case:{case_type}', year):06d}"
+    case = Case(
+        number=number, case_type=case_type, category=category, title=title.strip(), description=description,
+        channel=channel or ("outlet" if case_type in (CaseType.FEEDBACK, CaseType.SUPPORT) else "system"),
+        institution=institution, requester=requester or actor, first_contact_owner=owner,
+        assignee=assignee, assignee_department=department, priority=priority, received_at=received_at,
+        clock_start=timezone.localtime(received_at).date(), is_major=is_major,
+        sla_policy=find_policy(case_type, category, priority, timezone.localtime(received_at).date()),
+    )
+    case.full_clean(exclude=["response_due", "resolution_due", "decision_due"])
+    stamp_history(case, actor)
+    case.save()
+    if case_type == CaseType.COMPLAINT:
+        detail = ComplaintDetail(case=case, **complaint)
+        detail.full_clean(exclude=["case"])
+        detail.save()
+    if case_type == CaseType.RECTIFICATION:
+        detail = RectificationDetail(case=case, **rectification)
+        detail.full_clean(exclude=["case"])
+        detail.save()
+    for k, v in compute_due_dates(case).items():
+        setattr(case, k, v)
+    Case.objects.filter(pk=case.pk).update(response_due=case.response_due, resolution_due=case.resolution_due,
+                                           decision_due=case.decision_due)
+    record_timeline(actor, case, "opened", _("%(type)s opened via %(channel)s") % {
+        "type": case.get_case_type_display(), "channel": case.get_channel_display()})
+    if link_to is not None:
+        link_case(actor, case, link_to)
+    _notify_assignees(case, _("New case %(number)s: %(title)s") % {"number": case.number, "title": case.title})
+    if is_major:
+        _notify_major(case)
+    return case
+
+
+def _notify_assignees(case: Case, title: str, exclude=None) -> None:
+    people = set()
+    if case.assignee_id:
+        people.add(case.assignee)
+    if case.assignee_department_id:
+        people.update(User.objects.filter(is_active=True, staff__department_id=case.assignee_department_id,
+                                          groups__permissions__codename="manage_case").distinct())
+    for user in people:
+        if user != exclude:
+            notify(user, title, url=case.get_absolute_url())
+
+
+def _notify_major(case: Case) -> None:
+    """Fast track: the branch leaders and the consumer-protection department hear at once."""
+    branch = _branch_of(case.institution)
+    title = _("Major complaint %(number)s at %(outlet)s") % {"number": case.number, "outlet": case.institution.name}
+    recipients = set(_users_with_role(Role.BRANCH_LEADER, [branch] if branch else []))
+    recipients.update(User.objects.filter(is_active=True, staff__department__code__in=CONSUMER_PROTECTION_CODES,
+                                          staff__department__institution_id__in=case.institution.ancestor_ids()))
+    for user in recipients:
+        notify(user, title, case.title, case.get_absolute_url())
+
+
+CONSUMER_PROTECTION_CODES = ["CPP", "XBB"]
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def accept_case(actor, case: Case, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    _transition(case, "accept")
+    fields = ["status"]
+    if case.responded_at is None:
+        case.responded_at = timezone.now()
+        fields.append("responded_at")
+    if case.assignee_id is None and actor is not None:
+        case.assignee = actor
+        fields.append("assignee")
+    _save(actor, case, fields)
+    record_timeline(actor, case, "accepted", _("Case accepted"))
+    return case
+
+
+@transaction.atomic
+def start_case(actor, case: Case, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    _transition(case, "start")
+    fields = ["status"]
+    if case.responded_at is None:
+        case.responded_at = timezone.now()
+        fields.append("responded_at")
+    _save(actor, case, fields)
+    record_timeline(actor, case, "started", _("Work started"))
+    return case
+
+
+def _check_assignee(case: Case, assignee, department) -> None:
+    if assignee is None and department is None:
+        raise ValidationError({"assignee": _("Choose a person or a department.")})
+    chain = case.institution.ancestor_ids()
+    if assignee is not None:
+        staff = getattr(assignee, "staff", None)
+        if staff is None or not staff.is_active or not assignee.is_active:
+            raise ValidationError({"assignee": _("This person is not an active staff member.")})
+        # The scope of an assignment is the case's line: its institution, those above it, or under it.
+        if staff.institution_id not in chain and not staff.institution.path.startswith(case.institution.path):
+            raise ValidationError({"assignee": _("%(name)s works outside this case's institution.") % {
+                "name": staff.name}})
+    if department is not None:
+        if not department.is_active or department.institution_id not in chain:
+            raise ValidationError({"assignee_department": _(
+                "Department %(name)s does not belong to this case's branch.") % {"name": department.name}})
+
+
+@transaction.atomic
+def assign_case(actor, case: Case, *, assignee=None, department: Department | None = None, note: str = "",
+                expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    if not case.is_open:
+        raise ValidationError(_("Only open cases can be assigned."))
+    _check_assignee(case, assignee, department)
+    case.assignee, case.assignee_department = assignee, department
+    _save(actor, case, ["assignee", "assignee_department"])
+    to = ", ".join(str(x) for x in (getattr(assignee, "staff", None) or assignee, department) if x)
+    record_timeline(actor, case, "assigned", _("Assigned to %(to)s") % {"to": to} + (f"：{note}" if note else ""),
+                    {"assignee": assignee.pk if assignee else None, "department": department.pk if department else None})
+    _notify_assignees(case, _("Case %(number)s assigned to you: %(title)s") % {
+        "number": case.number, "title": case.title}, exclude=actor)
+    if case.first_contact_owner_id and case.first_contact_owner != actor:
+        notify(case.first_contact_owner, _("Your case %(number)s was assigned to %(to)s") % {
+            "number": case.number, "to": to}, url=case.get_absolute_url())
+    return case
+
+
+@transaction.atomic
+def comment_case(actor, case: Case, body: str) -> Comment:
+    if not (body or "").strip():
+        raise ValidationError({"body": _("Write a comment first.")})
+    case = _lock(case)
+    if actor is not None and not Case.objects.filter(visibility_q(actor), pk=case.pk).exists():
+        raise PermissionDenied
+    comment = Comment.objects.create(case=case, author=actor, body=body.strip())
+    record_timeline(actor, case, "commented", body.strip()[:500])
+    return comment
+
+
+@transaction.atomic
+def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
+                 expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    errors = {}
+    if outcome not in Outcome.values:
+        errors["outcome"] = _("Choose an outcome.")
+    elif outcome == Outcome.ON_THE_SPOT and case.case_type != CaseType.COMPLAINT:
+        errors["outcome"] = _("Only complaints are resolved on the spot.")
+    elif outcome == Outcome.TO_MEETING and case.case_type != CaseType.FEEDBACK:
+        errors["outcome"] = _("Only outlet feedback is raised to the coordination meeting.")
+    if not (resolution or "").strip():
+        errors["resolution"] = _("Describe how the case was resolved.")
+    if case.paused_since:
+        errors["__all__"] = _("Resume the clock before resolving.")
+    if errors:
+        raise ValidationError(errors)
+    _transition(case, "resolve")
+    now = timezone.now()
+    case.outcome, case.resolution, case.resolved_at = outcome, resolution.strip(), now
+    fields = ["status", "outcome", "resolution", "resolved_at"]
+    if case.responded_at is None:
+        case.responded_at = now
+        fields.append("responded_at")
+    _save(actor, case, fields)
+    record_timeline(actor, case, "resolved", f"{case.get_outcome_display()}：{case.resolution[:300]}")
+    if case.first_contact_owner_id and case.first_contact_owner != actor:
+        notify(case.first_contact_owner, _("Case %(number)s was resolved") % {"number": case.number},
+               url=case.get_absolute_url())
+    return case
+
+
+@transaction.atomic
+def close_case(actor, case: Case, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    if case.case_type == CaseType.RECTIFICATION:
+        detail = case.rectification
+        if detail.verified_at is None:
+            raise ValidationError(_("A rectification is closed only after a service supervisor verified it."))
+    if case.case_type == CaseType.COMPLAINT and case.outcome != Outcome.ON_THE_SPOT:
+        if case.complaint.callback_at is None:
+            raise ValidationError(_("Call the customer back (回访) before closing the complaint."))
+    _transition(case, "close")
+    case.closed_at = timezone.now()
+    _save(actor, case, ["status", "closed_at"])
+    record_timeline(actor, case, "closed", _("Case closed"))
+    return case
+
+
+@transaction.atomic
+def reopen_case(actor, case: Case, reason: str, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the case is reopened.")})
+    _transition(case, "reopen")
+    case.closed_at = None
+    case.resolved_at = None
+    case.outcome = ""
+    _save(actor, case, ["status", "closed_at", "resolved_at", "outcome"])
+    if case.case_type == CaseType.RECTIFICATION:
+        RectificationDetail.objects.filter(case=case).update(verified_at=None, verified_by=None)
+    record_timeline(actor, case, "reopened", reason.strip())
+    _notify_assignees(case, _("Case %(number)s was reopened") % {"number": case.number}, exclude=actor)
+    return case
+
+
+@transaction.atomic
+def cancel_case(actor, case: Case, reason: str, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("A cancelled case needs a reason.")})
+    _transition(case, "cancel")
+    case.cancel_reason = reason.strip()
+    _save(actor, case, ["status", "cancel_reason"])
+    record_timeline(actor, case, "cancelled", case.cancel_reason)
+    return case
+
+
+# --- the clock -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def pause_clock(actor, case: Case, reason: str, on: date | None = None) -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    if not case.is_open:
+        raise ValidationError(_("Only open cases have a running clock."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the clock stops (e.g. waiting for an external appraisal).")})
+    if case.paused_since:
+        raise ValidationError(_("The clock is already paused."))
+    on = on or _today()
+    try:
+        with transaction.atomic():
+            Pause.objects.create(case=case, started_on=on, reason=reason.strip(), created_by=actor)
+    except IntegrityError as exc:
+        raise ValidationError(_("The clock is already paused.")) from exc
+    case.paused_since = on
+    _save(actor, case, ["paused_since"])
+    record_timeline(actor, case, "paused", reason.strip())
+    _refresh_due(actor, case, _("Clock paused"))
+    return case
+
+
+@transaction.atomic
+def resume_clock(actor, case: Case, on: date | None = None) -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    pause = case.pauses.filter(ended_on__isnull=True).first()
+    if pause is None:
+        raise ValidationError(_("The clock is not paused."))
+    on = on or _today()
+    if on < pause.started_on:
+        raise ValidationError(_("The clock cannot resume before it was paused."))
+    pause.ended_on = on
+    pause.save(update_fields=["ended_on"])
+    case.paused_since = None
+    _save(actor, case, ["paused_since"])
+    record_timeline(actor, case, "resumed", _("Clock resumed after: %(reason)s") % {"reason": pause.reason})
+    _refresh_due(actor, case, _("Clock resumed"))
+    return case
+
+
+@transaction.atomic
+def restart_clock(actor, case: Case, reason: str, on: date | None = None) -> Case:
+    """New facts restart a complaint's clock: the deadlines count again from today."""
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT or not case.is_open:
+        raise ValidationError(_("Only an open complaint's clock restarts on new facts."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Describe the new facts.")})
+    case.clock_start = on or _today()
+    case.pauses.filter(ended_on__isnull=True).update(ended_on=case.clock_start)
+    case.pauses.all().delete()
+    case.paused_since = None
+    _save(actor, case, ["clock_start", "paused_since"])
+    record_timeline(actor, case, "restarted", reason.strip())
+    _refresh_due(actor, case, _("Clock restarted on new facts"))
+    return case
+
+
+@transaction.atomic
+def set_complexity(actor, case: Case, complexity: str, *, customer_notified: bool = False) -> Case:
+    """Complex complaints get 30 days; particularly complex ones 60, only with the approval of a
+    senior manager above the outlet and with the customer told."""
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT:
+        raise ValidationError(_("Only complaints have a complexity."))
+    if complexity not in ComplaintDetail.Complexity.values:
+        raise ValidationError({"complexity": _("Unknown complexity.")})
+    if complexity == ComplaintDetail.Complexity.PARTICULARLY_COMPLEX:
+        if actor is not None and not actor.has_perm("cases.approve_extension"):
+            raise PermissionDenied(_("Only a senior manager may approve the particularly-complex extension."))
+        if actor is not None and getattr(actor, "staff", None) and actor.staff.institution_id == case.institution_id:
+            raise PermissionDenied(_("The extension must be approved above the outlet."))
+        if not customer_notified:
+            raise ValidationError({"customer_notified": _("Tell the customer about the extension first.")})
+    detail = case.complaint
+    detail.complexity = complexity
+    detail.customer_notified_of_extension = customer_notified or detail.customer_notified_of_extension
+    stamp_history(detail, actor)
+    detail.save()
+    case.refresh_from_db()
+    _refresh_due(actor, case, _("Complexity set to %(c)s") % {"c": detail.get_complexity_display()})
+    return case
+
+
+@transaction.atomic
+def request_extension(actor, case: Case, days: int, reason: str) -> Extension:
+    case = _lock(case)
+    _require_manage(actor, case)
+    policy = case.sla_policy
+    errors = {}
+    if not case.is_open:
+        errors["__all__"] = _("Only open cases can be extended.")
+    if days is None or days < 1:
+        errors["days"] = _("Ask for at least one day.")
+    elif policy is None or days > policy.max_extension_days:
+        errors["days"] = _("At most %(n)s days can be added under this case's policy.") % {
+            "n": policy.max_extension_days if policy else 0}
+    if not (reason or "").strip():
+        errors["reason"] = _("Give a reason.")
+    if case.extensions.filter(state=Extension.State.REQUESTED).exists():
+        errors["__all__"] = _("An extension is already waiting for a decision.")
+    if errors:
+        raise ValidationError(errors)
+    ext = Extension.objects.create(case=case, days=days, reason=reason.strip(), requested_by=actor)
+    record_timeline(actor, case, "extension_requested", _("%(days)s more days requested: %(reason)s") % {
+        "days": days, "reason": ext.reason})
+    for user in _approvers(case):
+        notify(user, _("Extension requested on %(number)s") % {"number": case.number}, ext.reason,
+               case.get_absolute_url())
+    return ext
+
+
+def _approvers(case: Case) -> list:
+    above = [i for i in case.institution.ancestor_ids() if i != case.institution_id]
+    return list(User.objects.filter(is_active=True, staff__institution_id__in=above,
+                                    groups__permissions__codename="approve_extension").distinct())
+
+
+@transaction.atomic
+def decide_extension(actor, extension: Extension, approve: bool, note: str = "") -> Extension:
+    ext = Extension.objects.select_for_update().select_related("case").get(pk=extension.pk)
+    require_perm(actor, "cases.approve_extension")
+    if ext.state != Extension.State.REQUESTED:
+        raise ValidationError(_("This extension was already decided."))
+    if actor is not None:
+        if actor.pk == ext.requested_by_id:
+            raise PermissionDenied(_("You cannot approve your own extension."))
+        if not in_scope(actor, ext.case.institution):
+            raise PermissionDenied
+    ext.state = Extension.State.APPROVED if approve else Extension.State.REJECTED
+    ext.decided_by, ext.decided_at, ext.decision_note = actor, timezone.now(), note
+    ext.save()
+    case = _lock(ext.case)
+    record_timeline(actor, case, "extension_decided", (_("Extension of %(days)s days approved") if approve else
+                                                         _("Extension of %(days)s days rejected")) % {"days": ext.days}
+                    + (f"：{note}" if note else ""))
+    if approve:
+        _refresh_due(actor, case, _("Extension approved"))
+    notify(ext.requested_by, _("Your extension on %(number)s was %(state)s") % {
+        "number": case.number, "state": ext.get_state_display()}, url=case.get_absolute_url())
+    return ext
+
+
+# --- type-specific -------------------------------------------------------------------------------
+
+@transaction.atomic
+def record_callback(actor, case: Case, satisfaction: str, note: str = "") -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT:
+        raise ValidationError(_("Only complaints have a customer call-back."))
+    if case.status != Status.RESOLVED:
+        raise ValidationError(_("Call the customer back once the complaint is resolved."))
+    if satisfaction not in ComplaintDetail.Satisfaction.values:
+        raise ValidationError({"satisfaction": _("Record the customer's satisfaction.")})
+    detail = case.complaint
+    detail.callback_at, detail.callback_satisfaction, detail.callback_note = timezone.now(), satisfaction, note
+    stamp_history(detail, actor)
+    detail.save()
+    record_timeline(actor, case, "called_back", f"{detail.get_callback_satisfaction_display()} {note}".strip())
+    return case
+
+
+@transaction.atomic
+def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "") -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT:
+        raise ValidationError(_("Only complaints have a root cause."))
+    detail = case.complaint
+    detail.root_cause, detail.improvement = root_cause.strip(), improvement.strip()
+    stamp_history(detail, actor)
+    detail.save()
+    record_timeline(actor, case, "updated", _("Root cause and improvement recorded"))
+    return case
+
+
+@transaction.atomic
+def classify_complaint(actor, case: Case, *, channel_code=None, business_code=None, cause_code=None) -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    detail = case.complaint
+    for field, code, dim in (("channel_code", channel_code, "channel"), ("business_code", business_code, "business"),
+                             ("cause_code", cause_code, "cause")):
+        if code is not None and code.dimension != dim:
+            raise ValidationError({field: _("This code belongs to another dimension.")})
+        setattr(detail, field, code)
+    stamp_history(detail, actor)
+    detail.save()
+    record_timeline(actor, case, "updated", _("Complaint classified"))
+    return case
+
+
+@transaction.atomic
+def mark_major(actor, case: Case) -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT:
+        raise ValidationError(_("Only complaints can be major complaints."))
+    if case.is_major:
+        return case
+    case.is_major = True
+    case.priority = Priority.URGENT
+    _save(actor, case, ["is_major", "priority"])
+    record_timeline(actor, case, "marked_major", _("Marked as a major complaint: fast track"))
+    _notify_major(case)
+    return case
+
+
+@transaction.atomic
+def submit_evidence(actor, case: Case, evidence: str) -> Case:
+    case = _lock(case)
+    _require_manage(actor, case)
+    if case.case_type != CaseType.RECTIFICATION:
+        raise ValidationError(_("Only rectifications take evidence."))
+    if not (evidence or "").strip():
+        raise ValidationError({"evidence": _("Describe the evidence.")})
+    detail = case.rectification
+    detail.evidence = evidence.strip()
+    stamp_history(detail, actor)
+    detail.save()
+    record_timeline(actor, case, "updated", _("Evidence submitted"))
+    return case
+
+
+@transaction.atomic
+def verify_rectification(actor, case: Case, *, passed: bool, note: str = "") -> Case:
+    case = _lock(case)
+    require_perm(actor, "cases.verify_rectification")
+    if actor is not None and not in_scope(actor, case.institution):
+        raise PermissionDenied
+    if case.case_type != CaseType.RECTIFICATION:
+        raise ValidationError(_("Only rectifications are verified."))
+    if case.status != Status.RESOLVED:
+        raise ValidationError(_("Verify a rectification once the outlet reports it resolved."))
+    detail = case.rectification
+    if not detail.evidence:
+        raise ValidationError({"evidence": _("The outlet has not submitted the evidence yet.")})
+    if passed:
+        detail.verified_by, detail.verified_at, detail.verification_note = actor, timezone.now(), note
+        stamp_history(detail, actor)
+        detail.save()
+        record_timeline(actor, case, "verified", note or _("Verified"))
+    else:
+        if not note.strip():
+            raise ValidationError({"note": _("Say what is still missing.")})
+        case.status, case.resolved_at, case.outcome = Status.IN_PROGRESS, None, ""
+        _save(actor, case, ["status", "resolved_at", "outcome"])
+        record_timeline(actor, case, "reopened", _("Verification failed: %(note)s") % {"note": note})
+        _notify_assignees(case, _("Rectification %(number)s failed verification") % {"number": case.number})
+    return case
+
+
+@transaction.atomic
+def triage_feedback(actor, case: Case, action: str, *, answer: str = "", department: Department | None = None,
+                    note: str = "") -> Case:
+    """The secretariat answers an outlet's feedback, hands it to a department, or puts it on the
+    next coordination meeting's agenda."""
+    require_perm(actor, "cases.triage_feedback")
+    if case.case_type != CaseType.FEEDBACK:
+        raise ValidationError(_("Only outlet feedback is triaged."))
+    if action == "answer":
+        case = resolve_case(actor, case, outcome=Outcome.ANSWERED, resolution=answer)
+    elif action == "assign":
+        case = assign_case(actor, case, department=department, note=note)
+    elif action == "to_meeting":
+        case = resolve_case(actor, case, outcome=Outcome.TO_MEETING,
+                            resolution=note or _("Put on the next coordination meeting's agenda."))
+    else:
+        raise ValidationError({"action": _("Choose answer, assign or put on the meeting agenda.")})
+    record_timeline(actor, case, "triaged", {"answer": _("Answered"), "assign": _("Handed to a department"),
+                                             "to_meeting": _("Raised to the coordination meeting")}[action])
+    return case
+
+
+# --- links, files, personal data -----------------------------------------------------------------
+
+@transaction.atomic
+def link_case(actor, case: Case, target, label: str = "") -> CaseLink:
+    if isinstance(target, Case):
+        if target.pk == case.pk:
+            raise ValidationError(_("A case cannot link to itself."))
+        link = CaseLink.objects.create(case=case, target_case=target, label=label or str(target), created_by=actor)
+    else:
+        from django.contrib.contenttypes.models import ContentType
+
+        link = CaseLink.objects.create(case=case, content_type=ContentType.objects.get_for_model(target),
+                                       object_id=str(target.pk), label=label or str(target), created_by=actor)
+    record_timeline(actor, case, "linked", link.label)
+    return link
+
+
+@transaction.atomic
+def add_attachment(actor, case: Case, upload) -> Attachment:
+    import os
+
+    if actor is not None and not Case.objects.filter(visibility_q(actor), pk=case.pk).exists():
+        raise PermissionDenied
+    ext = os.path.splitext(upload.name)[1].lower()
+    if ext not in ATTACHMENT_TYPES:
+        raise ValidationError({"file": _("Files of type %(ext)s are not accepted.") % {"ext": ext or "?"}})
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise ValidationError({"file": _("A file may be at most 10 MB.")})
+    att = Attachment(case=case, name=os.path.basename(upload.name)[:200], size=upload.size, uploaded_by=actor)
+    att.file.save(att.name, upload, save=False)
+    att.save()
+    record_timeline(actor, case, "attached", att.name)
+    return att
+
+
+def can_see_pii(user, case: Case) -> bool:
+    return user.has_perm("cases.view_pii") or case.first_contact_owner_id == user.pk
+
+
+def log_pii_access(user, case: Case, via: str, ip: str | None = None) -> None:
+    PiiAccess.objects.create(user=user, case=case, via=via, ip_address=ip)
+
+
+# --- the worker: reminders and escalations -------------------------------------------------------
+
+def _escalation_targets(case: Case, target: str) -> list:
+    inst = case.institution
+    chain = inst.ancestor_ids()
+    if target == "outlet_head":
+        return _users_with_role(Role.OUTLET_HEAD, [inst])
+    if target == "sub_branch":
+        sub = Institution.objects.filter(id__in=chain, level=Level.SUB_BRANCH).first()
+        return list(User.objects.filter(is_active=True, staff__institution=sub,
+                                        groups__permissions__codename="manage_case").distinct()) if sub else []
+    if target == "department_head":
+        if case.assignee_department_id:
+            return list(User.objects.filter(is_active=True, staff__department_id=case.assignee_department_id,
+                                            groups__permissions__codename="manage_case").distinct())
+        dept = _secretariat_department(inst)
+        return list(User.objects.filter(is_active=True, staff__department=dept).distinct()) if dept else []
+    if target == "branch_leader":
+        branch = _branch_of(inst)
+        return _users_with_role(Role.BRANCH_LEADER, [branch] if branch else [])
+    if target == "consumer_protection":
+        return list(User.objects.filter(is_active=True, staff__department__code__in=CONSUMER_PROTECTION_CODES,
+                                        staff__department__institution_id__in=chain))
+    return []
+
+
+def apply_sla(today: date | None = None, batch_size: int = 2000) -> dict:
+    """Send due reminders and apply reached escalation levels to every open case.
+
+    Idempotent: a reminder is unique per case, kind and due date, an escalation per case and
+    level, so running it twice changes nothing the second time. A failed notification never
+    blocks: notify() sends after commit and only logs failures.
+    """
+    today = today or _today()
+    stats = {"scanned": 0, "reminders": 0, "escalations": 0}
+    qs = (Case.objects.filter(status__in=OPEN_STATUSES, resolution_due__isnull=False, paused_since__isnull=True)
+          .select_related("sla_policy", "institution").order_by("pk"))
+    fast = sla.FastCalendar(working_calendar, today.replace(month=1, day=1).replace(year=today.year - 1),
+                            today.replace(month=12, day=31).replace(year=today.year + 2))
+    last_pk = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last_pk)[:batch_size])
+        if not chunk:
+            break
+        last_pk = chunk[-1].pk
+        reached = {}
+        for e in Escalation.objects.filter(case__in=chunk).values_list("case_id", "level"):
+            reached.setdefault(e[0], set()).add(e[1])
+        reminded = set(Reminder.objects.filter(case__in=chunk, kind="resolution").values_list("case_id", "due"))
+        for case in chunk:
+            stats["scanned"] += 1
+            policy = case.sla_policy
+            if policy is None:
+                continue
+            kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
+            state = sla.evaluate(today, case.resolution_due, None, policy.remind_before_days, fast, kind)
+            if state.state == "due_soon" and (case.pk, case.resolution_due) not in reminded:
+                stats["reminders"] += _remind(case)
+            if state.overdue_days > 0 or state.state == "breached":
+                steps = [sla.EscalationStep(int(s["level"]), int(s.get("after_overdue_days", 0)), s["target"])
+                         for s in policy.escalation]
+                for step in sla.due_escalations(state.overdue_days, steps, reached.get(case.pk, set())):
+                    stats["escalations"] += _escalate(case, step)
+    return stats
+
+
+@transaction.atomic
+def _remind(case: Case) -> int:
+    try:
+        with transaction.atomic():
+            Reminder.objects.create(case=case, kind="resolution", due=case.resolution_due)
+    except IntegrityError:
+        return 0
+    people = {case.first_contact_owner}
+    if case.assignee_id:
+        people.add(case.assignee)
+    for user in people:
+        notify(user, _("Case %(number)s is due on %(due)s") % {"number": case.number, "due": case.resolution_due},
+               case.title, case.get_absolute_url())
+    record_timeline(None, case, "reminded", _("Due on %(due)s") % {"due": case.resolution_due})
+    return 1
+
+
+@transaction.atomic
+def _escalate(case: Case, step) -> int:
+    recipients = _escalation_targets(case, step.target)
+    try:
+        with transaction.atomic():
+            Escalation.objects.create(case=case, level=step.level, target=step.target,
+                                      notified=[u.pk for u in recipients])
+    except IntegrityError:
+        return 0
+    Case.objects.filter(pk=case.pk, escalation_level__lt=step.level).update(escalation_level=step.level)
+    title = _("Overdue case %(number)s escalated to level %(level)s") % {"number": case.number, "level": step.level}
+    for user in recipients:
+        notify(user, title, case.title, case.get_absolute_url())
+    record_timeline(None, case, "escalated", _("Level %(level)s: %(target)s") % {
+        "level": step.level, "target": ESCALATION_TARGETS.get(step.target, step.target)})
+    return 1
+
+
+ESCALATION_TARGETS = {
+    "outlet_head": gettext_lazy("outlet head"), "sub_branch": gettext_lazy("sub-branch"),
+    "department_head": gettext_lazy("department head"), "branch_leader": gettext_lazy("branch leader"),
+    "consumer_protection": gettext_lazy("consumer protection"),
+}
