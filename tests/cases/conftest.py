@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from branchops.cases import services
-from branchops.cases.models import Category, CaseType
+from branchops.cases.models import CaseType, Category
 from branchops.org import services as org
 from branchops.org.roles import Role
 
