@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from branchops.cases import services
-from branchops.cases.models import CaseType, Category
+from branchops.cases.defaults import load_complaint_codes, load_reference_data
+from branchops.cases.models import CaseType, Category, ComplaintCode, SlaPolicy
 from branchops.org import services as org
 from branchops.org.roles import Role
 
@@ -15,6 +16,9 @@ def at(y, m, d, h=10):
 
 @pytest.fixture
 def cases_bank(bank):
+    # Transactional tests flush the tables the data migration filled; put the defaults back.
+    load_reference_data(Category, SlaPolicy)
+    load_complaint_codes(ComplaintCode)
     bank.cpp = org.save_department(None, institution=bank.branch, code="CPP", name="消费者权益保护部", is_business=True)
     bank.fintech = org.save_department(None, institution=bank.branch, code="FINTECH", name="金融科技部",
                                        is_review=True)

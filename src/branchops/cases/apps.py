@@ -15,4 +15,7 @@ class CasesConfig(AppConfig):
         from .models import VERB_LABELS
 
         register_verbs(VERB_LABELS)
+        from .queries import my_work_section
+
         nav.register(nav.NavItem("cases", _("Cases"), "cases:list", "inboxes", ("cases.view_case",), 200))
+        nav.register_work_section("cases", my_work_section, 200)

@@ -140,3 +140,16 @@ def complaints_per_outlet_month(user, year: int) -> list[dict]:
     for e in out:
         e["total"] = sum(e["months"])
     return sorted(out, key=lambda e: -e["total"])
+
+
+def my_work_section(user) -> dict | None:
+    """The home page's list of the cases waiting for this user, soonest deadline first."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    if not user.has_perm("cases.view_case"):
+        return None
+    qs = (visible_cases(user).filter(Q(assignee=user) | Q(first_contact_owner=user), status__in=OPEN_STATUSES)
+          .order_by(F("resolution_due").asc(nulls_last=True), "pk"))
+    return {"title": _("My open cases"), "items": list(qs[:8]), "count": qs.count(),
+            "url": reverse("cases:list") + "?queue=mine", "empty_message": _("No open cases are waiting for you.")}

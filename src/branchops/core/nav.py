@@ -31,3 +31,21 @@ def items_for(user) -> list[dict]:
             continue
         out.append({"key": item.key, "label": item.label, "url": reverse(item.url_name), "icon": item.icon})
     return out
+
+
+# "My work" on the home page: each module registers a function user -> section dict or None
+# ({"title", "items": [{"title", "url", "meta", "overdue"}], "count", "url", "empty_message"}).
+_WORK_SECTIONS: dict[str, tuple[int, object]] = {}
+
+
+def register_work_section(key: str, fn, order: int = 100) -> None:
+    _WORK_SECTIONS[key] = (order, fn)
+
+
+def work_sections_for(user) -> list[dict]:
+    out = []
+    for _order, fn in sorted(_WORK_SECTIONS.values(), key=lambda x: x[0]):
+        section = fn(user)
+        if section is not None:
+            out.append(section)
+    return out

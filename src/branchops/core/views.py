@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from branchops.org import queries as org_queries
 
-from . import queries, services
+from . import nav, queries, services
 from .forms import ApiTokenForm
 
 
@@ -21,7 +21,7 @@ def home(request):
         "recent_actions": queries.my_recent_actions(user),
         "scope_summary": org_queries.scope_summary(user),
         "roles": org_queries.role_labels(user),
-        "work_sections": [],  # later modules add their own queues of "my work" here
+        "work_sections": nav.work_sections_for(user),
     }
     return render(request, "core/home.html", context)
 
