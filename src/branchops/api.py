@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from branchops.core.services import authenticate_token
@@ -48,6 +49,16 @@ def on_validation_error(request, exc: ValidationError):
     return api.create_response(request, {"detail": detail}, status=400)
 
 
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request, exc: NinjaValidationError):
+    """Malformed input gets the same 400 shape as a rule violation, naming each field."""
+    detail: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "form", "payload")]
+        detail.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
+    return api.create_response(request, {"detail": detail}, status=400)
+
+
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or "Permission denied"}, status=403)
@@ -58,8 +69,10 @@ def on_not_found(request, exc):
     return api.create_response(request, {"detail": "Not found"}, status=404)
 
 
+from branchops.cases.api import router as cases_router  # noqa: E402
 from branchops.core.api import router as core_router  # noqa: E402
 from branchops.org.api import router as org_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/org/", org_router)
+api.add_router("/cases/", cases_router)

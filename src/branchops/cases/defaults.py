@@ -28,21 +28,23 @@ CATEGORIES = {
     ],
 }
 
+# A level is reached once the case is at least `after_overdue_days` days overdue, counted in the
+# policy's kind of day; 1 is the first overdue day.
 ESCALATE_OUTLET = [
-    {"level": 1, "after_overdue_days": 0, "target": "outlet_head"},
-    {"level": 2, "after_overdue_days": 2, "target": "sub_branch"},
-    {"level": 3, "after_overdue_days": 5, "target": "department_head"},
-    {"level": 4, "after_overdue_days": 10, "target": "branch_leader"},
+    {"level": 1, "after_overdue_days": 1, "target": "outlet_head"},
+    {"level": 2, "after_overdue_days": 3, "target": "sub_branch"},
+    {"level": 3, "after_overdue_days": 6, "target": "department_head"},
+    {"level": 4, "after_overdue_days": 11, "target": "branch_leader"},
 ]
 ESCALATE_DEPARTMENT = [
-    {"level": 1, "after_overdue_days": 0, "target": "department_head"},
-    {"level": 2, "after_overdue_days": 5, "target": "branch_leader"},
+    {"level": 1, "after_overdue_days": 1, "target": "department_head"},
+    {"level": 2, "after_overdue_days": 6, "target": "branch_leader"},
 ]
 ESCALATE_COMPLAINT = [
-    {"level": 1, "after_overdue_days": 0, "target": "outlet_head"},
-    {"level": 2, "after_overdue_days": 1, "target": "sub_branch"},
-    {"level": 3, "after_overdue_days": 3, "target": "consumer_protection"},
-    {"level": 4, "after_overdue_days": 5, "target": "branch_leader"},
+    {"level": 1, "after_overdue_days": 1, "target": "outlet_head"},
+    {"level": 2, "after_overdue_days": 2, "target": "sub_branch"},
+    {"level": 3, "after_overdue_days": 4, "target": "consumer_protection"},
+    {"level": 4, "after_overdue_days": 6, "target": "branch_leader"},
 ]
 
 # name, type, category code or None, priority, response, resolution, decision, kind, remind, max ext, escalation

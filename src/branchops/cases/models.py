@@ -125,7 +125,8 @@ class SlaPolicy(TimeStampedModel):
     max_extension_days = models.PositiveSmallIntegerField(_("longest extension (days)"), default=0)
     escalation = models.JSONField(
         _("escalation levels"), default=list, blank=True,
-        help_text=_('List of {"level": 1, "after_overdue_days": 0, "target": "outlet_head"}; targets: '
+        help_text=_('List of {"level": 1, "after_overdue_days": 1, "target": "outlet_head"}: a level is reached '
+                    "once the case is that many days overdue (1 = the first overdue day). Targets: "
                     "outlet_head, sub_branch, department_head, branch_leader, consumer_protection."))
     effective_from = models.DateField(_("effective from"))
     effective_to = models.DateField(_("effective to"), null=True, blank=True)

@@ -3,9 +3,10 @@
 from datetime import date
 
 from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from branchops.org.scope import access_object, scope_q, sees_everything
+from branchops.org.scope import scope_q, sees_everything
 
 from .models import OPEN_STATUSES, Case, CaseType, Status
 from .roles import INSTITUTION_SCOPE_ROLES
@@ -38,9 +39,13 @@ def visible_cases(user) -> QuerySet:
 
 
 def access_case(user, pk) -> Case:
-    return access_object(user, Case.objects.filter(visibility_q(user)).select_related(
-        "institution", "category", "first_contact_owner__staff", "assignee__staff", "assignee_department",
-        "requester__staff", "sla_policy"), perm="cases.view_case", field="", pk=pk)
+    """One case the user may see, or Http404 — the same for missing and out of view."""
+    try:
+        return visible_cases(user).select_related(
+            "institution", "category", "first_contact_owner__staff", "assignee__staff", "assignee_department",
+            "requester__staff", "sla_policy").get(pk=pk)
+    except (Case.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 QUEUES = {

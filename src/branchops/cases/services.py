@@ -246,6 +246,8 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
     if errors:
         raise ValidationError(errors)
     received_at = received_at or timezone.now()
+    if is_major:
+        priority = Priority.URGENT  # the fast track
     owner = first_contact_owner or actor
     if owner is None:
         raise ValidationError({"first_contact_owner": _("A first-contact owner is required.")})
@@ -354,8 +356,7 @@ def _check_assignee(case: Case, assignee, department) -> None:
             raise ValidationError({"assignee": _("This person is not an active staff member.")})
         # The scope of an assignment is the case's line: its institution, those above it, or under it.
         if staff.institution_id not in chain and not staff.institution.path.startswith(case.institution.path):
-            raise ValidationError({"assignee": _("%(name)s works outside this case's institution.") % {
-                "name": staff.name}})
+            raise ValidationError({"assignee": _("This person works outside this case's institution.")})
     if department is not None:
         if not department.is_active or department.institution_id not in chain:
             raise ValidationError({"assignee_department": _(
@@ -664,6 +665,8 @@ def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "")
 def classify_complaint(actor, case: Case, *, channel_code=None, business_code=None, cause_code=None) -> Case:
     case = _lock(case)
     _require_manage(actor, case)
+    if case.case_type != CaseType.COMPLAINT:
+        raise ValidationError(_("Only complaints are classified."))
     detail = case.complaint
     for field, code, dim in (("channel_code", channel_code, "channel"), ("business_code", business_code, "business"),
                              ("cause_code", cause_code, "cause")):
@@ -686,8 +689,10 @@ def mark_major(actor, case: Case) -> Case:
         return case
     case.is_major = True
     case.priority = Priority.URGENT
-    _save(actor, case, ["is_major", "priority"])
+    case.sla_policy = find_policy(case.case_type, case.category, case.priority, case.clock_start)
+    _save(actor, case, ["is_major", "priority", "sla_policy"])
     record_timeline(actor, case, "marked_major", _("Marked as a major complaint: fast track"))
+    _refresh_due(actor, case, _("Fast track deadlines"))
     _notify_major(case)
     return case
 
@@ -827,6 +832,14 @@ def _escalation_targets(case: Case, target: str) -> list:
     return []
 
 
+def _watched_due(case: Case) -> date | None:
+    """The deadline the worker watches: the resolution target, or a complaint's regulatory
+    decision deadline when that is earlier — which keeps running while the bank's clock is paused
+    for a regulator-transferred complaint."""
+    dates = [d for d in (None if case.paused_since else case.resolution_due, case.decision_due) if d]
+    return min(dates) if dates else None
+
+
 def apply_sla(today: date | None = None, batch_size: int = 2000) -> dict:
     """Send due reminders and apply reached escalation levels to every open case.
 
@@ -834,33 +847,42 @@ def apply_sla(today: date | None = None, batch_size: int = 2000) -> dict:
     level, so running it twice changes nothing the second time. A failed notification never
     blocks: notify() sends after commit and only logs failures.
     """
+    from datetime import timedelta
+
+    from django.db.models import Max, Q
+
     today = today or _today()
     stats = {"scanned": 0, "reminders": 0, "escalations": 0}
-    qs = (Case.objects.filter(status__in=OPEN_STATUSES, resolution_due__isnull=False, paused_since__isnull=True)
-          .select_related("sla_policy", "institution").order_by("pk"))
-    fast = sla.FastCalendar(working_calendar, today.replace(month=1, day=1).replace(year=today.year - 1),
-                            today.replace(month=12, day=31).replace(year=today.year + 2))
+    # Only cases inside a reminder window or past their deadline matter; the window is counted in
+    # working days, so allow for weekends and the longest holiday.
+    longest = SlaPolicy.objects.aggregate(m=Max("remind_before_days"))["m"] or 0
+    horizon = today + timedelta(days=longest * 2 + 10)
+    watched = (Q(paused_since__isnull=True, resolution_due__lte=horizon)
+               | Q(case_type=CaseType.COMPLAINT, decision_due__lte=horizon))
+    qs = (Case.objects.filter(watched, status__in=OPEN_STATUSES)
+          .select_related("sla_policy", "institution", "first_contact_owner", "assignee").order_by("pk"))
+    fast = sla.FastCalendar(working_calendar, date(today.year - 1, 1, 1), date(today.year + 2, 12, 31))
     last_pk = 0
     while True:
         chunk = list(qs.filter(pk__gt=last_pk)[:batch_size])
         if not chunk:
             break
         last_pk = chunk[-1].pk
-        reached = {}
-        for e in Escalation.objects.filter(case__in=chunk).values_list("case_id", "level"):
-            reached.setdefault(e[0], set()).add(e[1])
+        reached: dict[int, set[int]] = {}
+        for case_id, level in Escalation.objects.filter(case__in=chunk).values_list("case_id", "level"):
+            reached.setdefault(case_id, set()).add(level)
         reminded = set(Reminder.objects.filter(case__in=chunk, kind="resolution").values_list("case_id", "due"))
         for case in chunk:
             stats["scanned"] += 1
-            policy = case.sla_policy
-            if policy is None:
+            policy, due = case.sla_policy, _watched_due(case)
+            if policy is None or due is None:
                 continue
             kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
-            state = sla.evaluate(today, case.resolution_due, None, policy.remind_before_days, fast, kind)
-            if state.state == "due_soon" and (case.pk, case.resolution_due) not in reminded:
-                stats["reminders"] += _remind(case)
-            if state.overdue_days > 0 or state.state == "breached":
-                steps = [sla.EscalationStep(int(s["level"]), int(s.get("after_overdue_days", 0)), s["target"])
+            state = sla.evaluate(today, due, None, policy.remind_before_days, fast, kind)
+            if state.state == sla.DUE_SOON and (case.pk, due) not in reminded:
+                stats["reminders"] += _remind(case, due)
+            if state.overdue_days > 0:
+                steps = [sla.EscalationStep(int(s["level"]), int(s.get("after_overdue_days", 1)), s["target"])
                          for s in policy.escalation]
                 for step in sla.due_escalations(state.overdue_days, steps, reached.get(case.pk, set())):
                     stats["escalations"] += _escalate(case, step)
@@ -868,19 +890,19 @@ def apply_sla(today: date | None = None, batch_size: int = 2000) -> dict:
 
 
 @transaction.atomic
-def _remind(case: Case) -> int:
+def _remind(case: Case, due: date) -> int:
     try:
         with transaction.atomic():
-            Reminder.objects.create(case=case, kind="resolution", due=case.resolution_due)
+            Reminder.objects.create(case=case, kind="resolution", due=due)
     except IntegrityError:
         return 0
     people = {case.first_contact_owner}
     if case.assignee_id:
         people.add(case.assignee)
     for user in people:
-        notify(user, _("Case %(number)s is due on %(due)s") % {"number": case.number, "due": case.resolution_due},
+        notify(user, _("Case %(number)s is due on %(due)s") % {"number": case.number, "due": due},
                case.title, case.get_absolute_url())
-    record_timeline(None, case, "reminded", _("Due on %(due)s") % {"due": case.resolution_due})
+    record_timeline(None, case, "reminded", _("Due on %(due)s") % {"due": due})
     return 1
 
 
@@ -893,7 +915,10 @@ def _escalate(case: Case, step) -> int:
                                       notified=[u.pk for u in recipients])
     except IntegrityError:
         return 0
-    Case.objects.filter(pk=case.pk, escalation_level__lt=step.level).update(escalation_level=step.level)
+    locked = _lock(case)
+    if locked.escalation_level < step.level:
+        locked.escalation_level = step.level
+        _save(None, locked, ["escalation_level"])
     title = _("Overdue case %(number)s escalated to level %(level)s") % {"number": case.number, "level": step.level}
     for user in recipients:
         notify(user, title, case.title, case.get_absolute_url())
