@@ -36,8 +36,7 @@ def test_leader_signs_in_and_walks_the_organisation(page, live_server, bank):
     assert page.get_by_text("罗湖网点").count() >= 1
     # Switch to English and back: the choice sticks across pages.
     page.select_option("select[name=language]", "en")
-    page.wait_for_load_state("load")
-    assert page.locator("html").get_attribute("lang") == "en"
+    page.wait_for_function("document.documentElement.lang === 'en'")
     page.goto(f"{live_server.url}/org/")
     assert page.locator("html").get_attribute("lang") == "en"
 

@@ -1,4 +1,5 @@
-"""`branchops demo` — load (or bring up to date) the deterministic demo organisation."""
+"""`branchops demo` — load (or bring up to date) the deterministic demo organisation, then a year
+of demo cases (skipped when already there, or with --no-cases)."""
 
 import time
 import unicodedata
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from branchops.demo.cases import build_demo_cases
 from branchops.demo.data import build_demo, demo_sign_ins
 
 
@@ -38,8 +40,12 @@ class Command(BaseCommand):
             help="Run even when DEBUG is off. The demo passwords are public: never on a real system.",
         )
         parser.add_argument("--quiet", action="store_true", help="Print nothing on success.")
+        parser.add_argument(
+            "--no-cases", action="store_true",
+            help="Only the organisation: skip the year of demo cases (complaints, feedback, support, rectifications).",
+        )
 
-    def handle(self, *args, force=False, quiet=False, **options):
+    def handle(self, *args, force=False, quiet=False, no_cases=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to load demo data: DEBUG is off, so this looks like a production system, and the "
@@ -50,6 +56,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             counts = build_demo(stdout=None if quiet else self.stdout)
+            cases = None if no_cases else build_demo_cases(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:
@@ -72,5 +79,13 @@ class Command(BaseCommand):
             ["部门 departments", f"{counts['departments']}（评议部门 {counts['review_departments']}）"],
             ["人员 people", counts["people"]],
         ]
+        if cases is not None:
+            by_type = cases["by_type"]
+            summary += [
+                ["案件 cases", f"{cases['cases']}（投诉 {by_type['complaint']}，问题反馈 {by_type['feedback']}，"
+                               f"援助保障 {by_type['support']}，整改 {by_type['rectification']}）"],
+                ["未结 open", f"{cases['open']}（超期 {cases['overdue']}，升级 {cases['escalations']}）"],
+                ["重大投诉 major complaints", cases["major"]],
+            ]
         for line in _table(["数量 Counts", ""], summary):
             self.stdout.write("  " + line)
