@@ -483,18 +483,18 @@ def _classify(user, case, p, v):
         raise ValidationError(errors)
     detail = case.complaint
     current = {f: getattr(detail, f) for f, _dim in CODE_FIELDS}
-    return services.classify_complaint(user, case, **(current | codes))
+    return services.classify_complaint(user, case, **(current | codes), expected_version=v)
 
 
 def _verify(user, case, p, v):
     if p.passed is None:
         raise ValidationError({"passed": _("Say whether the rectification passed.")})
-    return services.verify_rectification(user, case, passed=p.passed, note=p.note)
+    return services.verify_rectification(user, case, passed=p.passed, note=p.note, expected_version=v)
 
 
 def _triage(user, case, p, v):
     return services.triage_feedback(user, case, p.action, answer=p.answer,
-                                    department=_department(p.department_id, "department_id"), note=p.note)
+                                    department=_department(p.department_id, "department_id"), note=p.note, expected_version=v)
 
 
 # action → (handler(user, case, payload, expected_version), whether the service takes expected_version)
@@ -507,19 +507,19 @@ ACTIONS = {
     "close": (lambda u, c, p, v: services.close_case(u, c, expected_version=v), True),
     "reopen": (lambda u, c, p, v: services.reopen_case(u, c, p.reason, expected_version=v), True),
     "cancel": (lambda u, c, p, v: services.cancel_case(u, c, p.reason, expected_version=v), True),
-    "pause": (lambda u, c, p, v: services.pause_clock(u, c, p.reason), False),
-    "resume": (lambda u, c, p, v: services.resume_clock(u, c), False),
-    "restart": (lambda u, c, p, v: services.restart_clock(u, c, p.reason), False),
+    "pause": (lambda u, c, p, v: services.pause_clock(u, c, p.reason, expected_version=v), True),
+    "resume": (lambda u, c, p, v: services.resume_clock(u, c, expected_version=v), True),
+    "restart": (lambda u, c, p, v: services.restart_clock(u, c, p.reason, expected_version=v), True),
     "complexity": (lambda u, c, p, v: services.set_complexity(u, c, p.complexity,
-                                                               customer_notified=p.customer_notified), False),
-    "extension": (lambda u, c, p, v: services.request_extension(u, c, p.days, p.reason), False),
-    "callback": (lambda u, c, p, v: services.record_callback(u, c, p.satisfaction, p.note), False),
-    "root_cause": (lambda u, c, p, v: services.record_root_cause(u, c, p.root_cause, p.improvement), False),
-    "classify": (_classify, False),
-    "major": (lambda u, c, p, v: services.mark_major(u, c), False),
-    "evidence": (lambda u, c, p, v: services.submit_evidence(u, c, p.evidence), False),
-    "verify": (_verify, False),
-    "triage": (_triage, False),
+                                                               customer_notified=p.customer_notified, expected_version=v), True),
+    "extension": (lambda u, c, p, v: services.request_extension(u, c, p.days, p.reason, expected_version=v), True),
+    "callback": (lambda u, c, p, v: services.record_callback(u, c, p.satisfaction, p.note, expected_version=v), True),
+    "root_cause": (lambda u, c, p, v: services.record_root_cause(u, c, p.root_cause, p.improvement, expected_version=v), True),
+    "classify": (_classify, True),
+    "major": (lambda u, c, p, v: services.mark_major(u, c, expected_version=v), True),
+    "evidence": (lambda u, c, p, v: services.submit_evidence(u, c, p.evidence, expected_version=v), True),
+    "verify": (_verify, True),
+    "triage": (_triage, True),
     "comment": (lambda u, c, p, v: services.comment_case(u, c, p.body), False),
 }
 

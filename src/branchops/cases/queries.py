@@ -6,9 +6,11 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from branchops.core.workdays import calendar as working_calendar
 from branchops.org.scope import scope_q, sees_everything
 
-from .models import OPEN_STATUSES, Case, CaseType, Status
+from . import sla
+from .models import OPEN_STATUSES, Case, CaseType, DayKind, Status
 from .roles import INSTITUTION_SCOPE_ROLES
 
 
@@ -62,7 +64,7 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
               institution: int | None = None, priority: str = "", major: bool | None = None,
               received_from: date | None = None, received_to: date | None = None) -> QuerySet:
     qs = visible_cases(user).select_related("institution", "category", "assignee__staff", "assignee_department",
-                                            "first_contact_owner__staff")
+                                            "first_contact_owner__staff", "sla_policy")
     today = timezone.localdate()
     staff = getattr(user, "staff", None)
     if queue == "mine":
@@ -158,3 +160,17 @@ def my_work_section(user) -> dict | None:
           .order_by(F("resolution_due").asc(nulls_last=True), "pk"))
     return {"title": _("My open cases"), "items": list(qs[:8]), "count": qs.count(),
             "url": reverse("cases:list") + "?queue=mine", "empty_message": _("No open cases are waiting for you.")}
+
+
+def sla_state(case, due: date | None, today: date) -> dict | None:
+    """How a deadline stands: met, breached (with the days overdue), due_soon, on_track, paused."""
+    if case.status == Status.CANCELLED:
+        return None
+    if due is None:
+        return {"state": sla.PAUSED} if case.paused_since and case.is_open else None
+    policy = case.sla_policy
+    kind = sla.DayKind.CALENDAR if policy is not None and policy.day_kind == DayKind.CALENDAR else sla.DayKind.WORKING
+    done = timezone.localtime(case.resolved_at).date() if case.resolved_at and not case.is_open else None
+    state = sla.evaluate(today, due, done, policy.remind_before_days if policy else 1, working_calendar, kind)
+    return {"state": state.state, "days_left": state.days_left, "overdue_days": state.overdue_days,
+            "done": done is not None}

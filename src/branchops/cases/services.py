@@ -238,6 +238,10 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
             errors["channel"] = _("Choose how the complaint came in.")
         if not complaint or not (complaint.get("complainant_name") or "").strip():
             errors["complainant_name"] = _("The complainant's name is required.")
+        if complaint and complaint.get("complexity") == ComplaintDetail.Complexity.PARTICULARLY_COMPLEX:
+            errors["complexity"] = _("A complaint becomes particularly complex only later, with approval.")
+        if channel == "regulator" and not (complaint or {}).get("regulator_due"):
+            errors["regulator_due"] = _("A regulator-transferred complaint carries the regulator's deadline.")
     elif case_type == CaseType.RECTIFICATION:
         if not rectification or not (rectification.get("evidence_required") or "").strip():
             errors["evidence_required"] = _("Say what evidence will prove the rectification.")
@@ -385,10 +389,10 @@ def assign_case(actor, case: Case, *, assignee=None, department: Department | No
 
 
 @transaction.atomic
-def comment_case(actor, case: Case, body: str) -> Comment:
+def comment_case(actor, case: Case, body: str, expected_version: int | None = None) -> Comment:
     if not (body or "").strip():
         raise ValidationError({"body": _("Write a comment first.")})
-    case = _lock(case)
+    case = _lock(case, expected_version)
     if actor is not None and not Case.objects.filter(visibility_q(actor), pk=case.pk).exists():
         raise PermissionDenied
     comment = Comment.objects.create(case=case, author=actor, body=body.strip())
@@ -481,8 +485,8 @@ def cancel_case(actor, case: Case, reason: str, expected_version: int | None = N
 # --- the clock -----------------------------------------------------------------------------------
 
 @transaction.atomic
-def pause_clock(actor, case: Case, reason: str, on: date | None = None) -> Case:
-    case = _lock(case)
+def pause_clock(actor, case: Case, reason: str, on: date | None = None, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if not case.is_open:
         raise ValidationError(_("Only open cases have a running clock."))
@@ -504,8 +508,8 @@ def pause_clock(actor, case: Case, reason: str, on: date | None = None) -> Case:
 
 
 @transaction.atomic
-def resume_clock(actor, case: Case, on: date | None = None) -> Case:
-    case = _lock(case)
+def resume_clock(actor, case: Case, on: date | None = None, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     pause = case.pauses.filter(ended_on__isnull=True).first()
     if pause is None:
@@ -523,9 +527,9 @@ def resume_clock(actor, case: Case, on: date | None = None) -> Case:
 
 
 @transaction.atomic
-def restart_clock(actor, case: Case, reason: str, on: date | None = None) -> Case:
+def restart_clock(actor, case: Case, reason: str, on: date | None = None, expected_version: int | None = None) -> Case:
     """New facts restart a complaint's clock: the deadlines count again from today."""
-    case = _lock(case)
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT or not case.is_open:
         raise ValidationError(_("Only an open complaint's clock restarts on new facts."))
@@ -542,10 +546,10 @@ def restart_clock(actor, case: Case, reason: str, on: date | None = None) -> Cas
 
 
 @transaction.atomic
-def set_complexity(actor, case: Case, complexity: str, *, customer_notified: bool = False) -> Case:
+def set_complexity(actor, case: Case, complexity: str, *, customer_notified: bool = False, expected_version: int | None = None) -> Case:
     """Complex complaints get 30 days; particularly complex ones 60, only with the approval of a
     senior manager above the outlet and with the customer told."""
-    case = _lock(case)
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints have a complexity."))
@@ -563,14 +567,14 @@ def set_complexity(actor, case: Case, complexity: str, *, customer_notified: boo
     detail.customer_notified_of_extension = customer_notified or detail.customer_notified_of_extension
     stamp_history(detail, actor)
     detail.save()
-    case.refresh_from_db()
+    _save(actor, case, [])
     _refresh_due(actor, case, _("Complexity set to %(c)s") % {"c": detail.get_complexity_display()})
     return case
 
 
 @transaction.atomic
-def request_extension(actor, case: Case, days: int, reason: str) -> Extension:
-    case = _lock(case)
+def request_extension(actor, case: Case, days: int, reason: str, expected_version: int | None = None) -> Extension:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     policy = case.sla_policy
     errors = {}
@@ -630,8 +634,8 @@ def decide_extension(actor, extension: Extension, approve: bool, note: str = "")
 # --- type-specific -------------------------------------------------------------------------------
 
 @transaction.atomic
-def record_callback(actor, case: Case, satisfaction: str, note: str = "") -> Case:
-    case = _lock(case)
+def record_callback(actor, case: Case, satisfaction: str, note: str = "", expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints have a customer call-back."))
@@ -643,13 +647,14 @@ def record_callback(actor, case: Case, satisfaction: str, note: str = "") -> Cas
     detail.callback_at, detail.callback_satisfaction, detail.callback_note = timezone.now(), satisfaction, note
     stamp_history(detail, actor)
     detail.save()
+    _save(actor, case, [])
     record_timeline(actor, case, "called_back", f"{detail.get_callback_satisfaction_display()} {note}".strip())
     return case
 
 
 @transaction.atomic
-def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "") -> Case:
-    case = _lock(case)
+def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "", expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints have a root cause."))
@@ -657,13 +662,14 @@ def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "")
     detail.root_cause, detail.improvement = root_cause.strip(), improvement.strip()
     stamp_history(detail, actor)
     detail.save()
+    _save(actor, case, [])
     record_timeline(actor, case, "updated", _("Root cause and improvement recorded"))
     return case
 
 
 @transaction.atomic
-def classify_complaint(actor, case: Case, *, channel_code=None, business_code=None, cause_code=None) -> Case:
-    case = _lock(case)
+def classify_complaint(actor, case: Case, *, channel_code=None, business_code=None, cause_code=None, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints are classified."))
@@ -675,13 +681,14 @@ def classify_complaint(actor, case: Case, *, channel_code=None, business_code=No
         setattr(detail, field, code)
     stamp_history(detail, actor)
     detail.save()
+    _save(actor, case, [])
     record_timeline(actor, case, "updated", _("Complaint classified"))
     return case
 
 
 @transaction.atomic
-def mark_major(actor, case: Case) -> Case:
-    case = _lock(case)
+def mark_major(actor, case: Case, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints can be major complaints."))
@@ -698,8 +705,8 @@ def mark_major(actor, case: Case) -> Case:
 
 
 @transaction.atomic
-def submit_evidence(actor, case: Case, evidence: str) -> Case:
-    case = _lock(case)
+def submit_evidence(actor, case: Case, evidence: str, expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     _require_manage(actor, case)
     if case.case_type != CaseType.RECTIFICATION:
         raise ValidationError(_("Only rectifications take evidence."))
@@ -709,13 +716,14 @@ def submit_evidence(actor, case: Case, evidence: str) -> Case:
     detail.evidence = evidence.strip()
     stamp_history(detail, actor)
     detail.save()
+    _save(actor, case, [])
     record_timeline(actor, case, "updated", _("Evidence submitted"))
     return case
 
 
 @transaction.atomic
-def verify_rectification(actor, case: Case, *, passed: bool, note: str = "") -> Case:
-    case = _lock(case)
+def verify_rectification(actor, case: Case, *, passed: bool, note: str = "", expected_version: int | None = None) -> Case:
+    case = _lock(case, expected_version)
     require_perm(actor, "cases.verify_rectification")
     if actor is not None and not in_scope(actor, case.institution):
         raise PermissionDenied
@@ -730,6 +738,7 @@ def verify_rectification(actor, case: Case, *, passed: bool, note: str = "") -> 
         detail.verified_by, detail.verified_at, detail.verification_note = actor, timezone.now(), note
         stamp_history(detail, actor)
         detail.save()
+        _save(actor, case, [])
         record_timeline(actor, case, "verified", note or _("Verified"))
     else:
         if not note.strip():
@@ -743,19 +752,21 @@ def verify_rectification(actor, case: Case, *, passed: bool, note: str = "") -> 
 
 @transaction.atomic
 def triage_feedback(actor, case: Case, action: str, *, answer: str = "", department: Department | None = None,
-                    note: str = "") -> Case:
+                    note: str = "", expected_version: int | None = None) -> Case:
     """The secretariat answers an outlet's feedback, hands it to a department, or puts it on the
     next coordination meeting's agenda."""
     require_perm(actor, "cases.triage_feedback")
     if case.case_type != CaseType.FEEDBACK:
         raise ValidationError(_("Only outlet feedback is triaged."))
     if action == "answer":
-        case = resolve_case(actor, case, outcome=Outcome.ANSWERED, resolution=answer)
+        case = resolve_case(actor, case, outcome=Outcome.ANSWERED, resolution=answer,
+                            expected_version=expected_version)
     elif action == "assign":
-        case = assign_case(actor, case, department=department, note=note)
+        case = assign_case(actor, case, department=department, note=note, expected_version=expected_version)
     elif action == "to_meeting":
         case = resolve_case(actor, case, outcome=Outcome.TO_MEETING,
-                            resolution=note or _("Put on the next coordination meeting's agenda."))
+                            resolution=note or _("Put on the next coordination meeting's agenda."),
+                            expected_version=expected_version)
     else:
         raise ValidationError({"action": _("Choose answer, assign or put on the meeting agenda.")})
     record_timeline(actor, case, "triaged", {"answer": _("Answered"), "assign": _("Handed to a department"),

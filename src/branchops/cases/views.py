@@ -20,12 +20,11 @@ from django.utils.translation import gettext_lazy
 
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
-from branchops.core.workdays import calendar as working_calendar
 from branchops.core.xlsx import export_list
 from branchops.org.scope import in_scope, visible_institutions
 
 from . import forms, masking, queries, services, sla
-from .models import OPEN_STATUSES, CaseType, DayKind, Extension, Outcome, Priority, Status
+from .models import OPEN_STATUSES, CaseType, Extension, Outcome, Priority, Status
 
 QUEUE_LABELS = {
     "mine": gettext_lazy("Assigned to me"),
@@ -71,20 +70,6 @@ def _error_text(exc: ValidationError, form=None) -> str:
         label = form.fields[field].label if form is not None and field in form.fields else None
         parts += [f"{label}: {e}" if label else e for e in errors]
     return " ".join(parts)
-
-
-def _sla_state(case, due: date | None, today: date) -> dict | None:
-    """How a deadline stands: met, breached (with the days overdue), due_soon, on_track, paused."""
-    if case.status == Status.CANCELLED:
-        return None
-    if due is None:
-        return {"state": sla.PAUSED} if case.paused_since and case.is_open else None
-    policy = case.sla_policy
-    kind = sla.DayKind.CALENDAR if policy is not None and policy.day_kind == DayKind.CALENDAR else sla.DayKind.WORKING
-    done = timezone.localtime(case.resolved_at).date() if case.resolved_at and not case.is_open else None
-    state = sla.evaluate(today, due, done, policy.remind_before_days if policy else 1, working_calendar, kind)
-    return {"state": state.state, "days_left": state.days_left, "overdue_days": state.overdue_days,
-            "done": done is not None}
 
 
 # --- queues --------------------------------------------------------------------------------------
@@ -150,7 +135,7 @@ def case_list(request):
     page = paginate(request, qs.select_related("sla_policy"))
     today = timezone.localdate()
     for case in page:
-        case.sla = _sla_state(case, case.resolution_due, today) if case.is_open else None
+        case.sla = queries.sla_state(case, case.resolution_due, today) if case.is_open else None
     return render(request, "cases/list.html", {
         "page": page, "filters": filters, "queues": QUEUE_LABELS.items(),
         "empty_message": QUEUE_EMPTY[filters["queue"]],
@@ -284,9 +269,9 @@ def case_detail(request, pk):
         "sla": {
             "response": ({"state": sla.MET if responded_on <= case.response_due else sla.BREACHED, "done": True}
                          if responded_on and case.response_due else
-                         _sla_state(case, case.response_due, today) if case.is_open else None),
-            "resolution": _sla_state(case, case.resolution_due, today),
-            "decision": _sla_state(case, case.decision_due, today) if complaint is not None else None,
+                         queries.sla_state(case, case.response_due, today) if case.is_open else None),
+            "resolution": queries.sla_state(case, case.resolution_due, today),
+            "decision": queries.sla_state(case, case.decision_due, today) if complaint is not None else None,
         },
         "comments": case.comments.select_related("author__staff"),
         "attachments": case.attachments.select_related("uploaded_by__staff"),
@@ -343,23 +328,23 @@ ACTIONS = {
                "run": lambda u, c, d: services.cancel_case(u, c, d["reason"], expected_version=d["version"]),
                "done": gettext_lazy("Case cancelled.")},
     "pause": {"form": forms.ReasonForm, "label": gettext_lazy("Pause the clock"), "icon": "pause-circle",
-              "style": "outline-secondary", "run": lambda u, c, d: services.pause_clock(u, c, d["reason"]),
+              "style": "outline-secondary", "run": lambda u, c, d: services.pause_clock(u, c, d["reason"], expected_version=d["version"]),
               "done": gettext_lazy("Clock paused.")},
     "resume": {"form": forms.ActionForm, "label": gettext_lazy("Resume the clock"), "icon": "play-circle",
-               "style": "outline-primary", "run": lambda u, c, d: services.resume_clock(u, c),
+               "style": "outline-primary", "run": lambda u, c, d: services.resume_clock(u, c, expected_version=d["version"]),
                "done": gettext_lazy("Clock resumed.")},
     "restart": {"form": forms.ReasonForm, "label": gettext_lazy("Restart the clock (new facts)"),
                 "icon": "arrow-repeat", "style": "outline-secondary",
-                "run": lambda u, c, d: services.restart_clock(u, c, d["reason"]),
+                "run": lambda u, c, d: services.restart_clock(u, c, d["reason"], expected_version=d["version"]),
                 "done": gettext_lazy("Clock restarted.")},
     "complexity": {"form": forms.ComplexityForm, "label": gettext_lazy("Set complexity"), "icon": "diagram-2",
                    "style": "outline-secondary",
                    "run": lambda u, c, d: services.set_complexity(u, c, d["complexity"],
-                                                                  customer_notified=d["customer_notified"]),
+                                                                  customer_notified=d["customer_notified"], expected_version=d["version"]),
                    "done": gettext_lazy("Complexity set.")},
     "extension": {"form": forms.ExtensionForm, "label": gettext_lazy("Request an extension"),
                   "icon": "calendar-plus", "style": "outline-secondary",
-                  "run": lambda u, c, d: services.request_extension(u, c, d["days"], d["reason"]),
+                  "run": lambda u, c, d: services.request_extension(u, c, d["days"], d["reason"], expected_version=d["version"]),
                   "done": gettext_lazy("Extension requested.")},
     "decide_extension": {"form": forms.DecideExtensionForm, "label": gettext_lazy("Decide the extension"),
                          "icon": "calendar-check", "style": "outline-primary",
@@ -367,31 +352,31 @@ ACTIONS = {
                                                                           d["note"]),
                          "done": gettext_lazy("Extension decided.")},
     "callback": {"form": forms.CallbackForm, "label": gettext_lazy("Record the call-back"), "icon": "telephone",
-                 "run": lambda u, c, d: services.record_callback(u, c, d["satisfaction"], d["note"]),
+                 "run": lambda u, c, d: services.record_callback(u, c, d["satisfaction"], d["note"], expected_version=d["version"]),
                  "done": gettext_lazy("Call-back recorded.")},
     "root_cause": {"form": forms.RootCauseForm, "label": gettext_lazy("Root cause and improvement"),
                    "icon": "search", "style": "outline-secondary",
-                   "run": lambda u, c, d: services.record_root_cause(u, c, d["root_cause"], d["improvement"]),
+                   "run": lambda u, c, d: services.record_root_cause(u, c, d["root_cause"], d["improvement"], expected_version=d["version"]),
                    "done": gettext_lazy("Root cause recorded.")},
     "classify": {"form": forms.ClassifyForm, "label": gettext_lazy("Classify"), "icon": "tags",
                  "style": "outline-secondary",
                  "run": lambda u, c, d: services.classify_complaint(u, c, channel_code=d["channel_code"],
                                                                     business_code=d["business_code"],
-                                                                    cause_code=d["cause_code"]),
+                                                                    cause_code=d["cause_code"], expected_version=d["version"]),
                  "done": gettext_lazy("Complaint classified.")},
     "mark_major": {"form": forms.ActionForm, "label": gettext_lazy("Mark as major complaint"),
                    "icon": "exclamation-octagon", "style": "outline-danger",
                    "confirm": gettext_lazy("Mark as a major complaint? The branch leader is told at once."),
-                   "run": lambda u, c, d: services.mark_major(u, c), "done": gettext_lazy("Marked as major.")},
+                   "run": lambda u, c, d: services.mark_major(u, c, expected_version=d["version"]), "done": gettext_lazy("Marked as major.")},
     "evidence": {"form": forms.EvidenceForm, "label": gettext_lazy("Submit evidence"), "icon": "file-earmark-check",
-                 "style": "outline-primary", "run": lambda u, c, d: services.submit_evidence(u, c, d["evidence"]),
+                 "style": "outline-primary", "run": lambda u, c, d: services.submit_evidence(u, c, d["evidence"], expected_version=d["version"]),
                  "done": gettext_lazy("Evidence submitted.")},
     "verify": {"form": forms.VerifyForm, "label": gettext_lazy("Verify"), "icon": "patch-check",
-               "run": lambda u, c, d: services.verify_rectification(u, c, passed=d["passed"], note=d["note"]),
+               "run": lambda u, c, d: services.verify_rectification(u, c, passed=d["passed"], note=d["note"], expected_version=d["version"]),
                "done": gettext_lazy("Verification recorded.")},
     "triage": {"form": forms.TriageForm, "label": gettext_lazy("Triage"), "icon": "signpost-split",
                "run": lambda u, c, d: services.triage_feedback(u, c, d["action"], answer=d["answer"],
-                                                               department=d["department"], note=d["note"]),
+                                                               department=d["department"], note=d["note"], expected_version=d["version"]),
                "done": gettext_lazy("Feedback triaged.")},
     "comment": {"form": forms.CommentForm, "label": gettext_lazy("Comment"), "icon": "chat",
                 "run": lambda u, c, d: services.comment_case(u, c, d["body"]),

@@ -1,7 +1,7 @@
 """A record's timeline: the service-written sentences merged with django-simple-history diffs."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
@@ -62,6 +62,15 @@ def _display(model, field_name: str, value) -> str:
         return str(obj) if obj else f"#{value}"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        from django.utils import formats, timezone
+
+        return formats.date_format(timezone.localtime(value) if timezone.is_aware(value) else value,
+                                   "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        from django.utils import formats
+
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     return str(value)
 
 
