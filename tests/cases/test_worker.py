@@ -13,7 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -23,6 +23,13 @@ from branchops.core.management.commands import worker as worker_command
 from branchops.core.models import Notification, TimelineEntry
 
 from .conftest import at
+
+
+@pytest.fixture(autouse=True)
+def _english_notifications():
+    # The assertions below match notification titles by their English words.
+    with translation.override("en"):
+        yield
 
 # The default complaint policy (defaults.POLICIES): resolution 10 working days, reminder 2 working
 # days before, escalation ESCALATE_COMPLAINT. Received Monday 23 Nov 2026 → due Monday 7 Dec.

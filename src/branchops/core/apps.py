@@ -20,4 +20,4 @@ class CoreConfig(AppConfig):
         post_save.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-save", weak=False)
         post_delete.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-delete", weak=False)
         nav.register(nav.NavItem("home", _("My work"), "home", "house", order=0))
-        nav.register(nav.NavItem("calendar", _("Working days"), "calendar", "calendar3", order=900))
+        nav.register(nav.NavItem("calendar", _("Working-day calendar"), "calendar", "calendar3", order=900))
