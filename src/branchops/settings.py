@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "branchops.core",
     "branchops.org",
     "branchops.cases",
+    "branchops.coordination",
+    "branchops.dispatch",
     "branchops.demo",
 ]
 

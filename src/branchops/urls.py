@@ -18,6 +18,8 @@ urlpatterns = [
     path("calendar/", core_views.calendar_month, name="calendar"),
     path("org/", include("branchops.org.urls")),
     path("cases/", include("branchops.cases.urls")),
+    path("coordination/", include("branchops.coordination.urls")),
+    path("dispatch/", include("branchops.dispatch.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -1,0 +1,345 @@
+"""The coordination mechanism: items, review opinions, weekly meetings, decisions, conditions."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from branchops.core.models import TimeStampedModel
+from branchops.org.models import Cluster, Department, Institution, OutletType, code_validator
+
+
+class ItemType(models.TextChoices):
+    SYSTEM_CHANGE = "system_change", _("System function change")
+    NEW_BUSINESS = "new_business", _("New business or product going live")
+    CAMPAIGN = "campaign", _("Operational campaign")
+    INSTRUCTION = "instruction", _("Work instruction")
+    OTHER = "other", _("Other")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    IMPORTANT = "important", _("Important")
+    URGENT = "urgent", _("Urgent")
+
+
+URGENCY_RANK = {Urgency.URGENT: 0, Urgency.IMPORTANT: 1, Urgency.NORMAL: 2}
+
+
+class ItemStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    APPROVED = "approved", _("Approved")
+    CONDITIONAL = "conditional", _("Conditionally approved")
+    REJECTED = "rejected", _("Rejected")
+    RELEASED = "released", _("Released to outlets")
+    CLOSED = "closed", _("Closed")
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    CONDITIONAL = "conditional", _("Conditionally approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class TargetMode(models.TextChoices):
+    ALL = "all", _("All outlets")
+    BY_TYPE = "by_type", _("By outlet type")
+    BY_CLUSTER = "by_cluster", _("By cluster")
+    LIST = "list", _("By list")
+
+
+class ReviewDimension(TimeStampedModel):
+    """A review dimension (合规管理, 品宣管理, 消费者权益保护 …): configuration, not code."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=64)
+    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("review dimension")
+        verbose_name_plural = _("review dimensions")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReviewRemit(models.Model):
+    """Which dimensions a review department covers."""
+
+    department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="review_remit",
+                                      verbose_name=_("review department"))
+    dimensions = models.ManyToManyField(ReviewDimension, verbose_name=_("dimensions"))
+
+    class Meta:
+        verbose_name = _("review remit")
+        verbose_name_plural = _("review remits")
+
+    def __str__(self):
+        return str(self.department)
+
+
+class Meeting(TimeStampedModel):
+    """A weekly coordination meeting (运营沟通会), numbered per year: 第N期."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned (agenda open)")
+        FROZEN = "frozen", _("Agenda frozen")
+        HELD = "held", _("Held")
+        CLOSED = "closed", _("Minutes closed")
+
+    branch = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="meetings",
+                               verbose_name=_("branch"))
+    year = models.PositiveIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("number in the year"))
+    held_on = models.DateField(_("date"))
+    cutoff_at = models.DateTimeField(_("agenda cut-off"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PLANNED)
+    location = models.CharField(_("location"), max_length=100, blank=True)
+    chair = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("chair"))
+    attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="meetings_attended",
+                                       verbose_name=_("attendees"))
+    notes = models.TextField(_("notes"), blank=True)
+    history = HistoricalRecords(m2m_fields=[attendees])
+
+    class Meta:
+        verbose_name = _("coordination meeting")
+        verbose_name_plural = _("coordination meetings")
+        ordering = ["-held_on"]
+        constraints = [models.UniqueConstraint(fields=["branch", "year", "sequence"], name="coord_meeting_number")]
+
+    def __str__(self):
+        return _("Meeting %(year)s No. %(seq)s") % {"year": self.year, "seq": self.sequence}
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("coordination:meeting", args=[self.pk])
+
+
+class Item(TimeStampedModel):
+    """An item (上会事项) a business department wants outlets to carry."""
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    revision = models.PositiveSmallIntegerField(_("revision"), default=1)
+    previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="next_revision", verbose_name=_("previous revision"))
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="items",
+                                   verbose_name=_("submitting department"))
+    submitter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="items",
+                                  verbose_name=_("submitter"))
+    title = models.CharField(_("title"), max_length=200)
+    item_type = models.CharField(_("type"), max_length=16, choices=ItemType.choices)
+    background = models.TextField(_("background and plan"))
+    actions = models.TextField(_("what outlets must do"))
+    target_mode = models.CharField(_("target outlets"), max_length=12, choices=TargetMode.choices,
+                                   default=TargetMode.ALL)
+    target_types = models.ManyToManyField(OutletType, blank=True, verbose_name=_("outlet types"))
+    target_clusters = models.ManyToManyField(Cluster, blank=True, verbose_name=_("clusters"))
+    target_list = models.ManyToManyField(Institution, blank=True, related_name="+",
+                                         verbose_name=_("listed outlets"))
+    outlets = models.ManyToManyField(Institution, blank=True, related_name="coordination_items",
+                                     verbose_name=_("resolved outlets"))
+    effort_hours = models.DecimalField(_("effort per outlet (person-hours)"), max_digits=6, decimal_places=1)
+    window_start = models.DateField(_("window start"))
+    window_end = models.DateField(_("window end"))
+    urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    customer_facing = models.BooleanField(_("customer-facing"), default=False)
+    customer_impact = models.TextField(_("customer impact"), blank=True)
+    online_justification = models.TextField(
+        _("why this cannot be done online or centrally"), blank=True,
+        help_text=_("What can be handled online or centrally (线上化/集约化) must not land on outlets."))
+    status = models.CharField(_("status"), max_length=12, choices=ItemStatus.choices, default=ItemStatus.DRAFT,
+                              db_index=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    precheck = models.JSONField(_("pre-check findings"), default=list, blank=True)
+    meeting = models.ForeignKey(Meeting, null=True, blank=True, on_delete=models.PROTECT, related_name="items",
+                                verbose_name=_("meeting"))
+    agenda_order = models.PositiveIntegerField(_("agenda order"), default=0)
+    urgent_addition_reason = models.CharField(_("added after the cut-off because"), max_length=200, blank=True)
+    decision = models.CharField(_("decision"), max_length=12, choices=Decision.choices, blank=True)
+    decision_reasons = models.TextField(_("reasons"), blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decision recorded by"))
+    approval_number = models.CharField(_("approval number"), max_length=64, blank=True, db_index=True)
+    approval_issued_at = models.DateTimeField(_("approval issued at"), null=True, blank=True)
+    approval_revoked_at = models.DateTimeField(_("approval revoked at"), null=True, blank=True)
+    approval_revoked_reason = models.CharField(_("reason for revoking"), max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords(excluded_fields=["version"])
+
+    class Meta:
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("submit_item", _("Can draft and submit items")),
+            ("review_item", _("Can give review opinions")),
+            ("run_meeting", _("Can run coordination meetings and record decisions")),
+            ("release_item", _("Can release approved items to outlets")),
+            ("export_register", _("Can export the register")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["approval_number"], condition=~Q(approval_number=""),
+                                    name="coord_unique_approval_number"),
+            models.CheckConstraint(condition=Q(window_end__gte=models.F("window_start")),
+                                   name="coord_window_order",
+                                   violation_error_message=_("The window must end on or after its start.")),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("coordination:item", args=[self.pk])
+
+
+class ItemAttachment(models.Model):
+    class Kind(models.TextChoices):
+        SCRIPT = "script", _("Service script (服务话术)")
+        GUIDE = "guide", _("Process guide")
+        TRAINING = "training", _("Training material")
+        EMERGENCY = "emergency", _("Emergency plan")
+        OTHER = "other", _("Other")
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to="coordination/%Y/")
+    name = models.CharField(_("name"), max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "uploaded_at"]
+        verbose_name = _("item attachment")
+        verbose_name_plural = _("item attachments")
+
+    def __str__(self):
+        return self.name
+
+
+class Opinion(TimeStampedModel):
+    """A review department's opinion on an item; stale when the item changed after it was given."""
+
+    class Recommendation(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        CONDITIONAL = "conditional", _("Approve with conditions")
+        REJECT = "reject", _("Reject")
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="opinions")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("review department"))
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("reviewer"))
+    recommendation = models.CharField(_("recommendation"), max_length=12, choices=Recommendation.choices,
+                                      blank=True)
+    submitted_at = models.DateTimeField(_("given at"), null=True, blank=True)
+    item_version = models.PositiveIntegerField(default=0)
+    is_stale = models.BooleanField(_("stale"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("review opinion")
+        verbose_name_plural = _("review opinions")
+        ordering = ["department__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["item", "department"], name="coord_one_opinion_per_dept")]
+
+    def __str__(self):
+        return f"{self.item_id} {self.department}"
+
+    @property
+    def has_concerns(self) -> bool:
+        return any(line.concern for line in self.lines.all())
+
+
+class OpinionLine(models.Model):
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="lines")
+    dimension = models.ForeignKey(ReviewDimension, on_delete=models.PROTECT, verbose_name=_("dimension"))
+    concern = models.BooleanField(_("concern"), default=False)
+    text = models.TextField(_("concern"), blank=True)
+    proposed_condition = models.TextField(_("proposed condition"), blank=True)
+
+    class Meta:
+        ordering = ["dimension__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["opinion", "dimension"], name="coord_one_line_per_dim")]
+
+    def __str__(self):
+        return f"{self.dimension}: {'!' if self.concern else 'ok'}"
+
+
+class Condition(TimeStampedModel):
+    """A condition of a conditional approval, tracked until met and signed off."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        MET = "met", _("Reported met")
+        SIGNED_OFF = "signed_off", _("Signed off")
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="conditions")
+    text = models.TextField(_("condition"))
+    owner_department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+",
+                                         verbose_name=_("owner department"))
+    due_date = models.DateField(_("due date"))
+    proof = models.CharField(_("what proves it met"), max_length=200)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    evidence = models.TextField(_("evidence"), blank=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("condition")
+        verbose_name_plural = _("conditions")
+        ordering = ["due_date", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Settings(models.Model):
+    """Per-branch settings of the mechanism (one row per branch)."""
+
+    branch = models.OneToOneField(Institution, on_delete=models.CASCADE, related_name="coordination_settings")
+    meeting_weekday = models.PositiveSmallIntegerField(_("meeting weekday"), default=2,
+                                                       help_text=_("0 = Monday … 6 = Sunday"))
+    cutoff_days_before = models.PositiveSmallIntegerField(_("agenda cut-off: working days before"), default=2)
+    cutoff_hour = models.PositiveSmallIntegerField(_("agenda cut-off: hour"), default=17)
+    approval_format = models.CharField(
+        _("approval number format"), max_length=64, default="运统〔{year}〕第{seq:03d}号",
+        help_text=_("Python format with {year} and {seq}, e.g. 运统〔{year}〕第{seq:03d}号"))
+    approval_valid_days = models.PositiveIntegerField(
+        _("approval valid after the window (days)"), default=30,
+        help_text=_("A number expires this many days after the item's window ends."))
+    condition_days = models.PositiveSmallIntegerField(_("default condition deadline (working days)"), default=5)
+    capacity_share = models.DecimalField(
+        _("share of staff time for work from above"), max_digits=4, decimal_places=2, default=0.05,
+        help_text=_("Default weekly capacity = head-count × 40 h × this share."))
+
+    class Meta:
+        verbose_name = _("coordination settings")
+        verbose_name_plural = _("coordination settings")
+
+    def __str__(self):
+        return str(self.branch)
+
+
+VERB_LABELS = {
+    "drafted": _("Drafted"), "submitted": _("Submitted"), "withdrawn": _("Withdrawn"), "revised": _("Revised"),
+    "edited": _("Edited"), "opinion_given": _("Opinion given"), "opinion_stale": _("Opinion needs review again"),
+    "scheduled": _("Put on the agenda"), "deferred": _("Deferred"), "decided": _("Decision recorded"),
+    "condition_met": _("Condition reported met"), "condition_signed_off": _("Condition signed off"),
+    "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
+    "released": _("Released to outlets"), "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"),
+}

@@ -1,0 +1,153 @@
+"""Reads of the coordination mechanism shared by pages, API and exports."""
+
+from datetime import date
+from statistics import median
+
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from branchops.org.scope import scope_q, sees_everything
+
+from .models import Condition, Decision, Item, ItemStatus, Meeting
+
+DECIDED = [ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.REJECTED, ItemStatus.RELEASED, ItemStatus.CLOSED]
+BRANCH_WIDE = ("coordination.run_meeting", "coordination.export_register")
+
+
+def visibility_q(user) -> Q:
+    """A department sees its own items in full; reviewers the items they are asked about; the
+    secretariat and branch leaders everything in their scope; everyone else decided items only
+    (and outlets the released items that target them)."""
+    if sees_everything(user):
+        return Q()
+    staff = getattr(user, "staff", None)
+    q = Q(submitter=user)
+    if staff is not None and staff.department_id:
+        q |= Q(department_id=staff.department_id) | Q(opinions__department_id=staff.department_id)
+    if any(user.has_perm(p) for p in BRANCH_WIDE):
+        q |= scope_q(user, "department__institution")
+    decided = Q(status__in=DECIDED)
+    if staff is not None:
+        q |= decided & (Q(outlets=staff.institution_id) | Q(department__institution__path__startswith=_branch_path(staff)))
+    return q
+
+
+def _branch_path(staff) -> str:
+    from .services import branch_of
+
+    return branch_of(staff.institution).path
+
+
+def visible_items(user) -> QuerySet:
+    if not user.is_authenticated or not user.has_perm("coordination.view_item"):
+        return Item.objects.none()
+    return Item.objects.filter(pk__in=Item.objects.filter(visibility_q(user)).values("pk"))
+
+
+def access_item(user, pk) -> Item:
+    try:
+        return visible_items(user).select_related("department__institution", "submitter__staff", "meeting",
+                                                  "decided_by__staff", "previous").get(pk=pk)
+    except (Item.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def sees_full_item(user, item: Item) -> bool:
+    """Others' items show their decision only; the full plan to the department, its reviewers,
+    the secretariat and branch leaders."""
+    if sees_everything(user) or any(user.has_perm(p) for p in BRANCH_WIDE) or item.submitter_id == user.pk:
+        return True
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return False
+    return staff.department_id == item.department_id or item.opinions.filter(
+        department_id=staff.department_id).exists() or item.outlets.filter(pk=staff.institution_id).exists()
+
+
+def meetings(user) -> QuerySet:
+    if not user.has_perm("coordination.view_meeting"):
+        return Meeting.objects.none()
+    if sees_everything(user):
+        return Meeting.objects.all()
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return Meeting.objects.none()
+    return Meeting.objects.filter(branch__path__startswith=_branch_path(staff))
+
+
+def access_meeting(user, pk) -> Meeting:
+    try:
+        return meetings(user).get(pk=pk)
+    except (Meeting.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def register(user, *, q: str = "", status: str = "", decision: str = "", department: int | None = None,
+             item_type: str = "", meeting: int | None = None, since: date | None = None,
+             until: date | None = None) -> QuerySet:
+    """The register (清单): every item with its decision, conditions and work-order completion."""
+    today = timezone.localdate()
+    qs = visible_items(user).select_related("department", "meeting").annotate(
+        orders=Count("work_orders", distinct=True),
+        orders_done=Count("work_orders", filter=Q(work_orders__status="done"), distinct=True),
+        orders_overdue=Count("work_orders", filter=Q(work_orders__due_date__lt=today) & ~Q(work_orders__status="done"),
+                             distinct=True),
+        conditions_open=Count("conditions", filter=~Q(conditions__status=Condition.Status.SIGNED_OFF), distinct=True),
+        conditions_overdue=Count("conditions", filter=~Q(conditions__status=Condition.Status.SIGNED_OFF)
+                                 & Q(conditions__due_date__lt=today), distinct=True),
+    )
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(number__icontains=q) | Q(approval_number__icontains=q))
+    if status:
+        qs = qs.filter(status=status)
+    if decision:
+        qs = qs.filter(decision=decision)
+    if department:
+        qs = qs.filter(department_id=department)
+    if item_type:
+        qs = qs.filter(item_type=item_type)
+    if meeting:
+        qs = qs.filter(meeting_id=meeting)
+    if since:
+        qs = qs.filter(submitted_at__date__gte=since)
+    if until:
+        qs = qs.filter(submitted_at__date__lte=until)
+    return qs.order_by("-submitted_at", "-id")
+
+
+def statistics(user, *, since: date | None = None, until: date | None = None) -> dict:
+    """The register's figures: meetings, decisions with shares, by department and type, median days
+    from submission to decision, conditions, work orders done on time."""
+    from branchops.dispatch.models import WorkOrder
+
+    items = visible_items(user)
+    if since:
+        items = items.filter(submitted_at__date__gte=since)
+    if until:
+        items = items.filter(submitted_at__date__lte=until)
+    decided = items.exclude(decision="")
+    total = decided.count()
+    by_decision = dict(decided.values_list("decision").annotate(n=Count("id")).order_by())
+    days = [(d - s).days for s, d in decided.filter(submitted_at__isnull=False).values_list("submitted_at", "decided_at")]
+    meeting_ids = items.exclude(meeting__isnull=True).values("meeting_id")
+    today = timezone.localdate()
+    conds = Condition.objects.filter(item__in=items)
+    orders = WorkOrder.objects.filter(item__in=items)
+    done = orders.filter(status="done")
+    return {
+        "meetings_held": Meeting.objects.filter(pk__in=meeting_ids, status__in=["held", "closed"]).count(),
+        "items": items.count(),
+        "decided": total,
+        "by_decision": [{"decision": d, "label": str(Decision(d).label), "count": by_decision.get(d, 0),
+                         "share": round(by_decision.get(d, 0) / total, 4) if total else None}
+                        for d in Decision.values],
+        "by_department": list(decided.values("department__name").annotate(n=Count("id")).order_by("-n")),
+        "by_type": list(decided.values("item_type").annotate(n=Count("id")).order_by("-n")),
+        "median_days_to_decision": median(days) if days else None,
+        "conditions_open": conds.exclude(status=Condition.Status.SIGNED_OFF).count(),
+        "conditions_overdue": conds.exclude(status=Condition.Status.SIGNED_OFF).filter(due_date__lt=today).count(),
+        "work_orders": orders.count(),
+        "work_orders_done": done.count(),
+        "work_orders_done_on_time": done.filter(done_at__date__lte=F("due_date")).count(),
+    }

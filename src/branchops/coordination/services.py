@@ -1,0 +1,714 @@
+"""Every write of the coordination mechanism: items, opinions, meetings, decisions, conditions,
+approval numbers. Each service takes the actor first, checks permission and rule, runs in one
+transaction, writes the timeline, and notifies after commit."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branchops.core.services import next_number, notify, record_timeline, require_perm, stamp_history
+from branchops.core.workdays import add_working_days
+from branchops.org.models import Department, Institution, Level
+from branchops.org.scope import in_scope
+
+from .models import (
+    Condition,
+    Decision,
+    Item,
+    ItemAttachment,
+    ItemStatus,
+    Meeting,
+    Opinion,
+    OpinionLine,
+    ReviewDimension,
+    Settings,
+    TargetMode,
+)
+
+User = get_user_model()
+
+EDITABLE = {ItemStatus.DRAFT, ItemStatus.SUBMITTED}
+ITEM_FIELDS = {"title", "item_type", "background", "actions", "target_mode", "effort_hours", "window_start",
+               "window_end", "urgency", "customer_facing", "customer_impact", "online_justification"}
+WEAK_JUSTIFICATION = 20  # characters: "无" or "不能线上" is not an answer
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def branch_of(inst: Institution) -> Institution:
+    ids = inst.ancestor_ids()
+    branch = (Institution.objects.filter(id__in=ids, level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH])
+              .order_by("-depth").first())
+    return branch or inst
+
+
+def settings_for(branch: Institution) -> Settings:
+    return Settings.objects.get_or_create(branch=branch)[0]
+
+
+def _lock(item: Item, expected_version: int | None = None) -> Item:
+    locked = Item.objects.select_for_update().get(pk=item.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ValidationError(_("This item was changed by someone else in the meantime; reload it and try again."))
+    return locked
+
+
+def _save(actor, item: Item, fields: list[str]) -> None:
+    item.version = F("version") + 1
+    stamp_history(item, actor)
+    item.save(update_fields=[*fields, "version", "updated_at"])
+    item.refresh_from_db(fields=["version"])
+
+
+def _staff(actor):
+    return getattr(actor, "staff", None) if actor is not None else None
+
+
+def _users_with_perm(codename: str, **staff_filter) -> list:
+    return list(User.objects.filter(is_active=True, groups__permissions__codename=codename,
+                                    **{f"staff__{k}": v for k, v in staff_filter.items()}).distinct())
+
+
+def resolve_outlets(item: Item) -> list[Institution]:
+    """The active outlets an item targets, within the submitting department's branch."""
+    branch = branch_of(item.department.institution)
+    qs = Institution.objects.filter(level=Level.OUTLET, is_active=True, path__startswith=branch.path)
+    if item.target_mode == TargetMode.BY_TYPE:
+        qs = qs.filter(outlet_type__in=item.target_types.all())
+    elif item.target_mode == TargetMode.BY_CLUSTER:
+        qs = qs.filter(cluster__in=item.target_clusters.all())
+    elif item.target_mode == TargetMode.LIST:
+        qs = qs.filter(pk__in=item.target_list.values("pk"))
+    return list(qs.order_by("path"))
+
+
+# --- items ---------------------------------------------------------------------------------------
+
+@transaction.atomic
+def save_item(actor, item: Item | None = None, *, department: Department | None = None, target_types=None,
+              target_clusters=None, target_list=None, expected_version: int | None = None, **fields) -> Item:
+    """Draft a new item or edit one not yet decided. Editing a submitted item marks the opinions
+    already given as stale: their reviewers are asked again."""
+    require_perm(actor, "coordination.submit_item")
+    unknown = set(fields) - ITEM_FIELDS
+    if unknown:
+        raise TypeError(f"unknown item fields: {sorted(unknown)}")
+    creating = item is None
+    if creating:
+        staff = _staff(actor)
+        department = department or (staff.department if staff else None)
+        if department is None:
+            raise ValidationError({"department": _("Choose the submitting department.")})
+        if actor is not None and not actor.is_superuser and (staff is None or staff.department_id != department.pk) \
+                and not actor.has_perm("coordination.run_meeting"):
+            raise PermissionDenied(_("You can only submit items for your own department."))
+        item = Item(department=department, submitter=actor or department.staff.first().user)
+    else:
+        item = _lock(item, expected_version)
+        _require_owner(actor, item)
+        if item.status not in EDITABLE:
+            raise ValidationError(_("A decided or withdrawn item can no longer be edited; revise it instead."))
+        if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+            raise ValidationError(_("The meeting has been held; the item can no longer be edited."))
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.full_clean(exclude=["number", "submitter", "department", "version"])
+    if creating:
+        item.number = f"SH-{timezone.localdate().year}-{next_number('coordination:item', timezone.localdate().year):04d}"
+    stamp_history(item, actor)
+    if creating:
+        item.save()
+    else:
+        _save(actor, item, list(fields))
+    if target_types is not None:
+        item.target_types.set(target_types)
+    if target_clusters is not None:
+        item.target_clusters.set(target_clusters)
+    if target_list is not None:
+        item.target_list.set(target_list)
+    item.outlets.set(resolve_outlets(item))
+    record_timeline(actor, item, "drafted" if creating else "edited",
+                    _("Item drafted") if creating else _("Item edited"))
+    if not creating and item.status == ItemStatus.SUBMITTED:
+        item.precheck = precheck(item)
+        Item.objects.filter(pk=item.pk).update(precheck=item.precheck)
+        _mark_opinions_stale(actor, item)
+    return item
+
+
+def _require_owner(actor, item: Item) -> None:
+    if actor is None or actor.is_superuser:
+        return
+    staff = _staff(actor)
+    if item.submitter_id == actor.pk or (staff and staff.department_id == item.department_id
+                                         and actor.has_perm("coordination.submit_item")):
+        return
+    raise PermissionDenied(_("Only the submitting department can change this item."))
+
+
+def _mark_opinions_stale(actor, item: Item) -> None:
+    given = item.opinions.filter(submitted_at__isnull=False, is_stale=False)
+    for opinion in given.select_related("reviewer"):
+        opinion.is_stale = True
+        opinion.save(update_fields=["is_stale", "updated_at"])
+        record_timeline(actor, item, "opinion_stale", _("The item changed after %(dept)s gave its opinion") % {
+            "dept": opinion.department.name})
+        if opinion.reviewer_id:
+            notify(opinion.reviewer, _("Item %(number)s changed: please review it again") % {"number": item.number},
+                   url=item.get_absolute_url())
+
+
+def add_attachment(actor, item: Item, kind: str, upload) -> ItemAttachment:
+    import os
+
+    _require_owner(actor, item)
+    if item.status not in EDITABLE:
+        raise ValidationError(_("A decided item's materials are fixed."))
+    if kind not in ItemAttachment.Kind.values:
+        raise ValidationError({"kind": _("Choose what the file is.")})
+    if upload.size > 20 * 1024 * 1024:
+        raise ValidationError({"file": _("A file may be at most 20 MB.")})
+    att = ItemAttachment(item=item, kind=kind, name=os.path.basename(upload.name)[:200], uploaded_by=actor)
+    att.file.save(att.name, upload, save=False)
+    att.save()
+    record_timeline(actor, item, "edited", _("Material attached: %(name)s") % {"name": att.name})
+    if item.status == ItemStatus.SUBMITTED:
+        Item.objects.filter(pk=item.pk).update(precheck=precheck(item))
+        _mark_opinions_stale(actor, item)
+    return att
+
+
+def precheck(item: Item) -> list[dict]:
+    """The automatic pre-check shown to everyone who reviews. Each finding says why and where."""
+    from branchops.dispatch import services as dispatch
+
+    findings = []
+    kinds = set(item.attachments.values_list("kind", flat=True))
+    if item.customer_facing and ItemAttachment.Kind.SCRIPT not in kinds:
+        findings.append({"code": "no_script", "severity": "warning",
+                         "message": _("Customer-facing item without a service script (服务话术).")})
+    if item.customer_facing and ItemAttachment.Kind.TRAINING not in kinds:
+        findings.append({"code": "no_training", "severity": "warning",
+                         "message": _("Customer-facing item without training material.")})
+    if ItemAttachment.Kind.EMERGENCY not in kinds:
+        findings.append({"code": "no_emergency_plan", "severity": "info",
+                         "message": _("No emergency plan attached.")})
+    justification = (item.online_justification or "").strip()
+    if len(justification) < WEAK_JUSTIFICATION:
+        findings.append({"code": "weak_online_justification", "severity": "warning",
+                         "message": _("The answer to “why can this not be done online or centrally?” is empty "
+                                      "or too short to judge.")})
+    outlet_ids = list(item.outlets.values_list("pk", flat=True))
+    overlapping = (Item.objects.filter(outlets__in=outlet_ids, window_start__lte=item.window_end,
+                                       window_end__gte=item.window_start)
+                   .exclude(pk=item.pk).exclude(status__in=[ItemStatus.DRAFT, ItemStatus.WITHDRAWN,
+                                                            ItemStatus.REJECTED, ItemStatus.CLOSED])
+                   .distinct())
+    for other in overlapping[:20]:
+        shared = other.outlets.filter(pk__in=outlet_ids).count()
+        findings.append({"code": "overlap", "severity": "info", "item": other.number,
+                         "message": _("%(number)s “%(title)s” lands on %(n)s of the same outlets in an "
+                                      "overlapping window (%(start)s – %(end)s).") % {
+                             "number": other.number, "title": other.title, "n": shared,
+                             "start": other.window_start, "end": other.window_end}})
+    over = dispatch.release_check(item)["overloads"]
+    if over:
+        names = dict(Institution.objects.filter(pk__in={o.outlet for o in over}).values_list("pk", "name"))
+        worst = sorted(over, key=lambda o: -o.excess)[:10]
+        findings.append({"code": "over_capacity", "severity": "warning",
+                         "outlets": sorted({names[o.outlet] for o in over}),
+                         "message": _("Would push %(n)s outlets over their weekly capacity, e.g. %(examples)s.") % {
+                             "n": len({o.outlet for o in over}),
+                             "examples": "；".join(f"{names[o.outlet]} {o.week:%m-%d} 周 {o.load}/{o.capacity} h"
+                                                  for o in worst[:3])}})
+    return findings
+
+
+@transaction.atomic
+def submit_item(actor, item: Item, expected_version: int | None = None) -> Item:
+    item = _lock(item, expected_version)
+    _require_owner(actor, item)
+    if item.status != ItemStatus.DRAFT:
+        raise ValidationError(_("Only a draft can be submitted."))
+    errors = {}
+    if not item.outlets.exists():
+        errors["target_mode"] = _("The item targets no outlets.")
+    if item.window_start < timezone.localdate():
+        errors["window_start"] = _("The window starts in the past.")
+    if errors:
+        raise ValidationError(errors)
+    item.status, item.submitted_at = ItemStatus.SUBMITTED, timezone.now()
+    item.precheck = precheck(item)
+    _save(actor, item, ["status", "submitted_at", "precheck"])
+    _request_opinions(item)
+    meeting = next_meeting(branch_of(item.department.institution), item.submitted_at)
+    _put_on_agenda(actor, item, meeting)
+    record_timeline(actor, item, "submitted", _("Submitted; on the agenda of %(meeting)s") % {"meeting": meeting})
+    return item
+
+
+def _request_opinions(item: Item) -> None:
+    branch = branch_of(item.department.institution)
+    for dept in Department.objects.filter(institution=branch, is_review=True, is_active=True):
+        opinion, _created = Opinion.objects.get_or_create(item=item, department=dept)
+        for user in _users_with_perm("review_item", department=dept):
+            notify(user, _("Opinion requested on %(number)s: %(title)s") % {"number": item.number,
+                                                                             "title": item.title},
+                   url=item.get_absolute_url())
+
+
+@transaction.atomic
+def withdraw_item(actor, item: Item, reason: str = "") -> Item:
+    item = _lock(item)
+    _require_owner(actor, item)
+    if item.status not in EDITABLE:
+        raise ValidationError(_("Only an undecided item can be withdrawn."))
+    if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+        raise ValidationError(_("The meeting has been held; the item can no longer be withdrawn."))
+    item.status, item.meeting = ItemStatus.WITHDRAWN, None
+    _save(actor, item, ["status", "meeting"])
+    record_timeline(actor, item, "withdrawn", reason or _("Withdrawn by the submitter"))
+    return item
+
+
+@transaction.atomic
+def revise_item(actor, item: Item) -> Item:
+    """After a rejection: a new revision, linked to the old one, back to draft."""
+    item = _lock(item)
+    _require_owner(actor, item)
+    if item.status != ItemStatus.REJECTED:
+        raise ValidationError(_("Only a rejected item is revised."))
+    if hasattr(item, "next_revision"):
+        raise ValidationError(_("This item already has a newer revision."))
+    base = item.number.split("/")[0]
+    new = Item(previous=item, revision=item.revision + 1, number=f"{base}/{item.revision + 1}",
+               department=item.department, submitter=actor or item.submitter,
+               **{f: getattr(item, f) for f in ITEM_FIELDS})
+    stamp_history(new, actor)
+    new.save()
+    new.target_types.set(item.target_types.all())
+    new.target_clusters.set(item.target_clusters.all())
+    new.target_list.set(item.target_list.all())
+    new.outlets.set(resolve_outlets(new))
+    record_timeline(actor, new, "revised", _("Revision %(rev)s of %(number)s") % {"rev": new.revision,
+                                                                                    "number": item.number})
+    record_timeline(actor, item, "revised", _("Revised as %(number)s") % {"number": new.number})
+    return new
+
+
+# --- opinions ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def give_opinion(actor, item: Item, *, recommendation: str, lines: list[dict], department: Department | None = None,
+                 expected_version: int | None = None) -> Opinion:
+    """A review department's opinion: per dimension of its remit "no concern" or a concern with
+    text and a proposed condition, and an overall recommendation."""
+    require_perm(actor, "coordination.review_item")
+    item = _lock(item, expected_version)
+    staff = _staff(actor)
+    department = department or (staff.department if staff else None)
+    if department is None or (staff is not None and staff.department_id != department.pk and not actor.is_superuser):
+        raise PermissionDenied(_("You can give opinions only for your own review department."))
+    opinion = Opinion.objects.select_for_update().filter(item=item, department=department).first()
+    if opinion is None:
+        raise PermissionDenied(_("Your department is not asked for an opinion on this item."))
+    if item.status != ItemStatus.SUBMITTED:
+        raise ValidationError(_("Opinions are given only on submitted items before the decision."))
+    if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+        raise ValidationError(_("The meeting has been held; opinions are closed."))
+    if recommendation not in Opinion.Recommendation.values:
+        raise ValidationError({"recommendation": _("Choose a recommendation.")})
+    remit = set(getattr(department, "review_remit", None).dimensions.values_list("pk", flat=True)) \
+        if hasattr(department, "review_remit") else set(ReviewDimension.objects.values_list("pk", flat=True))
+    errors, clean = {}, []
+    for i, line in enumerate(lines):
+        dim = line.get("dimension")
+        dim_id = getattr(dim, "pk", dim)
+        if dim_id not in remit:
+            errors[f"lines.{i}.dimension"] = _("This dimension is not in your department's remit.")
+            continue
+        concern = bool(line.get("concern"))
+        text = (line.get("text") or "").strip()
+        if concern and not text:
+            errors[f"lines.{i}.text"] = _("Describe the concern.")
+        clean.append((dim_id, concern, text, (line.get("proposed_condition") or "").strip()))
+    if not clean and not errors:
+        errors["lines"] = _("Give at least one dimension.")
+    if recommendation == Opinion.Recommendation.APPROVE and any(c for _d, c, _t, _p in clean):
+        errors["recommendation"] = _("With concerns, recommend approval with conditions or rejection.")
+    if errors:
+        raise ValidationError(errors)
+    opinion.lines.all().delete()
+    OpinionLine.objects.bulk_create([OpinionLine(opinion=opinion, dimension_id=d, concern=c, text=t,
+                                                 proposed_condition=p) for d, c, t, p in clean])
+    opinion.reviewer, opinion.recommendation = actor, recommendation
+    opinion.submitted_at, opinion.item_version, opinion.is_stale = timezone.now(), item.version, False
+    stamp_history(opinion, actor)
+    opinion.save()
+    record_timeline(actor, item, "opinion_given", _("%(dept)s: %(rec)s") % {
+        "dept": department.name, "rec": opinion.get_recommendation_display()})
+    notify(item.submitter, _("%(dept)s gave its opinion on %(number)s") % {"dept": department.name,
+                                                                             "number": item.number},
+           url=item.get_absolute_url())
+    return opinion
+
+
+def can_see_opinions(user, item: Item) -> bool:
+    """Reviewers see each other's opinions only after submitting their own."""
+    if user.has_perm("coordination.run_meeting") or user.is_superuser or item.submitter_id == user.pk:
+        return True
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return False
+    if staff.department_id == item.department_id:
+        return True
+    own = item.opinions.filter(department_id=staff.department_id).first()
+    if own is not None:
+        return own.submitted_at is not None
+    return item.decision != ""  # others see decisions (and the opinions behind them) once decided
+
+
+def is_consent(item: Item) -> bool:
+    """Every opinion given, current, and without concern: decided together in the consent block."""
+    opinions = list(item.opinions.all())
+    return bool(opinions) and all(o.submitted_at and not o.is_stale and not o.has_concerns for o in opinions)
+
+
+# --- meetings ------------------------------------------------------------------------------------
+
+def _cutoff(settings: Settings, held_on: date) -> datetime:
+    day = add_working_days(held_on, -settings.cutoff_days_before)
+    return timezone.make_aware(datetime.combine(day, time(settings.cutoff_hour)))
+
+
+def next_meeting(branch: Institution, at: datetime | None = None) -> Meeting:
+    """The first meeting whose agenda is still open at ``at``, created on the configured weekday
+    when it does not exist yet."""
+    at = at or timezone.now()
+    conf = settings_for(branch)
+    open_meeting = (Meeting.objects.filter(branch=branch, status=Meeting.Status.PLANNED, cutoff_at__gt=at)
+                    .order_by("held_on").first())
+    if open_meeting:
+        return open_meeting
+    day = timezone.localtime(at).date()
+    while True:
+        day += timedelta(days=1)
+        if day.weekday() != conf.meeting_weekday:
+            continue
+        if Meeting.objects.filter(branch=branch, held_on=day).exists():
+            continue
+        if _cutoff(conf, day) > at:
+            break
+    return create_meeting(None, branch, day)
+
+
+@transaction.atomic
+def create_meeting(actor, branch: Institution, held_on: date, location: str = "") -> Meeting:
+    require_perm(actor, "coordination.run_meeting")
+    conf = settings_for(branch)
+    seq = next_number(f"coordination:meeting:{branch.pk}", held_on.year)
+    meeting = Meeting(branch=branch, year=held_on.year, sequence=seq, held_on=held_on,
+                      cutoff_at=_cutoff(conf, held_on), location=location)
+    stamp_history(meeting, actor)
+    meeting.save()
+    return meeting
+
+
+def _put_on_agenda(actor, item: Item, meeting: Meeting, reason: str = "") -> None:
+    last = meeting.items.order_by("-agenda_order").values_list("agenda_order", flat=True).first() or 0
+    item.meeting, item.agenda_order, item.urgent_addition_reason = meeting, last + 1, reason
+    _save(actor, item, ["meeting", "agenda_order", "urgent_addition_reason"])
+    record_timeline(actor, item, "scheduled", str(meeting))
+
+
+@transaction.atomic
+def schedule_item(actor, item: Item, meeting: Meeting, reason: str = "") -> Item:
+    """The secretariat moves an item to a meeting; after the cut-off only as urgent, with a reason."""
+    require_perm(actor, "coordination.run_meeting")
+    item = _lock(item)
+    if item.status != ItemStatus.SUBMITTED:
+        raise ValidationError(_("Only submitted, undecided items go on an agenda."))
+    if meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+        raise ValidationError(_("That meeting has already been held."))
+    late = meeting.status == Meeting.Status.FROZEN or timezone.now() >= meeting.cutoff_at
+    if late and not reason.strip():
+        raise ValidationError({"reason": _("The agenda is frozen: add the item only as urgent, with a reason.")})
+    _put_on_agenda(actor, item, meeting, reason.strip() if late else "")
+    return item
+
+
+@transaction.atomic
+def defer_item(actor, item: Item, reason: str = "") -> Item:
+    require_perm(actor, "coordination.run_meeting")
+    item = _lock(item)
+    if item.status != ItemStatus.SUBMITTED or item.meeting_id is None:
+        raise ValidationError(_("Only an undecided item on an agenda can be deferred."))
+    current = item.meeting
+    later = (Meeting.objects.filter(branch=current.branch, held_on__gt=current.held_on,
+                                    status=Meeting.Status.PLANNED).order_by("held_on").first()
+             or create_meeting(None, current.branch, current.held_on + timedelta(days=7)))
+    _put_on_agenda(actor, item, later)
+    record_timeline(actor, item, "deferred", reason or _("Deferred to %(meeting)s") % {"meeting": later})
+    return item
+
+
+@transaction.atomic
+def reorder_agenda(actor, meeting: Meeting, item_ids: list[int]) -> None:
+    require_perm(actor, "coordination.run_meeting")
+    if meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+        raise ValidationError(_("That meeting has already been held."))
+    on_agenda = set(meeting.items.values_list("pk", flat=True))
+    if set(item_ids) != on_agenda:
+        raise ValidationError(_("The new order must list exactly the items on the agenda."))
+    for order, pk in enumerate(item_ids, start=1):
+        Item.objects.filter(pk=pk).update(agenda_order=order)
+
+
+@transaction.atomic
+def freeze_agenda(actor, meeting: Meeting) -> Meeting:
+    require_perm(actor, "coordination.run_meeting")
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.status != Meeting.Status.PLANNED:
+        return meeting
+    meeting.status = Meeting.Status.FROZEN
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["status", "updated_at"])
+    record_timeline(actor, meeting, "agenda_frozen", _("Agenda frozen"))
+    for item in meeting.items.select_related("submitter"):
+        notify(item.submitter, _("Agenda of %(meeting)s published: your item %(number)s is on it") % {
+            "meeting": meeting, "number": item.number}, url=meeting.get_absolute_url())
+    return meeting
+
+
+def freeze_due_agendas(now: datetime | None = None) -> int:
+    """Freeze every agenda whose cut-off has passed (the worker calls this); idempotent."""
+    now = now or timezone.now()
+    n = 0
+    for meeting in Meeting.objects.filter(status=Meeting.Status.PLANNED, cutoff_at__lte=now):
+        freeze_agenda(None, meeting)
+        n += 1
+    return n
+
+
+@transaction.atomic
+def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting:
+    require_perm(actor, "coordination.run_meeting")
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The minutes are closed."))
+    meeting.attendees.set(attendees)
+    if chair is not None:
+        meeting.chair = chair
+    if meeting.status in (Meeting.Status.PLANNED, Meeting.Status.FROZEN):
+        meeting.status = Meeting.Status.HELD
+    stamp_history(meeting, actor)
+    meeting.save()
+    record_timeline(actor, meeting, "meeting_held", _("%(n)s attendees") % {"n": len(list(attendees))})
+    return meeting
+
+
+@transaction.atomic
+def close_meeting(actor, meeting: Meeting) -> Meeting:
+    require_perm(actor, "coordination.run_meeting")
+    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    undecided = meeting.items.filter(status=ItemStatus.SUBMITTED)
+    if undecided.exists():
+        raise ValidationError(_("Decide or defer every item first: %(items)s") % {
+            "items": "、".join(undecided.values_list("number", flat=True))})
+    meeting.status = Meeting.Status.CLOSED
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["status", "updated_at"])
+    return meeting
+
+
+# --- decisions and conditions --------------------------------------------------------------------
+
+@transaction.atomic
+def record_decision(actor, item: Item, decision: str, *, reasons: str = "", conditions: list[dict] | None = None,
+                    expected_version: int | None = None) -> Item:
+    """Approved → an approval number at once; conditionally approved → conditions tracked, the
+    number once all are signed off; rejected → reasons, and the submitter may revise."""
+    require_perm(actor, "coordination.run_meeting")
+    item = _lock(item, expected_version)
+    errors = {}
+    if item.status != ItemStatus.SUBMITTED:
+        raise ValidationError(_("This item has already been decided."))
+    if item.meeting_id is None:
+        raise ValidationError(_("The item is not on a meeting's agenda."))
+    if item.meeting.status == Meeting.Status.PLANNED:
+        raise ValidationError(_("Freeze the agenda before deciding."))
+    if item.meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The meeting's minutes are closed."))
+    if decision not in Decision.values:
+        errors["decision"] = _("Choose approved, conditionally approved or rejected.")
+    conditions = conditions or []
+    if decision == Decision.CONDITIONAL and not conditions:
+        errors["conditions"] = _("A conditional approval needs at least one condition.")
+    if decision == Decision.REJECTED and not reasons.strip():
+        errors["reasons"] = _("Give the reasons for the rejection.")
+    conf = settings_for(item.meeting.branch)
+    clean = []
+    for i, c in enumerate(conditions if decision == Decision.CONDITIONAL else []):
+        if not (c.get("text") or "").strip():
+            errors[f"conditions.{i}.text"] = _("Say what must be done.")
+        if not c.get("owner_department"):
+            errors[f"conditions.{i}.owner_department"] = _("Name the department that owns the condition.")
+        if not (c.get("proof") or "").strip():
+            errors[f"conditions.{i}.proof"] = _("Say what proves the condition met.")
+        due = c.get("due_date") or add_working_days(item.meeting.held_on, conf.condition_days)
+        clean.append((c.get("text", "").strip(), c.get("owner_department"), due, (c.get("proof") or "").strip()))
+    if errors:
+        raise ValidationError(errors)
+    item.decision, item.decision_reasons = decision, reasons.strip()
+    item.decided_at, item.decided_by = timezone.now(), actor
+    item.status = {Decision.APPROVED: ItemStatus.APPROVED, Decision.CONDITIONAL: ItemStatus.CONDITIONAL,
+                   Decision.REJECTED: ItemStatus.REJECTED}[decision]
+    _save(actor, item, ["decision", "decision_reasons", "decided_at", "decided_by", "status"])
+    for text, dept, due, proof in clean:
+        cond = Condition(item=item, text=text, owner_department=dept, due_date=due, proof=proof)
+        stamp_history(cond, actor)
+        cond.save()
+        for user in _users_with_perm("submit_item", department=dept):
+            notify(user, _("Condition on %(number)s due %(due)s") % {"number": item.number, "due": due},
+                   text, item.get_absolute_url())
+    record_timeline(actor, item, "decided", f"{item.get_decision_display()} {item.decision_reasons}".strip())
+    if decision == Decision.APPROVED:
+        issue_approval_number(actor, item)
+    notify(item.submitter, _("Decision on %(number)s: %(decision)s") % {
+        "number": item.number, "decision": item.get_decision_display()}, url=item.get_absolute_url())
+    return item
+
+
+@transaction.atomic
+def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
+    """Approve together every item on the agenda whose opinions raise no concern."""
+    require_perm(actor, "coordination.run_meeting")
+    decided = []
+    for item in meeting.items.filter(status=ItemStatus.SUBMITTED).prefetch_related("opinions__lines"):
+        if is_consent(item):
+            decided.append(record_decision(actor, item, Decision.APPROVED, reasons=_("Consent block")))
+    return decided
+
+
+@transaction.atomic
+def report_condition_met(actor, condition: Condition, evidence: str) -> Condition:
+    condition = Condition.objects.select_for_update().select_related("item").get(pk=condition.pk)
+    staff = _staff(actor)
+    if actor is not None and not actor.has_perm("coordination.run_meeting") and (
+            staff is None or staff.department_id != condition.owner_department_id):
+        raise PermissionDenied(_("Only the owner department reports a condition met."))
+    if condition.status != Condition.Status.OPEN:
+        raise ValidationError(_("This condition is no longer open."))
+    if not (evidence or "").strip():
+        raise ValidationError({"evidence": _("Describe the evidence: %(proof)s") % {"proof": condition.proof}})
+    condition.status, condition.evidence, condition.met_at = Condition.Status.MET, evidence.strip(), timezone.now()
+    stamp_history(condition, actor)
+    condition.save()
+    record_timeline(actor, condition.item, "condition_met", condition.text[:200])
+    for user in _users_with_perm("run_meeting", institution=branch_of(condition.item.department.institution)):
+        notify(user, _("Condition on %(number)s reported met") % {"number": condition.item.number},
+               condition.text, condition.item.get_absolute_url())
+    return condition
+
+
+@transaction.atomic
+def sign_off_condition(actor, condition: Condition, accept: bool = True, note: str = "") -> Condition:
+    require_perm(actor, "coordination.run_meeting")
+    condition = Condition.objects.select_for_update().select_related("item").get(pk=condition.pk)
+    if condition.status != Condition.Status.MET:
+        raise ValidationError(_("Only a condition reported met can be signed off."))
+    if accept:
+        condition.status, condition.signed_off_by, condition.signed_off_at = (
+            Condition.Status.SIGNED_OFF, actor, timezone.now())
+    else:
+        if not note.strip():
+            raise ValidationError({"note": _("Say what is still missing.")})
+        condition.status, condition.met_at = Condition.Status.OPEN, None
+    stamp_history(condition, actor)
+    condition.save()
+    item = condition.item
+    record_timeline(actor, item, "condition_signed_off" if accept else "condition_met",
+                    condition.text[:200] if accept else _("Sent back: %(note)s") % {"note": note})
+    if accept and item.status == ItemStatus.CONDITIONAL and not item.conditions.exclude(
+            status=Condition.Status.SIGNED_OFF).exists():
+        issue_approval_number(actor, _lock(item))
+    return condition
+
+
+def issue_approval_number(actor, item: Item) -> Item:
+    if item.approval_number:
+        return item
+    branch = branch_of(item.department.institution)
+    conf = settings_for(branch)
+    year = timezone.localdate().year
+    seq = next_number(f"coordination:approval:{branch.pk}", year)
+    item.approval_number = conf.approval_format.format(year=year, seq=seq)
+    item.approval_issued_at = timezone.now()
+    if item.status == ItemStatus.CONDITIONAL:
+        item.status = ItemStatus.APPROVED
+    _save(actor, item, ["approval_number", "approval_issued_at", "status"])
+    record_timeline(actor, item, "number_issued", item.approval_number)
+    notify(item.submitter, _("%(number)s may now be released: approval number %(approval)s") % {
+        "number": item.number, "approval": item.approval_number}, url=item.get_absolute_url())
+    return item
+
+
+@transaction.atomic
+def revoke_approval(actor, item: Item, reason: str) -> Item:
+    require_perm(actor, "coordination.run_meeting")
+    item = _lock(item)
+    if not item.approval_number or item.approval_revoked_at:
+        raise ValidationError(_("This item has no valid approval number."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason.")})
+    item.approval_revoked_at, item.approval_revoked_reason = timezone.now(), reason.strip()
+    _save(actor, item, ["approval_revoked_at", "approval_revoked_reason"])
+    record_timeline(actor, item, "number_revoked", reason.strip())
+    return item
+
+
+def verify_number(number: str, today: date | None = None) -> dict:
+    """What an outlet learns from an approval number: valid (item, scope, window), or plainly that
+    the work was not reviewed and the outlet may decline it."""
+    today = today or timezone.localdate()
+    number = (number or "").strip()
+    item = Item.objects.filter(approval_number=number).select_related("department").first() if number else None
+    if item is None:
+        return {"status": "unknown", "number": number}
+    branch = branch_of(item.department.institution)
+    expires = item.window_end + timedelta(days=settings_for(branch).approval_valid_days)
+    if item.approval_revoked_at:
+        return {"status": "revoked", "number": number, "item": item, "reason": item.approval_revoked_reason}
+    if today > expires:
+        return {"status": "expired", "number": number, "item": item, "expired_on": expires}
+    return {"status": "valid", "number": number, "item": item, "valid_until": expires}
+
+
+def check_conditions(today: date | None = None) -> int:
+    """Flag and escalate overdue conditions once each (the worker calls this); idempotent."""
+    today = today or timezone.localdate()
+    n = 0
+    for cond in Condition.objects.filter(status=Condition.Status.OPEN, due_date__lt=today,
+                                         escalated_at__isnull=True).select_related("item"):
+        with transaction.atomic():
+            updated = Condition.objects.filter(pk=cond.pk, escalated_at__isnull=True).update(
+                escalated_at=timezone.now())
+            if not updated:
+                continue
+            branch = branch_of(cond.item.department.institution)
+            people = set(_users_with_perm("run_meeting", institution=branch))
+            people.update(_users_with_perm("submit_item", department=cond.owner_department))
+            for user in people:
+                notify(user, _("Condition on %(number)s is overdue (due %(due)s)") % {
+                    "number": cond.item.number, "due": cond.due_date}, cond.text, cond.item.get_absolute_url())
+            n += 1
+    return n
+
+
+def in_scope_item(user, item: Item) -> bool:
+    return in_scope(user, item.department.institution)

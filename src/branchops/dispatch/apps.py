@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DispatchConfig(AppConfig):
+    name = "branchops.dispatch"
+    label = "dispatch"
+    verbose_name = _("Dispatch")
+
+    def ready(self):
+        from branchops.core import nav
+
+        from . import roles  # noqa: F401
+
+        nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
+                                 ("dispatch.view_workorder",), 150))
