@@ -24,11 +24,14 @@ def scan_sla(today_iso: str | None = None) -> dict:
     ``today_iso`` (``YYYY-MM-DD``) evaluates the deadlines as on that day; by default today in the
     bank's time zone, taken when the task runs, not when it was queued.
     """
+    from branchops.core import periodic
+
     from . import services
 
     today = date.fromisoformat(today_iso) if today_iso else None
     stats = services.apply_sla(today=today)
-    return {"today": (today or timezone.localdate()).isoformat(), **stats}
+    jobs = periodic.run_all()
+    return {"today": (today or timezone.localdate()).isoformat(), **stats, **({"jobs": jobs} if jobs else {})}
 
 
 def _is_db_backend(backend) -> bool:

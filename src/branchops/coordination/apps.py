@@ -15,5 +15,11 @@ class CoordinationConfig(AppConfig):
         from .models import VERB_LABELS
 
         register_verbs(VERB_LABELS)
+        from branchops.core import periodic
+
+        from .services import check_conditions, freeze_due_agendas
+
+        periodic.register("coordination.freeze_agendas", freeze_due_agendas)
+        periodic.register("coordination.overdue_conditions", check_conditions)
         nav.register(nav.NavItem("coordination", _("Coordination"), "coordination:register", "people",
                                  ("coordination.view_item",), 100))
