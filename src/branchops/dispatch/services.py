@@ -27,25 +27,28 @@ def capacities(outlet_ids) -> dict[int, float]:
 
     outlet_ids = list(outlet_ids)
     overrides = dict(OutletCapacity.objects.filter(outlet_id__in=outlet_ids).values_list("outlet_id", "weekly_hours"))
-    outlets = Institution.objects.filter(pk__in=outlet_ids).annotate(
-        heads=Count("staff", filter=Q(staff__is_active=True)))
-    shares: dict[int, Decimal] = {}
+    outlets = list(Institution.objects.filter(pk__in=outlet_ids).annotate(
+        heads=Count("staff", filter=Q(staff__is_active=True))))
+    # One branch lookup per branch, not per outlet: outlets of one branch share its path prefix.
+    shares: dict[str, Decimal] = {}
     out = {}
     for outlet in outlets:
         if outlet.pk in overrides:
             out[outlet.pk] = float(overrides[outlet.pk])
             continue
-        branch = branch_of(outlet)
-        if branch.pk not in shares:
-            shares[branch.pk] = settings_for(branch).capacity_share
-        out[outlet.pk] = round(outlet.heads * HOURS_PER_WEEK * float(shares[branch.pk]), 1)
+        prefix = next((p for p in shares if outlet.path.startswith(p)), None)
+        if prefix is None:
+            branch = branch_of(outlet)
+            prefix = branch.path
+            shares[prefix] = settings_for(branch).capacity_share
+        out[outlet.pk] = round(outlet.heads * HOURS_PER_WEEK * float(shares[prefix]), 1)
     return out
 
 
 def _loads(exclude_item: int | None = None, outlet_ids=None) -> list[workload.Load]:
     """Every released or pending item as a load (released ones by their work orders' dates)."""
     loads = []
-    items = Item.objects.filter(status__in=LOADING_STATUSES).prefetch_related("outlets")
+    items = Item.objects.filter(status__in=LOADING_STATUSES).prefetch_related("outlets", "work_orders")
     if exclude_item:
         items = items.exclude(pk=exclude_item)
     if outlet_ids is not None:
@@ -97,8 +100,13 @@ def set_capacity(actor, outlet: Institution, weekly_hours, note: str = "") -> Ou
     require_perm(actor, "dispatch.change_outletcapacity")
     if outlet.level != Level.OUTLET:
         raise ValidationError({"outlet": _("Capacity is set for outlets.")})
-    if weekly_hours is None or Decimal(str(weekly_hours)) < 0:
-        raise ValidationError({"weekly_hours": _("Give the weekly hours (0 or more).")})
+    try:
+        hours = Decimal(str(weekly_hours)).quantize(Decimal("0.1"))
+    except Exception as exc:
+        raise ValidationError({"weekly_hours": _("Give the weekly hours as a number.")}) from exc
+    if hours < 0 or hours > 9999:
+        raise ValidationError({"weekly_hours": _("Give the weekly hours (0 to 9999).")})
+    weekly_hours = hours
     cap = OutletCapacity.objects.filter(outlet=outlet).first() or OutletCapacity(outlet=outlet)
     cap.weekly_hours, cap.note = Decimal(str(weekly_hours)), note
     stamp_history(cap, actor)

@@ -1,0 +1,889 @@
+"""The coordination API under /api/v1/coordination/: thin — parse, call one service or query, render.
+
+Every read goes through ``queries`` (``visible_items``, ``access_item``, ``meetings`` …), so an item
+outside the user's view answers the same 404 as a missing one; an item the user may see only as a
+decision (another department's) comes back in its limited form — number, title, department,
+status, decision and approval number — in the list and the detail alike. Writes go through
+``services`` (and ``dispatch.services`` for the release); the codes and ids the client sends are
+resolved here to rows, and an unknown one is a 400 naming the field before anything is written.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from pydantic import Field
+
+from branchops.core.audit import timeline
+from branchops.org.api import EventOut, Pages, Ref
+from branchops.org.models import Cluster, Department, Level, OutletType
+from branchops.org.scope import visible_institutions
+
+from . import queries, services
+from .models import (
+    Condition,
+    Decision,
+    Item,
+    ItemAttachment,
+    ItemStatus,
+    ItemType,
+    Meeting,
+    Opinion,
+    OpinionLine,
+    ReviewDimension,
+    TargetMode,
+    Urgency,
+)
+
+router = Router(tags=["coordination"])
+User = get_user_model()
+
+
+# --- small output pieces -----------------------------------------------------------------------
+
+class PersonOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class CodeOut(Schema):
+    code: str
+    name: str
+
+
+class NumberRef(Schema):
+    id: int
+    number: str
+
+
+class MeetingRef(Schema):
+    id: int
+    label: str
+    held_on: date
+    status: str
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    staff = getattr(user, "staff", None)
+    return {"id": user.pk, "username": user.get_username(), "name": staff.name if staff else user.get_username()}
+
+
+def _ref(obj) -> dict | None:
+    return {"id": obj.pk, "code": obj.code, "name": obj.name} if obj is not None else None
+
+
+def _meeting_ref(m: Meeting | None) -> dict | None:
+    return {"id": m.pk, "label": str(m), "held_on": m.held_on, "status": m.status} if m is not None else None
+
+
+def _choice(value: str, choices, field: str) -> None:
+    """A filter or input value outside its choices is a 400 naming the field."""
+    if value and value not in choices.values:
+        raise ValidationError({field: _("Choose one of: %(values)s.") % {"values": ", ".join(choices.values)}})
+
+
+# --- items: the two views ----------------------------------------------------------------------
+
+class ItemLimitedOut(Schema):
+    """Another department's item: its decision only."""
+
+    view: Literal["limited"] = "limited"
+    id: int
+    number: str
+    title: str
+    department: Ref
+    status: str
+    decision: str
+    approval_number: str
+
+
+class ItemRowOut(Schema):
+    """An item in the register, as its department, reviewers and the secretariat see it."""
+
+    view: Literal["full"] = "full"
+    id: int
+    number: str
+    revision: int
+    title: str
+    item_type: str
+    department: Ref
+    submitter: PersonOut
+    urgency: str
+    effort_hours: float
+    window_start: date
+    window_end: date
+    status: str
+    submitted_at: datetime | None
+    meeting: MeetingRef | None
+    decision: str
+    decided_at: datetime | None
+    approval_number: str
+    approval_revoked: bool
+    conditions_open: int
+    conditions_overdue: int
+    work_orders: int
+    work_orders_done: int
+    work_orders_overdue: int
+    version: int
+
+
+ItemListOut = Annotated[ItemRowOut | ItemLimitedOut, Field(discriminator="view")]
+
+
+def _limited(item: Item) -> dict:
+    return {"view": "limited", "id": item.pk, "number": item.number, "title": item.title,
+            "department": _ref(item.department), "status": item.status, "decision": item.decision,
+            "approval_number": item.approval_number}
+
+
+def _row(item: Item, counts: dict | None = None) -> dict:
+    """The full register row; ``counts`` when the item was not read through ``queries.register``."""
+    c = counts if counts is not None else {
+        "conditions_open": item.conditions_open, "conditions_overdue": item.conditions_overdue,
+        "work_orders": item.orders, "work_orders_done": item.orders_done,
+        "work_orders_overdue": item.orders_overdue}
+    return {"view": "full", "id": item.pk, "number": item.number, "revision": item.revision, "title": item.title,
+            "item_type": item.item_type, "department": _ref(item.department), "submitter": _person(item.submitter),
+            "urgency": item.urgency, "effort_hours": float(item.effort_hours), "window_start": item.window_start,
+            "window_end": item.window_end, "status": item.status, "submitted_at": item.submitted_at,
+            "meeting": _meeting_ref(item.meeting) if item.meeting_id else None, "decision": item.decision,
+            "decided_at": item.decided_at, "approval_number": item.approval_number,
+            "approval_revoked": item.approval_revoked_at is not None, "version": item.version, **c}
+
+
+class ItemPages(Pages):
+    """The register's pages: each row in the view the user has of that item."""
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        page = super().paginate_queryset(queryset, pagination, request=request, **params)
+        items = list(page["items"])
+        full = queries.full_view_ids(request.user, items)
+        page["items"] = [_row(i) if i.pk in full else _limited(i) for i in items]
+        return page
+
+
+# --- item detail -------------------------------------------------------------------------------
+
+class OutletOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class AttachmentOut(Schema):
+    id: int
+    kind: str
+    name: str
+    url: str
+    uploaded_by: PersonOut
+    uploaded_at: datetime
+
+
+class OpinionLineOut(Schema):
+    dimension: CodeOut
+    concern: bool
+    text: str
+    proposed_condition: str
+
+
+class OpinionOut(Schema):
+    id: int
+    department: Ref
+    reviewer: PersonOut | None
+    recommendation: str
+    submitted_at: datetime | None
+    is_stale: bool
+    lines: list[OpinionLineOut]
+
+
+class ConditionOut(Schema):
+    id: int
+    text: str
+    owner_department: Ref
+    due_date: date
+    proof: str
+    status: str
+    evidence: str
+    met_at: datetime | None
+    signed_off_by: PersonOut | None
+    signed_off_at: datetime | None
+    overdue: bool
+    escalated_at: datetime | None
+
+
+class ItemDetailOut(ItemRowOut):
+    background: str
+    actions: str
+    target_mode: str
+    target_types: list[CodeOut]
+    target_clusters: list[CodeOut]
+    target_list: list[OutletOut]
+    outlets: list[OutletOut]
+    customer_facing: bool
+    customer_impact: str
+    online_justification: str
+    precheck: list[dict]
+    attachments: list[AttachmentOut]
+    opinions: list[OpinionOut] | None = Field(
+        description="Null while the user may not see the opinions yet (a reviewer before giving their own).")
+    consent: bool
+    conditions: list[ConditionOut]
+    decision_reasons: str
+    decided_by: PersonOut | None
+    agenda_order: int
+    urgent_addition_reason: str
+    approval_issued_at: datetime | None
+    approval_revoked_at: datetime | None
+    approval_revoked_reason: str
+    previous: NumberRef | None
+    next_revision: NumberRef | None
+
+
+ItemOut = Annotated[ItemDetailOut | ItemLimitedOut, Field(discriminator="view")]
+
+
+def _attachment_url(att: ItemAttachment) -> str:
+    return reverse("api:coordination_item_attachment", kwargs={"pk": att.item_id, "att_pk": att.pk})
+
+
+def _condition(c: Condition, today: date) -> dict:
+    return {"id": c.id, "text": c.text, "owner_department": _ref(c.owner_department), "due_date": c.due_date,
+            "proof": c.proof, "status": c.status, "evidence": c.evidence, "met_at": c.met_at,
+            "signed_off_by": _person(c.signed_off_by), "signed_off_at": c.signed_off_at,
+            "overdue": c.status != Condition.Status.SIGNED_OFF and c.due_date < today,
+            "escalated_at": c.escalated_at}
+
+
+def _opinion(o: Opinion) -> dict:
+    return {"id": o.id, "department": _ref(o.department), "reviewer": _person(o.reviewer),
+            "recommendation": o.recommendation, "submitted_at": o.submitted_at, "is_stale": o.is_stale,
+            "lines": [{"dimension": {"code": ln.dimension.code, "name": ln.dimension.name}, "concern": ln.concern,
+                       "text": ln.text, "proposed_condition": ln.proposed_condition} for ln in o.lines.all()]}
+
+
+def _detail(user, item: Item) -> dict:
+    """The item as the user may see it: in full, or its decision only."""
+    if not queries.sees_full_item(user, item):
+        return _limited(item)
+    today = timezone.localdate()
+    conditions = list(item.conditions.select_related("owner_department", "signed_off_by__staff"))
+    orders = item.work_orders.aggregate(
+        n=Count("pk"), done=Count("pk", filter=Q(status="done")),
+        overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status="done")))
+    opinions = list(item.opinions.select_related("department", "reviewer__staff").prefetch_related(
+        Prefetch("lines", queryset=OpinionLine.objects.select_related("dimension"))))
+    open_conds = [c for c in conditions if c.status != Condition.Status.SIGNED_OFF]
+    data = _row(item, {"conditions_open": len(open_conds),
+                       "conditions_overdue": sum(1 for c in open_conds if c.due_date < today),
+                       "work_orders": orders["n"], "work_orders_done": orders["done"],
+                       "work_orders_overdue": orders["overdue"]})
+    nxt = Item.objects.filter(previous=item).only("pk", "number").first()
+    data.update(
+        background=item.background, actions=item.actions, target_mode=item.target_mode,
+        target_types=[{"code": t.code, "name": t.name} for t in item.target_types.all()],
+        target_clusters=[{"code": c.code, "name": c.name} for c in item.target_clusters.all()],
+        target_list=[_ref(o) for o in item.target_list.order_by("path")],
+        outlets=[_ref(o) for o in item.outlets.order_by("path")],
+        customer_facing=item.customer_facing, customer_impact=item.customer_impact,
+        online_justification=item.online_justification, precheck=item.precheck or [],
+        attachments=[{"id": a.id, "kind": a.kind, "name": a.name, "url": _attachment_url(a),
+                      "uploaded_by": _person(a.uploaded_by), "uploaded_at": a.uploaded_at}
+                     for a in item.attachments.select_related("uploaded_by__staff")],
+        opinions=[_opinion(o) for o in opinions] if services.can_see_opinions(user, item) else None,
+        consent=bool(opinions) and all(o.submitted_at and not o.is_stale
+                                       and not any(ln.concern for ln in o.lines.all()) for o in opinions),
+        conditions=[_condition(c, today) for c in conditions],
+        decision_reasons=item.decision_reasons, decided_by=_person(item.decided_by),
+        agenda_order=item.agenda_order, urgent_addition_reason=item.urgent_addition_reason,
+        approval_issued_at=item.approval_issued_at, approval_revoked_at=item.approval_revoked_at,
+        approval_revoked_reason=item.approval_revoked_reason,
+        previous={"id": item.previous.pk, "number": item.previous.number} if item.previous_id else None,
+        next_revision={"id": nxt.pk, "number": nxt.number} if nxt else None,
+    )
+    return data
+
+
+ITEM_RELATED = ("department__institution", "submitter__staff", "meeting", "decided_by__staff", "previous")
+
+
+def _reload(request, pk: int) -> dict:
+    """The item after a write. The actor saw it when the request began; if the write moved it out
+    of their view, they still get the result of their own act."""
+    try:
+        item = queries.access_item(request.user, pk)
+    except Http404:
+        item = Item.objects.select_related(*ITEM_RELATED).get(pk=pk)
+    return _detail(request.user, item)
+
+
+def _stale_check(item: Item, version: int | None) -> None:
+    """For the services that take no expected_version: lock the row and refuse a stale version."""
+    if version is None:
+        return
+    current = Item.objects.select_for_update().filter(pk=item.pk).values_list("version", flat=True).get()
+    if current != version:
+        raise ValidationError(_("This item was changed by someone else in the meantime; reload it and try again."))
+
+
+# --- list, detail, history ---------------------------------------------------------------------
+
+class ItemFilter(Schema):
+    q: str = ""
+    status: str = ""
+    decision: str = ""
+    department: int | None = None
+    item_type: str = ""
+    meeting: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@router.get("/items", response=list[ItemListOut],
+            summary="The register: items within my view, by filters (others' items by their decision only)")
+@paginate(ItemPages)
+def list_items(request, filters: Query[ItemFilter]):
+    _choice(filters.status, ItemStatus, "status")
+    _choice(filters.decision, Decision, "decision")
+    _choice(filters.item_type, ItemType, "item_type")
+    return queries.register(request.user, **filters.dict()).select_related("submitter__staff")
+
+
+@router.get("/items/{int:pk}", response=ItemOut, summary="One item, in full or by its decision only")
+def get_item(request, pk: int):
+    return _detail(request.user, queries.access_item(request.user, pk))
+
+
+@router.get("/items/{int:pk}/history", response=list[EventOut], summary="Who changed what, and when")
+def item_history(request, pk: int):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see the history."))
+    return [{"when": e.when, "who": e.who, "action": e.action, "message": e.message,
+             "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in e.changes]}
+            for e in timeline(item)]
+
+
+# --- drafting and editing ----------------------------------------------------------------------
+
+class ItemFieldsIn(Schema):
+    title: str | None = None
+    item_type: str | None = None
+    background: str | None = None
+    actions: str | None = None
+    target_mode: str | None = None
+    effort_hours: Decimal | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    urgency: str | None = None
+    customer_facing: bool | None = None
+    customer_impact: str | None = None
+    online_justification: str | None = None
+    target_type_codes: list[str] | None = None
+    cluster_codes: list[str] | None = None
+    outlet_ids: list[int] | None = None
+
+
+class ItemIn(ItemFieldsIn):
+    department_id: int | None = Field(None, description="Defaults to my own department.")
+
+
+class ItemPatchIn(ItemFieldsIn):
+    version: int | None = Field(None, description="The version shown; a stale one is refused with 400.")
+
+
+TEXT_DEFAULTS = {"title": "", "item_type": "", "background": "", "actions": "", "target_mode": TargetMode.ALL,
+                 "urgency": Urgency.NORMAL, "customer_facing": False, "customer_impact": "",
+                 "online_justification": ""}
+
+
+def _targets(user, payload: ItemFieldsIn) -> dict:
+    """target_type_codes / cluster_codes / outlet_ids → rows; unknown ones are a 400 naming the field."""
+    errors, out = {}, {}
+    if payload.target_type_codes is not None:
+        codes = {c.strip() for c in payload.target_type_codes if c.strip()}
+        rows = list(OutletType.objects.filter(code__in=codes))
+        missing = codes - {r.code for r in rows}
+        if missing:
+            errors["target_type_codes"] = _("Unknown outlet types: %(codes)s.") % {"codes": ", ".join(sorted(missing))}
+        out["target_types"] = rows
+    if payload.cluster_codes is not None:
+        codes = {c.strip() for c in payload.cluster_codes if c.strip()}
+        rows = list(Cluster.objects.filter(code__in=codes))
+        missing = codes - {r.code for r in rows}
+        if missing:
+            errors["cluster_codes"] = _("Unknown clusters: %(codes)s.") % {"codes": ", ".join(sorted(missing))}
+        out["target_clusters"] = rows
+    if payload.outlet_ids is not None:
+        ids = set(payload.outlet_ids)
+        rows = list(visible_institutions(user).filter(pk__in=ids, level=Level.OUTLET))
+        missing = ids - {r.pk for r in rows}
+        if missing:
+            errors["outlet_ids"] = _("Not outlets within your view: %(ids)s.") % {
+                "ids": ", ".join(str(i) for i in sorted(missing))}
+        out["target_list"] = rows
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _item_fields(payload: ItemFieldsIn, *, creating: bool) -> dict:
+    given = payload.dict(include=services.ITEM_FIELDS, exclude_unset=not creating)
+    if creating:  # a field left out is blank, and the item's own validation names what is missing
+        given = {k: (TEXT_DEFAULTS[k] if v is None and k in TEXT_DEFAULTS else v) for k, v in given.items()}
+    _choice(given.get("item_type") or "", ItemType, "item_type")
+    _choice(given.get("target_mode") or "", TargetMode, "target_mode")
+    _choice(given.get("urgency") or "", Urgency, "urgency")
+    for text in TEXT_DEFAULTS:  # null on a patch clears a text field rather than failing
+        if text in given and given[text] is None:
+            given[text] = TEXT_DEFAULTS[text]
+    return given
+
+
+@router.post("/items", response={201: ItemDetailOut}, summary="Draft an item")
+def create_item(request, payload: ItemIn):
+    department = None
+    if payload.department_id is not None:
+        department = Department.objects.filter(pk=payload.department_id, is_active=True).first()
+        if department is None:
+            raise ValidationError({"department_id": _("Unknown department.")})
+    fields = _item_fields(payload, creating=True)
+    targets = _targets(request.user, payload)
+    item = services.save_item(request.user, department=department, **targets, **fields)
+    return Status(201, _reload(request, item.pk))
+
+
+@router.patch("/items/{int:pk}", response=ItemDetailOut, summary="Edit an undecided item (opinions given go stale)")
+def edit_item(request, pk: int, payload: ItemPatchIn):
+    item = queries.access_item(request.user, pk)
+    fields = _item_fields(payload, creating=False)
+    targets = _targets(request.user, payload)
+    services.save_item(request.user, item, expected_version=payload.version, **targets, **fields)
+    return _reload(request, pk)
+
+
+@router.post("/items/{int:pk}/attachments", response={201: ItemDetailOut},
+             summary="Attach material: script, guide, training, emergency or other")
+def add_attachment(request, pk: int, kind: Form[str], file: File[UploadedFile]):
+    item = queries.access_item(request.user, pk)
+    services.add_attachment(request.user, item, kind, file)
+    return Status(201, _reload(request, pk))
+
+
+@router.get("/items/{int:pk}/attachments/{int:att_pk}", url_name="coordination_item_attachment",
+            summary="Download an item's material")
+def download_attachment(request, pk: int, att_pk: int):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise Http404
+    att = ItemAttachment.objects.filter(item=item, pk=att_pk).first()
+    if att is None:
+        raise Http404
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=att.name)
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+class OpinionLineIn(Schema):
+    dimension: str = Field(description="The dimension's code, e.g. compliance")
+    concern: bool = False
+    text: str = ""
+    proposed_condition: str = ""
+
+
+class ConditionIn(Schema):
+    text: str = ""
+    owner_department_id: int | None = None
+    due_date: date | None = Field(None, description="Defaults to the configured working days after the meeting.")
+    proof: str = ""
+
+
+class ActionIn(Schema):
+    """The fields each action reads; the others are ignored. ``version`` is the version shown to the
+    user: a stale one is refused with 400 and nothing changes."""
+
+    version: int | None = None
+    reason: str = ""
+    recommendation: str = ""
+    lines: list[OpinionLineIn] = []
+    meeting_id: int | None = None
+    decision: str = ""
+    reasons: str = ""
+    conditions: list[ConditionIn] = []
+    override_reason: str = ""
+    stagger_groups: int = 1
+
+
+def _opinion_action(user, item, p, v):
+    codes = {ln.dimension.strip() for ln in p.lines}
+    dims = {d.code: d for d in ReviewDimension.objects.filter(code__in=codes)}
+    errors = {f"lines.{i}.dimension": _("Unknown dimension “%(code)s”.") % {"code": ln.dimension}
+              for i, ln in enumerate(p.lines) if ln.dimension.strip() not in dims}
+    if errors:
+        raise ValidationError(errors)
+    lines = [{"dimension": dims[ln.dimension.strip()], "concern": ln.concern, "text": ln.text,
+              "proposed_condition": ln.proposed_condition} for ln in p.lines]
+    services.give_opinion(user, item, recommendation=p.recommendation, lines=lines, expected_version=v)
+    return item
+
+
+def _schedule(user, item, p, v):
+    meeting = queries.meetings(user).filter(pk=p.meeting_id).first() if p.meeting_id is not None else None
+    if meeting is None:
+        raise ValidationError({"meeting_id": _("Choose a meeting.")})
+    return services.schedule_item(user, item, meeting, p.reason)
+
+
+def _decide(user, item, p, v):
+    ids = {c.owner_department_id for c in p.conditions if c.owner_department_id is not None}
+    depts = Department.objects.in_bulk(ids)
+    errors = {f"conditions.{i}.owner_department": _("Unknown department.")
+              for i, c in enumerate(p.conditions) if c.owner_department_id is not None
+              and c.owner_department_id not in depts}
+    if errors:
+        raise ValidationError(errors)
+    conditions = [{"text": c.text, "owner_department": depts.get(c.owner_department_id), "due_date": c.due_date,
+                   "proof": c.proof} for c in p.conditions]
+    return services.record_decision(user, item, p.decision, reasons=p.reasons, conditions=conditions,
+                                    expected_version=v)
+
+
+def _release(user, item, p, v):
+    from branchops.dispatch import services as dispatch
+
+    dispatch.release_item(user, item, override_reason=p.override_reason, stagger_groups=p.stagger_groups,
+                          expected_version=v)
+    return item
+
+
+# action → (handler(user, item, payload, expected_version) → the item to show, whether it takes the version)
+ACTIONS = {
+    "submit": (lambda u, i, p, v: services.submit_item(u, i, expected_version=v), True),
+    "withdraw": (lambda u, i, p, v: services.withdraw_item(u, i, p.reason), False),
+    "revise": (lambda u, i, p, v: services.revise_item(u, i), False),
+    "opinion": (_opinion_action, True),
+    "schedule": (_schedule, False),
+    "defer": (lambda u, i, p, v: services.defer_item(u, i, p.reason), False),
+    "decide": (_decide, True),
+    "revoke": (lambda u, i, p, v: services.revoke_approval(u, i, p.reason), False),
+    "release": (_release, True),
+}
+
+
+@router.post("/items/{int:pk}/actions/{action}", response=ItemOut,
+             summary="Act on an item: " + ", ".join(ACTIONS) + " (revise answers the new revision)")
+def item_action(request, pk: int, action: str, payload: ActionIn | None = None):
+    item = queries.access_item(request.user, pk)
+    if action not in ACTIONS:
+        raise Http404
+    payload = payload or ActionIn()
+    handler, takes_version = ACTIONS[action]
+    with transaction.atomic():
+        if not takes_version:
+            _stale_check(item, payload.version)
+        result = handler(request.user, item, payload, payload.version if takes_version else None)
+    return _reload(request, result.pk)
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+def _access_condition(user, pk: int) -> Condition:
+    cond = Condition.objects.filter(pk=pk, item__in=queries.visible_items(user)).select_related("item").first()
+    if cond is None:
+        raise Http404
+    return cond
+
+
+class MetIn(Schema):
+    evidence: str = ""
+
+
+class SignoffIn(Schema):
+    accept: bool = True
+    note: str = ""
+
+
+@router.post("/conditions/{int:pk}/met", response=ItemDetailOut, summary="Report a condition met, with evidence")
+def condition_met(request, pk: int, payload: MetIn):
+    cond = _access_condition(request.user, pk)
+    services.report_condition_met(request.user, cond, payload.evidence)
+    return _reload(request, cond.item_id)
+
+
+@router.post("/conditions/{int:pk}/signoff", response=ItemDetailOut,
+             summary="Sign a condition off (the last one issues the approval number) or send it back")
+def condition_signoff(request, pk: int, payload: SignoffIn):
+    cond = _access_condition(request.user, pk)
+    services.sign_off_condition(request.user, cond, accept=payload.accept, note=payload.note)
+    return _reload(request, cond.item_id)
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+class MeetingFields(Schema):
+    id: int
+    label: str
+    year: int
+    sequence: int
+    held_on: date
+    cutoff_at: datetime
+    status: str
+    location: str
+    items: int
+
+
+class MeetingOut(MeetingFields):
+    """A meeting in the list (read from the annotated queryset)."""
+
+    @staticmethod
+    def resolve_label(obj):
+        return str(obj)
+
+    @staticmethod
+    def resolve_items(obj):
+        return obj.item_count
+
+
+class AgendaItemOut(Schema):
+    id: int
+    number: str
+    title: str
+    department: Ref
+    status: str
+    decision: str
+    approval_number: str
+    agenda_order: int
+    urgent_addition_reason: str
+    consent: bool
+
+
+class MeetingDetailOut(MeetingFields):
+    branch: Ref
+    chair: PersonOut | None
+    attendees: list[PersonOut]
+    notes: str
+    agenda: list[AgendaItemOut]
+
+
+def _meeting(m: Meeting, items: int) -> dict:
+    return {"id": m.pk, "label": str(m), "year": m.year, "sequence": m.sequence, "held_on": m.held_on,
+            "cutoff_at": m.cutoff_at, "status": m.status, "location": m.location, "items": items}
+
+
+def _meeting_detail(user, meeting: Meeting) -> dict:
+    """The meeting with its agenda in order — the items on it the user may see, each with its consent flag."""
+    agenda = list(queries.visible_items(user).filter(meeting=meeting).select_related("department")
+                  .prefetch_related(Prefetch("opinions", queryset=Opinion.objects.prefetch_related("lines")))
+                  .order_by("agenda_order", "id"))
+    data = _meeting(meeting, len(agenda))
+    data.update(
+        branch=_ref(meeting.branch), chair=_person(meeting.chair), notes=meeting.notes,
+        attendees=[_person(u) for u in meeting.attendees.select_related("staff").order_by("staff__name", "pk")],
+        agenda=[{"id": i.pk, "number": i.number, "title": i.title, "department": _ref(i.department),
+                 "status": i.status, "decision": i.decision, "approval_number": i.approval_number,
+                 "agenda_order": i.agenda_order, "urgent_addition_reason": i.urgent_addition_reason,
+                 "consent": i.status == ItemStatus.SUBMITTED and services.is_consent(i)} for i in agenda],
+    )
+    return data
+
+
+def _access_meeting(user, pk: int) -> Meeting:
+    meeting = queries.access_meeting(user, pk)
+    return Meeting.objects.select_related("branch", "chair__staff").get(pk=meeting.pk)
+
+
+@router.get("/meetings", response=list[MeetingOut], summary="Coordination meetings, newest first")
+@paginate(Pages)
+def list_meetings(request, status: str = "", year: int | None = None):
+    _choice(status, Meeting.Status, "status")
+    qs = queries.meetings(request.user).annotate(item_count=Count("items"))
+    if status:
+        qs = qs.filter(status=status)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("-held_on", "-id")
+
+
+class MeetingIn(Schema):
+    held_on: date
+    location: str = ""
+    branch_id: int | None = Field(None, description="Defaults to my own branch.")
+
+
+@router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N期 in its year)")
+def create_meeting(request, payload: MeetingIn):
+    if payload.branch_id is not None:
+        branch = visible_institutions(request.user).filter(
+            pk=payload.branch_id, level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH]).first()
+        if branch is None:
+            raise ValidationError({"branch_id": _("Choose a branch within your view.")})
+    else:
+        staff = getattr(request.user, "staff", None)
+        if staff is None:
+            raise ValidationError({"branch_id": _("Choose the branch.")})
+        branch = services.branch_of(staff.institution)
+    meeting = services.create_meeting(request.user, branch, payload.held_on, payload.location)
+    return Status(201, _meeting_detail(request.user, _access_meeting(request.user, meeting.pk)))
+
+
+@router.get("/meetings/{int:pk}", response=MeetingDetailOut, summary="A meeting with its agenda in order")
+def get_meeting(request, pk: int):
+    return _meeting_detail(request.user, _access_meeting(request.user, pk))
+
+
+class MeetingActionIn(Schema):
+    attendee_ids: list[int] = []
+    chair_id: int | None = None
+    item_ids: list[int] = []
+
+
+def _users(ids, field: str) -> list:
+    ids = list(dict.fromkeys(ids))
+    found = User.objects.in_bulk([i for i in ids], field_name="pk")
+    missing = [i for i in ids if i not in found or not found[i].is_active]
+    if missing:
+        raise ValidationError({field: _("Unknown or inactive users: %(ids)s.") % {
+            "ids": ", ".join(str(i) for i in missing)}})
+    return [found[i] for i in ids]
+
+
+def _attendance(user, meeting, p):
+    chair = _users([p.chair_id], "chair_id")[0] if p.chair_id is not None else None
+    services.record_attendance(user, meeting, _users(p.attendee_ids, "attendee_ids"), chair=chair)
+
+
+MEETING_ACTIONS = {
+    "freeze": lambda u, m, p: services.freeze_agenda(u, m),
+    "attendance": _attendance,
+    "consent": lambda u, m, p: services.decide_consent_block(u, m),
+    "reorder": lambda u, m, p: services.reorder_agenda(u, m, p.item_ids),
+    "close": lambda u, m, p: services.close_meeting(u, m),
+}
+
+
+@router.post("/meetings/{int:pk}/actions/{action}", response=MeetingDetailOut,
+             summary="Run a meeting: " + ", ".join(MEETING_ACTIONS))
+def meeting_action(request, pk: int, action: str, payload: MeetingActionIn | None = None):
+    meeting = queries.access_meeting(request.user, pk)
+    if action not in MEETING_ACTIONS:
+        raise Http404
+    with transaction.atomic():
+        MEETING_ACTIONS[action](request.user, meeting, payload or MeetingActionIn())
+    return _meeting_detail(request.user, _access_meeting(request.user, pk))
+
+
+# --- register figures and verification ---------------------------------------------------------
+
+class DecisionShareOut(Schema):
+    decision: str
+    label: str
+    count: int
+    share: float | None
+
+
+class NamedCountOut(Schema):
+    key: str
+    label: str
+    count: int
+
+
+class StatisticsOut(Schema):
+    meetings_held: int
+    items: int
+    decided: int
+    by_decision: list[DecisionShareOut]
+    by_department: list[NamedCountOut]
+    by_type: list[NamedCountOut]
+    median_days_to_decision: float | None
+    conditions_open: int
+    conditions_overdue: int
+    work_orders: int
+    work_orders_done: int
+    work_orders_done_on_time: int
+
+
+@router.get("/register/statistics", response=StatisticsOut, summary="The register's figures within my view")
+def register_statistics(request, since: date | None = None, until: date | None = None):
+    stats = queries.statistics(request.user, since=since, until=until)
+    types = dict(ItemType.choices)
+    stats["by_department"] = [{"key": r["department__name"], "label": r["department__name"], "count": r["n"]}
+                              for r in stats["by_department"]]
+    stats["by_type"] = [{"key": r["item_type"], "label": str(types.get(r["item_type"], r["item_type"])),
+                         "count": r["n"]} for r in stats["by_type"]]
+    return stats
+
+
+class WindowOut(Schema):
+    start: date
+    end: date
+
+
+class VerifiedItemOut(Schema):
+    number: str
+    title: str
+    department: str
+    window: WindowOut
+    outlets_count: int
+    targets_my_outlet: bool
+    valid_until: date | None
+
+
+class VerifyOut(Schema):
+    number: str
+    status: Literal["valid", "unknown", "revoked", "expired"]
+    message: str
+    item: VerifiedItemOut | None
+
+
+def _verify_message(result: dict) -> str:
+    status, item = result["status"], result.get("item")
+    if status == "valid":
+        return _("This number is valid: “%(title)s” was reviewed and approved by the coordination meeting "
+                 "and may be carried out from %(start)s to %(end)s.") % {
+            "title": item.title, "start": item.window_start, "end": item.window_end}
+    if status == "revoked":
+        return _("This number was revoked (%(reason)s): the work is no longer approved, and the outlet may "
+                 "decline it.") % {"reason": result.get("reason") or _("no reason given")}
+    if status == "expired":
+        return _("This number expired on %(date)s: the work is no longer approved, and the outlet may "
+                 "decline it.") % {"date": result["expired_on"]}
+    return _("This number is not on the register: the work was not reviewed by the coordination meeting, and "
+             "the outlet may decline it.")
+
+
+@router.get("/verify", response=VerifyOut, summary="Verify an approval number (any staff member)")
+def verify(request, number: str = ""):
+    if not number.strip():
+        raise ValidationError({"number": _("Give the approval number to verify.")})
+    result = services.verify_number(number)
+    item = result.get("item")
+    summary = None
+    if item is not None:
+        staff = getattr(request.user, "staff", None)
+        summary = {
+            "number": item.number, "title": item.title, "department": item.department.name,
+            "window": {"start": item.window_start, "end": item.window_end},
+            "outlets_count": item.outlets.count(),
+            "targets_my_outlet": bool(staff and item.outlets.filter(pk=staff.institution_id).exists()),
+            "valid_until": result.get("valid_until") or result.get("expired_on"),
+        }
+    return {"number": result["number"], "status": result["status"], "message": _verify_message(result),
+            "item": summary}
+

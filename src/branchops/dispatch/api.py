@@ -1,0 +1,312 @@
+"""The dispatch API under /api/v1/dispatch/: work orders, outlet workload and capacity.
+
+Work orders are read through ``queries.visible_work_orders`` — an outlet sees only its own, the
+submitting department those of its items, the secretariat and leaders those in their scope — so
+another outlet's work order answers the same 404 as a missing one. Writes go through ``services``.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from branchops.coordination import queries as coordination
+from branchops.org.api import Pages, Ref
+from branchops.org.models import Level
+from branchops.org.scope import visible_institutions
+
+from . import queries, services
+from .models import OutletCapacity, WorkOrder
+
+router = Router(tags=["dispatch"])
+
+
+# --- work orders -------------------------------------------------------------------------------
+
+class PersonOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class ItemRefOut(Schema):
+    id: int
+    number: str
+    title: str
+
+
+class CaseRefOut(Schema):
+    id: int
+    number: str
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    staff = getattr(user, "staff", None)
+    return {"id": user.pk, "username": user.get_username(), "name": staff.name if staff else user.get_username()}
+
+
+def _ref(obj) -> dict | None:
+    return {"id": obj.pk, "code": obj.code, "name": obj.name} if obj is not None else None
+
+
+def _overdue(wo: WorkOrder, today: date | None = None) -> bool:
+    return wo.status != WorkOrder.Status.DONE and wo.due_date < (today or timezone.localdate())
+
+
+class WorkOrderFields(Schema):
+    id: int
+    item: ItemRefOut
+    outlet: Ref
+    approval_number: str
+    start_date: date
+    due_date: date
+    hours: float
+    status: str
+    overdue: bool
+    acknowledged_at: datetime | None
+    done_at: datetime | None
+    problem_case: CaseRefOut | None
+
+
+class WorkOrderOut(WorkOrderFields):
+    """A work order in the list (read from the queryset)."""
+
+    @staticmethod
+    def resolve_item(obj):
+        return {"id": obj.item_id, "number": obj.item.number, "title": obj.item.title}
+
+    @staticmethod
+    def resolve_outlet(obj):
+        return _ref(obj.institution)
+
+    @staticmethod
+    def resolve_hours(obj):
+        return float(obj.hours)
+
+    @staticmethod
+    def resolve_overdue(obj):
+        return _overdue(obj)
+
+    @staticmethod
+    def resolve_problem_case(obj):
+        return {"id": obj.problem_case_id, "number": obj.problem_case.number} if obj.problem_case_id else None
+
+
+class MaterialOut(Schema):
+    id: int
+    kind: str
+    name: str
+    url: str
+
+
+class WorkOrderDetailOut(WorkOrderFields):
+    actions: str
+    urgency: str
+    materials: list[MaterialOut]
+    acknowledged_by: PersonOut | None
+    done_by: PersonOut | None
+    note: str
+    can_act: bool
+
+
+def _detail(user, wo: WorkOrder) -> dict:
+    from django.urls import reverse
+
+    item = wo.item
+    staff = getattr(user, "staff", None)
+    data = WorkOrderOut.from_orm(wo).dict()
+    data.update(
+        actions=item.actions, urgency=item.urgency,
+        materials=[{"id": a.pk, "kind": a.kind, "name": a.name,
+                    "url": reverse("api:coordination_item_attachment", kwargs={"pk": item.pk, "att_pk": a.pk})}
+                   for a in item.attachments.all()],
+        acknowledged_by=_person(wo.acknowledged_by), done_by=_person(wo.done_by), note=wo.note,
+        can_act=bool(user.has_perm("dispatch.change_workorder") and staff is not None
+                     and staff.institution_id == wo.institution_id),
+    )
+    return data
+
+
+WO_RELATED = ("item", "institution", "problem_case", "acknowledged_by__staff", "done_by__staff")
+
+
+def _access(user, pk: int) -> WorkOrder:
+    queries.access_work_order(user, pk)  # 404 alike for hidden and missing
+    return WorkOrder.objects.select_related(*WO_RELATED).get(pk=pk)
+
+
+class WorkOrderFilter(Schema):
+    item: int | None = None
+    status: str = ""
+    outlet: int | None = None
+    overdue: bool | None = None
+
+
+@router.get("/work-orders", response=list[WorkOrderOut], summary="Work orders within my view")
+@paginate(Pages)
+def list_work_orders(request, filters: Query[WorkOrderFilter]):
+    if filters.status and filters.status not in WorkOrder.Status.values:
+        raise ValidationError({"status": _("Choose one of: %(values)s.") % {
+            "values": ", ".join(WorkOrder.Status.values)}})
+    qs = queries.visible_work_orders(request.user).select_related("item", "institution", "problem_case")
+    if filters.item:
+        qs = qs.filter(item_id=filters.item)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.outlet:
+        qs = qs.filter(institution_id=filters.outlet)
+    if filters.overdue is not None:
+        late = qs.model.objects.filter(due_date__lt=timezone.localdate()).exclude(status=WorkOrder.Status.DONE)
+        qs = qs.filter(pk__in=late.values("pk")) if filters.overdue else qs.exclude(pk__in=late.values("pk"))
+    return qs.order_by("due_date", "id")
+
+
+@router.get("/work-orders/{int:pk}", response=WorkOrderDetailOut, summary="One work order")
+def get_work_order(request, pk: int):
+    return _detail(request.user, _access(request.user, pk))
+
+
+class WorkOrderActionIn(Schema):
+    note: str = ""
+    title: str = ""
+    description: str = ""
+
+
+ACTIONS = {
+    "acknowledge": lambda u, wo, p: services.acknowledge_work_order(u, wo),
+    "done": lambda u, wo, p: services.complete_work_order(u, wo, p.note),
+    "problem": lambda u, wo, p: services.raise_problem(u, wo, p.title, p.description),
+}
+
+
+@router.post("/work-orders/{int:pk}/actions/{action}", response=WorkOrderDetailOut,
+             summary="The outlet acts: acknowledge, done (note), problem (title, description → a feedback "
+                     "case, its number in problem_case)")
+def work_order_action(request, pk: int, action: str, payload: WorkOrderActionIn | None = None):
+    wo = queries.access_work_order(request.user, pk)
+    if action not in ACTIONS:
+        raise Http404
+    ACTIONS[action](request.user, wo, payload or WorkOrderActionIn())
+    return _detail(request.user, WorkOrder.objects.select_related(*WO_RELATED).get(pk=pk))
+
+
+# --- workload ----------------------------------------------------------------------------------
+
+class HeatRowOut(Schema):
+    id: int
+    code: str
+    name: str
+    capacity: float
+    loads: list[float]
+    ratios: list[float | None]
+
+
+class HeatmapOut(Schema):
+    weeks: list[date]
+    rows: list[HeatRowOut]
+
+
+MAX_WEEKS = 26
+
+
+@router.get("/workload", response=HeatmapOut,
+            summary="Outlet × week load (hours and share of capacity) from released and pending items")
+def workload(request, start: date | None = None, weeks: int = 8, institution: int | None = None):
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValidationError({"weeks": _("Between 1 and %(n)s weeks.") % {"n": MAX_WEEKS}})
+    outlets = visible_institutions(request.user).filter(level=Level.OUTLET, is_active=True)
+    if institution is not None:
+        under = visible_institutions(request.user).filter(pk=institution).first()
+        if under is None:
+            raise ValidationError({"institution": _("Choose an institution within your view.")})
+        outlets = outlets.filter(path__startswith=under.path)
+    return services.heatmap(outlets.order_by("path"), start or timezone.localdate(), weeks)
+
+
+class OutletRefOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class OverloadOut(Schema):
+    outlet: OutletRefOut
+    week: date
+    week_end: date
+    load: float
+    capacity: float
+    excess: float
+
+
+class ReleaseCheckOut(Schema):
+    item: ItemRefOut
+    outlets: int
+    overloads: list[OverloadOut]
+    over_capacity_outlets: int
+    blackouts: list[str]
+
+
+@router.get("/items/{int:item_id}/check", response=ReleaseCheckOut,
+            summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
+def release_check(request, item_id: int):
+    item = coordination.access_item(request.user, item_id)
+    if not coordination.sees_full_item(request.user, item):
+        raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
+    check = services.release_check(item)
+    outlets = {o.pk: o for o in item.outlets.all()}
+    return {
+        "item": {"id": item.pk, "number": item.number, "title": item.title},
+        "outlets": len(outlets),
+        "overloads": [{"outlet": _ref(outlets[o.outlet]), "week": o.week, "week_end": o.week + timedelta(days=6),
+                       "load": o.load, "capacity": o.capacity, "excess": o.excess}
+                      for o in check["overloads"] if o.outlet in outlets],
+        "over_capacity_outlets": len({o.outlet for o in check["overloads"]}),
+        "blackouts": check["blackouts"],
+    }
+
+
+class CapacityIn(Schema):
+    weekly_hours: Decimal = Field(max_digits=6, decimal_places=1, description="Hours per week, one decimal")
+    note: str = ""
+
+
+class CapacityOut(Schema):
+    outlet: Ref
+    weekly_hours: float
+    note: str
+    is_override: bool
+
+
+def _capacity(outlet) -> dict:
+    override = OutletCapacity.objects.filter(outlet=outlet).first()
+    hours = float(override.weekly_hours) if override else services.capacities([outlet.pk]).get(outlet.pk, 0.0)
+    return {"outlet": _ref(outlet), "weekly_hours": hours, "note": override.note if override else "",
+            "is_override": override is not None}
+
+
+def _outlet(user, pk: int):
+    outlet = visible_institutions(user).filter(pk=pk, level=Level.OUTLET).first()
+    if outlet is None:
+        raise Http404
+    return outlet
+
+
+@router.get("/capacity/{int:outlet_id}", response=CapacityOut, summary="An outlet's weekly capacity")
+def get_capacity(request, outlet_id: int):
+    return _capacity(_outlet(request.user, outlet_id))
+
+
+@router.put("/capacity/{int:outlet_id}", response=CapacityOut,
+            summary="Set an outlet's weekly capacity for work from above (hours)")
+def put_capacity(request, outlet_id: int, payload: CapacityIn):
+    outlet = _outlet(request.user, outlet_id)
+    services.set_capacity(request.user, outlet, payload.weekly_hours, payload.note)
+    return _capacity(outlet)
