@@ -1,29 +1,606 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The coordination pages: the register (清单) with its statistics and export, the item form, the
+item page with its actions, the meetings with their agenda and minutes, and the check of an
+approval number that any signed-in user can run.
 
+Thin: parse, call one service or query, render. Every write goes through ``services`` (and
+``dispatch.services`` for the release); every read of one item or meeting through
+``queries.access_item`` / ``queries.access_meeting`` (404 for "not there" and "not yours" alike).
+A refused move (PermissionDenied) answers 403; a broken rule (ValidationError) comes back as a
+message and, where the form is on the page, as field errors.
+"""
+
+from datetime import date
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from branchops.core.audit import timeline
 from branchops.core.queries import paginate
+from branchops.core.xlsx import export_list
+from branchops.dispatch import services as dispatch
+from branchops.org.models import Department, Institution, Level
 
-from . import queries, services
+from . import forms, queries, services
+from .models import Condition, Decision, ItemStatus, ItemType, Meeting
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OPEN_MEETING = (Meeting.Status.PLANNED, Meeting.Status.FROZEN)
+STALE = gettext_lazy("This item was changed by someone else in the meantime; reload it and try again.")
+
+
+def _int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _date(value) -> date | None:
+    try:
+        return parse_date(value) if value else None
+    except ValueError:
+        return None
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    """Put a service's errors on the form's fields (those it knows), the rest on the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    mapper = getattr(form, "error_field", None)
+    for key, errors in exc.error_dict.items():
+        name = mapper(key) if mapper else key
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _error_text(exc: ValidationError, form=None) -> str:
+    """One line for a message: each error, prefixed with its field's label where it has one."""
+    if not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
+    mapper = getattr(form, "error_field", None) if form is not None else None
+    parts = []
+    for key, errors in exc.message_dict.items():
+        name = mapper(key) if mapper else key
+        label = form.fields[name].label if form is not None and name in form.fields else None
+        parts += [f"{label}: {e}" if label else e for e in errors]
+    return " ".join(parts)
+
+
+def _form_error_text(form) -> str:
+    return " ".join(
+        f"{form.fields[f].label}: {e['message']}" if f in form.fields and form.fields[f].label else e["message"]
+        for f, errs in form.errors.get_json_data().items() for e in errs)
+
+
+def _owns(user, item) -> bool:
+    """Whether the page offers the submitting department's buttons (the services check again)."""
+    staff = getattr(user, "staff", None)
+    return user.is_superuser or item.submitter_id == user.pk or (
+        staff is not None and staff.department_id == item.department_id
+        and user.has_perm("coordination.submit_item"))
+
+
+def _own_department(user):
+    staff = getattr(user, "staff", None)
+    return staff.department if staff is not None else None
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return None
+
+
+# --- the register --------------------------------------------------------------------------------
+
+def _register_filters(request) -> dict:
+    g = request.GET
+    return {
+        "q": g.get("q", "").strip(),
+        "status": g.get("status", "") if g.get("status") in ItemStatus.values else "",
+        "decision": g.get("decision", "") if g.get("decision") in Decision.values else "",
+        "department": _int(g.get("department")),
+        "item_type": g.get("type", "") if g.get("type") in ItemType.values else "",
+        "meeting": _int(g.get("meeting")),
+        "since": _date(g.get("since")),
+        "until": _date(g.get("until")),
+    }
+
+
+def _export_register(qs):
+    headers = [_("Number"), _("Revision"), _("Title"), _("Submitting department"), _("Type"), _("Urgency"),
+               _("Status"), _("Decision"), _("Approval number"), _("Meeting"), _("Submitted at"),
+               _("Decided at"), _("Window start"), _("Window end"), _("Effort per outlet (person-hours)"),
+               _("Open conditions"), _("Overdue conditions"), _("Work orders"), _("Work orders done"),
+               _("Work orders overdue")]
+    rows = ([i.number, i.revision, i.title, i.department.name, i.get_item_type_display(), i.get_urgency_display(),
+             i.get_status_display(), i.get_decision_display(), i.approval_number,
+             str(i.meeting) if i.meeting else "", i.submitted_at, i.decided_at, i.window_start, i.window_end,
+             float(i.effort_hours), i.conditions_open, i.conditions_overdue, i.orders, i.orders_done,
+             i.orders_overdue] for i in qs.iterator(chunk_size=2000))
+    return export_list("coordination-register.xlsx", _("Register"), headers, rows)
 
 
 @login_required
+@permission_required("coordination.view_item", raise_exception=True)
 def register(request):
+    filters = _register_filters(request)
+    qs = queries.register(request.user, **filters)
+    if request.GET.get("format") == "xlsx":
+        if not request.user.has_perm("coordination.export_register"):
+            raise PermissionDenied
+        return _export_register(qs)
+    stats = queries.statistics(request.user, since=filters["since"], until=filters["until"])
+    visible = queries.visible_items(request.user)
     return render(request, "coordination/register.html", {
-        "page": paginate(request, queries.register(request.user, q=request.GET.get("q", "").strip()))})
+        "page": paginate(request, qs),
+        "filters": filters,
+        "filtered": any(v not in (None, "") for v in filters.values()),
+        "statuses": ItemStatus.choices, "decisions": Decision.choices, "types": ItemType.choices,
+        "departments": Department.objects.filter(pk__in=visible.values("department_id")),
+        "meetings": queries.meetings(request.user).order_by("-held_on")[:200],
+        "stats": stats,
+        "chart": [{"name": d["label"], "value": d["count"], "decision": d["decision"]}
+                  for d in stats["by_decision"] if d["count"]],
+    })
+
+
+# --- the item form -------------------------------------------------------------------------------
+
+@login_required
+@permission_required("coordination.submit_item", raise_exception=True)
+def item_new(request):
+    form = forms.ItemForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = services.save_item(request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Item %(number)s drafted. Attach its materials and submit it.") % {
+                "number": item.number})
+            return redirect(item)
+    return render(request, "coordination/item_form.html", {"form": form, "item": None})
+
+
+@login_required
+@permission_required("coordination.submit_item", raise_exception=True)
+def item_edit(request, pk):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise Http404
+    if not _owns(request.user, item):
+        raise PermissionDenied
+    if item.status not in services.EDITABLE:
+        messages.error(request, _("A decided or withdrawn item can no longer be edited; revise it instead."))
+        return redirect(item)
+    if item.meeting is not None and item.meeting.status not in OPEN_MEETING:
+        messages.error(request, _("The meeting has been held; the item can no longer be edited."))
+        return redirect(item)
+    shown = {"number": item.number, "title": item.title, "url": item.get_absolute_url(),
+             "status": item.status}
+    form = forms.ItemForm(request.POST or None, user=request.user, item=item)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = services.save_item(request.user, item, **form.service_kwargs())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Item saved."))
+            return redirect(item)
+    return render(request, "coordination/item_form.html", {"form": form, "item": shown})
+
+
+# --- the item page -------------------------------------------------------------------------------
+
+def _pending_opinion(user, item, meeting_open: bool):
+    """The opinion the user's department still owes on the item (not given, or stale)."""
+    department = _own_department(user)
+    if (department is None or not user.has_perm("coordination.review_item")
+            or item.status != ItemStatus.SUBMITTED or not meeting_open):
+        return None
+    opinion = item.opinions.filter(department=department).select_related("department").first()
+    if opinion is not None and (opinion.submitted_at is None or opinion.is_stale):
+        return opinion
+    return None
+
+
+def _release_panel(item) -> dict:
+    check = dispatch.release_check(item)
+    names = dict(Institution.objects.filter(pk__in={o.outlet for o in check["overloads"]})
+                 .values_list("pk", "name"))
+    over = sorted(check["overloads"], key=lambda o: (-o.excess, o.week))
+    return {"overloads": [{"outlet": names.get(o.outlet, o.outlet), "week": o.week, "load": o.load,
+                           "capacity": o.capacity, "excess": o.excess} for o in over[:50]],
+            "overloaded_outlets": len({o.outlet for o in over}), "more": max(0, len(over) - 50),
+            "blackouts": check["blackouts"]}
+
+
+def _item_context(user, item, bound: dict | None = None) -> dict:
+    bound = bound or {}
+    meeting = item.meeting
+    meeting_open = meeting is None or meeting.status in OPEN_MEETING
+    owner = _owns(user, item)
+    run = user.has_perm("coordination.run_meeting")
+    status = item.status
+    valid_number = bool(item.approval_number) and not item.approval_revoked_at
+    staff = getattr(user, "staff", None)
+    today = timezone.localdate()
+
+    def form(name, cls, **kwargs):
+        return bound[name] if name in bound else cls(item=item, user=user, auto_id=f"{name}-%s", **kwargs)
+
+    can = {
+        "edit": owner and status in services.EDITABLE and meeting_open,
+        "attach": owner and status in services.EDITABLE,
+        "submit": owner and status == ItemStatus.DRAFT,
+        "withdraw": owner and status in services.EDITABLE and meeting_open,
+        "revise": owner and status == ItemStatus.REJECTED and getattr(item, "next_revision", None) is None,
+        "schedule": run and status == ItemStatus.SUBMITTED,
+        "defer": run and status == ItemStatus.SUBMITTED and meeting is not None
+        and meeting.status != Meeting.Status.CLOSED,
+        "decide": run and status == ItemStatus.SUBMITTED and meeting is not None
+        and meeting.status in (Meeting.Status.FROZEN, Meeting.Status.HELD),
+        "revoke": run and valid_number,
+        "release": user.has_perm("coordination.release_item") and status == ItemStatus.APPROVED and valid_number,
+    }
+    see_opinions = services.can_see_opinions(user, item)
+    pending = _pending_opinion(user, item, meeting_open)
+    conditions = []
+    for cond in item.conditions.select_related("owner_department", "signed_off_by__staff"):
+        may_report = cond.status == Condition.Status.OPEN and (
+            run or (staff is not None and staff.department_id == cond.owner_department_id))
+        conditions.append({
+            "c": cond,
+            "overdue": cond.status != Condition.Status.SIGNED_OFF and cond.due_date < today,
+            "met_form": forms.ConditionMetForm(item=item, user=user, auto_id=f"met{cond.pk}-%s",
+                                               initial={"condition": cond.pk, "version": item.version})
+            if may_report else None,
+            "signoff_form": forms.ConditionSignoffForm(item=item, user=user, auto_id=f"signoff{cond.pk}-%s",
+                                                       initial={"condition": cond.pk, "version": item.version})
+            if run and cond.status == Condition.Status.MET else None,
+        })
+    figures = queries.register(user).filter(pk=item.pk).values("orders", "orders_done", "orders_overdue").first()
+    return {
+        "item": item,
+        "can": can,
+        "is_owner": owner,
+        "outlets": item.outlets.order_by("path"),
+        "own_outlet_targeted": staff is not None and item.outlets.filter(pk=staff.institution_id).exists(),
+        "attachments": item.attachments.select_related("uploaded_by__staff"),
+        "attachment_form": form("attach", forms.AttachmentForm) if can["attach"] else None,
+        "see_opinions": see_opinions,
+        "opinions": item.opinions.select_related("department", "reviewer__staff").prefetch_related(
+            "lines__dimension") if see_opinions else None,
+        "opinion_count": item.opinions.count(),
+        "pending_opinion": pending,
+        "opinion_form": form("opinion", forms.OpinionForm, department=pending.department) if pending else None,
+        "decide_form": form("decide", forms.DecideForm) if can["decide"] else None,
+        "proposed_conditions": [line for o in item.opinions.prefetch_related("lines__dimension")
+                                for line in o.lines.all() if line.concern and line.proposed_condition]
+        if can["decide"] else [],
+        "conditions": conditions,
+        "verification": services.verify_number(item.approval_number) if item.approval_number else None,
+        "release": _release_panel(item) if can["release"] else None,
+        "release_form": form("release", forms.ReleaseForm) if can["release"] else None,
+        "releases": item.releases.select_related("released_by__staff") if status in (
+            ItemStatus.RELEASED, ItemStatus.CLOSED) else [],
+        "work_orders": figures if figures and figures["orders"] else None,
+        "schedule_form": form("schedule", forms.ScheduleForm) if can["schedule"] else None,
+        "defer_form": form("defer", forms.ReasonForm) if can["defer"] else None,
+        "withdraw_form": form("withdraw", forms.ReasonForm) if can["withdraw"] else None,
+        "revoke_form": form("revoke", forms.RequiredReasonForm) if can["revoke"] else None,
+        "version_form": forms.ActionForm(item=item, user=user),
+        "next_revision": getattr(item, "next_revision", None),
+        "timeline": timeline(item),
+        "today": today,
+    }
 
 
 @login_required
 def item_detail(request, pk):
-    return render(request, "coordination/item.html", {"item": queries.access_item(request.user, pk)})
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        return render(request, "coordination/item_summary.html", {"item": item})
+    return render(request, "coordination/item.html", _item_context(request.user, item))
+
+
+def _may_review(user, item) -> bool:
+    department = _own_department(user)
+    return (department is not None and user.has_perm("coordination.review_item")
+            and item.opinions.filter(department=department).exists())
+
+
+def _perm(codename):
+    return lambda u, i: u.has_perm(codename)
+
+
+# Each action: who may try it (a quick 403 before parsing; the service checks every rule again),
+# its form, the service call, and the message when done. "version": "service" when the service
+# itself refuses a stale version (expected_version); "view" when the view compares the version the
+# page showed with the current one first; None when the action does not depend on it.
+# "rerender": on field errors the item page is shown again with the form and its errors.
+RUN_MEETING = _perm("coordination.run_meeting")
+
+ACTIONS = {
+    "submit": {"allowed": _owns, "form": forms.ActionForm, "version": "service",
+               "run": lambda u, i, d, f: services.submit_item(u, i, expected_version=d["version"]),
+               "done": gettext_lazy("Item submitted: it is on the agenda of the next meeting.")},
+    "withdraw": {"allowed": _owns, "form": forms.ReasonForm, "version": "view",
+                 "run": lambda u, i, d, f: services.withdraw_item(u, i, d["reason"]),
+                 "done": gettext_lazy("Item withdrawn.")},
+    "revise": {"allowed": _owns, "form": forms.ActionForm, "version": "view", "go_to_result": True,
+               "run": lambda u, i, d, f: services.revise_item(u, i),
+               "done": gettext_lazy("A new revision was drafted: change it and submit it again.")},
+    "attach": {"allowed": _owns, "form": forms.AttachmentForm, "version": None,
+               "run": lambda u, i, d, f: services.add_attachment(u, i, d["kind"], d["file"]),
+               "done": gettext_lazy("File attached.")},
+    "opinion": {"allowed": _may_review, "form": forms.OpinionForm, "version": "service", "rerender": True,
+                "kwargs": lambda u, i: {"department": _own_department(u)},
+                "run": lambda u, i, d, f: services.give_opinion(u, i, recommendation=d["recommendation"],
+                                                                lines=f.lines(), department=f.department,
+                                                                expected_version=d["version"]),
+                "done": gettext_lazy("Opinion recorded.")},
+    "decide": {"allowed": RUN_MEETING, "form": forms.DecideForm, "version": "service", "rerender": True,
+               "run": lambda u, i, d, f: services.record_decision(u, i, d["decision"], reasons=d["reasons"],
+                                                                  conditions=f.conditions(),
+                                                                  expected_version=d["version"]),
+               "done": gettext_lazy("Decision recorded.")},
+    # The owner department or the secretariat: the service checks it for the condition.
+    "condition_met": {"allowed": lambda u, i: True, "form": forms.ConditionMetForm, "version": None,
+                      "run": lambda u, i, d, f: services.report_condition_met(u, d["condition"], d["evidence"]),
+                      "done": gettext_lazy("Condition reported met: the secretariat signs it off.")},
+    "condition_signoff": {"allowed": RUN_MEETING, "form": forms.ConditionSignoffForm, "version": None,
+                          "run": lambda u, i, d, f: services.sign_off_condition(u, d["condition"], d["accept"],
+                                                                                d["note"]),
+                          "done": gettext_lazy("Condition signed off or sent back.")},
+    "revoke": {"allowed": RUN_MEETING, "form": forms.RequiredReasonForm, "version": "view",
+               "run": lambda u, i, d, f: services.revoke_approval(u, i, d["reason"]),
+               "done": gettext_lazy("Approval number revoked.")},
+    "release": {"allowed": _perm("coordination.release_item"), "form": forms.ReleaseForm, "version": "service",
+                "rerender": True,
+                "run": lambda u, i, d, f: dispatch.release_item(u, i, override_reason=d["override_reason"],
+                                                                stagger_groups=d["stagger_groups"],
+                                                                expected_version=d["version"]),
+                "done": gettext_lazy("Released to the outlets as work orders.")},
+    "schedule": {"allowed": RUN_MEETING, "form": forms.ScheduleForm, "version": "view",
+                 "run": lambda u, i, d, f: services.schedule_item(u, i, d["meeting"], d["reason"]),
+                 "done": gettext_lazy("Item put on the agenda.")},
+    "defer": {"allowed": RUN_MEETING, "form": forms.ReasonForm, "version": "view",
+              "run": lambda u, i, d, f: services.defer_item(u, i, d["reason"]),
+              "done": gettext_lazy("Item deferred to the next meeting.")},
+}
+
+
+@login_required
+@require_POST
+def item_action(request, pk, action):
+    item = queries.access_item(request.user, pk)
+    spec = ACTIONS.get(action)
+    if spec is None or not queries.sees_full_item(request.user, item):
+        raise Http404
+    if not spec["allowed"](request.user, item):
+        raise PermissionDenied
+    extra = spec["kwargs"](request.user, item) if "kwargs" in spec else {}
+    form = spec["form"](request.POST, request.FILES, item=item, user=request.user, auto_id=f"{action}-%s", **extra)
+    back = _safe_next(request)
+    rerender = spec.get("rerender") and back is None
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+        if rerender:
+            return render(request, "coordination/item.html", _item_context(request.user, item, {action: form}))
+        return redirect(back or item)
+    data = form.cleaned_data
+    try:
+        if spec["version"] == "view" and data.get("version") != item.version:
+            raise ValidationError(STALE)
+        result = spec["run"](request.user, item, data, form)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        if rerender and hasattr(exc, "error_dict"):
+            _apply_errors(form, exc)
+            item.refresh_from_db()
+            return render(request, "coordination/item.html", _item_context(request.user, item, {action: form}))
+        return redirect(back or item)
+    messages.success(request, spec["done"])
+    if spec.get("go_to_result"):
+        return redirect(result)
+    return redirect(back or item)
+
+
+@login_required
+def item_file(request, pk, att_pk):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise Http404
+    att = get_object_or_404(item.attachments, pk=att_pk)
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=att.name)
+
+
+# --- meetings ------------------------------------------------------------------------------------
+
+@login_required
+@permission_required("coordination.view_meeting", raise_exception=True)
+def meeting_list(request):
+    qs = queries.meetings(request.user).select_related("branch").annotate(
+        n_items=Count("items", distinct=True),
+        n_decided=Count("items", filter=~Q(items__decision=""), distinct=True)).order_by("-held_on", "-id")
+    return render(request, "coordination/meetings.html", {
+        "page": paginate(request, qs),
+        "form": forms.MeetingForm(auto_id="meeting-%s") if request.user.has_perm("coordination.run_meeting")
+        else None,
+    })
+
+
+@login_required
+@require_POST
+@permission_required("coordination.run_meeting", raise_exception=True)
+def meeting_new(request):
+    form = forms.MeetingForm(request.POST)
+    staff = getattr(request.user, "staff", None)
+    if staff is None:
+        raise PermissionDenied
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+        return redirect("coordination:meetings")
+    try:
+        meeting = services.create_meeting(request.user, services.branch_of(staff.institution),
+                                          form.cleaned_data["held_on"], form.cleaned_data["location"])
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        return redirect("coordination:meetings")
+    messages.success(request, _("%(meeting)s created.") % {"meeting": meeting})
+    return redirect(meeting)
+
+
+def _agenda(user, meeting):
+    """The items of the meeting the user may see, in agenda order."""
+    return (queries.visible_items(user).filter(meeting=meeting).select_related("department")
+            .prefetch_related("opinions__lines", "opinions__department").order_by("agenda_order", "id"))
 
 
 @login_required
 def meeting_detail(request, pk):
-    return render(request, "coordination/meeting.html", {"meeting": queries.access_meeting(request.user, pk)})
+    meeting = queries.access_meeting(request.user, pk)
+    user = request.user
+    run = user.has_perm("coordination.run_meeting")
+    deciding = meeting.status in (Meeting.Status.FROZEN, Meeting.Status.HELD)
+    reordering = run and meeting.status in OPEN_MEETING
+    rows = []
+    for item in _agenda(user, meeting):
+        undecided = item.status == ItemStatus.SUBMITTED
+        opinions = list(item.opinions.all())
+        rows.append({
+            "item": item,
+            "consent": undecided and services.is_consent(item),
+            "opinions": opinions if services.can_see_opinions(user, item) else None,
+            "given": sum(1 for o in opinions if o.submitted_at and not o.is_stale),
+            "total": len(opinions),
+            "decide_form": forms.DecideForm(item=item, user=user, auto_id=f"decide{item.pk}-%s")
+            if run and undecided and deciding else None,
+            "defer_form": forms.ReasonForm(item=item, user=user, auto_id=f"defer{item.pk}-%s")
+            if run and undecided and meeting.status != Meeting.Status.CLOSED else None,
+        })
+    return render(request, "coordination/meeting.html", {
+        "meeting": meeting,
+        "agenda": [r for r in rows if not r["consent"]],
+        "consent": [r for r in rows if r["consent"]],
+        "run": run, "deciding": deciding, "reordering": reordering,
+        "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
+        "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
+        if run and meeting.status != Meeting.Status.CLOSED else None,
+    })
+
+
+MEETING_DONE = {
+    "freeze": gettext_lazy("Agenda frozen: the submitters have been told."),
+    "attendance": gettext_lazy("Attendance recorded."),
+    "close": gettext_lazy("Minutes closed."),
+    "reorder": gettext_lazy("Agenda reordered."),
+}
 
 
 @login_required
+@require_POST
+def meeting_action(request, pk, action):
+    meeting = queries.access_meeting(request.user, pk)
+    if action not in (*MEETING_DONE, "consent"):
+        raise Http404
+    if not request.user.has_perm("coordination.run_meeting"):
+        raise PermissionDenied
+    form = None
+    try:
+        if action == "freeze":
+            services.freeze_agenda(request.user, meeting)
+        elif action == "close":
+            services.close_meeting(request.user, meeting)
+        elif action == "consent":
+            decided = services.decide_consent_block(request.user, meeting)
+            messages.success(request, _("%(n)s items approved together in the consent block.") % {
+                "n": len(decided)})
+            return redirect(meeting)
+        elif action == "attendance":
+            form = forms.AttendanceForm(request.POST, meeting=meeting)
+            if not form.is_valid():
+                messages.error(request, _form_error_text(form))
+                return redirect(meeting)
+            services.record_attendance(request.user, meeting, list(form.cleaned_data["attendees"]),
+                                       chair=form.cleaned_data["chair"])
+        elif action == "reorder":
+            form = forms.AgendaItemForm(request.POST, meeting=meeting)
+            if not form.is_valid():
+                messages.error(request, _form_error_text(form))
+                return redirect(meeting)
+            order = list(meeting.items.order_by("agenda_order", "id").values_list("pk", flat=True))
+            i = order.index(form.cleaned_data["item"].pk)
+            j = i - 1 if form.cleaned_data["direction"] == "up" else i + 1
+            if 0 <= j < len(order):
+                order[i], order[j] = order[j], order[i]
+            services.reorder_agenda(request.user, meeting, order)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        return redirect(meeting)
+    messages.success(request, MEETING_DONE[action])
+    return redirect(meeting)
+
+
+@login_required
+def minutes(request, pk):
+    meeting = queries.access_meeting(request.user, pk)
+    items = (queries.visible_items(request.user).filter(meeting=meeting).select_related("department")
+             .prefetch_related("conditions__owner_department").order_by("agenda_order", "id"))
+    return render(request, "coordination/minutes.html", {
+        "meeting": meeting, "items": items,
+        "attendees": meeting.attendees.select_related("staff__department", "staff__institution")
+        .order_by("staff__department__sort_order", "staff__staff_no"),
+    })
+
+
+@login_required
+def minutes_docx(request, pk):
+    meeting = queries.access_meeting(request.user, pk)
+    try:
+        from .minutes import build_minutes_docx
+    except ModuleNotFoundError as exc:  # the .docx builder is not there yet
+        if exc.name != f"{__package__}.minutes":
+            raise
+        raise Http404 from exc
+    response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
+    filename = _("Minutes of the coordination meeting %(year)s No. %(seq)s.docx") % {
+        "year": meeting.year, "seq": meeting.sequence}
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+# --- verifying an approval number ----------------------------------------------------------------
+
+@login_required
 def verify(request):
-    number = request.GET.get("number", "").strip()
-    return render(request, "coordination/verify.html", {
-        "number": number, "result": services.verify_number(number) if number else None})
+    number = request.GET.get("number", "").strip()[:64]
+    result = services.verify_number(number) if number else None
+    scope = None
+    if result is not None and result["status"] == "valid":
+        item = result["item"]
+        staff = getattr(request.user, "staff", None)
+        at_outlet = staff is not None and staff.institution.level == Level.OUTLET
+        scope = {"outlets": item.outlets.count(), "at_outlet": at_outlet,
+                 "own": at_outlet and item.outlets.filter(pk=staff.institution_id).exists(),
+                 "outlet": staff.institution if at_outlet else None}
+    return render(request, "coordination/verify.html", {"number": number, "result": result, "scope": scope})

@@ -1,17 +1,416 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The dispatch pages: work orders (list, detail, the outlet head's actions), completion of one
+item across its outlets, and the outlet × week workload heat-map with capacity editing.
 
+Thin: parse, call one service or query, render. Every write goes through ``services``; every read
+of one work order through ``queries.access_work_order`` (404 for "not there" and "not yours" alike).
+"""
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from branchops.coordination import queries as coordination_queries
+from branchops.core.audit import timeline
 from branchops.core.queries import paginate
+from branchops.core.xlsx import export_list
+from branchops.org.models import Institution, Level
+from branchops.org.scope import in_scope, visible_institutions
 
-from . import queries
+from . import forms, queries, services, workload
+from .models import OutletCapacity, WorkOrder
+
+Status = WorkOrder.Status
+WEEK_CHOICES = (4, 8, 12, 16, 26)
+CHART_MAX_OUTLETS = 60  # the chart shows the busiest outlets; the table lists them all
+WARN_RATIO = 0.8  # from this share of capacity an outlet-week is shown as nearly full
+
+
+def _int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value) -> date | None:
+    try:
+        return parse_date(value) if value else None
+    except ValueError:
+        return None
+
+
+def _error_text(exc: ValidationError, form=None) -> str:
+    if not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
+    parts = []
+    for field, errors in exc.message_dict.items():
+        label = form.fields[field].label if form is not None and field in form.fields else None
+        parts += [f"{label}: {e}" if label else e for e in errors]
+    return " ".join(parts)
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{form.fields[f].label}: {e['message']}" if f in form.fields else e["message"]
+                    for f, errs in form.errors.get_json_data().items() for e in errs)
+
+
+def _is_overdue(wo: WorkOrder, today: date) -> bool:
+    return wo.status != Status.DONE and wo.due_date < today
+
+
+def _overdue_q(today: date) -> Q:
+    return Q(due_date__lt=today) & ~Q(status=Status.DONE)
+
+
+def can_act(user, wo: WorkOrder) -> bool:
+    """The outlet's head acts on the outlet's own work orders (the services check it again)."""
+    staff = getattr(user, "staff", None)
+    return user.has_perm("dispatch.change_workorder") and staff is not None and staff.institution_id == wo.institution_id
+
+
+def can_monitor(user, item) -> bool:
+    """The secretariat, branch leaders and the submitting department follow an item's completion."""
+    if user.is_superuser or user.has_perm("coordination.run_meeting") or user.has_perm("coordination.export_register"):
+        return True
+    staff = getattr(user, "staff", None)
+    return staff is not None and staff.department_id is not None and staff.department_id == item.department_id
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+def _list_filters(request) -> dict:
+    status = request.GET.get("status", "")
+    return {
+        "q": request.GET.get("q", "").strip(),
+        "item": _int(request.GET.get("item")),
+        "status": status if status in Status.values else "",
+        "outlet": _int(request.GET.get("outlet")),
+        "overdue": request.GET.get("overdue") == "1",
+    }
+
+
+def _filtered(user, *, q="", item=None, status="", outlet=None, overdue=False):
+    qs = queries.visible_work_orders(user)
+    if q:
+        qs = qs.filter(Q(item__number__icontains=q) | Q(item__title__icontains=q) | Q(approval_number__icontains=q))
+    if item:
+        qs = qs.filter(item_id=item)
+    if status:
+        qs = qs.filter(status=status)
+    if outlet:
+        qs = qs.filter(institution_id=outlet)
+    if overdue:
+        qs = qs.filter(_overdue_q(timezone.localdate()))
+    return qs
+
+
+def _export(qs):
+    today = timezone.localdate()
+    yes, no = _("Yes"), _("No")
+    headers = [_("Item number"), _("Item"), _("Approval number"), _("Outlet code"), _("Outlet"), _("Status"),
+               _("Start"), _("Due date"), _("Effort (person-hours)"), _("Overdue"), _("Acknowledged at"),
+               _("Done at"), _("Note"), _("Problem raised")]
+    rows = ([wo.item.number, wo.item.title, wo.approval_number, wo.institution.code, wo.institution.name,
+             wo.get_status_display(), wo.start_date, wo.due_date, float(wo.hours),
+             yes if _is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
+             wo.problem_case.number if wo.problem_case_id else ""]
+            for wo in qs.select_related("item", "institution", "problem_case").iterator(chunk_size=2000))
+    return export_list("work-orders.xlsx", _("Work orders"), headers, rows)
 
 
 @login_required
+@permission_required("dispatch.view_workorder", raise_exception=True)
 def work_orders(request):
-    qs = queries.visible_work_orders(request.user).select_related("item", "institution")
-    return render(request, "dispatch/work_orders.html", {"page": paginate(request, qs)})
+    filters = _list_filters(request)
+    qs = _filtered(request.user, **filters)
+    if request.GET.get("format") == "xlsx":
+        return _export(qs)
+    page = paginate(request, qs.select_related("item", "institution", "problem_case"))
+    today = timezone.localdate()
+    for wo in page:
+        wo.is_overdue = _is_overdue(wo, today)
+    visible = queries.visible_work_orders(request.user)
+    outlets = list(Institution.objects.filter(pk__in=visible.values("institution_id")).order_by("path")
+                   .values_list("pk", "name"))
+    item = None
+    if filters["item"]:
+        item = coordination_queries.visible_items(request.user).filter(pk=filters["item"]).first()
+    return render(request, "dispatch/work_orders.html", {
+        "page": page, "filters": filters, "statuses": Status.choices, "outlets": outlets,
+        "filter_item": item,
+        "overdue_count": visible.filter(_overdue_q(today)).count(),
+        "filtered": any(v not in (None, "", False) for v in filters.values()),
+    })
+
+
+# --- one work order ------------------------------------------------------------------------------
+
+ACTIONS = {
+    "acknowledge": {"form": forms.ActionForm, "label": gettext_lazy("Acknowledge"), "icon": "check2",
+                    "run": lambda u, wo, d: services.acknowledge_work_order(u, wo),
+                    "done": gettext_lazy("Work order acknowledged.")},
+    "done": {"form": forms.DoneForm, "label": gettext_lazy("Mark done"), "icon": "check2-circle", "style": "success",
+             "run": lambda u, wo, d: services.complete_work_order(u, wo, d["note"]),
+             "done": gettext_lazy("Work order marked done.")},
+    "problem": {"form": forms.ProblemForm, "label": gettext_lazy("Raise a problem"), "icon": "exclamation-triangle",
+                "style": "outline-danger",
+                "run": lambda u, wo, d: services.raise_problem(u, wo, d["title"], d["description"]),
+                "done": gettext_lazy("Problem raised: case %(number)s was opened for the secretariat.")},
+}
+
+
+def available_actions(user, wo: WorkOrder) -> list[dict]:
+    """The actions valid for the work order's state and the user. Only a convenience for the page."""
+    if not can_act(user, wo):
+        return []
+    wanted = []
+    if wo.status == Status.RELEASED:
+        wanted.append("acknowledge")
+    if wo.status != Status.DONE:
+        wanted.append("done")
+    if wo.status in (Status.RELEASED, Status.ACKNOWLEDGED):
+        wanted.append("problem")
+    out = []
+    for name in wanted:
+        spec = ACTIONS[name]
+        form = spec["form"](auto_id=f"{name}-%s")
+        out.append({"name": name, "label": spec["label"], "icon": spec["icon"], "style": spec.get("style", "primary"),
+                    "form": form, "simple": not form.fields})
+    return out
 
 
 @login_required
 def work_order(request, pk):
-    return render(request, "dispatch/work_order.html", {"wo": queries.access_work_order(request.user, pk)})
+    wo = queries.access_work_order(request.user, pk)
+    item = wo.item
+    today = timezone.localdate()
+    return render(request, "dispatch/work_order.html", {
+        "wo": wo, "item": item, "department": item.department,
+        "is_overdue": _is_overdue(wo, today),
+        "days_left": (wo.due_date - today).days,
+        "days_overdue": max(0, (today - wo.due_date).days),
+        "materials": item.attachments.all(),
+        "actions": available_actions(request.user, wo),
+        "can_monitor": can_monitor(request.user, item),
+        "timeline": timeline(wo),
+        "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by)},
+    })
+
+
+def _name(user) -> str:
+    if user is None:
+        return ""
+    staff = getattr(user, "staff", None)
+    return staff.name if staff else user.get_username()
+
+
+@login_required
+def work_order_action(request, pk, action):
+    if request.method != "POST":
+        return redirect("dispatch:work_order", pk=pk)
+    wo = queries.access_work_order(request.user, pk)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    form = spec["form"](request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(wo)
+    try:
+        result = spec["run"](request.user, wo, form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+    else:
+        done = str(spec["done"])
+        messages.success(request, done % {"number": result.number} if action == "problem" else done)
+    return redirect(wo)
+
+
+@login_required
+def material(request, pk, att_pk):
+    """A material of the work order's item (service scripts, guides, training, emergency plan)."""
+    wo = queries.access_work_order(request.user, pk)
+    att = get_object_or_404(wo.item.attachments, pk=att_pk)
+    try:
+        handle = att.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=att.name)
+
+
+# --- completion of one item ----------------------------------------------------------------------
+
+def _export_monitor(item, orders):
+    today = timezone.localdate()
+    yes, no = _("Yes"), _("No")
+    headers = [_("Outlet code"), _("Outlet"), _("Status"), _("Start"), _("Due date"), _("Overdue"),
+               _("Acknowledged at"), _("Done at"), _("Note"), _("Problem raised")]
+    rows = ([wo.institution.code, wo.institution.name, wo.get_status_display(), wo.start_date, wo.due_date,
+             yes if _is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
+             wo.problem_case.number if wo.problem_case_id else ""] for wo in orders)
+    return export_list(f"work-orders-{item.number}.xlsx", item.number, headers, rows)
+
+
+@login_required
+def monitor(request, item_pk):
+    item = coordination_queries.access_item(request.user, item_pk)
+    if not can_monitor(request.user, item):
+        raise PermissionDenied
+    today = timezone.localdate()
+    orders = queries.visible_work_orders(request.user).filter(item=item)
+    counts = orders.aggregate(
+        total=Count("id"),
+        acknowledged=Count("id", filter=Q(acknowledged_at__isnull=False)),
+        done=Count("id", filter=Q(status=Status.DONE)),
+        done_on_time=Count("id", filter=Q(status=Status.DONE, done_at__date__lte=F("due_date"))),
+        overdue=Count("id", filter=_overdue_q(today)),
+        problem=Count("id", filter=Q(status=Status.PROBLEM)),
+    )
+    counts["open"] = counts["total"] - counts["done"]
+    counts["done_pct"] = round(counts["done"] * 100 / counts["total"]) if counts["total"] else 0
+    only_overdue = request.GET.get("overdue") == "1"
+    status = request.GET.get("status", "")
+    rows = orders.select_related("institution", "problem_case", "acknowledged_by__staff", "done_by__staff")
+    if only_overdue:
+        rows = rows.filter(_overdue_q(today))
+    if status in Status.values:
+        rows = rows.filter(status=status)
+    rows = list(rows.order_by("institution__path"))
+    if request.GET.get("format") == "xlsx":
+        return _export_monitor(item, rows)
+    for wo in rows:
+        wo.is_overdue = _is_overdue(wo, today)
+    return render(request, "dispatch/monitor.html", {
+        "item": item, "counts": counts, "rows": rows, "statuses": Status.choices,
+        "filters": {"overdue": only_overdue, "status": status if status in Status.values else ""},
+        "releases": item.releases.select_related("released_by__staff"),
+    })
+
+
+# --- workload ------------------------------------------------------------------------------------
+
+def _workload_params(source) -> dict:
+    today = timezone.localdate()
+    weeks = _int(source.get("weeks"))
+    return {
+        "start": workload.week_start(_date(source.get("start")) or today),
+        "weeks": weeks if weeks in WEEK_CHOICES else 8,
+        "under": _int(source.get("under")),
+        "sort": "peak" if source.get("sort") == "peak" else "",
+    }
+
+
+def _workload_url(params: dict) -> str:
+    query = {"start": params["start"].isoformat(), "weeks": params["weeks"]}
+    if params.get("under"):
+        query["under"] = params["under"]
+    if params.get("sort"):
+        query["sort"] = params["sort"]
+    return f"{reverse('dispatch:workload')}?{urlencode(query)}"
+
+
+def _level(ratio) -> str:
+    if ratio is None:
+        return "none"
+    if ratio > 1:
+        return "over"
+    if ratio >= WARN_RATIO:
+        return "near"
+    return "ok"
+
+
+def _outlets(user, under: Institution | None):
+    qs = visible_institutions(user).filter(level=Level.OUTLET, is_active=True)
+    if under is not None:
+        qs = qs.filter(path__startswith=under.path)
+    return qs.order_by("path")
+
+
+@login_required
+@permission_required("dispatch.view_workorder", raise_exception=True)
+def workload_view(request):
+    params = _workload_params(request.GET)
+    groups = list(visible_institutions(request.user).filter(is_active=True, level__in=[
+        Level.TIER1_BRANCH, Level.TIER2_BRANCH, Level.SUB_BRANCH]).order_by("path"))
+    under = next((g for g in groups if g.pk == params["under"]), None)
+    outlets = list(_outlets(request.user, under))
+    data = services.heatmap(outlets, params["start"], params["weeks"])
+    overrides = {c.outlet_id: c for c in OutletCapacity.objects.filter(outlet__in=[o.pk for o in outlets])}
+    rows = []
+    for row in data["rows"]:
+        ratios = [r for r in row["ratios"] if r is not None]
+        peak = max(ratios, default=None)
+        rows.append({**row, "peak": peak, "override": overrides.get(row["id"]),
+                     "cells": [{"load": load, "ratio": ratio, "pct": round(ratio * 100) if ratio is not None else None,
+                                "level": _level(ratio) if load or ratio else "empty"}
+                               for load, ratio in zip(row["loads"], row["ratios"], strict=True)],
+                     "over_weeks": sum(1 for r in ratios if r > 1)})
+    if params["sort"] == "peak":
+        rows.sort(key=lambda r: -(r["peak"] or 0))
+    weeks = [{"start": w, "end": w + timedelta(days=6), "label": f"W{w.isocalendar().week:02d} {w:%m-%d}"}
+             for w in data["weeks"]]
+    charted = rows if len(rows) <= CHART_MAX_OUTLETS else sorted(rows, key=lambda r: -(r["peak"] or 0))[
+        :CHART_MAX_OUTLETS]
+    charted = list(reversed(charted))  # ECharts draws the first category at the bottom
+    chart = {
+        "weeks": [w["label"] for w in weeks],
+        "outlets": [r["name"] for r in charted],
+        "cells": [[x, y, cell["ratio"] if cell["ratio"] is not None else "-", cell["load"], r["capacity"]]
+                  for y, r in enumerate(charted) for x, cell in enumerate(r["cells"])],
+        "labels": {"load": _("Load"), "capacity": _("Capacity"), "hours": _("h"),
+                   "no_capacity": _("No capacity set")},
+        "warn": WARN_RATIO,
+    }
+    can_edit = request.user.has_perm("dispatch.change_outletcapacity")
+    prev_params = {**params, "start": params["start"] - timedelta(weeks=params["weeks"])}
+    next_params = {**params, "start": params["start"] + timedelta(weeks=params["weeks"])}
+    this_params = {**params, "start": workload.week_start(timezone.localdate())}
+    return render(request, "dispatch/workload.html", {
+        "params": params, "weeks": weeks, "rows": rows, "chart": chart, "groups": groups,
+        "week_choices": WEEK_CHOICES, "can_edit": can_edit,
+        "chart_height": 110 + 26 * len(charted), "chart_limited": len(rows) > CHART_MAX_OUTLETS,
+        "chart_max": CHART_MAX_OUTLETS,
+        "summary": {"outlets": len(rows), "over_outlets": sum(1 for r in rows if r["over_weeks"]),
+                    "over_cells": sum(r["over_weeks"] for r in rows),
+                    "no_capacity": sum(1 for r in rows if not r["capacity"])},
+        "prev_url": _workload_url(prev_params), "next_url": _workload_url(next_params),
+        "this_url": _workload_url(this_params), "here": _workload_url(params),
+    })
+
+
+@login_required
+@permission_required("dispatch.change_outletcapacity", raise_exception=True)
+def capacity(request):
+    params = _workload_params(request.POST)
+    back = _workload_url(params)
+    if request.method != "POST":
+        return redirect(back)
+    form = forms.CapacityForm(request.POST, outlets=_outlets(request.user, None))
+    if not form.is_valid():
+        if "outlet" in form.errors:
+            raise Http404  # not an outlet of the user's scope: the same answer as "not there"
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    outlet = form.cleaned_data["outlet"]
+    if not in_scope(request.user, outlet):
+        raise Http404
+    try:
+        cap = services.set_capacity(request.user, outlet, form.cleaned_data["weekly_hours"],
+                                    form.cleaned_data["note"])
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+    else:
+        messages.success(request, _("Weekly capacity of %(outlet)s set to %(hours)s h.") % {
+            "outlet": outlet.name, "hours": cap.weekly_hours})
+    return redirect(back)

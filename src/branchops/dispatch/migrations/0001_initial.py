@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0003_alter_historicalslapolicy_escalation_and_more'),
+        ('cases', '0003_escalation_help_text'),
         ('coordination', '0001_initial'),
         ('org', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from branchops.demo.cases import build_demo_cases
+from branchops.demo.coordination import build_demo_coordination
 from branchops.demo.data import build_demo, demo_sign_ins
 
 
@@ -44,8 +45,12 @@ class Command(BaseCommand):
             "--no-cases", action="store_true",
             help="Only the organisation: skip the year of demo cases (complaints, feedback, support, rectifications).",
         )
+        parser.add_argument(
+            "--no-coordination", action="store_true",
+            help="Skip the coordination demo (the first year's 16 meetings and 51 items, and the current open work).",
+        )
 
-    def handle(self, *args, force=False, quiet=False, no_cases=False, **options):
+    def handle(self, *args, force=False, quiet=False, no_cases=False, no_coordination=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "Refusing to load demo data: DEBUG is off, so this looks like a production system, and the "
@@ -57,6 +62,8 @@ class Command(BaseCommand):
         try:
             counts = build_demo(stdout=None if quiet else self.stdout)
             cases = None if no_cases else build_demo_cases(stdout=None if quiet else self.stdout)
+            if not no_coordination:
+                build_demo_coordination(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:

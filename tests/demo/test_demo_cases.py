@@ -1,0 +1,193 @@
+"""Demo cases: a year of complaints, feedback, support requests and rectifications at the demo
+outlets — sensible mix, overdue and major ones, escalations, dated history, and no duplicates on
+a second run.
+
+The organisation and a small variant of the cases (``scale=0.1``, about 150 cases) are built
+once for the module inside a transaction rolled back at the end; each test runs in a savepoint.
+"""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from branchops.cases import queries
+from branchops.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseLink,
+    CaseType,
+    Category,
+    ComplaintDetail,
+    Escalation,
+    Outcome,
+    RectificationDetail,
+    Reminder,
+    Status,
+)
+from branchops.core.models import Notification, TimelineEntry
+from branchops.demo.cases import FIRST_DAY, REFERENCE_DATE, SUPPORT_DEPARTMENTS, build_demo_cases, demo_cases
+from branchops.demo.data import build_demo
+
+SCALE = 0.1
+
+
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            build_demo()
+            result = build_demo_cases(scale=SCALE)
+            yield result
+            transaction.set_rollback(True)
+
+
+def user(username):
+    return get_user_model().objects.get(username=username)
+
+
+def footprint():
+    return {
+        "cases": Case.objects.count(),
+        "history": Case.history.count(),
+        "timeline": TimelineEntry.objects.count(),
+        "notifications": Notification.objects.count(),
+        "escalations": Escalation.objects.count(),
+        "reminders": Reminder.objects.count(),
+        "links": CaseLink.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_counts_by_type_are_sensible(built):
+    assert built["status"] == "created"
+    by_type = built["by_type"]
+    assert built["cases"] == sum(by_type.values()) == demo_cases().count()
+    assert 140 <= built["cases"] <= 200
+    assert all(n > 0 for n in by_type.values()), by_type
+    assert by_type["complaint"] > by_type["support"] > by_type["feedback"]
+    # Most of the year is closed; the open ones are mostly recent or overdue.
+    assert built["closed"] > 0.75 * built["cases"]
+    cases = demo_cases()
+    assert cases.values("institution").distinct().count() >= 20  # spread over the outlets
+
+
+@pytest.mark.django_db
+def test_received_over_the_year_and_history_is_dated(built):
+    cases = demo_cases()
+    first, last = (timezone.localtime(c.received_at).date() for c in (cases.order_by("received_at").first(),
+                                                                        cases.order_by("received_at").last()))
+    assert FIRST_DAY <= first < FIRST_DAY + timedelta(days=60)
+    assert REFERENCE_DATE - timedelta(days=30) < last <= REFERENCE_DATE
+    assert len({c.received_at.month for c in cases}) == 12
+    # Numbers follow the year received; the services numbered them.
+    assert cases.filter(number__startswith="TS-2025-").exists() and cases.filter(number__startswith="TS-2026-").exists()
+    # Steps are dated when they happened, not when the demo was loaded.
+    end_of_reference_day = timezone.make_aware(timezone.datetime.combine(REFERENCE_DATE + timedelta(days=1),
+                                                                        timezone.datetime.min.time()))
+    for case in cases.filter(status=Status.CLOSED)[:50]:
+        assert case.received_at <= case.responded_at <= case.resolved_at <= case.closed_at < end_of_reference_day
+        assert case.created_at == case.received_at
+    ct = ContentType.objects.get_for_model(Case)
+    ids = [str(pk) for pk in cases.values_list("pk", flat=True)]
+    entries = TimelineEntry.objects.filter(content_type=ct, object_id__in=ids)
+    assert entries.exists() and not entries.filter(created_at__gte=end_of_reference_day).exists()
+    # Some were resolved after their deadline.
+    assert built["resolved_late"] > 0
+
+
+@pytest.mark.django_db
+def test_some_overdue_major_and_escalated(built):
+    assert 0.05 * built["cases"] <= built["overdue"] <= 0.2 * built["cases"]
+    overdue = demo_cases().filter(status__in=OPEN_STATUSES, resolution_due__lt=REFERENCE_DATE)
+    assert overdue.count() == built["overdue"]
+    majors = demo_cases().filter(is_major=True)
+    assert majors.count() == built["major"] >= 2
+    assert set(majors.values_list("case_type", flat=True)) == {CaseType.COMPLAINT}
+    # The worker ran on the reference date: overdue cases are escalated, levels recorded once.
+    assert built["escalations"] > 0 and built["sla"]["escalations"] == built["escalations"]
+    assert Escalation.objects.filter(case__in=overdue).values("case").distinct().count() >= 0.8 * overdue.count()
+    assert not overdue.filter(escalation_level=0, paused_since__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_complaints_look_like_complaints(built):
+    complaints = demo_cases().filter(case_type=CaseType.COMPLAINT)
+    channels = set(complaints.values_list("channel", flat=True))
+    assert {"on_site", "hotline"} <= channels and len(channels) >= 4
+    details = ComplaintDetail.objects.filter(case__in=complaints)
+    assert not details.filter(cause_code__isnull=True).exists()
+    assert not details.filter(business_code__isnull=True).exists()
+    assert details.filter(cause_code__code="C.01").exists()  # 服务态度及服务质量, the commonest cause
+    assert complaints.filter(outcome=Outcome.ON_THE_SPOT, status=Status.CLOSED).exists()  # 诉前化解
+    # Closing a complaint needs a call-back, except when resolved on the spot; mostly satisfied.
+    closed = details.filter(case__status=Status.CLOSED).exclude(case__outcome=Outcome.ON_THE_SPOT)
+    assert closed.exists() and not closed.filter(callback_at__isnull=True).exists()
+    satisfied = closed.filter(callback_satisfaction__in=["satisfied", "basically"]).count()
+    assert satisfied >= 0.7 * closed.count()
+    assert details.exclude(root_cause="").exists()
+    assert details.exclude(regulator_reference="").filter(regulator_due__isnull=False).exists() or \
+        not complaints.filter(channel="regulator").exists()
+    # Outlet staff are the first-contact owners.
+    owners = get_user_model().objects.filter(first_contact_cases__in=complaints).distinct()
+    assert owners.exists() and not owners.exclude(staff__institution__level="outlet").exists()
+
+
+@pytest.mark.django_db
+def test_support_requests_go_to_their_departments(built):
+    for code, dept in SUPPORT_DEPARTMENTS.items():
+        assert Category.objects.get(case_type=CaseType.SUPPORT, code=code).department.code == dept
+    support = demo_cases().filter(case_type=CaseType.SUPPORT)
+    for case in support.select_related("category__department", "assignee_department"):
+        assert case.assignee_department == case.category.department, case.number
+    assert {"FINTECH", "OFFICE", "OPS"} >= set(support.values_list("assignee_department__code", flat=True))
+    assert support.values("assignee_department").distinct().count() >= 2
+
+
+@pytest.mark.django_db
+def test_feedback_and_rectifications(built):
+    feedback = demo_cases().filter(case_type=CaseType.FEEDBACK)
+    assert feedback.filter(outcome=Outcome.TO_MEETING).exists()  # raised to the coordination meeting
+    rectifications = demo_cases().filter(case_type=CaseType.RECTIFICATION)
+    assert {"MYSTERY", "VIDEO", "ONSITE"} & set(rectifications.values_list("category__code", flat=True))
+    closed = RectificationDetail.objects.filter(case__in=rectifications, case__status=Status.CLOSED)
+    assert closed.exists()
+    assert set(closed.values_list("verified_by__username", flat=True)) == {"supervisor"}
+    assert not closed.filter(evidence="").exists()
+    # Rectifications opened from a complaint's root cause link back to it.
+    from_complaints = rectifications.filter(category__code="COMPLAINT")
+    if from_complaints.exists():
+        assert CaseLink.objects.filter(case__in=from_complaints, target_case__case_type=CaseType.COMPLAINT).exists()
+
+
+@pytest.mark.django_db
+def test_demo_accounts_have_cases_to_work_on(built):
+    head, staff, supervisor = user("outlet_head"), user("outlet_staff"), user("supervisor")
+    own = queries.case_list(staff, queue="first_contact")
+    assert own.exists()
+    assert queries.case_list(head, queue="all").count() >= own.count()
+    assert queries.case_list(supervisor, queue="all").count() == demo_cases().count()
+    assert queries.case_list(user("secretariat"), queue="team").exists()
+    # (Notifications are sent on commit, which never comes inside this module's transaction.)
+
+
+@pytest.mark.django_db
+def test_second_run_adds_nothing(built, settings):
+    before = footprint()
+    again = build_demo_cases(scale=SCALE)
+    assert again["status"] == "already present"
+    assert again["cases"] == built["cases"]
+    assert footprint() == before
+    settings.DEBUG = True
+    out = StringIO()
+    # Organisation unchanged, cases already present (the coordination demo has its own tests).
+    call_command("demo", "--no-coordination", stdout=out)
+    assert footprint() == before
+    assert "案件" in out.getvalue()
+    call_command("demo", "--no-cases", "--no-coordination", "--quiet")
+    assert footprint() == before
