@@ -24,15 +24,15 @@ are the ones the application writes. Choices come from one fixed-seed generator
 submission (and a release whose window has expired). So, in this module only, because this is demo
 data:
 
-* each item is drafted with its window shifted forward by whole weeks (``_Builder.shift``; whole
+* each item is drafted with its window shifted forward by whole weeks (``_Builder.shift_for``; whole
   weeks keep the workload engine's week arithmetic identical), and the planned window is written
-  back once it has been released (``_fix_windows``), on the item, its work orders and its history;
+  back once everything ran (``fix_windows``), on the item, its work orders and its history;
 * every service call runs through ``_Clock``, which remembers the real interval of the call and the
   planned moment; afterwards every timestamp a call stamped (created/updated/submitted/decided/
   issued/met/signed-off/acknowledged/done/released/uploaded, timeline entries, history dates) is
-  moved to that moment (``_warp``) with plain UPDATEs; values stamped outside any call are left;
+  moved to that moment (``warp``) with plain UPDATEs; values stamped outside any call are left;
 * meetings are created on their real dates (so they read 2021年第1期 …), and while items are being
-  submitted to a meeting its agenda cut-off is held open (``_open_agenda``), then put back;
+  submitted to a meeting its agenda cut-off is held open (``open_agenda``), then put back;
 * item and approval numbers were drawn from the current year's series; they are handed back and
   the demo items renumbered by the year they were drafted / issued in (SH-2021-0001 …,
   运统〔2021〕第001号 …), also in their work orders, history rows, timeline texts and notifications;
