@@ -49,8 +49,10 @@ class Event:
 
 
 def _display(model, field_name: str, value) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list | tuple):  # many-to-many history: a list of through-rows
+        return f"{len(value)}"
     try:
         f = model._meta.get_field(field_name)
     except Exception:
