@@ -23,7 +23,7 @@ echo "== migrations are up to date"
 DJANGO_SETTINGS_MODULE=branchops.settings_test $BIN/branchops makemigrations --check --dry-run
 
 echo "== pytest on SQLite"
-env -u DATABASE_URL $BIN/pytest -q -p no:cacheprovider "$@"
+env -u DATABASE_URL $BIN/pytest -q -p no:cacheprovider -n 2 "$@"
 
 echo "== pytest on PostgreSQL ($PG_URL)"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
@@ -31,4 +31,4 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
-DATABASE_URL=$PG_URL $BIN/pytest -q -p no:cacheprovider "$@"
+DATABASE_URL=$PG_URL $BIN/pytest -q -p no:cacheprovider -n 2 "$@"
