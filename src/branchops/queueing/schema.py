@@ -1,0 +1,62 @@
+"""The ticket-log and device-log schemas shared by import, storage, KPIs and the simulator.
+
+Pure module: no Django import, so engines and benchmarks can use it alone.
+"""
+
+import pyarrow as pa
+
+# Exactly the CSV header names the queue machines' export must carry (README documents them).
+TICKET_COLUMNS = (
+    "outlet_code",
+    "ticket_date",
+    "ticket_no",
+    "business_type",
+    "customer_tier",
+    "queue_type",
+    "issued_at",
+    "called_at",
+    "service_start_at",
+    "service_end_at",
+    "counter_no",
+    "teller_no",
+    "outcome",
+)
+TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no")
+
+CUSTOMER_TIERS = ("regular", "vip", "private")
+QUEUE_TYPES = ("cash", "non_cash", "vip", "low_counter")
+OUTCOMES = ("served", "abandoned", "transferred")
+# Outcomes where the customer was called to a counter (wait = called_at - issued_at).
+CALLED_OUTCOMES = ("served", "transferred")
+
+# Times are local wall-clock time (Asia/Shanghai) without zone, second precision.
+TICKET_SCHEMA = pa.schema(
+    [
+        ("outlet_code", pa.string()),
+        ("ticket_date", pa.date32()),
+        ("ticket_no", pa.string()),
+        ("business_type", pa.string()),
+        ("customer_tier", pa.string()),
+        ("queue_type", pa.string()),
+        ("issued_at", pa.timestamp("s")),
+        ("called_at", pa.timestamp("s")),
+        ("service_start_at", pa.timestamp("s")),
+        ("service_end_at", pa.timestamp("s")),
+        ("counter_no", pa.string()),
+        ("teller_no", pa.string()),
+        ("outcome", pa.string()),
+    ]
+)
+
+DEVICE_COLUMNS = ("device_id", "outlet_code", "txn_type", "start_at", "end_at")
+DEVICE_SCHEMA = pa.schema(
+    [
+        ("device_id", pa.string()),
+        ("outlet_code", pa.string()),
+        ("txn_type", pa.string()),
+        ("start_at", pa.timestamp("s")),
+        ("end_at", pa.timestamp("s")),
+    ]
+)
+
+INTERVAL_MINUTES = 30
