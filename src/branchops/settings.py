@@ -6,6 +6,7 @@ DEBUG         "1"/"true" for development; off by default outside `make demo`
 ALLOWED_HOSTS comma-separated
 BRANCHOPS_DATA_DIR  where SQLite, uploads and analytics files live (default ./var)
 LDAP_SERVER_URI     turns on LDAP/AD sign-in (see the README)
+EMAIL_HOST          turns on e-mail copies of notifications (EMAIL_PORT, EMAIL_HOST_USER, …)
 """
 
 import os
@@ -165,6 +166,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# E-mail copies of notifications, sent by the worker, only where a mail server is configured.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "branchops@localhost")
+BRANCHOPS_EMAIL_NOTIFICATIONS = bool(EMAIL_HOST) and env_bool("BRANCHOPS_EMAIL_NOTIFICATIONS", True)
+BRANCHOPS_SITE_URL = os.environ.get("BRANCHOPS_SITE_URL", "http://127.0.0.1:8000")
 
 # Security: safe defaults; production (DEBUG off) turns on HTTPS-only cookies and HSTS.
 SESSION_COOKIE_HTTPONLY = True

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branchops.core.models import TimeStampedModel
@@ -40,9 +41,10 @@ class ItemStatus(models.TextChoices):
 
 
 class Decision(models.TextChoices):
-    APPROVED = "approved", _("Approved")
-    CONDITIONAL = "conditional", _("Conditionally approved")
-    REJECTED = "rejected", _("Rejected")
+    # A context of its own: minutes read 通过/有条件通过/不通过, not the status words.
+    APPROVED = "approved", pgettext_lazy("decision", "Approved")
+    CONDITIONAL = "conditional", pgettext_lazy("decision", "Conditionally approved")
+    REJECTED = "rejected", pgettext_lazy("decision", "Rejected")
 
 
 class TargetMode(models.TextChoices):
@@ -173,7 +175,8 @@ class Item(TimeStampedModel):
     approval_revoked_at = models.DateTimeField(_("approval revoked at"), null=True, blank=True)
     approval_revoked_reason = models.CharField(_("reason for revoking"), max_length=200, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
-    history = HistoricalRecords(excluded_fields=["version"])
+    # precheck and agenda_order change on every re-check or reorder: noise in the item's history.
+    history = HistoricalRecords(excluded_fields=["version", "precheck", "agenda_order"])
 
     class Meta:
         verbose_name = _("item")

@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -45,9 +46,17 @@ def notify(recipient, title: str, body: str = "", url: str = "") -> None:
 
     def send():
         try:
-            Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url)
+            note = Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url)
         except Exception:  # a failed notification never undoes the change it reports
             log.exception("notification to %s failed", getattr(recipient, "pk", recipient))
+            return
+        if settings.BRANCHOPS_EMAIL_NOTIFICATIONS and getattr(recipient, "email", ""):
+            try:
+                from .tasks import email_notification
+
+                email_notification.enqueue(note.pk)
+            except Exception:  # the mail is a copy; the in-app notification stands
+                log.exception("queueing the e-mail for notification %s failed", note.pk)
 
     transaction.on_commit(send)
 

@@ -9,8 +9,12 @@ class DispatchConfig(AppConfig):
 
     def ready(self):
         from branchops.core import nav
+        from branchops.core.audit import register_verbs
 
         from . import roles  # noqa: F401
+
+        register_verbs({"acknowledged": _("Acknowledged"), "done": _("Done"), "problem": _("Problem raised"),
+                        "closed": _("Closed: all work orders done")})
 
         nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
                                  ("dispatch.view_workorder",), 150))

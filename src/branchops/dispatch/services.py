@@ -191,7 +191,22 @@ def complete_work_order(actor, wo: WorkOrder, note: str) -> WorkOrder:
     stamp_history(wo, actor)
     wo.save()
     record_timeline(actor, wo, "done", note.strip()[:300])
+    _close_item_when_done(actor, wo.item)
     return wo
+
+
+def _close_item_when_done(actor, item: Item) -> None:
+    """The loop closes when every outlet has done its work order: the item leaves the open work."""
+    from branchops.coordination.services import _lock, _save
+
+    item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
+    if item.status != ItemStatus.RELEASED or item.work_orders.exclude(status=WorkOrder.Status.DONE).exists():
+        return
+    item.status = ItemStatus.CLOSED
+    _save(actor, item, ["status"])
+    record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
+    notify(item.submitter, _("All outlets have done %(title)s (%(number)s)") % {
+        "title": item.title, "number": item.approval_number}, url=item.get_absolute_url())
 
 
 @transaction.atomic

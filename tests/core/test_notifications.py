@@ -1,0 +1,54 @@
+"""In-app notifications and their e-mail copies (only where a mail server is configured)."""
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+
+from branchops.core.models import Notification
+from branchops.core.services import notify
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def someone(django_user_model):
+    return django_user_model.objects.create_user("mailme", email="mailme@bank.example", password="x")
+
+
+def test_no_mail_without_a_mail_server(someone, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(someone, "Agenda published", "body", "/coordination/")
+    assert Notification.objects.filter(recipient=someone).count() == 1
+    assert mail.outbox == []
+
+
+@override_settings(BRANCHOPS_EMAIL_NOTIFICATIONS=True, TASKS=IMMEDIATE, BRANCHOPS_SITE_URL="https://ops.bank")
+def test_mail_copy_with_link(someone, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(someone, "Work order released", "Do the thing", "/dispatch/work-orders/1/")
+    assert Notification.objects.filter(recipient=someone).count() == 1
+    [message] = mail.outbox
+    assert message.to == ["mailme@bank.example"]
+    assert message.subject == "Work order released"
+    assert "https://ops.bank/dispatch/work-orders/1/" in message.body
+
+
+@override_settings(BRANCHOPS_EMAIL_NOTIFICATIONS=True, TASKS=IMMEDIATE)
+def test_failed_mail_keeps_the_in_app_notification(someone, django_capture_on_commit_callbacks, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr("branchops.core.tasks.send_mail", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(someone, "Decision made")
+    assert Notification.objects.filter(recipient=someone, title="Decision made").exists()
+    assert mail.outbox == []
+
+
+@override_settings(BRANCHOPS_EMAIL_NOTIFICATIONS=True, TASKS=IMMEDIATE)
+def test_no_mail_for_a_user_without_address(django_user_model, django_capture_on_commit_callbacks):
+    user = django_user_model.objects.create_user("noaddr", password="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(user, "Condition overdue")
+    assert Notification.objects.filter(recipient=user).count() == 1
+    assert mail.outbox == []

@@ -1,0 +1,262 @@
+"""An item through the operations coordination meeting, in headless Chromium: the business
+department drafts and submits it, the review departments give their opinions, the secretariat
+holds the meeting and approves it on a condition, the condition is met and signed off (the item
+gets its approval number), the secretariat releases it, the outlet heads complete their work
+orders, and an outlet checks an approval number — a valid one and an unknown one."""
+
+import importlib
+import re
+from datetime import timedelta
+
+import pytest
+from django.apps import apps as django_apps
+from django.utils import timezone, translation
+
+from branchops.coordination.models import Condition, Item, ItemStatus
+from branchops.dispatch.models import WorkOrder
+from branchops.org.roles import Role
+from tests.conftest import PASSWORD
+from tests.coordination.conftest import coord_bank  # noqa: F401  (fixture)
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ITEM_PAGE = re.compile(r"/coordination/items/(\d+)/$")
+TITLE = "新版手机银行上线网点推广"
+CONCERN = "推广话术未提示理财产品风险"
+CONDITION = "服务话术补充风险提示并经内控合规部确认"
+PROOF = "内控合规部确认的话术定稿"
+EVIDENCE = "话术定稿已由内控合规部书面确认（附邮件）"
+UNKNOWN_NUMBER = "运统〔2099〕第999号"
+
+
+@pytest.fixture
+def review_dimensions(transactional_db):
+    """Transactional tests flush what the data migration seeded: put the review dimensions back
+    before ``coord_bank`` gives the review departments their remits."""
+    seed = importlib.import_module("branchops.coordination.migrations.0002_review_dimensions")
+    seed.load(django_apps, None)
+
+
+@pytest.fixture
+def journey_bank(review_dimensions, coord_bank, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path / "media"
+    coord_bank.person("head12", coord_bank.o12, [Role.OUTLET_HEAD], post=coord_bank.head)
+    return coord_bank
+
+
+def signed_in(browser, live_server, username):
+    """A browser of its own for the user, signed in through the sign-in page."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def follow(page, target):
+    """Click a link or a form's submit button and wait for the page it (or its redirect) loads."""
+    with page.expect_navigation():
+        target.click()
+
+
+def follow_confirmed(page, button):
+    """Submit a form that asks "are you sure?" first (``data-confirm``), saying yes."""
+    page.once("dialog", lambda dialog: dialog.accept())
+    follow(page, button)
+
+
+def told(page, text):
+    """The page shows the message of the action just done."""
+    expect(page.get_by_role("alert").filter(has_text=text).first).to_be_visible()
+
+
+def test_item_from_draft_to_outlets_and_verification(browser, live_server, journey_bank, tmp_path):
+    b = journey_bank
+    url = live_server.url
+    start = timezone.localdate() + timedelta(days=14)
+    end = start + timedelta(days=13)
+    due = timezone.localdate() + timedelta(days=7)
+    script = tmp_path / "新版手机银行服务话术.txt"
+    script.write_text("您好，新版手机银行已上线，我来帮您完成首次登录。\n", encoding="utf-8")
+
+    # 1. The business department drafts the item through the form, attaches the service script
+    #    and submits it: the pre-check findings appear.
+    pfb = signed_in(browser, live_server, "pfb1")
+    pfb.goto(f"{url}/coordination/")
+    follow(pfb, pfb.get_by_role("link", name="新建事项"))
+    pfb.get_by_label("标题", exact=True).fill(TITLE)
+    pfb.get_by_label("类型", exact=True).select_option(label="新业务或新产品上线")
+    pfb.get_by_label("紧急程度", exact=True).select_option(label="重要")
+    pfb.get_by_label("背景及方案", exact=True).fill("新版手机银行上线，需网点配合向到店客户推广")
+    pfb.get_by_label("网点需完成的工作", exact=True).fill("向到店客户介绍新功能，协助老年客户下载并完成首次登录")
+    pfb.get_by_label("无法线上化/集约化处理的原因", exact=True).fill(
+        "老年客户首次登录需要面对面指导和身份核验，无法完全通过线上或集中作业完成")
+    pfb.get_by_label("涉及客户", exact=True).check()
+    pfb.get_by_label("对客户的影响", exact=True).fill("到店客户办理时间每人约增加五分钟")
+    pfb.get_by_label("按清单", exact=True).check()
+    pfb.get_by_label("所列网点", exact=True).select_option(label=["福田中心网点（SZ0101）", "福田卫星网点（SZ0102）"])
+    pfb.get_by_label("每网点工作量（人时）", exact=True).fill("3")
+    pfb.get_by_label("实施期开始", exact=True).fill(start.isoformat())
+    pfb.get_by_label("实施期结束", exact=True).fill(end.isoformat())
+    follow(pfb, pfb.get_by_role("button", name="保存草稿"))
+    expect(pfb).to_have_url(ITEM_PAGE)
+    item_pk = int(ITEM_PAGE.search(pfb.url).group(1))
+    item_url = f"{url}/coordination/items/{item_pk}/"
+    told(pfb, "已起草")
+    attach = pfb.locator("form[action$='/attach/']")
+    attach.get_by_label("类型", exact=True).select_option(label="服务话术")
+    attach.get_by_label("文件", exact=True).set_input_files(script)
+    follow(pfb, attach.get_by_role("button", name="上传"))
+    told(pfb, "附件已上传。")
+    expect(pfb.locator("#attachments")).to_contain_text(script.name)
+    follow(pfb, pfb.get_by_role("button", name="提交上会"))
+    told(pfb, "事项已提交：已列入下次会议议程。")
+    precheck = pfb.locator("#precheck")
+    expect(precheck.locator("[data-finding=no_training]")).to_contain_text("涉及客户的事项未附培训材料。")
+    expect(precheck.locator("[data-finding=no_emergency_plan]")).to_contain_text("未附应急预案。")
+    expect(precheck.locator("[data-finding=no_script]")).to_have_count(0)  # the script is attached
+    item = Item.objects.get(pk=item_pk)
+    assert item.status == ItemStatus.SUBMITTED and item.meeting is not None
+    assert set(item.outlets.all()) == {b.o11, b.o12}
+
+    # 2. Each review department asked gives its opinion: internal control raises a concern and
+    #    proposes a condition, legal affairs has none.
+    icc = signed_in(browser, live_server, "icc1")
+    icc.goto(item_url)
+    opinion = icc.locator("form[data-form=opinion]")
+    dimension = opinion.locator("fieldset[data-dimension=compliance]")
+    dimension.get_by_label("有异议", exact=True).check()
+    dimension.get_by_label("异议", exact=True).fill(CONCERN)
+    dimension.get_by_label("建议的整改条件", exact=True).fill(CONDITION)
+    opinion.get_by_label("有条件通过", exact=True).check()
+    follow(icc, opinion.get_by_role("button", name="出具评议意见"))
+    told(icc, "评议意见已记录。")
+    expect(icc.locator("#opinions [data-opinion=ICC]")).to_contain_text(CONDITION)
+
+    legal = signed_in(browser, live_server, "legal1")
+    legal.goto(item_url)
+    opinion = legal.locator("form[data-form=opinion]")
+    opinion.locator("fieldset[data-dimension=consumer_rights]").get_by_label("无异议", exact=True).check()
+    opinion.get_by_label("批准", exact=True).check()
+    follow(legal, opinion.get_by_role("button", name="出具评议意见"))
+    told(legal, "评议意见已记录。")
+    expect(legal.locator("#opinions [data-opinion=LEGAL]")).to_contain_text("批准")
+
+    # 3. The secretariat opens the meeting the item was put on: the item is on the agenda (not in
+    #    the consent block, it has a concern). It freezes the agenda, records the attendance,
+    #    approves the item on one condition and closes the meeting; the minutes say 有条件通过.
+    sec = signed_in(browser, live_server, "sec1")
+    sec.goto(f"{url}/coordination/meetings/")
+    with translation.override("zh-hans"):
+        meeting_name = str(item.meeting)
+    follow(sec, sec.get_by_role("link", name=meeting_name, exact=True))
+    row = sec.locator(f"#agenda [data-agenda-item='{item_pk}']")
+    expect(row).to_contain_text(TITLE)
+    expect(row).to_contain_text(CONDITION)  # the proposed condition, for the meeting to see
+    follow_confirmed(sec, sec.get_by_role("button", name="冻结议程"))
+    told(sec, "议程已冻结")
+    attendance = sec.locator("form[action$='/attendance/']")
+    attendees = [b.users[u] for u in ("leader1", "sec1", "pfb1", "icc1", "legal1")]
+    attendance.get_by_label("参会人员", exact=True).select_option([str(u.pk) for u in attendees])
+    attendance.get_by_label("主持人", exact=True).select_option(str(b.users["leader1"].pk))
+    follow(sec, attendance.get_by_role("button", name="记录出席情况"))
+    told(sec, "出席情况已记录。")
+    row.locator("details:has(form[data-form=decide]) > summary").click()
+    decide = row.locator("form[data-form=decide]")
+    decide.get_by_label("有条件通过", exact=True).check()
+    decide.get_by_label("理由", exact=True).fill("同意推广，话术须补充风险提示")
+    decide.locator("details > summary").click()  # the condition rows
+    condition = decide.locator("[data-condition-row='1']")
+    condition.get_by_label("条件1", exact=True).fill(CONDITION)
+    condition.get_by_label("责任部门", exact=True).select_option(label="个人金融业务部")
+    condition.get_by_label("截止日期", exact=True).fill(due.isoformat())
+    condition.get_by_label("达标证明", exact=True).fill(PROOF)
+    follow(sec, decide.get_by_role("button", name="记录决定"))
+    told(sec, "决定已记录。")
+    expect(row.locator("[data-decision=conditional]")).to_have_text("有条件通过")
+    follow_confirmed(sec, sec.get_by_role("button", name="结束会议"))
+    told(sec, "会议纪要已关闭。")
+    follow(sec, sec.get_by_role("link", name="会议纪要", exact=True))
+    minutes = sec.locator(f"[data-minutes-item='{item_pk}']")
+    expect(minutes).to_contain_text("有条件通过")
+    expect(minutes).to_contain_text(CONDITION)
+    expect(minutes).to_contain_text(PROOF)
+    expect(sec.locator("[data-attendees]")).to_contain_text("legal1")
+    item.refresh_from_db()
+    assert item.status == ItemStatus.CONDITIONAL and not item.approval_number
+
+    # 4. The owner department reports the condition met; the secretariat signs it off and the
+    #    item gets its approval number.
+    pfb.goto(item_url)
+    condition = pfb.locator("#conditions [data-condition]")
+    expect(condition).to_have_attribute("data-condition-status", Condition.Status.OPEN)
+    expect(condition).to_contain_text("个人金融业务部")
+    condition.get_by_label("证明材料", exact=True).fill(EVIDENCE)
+    follow(pfb, condition.get_by_role("button", name="报告达标"))
+    told(pfb, "已报告整改条件达标")
+    sec.goto(item_url)
+    condition = sec.locator("#conditions [data-condition]")
+    expect(condition).to_contain_text(EVIDENCE)
+    follow(sec, condition.get_by_role("button", name="验收通过"))
+    told(sec, "整改条件已验收通过")
+    expect(condition).to_have_attribute("data-condition-status", Condition.Status.SIGNED_OFF)
+    number = sec.locator("#approval [data-approval-number]").inner_text().strip()
+    item.refresh_from_db()
+    assert item.status == ItemStatus.APPROVED and number == item.approval_number
+    assert re.fullmatch(r"运统〔\d{4}〕第\d{3}号", number)
+
+    # 5. The secretariat releases it: one work order per target outlet.
+    release = sec.locator("form[data-form=release]")
+    follow(sec, release.get_by_role("button", name="下发至2个网点"))
+    told(sec, "已作为下发工单下发至网点。")
+    expect(sec.locator("[data-figure=work_orders]")).to_contain_text("已完成0/2个下发工单")
+    orders = WorkOrder.objects.filter(item=item)
+    assert {wo.institution_id for wo in orders} == {b.o11.pk, b.o12.pk}
+    assert {wo.approval_number for wo in orders} == {number}
+
+    # 6. Each outlet head finds the work order, acknowledges it and marks it done with a note;
+    #    the secretariat's item page shows the work completed.
+    for username, outlet in (("head11", b.o11), ("head12", b.o12)):
+        head = signed_in(browser, live_server, username)
+        head.goto(f"{url}/dispatch/")
+        follow(head, head.get_by_role("link", name=TITLE))
+        expect(head.locator("[data-approval-number]")).to_have_text(number)
+        expect(head.get_by_text(outlet.name).first).to_be_visible()
+        follow(head, head.get_by_role("button", name="签收"))
+        told(head, "下发工单已签收。")
+        done = head.locator("form[action$='/done/']")
+        done.get_by_label("完成情况", exact=True).fill(f"{outlet.name}已完成推广，协助32位客户完成首次登录")
+        follow(head, done.get_by_role("button", name="标记为已完成"))
+        told(head, "下发工单已标记为已完成。")
+        head.context.close()
+    sec.goto(item_url)
+    expect(sec.locator("[data-figure=work_orders]")).to_contain_text("已完成2/2个下发工单")
+    expect(sec.locator("h1 + div [data-status]")).to_have_attribute("data-status", ItemStatus.CLOSED)
+
+    # 7. An outlet checks the number on the instruction it received: valid, with the item, the
+    #    scope (its own outlet included) and the window. An unknown number is plainly refused.
+    teller = signed_in(browser, live_server, "staff11")
+    teller.goto(f"{url}/coordination/")
+    follow(teller, teller.get_by_role("link", name="核验批准文号"))
+    teller.get_by_label("您收到的工作要求上的批准文号").fill(number)
+    follow(teller, teller.get_by_role("button", name="复核", exact=True))
+    valid = teller.locator("[data-verify=valid]")
+    expect(valid).to_contain_text("批准文号有效")
+    expect(valid).to_contain_text(TITLE)
+    expect(valid).to_contain_text("个人金融业务部")
+    expect(valid).to_contain_text("2个网点")
+    expect(valid.locator("[data-own-outlet=yes]")).to_contain_text("包括您的网点（福田中心网点）")
+    expect(valid).to_contain_text(f"{start:%Y-%m-%d} – {end:%Y-%m-%d}")
+    teller.get_by_label("您收到的工作要求上的批准文号").fill(UNKNOWN_NUMBER)
+    follow(teller, teller.get_by_role("button", name="复核", exact=True))
+    refused = teller.locator("[data-verify=unknown]")
+    expect(refused).to_contain_text("未知的批准文号")
+    expect(refused).to_contain_text("此项工作未经运营沟通会评议（或其批准已失效）：您的网点可不予实施。")
+    expect(refused).to_contain_text(UNKNOWN_NUMBER)
+    expect(teller.locator("[data-verify=valid]")).to_have_count(0)
