@@ -81,6 +81,8 @@ def test_minutes_docx_has_every_item_with_its_decision(coord_bank, draft):
     # Decisions under their Chinese labels, reasons, conditions and approval numbers.
     for decision in ("approved", "conditional", "rejected"):
         assert f"会议决定：{_label(decision)}" in paragraphs
+    # The meeting's words, not the item-status words (已批准/已驳回).
+    assert [_label(d) for d in ("approved", "conditional", "rejected")] == ["通过", "有条件通过", "不通过"]
     assert "决定理由：该业务可通过线上渠道办理，不应下沉网点" in paragraphs
     cond = conditional.conditions.get()
     due = cond.due_date
