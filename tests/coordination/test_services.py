@@ -178,3 +178,41 @@ def test_scope_of_items(draft, coord_bank):
     assert not queries.visible_items(b.users["staff11"]).filter(pk=item.pk).exists()  # not decided
     assert queries.visible_items(b.users["sec1"]).filter(pk=item.pk).exists()
     assert visible_work_orders(b.users["staff11"]).count() == 0
+
+
+def test_conditions_reminded_when_due_and_escalated_when_overdue_once_each(
+        draft, coord_bank, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from branchops.core.models import Notification
+    from branchops.core.workdays import add_working_days
+
+    b = coord_bank
+    item = services.submit_item(b.users["pfb1"], draft())
+    services.freeze_agenda(b.users["sec1"], item.meeting)
+    item.refresh_from_db()
+    services.record_decision(b.users["sec1"], item, "conditional", conditions=[
+        {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
+    cond = item.conditions.get()
+    owner, secretary = b.users["pfb1"], b.users["sec1"]
+
+    def notices(user):
+        return Notification.objects.filter(recipient=user, url=item.get_absolute_url()).count()
+
+    before = notices(owner), notices(secretary)
+    far = cond.due_date - timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.check_conditions(far) == 0  # not due yet
+    day_before = cond.due_date - timedelta(days=1)
+    assert add_working_days(day_before, services.CONDITION_REMIND_WORKING_DAYS) >= cond.due_date
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.check_conditions(day_before) == 1
+        assert services.check_conditions(day_before) == 0
+    assert notices(owner) == before[0] + 1 and notices(secretary) == before[1]  # the owner is reminded
+    late = cond.due_date + timedelta(days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.check_conditions(late) == 1
+        assert services.check_conditions(late) == 0
+    assert notices(owner) == before[0] + 2 and notices(secretary) == before[1] + 1  # escalated to both
+    cond.refresh_from_db()
+    assert cond.reminded_at and cond.escalated_at

@@ -38,3 +38,30 @@ def test_sub_branch_sees_its_outlets_work_orders_read_only(coord_bank, released)
     assert seen == {b.o11.code, b.o12.code}  # o21 belongs to the other sub-branch
     assert set(visible_work_orders(b.users["staff21"]).values_list("institution__code", flat=True)) == {b.o21.code}
     assert not b.users["sb1mgr"].has_perm("dispatch.change_workorder")
+
+
+def test_due_and_overdue_notices_go_out_once(coord_bank, released, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    b = coord_bank
+    item = released()
+    wo11 = item.work_orders.get(institution=b.o11)
+    today = timezone.localdate()
+    WorkOrder.objects.filter(pk=wo11.pk).update(due_date=today + timedelta(days=1))
+    WorkOrder.objects.filter(item=item).exclude(pk=wo11.pk).update(due_date=today - timedelta(days=2))
+    head = b.users["head11"]
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = dispatch.check_work_orders(today)
+    assert sent == {"due": 1, "overdue": 2}
+    assert Notification.objects.filter(recipient=head, url=wo11.get_absolute_url()).count() == 1
+    # The submitting department hears about the two overdue outlets, not about the one due soon.
+    assert Notification.objects.filter(recipient=b.users["pfb1"], url__startswith="/dispatch/").count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.check_work_orders(today) == {"due": 0, "overdue": 0}
+    # Once it is late the due-soon order gets its overdue notice too; a done one never does.
+    dispatch.complete_work_order(None, item.work_orders.exclude(pk=wo11.pk).first(), "完成")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.check_work_orders(today + timedelta(days=5)) == {"due": 0, "overdue": 1}
+    assert Notification.objects.filter(recipient=head, url=wo11.get_absolute_url()).count() == 2

@@ -689,10 +689,24 @@ def verify_number(number: str, today: date | None = None) -> dict:
     return {"status": "valid", "number": number, "item": item, "valid_until": expires}
 
 
+CONDITION_REMIND_WORKING_DAYS = 2
+
+
 def check_conditions(today: date | None = None) -> int:
-    """Flag and escalate overdue conditions once each (the worker calls this); idempotent."""
+    """Remind owners of conditions falling due, flag and escalate overdue ones, each once (the worker
+    calls this); idempotent."""
     today = today or timezone.localdate()
     n = 0
+    soon = add_working_days(today, CONDITION_REMIND_WORKING_DAYS)
+    for cond in Condition.objects.filter(status=Condition.Status.OPEN, due_date__gte=today, due_date__lte=soon,
+                                         reminded_at__isnull=True).select_related("item"):
+        with transaction.atomic():
+            if not Condition.objects.filter(pk=cond.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+                continue
+            for user in _users_with_perm("submit_item", department=cond.owner_department):
+                notify(user, _("Condition on %(number)s is due on %(due)s") % {
+                    "number": cond.item.number, "due": cond.due_date}, cond.text, cond.item.get_absolute_url())
+            n += 1
     for cond in Condition.objects.filter(status=Condition.Status.OPEN, due_date__lt=today,
                                          escalated_at__isnull=True).select_related("item"):
         with transaction.atomic():

@@ -57,10 +57,6 @@ def _ref(obj) -> dict | None:
     return {"id": obj.pk, "code": obj.code, "name": obj.name} if obj is not None else None
 
 
-def _overdue(wo: WorkOrder, today: date | None = None) -> bool:
-    return wo.status != WorkOrder.Status.DONE and wo.due_date < (today or timezone.localdate())
-
-
 class WorkOrderFields(Schema):
     id: int
     item: ItemRefOut
@@ -93,7 +89,7 @@ class WorkOrderOut(WorkOrderFields):
 
     @staticmethod
     def resolve_overdue(obj):
-        return _overdue(obj)
+        return queries.is_overdue(obj, timezone.localdate())
 
     @staticmethod
     def resolve_problem_case(obj):
@@ -164,7 +160,7 @@ def list_work_orders(request, filters: Query[WorkOrderFilter]):
     if filters.outlet:
         qs = qs.filter(institution_id=filters.outlet)
     if filters.overdue is not None:
-        late = qs.model.objects.filter(due_date__lt=timezone.localdate()).exclude(status=WorkOrder.Status.DONE)
+        late = qs.model.objects.filter(queries.overdue_q(timezone.localdate()))
         qs = qs.filter(pk__in=late.values("pk")) if filters.overdue else qs.exclude(pk__in=late.values("pk"))
     return qs.order_by("due_date", "id")
 

@@ -8,10 +8,13 @@ class DispatchConfig(AppConfig):
     verbose_name = _("Dispatch")
 
     def ready(self):
-        from branchops.core import nav
+        from branchops.core import nav, periodic
         from branchops.core.audit import register_verbs
 
         from . import roles  # noqa: F401
+        from .services import check_work_orders
+
+        periodic.register("dispatch.work_orders_due", check_work_orders)
 
         register_verbs({"acknowledged": _("Acknowledged"), "done": _("Done"), "problem": _("Problem raised"),
                         "closed": _("Closed: all work orders done")})

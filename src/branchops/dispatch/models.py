@@ -86,7 +86,10 @@ class WorkOrder(TimeStampedModel):
     note = models.TextField(_("note"), blank=True)
     problem_case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", verbose_name=_("problem raised"))
-    history = HistoricalRecords()
+    # When the "due soon" and "overdue" notices went out: each is sent once.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["reminded_at", "overdue_notified_at"])
 
     class Meta:
         verbose_name = _("work order")

@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -30,3 +32,11 @@ def access_work_order(user, pk) -> WorkOrder:
         return visible_work_orders(user).select_related("item", "institution", "problem_case").get(pk=pk)
     except (WorkOrder.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def is_overdue(wo: WorkOrder, today: date) -> bool:
+    return wo.status != WorkOrder.Status.DONE and wo.due_date < today
+
+
+def overdue_q(today: date) -> Q:
+    return Q(due_date__lt=today) & ~Q(status=WorkOrder.Status.DONE)

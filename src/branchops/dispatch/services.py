@@ -228,3 +228,45 @@ def raise_problem(actor, wo: WorkOrder, title: str, description: str = ""):
     record_timeline(actor, wo.item, "edited", _("%(outlet)s raised a problem: %(case)s") % {
         "outlet": wo.institution.name, "case": case.number})
     return case
+
+
+WORK_ORDER_REMIND_WORKING_DAYS = 2
+
+
+def check_work_orders(today: date | None = None) -> dict:
+    """Tell outlet heads about work orders falling due, and heads and the submitting department about
+    overdue ones — each notice once (the worker calls this); idempotent."""
+    from django.contrib.auth import get_user_model
+
+    from branchops.core.workdays import add_working_days
+
+    from .queries import overdue_q
+
+    today = today or timezone.localdate()
+    users = get_user_model().objects.filter(is_active=True)
+    sent = {"due": 0, "overdue": 0}
+    open_orders = WorkOrder.objects.exclude(status=WorkOrder.Status.DONE).select_related("item", "institution")
+    soon = add_working_days(today, WORK_ORDER_REMIND_WORKING_DAYS)
+    batches = (
+        ("due", open_orders.filter(due_date__gte=today, due_date__lte=soon, reminded_at__isnull=True), "reminded_at"),
+        ("overdue", open_orders.filter(overdue_q(today), overdue_notified_at__isnull=True), "overdue_notified_at"),
+    )
+    for kind, qs, stamp in batches:
+        for wo in qs.iterator(chunk_size=500):
+            with transaction.atomic():
+                if not WorkOrder.objects.filter(pk=wo.pk, **{f"{stamp}__isnull": True}).update(
+                        **{stamp: timezone.now()}):
+                    continue  # another worker sent it
+                people = set(users.filter(groups__name=Role.OUTLET_HEAD, staff__institution=wo.institution))
+                args = {"title": wo.item.title, "number": wo.approval_number, "due": wo.due_date,
+                        "outlet": wo.institution.name}
+                if kind == "due":
+                    title = _("Work order due on %(due)s: %(title)s (%(number)s)") % args
+                else:
+                    title = _("Work order overdue since %(due)s at %(outlet)s: %(title)s (%(number)s)") % args
+                    people.update(users.filter(groups__permissions__codename="submit_item",
+                                               staff__department_id=wo.item.department_id).distinct())
+                for user in people:
+                    notify(user, title, url=wo.get_absolute_url())
+                sent[kind] += 1
+    return sent

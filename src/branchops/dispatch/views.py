@@ -65,14 +65,6 @@ def _form_errors(form) -> str:
                     for f, errs in form.errors.get_json_data().items() for e in errs)
 
 
-def _is_overdue(wo: WorkOrder, today: date) -> bool:
-    return wo.status != Status.DONE and wo.due_date < today
-
-
-def _overdue_q(today: date) -> Q:
-    return Q(due_date__lt=today) & ~Q(status=Status.DONE)
-
-
 def can_act(user, wo: WorkOrder) -> bool:
     """The outlet's head acts on the outlet's own work orders (the services check it again)."""
     staff = getattr(user, "staff", None)
@@ -111,7 +103,7 @@ def _filtered(user, *, q="", item=None, status="", outlet=None, overdue=False):
     if outlet:
         qs = qs.filter(institution_id=outlet)
     if overdue:
-        qs = qs.filter(_overdue_q(timezone.localdate()))
+        qs = qs.filter(queries.overdue_q(timezone.localdate()))
     return qs
 
 
@@ -123,7 +115,7 @@ def _export(qs):
                _("Done at"), _("Note"), _("Problem raised")]
     rows = ([wo.item.number, wo.item.title, wo.approval_number, wo.institution.code, wo.institution.name,
              wo.get_status_display(), wo.start_date, wo.due_date, float(wo.hours),
-             yes if _is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
+             yes if queries.is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
              wo.problem_case.number if wo.problem_case_id else ""]
             for wo in qs.select_related("item", "institution", "problem_case").iterator(chunk_size=2000))
     return export_list("work-orders.xlsx", _("Work orders"), headers, rows)
@@ -139,7 +131,7 @@ def work_orders(request):
     page = paginate(request, qs.select_related("item", "institution", "problem_case"))
     today = timezone.localdate()
     for wo in page:
-        wo.is_overdue = _is_overdue(wo, today)
+        wo.is_overdue = queries.is_overdue(wo, today)
     visible = queries.visible_work_orders(request.user)
     outlets = list(Institution.objects.filter(pk__in=visible.values("institution_id")).order_by("path")
                    .values_list("pk", "name"))
@@ -149,7 +141,7 @@ def work_orders(request):
     return render(request, "dispatch/work_orders.html", {
         "page": page, "filters": filters, "statuses": Status.choices, "outlets": outlets,
         "filter_item": item,
-        "overdue_count": visible.filter(_overdue_q(today)).count(),
+        "overdue_count": visible.filter(queries.overdue_q(today)).count(),
         "filtered": any(v not in (None, "", False) for v in filters.values()),
     })
 
@@ -197,7 +189,7 @@ def work_order(request, pk):
     today = timezone.localdate()
     return render(request, "dispatch/work_order.html", {
         "wo": wo, "item": item, "department": item.department,
-        "is_overdue": _is_overdue(wo, today),
+        "is_overdue": queries.is_overdue(wo, today),
         "days_left": (wo.due_date - today).days,
         "days_overdue": max(0, (today - wo.due_date).days),
         "materials": item.attachments.all(),
@@ -257,7 +249,7 @@ def _export_monitor(item, orders):
     headers = [_("Outlet code"), _("Outlet"), _("Status"), _("Start"), _("Due date"), _("Overdue"),
                _("Acknowledged at"), _("Done at"), _("Note"), _("Problem raised")]
     rows = ([wo.institution.code, wo.institution.name, wo.get_status_display(), wo.start_date, wo.due_date,
-             yes if _is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
+             yes if queries.is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
              wo.problem_case.number if wo.problem_case_id else ""] for wo in orders)
     return export_list(f"work-orders-{item.number}.xlsx", item.number, headers, rows)
 
@@ -274,7 +266,7 @@ def monitor(request, item_pk):
         acknowledged=Count("id", filter=Q(acknowledged_at__isnull=False)),
         done=Count("id", filter=Q(status=Status.DONE)),
         done_on_time=Count("id", filter=Q(status=Status.DONE, done_at__date__lte=F("due_date"))),
-        overdue=Count("id", filter=_overdue_q(today)),
+        overdue=Count("id", filter=queries.overdue_q(today)),
         problem=Count("id", filter=Q(status=Status.PROBLEM)),
     )
     counts["open"] = counts["total"] - counts["done"]
@@ -283,14 +275,14 @@ def monitor(request, item_pk):
     status = request.GET.get("status", "")
     rows = orders.select_related("institution", "problem_case", "acknowledged_by__staff", "done_by__staff")
     if only_overdue:
-        rows = rows.filter(_overdue_q(today))
+        rows = rows.filter(queries.overdue_q(today))
     if status in Status.values:
         rows = rows.filter(status=status)
     rows = list(rows.order_by("institution__path"))
     if request.GET.get("format") == "xlsx":
         return _export_monitor(item, rows)
     for wo in rows:
-        wo.is_overdue = _is_overdue(wo, today)
+        wo.is_overdue = queries.is_overdue(wo, today)
     return render(request, "dispatch/monitor.html", {
         "item": item, "counts": counts, "rows": rows, "statuses": Status.choices,
         "filters": {"overdue": only_overdue, "status": status if status in Status.values else ""},
