@@ -11,12 +11,19 @@ from datetime import date, datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branchops.core.services import next_number, notify, record_timeline, require_perm, stamp_history
+from branchops.core.services import (
+    lock_versioned,
+    next_number,
+    notify,
+    record_timeline,
+    require_perm,
+    save_versioned,
+    stamp_history,
+)
 from branchops.core.workdays import calendar as working_calendar
 from branchops.org.models import Department, Institution, Level
 from branchops.org.roles import Role
@@ -71,17 +78,11 @@ def _today() -> date:
 
 
 def _lock(case: Case, expected_version: int | None = None) -> Case:
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise ValidationError(_("This case was changed by someone else in the meantime; reload it and try again."))
-    return locked
+    return lock_versioned(case, expected_version,
+                          _("This case was changed by someone else in the meantime; reload it and try again."))
 
 
-def _save(actor, case: Case, fields: list[str]) -> None:
-    case.version = F("version") + 1
-    stamp_history(case, actor)
-    case.save(update_fields=[*fields, "version", "updated_at"])
-    case.refresh_from_db(fields=["version"])
+_save = save_versioned
 
 
 def _transition(case: Case, action: str) -> None:

@@ -7,11 +7,18 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branchops.core.services import next_number, notify, record_timeline, require_perm, stamp_history
+from branchops.core.services import (
+    lock_versioned,
+    next_number,
+    notify,
+    record_timeline,
+    require_perm,
+    save_versioned,
+    stamp_history,
+)
 from branchops.core.workdays import add_working_days
 from branchops.org.models import Department, Institution, Level
 from branchops.org.scope import in_scope
@@ -52,17 +59,11 @@ def settings_for(branch: Institution) -> Settings:
 
 
 def _lock(item: Item, expected_version: int | None = None) -> Item:
-    locked = Item.objects.select_for_update().get(pk=item.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise ValidationError(_("This item was changed by someone else in the meantime; reload it and try again."))
-    return locked
+    return lock_versioned(item, expected_version,
+                          _("This item was changed by someone else in the meantime; reload it and try again."))
 
 
-def _save(actor, item: Item, fields: list[str]) -> None:
-    item.version = F("version") + 1
-    stamp_history(item, actor)
-    item.save(update_fields=[*fields, "version", "updated_at"])
-    item.refresh_from_db(fields=["version"])
+_save = save_versioned
 
 
 def _staff(actor):

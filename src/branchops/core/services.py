@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,22 @@ def stamp_history(obj, actor) -> None:
     """Tell django-simple-history who made the change when there is no request (commands)."""
     if actor is not None:
         obj._history_user = actor
+
+
+def lock_versioned(obj, expected_version: int | None, changed_message: str):
+    """Re-read ``obj`` under a row lock; a form shown at another version is refused with
+    ``changed_message`` (optimistic check on top of the lock: the later of two editors is told)."""
+    locked = type(obj).objects.select_for_update().get(pk=obj.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ValidationError(changed_message)
+    return locked
+
+
+def save_versioned(actor, obj, fields: list[str]) -> None:
+    obj.version = F("version") + 1
+    stamp_history(obj, actor)
+    obj.save(update_fields=[*fields, "version", "updated_at"])
+    obj.refresh_from_db(fields=["version"])
 
 
 def record_timeline(actor, obj, verb: str, message: str = "", data: dict | None = None) -> TimelineEntry:
