@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "branchops.cases",
     "branchops.coordination",
     "branchops.dispatch",
+    "branchops.queueing",
     "branchops.demo",
 ]
 
@@ -161,6 +162,8 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# Ticket and device logs (Parquet, partitioned by month and outlet) and their roll-ups.
+BRANCHOPS_QUEUE_DIR = Path(os.environ.get("BRANCHOPS_QUEUE_DIR", DATA_DIR / "queueing"))
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024

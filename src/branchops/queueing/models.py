@@ -1,0 +1,102 @@
+"""Queue analytics: the tickets themselves live in Parquet (see ``store``); the database keeps the
+settings that define the KPIs and the record of every import."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from branchops.org.models import Institution
+
+
+class QueueSettings(models.Model):
+    """Per-branch definitions: what counts as an overtime wait, the service target, pattern rules."""
+
+    branch = models.OneToOneField(Institution, on_delete=models.CASCADE, related_name="queue_settings")
+    regular_threshold_minutes = models.PositiveSmallIntegerField(
+        _("overtime wait, regular customers (minutes)"), default=15, validators=[MinValueValidator(1)])
+    vip_threshold_minutes = models.PositiveSmallIntegerField(
+        _("overtime wait, VIP customers (minutes)"), default=5, validators=[MinValueValidator(1)])
+    private_threshold_minutes = models.PositiveSmallIntegerField(
+        _("overtime wait, private-banking customers (minutes)"), default=5, validators=[MinValueValidator(1)])
+    target_wait_minutes = models.PositiveSmallIntegerField(
+        _("service target: called within (minutes)"), default=10, validators=[MinValueValidator(1)])
+    target_level = models.DecimalField(
+        _("service target: share of customers"), max_digits=3, decimal_places=2, default=0.80,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.99)])
+    abandonment_significant = models.DecimalField(
+        _("abandonment counts as significant above"), max_digits=3, decimal_places=2, default=0.05,
+        help_text=_("Above this share of abandoned tickets staffing uses Erlang A instead of Erlang C."))
+    pattern_ratio = models.DecimalField(
+        _("pattern rule: overtime-wait ratio that marks a queueing half-hour"), max_digits=3,
+        decimal_places=2, default=0.20)
+    all_day_share = models.DecimalField(
+        _("pattern rule: share of open half-hours for all-day queueing"), max_digits=3, decimal_places=2,
+        default=0.60)
+    paydays = models.CharField(
+        _("paydays (days of the month)"), max_length=40, default="10,25",
+        help_text=_("Comma-separated days of the month when wages arrive; forecasts expect more customers."))
+    device_saturation = models.DecimalField(
+        _("pattern rule: device utilisation that counts as saturated"), max_digits=3, decimal_places=2,
+        default=0.85)
+
+    class Meta:
+        verbose_name = _("queue settings")
+        verbose_name_plural = _("queue settings")
+
+    def __str__(self):
+        return str(self.branch)
+
+    def paydays_of_month(self) -> tuple[int, ...]:
+        return tuple(sorted({int(p) for p in self.paydays.replace("，", ",").split(",")
+                             if p.strip().isdigit() and 1 <= int(p) <= 31}))
+
+    def thresholds_seconds(self) -> dict[str, int]:
+        return {"regular": self.regular_threshold_minutes * 60, "vip": self.vip_threshold_minutes * 60,
+                "private": self.private_threshold_minutes * 60}
+
+
+class TicketImport(models.Model):
+    """One imported file: what it added, what it refused and why (line by line)."""
+
+    class Kind(models.TextChoices):
+        TICKETS = "tickets", _("Ticket log")
+        DEVICES = "devices", _("Smart-device log")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TICKETS)
+    file_name = models.CharField(_("file"), max_length=255)
+    stored_path = models.CharField(max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("imported by"))
+    institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("institution"))
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveBigIntegerField(_("rows"), default=0)
+    done_rows = models.PositiveBigIntegerField(default=0)
+    added = models.PositiveBigIntegerField(_("added"), default=0)
+    already_stored = models.PositiveBigIntegerField(_("already stored"), default=0)
+    recalls = models.PositiveBigIntegerField(_("recalls"), default=0)
+    rejected = models.PositiveBigIntegerField(_("rejected"), default=0)
+    errors = models.JSONField(_("rejected rows"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("ticket import")
+        verbose_name_plural = _("ticket imports")
+        ordering = ["-created_at", "-id"]
+        permissions = [("import_tickets", _("Can import ticket logs"))]
+
+    def __str__(self):
+        return self.file_name
+
+    @property
+    def progress(self) -> int:
+        return int(100 * self.done_rows / self.total_rows) if self.total_rows else 0

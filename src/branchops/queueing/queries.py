@@ -1,0 +1,294 @@
+"""Reads shared by the queue pages and the API: which outlets a user sees and how they group."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404
+
+from branchops.org.models import Institution, Level
+from branchops.org.scope import scope_q
+
+from .models import QueueSettings, TicketImport
+
+LEVELS = ("outlet", "cluster", "sub_branch", "branch")
+
+
+def data_root() -> Path:
+    return Path(settings.BRANCHOPS_QUEUE_DIR)
+
+
+@dataclass(frozen=True)
+class OutletRow:
+    outlet_id: int
+    outlet_code: str
+    outlet_name: str
+    cluster_code: str
+    cluster_name: str
+    sub_branch_code: str
+    sub_branch_name: str
+    branch_code: str
+    branch_name: str
+    counters: int
+    smart_devices: int
+
+
+def outlet_rows(user, *, within: Institution | None = None) -> list[OutletRow]:
+    """The active outlets the user sees (optionally under one institution), with the cluster,
+    sub-branch and branch each belongs to — the mapping the KPI engine groups by."""
+    outlets = Institution.objects.filter(scope_q(user, ""), level=Level.OUTLET, is_active=True)
+    if within is not None:
+        outlets = outlets.filter(path__startswith=within.path)
+    outlets = list(outlets.select_related("cluster").order_by("path"))
+    ancestor_ids = {int(i) for o in outlets for i in o.path.strip("/").split("/") if i}
+    ancestors = {a.pk: a for a in Institution.objects.filter(pk__in=ancestor_ids)
+                 .only("pk", "code", "name", "short_name", "level")}
+    rows = []
+    for o in outlets:
+        chain = [ancestors[int(i)] for i in o.path.strip("/").split("/") if i and int(i) in ancestors]
+        sub = next((a for a in reversed(chain) if a.level == Level.SUB_BRANCH), None)
+        branch = next((a for a in reversed(chain) if a.level in (Level.TIER2_BRANCH, Level.TIER1_BRANCH)), None)
+        rows.append(OutletRow(
+            o.pk, o.code, o.short_name or o.name,
+            o.cluster.code if o.cluster else "", o.cluster.name if o.cluster else "",
+            sub.code if sub else "", (sub.short_name or sub.name) if sub else "",
+            branch.code if branch else "", (branch.short_name or branch.name) if branch else "",
+            o.counters, o.smart_devices))
+    return rows
+
+
+def queue_settings_for(user) -> QueueSettings:
+    """The settings of the user's branch (the first branch for a head-office user)."""
+    from branchops.coordination.services import branch_of
+
+    staff = getattr(user, "staff", None)
+    inst = staff.institution if staff is not None else None
+    if inst is None or inst.level == Level.HEAD_OFFICE:
+        inst = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH]).order_by("path").first()
+    if inst is None:
+        return QueueSettings()
+    return QueueSettings.objects.get_or_create(branch=branch_of(inst))[0]
+
+
+def imports(user):
+    if not user.has_perm("queueing.view_ticketimport"):
+        return TicketImport.objects.none()
+    qs = TicketImport.objects.select_related("uploaded_by", "institution")
+    if user.is_superuser:
+        return qs
+    return qs.filter(scope_q(user, "institution") | Q(uploaded_by=user))
+
+
+def access_import(user, pk) -> TicketImport:
+    try:
+        return imports(user).get(pk=pk)
+    except (TicketImport.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+# --------------------------------------------------------------------------------------------- KPIs
+# Level → (code attribute, name attribute) of OutletRow.
+LEVEL_FIELDS = {
+    "outlet": ("outlet_code", "outlet_name"),
+    "cluster": ("cluster_code", "cluster_name"),
+    "sub_branch": ("sub_branch_code", "sub_branch_name"),
+    "branch": ("branch_code", "branch_name"),
+}
+NEXT_LEVEL = {"branch": "sub_branch", "sub_branch": "outlet", "cluster": "outlet"}
+
+
+def _mapping(rows: list[OutletRow], level: str):
+    import pyarrow as pa
+
+    code_attr, _name = LEVEL_FIELDS[level]
+    pairs = [(r.outlet_code, getattr(r, code_attr)) for r in rows if getattr(r, code_attr)]
+    return pa.table({"outlet_code": [p[0] for p in pairs], "unit": [p[1] for p in pairs]})
+
+
+def _names(rows: list[OutletRow], level: str) -> dict[str, str]:
+    code_attr, name_attr = LEVEL_FIELDS[level]
+    return {getattr(r, code_attr): getattr(r, name_attr) for r in rows if getattr(r, code_attr)}
+
+
+def _records(table) -> list[dict]:
+    return table.to_pylist() if table is not None else []
+
+
+def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
+              grain: str = "total", conf: QueueSettings | None = None) -> list[dict]:
+    """KPIs of the units at ``level`` the user sees (under ``within``), from the roll-ups.
+    Each row carries ``unit`` (code) and ``unit_name``; ordered by overtime-wait ratio, worst first."""
+    from . import rollup
+
+    if level not in LEVEL_FIELDS:
+        raise ValueError(f"unknown level {level!r}")
+    rows = outlet_rows(user, within=within)
+    if not rows:
+        return []
+    conf = conf or queue_settings_for(user)
+    table = rollup.rollup_kpis(data_root(), start, end, grain=grain, mapping=_mapping(rows, level),
+                               thresholds=conf.thresholds_seconds())
+    names = _names(rows, level)
+    out = _records(table)
+    for r in out:
+        r["unit_name"] = names.get(r["unit"], r["unit"])
+    out.sort(key=lambda r: (r.get("period_start") or start, -(r["overtime_ratio"] or 0), r["unit"]))
+    return out
+
+
+def outlet_intervals(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> list[dict]:
+    """One outlet's KPIs per day × half-hour (the heat-maps and staffing)."""
+    from . import rollup
+
+    conf = conf or queue_settings_for(user)
+    table = rollup.rollup_kpis(data_root(), start, end, grain="interval", outlets=[outlet.code],
+                               thresholds=conf.thresholds_seconds())
+    return _records(table)
+
+
+def outlet_tiers(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> list[dict]:
+    """One outlet's wait KPIs per half-hour of the day and tier, over the whole period (patterns)."""
+    from . import rollup
+
+    conf = conf or queue_settings_for(user)
+    table = rollup.rollup_wait_kpis(data_root(), start, end, grain="interval", outlets=[outlet.code],
+                                    breakdown=("customer_tier",), thresholds=conf.thresholds_seconds())
+    return _records(table)
+
+
+def data_months() -> list[str]:
+    """The months the roll-ups hold, newest first."""
+    root = data_root() / "rollup_month"
+    if not root.exists():
+        return []
+    return sorted((p.name.split("=", 1)[1] for p in root.glob("month=*") if (p / "data.parquet").exists()),
+                  reverse=True)
+
+
+def access_outlet(user, code: str) -> Institution:
+    try:
+        return Institution.objects.get(scope_q(user, ""), code=code, level=Level.OUTLET)
+    except Institution.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _device_busy(outlet: Institution, start, end) -> dict[int, float]:
+    """Device busy seconds per half-hour of the day over the period, from the device log."""
+    from . import kpis
+
+    files = kpis.partition_paths(data_root(), "devices", kpis.months_between(start, end), [outlet.code])
+    if not files:
+        return {}
+    import duckdb
+
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            f"""SELECT CAST((EXTRACT(hour FROM start_at) * 60 + EXTRACT(minute FROM start_at)) / 30 AS INTEGER)
+                       AS slot, SUM(date_diff('second', start_at, end_at))
+                FROM read_parquet([{listed}]) WHERE CAST(start_at AS DATE) BETWEEN ? AND ? GROUP BY slot""",
+            [start, end]).fetchall()
+    finally:
+        con.close()
+    return {int(slot): float(busy or 0) for slot, busy in rows}
+
+
+def outlet_pattern(user, outlet: Institution, start, end, conf: QueueSettings | None = None):
+    """The outlet's queue pattern(s) over the period by the written rules (``patterns``)."""
+    from . import patterns
+
+    conf = conf or queue_settings_for(user)
+    by_slot: dict[int, dict] = {}
+    for r in outlet_tiers(user, outlet, start, end, conf):
+        slot = by_slot.setdefault(r["interval_idx"], {"sr": 0, "or": 0, "sv": 0, "ov": 0, "days": set()})
+        vip = r["customer_tier"] in ("vip", "private")
+        slot["sv" if vip else "sr"] += r["called"] or 0
+        slot["ov" if vip else "or"] += r["overtime"] or 0
+        slot["days"].add(r["period_start"])
+    busy = _device_busy(outlet, start, end)
+    slots = []
+    for idx, s in by_slot.items():
+        capacity = outlet.smart_devices * 1800.0 * len(s["days"])
+        slots.append(patterns.Slot(idx, s["sr"], s["or"], s["sv"], s["ov"], busy.get(idx, 0.0), capacity))
+    rules = patterns.Rules(ratio=float(conf.pattern_ratio), all_day_share=float(conf.all_day_share),
+                           device_saturation=float(conf.device_saturation))
+    return patterns.classify(slots, rules)
+
+
+def outlet_staffing(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> dict:
+    """Counters needed per day × half-hour to meet the service target (Erlang C, or Erlang A where
+    customers abandon noticeably) against the counters that actually served, and the flexible-window
+    proposals for the busiest day pattern."""
+    import numpy as np
+
+    from . import erlang
+
+    conf = conf or queue_settings_for(user)
+    rows = [r for r in outlet_intervals(user, outlet, start, end, conf) if r["arrivals"]]
+    if not rows:
+        return {"rows": [], "model": "erlang_c"}
+    arrivals = np.array([r["arrivals"] for r in rows], dtype=float)
+    aht = np.array([r["service_mean"] or 0 for r in rows], dtype=float)
+    typical = float(np.median(aht[aht > 0])) if (aht > 0).any() else 300.0
+    aht = np.where(aht > 0, aht, typical)
+    abandoned = np.array([r["abandoned"] or 0 for r in rows], dtype=float)
+    waited = np.array([(r["wait_mean"] or 0) * (r["called"] or 0) for r in rows], dtype=float)
+    load = erlang.offered_load(arrivals, aht)
+    share = float(abandoned.sum() / arrivals.sum())
+    patience = float(erlang.estimate_patience(abandoned.sum(), waited.sum()))
+    needed, used_a = erlang.counters_needed_auto(
+        load, aht, conf.target_wait_minutes * 60, float(conf.target_level),
+        patience_seconds=patience if np.isfinite(patience) else np.inf,
+        abandon_share=share, threshold=float(conf.abandonment_significant), max_counters=60)
+    out = []
+    for r, n, capped in zip(rows, needed.counters.tolist(), needed.capped.tolist(), strict=True):
+        open_ = round((r["counter_seconds"] or 0) / 1800)
+        out.append({"day": r["period_start"], "interval_idx": r["interval_idx"], "arrivals": r["arrivals"],
+                    "service_mean": r["service_mean"], "needed": int(n), "capped": bool(capped), "open": open_,
+                    "gap": int(n) - open_})
+    return {"rows": out, "model": "erlang_a" if bool(np.any(used_a)) else "erlang_c",
+            "abandon_share": share, "patience_seconds": patience if np.isfinite(patience) else None}
+
+
+def _calendar_sets(first, last, paydays_of_month: tuple[int, ...]):
+    from datetime import timedelta
+
+    from branchops.core.calendar import statutory_holiday
+    from branchops.core.workdays import is_working_day
+
+    closed, paydays = set(), set()
+    d = first
+    while d <= last:
+        if statutory_holiday(d) and not is_working_day(d):
+            closed.add(d)
+        if d.day in paydays_of_month:
+            paydays.add(d)
+        d += timedelta(days=1)
+    return closed, paydays
+
+
+def outlet_forecast(user, outlet: Institution, start, weeks: int = 2, history_weeks: int = 16,
+                    conf: QueueSettings | None = None):
+    """Arrivals per half-hour for ``weeks`` weeks from ``start``, from the last ``history_weeks`` of
+    history: the mean of the last four same weekdays, or a model where it beat that on the holdout."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from . import forecast
+
+    conf = conf or queue_settings_for(user)
+    first = start - timedelta(weeks=history_weeks)
+    rows = [r for r in outlet_intervals(user, outlet, first, start - timedelta(days=1), conf) if r["arrivals"]]
+    if not rows:
+        return None
+    history = pd.DataFrame({"outlet_code": outlet.code, "date": pd.to_datetime([r["period_start"] for r in rows]),
+                            "interval": [r["interval_idx"] for r in rows],
+                            "arrivals": [r["arrivals"] for r in rows]})
+    closed, paydays = _calendar_sets(first, start + timedelta(weeks=weeks), conf.paydays_of_month())
+    try:
+        return forecast.forecast_arrivals(history, start, horizon_weeks=weeks, closed_dates=closed, paydays=paydays)
+    except ValueError:
+        return None  # under a week of history: nothing honest to say yet
