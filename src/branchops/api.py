@@ -74,9 +74,11 @@ from branchops.coordination.api import router as coordination_router  # noqa: E4
 from branchops.core.api import router as core_router  # noqa: E402
 from branchops.dispatch.api import router as dispatch_router  # noqa: E402
 from branchops.org.api import router as org_router  # noqa: E402
+from branchops.queueing.api import router as queueing_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/org/", org_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/coordination/", coordination_router)
 api.add_router("/dispatch/", dispatch_router)
+api.add_router("/queueing/", queueing_router)

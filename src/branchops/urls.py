@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/", include("branchops.cases.urls")),
     path("coordination/", include("branchops.coordination.urls")),
     path("dispatch/", include("branchops.dispatch.urls")),
+    path("queueing/", include("branchops.queueing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ orders, and an outlet checks an approval number — a valid one and an unknown o
 import importlib
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps as django_apps
@@ -46,17 +47,23 @@ def journey_bank(review_dimensions, coord_bank, settings, tmp_path):  # noqa: F8
     return coord_bank
 
 
-def signed_in(browser, live_server, username):
-    """A browser of its own for the user, signed in through the sign-in page."""
+def signed_in(browser, live_server, username, path="/"):
+    """A browser of its own for the user, signed in through the sign-in page and taken on to
+    ``path`` (as when following a link from a notification)."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
-    page.goto(f"{live_server.url}/accounts/login/")
+    page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': path})}")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}{path}")
     return page
+
+
+def field(label):
+    """A form field's label as rendered, with or without the required-field asterisk."""
+    return re.compile(rf"^{re.escape(label)}(\s*\*)?$")
 
 
 def follow(page, target):
@@ -69,6 +76,12 @@ def follow_confirmed(page, button):
     """Submit a form that asks "are you sure?" first (``data-confirm``), saying yes."""
     page.once("dialog", lambda dialog: dialog.accept())
     follow(page, button)
+
+
+def open_panel(details):
+    """Open a folded panel (<details>) by its summary line."""
+    details.locator(":scope > summary").click()
+    expect(details).to_have_js_property("open", True)
 
 
 def told(page, text):
@@ -87,31 +100,31 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
 
     # 1. The business department drafts the item through the form, attaches the service script
     #    and submits it: the pre-check findings appear.
-    pfb = signed_in(browser, live_server, "pfb1")
-    pfb.goto(f"{url}/coordination/")
+    pfb = signed_in(browser, live_server, "pfb1", "/coordination/")
     follow(pfb, pfb.get_by_role("link", name="新建事项"))
-    pfb.get_by_label("标题", exact=True).fill(TITLE)
-    pfb.get_by_label("类型", exact=True).select_option(label="新业务或新产品上线")
-    pfb.get_by_label("紧急程度", exact=True).select_option(label="重要")
-    pfb.get_by_label("背景及方案", exact=True).fill("新版手机银行上线，需网点配合向到店客户推广")
-    pfb.get_by_label("网点需完成的工作", exact=True).fill("向到店客户介绍新功能，协助老年客户下载并完成首次登录")
-    pfb.get_by_label("无法线上化/集约化处理的原因", exact=True).fill(
+    pfb.get_by_label(field("标题")).fill(TITLE)
+    pfb.get_by_label(field("类型")).select_option(label="新业务或新产品上线")
+    pfb.get_by_label(field("紧急程度")).select_option(label="重要")
+    pfb.get_by_label(field("背景及方案")).fill("新版手机银行上线，需网点配合向到店客户推广")
+    pfb.get_by_label(field("网点需完成的工作")).fill("向到店客户介绍新功能，协助老年客户下载并完成首次登录")
+    pfb.get_by_label(field("无法线上化/集约化处理的原因")).fill(
         "老年客户首次登录需要面对面指导和身份核验，无法完全通过线上或集中作业完成")
-    pfb.get_by_label("涉及客户", exact=True).check()
-    pfb.get_by_label("对客户的影响", exact=True).fill("到店客户办理时间每人约增加五分钟")
-    pfb.get_by_label("按清单", exact=True).check()
-    pfb.get_by_label("所列网点", exact=True).select_option(label=["福田中心网点（SZ0101）", "福田卫星网点（SZ0102）"])
-    pfb.get_by_label("每网点工作量（人时）", exact=True).fill("3")
-    pfb.get_by_label("实施期开始", exact=True).fill(start.isoformat())
-    pfb.get_by_label("实施期结束", exact=True).fill(end.isoformat())
+    pfb.get_by_label(field("涉及客户")).check()
+    pfb.get_by_label(field("对客户的影响")).fill("到店客户办理时间每人约增加五分钟")
+    pfb.get_by_label(field("按清单")).check()
+    pfb.get_by_label(field("所列网点")).select_option(label=["福田中心网点（SZ0101）", "福田卫星网点（SZ0102）"])
+    pfb.get_by_label(field("每网点工作量（人时）")).fill("3")
+    pfb.get_by_label(field("实施期开始")).fill(start.isoformat())
+    pfb.get_by_label(field("实施期结束")).fill(end.isoformat())
     follow(pfb, pfb.get_by_role("button", name="保存草稿"))
     expect(pfb).to_have_url(ITEM_PAGE)
     item_pk = int(ITEM_PAGE.search(pfb.url).group(1))
-    item_url = f"{url}/coordination/items/{item_pk}/"
+    item_path = f"/coordination/items/{item_pk}/"
+    item_url = f"{url}{item_path}"
     told(pfb, "已起草")
     attach = pfb.locator("form[action$='/attach/']")
-    attach.get_by_label("类型", exact=True).select_option(label="服务话术")
-    attach.get_by_label("文件", exact=True).set_input_files(script)
+    attach.get_by_label(field("类型")).select_option(label="服务话术")
+    attach.get_by_label(field("文件")).set_input_files(script)
     follow(pfb, attach.get_by_role("button", name="上传"))
     told(pfb, "附件已上传。")
     expect(pfb.locator("#attachments")).to_contain_text(script.name)
@@ -127,23 +140,21 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
 
     # 2. Each review department asked gives its opinion: internal control raises a concern and
     #    proposes a condition, legal affairs has none.
-    icc = signed_in(browser, live_server, "icc1")
-    icc.goto(item_url)
+    icc = signed_in(browser, live_server, "icc1", item_path)
     opinion = icc.locator("form[data-form=opinion]")
     dimension = opinion.locator("fieldset[data-dimension=compliance]")
-    dimension.get_by_label("有异议", exact=True).check()
-    dimension.get_by_label("异议", exact=True).fill(CONCERN)
-    dimension.get_by_label("建议的整改条件", exact=True).fill(CONDITION)
-    opinion.get_by_label("有条件通过", exact=True).check()
+    dimension.get_by_label(field("有异议")).check()
+    dimension.get_by_label(field("异议")).fill(CONCERN)
+    dimension.get_by_label(field("建议的整改条件")).fill(CONDITION)
+    opinion.get_by_label(field("有条件通过")).check()
     follow(icc, opinion.get_by_role("button", name="出具评议意见"))
     told(icc, "评议意见已记录。")
     expect(icc.locator("#opinions [data-opinion=ICC]")).to_contain_text(CONDITION)
 
-    legal = signed_in(browser, live_server, "legal1")
-    legal.goto(item_url)
+    legal = signed_in(browser, live_server, "legal1", item_path)
     opinion = legal.locator("form[data-form=opinion]")
-    opinion.locator("fieldset[data-dimension=consumer_rights]").get_by_label("无异议", exact=True).check()
-    opinion.get_by_label("批准", exact=True).check()
+    opinion.locator("fieldset[data-dimension=consumer_rights]").get_by_label(field("无异议")).check()
+    opinion.get_by_label(field("批准")).check()
     follow(legal, opinion.get_by_role("button", name="出具评议意见"))
     told(legal, "评议意见已记录。")
     expect(legal.locator("#opinions [data-opinion=LEGAL]")).to_contain_text("批准")
@@ -151,8 +162,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     # 3. The secretariat opens the meeting the item was put on: the item is on the agenda (not in
     #    the consent block, it has a concern). It freezes the agenda, records the attendance,
     #    approves the item on one condition and closes the meeting; the minutes say 有条件通过.
-    sec = signed_in(browser, live_server, "sec1")
-    sec.goto(f"{url}/coordination/meetings/")
+    sec = signed_in(browser, live_server, "sec1", "/coordination/meetings/")
     with translation.override("zh-hans"):
         meeting_name = str(item.meeting)
     follow(sec, sec.get_by_role("link", name=meeting_name, exact=True))
@@ -163,20 +173,20 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     told(sec, "议程已冻结")
     attendance = sec.locator("form[action$='/attendance/']")
     attendees = [b.users[u] for u in ("leader1", "sec1", "pfb1", "icc1", "legal1")]
-    attendance.get_by_label("参会人员", exact=True).select_option([str(u.pk) for u in attendees])
-    attendance.get_by_label("主持人", exact=True).select_option(str(b.users["leader1"].pk))
+    attendance.get_by_label(field("参会人员")).select_option([str(u.pk) for u in attendees])
+    attendance.get_by_label(field("主持人")).select_option(str(b.users["leader1"].pk))
     follow(sec, attendance.get_by_role("button", name="记录出席情况"))
     told(sec, "出席情况已记录。")
-    row.locator("details:has(form[data-form=decide]) > summary").click()
+    open_panel(row.locator("details:has(form[data-form=decide])"))
     decide = row.locator("form[data-form=decide]")
-    decide.get_by_label("有条件通过", exact=True).check()
-    decide.get_by_label("理由", exact=True).fill("同意推广，话术须补充风险提示")
-    decide.locator("details > summary").click()  # the condition rows
+    decide.get_by_label(field("有条件通过")).check()
+    decide.get_by_label(field("理由")).fill("同意推广，话术须补充风险提示")
+    open_panel(decide.locator("details"))  # the condition rows
     condition = decide.locator("[data-condition-row='1']")
-    condition.get_by_label("条件1", exact=True).fill(CONDITION)
-    condition.get_by_label("责任部门", exact=True).select_option(label="个人金融业务部")
-    condition.get_by_label("截止日期", exact=True).fill(due.isoformat())
-    condition.get_by_label("达标证明", exact=True).fill(PROOF)
+    condition.get_by_label(field("条件1")).fill(CONDITION)
+    condition.get_by_label(field("责任部门")).select_option(label="个人金融业务部")
+    condition.get_by_label(field("截止日期")).fill(due.isoformat())
+    condition.get_by_label(field("达标证明")).fill(PROOF)
     follow(sec, decide.get_by_role("button", name="记录决定"))
     told(sec, "决定已记录。")
     expect(row.locator("[data-decision=conditional]")).to_have_text("有条件通过")
@@ -197,7 +207,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     condition = pfb.locator("#conditions [data-condition]")
     expect(condition).to_have_attribute("data-condition-status", Condition.Status.OPEN)
     expect(condition).to_contain_text("个人金融业务部")
-    condition.get_by_label("证明材料", exact=True).fill(EVIDENCE)
+    condition.get_by_label(field("证明材料")).fill(EVIDENCE)
     follow(pfb, condition.get_by_role("button", name="报告达标"))
     told(pfb, "已报告整改条件达标")
     sec.goto(item_url)
@@ -223,15 +233,14 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     # 6. Each outlet head finds the work order, acknowledges it and marks it done with a note;
     #    the secretariat's item page shows the work completed.
     for username, outlet in (("head11", b.o11), ("head12", b.o12)):
-        head = signed_in(browser, live_server, username)
-        head.goto(f"{url}/dispatch/")
+        head = signed_in(browser, live_server, username, "/dispatch/")
         follow(head, head.get_by_role("link", name=TITLE))
         expect(head.locator("[data-approval-number]")).to_have_text(number)
-        expect(head.get_by_text(outlet.name).first).to_be_visible()
+        expect(head.locator("dd").filter(has_text=outlet.code)).to_contain_text(outlet.name)
         follow(head, head.get_by_role("button", name="签收"))
         told(head, "下发工单已签收。")
         done = head.locator("form[action$='/done/']")
-        done.get_by_label("完成情况", exact=True).fill(f"{outlet.name}已完成推广，协助32位客户完成首次登录")
+        done.get_by_label(field("完成情况")).fill(f"{outlet.name}已完成推广，协助32位客户完成首次登录")
         follow(head, done.get_by_role("button", name="标记为已完成"))
         told(head, "下发工单已标记为已完成。")
         head.context.close()
@@ -241,10 +250,9 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
 
     # 7. An outlet checks the number on the instruction it received: valid, with the item, the
     #    scope (its own outlet included) and the window. An unknown number is plainly refused.
-    teller = signed_in(browser, live_server, "staff11")
-    teller.goto(f"{url}/coordination/")
+    teller = signed_in(browser, live_server, "staff11", "/coordination/")
     follow(teller, teller.get_by_role("link", name="核验批准文号"))
-    teller.get_by_label("您收到的工作要求上的批准文号").fill(number)
+    teller.get_by_label(field("您收到的工作要求上的批准文号")).fill(number)
     follow(teller, teller.get_by_role("button", name="复核", exact=True))
     valid = teller.locator("[data-verify=valid]")
     expect(valid).to_contain_text("批准文号有效")
@@ -253,7 +261,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     expect(valid).to_contain_text("2个网点")
     expect(valid.locator("[data-own-outlet=yes]")).to_contain_text("包括您的网点（福田中心网点）")
     expect(valid).to_contain_text(f"{start:%Y-%m-%d} – {end:%Y-%m-%d}")
-    teller.get_by_label("您收到的工作要求上的批准文号").fill(UNKNOWN_NUMBER)
+    teller.get_by_label(field("您收到的工作要求上的批准文号")).fill(UNKNOWN_NUMBER)
     follow(teller, teller.get_by_role("button", name="复核", exact=True))
     refused = teller.locator("[data-verify=unknown]")
     expect(refused).to_contain_text("未知的批准文号")

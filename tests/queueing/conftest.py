@@ -38,7 +38,7 @@ def ticket_csv(bank, _simulated):
     """Five weeks of simulated ticket and device logs for the bank's three outlets, as CSV files
     (o11 peak-period queueing, o12 all-day queueing, o21 VIP queueing)."""
 
-    def make(days=35, seed=7, patterns=("peak_queueing", "all_day_queueing", "vip_queueing")):
+    def make(days=35, seed=7, patterns=("peak_queueing", "all_day_queueing", "vip_queueing"), name=None):
         return _simulated([bank.o11.code, bank.o12.code, bank.o21.code], days, seed, patterns)
 
     return make

@@ -12,6 +12,5 @@ class QueueingConfig(AppConfig):
 
         from . import roles  # noqa: F401  grants the queueing permissions to the roles
 
-        if False:  # the pages land with the dashboard
-            nav.register(nav.NavItem("queueing", _("Queue analytics"), "queueing:dashboard", "hourglass-split",
+        nav.register(nav.NavItem("queueing", _("Queue analytics"), "queueing:dashboard", "hourglass-split",
                                  ("queueing.view_ticketimport",), 200))
