@@ -1,0 +1,517 @@
+"""The queue-analytics API under /api/v1/queueing/: KPIs, one outlet's heat-map, pattern, staffing
+and forecast, and the ticket/device log imports.
+
+Thin — check the permission, parse, call ``queries`` or ``services``, render. Every endpoint needs
+``queueing.view_ticketimport`` (403 without it); the figures are those of the outlets in the user's
+scope (``queries.outlet_rows`` / ``queries.access_outlet``), so an outlet outside it answers the same
+404 as one that does not exist. Uploading needs ``queueing.import_tickets`` as well.
+
+Input this router cannot use — a malformed or reversed date range, an unknown level, grain or kind,
+weeks outside 1–4, a file of the wrong type — answers **422** ``{"detail": {field: [message, …]}}``
+naming the field, before anything is read or written. Waits and service times are in seconds,
+ratios between 0 and 1.
+"""
+
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from pydantic import Field
+
+from branchops.org.api import Pages, Ref
+from branchops.org.scope import visible_institutions
+
+from . import labels, queries, services
+from .models import QueueSettings, TicketImport
+
+router = Router(tags=["queueing"])
+
+VIEW = "queueing.view_ticketimport"
+IMPORT = "queueing.import_tickets"
+MAX_DAYS = 366
+MAX_WEEKS = 4
+GRAINS = ("total", "day", "week", "month", "interval")
+INVALID = 422  # the status of input this router cannot use (the rest of the API answers 400)
+
+
+# --- guards and parsing ------------------------------------------------------------------------
+
+class ErrorOut(Schema):
+    detail: dict[str, list[str]]
+
+
+def _messages(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+def unprocessable(view):
+    """A ValidationError raised by the view (ours or a service's) answers 422 naming its fields."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ValidationError as exc:
+            return Status(INVALID, {"detail": _messages(exc)})
+
+    return wrapper
+
+
+def _require(user, perm: str) -> None:
+    if not user.has_perm(perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError({field: _("Give a date as YYYY-MM-DD.")}) from exc
+
+
+def _int(value: str | None, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValidationError({field: _("Give a whole number.")}) from exc
+
+
+def _choice(value: str, choices, field: str) -> None:
+    if value not in choices:
+        raise ValidationError({field: _("Choose one of: %(values)s.") % {"values": ", ".join(choices)}})
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    first = date.fromisoformat(f"{month}-01")
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, nxt - timedelta(days=1)
+
+
+def _period(start: str | None, end: str | None) -> tuple[date, date]:
+    """Both dates, or neither: then the newest month with data (this month when there is none)."""
+    first, last = _date(start, "start"), _date(end, "end")
+    if first is None and last is None:
+        months = queries.data_months()
+        return _month_bounds(months[0] if months else timezone.localdate().strftime("%Y-%m"))
+    if first is None or last is None:
+        raise ValidationError({"start" if first is None else "end": _("Give both start and end, or neither.")})
+    if first > last:
+        raise ValidationError({"start": _("The start must not be after the end.")})
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValidationError({"end": _("At most %(n)s days at a time.") % {"n": MAX_DAYS}})
+    return first, last
+
+
+DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"format": "date"}}
+PERIOD_HELP = "Both or neither; neither means the newest month with data. At most 366 days."
+
+
+class PeriodQuery(Schema):
+    start: str | None = Field(None, **DATE)
+    end: str | None = Field(None, **DATE)
+
+
+def _ref(obj) -> dict | None:
+    return {"id": obj.pk, "code": obj.code, "name": obj.name} if obj is not None else None
+
+
+def _outlet(request, code: str):
+    _require(request.user, VIEW)
+    return queries.access_outlet(request.user, code)  # 404 alike for hidden and missing
+
+
+# --- KPIs --------------------------------------------------------------------------------------
+
+class TermOut(Schema):
+    term: str
+    text: str
+
+
+class DefinitionsOut(Schema):
+    """What the figures mean, with the user's branch settings filled in."""
+
+    thresholds_minutes: dict[str, int] = Field(
+        description="Overtime wait per customer tier (regular, vip, private): a called customer whose wait "
+                    "is strictly longer counts as overtime; a tier without its own uses regular.")
+    target_wait_minutes: int
+    target_level: float
+    abandonment_significant: float
+    time_unit: str = Field("seconds", description="Unit of wait_* and service_mean")
+    terms: list[TermOut]
+
+
+def _definitions(conf: QueueSettings) -> dict:
+    return {"thresholds_minutes": {tier: s // 60 for tier, s in conf.thresholds_seconds().items()},
+            "target_wait_minutes": conf.target_wait_minutes, "target_level": float(conf.target_level),
+            "abandonment_significant": float(conf.abandonment_significant), "time_unit": "seconds",
+            "terms": [{"term": str(t), "text": str(x)} for t, x in labels.definitions(conf)]}
+
+
+class FiguresOut(Schema):
+    """The KPIs of a unit over a period (or one half-hour); null where there is nothing to divide by."""
+
+    arrivals: int | None = None
+    served: int | None = None
+    transferred: int | None = None
+    abandoned: int | None = None
+    called: int | None = None
+    abandon_rate: float | None = None
+    wait_mean: float | None = None
+    wait_median: float | None = None
+    wait_p90: float | None = None
+    wait_max: float | None = None
+    overtime: int | None = None
+    overtime_ratio: float | None = None
+    service_mean: float | None = None
+    busy_seconds: float | None = None
+    counter_seconds: float | None = None
+    utilisation: float | None = None
+    peak_queue: int | None = None
+    device_txns: int | None = None
+    eligible_tickets: int | None = None
+    migration_rate: float | None = None
+
+
+class KpiRowOut(FiguresOut):
+    unit: str
+    unit_name: str
+    period_start: date | None = Field(None, description="Grains day, week (Monday), month, interval")
+    interval_idx: int | None = Field(None, description="Grain interval: half-hour of the day, 0 = 00:00")
+    slot: str | None = Field(None, description="Grain interval: the half-hour's start, e.g. 09:30")
+
+
+class KpisOut(Schema):
+    start: date
+    end: date
+    level: str
+    grain: str
+    within: Ref | None
+    definitions: DefinitionsOut
+    rows: list[KpiRowOut]
+
+
+class KpiQuery(PeriodQuery):
+    level: str = Field("outlet", description="outlet, cluster, sub_branch or branch",
+                       json_schema_extra={"enum": list(queries.LEVELS)})
+    within: str | None = Field(None, description="An institution's id: only the units under it")
+    grain: str = Field("total", description="total, day, week, month or interval",
+                       json_schema_extra={"enum": list(GRAINS)})
+
+
+def _slot(row: dict, key: str = "interval_idx") -> dict:
+    if row.get(key) is not None:
+        row["slot"] = labels.slot(row[key])
+    return row
+
+
+@router.get("/kpis", response={200: KpisOut, INVALID: ErrorOut},
+            summary="Queue KPIs of the outlets, clusters, sub-branches or branches in my scope, worst "
+                    "overtime-wait ratio first. " + PERIOD_HELP)
+@unprocessable
+def kpis(request, params: Query[KpiQuery]):
+    _require(request.user, VIEW)
+    start, end = _period(params.start, params.end)
+    _choice(params.level, queries.LEVELS, "level")
+    _choice(params.grain, GRAINS, "grain")
+    within = None
+    within_id = _int(params.within, "within")
+    if within_id is not None:
+        within = visible_institutions(request.user).filter(pk=within_id).first()
+        if within is None:
+            raise ValidationError({"within": _("Choose an institution within your view.")})
+    conf = queries.queue_settings_for(request.user)
+    rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
+                             conf=conf)
+    return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
+            "definitions": _definitions(conf), "rows": [_slot(r) for r in rows]}
+
+
+# --- one outlet --------------------------------------------------------------------------------
+
+class IntervalRowOut(FiguresOut):
+    date: date
+    interval_idx: int
+    slot: str
+
+
+class IntervalsOut(Schema):
+    outlet: Ref
+    start: date
+    end: date
+    definitions: DefinitionsOut
+    rows: list[IntervalRowOut]
+
+
+@router.get("/outlets/{code}/intervals", response={200: IntervalsOut, INVALID: ErrorOut},
+            summary="One outlet's KPIs per day × half-hour (the heat-maps). " + PERIOD_HELP)
+@unprocessable
+def outlet_intervals(request, code: str, params: Query[PeriodQuery]):
+    outlet = _outlet(request, code)
+    start, end = _period(params.start, params.end)
+    conf = queries.queue_settings_for(request.user)
+    rows = queries.outlet_intervals(request.user, outlet, start, end, conf)
+    return {"outlet": _ref(outlet), "start": start, "end": end, "definitions": _definitions(conf),
+            "rows": [_slot({**r, "date": r["period_start"]}) for r in rows]}
+
+
+class LabelledOut(Schema):
+    code: str
+    label: str
+
+
+class PatternRulesOut(Schema):
+    ratio: float = Field(description="Overtime-wait ratio that marks a queueing half-hour")
+    all_day_share: float = Field(description="Share of open half-hours over the ratio for all-day queueing")
+    device_saturation: float = Field(description="Device utilisation that counts as saturated")
+
+
+class PatternOut(Schema):
+    outlet: Ref
+    start: date
+    end: date
+    patterns: list[LabelledOut]
+    open_slots: int = Field(description="Half-hours with enough customers served to count")
+    queueing_slots: list[int] = Field(description="Half-hours of the day (0..47) at or over the ratio")
+    saturated_slots: list[int]
+    ratio: float
+    vip_ratio: float
+    regular_ratio: float
+    measures: list[LabelledOut]
+    rules: PatternRulesOut
+
+
+@router.get("/outlets/{code}/pattern", response={200: PatternOut, INVALID: ErrorOut},
+            summary="One outlet's queue pattern(s) over the period and the measures for them. " + PERIOD_HELP)
+@unprocessable
+def outlet_pattern(request, code: str, params: Query[PeriodQuery]):
+    outlet = _outlet(request, code)
+    start, end = _period(params.start, params.end)
+    conf = queries.queue_settings_for(request.user)
+    c = queries.outlet_pattern(request.user, outlet, start, end, conf)
+    return {"outlet": _ref(outlet), "start": start, "end": end,
+            "patterns": [{"code": p, "label": str(labels.PATTERNS.get(p, p))} for p in c.patterns],
+            "open_slots": c.open_slots, "queueing_slots": c.queueing_slots, "saturated_slots": c.saturated_slots,
+            "ratio": c.ratio, "vip_ratio": c.vip_ratio, "regular_ratio": c.regular_ratio,
+            "measures": [{"code": m, "label": str(labels.MEASURES.get(m, m))} for m in c.measures],
+            "rules": {"ratio": float(conf.pattern_ratio), "all_day_share": float(conf.all_day_share),
+                      "device_saturation": float(conf.device_saturation)}}
+
+
+class StaffingRowOut(Schema):
+    date: date
+    interval_idx: int
+    slot: str
+    arrivals: int
+    service_mean: float | None
+    needed: int = Field(description="Counters needed to meet the service target")
+    capped: bool = Field(description="The need reached the model's ceiling")
+    open: int = Field(description="Counters that served in the half-hour")
+    gap: int = Field(description="needed − open: above 0 short, below 0 spare")
+
+
+class TargetOut(Schema):
+    wait_minutes: int
+    level: float
+    abandonment_significant: float
+
+
+class StaffingOut(Schema):
+    outlet: Ref
+    start: date
+    end: date
+    model: str = Field(description="erlang_c, or erlang_a where customers abandon noticeably")
+    abandon_share: float | None
+    patience_seconds: float | None
+    target: TargetOut
+    rows: list[StaffingRowOut]
+
+
+@router.get("/outlets/{code}/staffing", response={200: StaffingOut, INVALID: ErrorOut},
+            summary="Counters needed, open and the gap per day × half-hour. " + PERIOD_HELP)
+@unprocessable
+def outlet_staffing(request, code: str, params: Query[PeriodQuery]):
+    outlet = _outlet(request, code)
+    start, end = _period(params.start, params.end)
+    conf = queries.queue_settings_for(request.user)
+    s = queries.outlet_staffing(request.user, outlet, start, end, conf)
+    return {"outlet": _ref(outlet), "start": start, "end": end, "model": s["model"],
+            "abandon_share": s.get("abandon_share"), "patience_seconds": s.get("patience_seconds"),
+            "target": {"wait_minutes": conf.target_wait_minutes, "level": float(conf.target_level),
+                       "abandonment_significant": float(conf.abandonment_significant)},
+            "rows": [_slot({**r, "date": r["day"]}) for r in s["rows"]]}
+
+
+class ForecastRowOut(Schema):
+    date: date
+    interval_idx: int
+    slot: str
+    forecast: float = Field(description="Expected arrivals in the half-hour")
+    method: str
+    closed: bool
+    payday: bool
+
+
+class ForecastFitOut(Schema):
+    method: str = Field(description="baseline (mean of the last four same weekdays), mstl or ets")
+    model: str | None = Field(description="The best model candidate tried against the baseline")
+    wape: float | None = Field(description="Holdout WAPE of the method used")
+    wape_baseline: float | None
+    wape_model: float | None
+    noise_floor: float | None = Field(description="The WAPE even the true mean could not beat")
+    history_days: int
+    short_history: bool
+    holdout_start: date | None
+    holdout_end: date | None
+    holdout_arrivals: int
+    payday_factor: float
+    note: str
+    rows: list[ForecastRowOut]
+
+
+class ForecastOut(Schema):
+    outlet: Ref
+    start: date
+    weeks: int
+    forecast: ForecastFitOut | None = Field(description="Null when there is not enough history yet")
+    message: str
+
+
+class ForecastQuery(Schema):
+    start: str | None = Field(None, description="YYYY-MM-DD; defaults to tomorrow",
+                              json_schema_extra={"format": "date"})
+    weeks: str | None = Field(None, description="1 to 4; defaults to 2", json_schema_extra={"type": "integer"})
+
+
+def _forecast(result, code: str) -> dict | None:
+    info = result.outlets.get(code) if result is not None else None
+    if info is None:
+        return None
+    f = result.forecast
+    f = f[f["outlet_code"] == code].sort_values(["date", "interval"])
+    rows = [{"date": d.date(), "interval_idx": int(i), "slot": labels.slot(i), "forecast": round(float(v), 3),
+             "method": m, "closed": bool(c), "payday": bool(p)}
+            for d, i, v, m, c, p in zip(f["date"], f["interval"], f["forecast"], f["method"], f["closed"],
+                                        f["payday"], strict=True)]
+    return {"method": info.method, "model": info.model, "wape": info.wape, "wape_baseline": info.wape_baseline,
+            "wape_model": info.wape_model, "noise_floor": info.noise_floor, "history_days": info.history_days,
+            "short_history": info.short_history, "holdout_start": result.holdout_start,
+            "holdout_end": result.holdout_end, "holdout_arrivals": info.holdout_arrivals,
+            "payday_factor": info.payday_factor, "note": info.note, "rows": rows}
+
+
+@router.get("/outlets/{code}/forecast", response={200: ForecastOut, INVALID: ErrorOut},
+            summary="Arrivals per half-hour for 1–4 weeks from start, with the method and its holdout WAPE "
+                    "(null forecast while there is under a week of history)")
+@unprocessable
+def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
+    outlet = _outlet(request, code)
+    start = _date(params.start, "start") or timezone.localdate() + timedelta(days=1)
+    weeks = _int(params.weeks, "weeks")
+    weeks = 2 if weeks is None else weeks
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValidationError({"weeks": _("Between 1 and %(n)s weeks.") % {"n": MAX_WEEKS}})
+    conf = queries.queue_settings_for(request.user)
+    fit = _forecast(queries.outlet_forecast(request.user, outlet, start, weeks=weeks, conf=conf), outlet.code)
+    message = "" if fit is not None else _(
+        "Not enough history to forecast yet: at least a week of data before the start is needed.")
+    return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message}
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+class PersonOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    staff = getattr(user, "staff", None)
+    return {"id": user.pk, "username": user.get_username(), "name": staff.name if staff else user.get_username()}
+
+
+class ImportOut(Schema):
+    id: int
+    kind: str = Field(description="tickets or devices")
+    file_name: str
+    status: str = Field(description="queued, running, done or failed")
+    uploaded_by: PersonOut | None
+    institution: Ref | None
+    created_at: datetime
+    finished_at: datetime | None
+    total_rows: int
+    done_rows: int
+    progress: int = Field(description="Percent of the rows read")
+    added: int
+    already_stored: int
+    recalls: int
+    rejected: int
+    message: str
+
+    @staticmethod
+    def resolve_uploaded_by(obj):
+        return _person(obj.uploaded_by)
+
+    @staticmethod
+    def resolve_institution(obj):
+        return _ref(obj.institution)
+
+
+class RejectedRowOut(Schema):
+    line: int | None
+    field: str | None
+    reason: str
+    reason_label: str
+    value: str | None
+
+
+class ImportDetailOut(ImportOut):
+    errors: list[RejectedRowOut] = Field(description="The refused rows by line (the first 1000)")
+
+
+def _import_detail(batch: TicketImport) -> dict:
+    data = ImportOut.from_orm(batch).dict()
+    data["errors"] = [{"line": e.get("line"), "field": e.get("field"), "reason": e.get("reason", ""),
+                       "reason_label": services.reason_label(e.get("reason", "")),
+                       "value": None if e.get("value") is None else str(e["value"])} for e in batch.errors]
+    return data
+
+
+@router.get("/imports", response=list[ImportOut], summary="Log imports within my view, newest first")
+@paginate(Pages)
+def list_imports(request):
+    _require(request.user, VIEW)
+    return queries.imports(request.user).select_related("uploaded_by__staff")
+
+
+@router.get("/imports/{int:pk}", response=ImportDetailOut, summary="One import, with its refused rows by line")
+def get_import(request, pk: int):
+    _require(request.user, VIEW)
+    return _import_detail(queries.access_import(request.user, pk))
+
+
+@router.post("/imports", response={201: ImportDetailOut, INVALID: ErrorOut},
+             summary="Upload a ticket or smart-device log (.csv, .xlsx or .parquet); files up to 30 MB are "
+                     "imported at once, larger ones are queued (status queued)")
+@unprocessable
+def create_import(request, file: File[UploadedFile | None] = None, kind: Form[str] = "tickets"):
+    _require(request.user, VIEW)
+    _require(request.user, IMPORT)
+    if file is None:
+        raise ValidationError({"file": _("Choose a file to import.")})
+    _choice(kind, TicketImport.Kind.values, "kind")
+    batch = services.import_uploaded(request.user, file, file.name, kind, size=file.size)
+    return Status(201, _import_detail(queries.access_import(request.user, batch.pk)))

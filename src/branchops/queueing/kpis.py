@@ -1,0 +1,578 @@
+"""Waiting KPIs from the raw queue tickets: exact figures, SQL over the Parquet store.
+
+Pure module (no Django import). The SQL is ANSI SQL that DuckDB, Spark SQL and Trino all run; the only
+engine-specific pieces sit in a small :class:`Dialect` hook: the seconds-between expression, the
+percentile aggregate and the Parquet source (files for DuckDB, a partitioned table for Spark/Trino).
+This module runs the DuckDB dialect; ``SPARK`` and ``TRINO`` only render SQL text (``wait_sql``,
+``ops_sql``) for those engines, which read the same layout as a table partitioned by the ``month``
+and ``outlet`` path keys (Spark: ``spark.read.parquet(f"{root}/tickets")``; Trino: a Hive external
+table with ``partitioned_by = ARRAY['month', 'outlet']``).
+
+Store layout (written by the importer):
+    {root}/tickets/month=YYYY-MM/outlet=<outlet_code>/data.parquet   TICKET_SCHEMA
+    {root}/devices/month=YYYY-MM/outlet=<outlet_code>/data.parquet   DEVICE_SCHEMA
+Queries only open the partitions of the months in the date range and, when outlets are given (or a
+mapping limits them), only those outlets' files, so one outlet's queries stay fast at any store size.
+
+Definitions (the UI states them):
+  arrivals        every ticket, counted in the half-hour interval of its issued_at.
+  served / transferred / abandoned   tickets by outcome.
+  called          tickets with outcome served or transferred (CALLED_OUTCOMES) and a called_at:
+                  only these have a wait.
+  wait            called_at - issued_at in whole seconds (Qmatic Orchestra's definition).
+  wait_mean / wait_median / wait_p90   over the called tickets; percentiles interpolate linearly
+                  between the closest ranks (DuckDB quantile_cont, pandas interpolation='linear').
+  wait_max        the longest wait.
+  overtime_ratio  客户超时等候占比: the share of called customers whose wait exceeded the threshold
+                  of their tier (strictly greater). Thresholds are whole minutes, set per tier;
+                  defaults regular 900 s, vip 300 s, private 300 s; a tier without its own
+                  threshold uses the regular one.
+  abandon_rate    abandoned / arrivals.
+  service_mean    mean of service_end_at - service_start_at over the called tickets that have both.
+  busy_seconds    counter time spent serving, split over the half-hour intervals it overlaps
+                  (clipped to the ticket's day).
+  counter_seconds for each interval, the distinct counters that served in it (had busy time there)
+                  x 1800 s, summed over the intervals of the period.
+  utilisation     busy_seconds / counter_seconds, i.e. per interval busy seconds over (counters that
+                  served in the interval x interval seconds); coarser grains sum both sides.
+  peak_queue      the largest number of customers waiting (issued, not yet called) at any instant
+                  in the interval; a coarser grain takes the largest interval peak. A ticket waits
+                  from issued_at until called_at. An abandoned ticket without a called_at waits until
+                  the queue moved past it: the first call of a later-issued ticket of the same
+                  queue_type at the same outlet that day; if no later ticket of that queue type is
+                  called, it is not counted. Queues are per outlet, so for a group of outlets this
+                  is the largest outlet peak, not the sum.
+  device_txns     device (self-service) transactions, in the interval of their start_at.
+  eligible_tickets  counter tickets of device-eligible business types: tickets served at a counter
+                  whose business_type is in ``eligible_types`` (all types when None).
+  migration_rate  device_txns / (device_txns + eligible_tickets).
+Grains: "interval" (day x half-hour of issued_at; interval_idx 0..47, 0 = 00:00-00:30), "day",
+"week" (ISO, Monday), "month", "total" (the whole range). Levels: per outlet, or per group of a
+mapping table (outlet_code -> group key; an outlet may sit in several groups). Optional breakdown
+by business_type and/or customer_tier (wait KPIs only; the ops KPIs belong to the outlet).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+
+from branchops.queueing.schema import (
+    CALLED_OUTCOMES,
+    DEVICE_SCHEMA,
+    INTERVAL_MINUTES,
+    TICKET_SCHEMA,
+)
+
+GRAINS = ("interval", "day", "week", "month", "total")
+BREAKDOWNS = ("business_type", "customer_tier")
+DEFAULT_THRESHOLDS = {"regular": 900, "vip": 300, "private": 300}
+MAX_THRESHOLD = 7200  # the roll-up histogram is exact up to 120 minutes
+INTERVAL_SECONDS = INTERVAL_MINUTES * 60
+INTERVALS = 24 * 60 // INTERVAL_MINUTES
+
+WAIT_COLUMNS = ("arrivals", "served", "transferred", "abandoned", "called", "abandon_rate", "wait_mean",
+                "wait_median", "wait_p90", "wait_max", "overtime", "overtime_ratio", "service_mean")
+OPS_COLUMNS = ("busy_seconds", "counter_seconds", "utilisation", "peak_queue", "device_txns",
+               "eligible_tickets", "migration_rate")
+
+_CALLED = ", ".join(f"'{o}'" for o in CALLED_OUTCOMES)
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.date32(): "DATE"}
+
+
+# --------------------------------------------------------------------------------------------- dialects
+@dataclass(frozen=True)
+class Dialect:
+    """The engine-specific bits. Everything else in the generated SQL is ANSI."""
+
+    name: str
+    seconds_sql: str = "date_diff('second', {a}, {b})"  # whole seconds from a to b
+    quantile_sql: str = "quantile_cont({x}, {p})"  # linear interpolation between closest ranks
+    tables: Mapping[str, str] = field(default_factory=lambda: {"tickets": "tickets", "devices": "devices"})
+
+    def seconds(self, a: str, b: str) -> str:
+        return self.seconds_sql.format(a=a, b=b)
+
+    def quantile(self, x: str, p: float) -> str:
+        return self.quantile_sql.format(x=x, p=p)
+
+    def source(self, root: str, kind: str, months: Sequence[str], outlets: Sequence[str] | None,
+               alias: str = "src") -> str:
+        """FROM item for the tickets or devices of these months (and outlets): partition pruning."""
+        where = [f"month IN ({_list(months)})" if months else "1 = 0"]
+        if outlets is not None:
+            where.append(f"outlet IN ({_list(outlets)})" if outlets else "1 = 0")
+        return f"(SELECT * FROM {self.tables[kind]} WHERE {' AND '.join(where)}) AS {alias}"
+
+
+@dataclass(frozen=True)
+class DuckDBDialect(Dialect):
+    """DuckDB reads the partition files directly: the file list itself is the pruning."""
+
+    def source(self, root: str, kind: str, months: Sequence[str], outlets: Sequence[str] | None,
+               alias: str = "src") -> str:
+        paths = partition_paths(root, kind, months, outlets)
+        if not paths:
+            return _empty_source(TICKET_SCHEMA if kind == "tickets" else DEVICE_SCHEMA, alias)
+        return f"read_parquet([{_list(paths)}], hive_partitioning = false) AS {alias}"
+
+
+DUCKDB = DuckDBDialect("duckdb")
+SPARK = Dialect("spark", seconds_sql="timestampdiff(SECOND, {a}, {b})", quantile_sql="percentile({x}, {p})")
+# Trino has no exact percentile aggregate: its figures for median/P90 are approximate.
+TRINO = Dialect("trino", quantile_sql="approx_percentile({x}, {p})")
+
+
+def _empty_source(schema: pa.Schema, alias: str = "src") -> str:
+    cols = ", ".join(f"CAST(NULL AS {_SQL_TYPES.get(f.type, 'TIMESTAMP')}) AS {f.name}" for f in schema)
+    return f"(SELECT {cols} FROM (VALUES (1)) AS e(x) WHERE 1 = 0) AS {alias}"
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _list(values: Iterable[str]) -> str:
+    return ", ".join(_lit(v) for v in values)
+
+
+def check_outlet_code(code: str) -> str:
+    # Outlet codes become path segments: refuse anything that could leave the partition directory.
+    if not code or "/" in code or "\\" in code or code in (".", "..") or "\x00" in code:
+        raise ValueError(f"invalid outlet code {code!r}")
+    return code
+
+
+def months_between(start: date, end: date) -> list[str]:
+    if end < start:
+        return []
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def partition_paths(root: str | os.PathLike, kind: str, months: Sequence[str],
+                    outlets: Sequence[str] | None, name: str = "data.parquet") -> list[str]:
+    """Existing partition files of these months (and outlets): what a query needs to open."""
+    paths = []
+    for month in months:
+        mdir = os.path.join(os.fspath(root), kind, f"month={month}")
+        if outlets is None:
+            try:
+                entries = sorted(e for e in os.listdir(mdir) if e.startswith("outlet="))
+            except FileNotFoundError:
+                continue
+            candidates = [os.path.join(mdir, e, name) for e in entries]
+        else:
+            candidates = [os.path.join(mdir, f"outlet={check_outlet_code(o)}", name) for o in outlets]
+        paths.extend(p for p in candidates if os.path.exists(p))
+    return paths
+
+
+def check_thresholds(thresholds: Mapping[str, int] | None) -> dict[str, int]:
+    """Per-tier thresholds in seconds; whole minutes from 1 to 120 (so roll-ups are exact)."""
+    out = dict(DEFAULT_THRESHOLDS)
+    out.update(thresholds or {})
+    for tier, value in out.items():
+        if int(value) != value or value % 60 or not 60 <= value <= MAX_THRESHOLD:
+            raise ValueError(f"threshold for {tier!r} must be whole minutes from 1 to 120, got {value}")
+        out[tier] = int(value)
+    return out
+
+
+def threshold_case(thresholds: Mapping[str, int], tier_col: str = "customer_tier") -> str:
+    th = check_thresholds(thresholds)
+    whens = " ".join(f"WHEN {_lit(t)} THEN {v}" for t, v in th.items() if t != "regular")
+    return f"CASE {tier_col} {whens} ELSE {th['regular']} END" if whens else str(th["regular"])
+
+
+def interval_sql(ts: str) -> str:
+    """Half-hour interval index 0..47 of a (naive local) timestamp: ANSI EXTRACT, no epoch maths."""
+    return (f"CAST(EXTRACT(HOUR FROM {ts}) * 2 + CASE WHEN EXTRACT(MINUTE FROM {ts}) >= 30 THEN 1 ELSE 0 END"
+            " AS SMALLINT)")
+
+
+def _interval_on_day(ts: str, day: str) -> str:
+    # Events after midnight (a wait or service running past the day) count in the day's last interval.
+    return (f"CASE WHEN CAST({ts} AS DATE) > {day} THEN {INTERVALS - 1} "
+            f"WHEN CAST({ts} AS DATE) < {day} THEN 0 ELSE {interval_sql(ts)} END")
+
+
+def period_sql(grain: str, day_col: str) -> str | None:
+    if grain in ("day", "interval"):
+        return day_col
+    if grain == "week":
+        return f"CAST(date_trunc('week', {day_col}) AS DATE)"
+    if grain == "month":
+        return f"CAST(date_trunc('month', {day_col}) AS DATE)"
+    return None
+
+
+def check_grain(grain: str | None) -> str:
+    grain = grain or "total"
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}")
+    return grain
+
+
+def check_breakdown(breakdown: Sequence[str]) -> tuple[str, ...]:
+    breakdown = tuple(breakdown or ())
+    for b in breakdown:
+        if b not in BREAKDOWNS:
+            raise ValueError(f"breakdown must be among {BREAKDOWNS}")
+    return breakdown
+
+
+def as_arrow(table) -> pa.Table:
+    if table is None or isinstance(table, pa.Table):
+        return table
+    return pa.Table.from_pandas(table, preserve_index=False)  # a pandas DataFrame
+
+
+def mapping_key(mapping: pa.Table) -> str:
+    """The group column of a mapping table: its column other than outlet_code."""
+    others = [c for c in mapping.column_names if c != "outlet_code"]
+    if "outlet_code" not in mapping.column_names or len(others) != 1:
+        raise ValueError("mapping must have exactly two columns: outlet_code and the group key")
+    key = others[0]
+    if not _IDENT.match(key) or key in WAIT_COLUMNS + OPS_COLUMNS + BREAKDOWNS + ("period_start", "interval_idx"):
+        raise ValueError(f"invalid group column name {key!r}")
+    return key
+
+
+@dataclass
+class Scope:
+    """A resolved query scope: months to open, outlets to open (None = all), group column."""
+
+    start: date
+    end: date
+    months: list[str]
+    outlets: list[str] | None
+    grain: str
+    group: str  # output column of the level: outlet_code or the mapping's group key
+    mapping: pa.Table | None
+    breakdown: tuple[str, ...]
+
+    def keys(self) -> list[str]:
+        keys = [] if self.grain == "total" else ["period_start"]
+        if self.grain == "interval":
+            keys.append("interval_idx")
+        return keys + [self.group, *self.breakdown]
+
+
+def resolve(start: date, end: date, grain: str | None, outlets: Iterable[str] | None, mapping,
+            breakdown: Sequence[str] = ()) -> Scope:
+    grain = check_grain(grain)
+    mapping = as_arrow(mapping)
+    group = "outlet_code"
+    wanted = None if outlets is None else sorted({check_outlet_code(o) for o in outlets})
+    if mapping is not None:
+        group = mapping_key(mapping)
+        mapping = mapping.select(["outlet_code", group]).cast(
+            pa.schema([("outlet_code", pa.string()), (group, mapping.schema.field(group).type)]))
+        mapped = {check_outlet_code(o) for o in mapping.column("outlet_code").to_pylist() if o is not None}
+        # Only the mapped outlets can appear in the result: open only their partitions.
+        wanted = sorted(mapped if wanted is None else mapped & set(wanted))
+    return Scope(start, end, months_between(start, end), wanted, grain, group, mapping,
+                 check_breakdown(breakdown))
+
+
+# ---------------------------------------------------------------------------------------------- SQL text
+def _period_cols(scope: Scope, day_col: str, interval_col: str | None) -> list[str]:
+    cols = []
+    if scope.grain != "total":
+        cols.append(f"{period_sql(scope.grain, day_col)} AS period_start")
+    if scope.grain == "interval":
+        cols.append(f"{interval_col} AS interval_idx")
+    return cols
+
+
+def _date_filter(scope: Scope, col: str) -> str:
+    return f"{col} BETWEEN DATE '{scope.start.isoformat()}' AND DATE '{scope.end.isoformat()}'"
+
+
+def _outlet_filter(scope: Scope, col: str = "outlet_code") -> str:
+    if scope.outlets is None:
+        return ""
+    return f" AND {col} IN ({_list(scope.outlets)})" if scope.outlets else " AND 1 = 0"
+
+
+def _group_join(scope: Scope, alias: str) -> tuple[str, str]:
+    """(JOIN clause, group expression) for the level: the mapping joins on outlet_code."""
+    if scope.mapping is None:
+        return "", f"{alias}.outlet_code"
+    return f" JOIN outlet_map m ON m.outlet_code = {alias}.outlet_code", f"m.{scope.group}"
+
+
+def wait_sql(root: str, scope: Scope, thresholds: Mapping[str, int] | None = None,
+             dialect: Dialect = DUCKDB) -> str:
+    """Exact wait KPIs from the raw tickets, one row per key of the scope."""
+    src = dialect.source(root, "tickets", scope.months, scope.outlets)
+    join, group_expr = _group_join(scope, "t")
+    inner = _period_cols(scope, "ticket_date", interval_sql("issued_at"))
+    keys = scope.keys()
+    by_cols = [f"{group_expr} AS {scope.group}"] + [f"t.{b} AS {b}" for b in scope.breakdown]
+    wait = dialect.seconds("issued_at", "called_at")
+    service = dialect.seconds("service_start_at", "service_end_at")
+    key_list = ", ".join(keys)
+    return f"""
+WITH t AS (
+  SELECT outlet_code, ticket_date, issued_at, business_type, customer_tier, outcome,
+    CASE WHEN outcome IN ({_CALLED}) THEN {wait} END AS wait_s,
+    CASE WHEN outcome IN ({_CALLED}) THEN {service} END AS service_s,
+    {threshold_case(thresholds or {})} AS threshold_s
+  FROM {src}
+  WHERE {_date_filter(scope, 'ticket_date')}{_outlet_filter(scope)}
+), k AS (
+  SELECT {', '.join(inner + by_cols)}, t.outcome, t.wait_s, t.service_s, t.threshold_s
+  FROM t{join}
+), a AS (
+  SELECT {key_list},
+    COUNT(*) AS arrivals,
+    SUM(CASE WHEN outcome = 'served' THEN 1 ELSE 0 END) AS served,
+    SUM(CASE WHEN outcome = 'transferred' THEN 1 ELSE 0 END) AS transferred,
+    SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS abandoned,
+    COUNT(wait_s) AS called,
+    SUM(wait_s) AS wait_sum,
+    MAX(wait_s) AS wait_max,
+    {dialect.quantile('wait_s', 0.5)} AS wait_median,
+    {dialect.quantile('wait_s', 0.9)} AS wait_p90,
+    SUM(CASE WHEN wait_s > threshold_s THEN 1 ELSE 0 END) AS overtime,
+    COUNT(service_s) AS service_count,
+    SUM(service_s) AS service_sum
+  FROM k GROUP BY {key_list}
+)
+SELECT {key_list},
+  CAST(arrivals AS BIGINT) AS arrivals, CAST(served AS BIGINT) AS served,
+  CAST(transferred AS BIGINT) AS transferred, CAST(abandoned AS BIGINT) AS abandoned,
+  CAST(called AS BIGINT) AS called,
+  CAST(abandoned AS DOUBLE) / arrivals AS abandon_rate,
+  CAST(wait_sum AS DOUBLE) / NULLIF(called, 0) AS wait_mean,
+  CAST(wait_median AS DOUBLE) AS wait_median, CAST(wait_p90 AS DOUBLE) AS wait_p90,
+  CAST(wait_max AS BIGINT) AS wait_max,
+  CAST(overtime AS BIGINT) AS overtime,
+  CAST(overtime AS DOUBLE) / NULLIF(called, 0) AS overtime_ratio,
+  CAST(service_sum AS DOUBLE) / NULLIF(service_count, 0) AS service_mean
+FROM a ORDER BY {key_list}
+"""
+
+
+def interval_dim() -> str:
+    rows = ", ".join(f"({i}, {i * INTERVAL_SECONDS}, {(i + 1) * INTERVAL_SECONDS})" for i in range(INTERVALS))
+    return f"(VALUES {rows}) AS d(i, lo, hi)"
+
+
+def ops_base_sql(root: str, scope: Scope, eligible_types: Sequence[str] | None,
+                 dialect: Dialect = DUCKDB, with_eligible: bool = True) -> str:
+    """Per outlet x day x interval: counters_open, busy_seconds, peak_queue, device_txns, eligible_tickets.
+
+    Rows: every interval with tickets, service time, a waiting customer or device transactions.
+    The roll-up stores exactly this table (without eligible_tickets, which depends on the parameter).
+    """
+    src = dialect.source(root, "tickets", scope.months, scope.outlets)
+    dsrc = dialect.source(root, "devices", scope.months, scope.outlets, alias="dsrc")
+    midnight = "CAST(ticket_date AS TIMESTAMP)"
+    day_filter = _date_filter(scope, "ticket_date") + _outlet_filter(scope)
+    if eligible_types is None:
+        eligible = "outcome = 'served'"
+    elif eligible_types:
+        eligible = f"outcome = 'served' AND business_type IN ({_list(eligible_types)})"
+    else:
+        eligible = "1 = 0"
+    el_part = f"""
+  UNION ALL
+  SELECT outlet_code, ticket_date, {interval_sql('issued_at')} AS interval_idx, 0, 0, 0, 0,
+    CASE WHEN {eligible} THEN 1 ELSE 0 END
+  FROM t""" if with_eligible else f"""
+  UNION ALL
+  SELECT outlet_code, ticket_date, {interval_sql('issued_at')} AS interval_idx, 0, 0, 0, 0, 0 FROM t"""
+    return f"""
+WITH t AS (
+  SELECT outlet_code, ticket_date, ticket_no, business_type, queue_type, issued_at, called_at,
+    service_start_at, service_end_at, counter_no, outcome
+  FROM {src}
+  WHERE {day_filter}
+), sv AS (
+  SELECT outlet_code, ticket_date, counter_no,
+    GREATEST({dialect.seconds(midnight, 'service_start_at')}, 0) AS s0,
+    LEAST({dialect.seconds(midnight, 'service_end_at')}, 86400) AS s1
+  FROM t
+  WHERE counter_no IS NOT NULL AND service_start_at IS NOT NULL AND service_end_at > service_start_at
+), busy AS (
+  SELECT sv.outlet_code, sv.ticket_date, d.i AS interval_idx, sv.counter_no,
+    LEAST(sv.s1, d.hi) - GREATEST(sv.s0, d.lo) AS busy_s
+  FROM sv JOIN {interval_dim()} ON d.lo < sv.s1 AND d.hi > sv.s0
+), busy_i AS (
+  SELECT outlet_code, ticket_date, interval_idx, COUNT(DISTINCT counter_no) AS counters_open,
+    SUM(busy_s) AS busy_seconds
+  FROM busy GROUP BY outlet_code, ticket_date, interval_idx
+), nx AS (
+  SELECT outlet_code, ticket_date, issued_at, called_at, outcome,
+    MIN(called_at) OVER (PARTITION BY outlet_code, ticket_date, queue_type ORDER BY issued_at, ticket_no
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_call
+  FROM t
+), stay AS (
+  SELECT outlet_code, ticket_date, issued_at,
+    CASE WHEN called_at IS NOT NULL THEN called_at WHEN outcome = 'abandoned' THEN later_call END AS left_at
+  FROM nx
+), ev AS (
+  SELECT outlet_code, ticket_date, issued_at AS ts, 1 AS delta FROM stay WHERE left_at > issued_at
+  UNION ALL
+  SELECT outlet_code, ticket_date, left_at AS ts, -1 AS delta FROM stay WHERE left_at > issued_at
+), lv2 AS (
+  -- Leaving before arriving at the same second: the running level's maximum is then a real queue length.
+  SELECT outlet_code, ticket_date, {_interval_on_day('ts', 'ticket_date')} AS interval_idx, delta,
+    SUM(delta) OVER (PARTITION BY outlet_code, ticket_date ORDER BY ts, delta ROWS UNBOUNDED PRECEDING) AS level
+  FROM ev
+), qi AS (
+  SELECT outlet_code, ticket_date, interval_idx, MAX(level) AS max_level, SUM(delta) AS delta
+  FROM lv2 GROUP BY outlet_code, ticket_date, interval_idx
+), qspan AS (
+  SELECT outlet_code, ticket_date, MIN(interval_idx) AS i0, MAX(interval_idx) AS i1
+  FROM qi GROUP BY outlet_code, ticket_date
+), qgrid AS (
+  -- Every interval between a day's first and last queue event: a queue can persist through an
+  -- interval without events, and its length there is the level carried in.
+  SELECT g.outlet_code, g.ticket_date, d.i AS interval_idx, qi.max_level, COALESCE(qi.delta, 0) AS delta
+  FROM qspan g JOIN {interval_dim()} ON d.i BETWEEN g.i0 AND g.i1
+  LEFT JOIN qi ON qi.outlet_code = g.outlet_code AND qi.ticket_date = g.ticket_date AND qi.interval_idx = d.i
+), qpeak AS (
+  SELECT outlet_code, ticket_date, interval_idx,
+    GREATEST(entering, COALESCE(max_level, entering)) AS peak_queue
+  FROM (
+    SELECT outlet_code, ticket_date, interval_idx, max_level,
+      SUM(delta) OVER (PARTITION BY outlet_code, ticket_date ORDER BY interval_idx ROWS UNBOUNDED PRECEDING)
+        - delta AS entering
+    FROM qgrid) x
+), dv AS (
+  SELECT outlet_code, CAST(start_at AS DATE) AS ticket_date, {interval_sql('start_at')} AS interval_idx
+  FROM {dsrc}
+  WHERE {_date_filter(scope, 'CAST(start_at AS DATE)')}{_outlet_filter(scope)}
+), u AS (
+  SELECT outlet_code, ticket_date, interval_idx, counters_open, busy_seconds,
+    0 AS peak_queue, 0 AS device_txns, 0 AS eligible_tickets
+  FROM busy_i
+  UNION ALL
+  SELECT outlet_code, ticket_date, interval_idx, 0, 0, peak_queue, 0, 0 FROM qpeak WHERE peak_queue > 0
+  UNION ALL
+  SELECT outlet_code, ticket_date, interval_idx, 0, 0, 0, 1, 0 FROM dv{el_part}
+)
+SELECT outlet_code, ticket_date, CAST(interval_idx AS SMALLINT) AS interval_idx,
+  CAST(SUM(counters_open) AS INTEGER) AS counters_open, CAST(SUM(busy_seconds) AS BIGINT) AS busy_seconds,
+  CAST(MAX(peak_queue) AS INTEGER) AS peak_queue, CAST(SUM(device_txns) AS INTEGER) AS device_txns,
+  CAST(SUM(eligible_tickets) AS INTEGER) AS eligible_tickets
+FROM u GROUP BY outlet_code, ticket_date, interval_idx
+"""
+
+
+def ops_final_sql(scope: Scope, base: str) -> str:
+    """Aggregate a per outlet x day x interval ops relation (SQL text `base`) to the scope's keys."""
+    join, group_expr = _group_join(scope, "b")
+    keys = scope.keys()
+    inner = _period_cols(scope, "b.ticket_date", "b.interval_idx")
+    return f"""
+SELECT {', '.join(keys)},
+  CAST(busy_seconds AS BIGINT) AS busy_seconds, CAST(counter_seconds AS BIGINT) AS counter_seconds,
+  CAST(busy_seconds AS DOUBLE) / NULLIF(counter_seconds, 0) AS utilisation,
+  CAST(peak_queue AS BIGINT) AS peak_queue, CAST(device_txns AS BIGINT) AS device_txns,
+  CAST(eligible_tickets AS BIGINT) AS eligible_tickets,
+  CAST(device_txns AS DOUBLE) / NULLIF(device_txns + eligible_tickets, 0) AS migration_rate
+FROM (
+  SELECT {', '.join(keys)}, SUM(busy_seconds) AS busy_seconds,
+    SUM(counters_open) * {INTERVAL_SECONDS} AS counter_seconds, MAX(peak_queue) AS peak_queue,
+    SUM(device_txns) AS device_txns, SUM(eligible_tickets) AS eligible_tickets
+  FROM (SELECT {', '.join(inner + [f'{group_expr} AS {scope.group}'])}, b.busy_seconds, b.counters_open,
+          b.peak_queue, b.device_txns, b.eligible_tickets
+        FROM ({base}) AS b{join}) AS k
+  GROUP BY {', '.join(keys)}
+) AS a
+ORDER BY {', '.join(keys)}
+"""
+
+
+def ops_sql(root: str, scope: Scope, eligible_types: Sequence[str] | None = None,
+            dialect: Dialect = DUCKDB) -> str:
+    return ops_final_sql(scope, ops_base_sql(root, scope, eligible_types, dialect))
+
+
+# ------------------------------------------------------------------------------------------- execution
+def connect(memory_limit: str | None = None, threads: int | None = None):
+    """A DuckDB connection for the KPI queries (progress bar off; optional memory / thread limits)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def run(con, sql: str, scope: Scope | None = None) -> pa.Table:
+    """Run SQL on DuckDB with the scope's mapping registered as outlet_map."""
+    own = con is None
+    con = con or connect()
+    name = None
+    try:
+        if scope is not None and scope.mapping is not None:
+            name = f"outlet_map_{uuid.uuid4().hex[:8]}"
+            con.register(name, scope.mapping)
+            sql = sql.replace("JOIN outlet_map m", f"JOIN {name} m")
+        return con.sql(sql).to_arrow_table()
+    finally:
+        if name:
+            con.unregister(name)
+        if own:
+            con.close()
+
+
+def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
+              outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
+              thresholds: Mapping[str, int] | None = None, con=None) -> pa.Table:
+    """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS."""
+    scope = resolve(start, end, grain, outlets, mapping, breakdown)
+    return run(con, wait_sql(os.fspath(root), scope, thresholds), scope)
+
+
+def ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
+             outlets: Iterable[str] | None = None, mapping=None, eligible_types: Sequence[str] | None = None,
+             con=None) -> pa.Table:
+    """Exact counter / queue / device KPIs: keys (period_start[, interval_idx], outlet_code | group) + OPS_COLUMNS."""
+    scope = resolve(start, end, grain, outlets, mapping)
+    return run(con, ops_sql(os.fspath(root), scope, eligible_types), scope)
+
+
+def join_kpis(wait: pa.Table, ops: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """Outer join of the wait and ops tables on the keys, sorted by the keys."""
+    joined = wait.join(ops, list(keys), join_type="full outer")
+    joined = joined.sort_by([(k, "ascending") for k in keys])
+    return joined.select([*keys, *WAIT_COLUMNS, *OPS_COLUMNS])
+
+
+def kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
+         outlets: Iterable[str] | None = None, mapping=None, thresholds: Mapping[str, int] | None = None,
+         eligible_types: Sequence[str] | None = None, con=None) -> pa.Table:
+    """All KPIs (wait + ops) per key; no breakdown. Rows: every key with tickets or ops activity."""
+    own = con is None
+    con = con or connect()
+    try:
+        scope = resolve(start, end, grain, outlets, mapping)
+        wait = wait_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
+                         thresholds=thresholds, con=con)
+        ops = ops_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
+                       eligible_types=eligible_types, con=con)
+        return join_kpis(wait, ops, scope.keys())
+    finally:
+        if own:
+            con.close()

@@ -1,0 +1,948 @@
+"""Validating import of queue-machine ticket logs and smart-device logs into a partitioned Parquet store.
+
+Store layout — a contract with the KPI engine and the roll-ups, keep it exactly:
+
+    {root}/tickets/month=YYYY-MM/outlet=<outlet_code>/data.parquet   TICKET_SCHEMA,
+        one file per partition, rows sorted by (ticket_date, issued_at, ticket_no); month = month of ticket_date
+    {root}/devices/month=YYYY-MM/outlet=<outlet_code>/data.parquet   DEVICE_SCHEMA,
+        sorted by (start_at, device_id); month = month of start_at
+
+Files are replaced atomically (``data.parquet.tmp-<uuid>`` then ``os.replace``), so a reader in another
+process sees the old file or the new one, never half of one. Writers serialise on ``{root}/<kind>/.lock``.
+Query with DuckDB: ``read_parquet(store.tickets_glob(), hive_partitioning=true)`` (or ``store.tickets_sql()``).
+
+Pipeline, sized for 10 M rows on two cores:
+  read     — pyarrow.csv, multithreaded, every column as a string, so a bad value is a row error, not a crash
+  validate — one DuckDB query over the Arrow table gives the typed columns plus a bit mask of the failed
+             checks per row; only the bad rows (and the few repeated ticket keys) ever become Python objects
+  append   — DuckDB sorts the good rows once by (outlet, day, time); each (month, outlet) slice is merged
+             with the stored file (keys already stored are dropped) and written by a small thread pool
+
+Pure module: no Django import (the Django layer translates ``RowError.code`` and shows the summary).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from branchops.queueing.schema import (
+    CALLED_OUTCOMES,
+    CUSTOMER_TIERS,
+    DEVICE_COLUMNS,
+    DEVICE_SCHEMA,
+    OUTCOMES,
+    QUEUE_TYPES,
+    TICKET_COLUMNS,
+    TICKET_KEY,
+    TICKET_SCHEMA,
+)
+
+try:  # POSIX; without it writers are not serialised between processes
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+# Row error codes: short and stable, the Django layer translates them.
+UNKNOWN_OUTLET = "unknown_outlet"
+TIMES_OUT_OF_ORDER = "times_out_of_order"
+MISSING_FIELD = "missing_field"
+BAD_VALUE = "bad_value"
+DUPLICATE_TICKET = "duplicate_ticket"
+DATE_MISMATCH = "date_mismatch"
+DUPLICATE_RECORD = "duplicate_record"  # a device log twice (same device and start time)
+
+# File error codes (the whole file is refused, nothing stored).
+UNSUPPORTED_FORMAT = "unsupported_format"
+UNREADABLE_FILE = "unreadable_file"
+BAD_ENCODING = "bad_encoding"
+EMPTY_FILE = "empty_file"
+MISSING_COLUMN = "missing_column"
+UNKNOWN_COLUMN = "unknown_column"
+DUPLICATE_COLUMN = "duplicate_column"
+
+EXTRA = "_extra"  # raw column holding the surplus values of a row longer than the header
+LINE = "line"
+DEFAULT_MAX_ERRORS = 1000  # row errors kept per file in an ImportSummary (all are counted)
+# Outlet codes become directory names: no separators, no "..", nothing a shell or URL would mangle.
+SAFE_OUTLET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+WRITE_THREADS = max(2, min(4, os.cpu_count() or 2))
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem of one row. ``reason`` is the stable code; ``message`` is English for logs and CLI."""
+
+    line: int
+    field: str
+    reason: str
+    value: str = ""
+    message: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.reason
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (format, encoding, header); nothing of it is stored."""
+
+    def __init__(self, code: str, message: str, column: str = "", path: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.column, self.path = code, message, column, path
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    code: str
+    message: str
+    column: str = ""
+
+
+@dataclass
+class Validation:
+    """Result of validate_*; unpacks as ``good, errors = validate_tickets(...)``."""
+
+    good: pa.Table
+    errors: list[RowError]
+    rows: int = 0  # data rows looked at (blank lines not counted)
+    rejected: int = 0  # bad rows, none of them in ``good``
+    error_count: int = 0  # all errors, also those left out of ``errors`` by max_errors
+    recalls: int = 0  # earlier calls of a recalled ticket, dropped in favour of its last call
+
+    def __iter__(self):
+        return iter((self.good, self.errors))
+
+
+@dataclass
+class AppendResult:
+    added: int = 0
+    already_stored: int = 0
+    partitions: list[tuple[str, str]] = field(default_factory=list)  # (month, outlet) rewritten or created
+
+
+@dataclass
+class FileReport:
+    path: str
+    rows_read: int = 0
+    added: int = 0
+    already_stored: int = 0
+    recalls: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first max_errors, by line
+    file_error: FileError | None = None
+    partitions: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileReport] = field(default_factory=list)
+    rows_read: int = 0
+    added: int = 0
+    already_stored: int = 0
+    recalls: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    partitions: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> dict[str, list[RowError]]:
+        """First row errors per file path (each list capped; ``error_count`` has the total)."""
+        return {f.path: f.errors for f in self.files if f.errors}
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.file_error]
+
+
+# --------------------------------------------------------------------------------------------- kinds
+
+
+@dataclass(frozen=True)
+class _Check:
+    field: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    columns: tuple[str, ...]
+    schema: pa.Schema
+    key: tuple[str, ...]
+    sort: tuple[str, ...]  # inside a partition
+    month_of: str  # column giving the partition month
+    times: tuple[str, ...]
+    dates: tuple[str, ...]
+    recall_by: str | None  # tickets: several rows of one key that differ by called_at
+    duplicate_code: str
+    duplicate_field: str
+    duplicate_noun: str
+
+
+TICKETS = _Kind(
+    name="tickets", columns=TICKET_COLUMNS, schema=TICKET_SCHEMA, key=TICKET_KEY,
+    sort=("ticket_date", "issued_at", "ticket_no"), month_of="ticket_date",
+    times=("issued_at", "called_at", "service_start_at", "service_end_at"), dates=("ticket_date",),
+    recall_by="called_at", duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no", duplicate_noun="ticket",
+)
+DEVICES = _Kind(
+    name="devices", columns=DEVICE_COLUMNS, schema=DEVICE_SCHEMA, key=("device_id", "start_at"),
+    sort=("start_at", "device_id"), month_of="start_at", times=("start_at", "end_at"), dates=(),
+    recall_by=None, duplicate_code=DUPLICATE_RECORD, duplicate_field="start_at", duplicate_noun="record",
+)
+_ALWAYS_REQUIRED = ("outlet_code", "ticket_date", "ticket_no", "business_type", "customer_tier", "queue_type",
+                    "issued_at", "outcome")
+_CALLED_REQUIRED = ("called_at", "service_start_at", "service_end_at", "counter_no")
+_NO_CALL_FIELDS = ("called_at", "service_start_at", "service_end_at")  # empty for abandoned tickets
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def read_ticket_file(path: str | os.PathLike) -> pa.Table:
+    """Ticket rows of a .csv, .xlsx or .parquet file as strings, plus ``line`` (header = line 1).
+
+    Raises ImportFileError for a file that cannot be read or whose header is not exactly TICKET_COLUMNS
+    (any order). A CSV row with too many values carries them in ``_extra`` (reported as bad_value).
+    """
+    return _read_file(path, TICKET_COLUMNS)
+
+
+def read_device_file(path: str | os.PathLike) -> pa.Table:
+    """Device-log rows (DEVICE_COLUMNS) as strings plus ``line``; see read_ticket_file."""
+    return _read_file(path, DEVICE_COLUMNS)
+
+
+def _read_file(path: str | os.PathLike, columns: tuple[str, ...]) -> pa.Table:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            table = _read_csv(path, columns)
+        elif suffix in (".xlsx", ".xlsm"):
+            table = _read_xlsx(path, columns)
+        elif suffix in (".parquet", ".pq"):
+            table = _read_parquet(path, columns)
+        else:
+            raise ImportFileError(UNSUPPORTED_FORMAT, f"{path.name}: use .csv, .xlsx or .parquet")
+    except ImportFileError as exc:
+        exc.path = str(path)
+        raise
+    except OSError as exc:
+        raise ImportFileError(UNREADABLE_FILE, f"{path.name}: {exc}", path=str(path)) from exc
+    names = list(columns) + [LINE] + ([EXTRA] if EXTRA in table.column_names else [])
+    return table.select(names)
+
+
+def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ImportFileError(DUPLICATE_COLUMN, f"column {name!r} appears twice in the header", name)
+        seen.add(name)
+    missing = [c for c in columns if c not in seen]
+    if missing:
+        raise ImportFileError(MISSING_COLUMN, f"missing column(s): {', '.join(missing)}", missing[0])
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise ImportFileError(UNKNOWN_COLUMN, f"unknown column(s): {', '.join(map(repr, unknown))}; "
+                              f"expected exactly: {', '.join(columns)}", unknown[0])
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(BAD_ENCODING, "the file is not UTF-8 encoded") from exc
+    if not text.strip():
+        raise ImportFileError(EMPTY_FILE, "the file has no header row")
+    names = [n.strip() for n in next(csv.reader([text]))]
+    _check_header(names, columns)
+
+    invalid: list[tuple[int | None, str]] = []
+
+    def on_invalid(row) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    def read(threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=1, column_names=names,
+                                           block_size=16 << 20),
+            # blank lines stay rows (all empty, dropped by validation) so line numbers stay right
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                 null_values=[""]),
+        )
+
+    try:
+        table = read(True)
+        if invalid:  # multithreaded parsing does not know line numbers: read again serially
+            invalid.clear()
+            table = read(False)
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "UTF-8" in str(exc):
+            raise ImportFileError(BAD_ENCODING, "the file is not UTF-8 encoded") from exc
+        raise ImportFileError(UNREADABLE_FILE, f"cannot parse the CSV: {exc}") from exc
+
+    n = table.num_rows + len(invalid)
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    if not invalid:
+        return table.append_column(LINE, pa.array(lines))
+    # Rows with the wrong number of values: short ones are padded (missing fields), long ones keep
+    # the surplus in _extra. Each line is one row (multi-line quoted values are not supported).
+    bad_lines = np.array([num for num, _ in invalid], dtype=np.int64)
+    table = table.append_column(LINE, pa.array(lines[~np.isin(lines, bad_lines)]))
+    rows: dict[str, list] = {c: [] for c in [*names, EXTRA, LINE]}
+    for num, row_text in invalid:
+        values = next(csv.reader([row_text]), [])
+        for i, name in enumerate(names):
+            rows[name].append(values[i] if i < len(values) else None)
+        rows[EXTRA].append(",".join(values[len(names):]) if len(values) > len(names) else None)
+        rows[LINE].append(num)
+    extra = pa.table({k: pa.array(v, pa.int64() if k == LINE else pa.string()) for k, v in rows.items()})
+    table = table.append_column(EXTRA, pa.nulls(table.num_rows, pa.string()))
+    return pa.concat_tables([table, extra.select(table.column_names)]).sort_by(LINE)
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.microsecond >= 500_000:  # Excel stores times as fractions of a day: round to the second
+            value += timedelta(seconds=1)
+        return value.replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # counter 5 typed as a number comes back as 5.0
+    return str(value)
+
+
+def _read_xlsx(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken or non-xlsx file
+        raise ImportFileError(UNREADABLE_FILE, f"cannot open the workbook: {exc}") from exc
+    try:
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()  # some writers store a wrong used range; read every cell instead
+        rows = ws.iter_rows(min_row=1, values_only=True)
+        header = list(next(rows, None) or [])
+        while header and (header[-1] is None or str(header[-1]).strip() == ""):
+            header.pop()
+        if not header:
+            raise ImportFileError(EMPTY_FILE, "the first row of the first sheet holds no header")
+        names = ["" if h is None else str(h).strip() for h in header]
+        _check_header(names, columns)
+        width = len(names)
+        data: list[list[str | None]] = [[] for _ in range(width + 2)]
+        for line, row in enumerate(rows, start=2):  # read-only rows come with gaps filled: line = row number
+            cells = [_cell_text(v) for v in row]
+            if not any(c is not None and c.strip() for c in cells):
+                continue
+            cells += [None] * (width - len(cells))
+            for i in range(width):
+                data[i].append(cells[i])
+            surplus = [c for c in cells[width:] if c is not None and c.strip()]
+            data[width].append(",".join(surplus) if surplus else None)
+            data[width + 1].append(line)
+    finally:
+        wb.close()
+    arrays = {name: pa.array(data[i], pa.string()) for i, name in enumerate(names)}
+    arrays[LINE] = pa.array(data[width + 1], pa.int64())
+    if any(v is not None for v in data[width]):
+        arrays[EXTRA] = pa.array(data[width], pa.string())
+    return pa.table(arrays)
+
+
+def _as_strings(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Typed Parquet columns as the strings a CSV would hold (timestamps to the second, ISO dates)."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        arr, t = arr.cast(t.value_type), t.value_type
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            arr = pc.local_timestamp(arr)  # wall-clock time of the zone the file was written in
+        arr = arr.cast(pa.timestamp("s"), safe=False)
+    return arr.cast(pa.string())
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportFileError(UNREADABLE_FILE, f"cannot read the Parquet file: {exc}") from exc
+    names = [n.strip() for n in table.column_names]
+    _check_header(names, columns)
+    table = table.rename_columns(names)
+    try:
+        arrays = {n: _as_strings(table.column(n)) for n in names}
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+        raise ImportFileError(BAD_VALUE, f"a column has a type that cannot be read as text: {exc}") from exc
+    arrays[LINE] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
+    return pa.table(arrays)
+
+
+# --------------------------------------------------------------------------------------------- validation
+
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+_NULL_STR = pa.scalar(None, pa.string())
+Cond = pa.ChunkedArray  # boolean, one per row
+
+
+def _pool() -> ThreadPoolExecutor:
+    # pyarrow.compute kernels run without the GIL: columns are cleaned side by side on both cores.
+    return ThreadPoolExecutor(max(2, os.cpu_count() or 2))
+
+
+def _prepare_raw(raw: pa.Table, kind: _Kind) -> pa.Table:
+    missing = [c for c in kind.columns if c not in raw.column_names]
+    if missing:
+        raise ValueError(f"raw table lacks column(s) {missing}")
+    arrays = {c: raw.column(c) if raw.schema.field(c).type == pa.string() else _as_strings(raw.column(c))
+              for c in kind.columns}
+    if LINE in raw.column_names:
+        arrays[LINE] = raw.column(LINE).cast(pa.int64())
+    else:
+        arrays[LINE] = pa.chunked_array([np.arange(2, raw.num_rows + 2, dtype=np.int64)])
+    if EXTRA in raw.column_names:
+        arrays[EXTRA] = _as_strings(raw.column(EXTRA))
+    return pa.table(arrays)
+
+
+def _clean(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trim; empty or blank is missing (null)."""
+    col = pc.utf8_trim_whitespace(col)
+    empty = pc.equal(pc.binary_length(col), 0)
+    if pc.any(empty).as_py():
+        col = pc.if_else(empty, _NULL_STR, col)
+    return col
+
+
+def _parse_chunk(arr: pa.Array, typ: pa.DataType) -> pa.Array:
+    """Strict ISO date (YYYY-MM-DD) or time (…THH:MM:SS or with a space); anything else becomes null."""
+    width = 10 if typ == pa.date32() else 19
+    right = pc.equal(pc.binary_length(arr), width)
+    if pc.all(right).as_py() is not False:
+        try:  # fast path: Arrow's ISO-8601 cast; with the fixed width it takes exactly the two forms
+            return pc.cast(arr, typ)
+        except pa.ArrowInvalid:
+            pass
+    else:
+        arr = pc.if_else(right, arr, _NULL_STR)
+    parsed = None  # slow path, only for a block that holds a bad value
+    for fmt in ("%Y-%m-%d",) if width == 10 else _TIME_FORMATS:
+        attempt = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+        parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
+    return parsed.cast(typ)
+
+
+def _parse(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
+    return pa.chunked_array([_parse_chunk(chunk, typ) for chunk in col.chunks], type=typ)
+
+
+def _normalise_enum(col: pa.ChunkedArray, allowed: Sequence[str]) -> pa.ChunkedArray:
+    """Lower-case an enum column, but only when some value is not already an exact code."""
+    if pc.any(_not_in(col, allowed)).as_py():
+        col = pc.utf8_lower(col)
+    return col
+
+
+def _not_in(col: pa.ChunkedArray, values: Sequence[str]) -> Cond:
+    return pc.and_(pc.is_valid(col), pc.invert(pc.is_in(col, value_set=pa.array(list(values), pa.string()))))
+
+
+def _outlet_conditions(outlet: pa.ChunkedArray, known: set[str] | None) -> list[tuple[_Check, Cond]]:
+    """Flag the file's distinct outlet codes in Python — a few hundred, not millions of rows."""
+    codes = [c for c in pc.unique(outlet).to_pylist() if c is not None]
+    unsafe = [c for c in codes if not SAFE_OUTLET.fullmatch(c)]
+    unknown = [c for c in codes if known is not None and c not in known]
+    return [
+        (_Check("outlet_code", BAD_VALUE, "outlet_code may hold only letters, digits, '-', '_' and '.'"),
+         pc.is_in(outlet, value_set=pa.array(unsafe, pa.string()))),
+        (_Check("outlet_code", UNKNOWN_OUTLET, "unknown outlet"),
+         pc.is_in(outlet, value_set=pa.array(unknown, pa.string()))),
+    ]
+
+
+def _parse_conditions(kind: _Kind, s: dict, t: dict) -> list[tuple[_Check, Cond]]:
+    out = [(_Check(c, BAD_VALUE, f"{c} is not a date (YYYY-MM-DD)"), pc.and_(pc.is_valid(s[c]), pc.is_null(t[c])))
+           for c in kind.dates]
+    out += [(_Check(c, BAD_VALUE, f"{c} is not a time (YYYY-MM-DDTHH:MM:SS)"),
+             pc.and_(pc.is_valid(s[c]), pc.is_null(t[c]))) for c in kind.times]
+    return out
+
+
+def _ticket_conditions(s: dict, t: dict, known: set[str] | None, tiers: Sequence[str],
+                       queue_types: Sequence[str]) -> list[tuple[_Check, Cond]]:
+    out = [(_Check(c, MISSING_FIELD, f"{c} is missing"), pc.is_null(s[c])) for c in _ALWAYS_REQUIRED]
+    called = pc.is_in(s["outcome"], value_set=pa.array(CALLED_OUTCOMES))
+    out += [(_Check(c, MISSING_FIELD, f"{c} is required for a served or transferred ticket"),
+             pc.and_(called, pc.is_null(s[c]))) for c in _CALLED_REQUIRED]
+    out += _parse_conditions(TICKETS, s, t)
+    out += [
+        (_Check("customer_tier", BAD_VALUE, f"customer_tier must be one of {', '.join(tiers)}"),
+         _not_in(s["customer_tier"], tiers)),
+        (_Check("queue_type", BAD_VALUE, f"queue_type must be one of {', '.join(queue_types)}"),
+         _not_in(s["queue_type"], queue_types)),
+        (_Check("outcome", BAD_VALUE, f"outcome must be one of {', '.join(OUTCOMES)}"),
+         _not_in(s["outcome"], OUTCOMES)),
+        *_outlet_conditions(s["outlet_code"], known),
+    ]
+    abandoned = pc.equal(s["outcome"], "abandoned")
+    out += [(_Check(c, BAD_VALUE, f"an abandoned ticket has no {c}"), pc.and_(abandoned, pc.is_valid(s[c])))
+            for c in _NO_CALL_FIELDS]
+    issued, called_at, start, end = t["issued_at"], t["called_at"], t["service_start_at"], t["service_end_at"]
+    out += [
+        (_Check("ticket_date", DATE_MISMATCH, "ticket_date is not the date of issued_at"),
+         pc.not_equal(pc.cast(issued, pa.date32()), t["ticket_date"])),
+        (_Check("called_at", TIMES_OUT_OF_ORDER, "called_at is before issued_at"), pc.less(called_at, issued)),
+        (_Check("service_start_at", TIMES_OUT_OF_ORDER, "service_start_at is before called_at"),
+         pc.less(start, pc.coalesce(called_at, issued))),
+        (_Check("service_end_at", TIMES_OUT_OF_ORDER, "service_end_at is before service_start_at"),
+         pc.less(end, pc.coalesce(start, called_at, issued))),
+    ]
+    return out
+
+
+def _device_conditions(s: dict, t: dict, known: set[str] | None) -> list[tuple[_Check, Cond]]:
+    out = [(_Check(c, MISSING_FIELD, f"{c} is missing"), pc.is_null(s[c])) for c in DEVICE_COLUMNS]
+    out += _parse_conditions(DEVICES, s, t)
+    out += _outlet_conditions(s["outlet_code"], known)
+    out.append((_Check("end_at", TIMES_OUT_OF_ORDER, "end_at is before start_at"),
+                pc.less(t["end_at"], t["start_at"])))
+    return out
+
+
+def validate_tickets(
+    raw: pa.Table,
+    known_outlets: Iterable[str] | None,
+    tier_codes: Sequence[str] = CUSTOMER_TIERS,
+    queue_types: Sequence[str] = QUEUE_TYPES,
+    max_errors: int | None = None,
+) -> Validation:
+    """Check raw ticket rows (strings + line); returns the good rows typed as TICKET_SCHEMA and the errors.
+
+    Values are trimmed, empty means missing, enum codes are compared lower-case. Rows of one ticket key that
+    differ by called_at are recalls: the last call is kept, the earlier ones dropped and counted (no error);
+    the same called_at twice is a duplicate_ticket error. ``known_outlets=None`` skips the outlet check.
+    ``max_errors`` caps the RowError objects built (counts stay complete).
+    """
+    tiers, queues = list(tier_codes), list(queue_types)
+    return _validate(
+        TICKETS, raw, known_outlets,
+        {"customer_tier": tiers, "queue_type": queues, "outcome": list(OUTCOMES)},
+        lambda s, t, known: _ticket_conditions(s, t, known, tiers, queues), max_errors)
+
+
+def validate_devices(raw: pa.Table, known_outlets: Iterable[str] | None,
+                     max_errors: int | None = None) -> Validation:
+    """Check raw device-log rows; a second row with the same device_id and start_at is duplicate_record."""
+    return _validate(DEVICES, raw, known_outlets, {}, _device_conditions, max_errors)
+
+
+def _key_codes(cols: list[pa.ChunkedArray]) -> np.ndarray:
+    """One int64 per row, equal exactly when all key columns are equal (strings via their distinct values)."""
+    key: np.ndarray | None = None
+    span = 1
+    for col in cols:
+        if pa.types.is_string(col.type):
+            uniq = pc.unique(col)
+            codes = pc.index_in(col, value_set=uniq).to_numpy().astype(np.int64)
+            card = len(uniq)
+        else:
+            codes = _as_int64(col)
+            codes = codes - codes.min() if len(codes) else codes
+            card = int(codes.max()) + 1 if len(codes) else 1
+        if key is None:
+            key, span = codes, card
+            continue
+        if span * card >= 2**62:  # would overflow: renumber the combined key densely first
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            span = int(key.max()) + 1
+        key, span = key * card + codes, span * card
+    return key if key is not None else np.zeros(0, np.int64)
+
+
+def _as_int64(col: pa.ChunkedArray) -> np.ndarray:
+    if pa.types.is_date32(col.type):
+        col = col.cast(pa.int32())
+    return col.cast(pa.int64()).to_numpy()
+
+
+def _repeats(kind: _Kind, cand: pa.Table) -> tuple[dict[int, int], np.ndarray]:
+    """Among good rows: {line: first line} of duplicates, and lines of earlier calls of a recalled ticket."""
+    key = _key_codes([cand[c] for c in kind.key])
+    srt = np.sort(key)
+    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
+    if not len(repeated):
+        return {}, np.zeros(0, np.int64)
+    hit = pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False)
+    k, lines = key[hit], cand[LINE].to_numpy()[hit]
+    if kind.recall_by:
+        call = cand[kind.recall_by].filter(pa.array(hit))
+        c = _as_int64(pc.fill_null(call.cast(pa.int64()), np.iinfo(np.int64).min))  # no call sorts first
+    else:
+        c = np.zeros(len(k), np.int64)
+    order = np.lexsort((lines, c, k))
+    k, c, lines = k[order], c[order], lines[order]
+    new_kc = np.r_[True, (k[1:] != k[:-1]) | (c[1:] != c[:-1])]
+    first_line = lines[new_kc][np.cumsum(new_kc) - 1]
+    is_dup = lines != first_line
+    new_k = np.r_[True, k[1:] != k[:-1]]
+    last_call = np.maximum.reduceat(c, np.flatnonzero(new_k))[np.cumsum(new_k) - 1]
+    is_recall = ~is_dup & (c != last_call)
+    return dict(zip(lines[is_dup].tolist(), first_line[is_dup].tolist(), strict=True)), lines[is_recall]
+
+
+def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, enums: dict[str, list[str]],
+              conditions: Callable[[dict, dict, set[str] | None], list[tuple[_Check, Cond]]],
+              max_errors: int | None) -> Validation:
+    raw = _prepare_raw(raw, kind)
+    known = None if known_outlets is None else {str(c) for c in known_outlets}
+    typed_types = {**dict.fromkeys(kind.dates, pa.date32()), **dict.fromkeys(kind.times, pa.timestamp("s"))}
+
+    def prepare(name: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
+        col = _clean(raw[name])
+        if name in enums:
+            col = _normalise_enum(col, enums[name])
+        return col, _parse(col, typed_types[name]) if name in typed_types else None
+
+    names = list(kind.columns) + ([EXTRA] if EXTRA in raw.column_names else [])
+    with _pool() as pool:
+        prepared = dict(zip(names, pool.map(prepare, names), strict=True))
+    s = {n: col for n, (col, _) in prepared.items()}
+    t = {n: typed for n, (_, typed) in prepared.items() if typed is not None}
+
+    checks = conditions(s, t, known)
+    if EXTRA in s:
+        checks.append((_Check("", BAD_VALUE, "the row has more values than the header has columns"),
+                       pc.is_valid(s[EXTRA])))
+    blank = pc.is_null(s[names[0]])
+    for n in names[1:]:
+        blank = pc.and_(blank, pc.is_null(s[n]))  # a blank line: skipped, neither stored nor reported
+    conds = [pc.fill_null(cond, False) for _, cond in checks]
+    bad = pc.and_not(functools.reduce(pc.or_, conds), blank)
+    ok = pc.invert(pc.or_(bad, blank))
+
+    cand_cols = {c: (t[c] if c in t else s[c]) for c in kind.key} | {LINE: raw[LINE]}
+    if kind.recall_by:
+        cand_cols[kind.recall_by] = t[kind.recall_by]
+    dup_first, recall_lines = _repeats(kind, pa.table(cand_cols).filter(ok))
+    dropped = np.concatenate([np.fromiter(dup_first, np.int64, len(dup_first)), recall_lines])
+    if len(dropped):
+        ok = pc.and_not(ok, pc.is_in(raw[LINE], value_set=pa.array(dropped)))
+    typed_table = pa.table({c: t.get(c, s[c]) for c in kind.columns}).cast(kind.schema)
+    good = typed_table.filter(ok)
+
+    # Errors: only bad rows (up to max_errors of them) become Python objects.
+    bad_lines = raw[LINE].filter(bad).to_numpy()
+    masks = [c.filter(bad).to_numpy(zero_copy_only=False) for c in conds] if len(bad_lines) else []
+    error_count = int(sum(m.sum() for m in masks)) + len(dup_first)
+    all_bad = np.union1d(bad_lines, np.fromiter(dup_first, np.int64, len(dup_first)))
+    shown = all_bad if max_errors is None else all_bad[:max_errors]
+    values: dict[int, dict] = {}
+    if len(shown):
+        rows = raw.filter(pc.is_in(raw[LINE], value_set=pa.array(shown))).to_pylist()
+        values = {r[LINE]: r for r in rows}
+    shown_pos = np.flatnonzero(np.isin(bad_lines, shown))
+    errors: list[RowError] = []
+    for pos in shown_pos.tolist():
+        line = int(bad_lines[pos])
+        row = values.get(line, {})
+        for (check, _), mask in zip(checks, masks, strict=True):
+            if mask[pos]:
+                value = row.get(check.field or EXTRA) or ""
+                errors.append(RowError(line, check.field, check.code, value.strip(), check.message))
+    for line, first in dup_first.items():
+        if line in values:
+            value = (values[line].get(kind.duplicate_field) or "").strip()
+            errors.append(RowError(line, kind.duplicate_field, kind.duplicate_code, value,
+                                   f"duplicate {kind.duplicate_noun} (first on line {first})"))
+    errors.sort(key=lambda e: e.line)  # stable: a row's errors stay in check order
+    if max_errors is not None:
+        errors = errors[:max_errors]
+    rows_seen = raw.num_rows - (pc.sum(blank).as_py() or 0)
+    return Validation(good=good, errors=errors, rows=rows_seen, rejected=len(all_bad), error_count=error_count,
+                      recalls=len(recall_lines))
+
+
+# --------------------------------------------------------------------------------------------- store
+
+
+class TicketStore:
+    """The partitioned Parquet store under a data directory (tickets and device logs)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._local_lock = threading.Lock()
+
+    # paths and queries
+    def partition_path(self, month: str, outlet: str, kind: str = "tickets") -> Path:
+        return self.root / kind / f"month={month}" / f"outlet={outlet}" / "data.parquet"
+
+    def tickets_glob(self) -> str:
+        return str(self.root / "tickets" / "*" / "*" / "data.parquet")
+
+    def devices_glob(self) -> str:
+        return str(self.root / "devices" / "*" / "*" / "data.parquet")
+
+    def tickets_sql(self) -> str:
+        """A DuckDB table expression over all tickets (partition columns month and outlet as text)."""
+        return _read_parquet_sql(self.tickets_glob())
+
+    def devices_sql(self) -> str:
+        return _read_parquet_sql(self.devices_glob())
+
+    def partitions(self, kind: str = "tickets") -> list[tuple[str, str]]:
+        """Stored (month, outlet) pairs, sorted."""
+        base = self.root / kind
+        found = []
+        for path in base.glob("month=*/outlet=*/data.parquet"):
+            found.append((path.parent.parent.name.removeprefix("month="), path.parent.name.removeprefix("outlet=")))
+        return sorted(found)
+
+    def read_partition(self, month: str, outlet: str, kind: str = "tickets") -> pa.Table:
+        k = _kind(kind)
+        path = self.partition_path(month, outlet, kind)
+        return pq.read_table(path, schema=k.schema) if path.exists() else k.schema.empty_table()
+
+    def delete_outlet_month(self, month: str, outlet: str, kind: str = "tickets") -> bool:
+        """Remove one partition (e.g. to re-import a corrected month); True if there was one."""
+        path = self.partition_path(month, outlet, kind)
+        with self._lock(_kind(kind)):
+            if not path.exists():
+                return False
+            path.unlink()
+            for d in (path.parent, path.parent.parent):
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+        return True
+
+    # writing
+    def append_tickets(self, good: pa.Table, progress: Progress | None = None) -> AppendResult:
+        """Add validated tickets; keys already stored are skipped (re-import adds nothing twice)."""
+        return self._append(TICKETS, good, progress)
+
+    def append_devices(self, good: pa.Table, progress: Progress | None = None) -> AppendResult:
+        return self._append(DEVICES, good, progress)
+
+    @contextmanager
+    def _lock(self, kind: _Kind):
+        base = self.root / kind.name
+        base.mkdir(parents=True, exist_ok=True)
+        with self._local_lock, open(base / ".lock", "a+b") as fh:
+            if fcntl is not None:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _append(self, kind: _Kind, good: pa.Table, progress: Progress | None) -> AppendResult:
+        total = good.num_rows
+        if total == 0:
+            return AppendResult()
+        good = good.select(kind.schema.names).cast(kind.schema)
+        outlets = pc.unique(good["outlet_code"])
+        for outlet in outlets.to_pylist():
+            if outlet is None or not SAFE_OUTLET.fullmatch(outlet):
+                raise ValueError(f"outlet code {outlet!r} cannot name a partition")
+        # One sort by (outlet, day, time, number): every (outlet, month) is then a contiguous, sorted run.
+        order = pc.sort_indices(good, sort_keys=[("outlet_code", "ascending")] + [(c, "ascending") for c in kind.sort])
+        outlet_idx = pc.index_in(good["outlet_code"], value_set=outlets).to_numpy()
+        month_col = good[kind.month_of]
+        month_idx = pc.add(pc.multiply(pc.year(month_col), 12), pc.month(month_col)).to_numpy()
+        order_np = order.to_numpy()
+        part = outlet_idx.astype(np.int64)[order_np] * 100_000 + month_idx[order_np]
+        starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+        ends = np.r_[starts[1:], total]
+        outlet_names = outlets.to_pylist()
+        ordered = good.take(order)  # one gather; a take per partition would re-scan all chunks each time
+        del good
+
+        result = AppendResult()
+        done = 0
+        with self._lock(kind), ThreadPoolExecutor(WRITE_THREADS) as pool:
+            jobs = []
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                outlet = outlet_names[int(part[a]) // 100_000]
+                ym = int(part[a]) % 100_000 - 1
+                month = f"{ym // 12:04d}-{ym % 12 + 1:02d}"
+                path = self.partition_path(month, outlet, kind.name)
+                jobs.append((month, outlet, b - a, pool.submit(self._merge_partition, kind, path, ordered.slice(a, b - a))))
+            for month, outlet, n, job in jobs:
+                added, already = job.result()
+                result.added += added
+                result.already_stored += already
+                if added:
+                    result.partitions.append((month, outlet))
+                done += n
+                if progress:
+                    progress(done, total)
+        result.partitions.sort()
+        return result
+
+    @staticmethod
+    def _merge_partition(kind: _Kind, path: Path, new: pa.Table) -> tuple[int, int]:
+        for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer that died (we hold the lock)
+            stale.unlink(missing_ok=True)
+        if not path.exists():
+            _write_atomic(new, path)
+            return new.num_rows, 0
+        old = pq.read_table(path, schema=kind.schema)
+        fresh = new.join(old.select(list(kind.key)), keys=list(kind.key), join_type="left anti")
+        already = new.num_rows - fresh.num_rows
+        if fresh.num_rows == 0:
+            return 0, already  # nothing new: the file is left untouched
+        merged = pa.concat_tables([old, fresh.select(kind.schema.names).cast(kind.schema)])
+        _write_atomic(merged.sort_by([(c, "ascending") for c in kind.sort]), path)
+        return fresh.num_rows, already
+
+
+def _kind(name: str) -> _Kind:
+    return {"tickets": TICKETS, "devices": DEVICES}[name]
+
+
+def _read_parquet_sql(glob: str) -> str:
+    quoted = "'" + glob.replace("'", "''") + "'"
+    return (f"read_parquet({quoted}, hive_partitioning = true, "
+            "hive_types = {'month': VARCHAR, 'outlet': VARCHAR})")
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    """Write next to the target, then rename over it: readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------- import
+
+
+def import_ticket_files(
+    paths: Iterable[str | os.PathLike],
+    root: str | os.PathLike,
+    known_outlets: Iterable[str] | None,
+    progress_callback: Progress | None = None,
+    *,
+    tier_codes: Sequence[str] = CUSTOMER_TIERS,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> ImportSummary:
+    """Read, validate and store ticket files one by one: each file's good rows are stored, its bad rows
+    reported (first ``max_errors`` per file with line numbers; counts are complete), none of them stored.
+
+    ``progress_callback(done_rows, total_rows)``: total_rows is exact for the files read so far and
+    estimated from file sizes for the rest; the last call has done_rows == total_rows.
+    """
+    return _import(TICKETS, paths, root, known_outlets, progress_callback,
+                   lambda raw, known: validate_tickets(raw, known, tier_codes, max_errors=max_errors))
+
+
+def import_device_files(
+    paths: Iterable[str | os.PathLike],
+    root: str | os.PathLike,
+    known_outlets: Iterable[str] | None,
+    progress_callback: Progress | None = None,
+    *,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> ImportSummary:
+    """Like import_ticket_files, for smart-device transaction logs."""
+    return _import(DEVICES, paths, root, known_outlets, progress_callback,
+                   lambda raw, known: validate_devices(raw, known, max_errors=max_errors))
+
+
+def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.PathLike,
+            known_outlets: Iterable[str] | None, progress: Progress | None,
+            validate: Callable[[pa.Table, set[str] | None], Validation]) -> ImportSummary:
+    paths = [Path(p) for p in paths]
+    known = None if known_outlets is None else {str(c) for c in known_outlets}
+    store = TicketStore(root)
+    summary = ImportSummary()
+    sizes = [p.stat().st_size if p.exists() else 0 for p in paths]
+    rows_done, bytes_done, rows_seen = 0, 0, 0
+
+    for i, path in enumerate(paths):
+        report = FileReport(path=str(path))
+        summary.files.append(report)
+        try:
+            raw = _read_file(path, kind.columns)
+        except ImportFileError as exc:
+            report.file_error = FileError(exc.code, exc.message, exc.column)
+            bytes_done += sizes[i]
+            continue
+        report.rows_read = raw.num_rows
+        rows_seen += raw.num_rows
+        bytes_done += sizes[i]
+        # rows still to come, guessed from the bytes per row seen so far
+        rest = sum(sizes[i + 1:])
+        total = rows_seen + (round(rest * rows_seen / bytes_done) if bytes_done and rows_seen else 0)
+        base = rows_done
+
+        def report_progress(done: int, _n: int, base: int = base, total: int = total) -> None:
+            if progress:
+                progress(base + done, total)
+
+        checked = validate(raw, known)
+        del raw
+        report.rejected, report.error_count = checked.rejected, checked.error_count
+        report.recalls, report.errors = checked.recalls, checked.errors
+        skipped = report.rows_read - checked.good.num_rows
+        report_progress(skipped, total)
+        appended = (store.append_devices if kind is DEVICES else store.append_tickets)(
+            checked.good, progress=lambda done, _n, skipped=skipped: report_progress(skipped + done, _n))
+        report.added, report.already_stored, report.partitions = (
+            appended.added, appended.already_stored, appended.partitions)
+        rows_done += report.rows_read
+        report_progress(report.rows_read, total)
+
+        summary.rows_read += report.rows_read
+        summary.added += report.added
+        summary.already_stored += report.already_stored
+        summary.recalls += report.recalls
+        summary.rejected += report.rejected
+        summary.error_count += report.error_count
+    summary.partitions = sorted({p for f in summary.files for p in f.partitions})
+    if progress:
+        progress(rows_done, rows_done)
+    return summary

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "queueing"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("outlets/<str:code>/", views.outlet, name="outlet"),
+    path("imports/", views.imports, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import"),
+]

@@ -1,0 +1,214 @@
+"""Pages of the queue analytics: branch dashboard with drill-down, outlet page (heat-maps, pattern,
+staffing, forecast), imports with progress and rejected rows."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branchops.core.queries import paginate
+from branchops.core.xlsx import export_list
+from branchops.org.models import Institution, Level
+from branchops.org.scope import visible_institutions
+
+from . import labels, queries, services
+from .models import TicketImport
+
+VIEW = "queueing.view_ticketimport"
+MAX_DAYS = 366
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    first = date.fromisoformat(f"{month}-01")
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, nxt - timedelta(days=1)
+
+
+def _period(get) -> tuple[date, date, str]:
+    """start/end from ?month=YYYY-MM or ?start=&end=; default the newest month with data."""
+    months = queries.data_months()
+    month = get.get("month") or ""
+    try:
+        if get.get("start") and get.get("end"):
+            start, end = date.fromisoformat(get["start"]), date.fromisoformat(get["end"])
+            if start > end or (end - start).days > MAX_DAYS:
+                raise ValueError
+            return start, end, ""
+        if month:
+            return (*_month_bounds(month), month)
+    except ValueError as exc:
+        raise Http404 from exc
+    month = months[0] if months else timezone.localdate().strftime("%Y-%m")
+    return (*_month_bounds(month), month)
+
+
+def _pct(x):
+    return None if x is None else round(100 * x, 1)
+
+
+def _shape(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        r["overtime_pct"] = _pct(r.get("overtime_ratio"))
+        r["abandon_pct"] = _pct(r.get("abandon_rate"))
+        r["utilisation_pct"] = _pct(r.get("utilisation"))
+        r["migration_pct"] = _pct(r.get("migration_rate"))
+        for k in ("wait_mean", "wait_median", "wait_p90", "service_mean"):
+            r[k + "_min"] = None if r.get(k) is None else round(r[k] / 60, 1)
+    return rows
+
+
+KPI_HEADERS = (
+    ("unit_name", "Unit"), ("arrivals", "Arrivals"), ("served", "Served"), ("abandoned", "Abandoned"),
+    ("abandon_pct", "Abandoned (%)"), ("wait_mean_min", "Mean wait (min)"), ("wait_median_min", "Median wait (min)"),
+    ("wait_p90_min", "P90 wait (min)"), ("overtime_pct", "Overtime-wait ratio (%)"),
+    ("service_mean_min", "Mean service time (min)"), ("utilisation_pct", "Counter utilisation (%)"),
+    ("peak_queue", "Peak queue"), ("migration_pct", "Device migration (%)"),
+)
+
+
+def _export(rows, filename, title, first=()):
+    headers = [_(h) for _k, h in first] + [_(h) for _k, h in KPI_HEADERS]
+    keys = [k for k, _h in first] + [k for k, _h in KPI_HEADERS]
+    return export_list(filename, title, headers, ([r.get(k) for k in keys] for r in rows))
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def dashboard(request):
+    start, end, month = _period(request.GET)
+    conf = queries.queue_settings_for(request.user)
+    within = None
+    if request.GET.get("within"):
+        try:
+            within = visible_institutions(request.user).get(pk=int(request.GET["within"]))
+        except (Institution.DoesNotExist, ValueError) as exc:
+            raise Http404 from exc
+    level = request.GET.get("level") or ("outlet" if within and within.level == Level.SUB_BRANCH else "sub_branch")
+    if level not in queries.LEVEL_FIELDS:
+        raise Http404
+    rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf))
+    if request.GET.get("format") == "xlsx":
+        return _export(rows, f"queue-{level}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", _("Queue KPIs"))
+    total = _shape(queries.kpi_table(request.user, start, end, level="branch", within=within, conf=conf))
+    summary = None
+    if total:  # one branch in scope, or sum them when a head-office user sees several
+        summary = total[0] if len(total) == 1 else None
+    # Drill-down: a sub-branch opens its outlets; an outlet opens its own page.
+    subs = {i.code: i.pk for i in visible_institutions(request.user).filter(level=Level.SUB_BRANCH)}
+    for r in rows:
+        if level == "outlet":
+            r["url"] = reverse("queueing:outlet", args=[r["unit"]]) + (f"?month={month}" if month else "")
+        elif level == "sub_branch" and r["unit"] in subs:
+            r["url"] = f"?level=outlet&within={subs[r['unit']]}" + (f"&month={month}" if month else "")
+    trend_end = end
+    trend_start = (end.replace(day=1) - timedelta(days=330)).replace(day=1)
+    trend = _shape(queries.kpi_table(request.user, trend_start, trend_end, level="branch", within=within,
+                                     grain="month", conf=conf))
+    chart = {
+        "months": [r["period_start"].strftime("%Y-%m") for r in trend],
+        "ratio": [r["overtime_pct"] for r in trend],
+        "wait": [r["wait_mean_min"] for r in trend],
+        "labels": {"ratio": _("Overtime-wait ratio (%)"), "wait": _("Mean wait (min)")},
+        "ranking": {"units": [r["unit_name"] for r in reversed(rows[:20])],
+                    "ratio": [r["overtime_pct"] for r in reversed(rows[:20])]},
+    }
+    return render(request, "queueing/dashboard.html", {
+        "rows": rows, "summary": summary, "level": level, "within": within, "start": start, "end": end,
+        "month": month, "months": queries.data_months()[:24], "conf": conf, "chart": chart,
+        "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
+        "definitions": labels.definitions(conf),
+    })
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def outlet(request, code):
+    outlet = queries.access_outlet(request.user, code)
+    start, end, month = _period(request.GET)
+    conf = queries.queue_settings_for(request.user)
+    intervals = _shape(queries.outlet_intervals(request.user, outlet, start, end, conf))
+    if request.GET.get("format") == "xlsx":
+        for r in intervals:
+            r["slot"] = labels.slot(r["interval_idx"])
+        return _export(intervals, f"queue-{outlet.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", outlet.code,
+                       first=(("period_start", "Date"), ("slot", "Half-hour")))
+    days = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, grain="day", conf=conf))
+    total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
+    pattern = queries.outlet_pattern(request.user, outlet, start, end, conf) if intervals else None
+    staffing = queries.outlet_staffing(request.user, outlet, start, end, conf) if intervals else {"rows": []}
+    proposals = labels.proposals(staffing["rows"])
+    forecast_start = end + timedelta(days=1)
+    fc = queries.outlet_forecast(request.user, outlet, forecast_start, weeks=2, conf=conf) if intervals else None
+    slots = sorted({r["interval_idx"] for r in intervals})
+    dates = sorted({r["period_start"] for r in intervals})
+    heat = {
+        "slots": [labels.slot(s) for s in slots],
+        "days": [d.strftime("%m-%d") for d in dates],
+        "wait": [[slots.index(r["interval_idx"]), dates.index(r["period_start"]), r["wait_mean_min"] or 0]
+                 for r in intervals],
+        "gap": [[slots.index(r["interval_idx"]), dates.index(r["day"]), r["gap"]]
+                for r in staffing["rows"] if r["interval_idx"] in slots and r["day"] in dates],
+        "labels": {"wait": _("Mean wait (min)"), "gap": _("Counters needed − open")},
+    }
+    fc_chart = None
+    fc_info = None
+    if fc is not None and not fc.forecast.empty:
+        f = fc.forecast.sort_values(["date", "interval"])
+        f = f[f["forecast"] > 0]
+        fc_chart = {"x": [f"{d:%m-%d} {labels.slot(i)}" for d, i in zip(f["date"], f["interval"], strict=True)],
+                    "y": [round(float(v), 1) for v in f["forecast"]], "label": _("Forecast arrivals")}
+        fc_info = fc.outlets.get(outlet.code)
+    return render(request, "queueing/outlet.html", {
+        "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.data_months()[:24],
+        "total": total[0] if total else None, "days": days, "pattern": pattern,
+        "pattern_labels": labels.PATTERNS,
+        "pattern_slots": [labels.slot(s) for s in pattern.queueing_slots] if pattern else [], "measure_labels": labels.MEASURES,
+        "staffing": staffing, "proposals": proposals, "heat": heat, "heat_height": 90 + 18 * len(dates),
+        "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": forecast_start, "conf": conf,
+        "definitions": labels.definitions(conf), "slot_label": labels.slot,
+    })
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def imports(request):
+    can_import = request.user.has_perm("queueing.import_tickets")
+    if request.method == "POST":
+        if not can_import:
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file to import."))
+            return redirect("queueing:imports")
+        try:
+            batch = services.import_uploaded(request.user, upload, upload.name, request.POST.get("kind", "tickets"),
+                                             size=upload.size)
+        except ValidationError as exc:
+            for msg in exc.messages:
+                messages.error(request, msg)
+            return redirect("queueing:imports")
+        return redirect("queueing:import", batch.pk)
+    page = paginate(request, queries.imports(request.user))
+    return render(request, "queueing/imports.html", {
+        "page": page, "can_import": can_import, "kinds": TicketImport.Kind.choices,
+        "columns": labels.TICKET_COLUMNS_HELP,
+    })
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def import_detail(request, pk):
+    batch = queries.access_import(request.user, pk)
+    errors = [{**e, "reason_label": services.reason_label(e["reason"])} for e in batch.errors]
+    if request.GET.get("format") == "xlsx":
+        return export_list(f"import-{batch.pk}-rejected.xlsx", _("Rejected rows"),
+                           [_("Line"), _("Field"), _("Reason"), _("Value")],
+                           ([e["line"], e["field"], e["reason_label"], e["value"]] for e in errors))
+    template = "queueing/_import_status.html" if request.headers.get("HX-Request") else "queueing/import.html"
+    return render(request, template, {"batch": batch, "page": paginate(request, errors, 50)})
