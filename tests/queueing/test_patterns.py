@@ -51,3 +51,9 @@ def test_self_service_saturation():
 def test_quiet_slots_do_not_count():
     slots = day([0.05] * 16) + [Slot(40, served_regular=2, overtime_regular=2)]  # 20:00, two customers
     assert classify(slots).patterns == []
+
+
+def test_vip_customers_queueing_alone_do_not_make_all_day_queueing():
+    vip = [(30, 20)] * 16  # VIP customers wait long in every slot, regular customers do not
+    c = classify(day([0.05] * 16, served=40, vip=vip))
+    assert c.patterns == ["vip"] and c.queueing_slots == []

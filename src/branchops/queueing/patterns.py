@@ -5,8 +5,9 @@ Pure module (no Django). Input is the outlet's half-hour profile over the period
 half-hour of the day, summed over the days: served customers, of whom waited over their tier's
 threshold, split regular / VIP, and device busy seconds and capacity. The rules:
 
-- ``all_day`` 全天排队: the overtime-wait ratio reaches ``ratio`` (default 20 %) in at least
-  ``all_day_share`` (60 %) of the open half-hours.
+- ``all_day`` 全天排队: regular customers' overtime-wait ratio reaches ``ratio`` (default 20 %) in
+  at least ``all_day_share`` (60 %) of the open half-hours. (Regular customers: VIP customers
+  queueing alone is the VIP pattern, not a hall that queues all day.)
 - ``peak`` 阶段性排队: it reaches ``ratio`` in some open half-hours, but fewer than ``all_day_share``.
 - ``vip`` 高端客户排队: VIP customers' overtime-wait ratio reaches ``ratio`` and is at least
   ``vip_factor`` (1.5) times the regular customers' — VIP customers queue while others do not.
@@ -64,6 +65,10 @@ class Slot:
         return (self.overtime_regular + self.overtime_vip) / self.served if self.served else 0.0
 
     @property
+    def regular_ratio(self) -> float:
+        return self.overtime_regular / self.served_regular if self.served_regular else 0.0
+
+    @property
     def device_utilisation(self) -> float:
         return self.device_busy_seconds / self.device_capacity_seconds if self.device_capacity_seconds else 0.0
 
@@ -87,7 +92,7 @@ def _share(part: int, whole: int) -> float:
 def classify(slots: Iterable[Slot], rules: Rules = Rules()) -> Classification:
     slots = sorted(slots, key=lambda s: s.interval)
     open_ = [s for s in slots if s.served >= rules.min_served]
-    queueing = [s.interval for s in open_ if s.ratio >= rules.ratio]
+    queueing = [s.interval for s in open_ if s.regular_ratio >= rules.ratio]
     saturated = [s.interval for s in open_ if s.device_utilisation >= rules.device_saturation]
     served_reg = sum(s.served_regular for s in slots)
     served_vip = sum(s.served_vip for s in slots)
