@@ -5,8 +5,6 @@ from django.urls import reverse
 
 from branchops.queueing import services
 
-from .conftest import START
-
 MONTH = "2026-03"
 
 
@@ -47,6 +45,9 @@ def test_outlet_page_shows_pattern_staffing_and_forecast(loaded, login):
     ctx = response.context
     assert "all_day" in ctx["pattern"].patterns  # o12 is simulated as all-day queueing
     assert ctx["staffing"]["rows"] and ctx["heat"]["wait"]
+    # An all-day queue with too few counters: windows to open, each on a weekday and a stretch of time.
+    assert any(p["change"] > 0 for p in ctx["proposals"])
+    assert all(p["start"] < p["end"] or p["end"] == "00:00" for p in ctx["proposals"])
     assert ctx["forecast"] is not None and ctx["forecast_info"].noise_floor is not None
     assert 'data-pattern="all_day"' in response.content.decode()
     response = client.get(reverse("queueing:outlet", args=[b.o12.code]), {"month": MONTH, "format": "xlsx"})

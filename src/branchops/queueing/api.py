@@ -7,7 +7,7 @@ scope (``queries.outlet_rows`` / ``queries.access_outlet``), so an outlet outsid
 404 as one that does not exist. Uploading needs ``queueing.import_tickets`` as well.
 
 Input this router cannot use — a malformed or reversed date range, an unknown level, grain or kind,
-weeks outside 1–4, a file of the wrong type — answers **422** ``{"detail": {field: [message, …]}}``
+weeks outside 1–4, a file of the wrong type — answers **400** ``{"detail": {field: [message, …]}}``
 naming the field, before anything is read or written. Waits and service times are in seconds,
 ratios between 0 and 1.
 """
@@ -36,7 +36,7 @@ IMPORT = "queueing.import_tickets"
 MAX_DAYS = 366
 MAX_WEEKS = 4
 GRAINS = ("total", "day", "week", "month", "interval")
-INVALID = 422  # the status of input this router cannot use (the rest of the API answers 400)
+INVALID = 400  # input this router cannot use: 400 naming the field, as the rest of the API answers
 
 
 # --- guards and parsing ------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def _messages(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def unprocessable(view):
-    """A ValidationError raised by the view (ours or a service's) answers 422 naming its fields."""
+    """A ValidationError raised by the view (ours or a service's) answers 400 naming its fields."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -152,7 +152,8 @@ class DefinitionsOut(Schema):
 
 
 def _definitions(conf: QueueSettings) -> dict:
-    return {"thresholds_minutes": {tier: s // 60 for tier, s in conf.thresholds_seconds().items()},
+    return {"thresholds_minutes": {"regular": conf.regular_threshold_minutes, "vip": conf.vip_threshold_minutes,
+                                   "private": conf.private_threshold_minutes},
             "target_wait_minutes": conf.target_wait_minutes, "target_level": float(conf.target_level),
             "abandonment_significant": float(conf.abandonment_significant), "time_unit": "seconds",
             "terms": [{"term": str(t), "text": str(x)} for t, x in labels.definitions(conf)]}
@@ -221,15 +222,28 @@ def _slot(row: dict, key: str = "interval_idx") -> dict:
 @unprocessable
 def kpis(request, params: Query[KpiQuery]):
     _require(request.user, VIEW)
-    start, end = _period(params.start, params.end)
-    _choice(params.level, queries.LEVELS, "level")
-    _choice(params.grain, GRAINS, "grain")
+    errors: dict[str, list[str]] = {}
+
+    def check(fn, *args):
+        try:
+            return fn(*args)
+        except ValidationError as exc:  # every field's problem at once
+            for field, msgs in exc.message_dict.items():
+                errors.setdefault(field, []).extend(msgs)
+            return None
+
+    period = check(_period, params.start, params.end)
+    check(_choice, params.level, queries.LEVELS, "level")
+    check(_choice, params.grain, GRAINS, "grain")
     within = None
-    within_id = _int(params.within, "within")
+    within_id = check(_int, params.within, "within")
     if within_id is not None:
         within = visible_institutions(request.user).filter(pk=within_id).first()
         if within is None:
-            raise ValidationError({"within": _("Choose an institution within your view.")})
+            errors["within"] = [_("Choose an institution within your view.")]
+    if errors:
+        raise ValidationError(errors)
+    start, end = period
     conf = queries.queue_settings_for(request.user)
     rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                              conf=conf)
@@ -390,7 +404,7 @@ class ForecastOut(Schema):
 class ForecastQuery(Schema):
     start: str | None = Field(None, description="YYYY-MM-DD; defaults to tomorrow",
                               json_schema_extra={"format": "date"})
-    weeks: str | None = Field(None, description="1 to 4; defaults to 2", json_schema_extra={"type": "integer"})
+    weeks: str | None = Field(None, description="A whole number from 1 to 4; defaults to 2")
 
 
 def _forecast(result, code: str) -> dict | None:
@@ -443,7 +457,7 @@ def _person(user) -> dict | None:
     return {"id": user.pk, "username": user.get_username(), "name": staff.name if staff else user.get_username()}
 
 
-class ImportOut(Schema):
+class ImportFields(Schema):
     id: int
     kind: str = Field(description="tickets or devices")
     file_name: str
@@ -460,6 +474,10 @@ class ImportOut(Schema):
     recalls: int
     rejected: int
     message: str
+
+
+class ImportOut(ImportFields):
+    """An import in the list (read from the queryset)."""
 
     @staticmethod
     def resolve_uploaded_by(obj):
@@ -478,7 +496,7 @@ class RejectedRowOut(Schema):
     value: str | None
 
 
-class ImportDetailOut(ImportOut):
+class ImportDetailOut(ImportFields):
     errors: list[RejectedRowOut] = Field(description="The refused rows by line (the first 1000)")
 
 

@@ -194,7 +194,7 @@ def erlang_c(servers: ArrayLike, load: ArrayLike) -> FloatArray:
     return _erlang_c_from_b(n, a, _erlang_b_raw(n, a)).reshape(shape)
 
 
-def _c_inputs(servers, load, aht_seconds, target_wait):
+def _c_inputs(servers: ArrayLike, load: ArrayLike, aht_seconds: ArrayLike, target_wait: ArrayLike):
     n = _servers_array(servers)
     a = _float_array(load, "load")
     aht = _float_array(aht_seconds, "aht_seconds", positive=True)
@@ -203,7 +203,7 @@ def _c_inputs(servers, load, aht_seconds, target_wait):
     return shape, n, a, aht, t
 
 
-def _prob_wait_exceeds_raw(n, a, aht, t, c):
+def _prob_wait_exceeds_raw(n: FloatArray, a: FloatArray, aht: FloatArray, t: FloatArray, c: FloatArray) -> FloatArray:
     # P(W > T) = C·e^(−(N−A)·T/AHT): a waiting customer's wait is exponential with rate (N−A)/AHT.
     with np.errstate(over="ignore", invalid="ignore"):
         tail = c * np.exp(-(n - a) * t / aht)
@@ -270,7 +270,9 @@ def _erlang_b_start(a: FloatArray, n0: FloatArray) -> FloatArray:
     return b
 
 
-def _search_erlang_c(a: FloatArray, aht: FloatArray, t: FloatArray, level: FloatArray, max_counters: int):
+def _search_erlang_c(
+    a: FloatArray, aht: FloatArray, t: FloatArray, level: FloatArray, max_counters: int
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Smallest N with service level ≥ level, on flat validated arrays (one chunk)."""
     size = a.size
     counters = np.zeros(size, dtype=np.int64)
@@ -353,7 +355,7 @@ def counters_needed(
 ) -> CountersNeeded:
     """Erlang C: the fewest counters with service level ≥ target_level (e.g. 0.8 within 600 s).
 
-    Zero load needs 0 counters. Where max_counters does not suffice (in particular load ≥ max_counters)
+    Zero load (or a target level of 0) needs 0 counters. Where max_counters does not suffice (in particular load ≥ max_counters)
     the result is max_counters and ``capped`` is True. Cost is a few array passes per counter, never a
     Python loop per cell; large inputs are processed in chunks (threads) to bound memory.
     """
@@ -428,7 +430,9 @@ def _log_s(x: FloatArray, y: FloatArray) -> FloatArray:
     return out
 
 
-def _erlang_a_raw(n, a, aht, patience, t) -> tuple[FloatArray, ...]:
+def _erlang_a_raw(
+    n: FloatArray, a: FloatArray, aht: FloatArray, patience: FloatArray, t: FloatArray
+) -> tuple[FloatArray, ...]:
     """Erlang A on flat validated arrays with finite patience: (wait, abandon, level, served_late, mean wait)."""
     ratio = patience / aht
     x, y = n * ratio, a * ratio
@@ -453,7 +457,9 @@ def _erlang_a_raw(n, a, aht, patience, t) -> tuple[FloatArray, ...]:
     return p_wait, p_abandon, np.clip(level, 0.0, 1.0), np.clip(overtime, 0.0, 1.0), p_abandon * patience
 
 
-def _erlang_a_all(n, a, aht, patience, t) -> tuple[FloatArray, ...]:
+def _erlang_a_all(
+    n: FloatArray, a: FloatArray, aht: FloatArray, patience: FloatArray, t: FloatArray
+) -> tuple[FloatArray, ...]:
     """Erlang A where patience is finite, Erlang C (nobody abandons) where it is infinite."""
     finite = patience < np.inf
     if finite.all():
@@ -488,30 +494,42 @@ def erlang_a(
     return ErlangAResult(*(v.reshape(shape) for v in _erlang_a_all(*flat)))
 
 
-def erlang_a_prob_wait(servers, load, aht_seconds, patience_seconds) -> FloatArray:
+def erlang_a_prob_wait(
+    servers: ArrayLike, load: ArrayLike, aht_seconds: ArrayLike, patience_seconds: ArrayLike
+) -> FloatArray:
     """Erlang A probability that every counter is busy on arrival."""
     return erlang_a(servers, load, aht_seconds, patience_seconds, 0.0).prob_wait
 
 
-def erlang_a_prob_abandon(servers, load, aht_seconds, patience_seconds) -> FloatArray:
+def erlang_a_prob_abandon(
+    servers: ArrayLike, load: ArrayLike, aht_seconds: ArrayLike, patience_seconds: ArrayLike
+) -> FloatArray:
     """Erlang A probability that a customer leaves before being called."""
     return erlang_a(servers, load, aht_seconds, patience_seconds, 0.0).prob_abandon
 
 
-def erlang_a_service_level(servers, load, aht_seconds, patience_seconds, target_wait) -> FloatArray:
+def erlang_a_service_level(
+    servers: ArrayLike, load: ArrayLike, aht_seconds: ArrayLike, patience_seconds: ArrayLike, target_wait: ArrayLike
+) -> FloatArray:
     """Erlang A service level P(W ≤ target_wait and served)."""
     return erlang_a(servers, load, aht_seconds, patience_seconds, target_wait).service_level
 
 
-def erlang_a_overtime_ratio(servers, load, aht_seconds, patience_seconds, threshold) -> FloatArray:
+def erlang_a_overtime_ratio(
+    servers: ArrayLike, load: ArrayLike, aht_seconds: ArrayLike, patience_seconds: ArrayLike, threshold: ArrayLike
+) -> FloatArray:
     """Erlang A overtime-wait ratio: among served customers, the share who waited longer than threshold."""
     return erlang_a(servers, load, aht_seconds, patience_seconds, threshold).overtime_ratio
 
 
-def _search_erlang_a(a, aht, patience, t, level, max_overtime, max_abandon, max_counters):
+def _search_erlang_a(
+    a: FloatArray, aht: FloatArray, patience: FloatArray, t: FloatArray, level: FloatArray,
+    max_overtime: FloatArray, max_abandon: FloatArray, max_counters: int,
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Smallest N meeting every given Erlang A target, on flat validated arrays (one chunk).
 
-    Every measure improves with N, so this is a monotone search: start from the Erlang C answer
+    The measures improve with N (for the overtime-wait ratio from N = 1 on, checked numerically, up to
+    rounding of about 1e-12), so this is a monotone search: start from the Erlang C answer
     (usually within a counter or two of the Erlang A one), gallop (steps 1, 2, 4, …) to bracket the
     answer in (lo, hi], then bisect. Each step evaluates Erlang A only on the cells still searching.
     """

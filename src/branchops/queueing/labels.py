@@ -35,9 +35,15 @@ MEASURES = {
 }
 
 PROPOSAL_REASONS = {
-    "under_staffed": gettext_lazy("fewer counters open than the service target needs"),
-    "over_staffed": gettext_lazy("more counters open than the service target needs"),
+    "understaffed": gettext_lazy("fewer counters open than the service target needs"),
+    "below_minimum": gettext_lazy("fewer counters open than the outlet's minimum"),
+    "overstaffed": gettext_lazy("more counters open than the service target needs"),
+    "above_maximum": gettext_lazy("more counters open than the outlet has"),
+    "capacity_exceeded": gettext_lazy("even every counter of the outlet is not enough"),
 }
+
+WEEKDAYS = (gettext_lazy("Mondays"), gettext_lazy("Tuesdays"), gettext_lazy("Wednesdays"),
+            gettext_lazy("Thursdays"), gettext_lazy("Fridays"), gettext_lazy("Saturdays"), gettext_lazy("Sundays"))
 
 TICKET_COLUMNS_HELP = TICKET_COLUMNS
 
@@ -68,5 +74,36 @@ def definitions(conf) -> list[tuple[str, str]]:
     ]
 
 
-def proposals(rows):  # TEMP until staffing.py lands
-    return []
+def proposals(rows: list[dict], max_counters: int | None = None) -> list[dict]:
+    """Flexible-window proposals per weekday: for each half-hour the median of the counters needed
+    and open on that weekday over the period, planned by ``staffing.plan_outlet_day``."""
+    from datetime import time
+    from statistics import median_low
+
+    from . import staffing
+
+    by_day: dict[int, dict[int, tuple[list, list]]] = {}
+    for r in rows:
+        need, have = by_day.setdefault(r["day"].weekday(), {}).setdefault(r["interval_idx"], ([], []))
+        need.append(r["needed"])
+        have.append(r["open"])
+    policy = staffing.FlexPolicy(max_counters=max_counters or None)
+    out = []
+    for weekday in sorted(by_day):
+        slots = by_day[weekday]
+        first, last = min(slots), max(slots)
+        needed = [median_low(slots[i][0]) if i in slots else None for i in range(first, last + 1)]
+        have = [median_low(slots[i][1]) if i in slots else None for i in range(first, last + 1)]
+        days = max(len(v[0]) for v in slots.values())
+        start = time(first * 30 // 60, first * 30 % 60)
+        for change in staffing.plan_outlet_day(needed, have, start=start, policy=policy):
+            if change.actionable:
+                text = (_("open %(n)s more window(s)") if change.change > 0 else _("close %(n)s window(s)")) % {
+                    "n": abs(change.change)}
+            else:
+                text = _("%(n)s counter(s) short") % {"n": change.change}
+            out.append({"weekday": WEEKDAYS[weekday], "start": change.start.strftime("%H:%M"),
+                        "end": change.end.strftime("%H:%M"), "change": change.change, "text": text,
+                        "reason": PROPOSAL_REASONS.get(change.reason, change.reason), "days": days,
+                        "code": change.reason})
+    return out

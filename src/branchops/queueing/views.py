@@ -142,7 +142,7 @@ def outlet(request, code):
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
     pattern = queries.outlet_pattern(request.user, outlet, start, end, conf) if intervals else None
     staffing = queries.outlet_staffing(request.user, outlet, start, end, conf) if intervals else {"rows": []}
-    proposals = labels.proposals(staffing["rows"])
+    proposals = labels.proposals(staffing["rows"], outlet.counters)
     forecast_start = end + timedelta(days=1)
     fc = queries.outlet_forecast(request.user, outlet, forecast_start, weeks=2, conf=conf) if intervals else None
     slots = sorted({r["interval_idx"] for r in intervals})
