@@ -129,7 +129,7 @@ def test_second_run_changes_nothing(demo, settings):
     before, records = snapshot(), record_counts()
     settings.DEBUG = True  # no --force needed in development
     out = StringIO()
-    call_command("demo", "--no-cases", "--no-coordination", stdout=out)
+    call_command("demo", "--no-cases", "--no-coordination", "--no-tickets", stdout=out)
     assert snapshot() == before
     assert record_counts() == records
     text = out.getvalue()
@@ -160,4 +160,4 @@ def test_every_role_has_a_demo_sign_in(demo, client, settings):
 def test_refuses_without_force_when_debug_is_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
-        call_command("demo", "--no-cases", "--no-coordination", "--quiet")
+        call_command("demo", "--no-cases", "--no-coordination", "--no-tickets", "--quiet")

@@ -186,8 +186,8 @@ def test_second_run_adds_nothing(built, settings):
     settings.DEBUG = True
     out = StringIO()
     # Organisation unchanged, cases already present (the coordination demo has its own tests).
-    call_command("demo", "--no-coordination", stdout=out)
+    call_command("demo", "--no-coordination", "--no-tickets", stdout=out)
     assert footprint() == before
     assert "案件" in out.getvalue()
-    call_command("demo", "--no-cases", "--no-coordination", "--quiet")
+    call_command("demo", "--no-cases", "--no-coordination", "--no-tickets", "--quiet")
     assert footprint() == before

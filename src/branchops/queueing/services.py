@@ -37,6 +37,7 @@ REASONS = {
     "bad_value": gettext_lazy("bad value"),
     "duplicate_ticket": gettext_lazy("duplicate ticket"),
     "date_mismatch": gettext_lazy("ticket date is not the day of issue"),
+    "duplicate_record": gettext_lazy("duplicate record"),
 }
 
 
@@ -77,7 +78,7 @@ def start_import(actor, fileobj, file_name: str, kind: str = TicketImport.Kind.T
     return batch
 
 
-def run_import(batch_id: int) -> TicketImport:
+def run_import(batch_id: int, progress: store.Progress | None = None) -> TicketImport:
     """Import one uploaded file: good rows stored (nothing twice), every bad row recorded."""
     batch = TicketImport.objects.get(pk=batch_id)
     if batch.status in (TicketImport.Status.DONE, TicketImport.Status.RUNNING):
@@ -85,7 +86,9 @@ def run_import(batch_id: int) -> TicketImport:
     TicketImport.objects.filter(pk=batch.pk).update(status=TicketImport.Status.RUNNING)
     last = [0]
 
-    def progress(done: int, total: int) -> None:
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
         # A few writes per import, not one per batch of rows: the page polls this.
         if total and (done == total or done - last[0] >= max(total // 20, 1)):
             last[0] = done
@@ -93,7 +96,7 @@ def run_import(batch_id: int) -> TicketImport:
 
     runner = store.import_device_files if batch.kind == TicketImport.Kind.DEVICES else store.import_ticket_files
     try:
-        summary = runner([batch.stored_path], data_root(), known_outlets(), progress,
+        summary = runner([batch.stored_path], data_root(), known_outlets(), report,
                          max_errors=MAX_STORED_ERRORS)
         report = summary.files[0]
         if report.file_error is not None:
