@@ -225,11 +225,11 @@ def build_demo_tickets(stdout=None, *, today: date | None = None, seed: int = SE
     if todo_months < len(expected):
         _say(stdout, _("Queue data: simulating the missing outlet-months (%(n)s) of %(start)s to %(end)s …") % values)
     elif n_full < len(codes):
-        _say(stdout, _("Queue data: simulated ticket and device logs, %(start)s to %(end)s: the full year for "
+        _say(stdout, _("Queue data: simulating ticket and device logs, %(start)s to %(end)s: the full year for "
                        "%(full)s outlets, from %(tail_start)s for the other %(rest)s (to keep the demo quick) …")
              % values)
     else:
-        _say(stdout, _("Queue data: simulated ticket and device logs, %(start)s to %(end)s …") % values)
+        _say(stdout, _("Queue data: simulating ticket and device logs, %(start)s to %(end)s …") % values)
     profiles = simulate.outlet_profiles(len(codes), seed, start_date=start, days=(end - start).days + 1,
                                         lean_improvement=True, outlet_codes=codes)
 

@@ -94,14 +94,19 @@ class Dialect:
 
     name: str
     seconds_sql: str = "date_diff('second', {a}, {b})"  # whole seconds from a to b
-    quantile_sql: str = "quantile_cont({x}, {p})"  # linear interpolation between closest ranks
+    # Several percentiles in one aggregate (one sort per group); linear interpolation between ranks.
+    quantiles_sql: str = "quantile_cont({x}, [{ps}])"
+    element_sql: str = "{a}[{i}]"  # i counts from 1, i0 from 0
     tables: Mapping[str, str] = field(default_factory=lambda: {"tickets": "tickets", "devices": "devices"})
 
     def seconds(self, a: str, b: str) -> str:
         return self.seconds_sql.format(a=a, b=b)
 
-    def quantile(self, x: str, p: float) -> str:
-        return self.quantile_sql.format(x=x, p=p)
+    def quantiles(self, x: str, ps: Sequence[float]) -> str:
+        return self.quantiles_sql.format(x=x, ps=", ".join(str(p) for p in ps))
+
+    def element(self, a: str, i: int) -> str:
+        return self.element_sql.format(a=a, i=i, i0=i - 1)
 
     def source(self, root: str, kind: str, months: Sequence[str], outlets: Sequence[str] | None,
                alias: str = "src") -> str:
@@ -125,9 +130,11 @@ class DuckDBDialect(Dialect):
 
 
 DUCKDB = DuckDBDialect("duckdb")
-SPARK = Dialect("spark", seconds_sql="timestampdiff(SECOND, {a}, {b})", quantile_sql="percentile({x}, {p})")
+SPARK = Dialect("spark", seconds_sql="timestampdiff(SECOND, {a}, {b})",
+                quantiles_sql="percentile({x}, array({ps}))", element_sql="{a}[{i0}]")
 # Trino has no exact percentile aggregate: its figures for median/P90 are approximate.
-TRINO = Dialect("trino", quantile_sql="approx_percentile({x}, {p})")
+TRINO = Dialect("trino", quantiles_sql="approx_percentile({x}, ARRAY[{ps}])",
+                element_sql="element_at({a}, {i})")
 
 
 def _empty_source(schema: pa.Schema, alias: str = "src") -> str:
@@ -245,7 +252,8 @@ def mapping_key(mapping: pa.Table) -> str:
     if "outlet_code" not in mapping.column_names or len(others) != 1:
         raise ValueError("mapping must have exactly two columns: outlet_code and the group key")
     key = others[0]
-    if not _IDENT.match(key) or key in WAIT_COLUMNS + OPS_COLUMNS + BREAKDOWNS + ("period_start", "interval_idx"):
+    taken = WAIT_COLUMNS + OPS_COLUMNS + BREAKDOWNS + ("period_start", "interval_idx")
+    if not _IDENT.match(key) or key in taken:
         raise ValueError(f"invalid group column name {key!r}")
     return key
 
@@ -345,8 +353,7 @@ WITH t AS (
     COUNT(wait_s) AS called,
     SUM(wait_s) AS wait_sum,
     MAX(wait_s) AS wait_max,
-    {dialect.quantile('wait_s', 0.5)} AS wait_median,
-    {dialect.quantile('wait_s', 0.9)} AS wait_p90,
+    {dialect.quantiles('wait_s', (0.5, 0.9))} AS wait_q,
     SUM(CASE WHEN wait_s > threshold_s THEN 1 ELSE 0 END) AS overtime,
     COUNT(service_s) AS service_count,
     SUM(service_s) AS service_sum
@@ -358,7 +365,8 @@ SELECT {key_list},
   CAST(called AS BIGINT) AS called,
   CAST(abandoned AS DOUBLE) / arrivals AS abandon_rate,
   CAST(wait_sum AS DOUBLE) / NULLIF(called, 0) AS wait_mean,
-  CAST(wait_median AS DOUBLE) AS wait_median, CAST(wait_p90 AS DOUBLE) AS wait_p90,
+  CAST({dialect.element('wait_q', 1)} AS DOUBLE) AS wait_median,
+  CAST({dialect.element('wait_q', 2)} AS DOUBLE) AS wait_p90,
   CAST(wait_max AS BIGINT) AS wait_max,
   CAST(overtime AS BIGINT) AS overtime,
   CAST(overtime AS DOUBLE) / NULLIF(called, 0) AS overtime_ratio,
@@ -432,7 +440,8 @@ WITH t AS (
 ), lv2 AS (
   -- Leaving before arriving at the same second: the running level's maximum is then a real queue length.
   SELECT outlet_code, ticket_date, {_interval_on_day('ts', 'ticket_date')} AS interval_idx, delta,
-    SUM(delta) OVER (PARTITION BY outlet_code, ticket_date ORDER BY ts, delta ROWS UNBOUNDED PRECEDING) AS level
+    SUM(delta) OVER (PARTITION BY outlet_code, ticket_date ORDER BY ts, delta ROWS UNBOUNDED PRECEDING)
+      AS level
   FROM ev
 ), qi AS (
   SELECT outlet_code, ticket_date, interval_idx, MAX(level) AS max_level, SUM(delta) AS delta
@@ -537,27 +546,69 @@ def run(con, sql: str, scope: Scope | None = None) -> pa.Table:
             con.close()
 
 
+def month_scopes(scope: Scope) -> list[Scope]:
+    """The scope cut into calendar months when no result row can span two months, else [scope].
+
+    Running month by month bounds the engine's memory (one month's groups at a time) and gives the
+    same rows: day, interval and month keys never straddle a month boundary.
+    """
+    if scope.grain not in ("interval", "day", "month") or len(scope.months) < 2:
+        return [scope]
+    out = []
+    for m in scope.months:
+        first = date.fromisoformat(f"{m}-01")
+        last = date(first.year + first.month // 12, first.month % 12 + 1, 1).toordinal() - 1
+        out.append(Scope(max(scope.start, first), min(scope.end, date.fromordinal(last)), [m], scope.outlets,
+                         scope.grain, scope.group, scope.mapping, scope.breakdown))
+    return out
+
+
+def _run_by_month(con, scope: Scope, make_sql) -> pa.Table:
+    own = con is None
+    con = con or connect()
+    try:
+        parts = [run(con, make_sql(s), s) for s in month_scopes(scope)]
+    finally:
+        if own:
+            con.close()
+    return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+
+
 def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
               outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
               thresholds: Mapping[str, int] | None = None, con=None) -> pa.Table:
-    """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS."""
+    """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS.
+
+    Sorted by the keys. Day / interval / month grains run one query per calendar month.
+    """
     scope = resolve(start, end, grain, outlets, mapping, breakdown)
-    return run(con, wait_sql(os.fspath(root), scope, thresholds), scope)
+    check_thresholds(thresholds)
+    return _run_by_month(con, scope, lambda s: wait_sql(os.fspath(root), s, thresholds))
 
 
 def ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
              outlets: Iterable[str] | None = None, mapping=None, eligible_types: Sequence[str] | None = None,
              con=None) -> pa.Table:
-    """Exact counter / queue / device KPIs: keys (period_start[, interval_idx], outlet_code | group) + OPS_COLUMNS."""
+    """Exact counter / queue / device KPIs.
+
+    Keys (period_start[, interval_idx], outlet_code | group) + OPS_COLUMNS, sorted by the keys.
+    """
     scope = resolve(start, end, grain, outlets, mapping)
-    return run(con, ops_sql(os.fspath(root), scope, eligible_types), scope)
+    return _run_by_month(con, scope, lambda s: ops_sql(os.fspath(root), s, eligible_types))
+
+
+_COUNTS = ("arrivals", "served", "transferred", "abandoned", "called", "overtime", "busy_seconds",
+           "counter_seconds", "peak_queue", "device_txns", "eligible_tickets")
 
 
 def join_kpis(wait: pa.Table, ops: pa.Table, keys: Sequence[str]) -> pa.Table:
-    """Outer join of the wait and ops tables on the keys, sorted by the keys."""
+    """Outer join of the wait and ops tables on the keys, sorted by the keys; missing counts are 0."""
     joined = wait.join(ops, list(keys), join_type="full outer")
     joined = joined.sort_by([(k, "ascending") for k in keys])
-    return joined.select([*keys, *WAIT_COLUMNS, *OPS_COLUMNS])
+    cols = {c: joined.column(c) for c in (*keys, *WAIT_COLUMNS, *OPS_COLUMNS)}
+    for c in _COUNTS:
+        cols[c] = cols[c].fill_null(0)
+    return pa.table(cols)
 
 
 def kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",

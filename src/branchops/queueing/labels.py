@@ -2,7 +2,7 @@
 states them, and half-hour slot labels. The engines speak in codes; people read these."""
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from .schema import TICKET_COLUMNS
 
@@ -97,11 +97,13 @@ def proposals(rows: list[dict], max_counters: int | None = None) -> list[dict]:
         days = max(len(v[0]) for v in slots.values())
         start = time(first * 30 // 60, first * 30 % 60)
         for change in staffing.plan_outlet_day(needed, have, start=start, policy=policy):
-            if change.actionable:
-                text = (_("open %(n)s more window(s)") if change.change > 0 else _("close %(n)s window(s)")) % {
-                    "n": abs(change.change)}
+            n = abs(change.change)
+            if not change.actionable:
+                text = ngettext("%(n)s counter short", "%(n)s counters short", n) % {"n": n}
+            elif change.change > 0:
+                text = ngettext("open %(n)s more window", "open %(n)s more windows", n) % {"n": n}
             else:
-                text = _("%(n)s counter(s) short") % {"n": change.change}
+                text = ngettext("close %(n)s window", "close %(n)s windows", n) % {"n": n}
             out.append({"weekday": WEEKDAYS[weekday], "start": change.start.strftime("%H:%M"),
                         "end": change.end.strftime("%H:%M"), "change": change.change, "text": text,
                         "reason": PROPOSAL_REASONS.get(change.reason, change.reason), "days": days,

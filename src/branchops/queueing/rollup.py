@@ -7,9 +7,10 @@ Tables (Parquet, written atomically with os.replace):
   per (month, outlet) partition, rewritten by ``refresh`` for each touched partition
     {root}/rollup/month=YYYY-MM/outlet=<code>/data.parquet        "detail"
         one row per outlet x day x interval x business_type x customer_tier: arrivals, served,
-        transferred, abandoned, called, wait_sum, wait_max, service_count, service_sum and a wait
-        histogram w000..w120: w000 counts waits <= 60 s, wk counts waits in (60k, 60k + 60] s,
-        w120 counts waits > 7200 s (overflow).
+        transferred, abandoned, called, wait_sum, service_count, service_sum, wait_max and the wait
+        histogram in 121 one-minute bins, stored sparse as two aligned lists (hist_bins ascending,
+        hist_counts; empty bins left out): bin 0 counts waits <= 60 s, bin k waits in
+        (60k, 60k + 60] s, bin 120 waits > 7200 s (overflow).
     {root}/rollup_ops/month=YYYY-MM/outlet=<code>/data.parquet    "ops"
         one row per outlet x day x interval: counters_open, busy_seconds, peak_queue, device_txns.
   per month, all outlets (compacts for branch-wide questions), rebuilt by the same refresh
@@ -22,6 +23,9 @@ are exact: a wait exceeds a threshold of m whole minutes (1..120) exactly when i
 above. Median and P90 come from the histogram, interpolating linearly inside the bin (ranks spread
 evenly over it), so they are within one minute of the exact figure for waits up to 120 minutes; in
 the overflow bin the estimate lies between 7200 s and the group's longest wait.
+
+Reading: the roll-up questions are answered with PyArrow + NumPy (filtered Parquet reads, one sort
+per question), not SQL: on roll-up sized inputs planning a query would cost more than answering it.
 
 Concurrency: a refresh of a month holds an exclusive lock file ({root}/rollup/.locks/YYYY-MM.lock)
 while it reads the partitions, writes their roll-ups and updates the month's compacts, so parallel
@@ -42,19 +46,47 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from branchops.queueing import kpis as K
 
 BINS = 121  # 0..119 one-minute bins + overflow (> 120 min)
-HIST = tuple(f"w{k:03d}" for k in range(BINS))
+HIST = ("hist_bins", "hist_counts")
 DETAIL, OPS, DAY, MONTH, OPS_DAY = "rollup", "rollup_ops", "rollup_day", "rollup_month", "rollup_ops_day"
 MEASURES = ("arrivals", "served", "transferred", "abandoned", "called", "wait_sum", "service_count",
             "service_sum")
 OPS_MEASURES = ("counters_open", "busy_seconds", "peak_queue", "device_txns")
+DETAIL_KEYS = ("outlet_code", "ticket_date", "interval_idx", "business_type", "customer_tier")
+DAY_KEYS = ("outlet_code", "ticket_date", "business_type", "customer_tier")
+MONTH_KEYS = ("outlet_code", "month_start", "business_type", "customer_tier")
 BATCH_OUTLETS = 100  # partitions aggregated per query: bounds the memory of one refresh step
 COMPACT_ROW_GROUP = 16_384  # compacts are sorted by outlet: small row groups let outlet filters skip
+_WIDE = ("wait_sum", "service_sum", "busy_seconds")  # sums kept as int64; other counts fit int32
+_LOW = np.iinfo(np.int64).min
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+_COUNT_TYPES = {c: (pa.int64() if c in _WIDE else pa.int32()) for c in MEASURES}
+HIST_TYPES = {"hist_bins": pa.list_(pa.int8()), "hist_counts": pa.list_(pa.int32())}
+
+
+def _schema(keys: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:
+    return pa.schema([*keys, *_COUNT_TYPES.items(), ("wait_max", pa.int32()), *HIST_TYPES.items()])
+
+
+_KEY_TYPES = {"outlet_code": pa.string(), "ticket_date": pa.date32(), "interval_idx": pa.int16(),
+              "business_type": pa.string(), "customer_tier": pa.string(), "month_start": pa.date32()}
+_OPS_TYPES = [("counters_open", pa.int32()), ("busy_seconds", pa.int64()), ("peak_queue", pa.int32()),
+              ("device_txns", pa.int32())]
+SCHEMAS = {
+    DETAIL: _schema([(k, _KEY_TYPES[k]) for k in DETAIL_KEYS]),
+    DAY: _schema([(k, _KEY_TYPES[k]) for k in DAY_KEYS]),
+    MONTH: _schema([(k, _KEY_TYPES[k]) for k in MONTH_KEYS]),
+    OPS: pa.schema([("outlet_code", pa.string()), ("ticket_date", pa.date32()), ("interval_idx", pa.int16()),
+                    *_OPS_TYPES]),
+    OPS_DAY: pa.schema([("outlet_code", pa.string()), ("ticket_date", pa.date32()), *_OPS_TYPES]),
+}
 
 
 # -------------------------------------------------------------------------------------------- writing
@@ -98,20 +130,17 @@ def _bin_sql(wait: str) -> str:
             f"WHEN {wait} > {K.MAX_THRESHOLD} THEN {BINS - 1} ELSE CAST(({wait} - 1) // 60 AS INTEGER) END")
 
 
-DETAIL_KEYS = ("outlet_code", "ticket_date", "interval_idx", "business_type", "customer_tier")
-
-
 def detail_bins_sql(files: Sequence[str], first: date, last: date) -> str:
     """Ticket measures per detail key and wait bin (DuckDB SQL; roll-ups are built by DuckDB).
 
     One row per (key, bin) rather than 121 filtered counts per key: DuckDB pays per aggregate state,
-    so the histogram is pivoted in NumPy instead (``detail_table``).
+    so the histogram is built in NumPy instead (``detail_table``).
     """
     keys = ", ".join(DETAIL_KEYS)
     return f"""
 WITH t AS (
-  SELECT outlet_code, ticket_date, {K.interval_sql('issued_at')} AS interval_idx, business_type, customer_tier,
-    outcome,
+  SELECT outlet_code, ticket_date, {K.interval_sql('issued_at')} AS interval_idx, business_type,
+    customer_tier, outcome,
     CASE WHEN outcome IN ({K._CALLED}) THEN {K.DUCKDB.seconds('issued_at', 'called_at')} END AS wait_s,
     CASE WHEN outcome IN ({K._CALLED}) THEN {K.DUCKDB.seconds('service_start_at', 'service_end_at')} END
       AS service_s
@@ -153,54 +182,173 @@ def detail_table(con, files: Sequence[str], first: date, last: date) -> pa.Table
     """The detail roll-up rows of some ticket partitions, sorted by DETAIL_KEYS."""
     raw = con.sql(detail_bins_sql(files, first, last)).to_arrow_table()
     starts = _group_starts(raw, DETAIL_KEYS)
-    groups = len(starts)
-    gid = np.zeros(raw.num_rows, np.int64)
-    gid[starts[1:]] = 1
-    gid = np.cumsum(gid)
+    groups, n = len(starts), raw.num_rows
+    flags = np.zeros(n, np.int64)
+    flags[starts[1:]] = 1
+    gid = np.cumsum(flags)
     cols: dict[str, pa.Array] = {k: raw.column(k).take(pa.array(starts)) for k in DETAIL_KEYS}
     for m in MEASURES:
-        v = raw.column(m).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        tot = np.add.reduceat(v, starts) if groups else v[:0]
-        cols[m] = pa.array(tot, pa.int64() if m in ("wait_sum", "service_sum") else pa.int32())
-    wmax = raw.column("wait_max")
-    wv = wmax.fill_null(np.iinfo(np.int64).min).to_numpy(zero_copy_only=False).astype(np.int64)
+        v = raw.column(m).combine_chunks()
+        v = (v.fill_null(0) if v.null_count else v).to_numpy(zero_copy_only=False)
+        tot = np.add.reduceat(v, starts, dtype=np.int64) if groups else np.zeros(0, np.int64)
+        cols[m] = pa.array(tot, _COUNT_TYPES[m])
+    wv = raw.column("wait_max").cast(pa.int64()).fill_null(_LOW).to_numpy(zero_copy_only=False)
     top = np.maximum.reduceat(wv, starts) if groups else wv[:0]
-    cols["wait_max"] = pa.array(top.astype(np.int32), pa.int32(), mask=top == np.iinfo(np.int64).min)
-    hist = np.zeros((groups, BINS), np.int32, order="F")  # column-major: one contiguous column per bin
-    binv = raw.column("bin")
-    ok = ~np.asarray(binv.is_null().to_numpy(zero_copy_only=False))
-    called = raw.column("called").to_numpy(zero_copy_only=False)
-    np.add.at(hist, (gid[ok], binv.to_numpy(zero_copy_only=False)[ok].astype(np.int64)), called[ok])
-    for b, c in enumerate(HIST):
-        cols[c] = pa.array(hist[:, b])
+    cols["wait_max"] = pa.array(top, pa.int32(), mask=top == _LOW)
+    # The (key, bin) rows come sorted by key then bin: the called ones are the sparse histogram.
+    binv = raw.column("bin").cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
+    hit = binv >= 0
+    called = raw.column("called").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    offsets = np.searchsorted(gid[hit], np.arange(groups + 1))
+    cols["hist_bins"], cols["hist_counts"] = _hist_arrays(offsets, binv[hit], called[hit])
+    return pa.table(cols).cast(SCHEMAS[DETAIL])
+
+
+# ----------------------------------------------------------------------------------- sparse histograms
+def _flat_hist(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, bin, count) of every stored histogram entry of a table."""
+    bins = table.column("hist_bins").combine_chunks()
+    counts = table.column("hist_counts").combine_chunks()
+    rows = pc.list_parent_indices(bins).to_numpy().astype(np.int64)
+    return (rows, pc.list_flatten(bins).to_numpy().astype(np.int64),
+            pc.list_flatten(counts).to_numpy().astype(np.int64))
+
+
+def _reduce_hist(table: pa.Table, group_of_row: np.ndarray, groups: int) -> tuple[np.ndarray, ...]:
+    """Sum the rows' histograms per group: (offsets[groups + 1], bins, counts), bins ascending per group."""
+    rows, bins, counts = _flat_hist(table)
+    key = group_of_row[rows] * BINS + bins
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, np.int64)
+    uk = sk[starts]
+    total = np.add.reduceat(counts[order], starts) if len(sk) else counts[:0]
+    offsets = np.searchsorted(uk // BINS, np.arange(groups + 1))
+    return offsets, uk % BINS, total
+
+
+def _hist_arrays(offsets: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    off = pa.array(np.asarray(offsets, np.int32))
+    return (pa.ListArray.from_arrays(off, pa.array(np.asarray(bins, np.int8))),
+            pa.ListArray.from_arrays(off, pa.array(np.asarray(counts, np.int32))))
+
+
+def sparse_quantiles(offsets: np.ndarray, bins: np.ndarray, counts: np.ndarray, wait_max: np.ndarray,
+                     ps: Sequence[float]) -> list[np.ndarray]:
+    """Linear-interpolation percentiles of grouped waits estimated from their histograms.
+
+    The value of rank r (0-based) is placed inside its bin as if the bin's c values were spread
+    evenly: lower + (j + 0.5) / c x 60 s, j its rank inside the bin; in the overflow bin evenly up to
+    the group's longest wait; the top rank is the longest wait itself. Groups without waits give NaN.
+    """
+    groups = len(offsets) - 1
+    counts = np.asarray(counts, np.int64)
+    cum = np.cumsum(counts)
+    cum0 = np.r_[0, cum]
+    base = cum0[offsets[:-1]]
+    n = cum0[offsets[1:]] - base
+    wmax = np.asarray(wait_max, np.float64)
+    top = np.maximum(np.nan_to_num(wmax, nan=K.MAX_THRESHOLD), K.MAX_THRESHOLD)
+    out = []
+    if not len(cum):
+        return [np.full(groups, np.nan) for _ in ps]
+
+    def value(rank: np.ndarray) -> np.ndarray:
+        e = np.minimum(np.searchsorted(cum, base + rank, side="right"), len(cum) - 1)
+        b, c = bins[e], counts[e]
+        j = base + rank - (cum[e] - c)
+        lo = b * 60.0
+        v = np.where(b == BINS - 1, lo + (j + 1) / c * (top - lo), lo + (j + 0.5) / c * 60.0)
+        return np.where(rank == n - 1, wmax, v)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p in ps:
+            h = np.maximum(n - 1, 0) * p
+            r0 = np.floor(h)
+            v0 = value(r0)
+            v1 = value(np.minimum(r0 + 1, np.maximum(n - 1, 0)))
+            out.append(np.where(n > 0, v0 + (h - r0) * (v1 - v0), np.nan))
+    return out
+
+
+def hist_quantiles(hist: np.ndarray, wait_max: np.ndarray, ps: Sequence[float]) -> list[np.ndarray]:
+    """sparse_quantiles for dense histograms (rows x BINS)."""
+    hist = np.asarray(hist, np.int64)
+    rows, bins = np.nonzero(hist)
+    offsets = np.searchsorted(rows, np.arange(hist.shape[0] + 1))
+    return sparse_quantiles(offsets, bins, hist[rows, bins], wait_max, ps)
+
+
+# ------------------------------------------------------------------------------------------ grouping
+def _key_codes(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Dense codes of a key column in sort order (nulls last, like DuckDB) and the number of codes."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        enc = col.dictionary_encode()
+        values = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+        rank = np.empty(len(values), np.int64)
+        rank[np.argsort(values, kind="stable")] = np.arange(len(values))
+        idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = np.append(rank, len(values))[idx]
+        return codes, len(values) + 1
+    raw = (col.cast(pa.int32()) if pa.types.is_date32(col.type) else col).cast(pa.int64())
+    arr = raw.fill_null(np.iinfo(np.int64).max).to_numpy(zero_copy_only=False)
+    uniq, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64), len(uniq)
+
+
+def _groups(table: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, starts, group_of_row): rows sorted by the keys (nulls last), where each group starts."""
+    n = table.num_rows
+    key = np.zeros(n, np.int64)
+    for k in keys:
+        codes, size = _key_codes(table.column(k))
+        key = key * size + codes
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if n else np.zeros(0, np.int64)
+    flags = np.zeros(n, np.int64)
+    flags[starts[1:]] = 1
+    group_of_row = np.empty(n, np.int64)
+    group_of_row[order] = np.cumsum(flags)
+    return order, starts, group_of_row
+
+
+def _aggregate(table: pa.Table, keys: Sequence[str], sums: Sequence[str], maxes: Sequence[str] = (),
+               hist: bool = False) -> pa.Table:
+    """Group by keys, sorted by the keys: one sort, then NumPy segment sums column by column.
+
+    No wide temporaries: large fresh allocations are slow to fault in on the small servers.
+    """
+    n = table.num_rows
+    order, starts, group_of_row = _groups(table, keys)
+    take = pa.array(order[starts]) if n else pa.array([], pa.int64())
+    cols = {k: table.column(k).take(take) for k in keys}
+    for c in sums:
+        v = table.column(c).combine_chunks()
+        v = (v.fill_null(0) if v.null_count else v).to_numpy(zero_copy_only=False)
+        tot = np.add.reduceat(v[order], starts, dtype=np.int64) if n else np.zeros(0, np.int64)
+        cols[c] = pa.array(tot, pa.int64() if c in _WIDE else pa.int32())
+    for c in maxes:
+        v = table.column(c).cast(pa.int64()).fill_null(_LOW).to_numpy(zero_copy_only=False)[order]
+        top = np.maximum.reduceat(v, starts) if n else v
+        cols[c] = pa.array(top, table.schema.field(c).type, mask=top == _LOW)
+    if hist:
+        cols["hist_bins"], cols["hist_counts"] = _hist_arrays(*_reduce_hist(table, group_of_row, len(starts)))
     return pa.table(cols)
 
 
-def _sum_cols(cols: Iterable[str], cast: str = "BIGINT") -> str:
-    return ", ".join(f"CAST(SUM({c}) AS {cast}) AS {c}" for c in cols)
+def _read(files: Sequence[str]) -> pa.Table | None:
+    return pa.concat_tables([pq.read_table(f) for f in files]) if files else None
 
 
-def _compact_sql(source: str, keys: Sequence[str], key_exprs: Sequence[str]) -> str:
-    """Re-aggregate detail-shaped rows to coarser keys (sums; max for wait_max)."""
-    return f"""
-SELECT {', '.join(f'{e} AS {k}' for e, k in zip(key_exprs, keys, strict=True))},
-  {_sum_cols(MEASURES[:5], 'INTEGER')}, CAST(SUM(wait_sum) AS BIGINT) AS wait_sum,
-  CAST(MAX(wait_max) AS INTEGER) AS wait_max, CAST(SUM(service_count) AS INTEGER) AS service_count,
-  CAST(SUM(service_sum) AS BIGINT) AS service_sum, {_sum_cols(HIST, 'INTEGER')}
-FROM {source}
-GROUP BY {', '.join(key_exprs)}
-ORDER BY {', '.join(keys)}
-"""
+def _day_compact(detail: pa.Table) -> pa.Table:
+    return _aggregate(detail, DAY_KEYS, MEASURES, ("wait_max",), hist=True).cast(SCHEMAS[DAY])
 
 
-def _ops_day_sql(source: str) -> str:
-    return f"""
-SELECT outlet_code, ticket_date, CAST(SUM(counters_open) AS INTEGER) AS counters_open,
-  CAST(SUM(busy_seconds) AS BIGINT) AS busy_seconds, CAST(MAX(peak_queue) AS INTEGER) AS peak_queue,
-  CAST(SUM(device_txns) AS INTEGER) AS device_txns
-FROM {source}
-GROUP BY outlet_code, ticket_date ORDER BY outlet_code, ticket_date
-"""
+def _ops_day_compact(ops: pa.Table) -> pa.Table:
+    return _aggregate(ops, ("outlet_code", "ticket_date"), ("counters_open", "busy_seconds", "device_txns"),
+                      ("peak_queue",)).select(SCHEMAS[OPS_DAY].names).cast(SCHEMAS[OPS_DAY])
 
 
 def _split_write(table: pa.Table, root: Path, name: str, month: str, outlets: Sequence[str]) -> None:
@@ -220,57 +368,62 @@ def _split_write(table: pa.Table, root: Path, name: str, month: str, outlets: Se
 
 def _refresh_month(con, root: Path, month: str, outlets: list[str]) -> None:
     first, last = _month_bounds(month)
+    day_parts, ops_parts = [], []
     for i in range(0, len(outlets), BATCH_OUTLETS):
         batch = outlets[i:i + BATCH_OUTLETS]
         files = K.partition_paths(root, "tickets", [month], batch)
         if files:
             detail = detail_table(con, files, first, last)
+            day_parts.append(_day_compact(detail))
         else:
             detail = pa.table({"outlet_code": pa.array([], pa.string())})
         _split_write(detail, root, DETAIL, month, batch)
         scope = K.Scope(first, last, [month], batch, "interval", "outlet_code", None, ())
         ops = con.sql(K.ops_base_sql(os.fspath(root), scope, None, with_eligible=False)
                       + " ORDER BY outlet_code, ticket_date, interval_idx").to_arrow_table()
-        _split_write(ops.drop_columns(["eligible_tickets"]), root, OPS, month, batch)
-    _compact_month(con, root, month, outlets)
+        ops = ops.drop_columns(["eligible_tickets"])
+        if ops.num_rows:
+            ops_parts.append(_ops_day_compact(ops))
+        _split_write(ops, root, OPS, month, batch)
+    _compact_month(root, month, outlets, day_parts, ops_parts)
 
 
-def _compact_month(con, root: Path, month: str, touched: Sequence[str] | None) -> None:
-    """Update the month's compacts: keep other outlets' rows, re-aggregate the touched outlets'."""
+def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: list[pa.Table],
+                   ops_parts: list[pa.Table]) -> None:
+    """Update the month's compacts: keep the other outlets' rows, put in the touched outlets' new rows.
+
+    Without compacts yet (first refresh of the month, or after rebuild removed them) the other
+    outlets' rows come from their detail roll-ups instead.
+    """
     day_path, month_path, opsd_path = (_part(root, t, month) for t in (DAY, MONTH, OPS_DAY))
-    incremental = touched is not None and day_path.exists() and opsd_path.exists()
-    sel = None if not incremental else list(touched)
-    detail = K.partition_paths(root, DETAIL, [month], sel)
-    ops = K.partition_paths(root, OPS, [month], sel)
-    parts_day, parts_ops = [], []
-    if detail:
-        src = f"read_parquet([{K._list(detail)}])"
-        parts_day.append(con.sql(_compact_sql(src, ("outlet_code", "ticket_date", "business_type", "customer_tier"),
-                                              ("outlet_code", "ticket_date", "business_type", "customer_tier")))
-                         .to_arrow_table())
-    if ops:
-        parts_ops.append(con.sql(_ops_day_sql(f"read_parquet([{K._list(ops)}])")).to_arrow_table())
-    if incremental:
-        keep = f"outlet_code NOT IN ({K._list(touched)})" if touched else "1 = 1"
-        old_day = con.sql(f"SELECT * FROM read_parquet({K._lit(str(day_path))}) WHERE {keep}").to_arrow_table()
-        old_ops = con.sql(f"SELECT * FROM read_parquet({K._lit(str(opsd_path))}) WHERE {keep}").to_arrow_table()
-        parts_day.insert(0, old_day)
-        parts_ops.insert(0, old_ops)
-    day = _concat_sorted(parts_day, ["outlet_code", "ticket_date", "business_type", "customer_tier"])
-    opsd = _concat_sorted(parts_ops, ["outlet_code", "ticket_date"])
-    if day is None or day.num_rows == 0:
+    gone = pa.array(list(touched), pa.string())
+
+    def others(path: Path, table: str, compact) -> list[pa.Table]:
+        if path.exists():
+            old = pq.read_table(path)
+            return [old.filter(pc.invert(pc.is_in(old.column("outlet_code"), value_set=gone)))]
+        rest = [f for f in K.partition_paths(root, table, [month], None)
+                if Path(f).parent.name[len("outlet="):] not in set(touched)]
+        return [compact(_read(rest))] if rest else []
+
+    if not (day_path.exists() and opsd_path.exists()):  # rebuild both together from the detail files
+        _remove(day_path)
+        _remove(opsd_path)
+    day = _concat_sorted(others(day_path, DETAIL, _day_compact) + day_parts, list(DAY_KEYS))
+    opsd = _concat_sorted(others(opsd_path, OPS, _ops_day_compact) + ops_parts,
+                          ["outlet_code", "ticket_date"])
+    if day is None:
         _remove(day_path)
         _remove(month_path)
     else:
         _write(day, day_path, COMPACT_ROW_GROUP)
-        con.register("_day_compact", day)
-        try:
-            mon = con.sql(_compact_sql("_day_compact", ("outlet_code", "month_start", "business_type", "customer_tier"),
-                                       ("outlet_code", f"DATE '{month}-01'", "business_type", "customer_tier")))
-            _write(mon.to_arrow_table(), month_path, COMPACT_ROW_GROUP)
-        finally:
-            con.unregister("_day_compact")
-    if opsd is None or opsd.num_rows == 0:
+        first = date.fromisoformat(f"{month}-01")
+        by_month = day.drop_columns(["ticket_date"]).append_column(
+            "month_start", pa.array(np.full(day.num_rows, first.toordinal() - date(1970, 1, 1).toordinal(),
+                                            np.int32)).cast(pa.date32()))
+        mon = _aggregate(by_month, MONTH_KEYS, MEASURES, ("wait_max",), hist=True).cast(SCHEMAS[MONTH])
+        _write(mon, month_path, COMPACT_ROW_GROUP)
+    if opsd is None:
         _remove(opsd_path)
     else:
         _write(opsd, opsd_path, COMPACT_ROW_GROUP)
@@ -281,11 +434,17 @@ def _concat_sorted(parts: list[pa.Table], keys: list[str]) -> pa.Table | None:
     if not parts:
         return None
     table = pa.concat_tables([p.cast(parts[0].schema) for p in parts])
-    return table.sort_by([(k, "ascending") for k in keys]) if len(parts) > 1 else table
+    if len(parts) == 1:
+        return table
+    key = np.zeros(table.num_rows, np.int64)
+    for k in keys:
+        codes, size = _key_codes(table.column(k))
+        key = key * size + codes
+    return table.take(pa.array(np.argsort(key, kind="stable")))
 
 
 def refresh(root: str | os.PathLike, partitions: Iterable[tuple[str, str]], *, con=None) -> dict:
-    """Recompute the roll-ups of the touched (month 'YYYY-MM', outlet_code) partitions, then the month compacts.
+    """Recompute the roll-ups of the touched (month 'YYYY-MM', outlet_code) partitions and the month compacts.
 
     Call it after the import replaced ticket or device partitions. A partition whose ticket and device
     files are gone loses its roll-up rows. Returns {"partitions", "months", "seconds"}.
@@ -325,7 +484,7 @@ def stored_partitions(root: str | os.PathLike, months: Iterable[str] | None = No
             if months is not None and month not in months:
                 continue
             for odir in mdir.iterdir():
-                if odir.name.startswith("outlet="):
+                if odir.name.startswith("outlet=") and (odir / "data.parquet").exists():
                     found.add((month, odir.name[7:]))
     return sorted(found)
 
@@ -348,14 +507,6 @@ def _files(root: str, table: str, months: Sequence[str], outlets: Sequence[str] 
     return [str(_part(Path(root), table, m)) for m in months if _part(Path(root), table, m).exists()]
 
 
-def _source(files: Sequence[str], columns: Sequence[str]) -> str:
-    if files:
-        return f"read_parquet([{K._list(files)}])"
-    # An empty relation with the right columns (types do not matter: it has no rows).
-    cols = ", ".join(f"CAST(NULL AS {'DATE' if c in ('ticket_date', 'month_start') else 'VARCHAR' if c in ('outlet_code', 'business_type', 'customer_tier') else 'BIGINT'}) AS {c}" for c in columns)  # noqa: E501
-    return f"(SELECT {cols} WHERE 1 = 0)"
-
-
 def _month_aligned(scope: K.Scope) -> bool:
     return scope.start.day == 1 and (scope.end + timedelta(days=1)).day == 1
 
@@ -369,182 +520,173 @@ def choose_level(scope: K.Scope) -> str:
     return DAY
 
 
-def _overtime_sql(thresholds: Mapping[str, int] | None) -> str:
-    th = K.check_thresholds(thresholds)
-
-    def tail(seconds: int) -> str:
-        return "(" + " + ".join(HIST[seconds // 60:]) + ")"
-
-    whens = " ".join(f"WHEN {K._lit(t)} THEN {tail(v)}" for t, v in th.items() if t != "regular")
-    return f"CASE customer_tier {whens} ELSE {tail(th['regular'])} END" if whens else tail(th["regular"])
-
-
-def rollup_wait_sql(root: str, scope: K.Scope, thresholds: Mapping[str, int] | None, level: str) -> str:
-    day_col = "month_start" if level == MONTH else "ticket_date"
-    files = _files(root, level, scope.months, scope.outlets)
-    cols = ["outlet_code", day_col, "business_type", "customer_tier", *MEASURES, "wait_max", *HIST]
-    if level == DETAIL:
-        cols.insert(2, "interval_idx")
-    src = _source(files, cols)
-    join, group_expr = K._group_join(scope, "r")
-    inner = K._period_cols(scope, f"r.{day_col}", "r.interval_idx")
-    keys = scope.keys()
-    key_list = ", ".join(keys)
-    if level == MONTH:
-        first = scope.start.replace(day=1)
-        date_filter = f"r.month_start BETWEEN DATE '{first}' AND DATE '{scope.end}'"
-    else:
-        date_filter = K._date_filter(scope, "r.ticket_date")
-    return f"""
-SELECT {key_list}, {_sum_cols(MEASURES)}, CAST(MAX(wait_max) AS BIGINT) AS wait_max,
-  CAST(SUM(overtime) AS BIGINT) AS overtime, {_sum_cols(HIST)}
-FROM (
-  SELECT {', '.join(inner + [f'{group_expr} AS {scope.group}'] + [f'r.{b} AS {b}' for b in scope.breakdown])},
-    {', '.join(f'r.{c}' for c in (*MEASURES, 'wait_max', *HIST))},
-    {_overtime_sql(thresholds).replace('customer_tier', 'r.customer_tier')} AS overtime
-  FROM {src} AS r{join}
-  WHERE {date_filter}{K._outlet_filter(scope, 'r.outlet_code')}
-) AS k
-GROUP BY {key_list} ORDER BY {key_list}
-"""
+def _load(root: str, table: str, scope: K.Scope, columns: Sequence[str]) -> pa.Table:
+    """The rows of a roll-up table in the scope's dates and outlets (Parquet statistics skip the rest)."""
+    day_col = "month_start" if table == MONTH else "ticket_date"
+    lo = scope.start.replace(day=1) if table == MONTH else scope.start
+    files = _files(root, table, scope.months, scope.outlets)
+    if not files:
+        return SCHEMAS[table].empty_table().select(list(columns))
+    cond = (pc.field(day_col) >= lo) & (pc.field(day_col) <= scope.end)
+    if scope.outlets is not None and table not in (DETAIL, OPS):  # partition files hold one outlet
+        cond = cond & pc.field("outlet_code").isin(scope.outlets)
+    dataset = ds.dataset(files, schema=SCHEMAS[table], format="parquet")
+    return dataset.to_table(columns=list(columns), filter=cond)
 
 
-def hist_quantiles(hist: np.ndarray, wait_max: np.ndarray, ps: Sequence[float]) -> list[np.ndarray]:
-    """Linear-interpolation percentiles estimated from per-row wait histograms (rows x BINS).
+def _days(col: pa.ChunkedArray) -> np.ndarray:
+    return col.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
 
-    The value of rank r (0-based) is placed inside its bin as if the bin's c values were spread
-    evenly: lower + (j + 0.5) / c x 60 s, j its rank inside the bin; in the overflow bin evenly up to
-    the row's longest wait; the top rank is the longest wait itself. Rows without waits give NaN.
-    """
-    hist = hist.astype(np.int64, copy=False)
-    n = hist.sum(axis=1)
-    cum = np.cumsum(hist, axis=1)
-    lower = np.arange(BINS, dtype=np.float64) * 60.0
-    rows = np.arange(len(n))
-    wmax = wait_max.astype(np.float64)
-    top = np.maximum(np.nan_to_num(wmax, nan=K.MAX_THRESHOLD), K.MAX_THRESHOLD)
 
-    def value(rank: np.ndarray) -> np.ndarray:
-        b = np.argmax(cum > rank[:, None], axis=1)
-        c = hist[rows, b]
-        j = rank - (cum[rows, b] - c)
-        lo = lower[b]
-        over = b == BINS - 1
-        # Overflow: spread up to the longest wait, the last rank landing on it exactly.
-        v = np.where(over, lo + (j + 1) / c * (top - lo), lo + (j + 0.5) / c * 60.0)
-        return np.where(rank == n - 1, wmax, v)  # the top rank is the known longest wait
+def _keyed(table: pa.Table, scope: K.Scope, day_col: str) -> pa.Table:
+    """Add the result key columns (period_start, group) to roll-up rows; a mapping may repeat rows."""
+    if scope.mapping is not None:
+        mapping = scope.mapping
+        m_out = np.asarray(mapping.column("outlet_code").to_pylist(), dtype=object)
+        by_outlet = np.argsort(m_out, kind="stable")
+        m_sorted = m_out[by_outlet]
+        enc = table.column("outlet_code").combine_chunks().dictionary_encode()
+        names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+        lo = np.searchsorted(m_sorted, names, side="left")
+        hi = np.searchsorted(m_sorted, names, side="right")
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        reps = (hi - lo)[idx]
+        rows = np.repeat(np.arange(table.num_rows), reps)
+        first = np.repeat(np.cumsum(reps) - reps, reps)
+        mrows = by_outlet[lo[idx][rows] + (np.arange(len(rows)) - first)]
+        table = table.take(pa.array(rows)).append_column(
+            scope.group, mapping.column(scope.group).take(pa.array(mrows)))
+    if scope.grain != "total":
+        days = _days(table.column(day_col))
+        if scope.grain == "week":  # ISO weeks start on Monday; 1970-01-01 was a Thursday
+            days = days - (days + 3) % 7
+        elif scope.grain == "month":
+            months = days.astype("datetime64[D]").astype("datetime64[M]")
+            days = months.astype("datetime64[D]").astype(np.int64)
+        table = table.append_column("period_start", pa.array(days.astype(np.int32)).cast(pa.date32()))
+    return table
 
-    out = []
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
     with np.errstate(invalid="ignore", divide="ignore"):
-        for p in ps:
-            h = np.maximum(n - 1, 0) * p
-            r0 = np.floor(h)
-            frac = h - r0
-            v0 = value(r0)
-            v1 = value(np.minimum(r0 + 1, np.maximum(n - 1, 0)))
-            q = v0 + frac * (v1 - v0)
-            out.append(np.where(n > 0, q, np.nan))
-    return out
+        v = np.asarray(num, np.float64) / den
+    return pa.array(v, pa.float64(), mask=np.asarray(den) == 0)
 
 
-def _finish_wait(raw: pa.Table, keys: Sequence[str]) -> pa.Table:
-    """Turn summed roll-up measures into the KPI columns of kpis.wait_kpis (same names and types)."""
-    def col(name: str) -> np.ndarray:
-        return raw.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-
-    arrivals, called, abandoned = col("arrivals"), col("called"), col("abandoned")
-    hist = np.column_stack([raw.column(c).to_numpy(zero_copy_only=False) for c in HIST]) if raw.num_rows \
-        else np.zeros((0, BINS), np.int64)
-    wmax = raw.column("wait_max")
-    med, p90 = hist_quantiles(hist, wmax.to_numpy(zero_copy_only=False).astype(np.float64), (0.5, 0.9))
-
-    def ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            v = num / den
-        return pa.array(v, pa.float64(), mask=den == 0)
-
-    cols = {k: raw.column(k) for k in keys}
-    for c in ("arrivals", "served", "transferred", "abandoned", "called"):
-        cols[c] = raw.column(c).cast(pa.int64())
-    cols["abandon_rate"] = ratio(abandoned, arrivals)
-    cols["wait_mean"] = ratio(col("wait_sum"), called)
-    cols["wait_median"] = pa.array(med, pa.float64(), mask=np.isnan(med))
-    cols["wait_p90"] = pa.array(p90, pa.float64(), mask=np.isnan(p90))
-    cols["wait_max"] = wmax.cast(pa.int64())
-    cols["overtime"] = raw.column("overtime").cast(pa.int64())
-    cols["overtime_ratio"] = ratio(col("overtime"), called)
-    cols["service_mean"] = ratio(col("service_sum"), col("service_count"))
-    return pa.table(cols)
+def _col(table: pa.Table, name: str) -> np.ndarray:
+    return table.column(name).to_numpy(zero_copy_only=False)
 
 
 def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
                      outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
                      thresholds: Mapping[str, int] | None = None, level: str | None = None,
                      con=None) -> pa.Table:
-    """kpis.wait_kpis answered from the roll-ups (percentiles from the histograms).
+    """kpis.wait_kpis answered from the roll-ups (same rows, columns and order; percentiles from the bins).
 
     ``level`` forces a roll-up table (rollup / rollup_day / rollup_month), else the cheapest is used.
+    ``con`` is accepted for symmetry with kpis and unused: the roll-ups are read with PyArrow.
     """
     scope = K.resolve(start, end, grain, outlets, mapping, breakdown)
+    th = K.check_thresholds(thresholds)
     level = level or choose_level(scope)
-    if level == MONTH and not _month_aligned(scope):
+    if level == MONTH and (not _month_aligned(scope) or scope.grain in ("day", "interval", "week")):
         raise ValueError("the month roll-up answers whole months only")
-    if level == MONTH and scope.grain in ("day", "interval", "week"):
-        raise ValueError("the month roll-up has no days")
-    raw = K.run(con, rollup_wait_sql(os.fspath(root), scope, thresholds, level), scope)
-    return _finish_wait(raw, scope.keys())
+    day_col = "month_start" if level == MONTH else "ticket_date"
+    columns = ["outlet_code", day_col, *(["interval_idx"] if scope.grain == "interval" else []),
+               "business_type", "customer_tier", *MEASURES, "wait_max", *HIST]
+    rows = _keyed(_load(os.fspath(root), level, scope, columns), scope, day_col)
+    keys = scope.keys()
+    # Overtime per row: its histogram entries at or above its tier's threshold bin (exact).
+    tiers = rows.column("customer_tier").combine_chunks().dictionary_encode()
+    names = [*tiers.dictionary.to_pylist(), None]  # the last code stands for a missing tier
+    first_bin = np.array([th.get(t, th["regular"]) // 60 for t in names], np.int64)
+    tier_idx = tiers.indices.fill_null(len(tiers.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    hrow, hbin, hcount = _flat_hist(rows)
+    over = np.bincount(hrow, weights=hcount * (hbin >= first_bin[tier_idx][hrow]), minlength=rows.num_rows)
+    rows = rows.append_column("overtime", pa.array(over.astype(np.int64)))
+    agg = _aggregate(rows, keys, (*MEASURES, "overtime"), ("wait_max",), hist=True)
+    offsets = np.searchsorted(_flat_hist(agg)[0], np.arange(agg.num_rows + 1))
+    _, hbins, hcounts = _flat_hist(agg)
+    wmax = agg.column("wait_max").cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+    med, p90 = sparse_quantiles(offsets, hbins, hcounts, wmax, (0.5, 0.9))
+    called = _col(agg, "called").astype(np.float64)
+    cols = {k: agg.column(k) for k in keys}
+    for c in ("arrivals", "served", "transferred", "abandoned", "called"):
+        cols[c] = agg.column(c).cast(pa.int64())
+    cols["abandon_rate"] = _ratio(_col(agg, "abandoned"), _col(agg, "arrivals").astype(np.float64))
+    cols["wait_mean"] = _ratio(_col(agg, "wait_sum"), called)
+    cols["wait_median"] = pa.array(med, pa.float64(), mask=np.isnan(med))
+    cols["wait_p90"] = pa.array(p90, pa.float64(), mask=np.isnan(p90))
+    cols["wait_max"] = agg.column("wait_max").cast(pa.int64())
+    cols["overtime"] = agg.column("overtime").cast(pa.int64())
+    cols["overtime_ratio"] = _ratio(_col(agg, "overtime"), called)
+    cols["service_mean"] = _ratio(_col(agg, "service_sum"), _col(agg, "service_count").astype(np.float64))
+    return _typed(pa.table(cols), scope)
 
 
-def rollup_ops_sql(root: str, scope: K.Scope, eligible_types: Sequence[str] | None) -> str:
-    if scope.grain == "interval":
-        ops_t, tick_t, cols = OPS, DETAIL, ["interval_idx"]
-    else:
-        ops_t, tick_t, cols = OPS_DAY, DAY, []
-    ops_files = _files(root, ops_t, scope.months, scope.outlets)
-    tick_files = _files(root, tick_t, scope.months, scope.outlets)
-    keys = ["outlet_code", "ticket_date", *cols]
-    if eligible_types is None:
-        eligible = "served"
-    elif eligible_types:
-        eligible = f"CASE WHEN business_type IN ({K._list(eligible_types)}) THEN served ELSE 0 END"
-    else:
-        eligible = "0"
-    where = K._date_filter(scope, "ticket_date") + K._outlet_filter(scope)
-    base = f"""
-SELECT {', '.join(keys)}, SUM(counters_open) AS counters_open, SUM(busy_seconds) AS busy_seconds,
-  MAX(peak_queue) AS peak_queue, SUM(device_txns) AS device_txns, SUM(eligible_tickets) AS eligible_tickets
-FROM (
-  SELECT {', '.join(keys)}, counters_open, busy_seconds, peak_queue, device_txns, 0 AS eligible_tickets
-  FROM {_source(ops_files, keys + list(OPS_MEASURES))} AS o WHERE {where}
-  UNION ALL
-  SELECT {', '.join(keys)}, 0, 0, 0, 0, {eligible}
-  FROM {_source(tick_files, keys + ['business_type', 'served'])} AS e WHERE {where}
-) AS u
-GROUP BY {', '.join(keys)}"""
-    return K.ops_final_sql(scope, base)
+def _typed(table: pa.Table, scope: K.Scope) -> pa.Table:
+    """Key columns typed as the exact engine returns them."""
+    types = {"period_start": pa.date32(), "interval_idx": pa.int16(), "outlet_code": pa.string(),
+             "business_type": pa.string(), "customer_tier": pa.string()}
+    for k in scope.keys():
+        if k in types and table.schema.field(k).type != types[k]:
+            table = table.set_column(table.schema.get_field_index(k), k, table.column(k).cast(types[k]))
+    return table
 
 
 def rollup_ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
                     outlets: Iterable[str] | None = None, mapping=None,
                     eligible_types: Sequence[str] | None = None, con=None) -> pa.Table:
-    """kpis.ops_kpis answered from the roll-ups (exact)."""
+    """kpis.ops_kpis answered from the roll-ups (exact; same rows, columns and order)."""
     scope = K.resolve(start, end, grain, outlets, mapping)
-    return K.run(con, rollup_ops_sql(os.fspath(root), scope, eligible_types), scope)
+    root = os.fspath(root)
+    ops_t, tick_t = (OPS, DETAIL) if scope.grain == "interval" else (OPS_DAY, DAY)
+    keys = ["outlet_code", "ticket_date", *(["interval_idx"] if scope.grain == "interval" else [])]
+    ops = _load(root, ops_t, scope, [*keys, *OPS_MEASURES])
+    tick = _load(root, tick_t, scope, [*keys, "business_type", "served"])
+    served = _col(tick, "served").astype(np.int64)
+    if eligible_types is not None:
+        served = served * pc.is_in(tick.column("business_type"),
+                                   value_set=pa.array(list(eligible_types), pa.string())).to_numpy(
+                                       zero_copy_only=False)
+    zeros = np.zeros(tick.num_rows, np.int64)
+    # Ticket rows add the eligible tickets and make every interval with tickets a row, like the SQL.
+    both = pa.concat_tables([
+        ops.select(keys).append_column("counters_open", ops.column("counters_open").cast(pa.int64()))
+        .append_column("busy_seconds", ops.column("busy_seconds").cast(pa.int64()))
+        .append_column("peak_queue", ops.column("peak_queue").cast(pa.int64()))
+        .append_column("device_txns", ops.column("device_txns").cast(pa.int64()))
+        .append_column("eligible_tickets", pa.array(np.zeros(ops.num_rows, np.int64))),
+        tick.select(keys).append_column("counters_open", pa.array(zeros)).append_column(
+            "busy_seconds", pa.array(zeros)).append_column("peak_queue", pa.array(zeros)).append_column(
+            "device_txns", pa.array(zeros)).append_column("eligible_tickets", pa.array(served)),
+    ])
+    rows = _keyed(both, scope, "ticket_date")
+    agg = _aggregate(rows, scope.keys(), ("busy_seconds", "counters_open", "device_txns", "eligible_tickets"),
+                     ("peak_queue",))
+    busy, open_ = _col(agg, "busy_seconds").astype(np.int64), _col(agg, "counters_open").astype(np.int64)
+    devices = _col(agg, "device_txns").astype(np.int64)
+    eligible = _col(agg, "eligible_tickets").astype(np.int64)
+    counter_seconds = open_ * K.INTERVAL_SECONDS
+    cols = {k: agg.column(k) for k in scope.keys()}
+    cols["busy_seconds"] = pa.array(busy)
+    cols["counter_seconds"] = pa.array(counter_seconds)
+    cols["utilisation"] = _ratio(busy, counter_seconds.astype(np.float64))
+    cols["peak_queue"] = agg.column("peak_queue").cast(pa.int64()).fill_null(0)
+    cols["device_txns"] = pa.array(devices)
+    cols["eligible_tickets"] = pa.array(eligible)
+    cols["migration_rate"] = _ratio(devices, (devices + eligible).astype(np.float64))
+    return _typed(pa.table(cols), scope)
 
 
 def rollup_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
-                outlets: Iterable[str] | None = None, mapping=None, thresholds: Mapping[str, int] | None = None,
-                eligible_types: Sequence[str] | None = None, con=None) -> pa.Table:
+                outlets: Iterable[str] | None = None, mapping=None,
+                thresholds: Mapping[str, int] | None = None, eligible_types: Sequence[str] | None = None,
+                con=None) -> pa.Table:
     """kpis.kpis answered from the roll-ups: what the dashboards and the API call."""
-    own = con is None
-    con = con or K.connect()
-    try:
-        scope = K.resolve(start, end, grain, outlets, mapping)
-        wait = rollup_wait_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
-                                thresholds=thresholds, con=con)
-        ops = rollup_ops_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
-                              eligible_types=eligible_types, con=con)
-        return K.join_kpis(wait, ops, scope.keys())
-    finally:
-        if own:
-            con.close()
+    scope = K.resolve(start, end, grain, outlets, mapping)
+    wait = rollup_wait_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
+                            thresholds=thresholds)
+    ops = rollup_ops_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
+                          eligible_types=eligible_types)
+    return K.join_kpis(wait, ops, scope.keys())

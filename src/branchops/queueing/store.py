@@ -7,16 +7,21 @@ Store layout — a contract with the KPI engine and the roll-ups, keep it exactl
     {root}/devices/month=YYYY-MM/outlet=<outlet_code>/data.parquet   DEVICE_SCHEMA,
         sorted by (start_at, device_id); month = month of start_at
 
-Files are replaced atomically (``data.parquet.tmp-<uuid>`` then ``os.replace``), so a reader in another
-process sees the old file or the new one, never half of one. Writers serialise on ``{root}/<kind>/.lock``.
-Query with DuckDB: ``read_parquet(store.tickets_glob(), hive_partitioning=true)`` (or ``store.tickets_sql()``).
+Parquet has no second unit: the times are stored as TIMESTAMP(MILLIS), whole seconds. DuckDB reads them as
+TIMESTAMP; pyarrow gives exactly TICKET_SCHEMA with ``pq.read_table(path, schema=TICKET_SCHEMA)`` (or
+``TicketStore.read_partition``). Files are replaced atomically (``data.parquet.tmp-<uuid>`` then
+``os.replace``), so a reader in another process sees the old file or the new one, never half of one.
+Writers serialise on ``{root}/<kind>/.lock``. Query with DuckDB:
+``read_parquet(store.tickets_glob(), hive_partitioning=true)`` or ``FROM {store.tickets_sql()}``.
 
-Pipeline, sized for 10 M rows on two cores:
+Pipeline, sized for 10 M rows on two cores (bench/queue_import.py):
   read     — pyarrow.csv, multithreaded, every column as a string, so a bad value is a row error, not a crash
-  validate — one DuckDB query over the Arrow table gives the typed columns plus a bit mask of the failed
-             checks per row; only the bad rows (and the few repeated ticket keys) ever become Python objects
-  append   — DuckDB sorts the good rows once by (outlet, day, time); each (month, outlet) slice is merged
-             with the stored file (keys already stored are dropped) and written by a small thread pool
+  validate — vectorised pyarrow.compute/numpy over the Arrow table, one column per thread: each check is a
+             boolean column; only the bad rows (up to max_errors) ever become Python objects. Repeated
+             ticket keys are found from int codes of the key columns (sort, not per-row Python).
+             The good rows come out already in store order (outlet, day, time, number).
+  append   — each (month, outlet) run is merged with its stored file (keys already stored are dropped)
+             and written by a small thread pool; an untouched partition is not rewritten.
 
 Pure module: no Django import (the Django layer translates ``RowError.code`` and shows the summary).
 """
@@ -29,6 +34,7 @@ import os
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -77,6 +83,7 @@ MISSING_COLUMN = "missing_column"
 UNKNOWN_COLUMN = "unknown_column"
 DUPLICATE_COLUMN = "duplicate_column"
 
+_DATE_COLUMNS = {"ticket_date"}
 EXTRA = "_extra"  # raw column holding the surplus values of a row longer than the header
 LINE = "line"
 DEFAULT_MAX_ERRORS = 1000  # row errors kept per file in an ImportSummary (all are counted)
@@ -198,6 +205,9 @@ class _Kind:
     duplicate_code: str
     duplicate_field: str
     duplicate_noun: str
+    # Parquet: dictionaries only where values repeat, statistics only where readers prune (cheaper writes)
+    dictionary: tuple[str, ...]
+    statistics: tuple[str, ...]
 
 
 TICKETS = _Kind(
@@ -205,11 +215,15 @@ TICKETS = _Kind(
     sort=("ticket_date", "issued_at", "ticket_no"), month_of="ticket_date",
     times=("issued_at", "called_at", "service_start_at", "service_end_at"), dates=("ticket_date",),
     recall_by="called_at", duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no", duplicate_noun="ticket",
+    dictionary=("outlet_code", "ticket_date", "business_type", "customer_tier", "queue_type", "counter_no",
+                "teller_no", "outcome"),
+    statistics=("outlet_code", "ticket_date", "issued_at"),
 )
 DEVICES = _Kind(
     name="devices", columns=DEVICE_COLUMNS, schema=DEVICE_SCHEMA, key=("device_id", "start_at"),
     sort=("start_at", "device_id"), month_of="start_at", times=("start_at", "end_at"), dates=(),
     recall_by=None, duplicate_code=DUPLICATE_RECORD, duplicate_field="start_at", duplicate_noun="record",
+    dictionary=("device_id", "outlet_code", "txn_type"), statistics=("device_id", "outlet_code", "start_at"),
 )
 _ALWAYS_REQUIRED = ("outlet_code", "ticket_date", "ticket_no", "business_type", "customer_tier", "queue_type",
                     "issued_at", "outcome")
@@ -330,11 +344,13 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
     return pa.concat_tables([table, extra.select(table.column_names)]).sort_by(LINE)
 
 
-def _cell_text(value) -> str | None:
+def _cell_text(value, is_date: bool = False) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value
+    if is_date and isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()  # Excel has no date-only type
     if isinstance(value, datetime):
         if value.microsecond >= 500_000:  # Excel stores times as fractions of a day: round to the second
             value += timedelta(seconds=1)
@@ -368,8 +384,9 @@ def _read_xlsx(path: Path, columns: tuple[str, ...]) -> pa.Table:
         _check_header(names, columns)
         width = len(names)
         data: list[list[str | None]] = [[] for _ in range(width + 2)]
+        date_cols = {i for i, name in enumerate(names) if name in _DATE_COLUMNS}
         for line, row in enumerate(rows, start=2):  # read-only rows come with gaps filled: line = row number
-            cells = [_cell_text(v) for v in row]
+            cells = [_cell_text(v, i in date_cols) for i, v in enumerate(row)]
             if not any(c is not None and c.strip() for c in cells):
                 continue
             cells += [None] * (width - len(cells))
@@ -442,13 +459,43 @@ def _prepare_raw(raw: pa.Table, kind: _Kind) -> pa.Table:
     return pa.table(arrays)
 
 
+# First/last bytes that may start/end whitespace: ASCII space and controls, or any non-ASCII byte
+# (U+3000, NBSP…; text in Chinese just takes the slower exact trim).
+_MAYBE_SPACE = np.zeros(256, bool)
+_MAYBE_SPACE[[9, 10, 11, 12, 13, 32]] = True
+_MAYBE_SPACE[0x80:] = True
+
+
+def _may_need_trim(arr: pa.Array) -> bool:
+    """Cheap look straight at the Arrow buffers: could any value have leading/trailing blanks or be ""?"""
+    if len(arr) == 0 or arr.null_count == len(arr):
+        return False
+    if pc.any(pc.equal(pc.binary_length(arr), 0)).as_py():
+        return True  # "" (from xlsx or parquet) must become null
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, np.uint8)[offsets[0]: offsets[-1]]
+    if data.min() > 32 and data.max() < 128:
+        return False  # no space, control or non-ASCII byte anywhere: the usual machine export
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    starts, ends = starts[filled], ends[filled]
+    return bool(_MAYBE_SPACE[data[starts - offsets[0]]].any() or _MAYBE_SPACE[data[ends - 1 - offsets[0]]].any())
+
+
+def _clean_chunk(arr: pa.Array) -> pa.Array:
+    if not _may_need_trim(arr):
+        return arr  # the common case: no copy at all
+    arr = pc.utf8_trim_whitespace(arr)
+    empty = pc.equal(pc.binary_length(arr), 0)
+    return pc.if_else(empty, _NULL_STR, arr) if pc.any(empty).as_py() else arr
+
+
 def _clean(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trim; empty or blank is missing (null)."""
-    col = pc.utf8_trim_whitespace(col)
-    empty = pc.equal(pc.binary_length(col), 0)
-    if pc.any(empty).as_py():
-        col = pc.if_else(empty, _NULL_STR, col)
-    return col
+    if col.type != pa.string():
+        col = col.cast(pa.string())
+    return pa.chunked_array([_clean_chunk(chunk) for chunk in col.chunks], type=pa.string())
 
 
 def _parse_chunk(arr: pa.Array, typ: pa.DataType) -> pa.Array:
@@ -466,7 +513,11 @@ def _parse_chunk(arr: pa.Array, typ: pa.DataType) -> pa.Array:
     for fmt in ("%Y-%m-%d",) if width == 10 else _TIME_FORMATS:
         attempt = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
         parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
-    return parsed.cast(typ)
+    parsed = parsed.cast(typ)
+    # strptime is lenient (2026-02-30 becomes 2026-03-02): keep only values that print back the same
+    printed = pc.replace_substring(parsed.cast(pa.string()), " ", "T")
+    same = pc.equal(printed, pc.replace_substring(arr, " ", "T"))
+    return pc.if_else(pc.fill_null(same, False), parsed, pa.scalar(None, typ))
 
 
 def _parse(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
@@ -573,58 +624,126 @@ def validate_devices(raw: pa.Table, known_outlets: Iterable[str] | None,
     return _validate(DEVICES, raw, known_outlets, {}, _device_conditions, max_errors)
 
 
-def _key_codes(cols: list[pa.ChunkedArray]) -> np.ndarray:
-    """One int64 per row, equal exactly when all key columns are equal (strings via their distinct values)."""
-    key: np.ndarray | None = None
-    span = 1
-    for col in cols:
-        if pa.types.is_string(col.type):
-            uniq = pc.unique(col)
-            codes = pc.index_in(col, value_set=uniq).to_numpy().astype(np.int64)
-            card = len(uniq)
-        else:
-            codes = _as_int64(col)
-            codes = codes - codes.min() if len(codes) else codes
-            card = int(codes.max()) + 1 if len(codes) else 1
-        if key is None:
-            key, span = codes, card
-            continue
-        if span * card >= 2**62:  # would overflow: renumber the combined key densely first
-            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
-            span = int(key.max()) + 1
-        key, span = key * card + codes, span * card
-    return key if key is not None else np.zeros(0, np.int64)
-
-
 def _as_int64(col: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_date32(col.type):
         col = col.cast(pa.int32())
     return col.cast(pa.int64()).to_numpy()
 
 
-def _repeats(kind: _Kind, cand: pa.Table) -> tuple[dict[int, int], np.ndarray]:
-    """Among good rows: {line: first line} of duplicates, and lines of earlier calls of a recalled ticket."""
-    key = _key_codes([cand[c] for c in kind.key])
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Order-preserving int codes of a column and their count (strings: rank among the distinct values).
+
+    Nulls get the smallest code; they only occur in rows that are rejected anyway.
+    """
+    if pa.types.is_string(col.type):
+        uniq = pc.unique(col).drop_null()
+        uniq = uniq.take(pc.sort_indices(uniq))
+        codes = pc.fill_null(pc.index_in(col, value_set=uniq), 0).to_numpy().astype(np.int64)
+        return codes, max(len(uniq), 1)
+    low = pc.min(col).as_py()
+    if low is None:
+        return np.zeros(len(col), np.int64), 1
+    codes = _as_int64(pc.fill_null(col, low))
+    codes = codes - codes.min()
+    return codes, int(codes.max()) + 1
+
+
+def _combine(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """One int64 per row ordered like the tuple of codes (lexicographic)."""
+    key, span = parts[0]
+    for codes, card in parts[1:]:
+        if span * card >= 2**62:  # would overflow: renumber densely first (np.unique keeps the order)
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            span = int(key.max()) + 1 if len(key) else 1
+        key, span = key * card + codes, span * card
+    return key
+
+
+def _store_order(table: pa.Table, kind: _Kind) -> tuple[np.ndarray, bool]:
+    """Sort key of the store, (outlet_code, *kind.sort), and whether the rows already are in that order."""
+    key = _combine([_codes(table[c]) for c in ("outlet_code", *kind.sort)])
+    return key, bool(np.all(key[1:] >= key[:-1]))
+
+
+def _months(col: pa.ChunkedArray) -> np.ndarray:
+    """Months since 1970 of a date or timestamp column (nulls as 1970-01; only rejected rows have them)."""
+    days = _as_int64(pc.fill_null(col.cast(pa.date32()), 0))
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def _partition_pieces(table: pa.Table, idx: np.ndarray, part: np.ndarray) -> list[pa.Table]:
+    """Rows ``idx`` of ``table`` (in that order), one single-chunk table per run of equal ``part``.
+
+    A queue-machine export is grouped by outlet and day, so store order is mostly long runs of
+    consecutive rows: those are zero-copy batch slices, concatenated per partition on both cores. A
+    shuffled file instead is gathered by index, partition by partition, on both cores as well.
+    """
+    n = len(idx)
+    starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if n else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], n]
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    if len(breaks) > n // 16:
+        combined = table.combine_chunks()
+        with _pool() as pool:
+            return list(pool.map(lambda ab: combined.take(pa.array(idx[ab[0]:ab[1]])),
+                                 zip(starts.tolist(), ends.tolist(), strict=True)))
+    batches = [b for b in table.to_batches() if b.num_rows]
+    offsets = np.cumsum([0, *[b.num_rows for b in batches]])
+    cut = np.union1d(breaks, starts)  # positions in idx where a slice begins
+    length = np.diff(np.r_[cut, n])
+    first = idx[cut]
+    batch = np.searchsorted(offsets, first, side="right") - 1
+    piece = np.searchsorted(starts, cut, side="right") - 1
+    slices: list[list[pa.RecordBatch]] = [[] for _ in starts]
+    for row, ln, k, p in zip(first.tolist(), length.tolist(), batch.tolist(), piece.tolist(), strict=True):
+        while ln:  # a run may go on into the next batch
+            take = min(ln, int(offsets[k + 1]) - row)
+            slices[p].append(batches[k].slice(row - int(offsets[k]), take))
+            row, ln, k = row + take, ln - take, k + 1
+    with _pool() as pool:
+        return list(pool.map(lambda parts: pa.Table.from_batches(parts, schema=table.schema).combine_chunks(),
+                             slices))
+
+
+# Tables handed out by validate_* (already one chunk per partition, in store order): append trusts them.
+_VALIDATED: dict[int, weakref.ref] = {}
+
+
+def _mark_validated(table: pa.Table) -> pa.Table:
+    key = id(table)
+    _VALIDATED[key] = weakref.ref(table, lambda _ref, key=key: _VALIDATED.pop(key, None))
+    return table
+
+
+def _is_validated(table: pa.Table) -> bool:
+    ref = _VALIDATED.get(id(table))
+    return ref is not None and ref() is table
+
+
+def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None
+             ) -> tuple[dict[int, int], np.ndarray, int]:
+    """Rows sharing a key: ({line: first line} of duplicates, positions to drop, number of recalls).
+
+    With ``call`` (tickets: called_at, no call smallest) the row with the last call is kept and the earlier
+    calls are recalls; the same call twice is a duplicate of its first line.
+    """
     srt = np.sort(key)
     repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
     if not len(repeated):
-        return {}, np.zeros(0, np.int64)
-    hit = pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False)
-    k, lines = key[hit], cand[LINE].to_numpy()[hit]
-    if kind.recall_by:
-        call = cand[kind.recall_by].filter(pa.array(hit))
-        c = _as_int64(pc.fill_null(call.cast(pa.int64()), np.iinfo(np.int64).min))  # no call sorts first
-    else:
-        c = np.zeros(len(k), np.int64)
-    order = np.lexsort((lines, c, k))
-    k, c, lines = k[order], c[order], lines[order]
+        return {}, np.zeros(0, np.int64), 0
+    pos = np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
+    k, ln = key[pos], lines[pos]
+    c = call[pos] if call is not None else np.zeros(len(pos), np.int64)
+    order = np.lexsort((ln, c, k))
+    pos, k, c, ln = pos[order], k[order], c[order], ln[order]
     new_kc = np.r_[True, (k[1:] != k[:-1]) | (c[1:] != c[:-1])]
-    first_line = lines[new_kc][np.cumsum(new_kc) - 1]
-    is_dup = lines != first_line
+    first_line = ln[new_kc][np.cumsum(new_kc) - 1]
+    is_dup = ln != first_line
     new_k = np.r_[True, k[1:] != k[:-1]]
     last_call = np.maximum.reduceat(c, np.flatnonzero(new_k))[np.cumsum(new_k) - 1]
     is_recall = ~is_dup & (c != last_call)
-    return dict(zip(lines[is_dup].tolist(), first_line[is_dup].tolist(), strict=True)), lines[is_recall]
+    dup_first = dict(zip(ln[is_dup].tolist(), first_line[is_dup].tolist(), strict=True))
+    return dup_first, pos[is_dup | is_recall], int(is_recall.sum())
 
 
 def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, enums: dict[str, list[str]],
@@ -657,15 +776,24 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
     bad = pc.and_not(functools.reduce(pc.or_, conds), blank)
     ok = pc.invert(pc.or_(bad, blank))
 
-    cand_cols = {c: (t[c] if c in t else s[c]) for c in kind.key} | {LINE: raw[LINE]}
-    if kind.recall_by:
-        cand_cols[kind.recall_by] = t[kind.recall_by]
-    dup_first, recall_lines = _repeats(kind, pa.table(cand_cols).filter(ok))
-    dropped = np.concatenate([np.fromiter(dup_first, np.int64, len(dup_first)), recall_lines])
-    if len(dropped):
-        ok = pc.and_not(ok, pc.is_in(raw[LINE], value_set=pa.array(dropped)))
+    # Repeated keys and store order from int codes of the key columns, computed once for all rows.
     typed_table = pa.table({c: t.get(c, s[c]) for c in kind.columns}).cast(kind.schema)
-    good = typed_table.filter(ok)
+    code_cols = list(dict.fromkeys((*kind.key, "outlet_code", *kind.sort)))
+    with _pool() as pool:
+        codes = dict(zip(code_cols, pool.map(lambda c: _codes(typed_table[c]), code_cols), strict=True))
+    keep = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
+    call = None
+    if kind.recall_by:
+        call = _as_int64(pc.fill_null(t[kind.recall_by].cast(pa.int64()), np.iinfo(np.int64).min))[keep]
+    lines = raw[LINE].to_numpy()
+    dup_first, dropped, recalls = _repeats(_combine([codes[c] for c in kind.key])[keep], lines[keep], call)
+    if len(dropped):
+        keep = np.delete(keep, dropped)
+    order = keep[np.argsort(_combine([codes[c] for c in ("outlet_code", *kind.sort)])[keep], kind="stable")]
+    # Handed over in store order, one chunk per (month, outlet): append_* need not sort or split again.
+    part = codes["outlet_code"][0][order] * 100_000 + _months(typed_table[kind.month_of])[order]
+    pieces = _partition_pieces(typed_table, order, part)
+    good = _mark_validated(pa.concat_tables(pieces) if pieces else typed_table.slice(0, 0))
 
     # Errors: only bad rows (up to max_errors of them) become Python objects.
     bad_lines = raw[LINE].filter(bad).to_numpy()
@@ -696,7 +824,7 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
         errors = errors[:max_errors]
     rows_seen = raw.num_rows - (pc.sum(blank).as_py() or 0)
     return Validation(good=good, errors=errors, rows=rows_seen, rejected=len(all_bad), error_count=error_count,
-                      recalls=len(recall_lines))
+                      recalls=recalls)
 
 
 # --------------------------------------------------------------------------------------------- store
@@ -778,34 +906,29 @@ class TicketStore:
         total = good.num_rows
         if total == 0:
             return AppendResult()
-        good = good.select(kind.schema.names).cast(kind.schema)
-        outlets = pc.unique(good["outlet_code"])
-        for outlet in outlets.to_pylist():
+        if _is_validated(good):
+            pieces = [pa.Table.from_batches([b]) for b in good.to_batches() if b.num_rows]
+        else:
+            # Store order (outlet, day, time, number) makes every (outlet, month) a contiguous sorted run.
+            good = good.select(kind.schema.names).cast(kind.schema)
+            key, in_order = _store_order(good, kind)
+            order = np.arange(total) if in_order else np.argsort(key, kind="stable")
+            outlet = _codes(good["outlet_code"])[0][order]
+            pieces = _partition_pieces(good, order, outlet * 100_000 + _months(good[kind.month_of])[order])
+        parts = []
+        for piece in pieces:
+            outlet = piece["outlet_code"][0].as_py()
             if outlet is None or not SAFE_OUTLET.fullmatch(outlet):
                 raise ValueError(f"outlet code {outlet!r} cannot name a partition")
-        # One sort by (outlet, day, time, number): every (outlet, month) is then a contiguous, sorted run.
-        order = pc.sort_indices(good, sort_keys=[("outlet_code", "ascending")] + [(c, "ascending") for c in kind.sort])
-        outlet_idx = pc.index_in(good["outlet_code"], value_set=outlets).to_numpy()
-        month_col = good[kind.month_of]
-        month_idx = pc.add(pc.multiply(pc.year(month_col), 12), pc.month(month_col)).to_numpy()
-        order_np = order.to_numpy()
-        part = outlet_idx.astype(np.int64)[order_np] * 100_000 + month_idx[order_np]
-        starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
-        ends = np.r_[starts[1:], total]
-        outlet_names = outlets.to_pylist()
-        ordered = good.take(order)  # one gather; a take per partition would re-scan all chunks each time
-        del good
+            month = str(np.datetime64(int(_months(piece[kind.month_of].slice(0, 1))[0]), "M"))  # "2026-03"
+            parts.append((month, outlet, piece))
 
         result = AppendResult()
         done = 0
         with self._lock(kind), ThreadPoolExecutor(WRITE_THREADS) as pool:
-            jobs = []
-            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-                outlet = outlet_names[int(part[a]) // 100_000]
-                ym = int(part[a]) % 100_000 - 1
-                month = f"{ym // 12:04d}-{ym % 12 + 1:02d}"
-                path = self.partition_path(month, outlet, kind.name)
-                jobs.append((month, outlet, b - a, pool.submit(self._merge_partition, kind, path, ordered.slice(a, b - a))))
+            jobs = [(month, outlet, piece.num_rows,
+                     pool.submit(self._merge_partition, kind, self.partition_path(month, outlet, kind.name), piece))
+                    for month, outlet, piece in parts]
             for month, outlet, n, job in jobs:
                 added, already = job.result()
                 result.added += added
@@ -823,7 +946,7 @@ class TicketStore:
         for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer that died (we hold the lock)
             stale.unlink(missing_ok=True)
         if not path.exists():
-            _write_atomic(new, path)
+            _write_atomic(new, path, kind)
             return new.num_rows, 0
         old = pq.read_table(path, schema=kind.schema)
         fresh = new.join(old.select(list(kind.key)), keys=list(kind.key), join_type="left anti")
@@ -831,7 +954,7 @@ class TicketStore:
         if fresh.num_rows == 0:
             return 0, already  # nothing new: the file is left untouched
         merged = pa.concat_tables([old, fresh.select(kind.schema.names).cast(kind.schema)])
-        _write_atomic(merged.sort_by([(c, "ascending") for c in kind.sort]), path)
+        _write_atomic(merged.sort_by([(c, "ascending") for c in kind.sort]), path, kind)
         return fresh.num_rows, already
 
 
@@ -845,12 +968,13 @@ def _read_parquet_sql(glob: str) -> str:
             "hive_types = {'month': VARCHAR, 'outlet': VARCHAR})")
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
+def _write_atomic(table: pa.Table, path: Path, kind: _Kind) -> None:
     """Write next to the target, then rename over it: readers see the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=list(kind.dictionary),
+                       write_statistics=list(kind.statistics))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -918,6 +1042,8 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
         rest = sum(sizes[i + 1:])
         total = rows_seen + (round(rest * rows_seen / bytes_done) if bytes_done and rows_seen else 0)
         base = rows_done
+        if progress:
+            progress(base, total)  # the file is read: the total is known (or better guessed) from here on
 
         def report_progress(done: int, _n: int, base: int = base, total: int = total) -> None:
             if progress:
