@@ -32,6 +32,12 @@ def test_dashboard_ranks_and_drills_down(loaded, login):
     response = client.get(reverse("queueing:dashboard") + sub["url"])
     assert {r["unit"] for r in response.context["rows"]} == {b.o11.code, b.o12.code}
     assert all(r["url"].startswith(reverse("queueing:outlet", args=[r["unit"]])) for r in response.context["rows"])
+    # By cluster: the 1+N cluster opens its outlets.
+    response = client.get(reverse("queueing:dashboard"), {"month": MONTH, "level": "cluster"})
+    [cluster] = response.context["rows"]
+    assert cluster["unit"] == b.cluster.code
+    response = client.get(reverse("queueing:dashboard") + cluster["url"])
+    assert {r["unit"] for r in response.context["rows"]} == {b.o11.code, b.o12.code}
     # The same table as xlsx.
     response = client.get(reverse("queueing:dashboard"), {"month": MONTH, "level": "outlet", "format": "xlsx"})
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")

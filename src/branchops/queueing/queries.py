@@ -116,7 +116,7 @@ def _records(table) -> list[dict]:
 
 
 def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
-              grain: str = "total", conf: QueueSettings | None = None) -> list[dict]:
+              grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
     """KPIs of the units at ``level`` the user sees (under ``within``), from the roll-ups.
     Each row carries ``unit`` (code) and ``unit_name``; ordered by overtime-wait ratio, worst first."""
     from . import rollup
@@ -124,6 +124,8 @@ def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | 
     if level not in LEVEL_FIELDS:
         raise ValueError(f"unknown level {level!r}")
     rows = outlet_rows(user, within=within)
+    if cluster:
+        rows = [r for r in rows if r.cluster_code == cluster]
     if not rows:
         return []
     conf = conf or queue_settings_for(user)

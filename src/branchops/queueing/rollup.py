@@ -218,6 +218,11 @@ def _reduce_hist(table: pa.Table, group_of_row: np.ndarray, groups: int) -> tupl
     """Sum the rows' histograms per group: (offsets[groups + 1], bins, counts), bins ascending per group."""
     rows, bins, counts = _flat_hist(table)
     key = group_of_row[rows] * BINS + bins
+    if groups * BINS <= 4_000_000:  # few groups: count into a dense grid, no sort
+        dense = np.bincount(key, weights=counts, minlength=groups * BINS).astype(np.int64)
+        nz = np.flatnonzero(dense)
+        offsets = np.searchsorted(nz // BINS, np.arange(groups + 1))
+        return offsets, nz % BINS, dense[nz]
     order = np.argsort(key, kind="stable")
     sk = key[order]
     starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, np.int64)
@@ -640,28 +645,32 @@ def rollup_ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: s
     """kpis.ops_kpis answered from the roll-ups (exact; same rows, columns and order)."""
     scope = K.resolve(start, end, grain, outlets, mapping)
     root = os.fspath(root)
-    ops_t, tick_t = (OPS, DETAIL) if scope.grain == "interval" else (OPS_DAY, DAY)
-    keys = ["outlet_code", "ticket_date", *(["interval_idx"] if scope.grain == "interval" else [])]
-    ops = _load(root, ops_t, scope, [*keys, *OPS_MEASURES])
-    tick = _load(root, tick_t, scope, [*keys, "business_type", "served"])
+    keys = scope.keys()
+    interval = ["interval_idx"] if scope.grain == "interval" else []
+    ops_t = OPS if interval else OPS_DAY
+    # The ticket roll-up adds the eligible tickets and makes every period with tickets a row, like the
+    # SQL; the coarsest one that answers will do (a month's compact for whole months).
+    tick_t = choose_level(scope)
+    tick_day = "month_start" if tick_t == MONTH else "ticket_date"
+    ops = _keyed(_load(root, ops_t, scope, ["outlet_code", "ticket_date", *interval, *OPS_MEASURES]),
+                 scope, "ticket_date")
+    tick = _keyed(_load(root, tick_t, scope, ["outlet_code", tick_day, *interval, "business_type", "served"]),
+                  scope, tick_day)
     served = _col(tick, "served").astype(np.int64)
     if eligible_types is not None:
-        served = served * pc.is_in(tick.column("business_type"),
-                                   value_set=pa.array(list(eligible_types), pa.string())).to_numpy(
-                                       zero_copy_only=False)
-    zeros = np.zeros(tick.num_rows, np.int64)
-    # Ticket rows add the eligible tickets and make every interval with tickets a row, like the SQL.
-    both = pa.concat_tables([
-        ops.select(keys).append_column("counters_open", ops.column("counters_open").cast(pa.int64()))
-        .append_column("busy_seconds", ops.column("busy_seconds").cast(pa.int64()))
-        .append_column("peak_queue", ops.column("peak_queue").cast(pa.int64()))
-        .append_column("device_txns", ops.column("device_txns").cast(pa.int64()))
-        .append_column("eligible_tickets", pa.array(np.zeros(ops.num_rows, np.int64))),
-        tick.select(keys).append_column("counters_open", pa.array(zeros)).append_column(
-            "busy_seconds", pa.array(zeros)).append_column("peak_queue", pa.array(zeros)).append_column(
-            "device_txns", pa.array(zeros)).append_column("eligible_tickets", pa.array(served)),
-    ])
-    rows = _keyed(both, scope, "ticket_date")
+        wanted = pa.array(list(eligible_types), pa.string())
+        served = served * pc.is_in(tick.column("business_type"), value_set=wanted).to_numpy(
+            zero_copy_only=False)
+
+    def block(table: pa.Table, values: dict[str, pa.Array]) -> pa.Table:
+        out = table.select(keys)
+        for name in (*OPS_MEASURES, "eligible_tickets"):
+            out = out.append_column(name, values.get(name, pa.array(np.zeros(table.num_rows, np.int64))))
+        return out
+
+    ops_part = block(ops, {c: ops.column(c).cast(pa.int64()) for c in OPS_MEASURES})
+    tick_part = block(tick, {"eligible_tickets": pa.array(served, pa.int64())})
+    rows = pa.concat_tables([ops_part, tick_part.cast(ops_part.schema)])
     agg = _aggregate(rows, scope.keys(), ("busy_seconds", "counters_open", "device_txns", "eligible_tickets"),
                      ("peak_queue",))
     busy, open_ = _col(agg, "busy_seconds").astype(np.int64), _col(agg, "counters_open").astype(np.int64)

@@ -674,19 +674,20 @@ def _months(col: pa.ChunkedArray) -> np.ndarray:
 def _partition_pieces(table: pa.Table, idx: np.ndarray, part: np.ndarray) -> list[pa.Table]:
     """Rows ``idx`` of ``table`` (in that order), one single-chunk table per run of equal ``part``.
 
-    A queue-machine export is grouped by outlet and day, so store order is mostly long runs of
-    consecutive rows: those are zero-copy batch slices, concatenated per partition on both cores. A
-    shuffled file instead is gathered by index, partition by partition, on both cores as well.
+    Usually one gather per column, the columns shared out over both cores (pyarrow's take runs without
+    the GIL), then zero-copy slices. An export already in store order (long runs of consecutive rows,
+    e.g. one file per outlet) is instead cut into batch slices and concatenated per partition.
     """
     n = len(idx)
     starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]) if n else np.zeros(0, np.int64)
     ends = np.r_[starts[1:], n]
     breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-    if len(breaks) > n // 16:
-        combined = table.combine_chunks()
+    if len(breaks) * 1024 > n:
+        indices = pa.array(idx)
         with _pool() as pool:
-            return list(pool.map(lambda ab: combined.take(pa.array(idx[ab[0]:ab[1]])),
-                                 zip(starts.tolist(), ends.tolist(), strict=True)))
+            columns = list(pool.map(lambda col: col.take(indices).combine_chunks(), table.columns))
+        ordered = pa.Table.from_arrays(columns, schema=table.schema)
+        return [ordered.slice(a, b - a) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
     batches = [b for b in table.to_batches() if b.num_rows]
     offsets = np.cumsum([0, *[b.num_rows for b in batches]])
     cut = np.union1d(breaks, starts)  # positions in idx where a slice begins

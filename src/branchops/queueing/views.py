@@ -89,13 +89,17 @@ def dashboard(request):
             within = visible_institutions(request.user).get(pk=int(request.GET["within"]))
         except (Institution.DoesNotExist, ValueError) as exc:
             raise Http404 from exc
-    level = request.GET.get("level") or ("outlet" if within and within.level == Level.SUB_BRANCH else "sub_branch")
+    cluster = request.GET.get("cluster", "")
+    level = request.GET.get("level") or (
+        "outlet" if cluster or (within and within.level == Level.SUB_BRANCH) else "sub_branch")
     if level not in queries.LEVEL_FIELDS:
         raise Http404
-    rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf))
+    rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf,
+                                    cluster=cluster))
     if request.GET.get("format") == "xlsx":
         return _export(rows, f"queue-{level}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", _("Queue KPIs"))
-    total = _shape(queries.kpi_table(request.user, start, end, level="branch", within=within, conf=conf))
+    total = _shape(queries.kpi_table(request.user, start, end, level="branch", within=within, conf=conf,
+                                     cluster=cluster))
     summary = None
     if total:  # one branch in scope, or sum them when a head-office user sees several
         summary = total[0] if len(total) == 1 else None
@@ -106,10 +110,12 @@ def dashboard(request):
             r["url"] = reverse("queueing:outlet", args=[r["unit"]]) + (f"?month={month}" if month else "")
         elif level == "sub_branch" and r["unit"] in subs:
             r["url"] = f"?level=outlet&within={subs[r['unit']]}" + (f"&month={month}" if month else "")
+        elif level == "cluster":
+            r["url"] = f"?level=outlet&cluster={r['unit']}" + (f"&month={month}" if month else "")
     trend_end = end
     trend_start = (end.replace(day=1) - timedelta(days=330)).replace(day=1)
     trend = _shape(queries.kpi_table(request.user, trend_start, trend_end, level="branch", within=within,
-                                     grain="month", conf=conf))
+                                     grain="month", conf=conf, cluster=cluster))
     chart = {
         "months": [r["period_start"].strftime("%Y-%m") for r in trend],
         "ratio": [r["overtime_pct"] for r in trend],
@@ -119,7 +125,7 @@ def dashboard(request):
                     "ratio": [r["overtime_pct"] for r in reversed(rows[:20])]},
     }
     return render(request, "queueing/dashboard.html", {
-        "rows": rows, "summary": summary, "level": level, "within": within, "start": start, "end": end,
+        "rows": rows, "summary": summary, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
         "month": month, "months": queries.data_months()[:24], "conf": conf, "chart": chart,
         "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
         "definitions": labels.definitions(conf),
