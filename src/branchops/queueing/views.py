@@ -35,13 +35,13 @@ def _period(get) -> tuple[date, date, str]:
     months = queries.data_months()
     month = get.get("month") or ""
     try:
+        if month:  # the month picker wins: its form also carries the range shown before
+            return (*_month_bounds(month), month)
         if get.get("start") and get.get("end"):
             start, end = date.fromisoformat(get["start"]), date.fromisoformat(get["end"])
             if start > end or (end - start).days > MAX_DAYS:
                 raise ValueError
             return start, end, ""
-        if month:
-            return (*_month_bounds(month), month)
     except ValueError as exc:
         raise Http404 from exc
     month = months[0] if months else timezone.localdate().strftime("%Y-%m")
@@ -148,7 +148,9 @@ def outlet(request, code):
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
     pattern = queries.outlet_pattern(request.user, outlet, start, end, conf) if intervals else None
     staffing = queries.outlet_staffing(request.user, outlet, start, end, conf) if intervals else {"rows": []}
-    proposals = labels.proposals(staffing["rows"], outlet.counters)
+    # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
+    most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
+    proposals = labels.proposals(staffing["rows"], most or None)
     forecast_start = end + timedelta(days=1)
     fc = queries.outlet_forecast(request.user, outlet, forecast_start, weeks=2, conf=conf) if intervals else None
     slots = sorted({r["interval_idx"] for r in intervals})
