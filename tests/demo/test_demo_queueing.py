@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import override_settings
+from django.utils import translation
 
 from branchops.demo.data import BRANCH, build_demo
 from branchops.demo.queueing import build_demo_tickets, demo_year
@@ -25,6 +26,13 @@ TODAY = date(2026, 11, 15)  # the demo year: November 2025 to October 2026
 def test_demo_year():
     assert demo_year(TODAY) == (date(2025, 11, 1), date(2026, 10, 31))
     assert demo_year(date(2026, 1, 1)) == (date(2025, 1, 1), date(2025, 12, 31))
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The builder's progress lines are matched in English."""
+    with translation.override("en"):
+        yield
 
 
 def rollup_partitions(root) -> set[tuple[str, str]]:

@@ -1102,7 +1102,6 @@ class _Builder:
         quotes back by the item's shift (items only overlap items of their own phase, which share
         the shift). Computing it again would cost a workload check per item and would see items that
         came later."""
-        HistItem = Item.history.model
         pattern = self.number_pattern()
         full_date = re.compile(r"\d{4}-\d{2}-\d{2}")
         week = re.compile(r"(\d{2})-(\d{2}) 周")
@@ -1133,7 +1132,6 @@ class _Builder:
                 finding["message"] = week.sub(week_back, message)
                 findings.append(finding)
             Item.objects.filter(pk=item.pk).update(precheck=findings)
-            HistItem.objects.filter(id=item.pk).exclude(precheck=[]).update(precheck=findings)
 
     def raise_problem(self):
         wo = (WorkOrder.objects.filter(item=self.in_progress.item, status=WorkOrder.Status.ACKNOWLEDGED)
