@@ -3,7 +3,8 @@
 Store layout — a contract with the KPI engine and the roll-ups, keep it exactly:
 
     {root}/tickets/month=YYYY-MM/outlet=<outlet_code>/data.parquet   TICKET_SCHEMA,
-        one file per partition, rows sorted by (ticket_date, issued_at, ticket_no); month = month of ticket_date
+        one file per partition, rows sorted by (ticket_date, issued_at, ticket_no);
+        month = month of ticket_date
     {root}/devices/month=YYYY-MM/outlet=<outlet_code>/data.parquet   DEVICE_SCHEMA,
         sorted by (start_at, device_id); month = month of start_at
 
@@ -90,6 +91,8 @@ DEFAULT_MAX_ERRORS = 1000  # row errors kept per file in an ImportSummary (all a
 # Outlet codes become directory names: no separators, no "..", nothing a shell or URL would mangle.
 SAFE_OUTLET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 WRITE_THREADS = max(2, min(4, os.cpu_count() or 2))
+LOCAL_TZ = "Asia/Shanghai"
+STALE_TMP_SECONDS = 600  # a temporary file this old belongs to a writer that died
 
 Progress = Callable[[int, int], None]
 
@@ -148,6 +151,8 @@ class AppendResult:
 
 @dataclass
 class FileReport:
+    """One file's outcome: rows_read = added + already_stored + recalls + rejected (no blank lines)."""
+
     path: str
     rows_read: int = 0
     added: int = 0
@@ -162,6 +167,8 @@ class FileReport:
 
 @dataclass
 class ImportSummary:
+    """Totals over the files; ``partitions`` lists the (month, outlet) files created or rewritten."""
+
     files: list[FileReport] = field(default_factory=list)
     rows_read: int = 0
     added: int = 0
@@ -214,7 +221,8 @@ TICKETS = _Kind(
     name="tickets", columns=TICKET_COLUMNS, schema=TICKET_SCHEMA, key=TICKET_KEY,
     sort=("ticket_date", "issued_at", "ticket_no"), month_of="ticket_date",
     times=("issued_at", "called_at", "service_start_at", "service_end_at"), dates=("ticket_date",),
-    recall_by="called_at", duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no", duplicate_noun="ticket",
+    recall_by="called_at", duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no",
+    duplicate_noun="ticket",
     dictionary=("outlet_code", "ticket_date", "business_type", "customer_tier", "queue_type", "counter_no",
                 "teller_no", "outcome"),
     statistics=("outlet_code", "ticket_date", "issued_at"),
@@ -303,16 +311,17 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
         return "skip"
 
     def read(threads: bool) -> pa.Table:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=1, column_names=names,
-                                           block_size=16 << 20),
-            # blank lines stay rows (all empty, dropped by validation) so line numbers stay right
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                                 null_values=[""]),
-        )
+        with pa.memory_map(str(path)) as source:  # no read() copies of the whole file through the kernel
+            return pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=1, column_names=names,
+                                               block_size=16 << 20),
+                # blank lines stay rows (all empty, dropped by validation) so line numbers stay right
+                parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                     null_values=[""]),
+            )
 
     try:
         table = read(True)
@@ -410,8 +419,8 @@ def _as_strings(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_dictionary(t):
         arr, t = arr.cast(t.value_type), t.value_type
     if pa.types.is_timestamp(t):
-        if t.tz is not None:
-            arr = pc.local_timestamp(arr)  # wall-clock time of the zone the file was written in
+        if t.tz is not None:  # an instant: the outlets' wall-clock time (schema.py: Asia/Shanghai)
+            arr = pc.local_timestamp(arr.cast(pa.timestamp(t.unit, LOCAL_TZ)))
         arr = arr.cast(pa.timestamp("s"), safe=False)
     return arr.cast(pa.string())
 
@@ -427,7 +436,7 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> pa.Table:
     try:
         arrays = {n: _as_strings(table.column(n)) for n in names}
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
-        raise ImportFileError(BAD_VALUE, f"a column has a type that cannot be read as text: {exc}") from exc
+        raise ImportFileError(UNREADABLE_FILE, f"a column cannot be read as text: {exc}") from exc
     arrays[LINE] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
     return pa.table(arrays)
 
@@ -480,7 +489,8 @@ def _may_need_trim(arr: pa.Array) -> bool:
     starts, ends = offsets[:-1], offsets[1:]
     filled = ends > starts
     starts, ends = starts[filled], ends[filled]
-    return bool(_MAYBE_SPACE[data[starts - offsets[0]]].any() or _MAYBE_SPACE[data[ends - 1 - offsets[0]]].any())
+    first, last = data[starts - offsets[0]], data[ends - 1 - offsets[0]]
+    return bool(_MAYBE_SPACE[first].any() or _MAYBE_SPACE[last].any())
 
 
 def _clean_chunk(arr: pa.Array) -> pa.Array:
@@ -549,8 +559,8 @@ def _outlet_conditions(outlet: pa.ChunkedArray, known: set[str] | None) -> list[
 
 
 def _parse_conditions(kind: _Kind, s: dict, t: dict) -> list[tuple[_Check, Cond]]:
-    out = [(_Check(c, BAD_VALUE, f"{c} is not a date (YYYY-MM-DD)"), pc.and_(pc.is_valid(s[c]), pc.is_null(t[c])))
-           for c in kind.dates]
+    out = [(_Check(c, BAD_VALUE, f"{c} is not a date (YYYY-MM-DD)"),
+            pc.and_(pc.is_valid(s[c]), pc.is_null(t[c]))) for c in kind.dates]
     out += [(_Check(c, BAD_VALUE, f"{c} is not a time (YYYY-MM-DDTHH:MM:SS)"),
              pc.and_(pc.is_valid(s[c]), pc.is_null(t[c]))) for c in kind.times]
     return out
@@ -579,7 +589,8 @@ def _ticket_conditions(s: dict, t: dict, known: set[str] | None, tiers: Sequence
     out += [
         (_Check("ticket_date", DATE_MISMATCH, "ticket_date is not the date of issued_at"),
          pc.not_equal(pc.cast(issued, pa.date32()), t["ticket_date"])),
-        (_Check("called_at", TIMES_OUT_OF_ORDER, "called_at is before issued_at"), pc.less(called_at, issued)),
+        (_Check("called_at", TIMES_OUT_OF_ORDER, "called_at is before issued_at"),
+         pc.less(called_at, issued)),
         (_Check("service_start_at", TIMES_OUT_OF_ORDER, "service_start_at is before called_at"),
          pc.less(start, pc.coalesce(called_at, issued))),
         (_Check("service_end_at", TIMES_OUT_OF_ORDER, "service_end_at is before service_start_at"),
@@ -636,26 +647,36 @@ def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     Nulls get the smallest code; they only occur in rows that are rejected anyway.
     """
     if pa.types.is_string(col.type):
-        uniq = pc.unique(col).drop_null()
-        uniq = uniq.take(pc.sort_indices(uniq))
-        codes = pc.fill_null(pc.index_in(col, value_set=uniq), 0).to_numpy().astype(np.int64)
-        return codes, max(len(uniq), 1)
+        # one hash pass; the (small) dictionary is then ranked
+        encoded = pc.dictionary_encode(col).unify_dictionaries()
+        if encoded.num_chunks == 0:
+            return np.zeros(0, np.int64), 1
+        dictionary = encoded.chunk(0).dictionary
+        rank = np.empty(len(dictionary) + 1, np.int64)
+        rank[pc.sort_indices(dictionary).to_numpy()] = np.arange(len(dictionary))
+        rank[-1] = 0
+        indices = pa.chunked_array([c.indices for c in encoded.chunks], type=encoded.type.index_type)
+        return rank[pc.fill_null(indices, len(dictionary)).to_numpy()], max(len(dictionary), 1)
     low = pc.min(col).as_py()
     if low is None:
         return np.zeros(len(col), np.int64), 1
     codes = _as_int64(pc.fill_null(col, low))
-    codes = codes - codes.min()
+    if not codes.flags.writeable:
+        codes = codes.copy()
+    codes -= codes.min()
     return codes, int(codes.max()) + 1
 
 
 def _combine(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
     """One int64 per row ordered like the tuple of codes (lexicographic)."""
-    key, span = parts[0]
+    key, span = parts[0][0].copy(), parts[0][1]
     for codes, card in parts[1:]:
         if span * card >= 2**62:  # would overflow: renumber densely first (np.unique keeps the order)
             key = np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
             span = int(key.max()) + 1 if len(key) else 1
-        key, span = key * card + codes, span * card
+        key *= card  # in place: every fresh 80 MB temporary costs page faults
+        key += codes
+        span *= card
     return key
 
 
@@ -667,8 +688,12 @@ def _store_order(table: pa.Table, kind: _Kind) -> tuple[np.ndarray, bool]:
 
 def _months(col: pa.ChunkedArray) -> np.ndarray:
     """Months since 1970 of a date or timestamp column (nulls as 1970-01; only rejected rows have them)."""
-    days = _as_int64(pc.fill_null(col.cast(pa.date32()), 0))
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months = pc.fill_null(pc.year(col), 1970).to_numpy().astype(np.int64)
+    months -= 1970
+    months *= 12
+    months += pc.fill_null(pc.month(col), 1).to_numpy()
+    months -= 1
+    return months
 
 
 def _partition_pieces(table: pa.Table, idx: np.ndarray, part: np.ndarray) -> list[pa.Table]:
@@ -824,8 +849,8 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
     if max_errors is not None:
         errors = errors[:max_errors]
     rows_seen = raw.num_rows - (pc.sum(blank).as_py() or 0)
-    return Validation(good=good, errors=errors, rows=rows_seen, rejected=len(all_bad), error_count=error_count,
-                      recalls=recalls)
+    return Validation(good=good, errors=errors, rows=rows_seen, rejected=len(all_bad),
+                      error_count=error_count, recalls=recalls)
 
 
 # --------------------------------------------------------------------------------------------- store
@@ -858,10 +883,8 @@ class TicketStore:
     def partitions(self, kind: str = "tickets") -> list[tuple[str, str]]:
         """Stored (month, outlet) pairs, sorted."""
         base = self.root / kind
-        found = []
-        for path in base.glob("month=*/outlet=*/data.parquet"):
-            found.append((path.parent.parent.name.removeprefix("month="), path.parent.name.removeprefix("outlet=")))
-        return sorted(found)
+        return sorted((p.parent.parent.name.removeprefix("month="), p.parent.name.removeprefix("outlet="))
+                      for p in base.glob("month=*/outlet=*/data.parquet"))
 
     def read_partition(self, month: str, outlet: str, kind: str = "tickets") -> pa.Table:
         k = _kind(kind)
@@ -912,6 +935,9 @@ class TicketStore:
         else:
             # Store order (outlet, day, time, number) makes every (outlet, month) a contiguous sorted run.
             good = good.select(kind.schema.names).cast(kind.schema)
+            for c in dict.fromkeys(("outlet_code", *kind.key, *kind.sort)):
+                if good[c].null_count:
+                    raise ValueError(f"{c} is null in {good[c].null_count} row(s): validate the rows first")
             key, in_order = _store_order(good, kind)
             order = np.arange(total) if in_order else np.argsort(key, kind="stable")
             outlet = _codes(good["outlet_code"])[0][order]
@@ -927,8 +953,8 @@ class TicketStore:
         result = AppendResult()
         done = 0
         with self._lock(kind), ThreadPoolExecutor(WRITE_THREADS) as pool:
-            jobs = [(month, outlet, piece.num_rows,
-                     pool.submit(self._merge_partition, kind, self.partition_path(month, outlet, kind.name), piece))
+            jobs = [(month, outlet, piece.num_rows, pool.submit(
+                        self._merge_partition, kind, self.partition_path(month, outlet, kind.name), piece))
                     for month, outlet, piece in parts]
             for month, outlet, n, job in jobs:
                 added, already = job.result()
@@ -944,8 +970,10 @@ class TicketStore:
 
     @staticmethod
     def _merge_partition(kind: _Kind, path: Path, new: pa.Table) -> tuple[int, int]:
+        now = datetime.now().timestamp()
         for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer that died (we hold the lock)
-            stale.unlink(missing_ok=True)
+            if now - stale.stat().st_mtime > STALE_TMP_SECONDS:
+                stale.unlink(missing_ok=True)
         if not path.exists():
             _write_atomic(new, path, kind)
             return new.num_rows, 0
@@ -1036,8 +1064,8 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
             report.file_error = FileError(exc.code, exc.message, exc.column)
             bytes_done += sizes[i]
             continue
-        report.rows_read = raw.num_rows
-        rows_seen += raw.num_rows
+        raw_rows = raw.num_rows  # blank lines included: progress counts what was read
+        rows_seen += raw_rows
         bytes_done += sizes[i]
         # rows still to come, guessed from the bytes per row seen so far
         rest = sum(sizes[i + 1:])
@@ -1052,16 +1080,17 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
 
         checked = validate(raw, known)
         del raw
-        report.rejected, report.error_count = checked.rejected, checked.error_count
+        report.rows_read, report.rejected = checked.rows, checked.rejected
+        report.error_count = checked.error_count
         report.recalls, report.errors = checked.recalls, checked.errors
-        skipped = report.rows_read - checked.good.num_rows
+        skipped = raw_rows - checked.good.num_rows
         report_progress(skipped, total)
         appended = (store.append_devices if kind is DEVICES else store.append_tickets)(
             checked.good, progress=lambda done, _n, skipped=skipped: report_progress(skipped + done, _n))
         report.added, report.already_stored, report.partitions = (
             appended.added, appended.already_stored, appended.partitions)
-        rows_done += report.rows_read
-        report_progress(report.rows_read, total)
+        rows_done += raw_rows
+        report_progress(raw_rows, total)
 
         summary.rows_read += report.rows_read
         summary.added += report.added
