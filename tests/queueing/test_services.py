@@ -71,3 +71,11 @@ def test_import_guards(bank, queue_dir, tmp_path):
         _import(bank.users["sec1"], path)
     assert "file" in exc.value.message_dict
     assert not TicketImport.objects.exists()
+
+
+def test_a_file_with_a_wrong_header_fails_with_the_column_named(bank, queue_dir, tmp_path):
+    path = tmp_path / "wrong.csv"
+    path.write_text("outlet_code,ticket_date\nSZ0101,2026-03-02\n", encoding="utf-8")
+    batch = _import(bank.users["sec1"], path)
+    assert batch.status == TicketImport.Status.FAILED and batch.added == 0
+    assert "ticket_no" in batch.message and "缺少" in batch.message  # said in Chinese, naming the column

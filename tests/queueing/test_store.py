@@ -358,12 +358,25 @@ def test_header_errors_refuse_the_whole_file_and_name_the_column(tmp_path):
     assert summary.added == 1 and len(summary.failed_files) == 3
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    gbk = tmp_path / "gbk.csv"
-    gbk.write_bytes(",".join(TICKET_COLUMNS).encode() + "\n网点".encode("gbk") + b",x" * 12 + b"\n")
-    for path, code in [(empty, "empty_file"), (gbk, "bad_encoding")]:
+    garbled = tmp_path / "garbled.csv"  # neither UTF-8 nor GB18030
+    garbled.write_bytes(",".join(TICKET_COLUMNS).encode() + b"\n\xff\xff\xff" + b",x" * 12 + b"\n")
+    for path, code in [(empty, "empty_file"), (garbled, "bad_encoding")]:
         with pytest.raises(st.ImportFileError) as exc:
             st.read_ticket_file(path)
         assert exc.value.code == code
+
+
+def test_gbk_exports_of_queue_machines_are_read(tmp_path):
+    rows = [ticket(), ticket("A002", teller_no="柜员张三")]
+    path = tmp_path / "gbk.csv"
+    with open(path, "w", encoding="gbk", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(TICKET_COLUMNS)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in TICKET_COLUMNS])
+    summary = st.import_ticket_files([path], tmp_path / "data", KNOWN)
+    assert summary.added == 2 and summary.errors == {}
+    assert "柜员张三" in stored(tmp_path / "data").column("teller_no").to_pylist()
 
 
 def test_columns_may_come_in_any_order(tmp_path):

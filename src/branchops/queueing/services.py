@@ -41,6 +41,22 @@ REASONS = {
 }
 
 
+FILE_ERRORS = {
+    "unsupported_format": gettext_lazy("Upload a .csv, .xlsx or .parquet file."),
+    "unreadable_file": gettext_lazy("The file cannot be read as a table."),
+    "bad_encoding": gettext_lazy("The file is neither UTF-8 nor GBK/GB18030 encoded."),
+    "empty_file": gettext_lazy("The file has no header row."),
+    "missing_column": gettext_lazy("A column is missing:"),
+    "unknown_column": gettext_lazy("A column is not part of the layout:"),
+    "duplicate_column": gettext_lazy("A column appears twice:"),
+}
+
+
+def file_error_message(error) -> str:
+    text = str(FILE_ERRORS.get(error.code, error.message))
+    return f"{text} {error.column}".strip() if error.column else text
+
+
 def reason_label(code: str) -> str:
     return str(REASONS.get(code, code))
 
@@ -100,7 +116,7 @@ def run_import(batch_id: int, progress: store.Progress | None = None) -> TicketI
                          max_errors=MAX_STORED_ERRORS)
         report = summary.files[0]
         if report.file_error is not None:
-            batch.status, batch.message = TicketImport.Status.FAILED, report.file_error.message
+            batch.status, batch.message = TicketImport.Status.FAILED, file_error_message(report.file_error)
         else:
             rollup.refresh(data_root(), summary.partitions)
             batch.status = TicketImport.Status.DONE

@@ -295,10 +295,17 @@ def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
     with open(path, "rb") as fh:
         first = fh.readline(1 << 20)
+    # Queue machines in China often export GBK: read UTF-8 (with or without BOM), else GB18030 (a
+    # superset of GBK).
+    encoding = "utf8"
     try:
         text = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(BAD_ENCODING, "the file is not UTF-8 encoded") from exc
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+        try:
+            text = first.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(BAD_ENCODING, "the file is neither UTF-8 nor GBK/GB18030 encoded") from exc
     if not text.strip():
         raise ImportFileError(EMPTY_FILE, "the file has no header row")
     names = [n.strip() for n in next(csv.reader([text]))]
@@ -315,7 +322,7 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
             return pacsv.read_csv(
                 source,
                 read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=1, column_names=names,
-                                               block_size=16 << 20),
+                                               block_size=16 << 20, encoding=encoding),
                 # blank lines stay rows (all empty, dropped by validation) so line numbers stay right
                 parse_options=pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid),
                 convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
@@ -324,13 +331,20 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
             )
 
     try:
-        table = read(True)
+        try:
+            table = read(True)
+        except pa.ArrowInvalid as exc:
+            if encoding != "utf8" or not ("UTF8" in str(exc) or "UTF-8" in str(exc)):
+                raise
+            encoding = "gb18030"  # an ASCII header over GBK rows
+            invalid.clear()
+            table = read(True)
         if invalid:  # multithreaded parsing does not know line numbers: read again serially
             invalid.clear()
             table = read(False)
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "UTF-8" in str(exc):
-            raise ImportFileError(BAD_ENCODING, "the file is not UTF-8 encoded") from exc
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "UTF8" in str(exc) or "UTF-8" in str(exc) or isinstance(exc, UnicodeDecodeError):
+            raise ImportFileError(BAD_ENCODING, "the file is neither UTF-8 nor GBK/GB18030 encoded") from exc
         raise ImportFileError(UNREADABLE_FILE, f"cannot parse the CSV: {exc}") from exc
 
     n = table.num_rows + len(invalid)
