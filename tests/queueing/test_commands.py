@@ -111,7 +111,7 @@ def test_unreadable_file_is_a_failed_import(bank, queue_dir, tmp_path):
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     error, _out, err = run_failing("queue", "import", str(path))
-    assert error.returncode == 1 and "wrong.csv: not imported: missing column(s)" in err
+    assert error.returncode == 1 and "wrong.csv: not imported: A column is missing: outlet_code" in err
     assert TicketImport.objects.get().status == TicketImport.Status.FAILED
 
 
