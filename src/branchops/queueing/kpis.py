@@ -2,11 +2,14 @@
 
 Pure module (no Django import). The SQL is ANSI SQL that DuckDB, Spark SQL and Trino all run; the only
 engine-specific pieces sit in a small :class:`Dialect` hook: the seconds-between expression, the
-percentile aggregate and the Parquet source (files for DuckDB, a partitioned table for Spark/Trino).
+percentile aggregate (DuckDB quantile_cont and Spark percentile are exact; Trino only has
+approx_percentile) and the Parquet source (files for DuckDB, a partitioned table for Spark/Trino).
 This module runs the DuckDB dialect; ``SPARK`` and ``TRINO`` only render SQL text (``wait_sql``,
 ``ops_sql``) for those engines, which read the same layout as a table partitioned by the ``month``
-and ``outlet`` path keys (Spark: ``spark.read.parquet(f"{root}/tickets")``; Trino: a Hive external
-table with ``partitioned_by = ARRAY['month', 'outlet']``).
+and ``outlet`` path keys (Spark: ``spark.read.parquet(f"{root}/tickets")`` registered as view
+``tickets``; Trino: a Hive external table with ``partitioned_by = ARRAY['month', 'outlet']``). A group
+mapping is referenced as the relation ``outlet_map`` (DuckDB: the Arrow table is registered for the
+query). Exact and roll-up answers have the same rows, columns, types and order (sorted by the keys).
 
 Store layout (written by the importer):
     {root}/tickets/month=YYYY-MM/outlet=<outlet_code>/data.parquet   TICKET_SCHEMA

@@ -12,17 +12,27 @@ Tables (Parquet, written atomically with os.replace):
         hist_counts; empty bins left out): bin 0 counts waits <= 60 s, bin k waits in
         (60k, 60k + 60] s, bin 120 waits > 7200 s (overflow).
     {root}/rollup_ops/month=YYYY-MM/outlet=<code>/data.parquet    "ops"
-        one row per outlet x day x interval: counters_open, busy_seconds, peak_queue, device_txns.
+        one row per outlet x day x interval with tickets, service, a queue or devices:
+        counters_open, busy_seconds, peak_queue, device_txns, and the served tickets per business
+        type as two aligned lists (served_types, served_counts) for device migration rates.
   per month, all outlets (compacts for branch-wide questions), rebuilt by the same refresh
     {root}/rollup_day/month=YYYY-MM/data.parquet      outlet x day x business_type x customer_tier
     {root}/rollup_month/month=YYYY-MM/data.parquet    outlet x month x business_type x customer_tier
+    {root}/rollup_month_tier/month=YYYY-MM/data.parquet  outlet x month x customer_tier (branch-wide
+                                                      rankings and trends read the least from it)
     {root}/rollup_ops_day/month=YYYY-MM/data.parquet  outlet x day (counters_open = counter-intervals)
+    {root}/rollup_ops_month/month=YYYY-MM/data.parquet  outlet x month
 
 Accuracy: counts, sums, means, utilisation, peak queue, migration rate and the overtime-wait ratio
 are exact: a wait exceeds a threshold of m whole minutes (1..120) exactly when it falls in bin m or
-above. Median and P90 come from the histogram, interpolating linearly inside the bin (ranks spread
-evenly over it), so they are within one minute of the exact figure for waits up to 120 minutes; in
-the overflow bin the estimate lies between 7200 s and the group's longest wait.
+above. Median and P90 come from the histogram: each rank is placed inside its bin as if the bin's
+waits were spread evenly, the top rank is the group's longest wait (kept exactly), and the two ranks
+are interpolated linearly as quantile_cont does, so they are within one minute of the exact figure
+when the ranks involved are waits up to 120 minutes; in the overflow bin an estimate lies between
+7200 s and the group's longest wait.
+
+Building: ``refresh`` runs DuckDB over the touched partitions (per-key-and-bin counts, the ops SQL of
+``kpis``) and NumPy to shape the rows; BATCH_OUTLETS partitions per query bound its memory.
 
 Reading: the roll-up questions are answered with PyArrow + NumPy (filtered Parquet reads, one sort
 per question), not SQL: on roll-up sized inputs planning a query would cost more than answering it.
@@ -34,6 +44,7 @@ imports of the same month serialise and the compacts always reflect the last com
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import os
@@ -47,7 +58,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from branchops.queueing import kpis as K
@@ -55,14 +65,17 @@ from branchops.queueing import kpis as K
 BINS = 121  # 0..119 one-minute bins + overflow (> 120 min)
 HIST = ("hist_bins", "hist_counts")
 DETAIL, OPS, DAY, MONTH, OPS_DAY = "rollup", "rollup_ops", "rollup_day", "rollup_month", "rollup_ops_day"
+MONTH_TIER, OPS_MONTH = "rollup_month_tier", "rollup_ops_month"
 MEASURES = ("arrivals", "served", "transferred", "abandoned", "called", "wait_sum", "service_count",
             "service_sum")
 OPS_MEASURES = ("counters_open", "busy_seconds", "peak_queue", "device_txns")
+SERVED = ("served_types", "served_counts")  # served tickets per business type (for migration rates)
 DETAIL_KEYS = ("outlet_code", "ticket_date", "interval_idx", "business_type", "customer_tier")
 DAY_KEYS = ("outlet_code", "ticket_date", "business_type", "customer_tier")
 MONTH_KEYS = ("outlet_code", "month_start", "business_type", "customer_tier")
+MONTH_TIER_KEYS = ("outlet_code", "month_start", "customer_tier")
 BATCH_OUTLETS = 100  # partitions aggregated per query: bounds the memory of one refresh step
-COMPACT_ROW_GROUP = 16_384  # compacts are sorted by outlet: small row groups let outlet filters skip
+COMPACT_ROW_GROUP = 4096  # compacts are sorted by outlet: small row groups let outlet filters skip
 _WIDE = ("wait_sum", "service_sum", "busy_seconds")  # sums kept as int64; other counts fit int32
 _LOW = np.iinfo(np.int64).min
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -78,14 +91,17 @@ def _schema(keys: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:
 _KEY_TYPES = {"outlet_code": pa.string(), "ticket_date": pa.date32(), "interval_idx": pa.int16(),
               "business_type": pa.string(), "customer_tier": pa.string(), "month_start": pa.date32()}
 _OPS_TYPES = [("counters_open", pa.int32()), ("busy_seconds", pa.int64()), ("peak_queue", pa.int32()),
-              ("device_txns", pa.int32())]
+              ("device_txns", pa.int32()), ("served_types", pa.list_(pa.string())),
+              ("served_counts", pa.list_(pa.int32()))]
 SCHEMAS = {
     DETAIL: _schema([(k, _KEY_TYPES[k]) for k in DETAIL_KEYS]),
     DAY: _schema([(k, _KEY_TYPES[k]) for k in DAY_KEYS]),
     MONTH: _schema([(k, _KEY_TYPES[k]) for k in MONTH_KEYS]),
+    MONTH_TIER: _schema([(k, _KEY_TYPES[k]) for k in MONTH_TIER_KEYS]),
     OPS: pa.schema([("outlet_code", pa.string()), ("ticket_date", pa.date32()), ("interval_idx", pa.int16()),
                     *_OPS_TYPES]),
     OPS_DAY: pa.schema([("outlet_code", pa.string()), ("ticket_date", pa.date32()), *_OPS_TYPES]),
+    OPS_MONTH: pa.schema([("outlet_code", pa.string()), ("month_start", pa.date32()), *_OPS_TYPES]),
 }
 
 
@@ -214,22 +230,41 @@ def _flat_hist(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             pc.list_flatten(counts).to_numpy().astype(np.int64))
 
 
-def _reduce_hist(table: pa.Table, group_of_row: np.ndarray, groups: int) -> tuple[np.ndarray, ...]:
-    """Sum the rows' histograms per group: (offsets[groups + 1], bins, counts), bins ascending per group."""
-    rows, bins, counts = _flat_hist(table)
-    key = group_of_row[rows] * BINS + bins
-    if groups * BINS <= 4_000_000:  # few groups: count into a dense grid, no sort
-        dense = np.bincount(key, weights=counts, minlength=groups * BINS).astype(np.int64)
+def _reduce_hist(flat: tuple[np.ndarray, np.ndarray, np.ndarray], group_of_row: np.ndarray,
+                 groups: int, width: int = BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum flattened (row, slot, count) lists per group: (offsets[groups + 1], slots, counts).
+
+    Slots (histogram bins, business-type codes) are 0..width-1 and come out ascending per group.
+    """
+    rows, bins, counts = flat
+    key = group_of_row[rows] * width + bins
+    if groups * width <= 4_000_000:  # few groups: count into a dense grid, no sort
+        dense = np.bincount(key, weights=counts, minlength=groups * width).astype(np.int64)
         nz = np.flatnonzero(dense)
-        offsets = np.searchsorted(nz // BINS, np.arange(groups + 1))
-        return offsets, nz % BINS, dense[nz]
+        return np.searchsorted(nz // width, np.arange(groups + 1)), nz % width, dense[nz]
     order = np.argsort(key, kind="stable")
     sk = key[order]
     starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, np.int64)
     uk = sk[starts]
     total = np.add.reduceat(counts[order], starts) if len(sk) else counts[:0]
-    offsets = np.searchsorted(uk // BINS, np.arange(groups + 1))
-    return offsets, uk % BINS, total
+    return np.searchsorted(uk // width, np.arange(groups + 1)), uk % width, total
+
+
+def _flat_served(table: pa.Table) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], pa.Array]:
+    """((row, type code, count) of every served entry, the type names the codes index)."""
+    types = table.column("served_types").combine_chunks()
+    counts = table.column("served_counts").combine_chunks()
+    enc = pc.list_flatten(types).dictionary_encode()
+    rows = pc.list_parent_indices(types).to_numpy().astype(np.int64)
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return (rows, codes, pc.list_flatten(counts).to_numpy().astype(np.int64)), enc.dictionary
+
+
+def _served_arrays(offsets: np.ndarray, codes: np.ndarray, counts: np.ndarray,
+                   names: pa.Array) -> tuple[pa.Array, pa.Array]:
+    off = pa.array(np.asarray(offsets, np.int32))
+    return (pa.ListArray.from_arrays(off, names.take(pa.array(np.asarray(codes, np.int64)))),
+            pa.ListArray.from_arrays(off, pa.array(np.asarray(counts, np.int32))))
 
 
 def _hist_arrays(offsets: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> tuple[pa.Array, pa.Array]:
@@ -319,10 +354,12 @@ def _groups(table: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarra
     return order, starts, group_of_row
 
 
-def _aggregate(table: pa.Table, keys: Sequence[str], sums: Sequence[str], maxes: Sequence[str] = (),
-               hist: bool = False) -> pa.Table:
+def _reduce(table: pa.Table, keys: Sequence[str], sums: Sequence[str], maxes: Sequence[str] = (),
+            flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+            served: bool = False) -> tuple[dict, tuple | None]:
     """Group by keys, sorted by the keys: one sort, then NumPy segment sums column by column.
 
+    Returns the result columns and, given the rows' flattened histograms, the groups' summed ones.
     No wide temporaries: large fresh allocations are slow to fault in on the small servers.
     """
     n = table.num_rows
@@ -338,8 +375,19 @@ def _aggregate(table: pa.Table, keys: Sequence[str], sums: Sequence[str], maxes:
         v = table.column(c).cast(pa.int64()).fill_null(_LOW).to_numpy(zero_copy_only=False)[order]
         top = np.maximum.reduceat(v, starts) if n else v
         cols[c] = pa.array(top, table.schema.field(c).type, mask=top == _LOW)
-    if hist:
-        cols["hist_bins"], cols["hist_counts"] = _hist_arrays(*_reduce_hist(table, group_of_row, len(starts)))
+    if served:  # the served-per-business-type lists, summed per group
+        sflat, names = _flat_served(table)
+        offsets, codes, counts = _reduce_hist(sflat, group_of_row, len(starts), max(1, len(names)))
+        cols["served_types"], cols["served_counts"] = _served_arrays(offsets, codes, counts, names)
+    return cols, (None if flat is None else _reduce_hist(flat, group_of_row, len(starts)))
+
+
+def _aggregate(table: pa.Table, keys: Sequence[str], sums: Sequence[str], maxes: Sequence[str] = (),
+               hist: bool = False) -> pa.Table:
+    """_reduce as a table, histograms (if any) summed into sparse list columns."""
+    cols, summed = _reduce(table, keys, sums, maxes, _flat_hist(table) if hist else None)
+    if summed is not None:
+        cols["hist_bins"], cols["hist_counts"] = _hist_arrays(*summed)
     return pa.table(cols)
 
 
@@ -352,8 +400,27 @@ def _day_compact(detail: pa.Table) -> pa.Table:
 
 
 def _ops_day_compact(ops: pa.Table) -> pa.Table:
-    return _aggregate(ops, ("outlet_code", "ticket_date"), ("counters_open", "busy_seconds", "device_txns"),
-                      ("peak_queue",)).select(SCHEMAS[OPS_DAY].names).cast(SCHEMAS[OPS_DAY])
+    cols, _ = _reduce(ops, ("outlet_code", "ticket_date"), ("counters_open", "busy_seconds", "device_txns"),
+                      ("peak_queue",), served=True)
+    return pa.table(cols).select(SCHEMAS[OPS_DAY].names).cast(SCHEMAS[OPS_DAY])
+
+
+def _with_served(ops: pa.Table, detail: pa.Table) -> pa.Table:
+    """Attach to each ops row (outlet, day, interval) its served tickets per business type."""
+    d = detail.filter(pc.greater(detail.column("served"), 0)).select(
+        ["outlet_code", "ticket_date", "interval_idx", "business_type", "served"])
+    keys = ["outlet_code", "ticket_date", "interval_idx"]
+    at = d.join(ops.select(keys).append_column("_row", pa.array(np.arange(ops.num_rows))), keys,
+                join_type="inner")
+    # A null business type is kept as its own type, "" (device eligibility never names it).
+    types = at.column("business_type").fill_null("")
+    enc = types.combine_chunks().dictionary_encode()
+    flat = (at.column("_row").to_numpy().astype(np.int64), enc.indices.to_numpy().astype(np.int64),
+            at.column("served").to_numpy().astype(np.int64))
+    offsets, codes, counts = _reduce_hist(flat, np.arange(ops.num_rows), ops.num_rows,
+                                          max(1, len(enc.dictionary)))
+    st, sc = _served_arrays(offsets, codes, counts, enc.dictionary)
+    return ops.append_column("served_types", st).append_column("served_counts", sc)
 
 
 def _split_write(table: pa.Table, root: Path, name: str, month: str, outlets: Sequence[str]) -> None:
@@ -386,7 +453,8 @@ def _refresh_month(con, root: Path, month: str, outlets: list[str]) -> None:
         scope = K.Scope(first, last, [month], batch, "interval", "outlet_code", None, ())
         ops = con.sql(K.ops_base_sql(os.fspath(root), scope, None, with_eligible=False)
                       + " ORDER BY outlet_code, ticket_date, interval_idx").to_arrow_table()
-        ops = ops.drop_columns(["eligible_tickets"])
+        ops = _with_served(ops.drop_columns(["eligible_tickets"]), detail if files else
+                           SCHEMAS[DETAIL].empty_table()).cast(SCHEMAS[OPS])
         if ops.num_rows:
             ops_parts.append(_ops_day_compact(ops))
         _split_write(ops, root, OPS, month, batch)
@@ -406,6 +474,8 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
     def others(path: Path, table: str, compact) -> list[pa.Table]:
         if path.exists():
             old = pq.read_table(path)
+            if old.schema != SCHEMAS[DAY if table == DETAIL else OPS_DAY]:
+                raise ValueError(f"{path} has an older roll-up layout: run rollup.rebuild() once")
             return [old.filter(pc.invert(pc.is_in(old.column("outlet_code"), value_set=gone)))]
         rest = [f for f in K.partition_paths(root, table, [month], None)
                 if Path(f).parent.name[len("outlet="):] not in set(touched)]
@@ -417,9 +487,11 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
     day = _concat_sorted(others(day_path, DETAIL, _day_compact) + day_parts, list(DAY_KEYS))
     opsd = _concat_sorted(others(opsd_path, OPS, _ops_day_compact) + ops_parts,
                           ["outlet_code", "ticket_date"])
+    tier_path = _part(root, MONTH_TIER, month)
     if day is None:
         _remove(day_path)
         _remove(month_path)
+        _remove(tier_path)
     else:
         _write(day, day_path, COMPACT_ROW_GROUP)
         first = date.fromisoformat(f"{month}-01")
@@ -428,10 +500,21 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
                                             np.int32)).cast(pa.date32()))
         mon = _aggregate(by_month, MONTH_KEYS, MEASURES, ("wait_max",), hist=True).cast(SCHEMAS[MONTH])
         _write(mon, month_path, COMPACT_ROW_GROUP)
+        tiers = _aggregate(mon, MONTH_TIER_KEYS, MEASURES, ("wait_max",), hist=True).cast(SCHEMAS[MONTH_TIER])
+        _write(tiers, tier_path, COMPACT_ROW_GROUP)
+    opsm_path = _part(root, OPS_MONTH, month)
     if opsd is None:
         _remove(opsd_path)
+        _remove(opsm_path)
     else:
         _write(opsd, opsd_path, COMPACT_ROW_GROUP)
+        first = date.fromisoformat(f"{month}-01")
+        by_month = opsd.drop_columns(["ticket_date"]).append_column(
+            "month_start", pa.array([first] * opsd.num_rows, pa.date32()))
+        cols, _ = _reduce(by_month, ("outlet_code", "month_start"),
+                          ("counters_open", "busy_seconds", "device_txns"), ("peak_queue",), served=True)
+        opsm = pa.table(cols).select(SCHEMAS[OPS_MONTH].names).cast(SCHEMAS[OPS_MONTH])
+        _write(opsm, opsm_path, COMPACT_ROW_GROUP)
 
 
 def _concat_sorted(parts: list[pa.Table], keys: list[str]) -> pa.Table | None:
@@ -505,6 +588,19 @@ def rebuild(root: str | os.PathLike, months: Iterable[str] | None = None, *, con
     return refresh(root, parts, con=con)
 
 
+def recompact(root: str | os.PathLike, months: Iterable[str] | None = None) -> dict:
+    """Rebuild the month compacts from the partition roll-ups (e.g. after a crash between the two)."""
+    root = Path(root)
+    t0 = time.perf_counter()
+    found = sorted({m for m, _ in stored_partitions(root, None if months is None else set(months))})
+    for month in found:
+        with _month_lock(root, month):
+            for t in (DAY, OPS_DAY):
+                _remove(_part(root, t, month))
+            _compact_month(root, month, [], [], [])
+    return {"months": len(found), "seconds": round(time.perf_counter() - t0, 3)}
+
+
 # -------------------------------------------------------------------------------------------- queries
 def _files(root: str, table: str, months: Sequence[str], outlets: Sequence[str] | None) -> list[str]:
     if table in (DETAIL, OPS):
@@ -516,27 +612,62 @@ def _month_aligned(scope: K.Scope) -> bool:
     return scope.start.day == 1 and (scope.end + timedelta(days=1)).day == 1
 
 
-def choose_level(scope: K.Scope) -> str:
-    """The cheapest roll-up that answers the wait question: month compact, day compact or detail."""
+def choose_level(scope: K.Scope, business_type: bool | None = None) -> str:
+    """The cheapest ticket roll-up that answers: month compacts (by tier only if business_type is not
+    needed), the day compact, or the detail. ``business_type`` defaults to "in the breakdown"."""
+    if business_type is None:
+        business_type = "business_type" in scope.breakdown
     if scope.grain == "interval":
         return DETAIL
     if scope.grain in ("month", "total") and _month_aligned(scope):
-        return MONTH
+        return MONTH if business_type else MONTH_TIER
     return DAY
 
 
+def _read_file(path: str, columns: list[str], outlets: list[str] | None) -> pa.Table:
+    """One roll-up file; with outlets, only the row groups whose outlet range can hold them.
+
+    ParquetFile.read is used directly: the dataset layer costs a few milliseconds per file, which
+    a twelve-month question would pay 36 times.
+    """
+    pf = pq.ParquetFile(path)
+    if outlets is None:
+        return pf.read(columns=columns, use_threads=False)
+    col = pf.schema_arrow.get_field_index("outlet_code")
+    groups = []
+    for i in range(pf.metadata.num_row_groups):
+        st = pf.metadata.row_group(i).column(col).statistics
+        if st is None or not st.has_min_max:
+            groups.append(i)
+            continue
+        j = bisect.bisect_left(outlets, st.min)
+        if j < len(outlets) and outlets[j] <= st.max:
+            groups.append(i)
+    return pf.read_row_groups(groups, columns=columns, use_threads=False)
+
+
 def _load(root: str, table: str, scope: K.Scope, columns: Sequence[str]) -> pa.Table:
-    """The rows of a roll-up table in the scope's dates and outlets (Parquet statistics skip the rest)."""
-    day_col = "month_start" if table == MONTH else "ticket_date"
-    lo = scope.start.replace(day=1) if table == MONTH else scope.start
+    """The rows of a roll-up table in the scope's dates and outlets (row-group statistics skip the rest)."""
+    monthly = table in (MONTH, MONTH_TIER, OPS_MONTH)
+    day_col = "month_start" if monthly else "ticket_date"
     files = _files(root, table, scope.months, scope.outlets)
     if not files:
         return SCHEMAS[table].empty_table().select(list(columns))
-    cond = (pc.field(day_col) >= lo) & (pc.field(day_col) <= scope.end)
-    if scope.outlets is not None and table not in (DETAIL, OPS):  # partition files hold one outlet
-        cond = cond & pc.field("outlet_code").isin(scope.outlets)
-    dataset = ds.dataset(files, schema=SCHEMAS[table], format="parquet")
-    return dataset.to_table(columns=list(columns), filter=cond)
+    per_outlet = table in (DETAIL, OPS)  # partition files hold one outlet each
+    wanted = None if per_outlet or scope.outlets is None else sorted(scope.outlets)
+    parts = [_read_file(f, list(columns), wanted) for f in files]
+    rows = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    lo = scope.start.replace(day=1) if monthly else scope.start
+    first, last = _month_bounds(scope.months[0])[0], _month_bounds(scope.months[-1])[1]
+    keep = None
+    if not (lo <= first and last <= scope.end):  # the range cuts a month: filter the days
+        days = rows.column(day_col)
+        keep = pc.and_(pc.greater_equal(days, pa.scalar(lo, pa.date32())),
+                       pc.less_equal(days, pa.scalar(scope.end, pa.date32())))
+    if wanted is not None:
+        inside = pc.is_in(rows.column("outlet_code"), value_set=pa.array(wanted, pa.string()))
+        keep = inside if keep is None else pc.and_(keep, inside)
+    return rows if keep is None else rows.filter(keep)
 
 
 def _days(col: pa.ChunkedArray) -> np.ndarray:
@@ -556,11 +687,14 @@ def _keyed(table: pa.Table, scope: K.Scope, day_col: str) -> pa.Table:
         hi = np.searchsorted(m_sorted, names, side="right")
         idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         reps = (hi - lo)[idx]
-        rows = np.repeat(np.arange(table.num_rows), reps)
-        first = np.repeat(np.cumsum(reps) - reps, reps)
-        mrows = by_outlet[lo[idx][rows] + (np.arange(len(rows)) - first)]
-        table = table.take(pa.array(rows)).append_column(
-            scope.group, mapping.column(scope.group).take(pa.array(mrows)))
+        if (reps == 1).all():  # each outlet in one group: no rows to repeat or drop
+            mrows = by_outlet[lo[idx]]
+        else:
+            rows = np.repeat(np.arange(table.num_rows), reps)
+            first = np.repeat(np.cumsum(reps) - reps, reps)
+            mrows = by_outlet[lo[idx][rows] + (np.arange(len(rows)) - first)]
+            table = table.take(pa.array(rows))
+        table = table.append_column(scope.group, mapping.column(scope.group).take(pa.array(mrows)))
     if scope.grain != "total":
         days = _days(table.column(day_col))
         if scope.grain == "week":  # ISO weeks start on Monday; 1970-01-01 was a Thursday
@@ -588,17 +722,21 @@ def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: 
                      con=None) -> pa.Table:
     """kpis.wait_kpis answered from the roll-ups (same rows, columns and order; percentiles from the bins).
 
-    ``level`` forces a roll-up table (rollup / rollup_day / rollup_month), else the cheapest is used.
+    ``level`` forces a roll-up table (DETAIL, DAY, MONTH, MONTH_TIER), else the cheapest is used.
     ``con`` is accepted for symmetry with kpis and unused: the roll-ups are read with PyArrow.
     """
     scope = K.resolve(start, end, grain, outlets, mapping, breakdown)
     th = K.check_thresholds(thresholds)
     level = level or choose_level(scope)
-    if level == MONTH and (not _month_aligned(scope) or scope.grain in ("day", "interval", "week")):
-        raise ValueError("the month roll-up answers whole months only")
-    day_col = "month_start" if level == MONTH else "ticket_date"
+    whole_months = _month_aligned(scope) and scope.grain in ("month", "total")
+    if level in (MONTH, MONTH_TIER) and not whole_months:
+        raise ValueError("the month roll-ups answer whole months only")
+    if level == MONTH_TIER and "business_type" in scope.breakdown:
+        raise ValueError("the month-tier roll-up has no business types")
+    day_col = "month_start" if level in (MONTH, MONTH_TIER) else "ticket_date"
     columns = ["outlet_code", day_col, *(["interval_idx"] if scope.grain == "interval" else []),
-               "business_type", "customer_tier", *MEASURES, "wait_max", *HIST]
+               *(["business_type"] if "business_type" in scope.breakdown else []), "customer_tier",
+               *MEASURES, "wait_max", *HIST]
     rows = _keyed(_load(os.fspath(root), level, scope, columns), scope, day_col)
     keys = scope.keys()
     # Overtime per row: its histogram entries at or above its tier's threshold bin (exact).
@@ -606,12 +744,12 @@ def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: 
     names = [*tiers.dictionary.to_pylist(), None]  # the last code stands for a missing tier
     first_bin = np.array([th.get(t, th["regular"]) // 60 for t in names], np.int64)
     tier_idx = tiers.indices.fill_null(len(tiers.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
-    hrow, hbin, hcount = _flat_hist(rows)
+    flat = _flat_hist(rows)
+    hrow, hbin, hcount = flat
     over = np.bincount(hrow, weights=hcount * (hbin >= first_bin[tier_idx][hrow]), minlength=rows.num_rows)
     rows = rows.append_column("overtime", pa.array(over.astype(np.int64)))
-    agg = _aggregate(rows, keys, (*MEASURES, "overtime"), ("wait_max",), hist=True)
-    offsets = np.searchsorted(_flat_hist(agg)[0], np.arange(agg.num_rows + 1))
-    _, hbins, hcounts = _flat_hist(agg)
+    cols, (offsets, hbins, hcounts) = _reduce(rows, keys, (*MEASURES, "overtime"), ("wait_max",), flat)
+    agg = pa.table(cols)
     wmax = agg.column("wait_max").cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
     med, p90 = sparse_quantiles(offsets, hbins, hcounts, wmax, (0.5, 0.9))
     called = _col(agg, "called").astype(np.float64)
@@ -645,32 +783,20 @@ def rollup_ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: s
     """kpis.ops_kpis answered from the roll-ups (exact; same rows, columns and order)."""
     scope = K.resolve(start, end, grain, outlets, mapping)
     root = os.fspath(root)
-    keys = scope.keys()
     interval = ["interval_idx"] if scope.grain == "interval" else []
-    ops_t = OPS if interval else OPS_DAY
-    # The ticket roll-up adds the eligible tickets and makes every period with tickets a row, like the
-    # SQL; the coarsest one that answers will do (a month's compact for whole months).
-    tick_t = choose_level(scope)
-    tick_day = "month_start" if tick_t == MONTH else "ticket_date"
-    ops = _keyed(_load(root, ops_t, scope, ["outlet_code", "ticket_date", *interval, *OPS_MEASURES]),
-                 scope, "ticket_date")
-    tick = _keyed(_load(root, tick_t, scope, ["outlet_code", tick_day, *interval, "business_type", "served"]),
-                  scope, tick_day)
-    served = _col(tick, "served").astype(np.int64)
+    # The ops roll-ups have a row for every interval with tickets, service, a queue or devices (as the
+    # SQL has) and carry the served tickets per business type, so they answer alone.
+    ops_t = OPS if interval else OPS_MONTH if choose_level(scope, business_type=True) == MONTH else OPS_DAY
+    day_col = "month_start" if ops_t == OPS_MONTH else "ticket_date"
+    rows = _keyed(_load(root, ops_t, scope, ["outlet_code", day_col, *interval, *OPS_MEASURES, *SERVED]),
+                  scope, day_col)
+    (srow, scode, scount), names = _flat_served(rows)
     if eligible_types is not None:
         wanted = pa.array(list(eligible_types), pa.string())
-        served = served * pc.is_in(tick.column("business_type"), value_set=wanted).to_numpy(
-            zero_copy_only=False)
-
-    def block(table: pa.Table, values: dict[str, pa.Array]) -> pa.Table:
-        out = table.select(keys)
-        for name in (*OPS_MEASURES, "eligible_tickets"):
-            out = out.append_column(name, values.get(name, pa.array(np.zeros(table.num_rows, np.int64))))
-        return out
-
-    ops_part = block(ops, {c: ops.column(c).cast(pa.int64()) for c in OPS_MEASURES})
-    tick_part = block(tick, {"eligible_tickets": pa.array(served, pa.int64())})
-    rows = pa.concat_tables([ops_part, tick_part.cast(ops_part.schema)])
+        ok = pc.is_in(names, value_set=wanted).to_numpy(zero_copy_only=False)
+        scount = scount * ok[scode] if len(names) else scount
+    eligible_row = np.bincount(srow, weights=scount, minlength=rows.num_rows).astype(np.int64)
+    rows = rows.append_column("eligible_tickets", pa.array(eligible_row))
     agg = _aggregate(rows, scope.keys(), ("busy_seconds", "counters_open", "device_txns", "eligible_tickets"),
                      ("peak_queue",))
     busy, open_ = _col(agg, "busy_seconds").astype(np.int64), _col(agg, "counters_open").astype(np.int64)
