@@ -232,7 +232,8 @@ def main() -> None:
             entry["results_match"] = compare(outs["duckdb"], outs["pandas"])
             entry["speedup"] = round(entry["pandas"]["seconds"] / entry["duckdb"]["seconds"], 2)
             entry["cpu_speedup"] = round(entry["pandas"]["cpu_seconds"] / entry["duckdb"]["cpu_seconds"], 2)
-        entry["duckdb_target_10s_met"] = n < 100_000_000 or entry.get("duckdb", {}).get("seconds", 1e9) <= 10
+        if "duckdb" in entry:
+            entry["duckdb_within_10s"] = entry["duckdb"]["seconds"] <= 10  # the target is for 100 M tickets
         results.append(entry)
     print(json.dumps({"benchmark": "queue_kpis", "grain": "outlet x day x half-hour", "cpus": os.cpu_count(),
                       "memory_limit": args.memory_limit, "threads": args.threads, "results": results},

@@ -739,17 +739,24 @@ def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: 
                *MEASURES, "wait_max", *HIST]
     rows = _keyed(_load(os.fspath(root), level, scope, columns), scope, day_col)
     keys = scope.keys()
-    # Overtime per row: its histogram entries at or above its tier's threshold bin (exact).
-    tiers = rows.column("customer_tier").combine_chunks().dictionary_encode()
-    names = [*tiers.dictionary.to_pylist(), None]  # the last code stands for a missing tier
+    # First per key and tier (small), where the overtime is exact: the histogram entries at or above
+    # the tier's threshold bin; then fold the tiers unless the breakdown keeps them.
+    by_tier = keys if "customer_tier" in keys else [*keys, "customer_tier"]
+    cols, (offsets, hbins, hcounts) = _reduce(rows, by_tier, MEASURES, ("wait_max",), _flat_hist(rows))
+    entry_row = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    tiers = cols["customer_tier"].combine_chunks().dictionary_encode() if len(offsets) > 1 else None
+    names = [*(tiers.dictionary.to_pylist() if tiers is not None else []), None]  # last: a missing tier
     first_bin = np.array([th.get(t, th["regular"]) // 60 for t in names], np.int64)
-    tier_idx = tiers.indices.fill_null(len(tiers.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
-    flat = _flat_hist(rows)
-    hrow, hbin, hcount = flat
-    over = np.bincount(hrow, weights=hcount * (hbin >= first_bin[tier_idx][hrow]), minlength=rows.num_rows)
-    rows = rows.append_column("overtime", pa.array(over.astype(np.int64)))
-    cols, (offsets, hbins, hcounts) = _reduce(rows, keys, (*MEASURES, "overtime"), ("wait_max",), flat)
+    tier_idx = (tiers.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+                if tiers is not None else np.zeros(0, np.int64))
+    over = np.bincount(entry_row, weights=hcounts * (hbins >= first_bin[tier_idx][entry_row]),
+                       minlength=len(offsets) - 1)
+    cols["overtime"] = pa.array(over.astype(np.int64))
     agg = pa.table(cols)
+    if by_tier != keys:
+        cols, (offsets, hbins, hcounts) = _reduce(agg, keys, (*MEASURES, "overtime"), ("wait_max",),
+                                                  (entry_row, hbins, hcounts))
+        agg = pa.table(cols)
     wmax = agg.column("wait_max").cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
     med, p90 = sparse_quantiles(offsets, hbins, hcounts, wmax, (0.5, 0.9))
     called = _col(agg, "called").astype(np.float64)
