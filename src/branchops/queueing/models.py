@@ -14,11 +14,11 @@ class QueueSettings(models.Model):
 
     branch = models.OneToOneField(Institution, on_delete=models.CASCADE, related_name="queue_settings")
     regular_threshold_minutes = models.PositiveSmallIntegerField(
-        _("overtime wait, regular customers (minutes)"), default=15, validators=[MinValueValidator(1)])
+        _("overtime wait, regular customers (minutes)"), default=15, validators=[MinValueValidator(1), MaxValueValidator(120)])
     vip_threshold_minutes = models.PositiveSmallIntegerField(
-        _("overtime wait, VIP customers (minutes)"), default=5, validators=[MinValueValidator(1)])
+        _("overtime wait, VIP customers (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(120)])
     private_threshold_minutes = models.PositiveSmallIntegerField(
-        _("overtime wait, private-banking customers (minutes)"), default=5, validators=[MinValueValidator(1)])
+        _("overtime wait, private-banking customers (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(120)])
     target_wait_minutes = models.PositiveSmallIntegerField(
         _("service target: called within (minutes)"), default=10, validators=[MinValueValidator(1)])
     target_level = models.DecimalField(
