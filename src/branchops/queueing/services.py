@@ -88,8 +88,13 @@ def start_import(actor, fileobj, file_name: str, kind: str = TicketImport.Kind.T
         else:
             shutil.copyfileobj(fileobj, out)
     staff = getattr(actor, "staff", None) if actor is not None else None
-    batch = TicketImport.objects.create(kind=kind, file_name=Path(file_name).name[:255], stored_path=str(target),
-                                        uploaded_by=actor, institution=staff.institution if staff else None)
+    return record_file(actor, target, file_name, kind, staff.institution if staff else None)
+
+
+def record_file(actor, path, file_name: str, kind: str, institution: Institution | None) -> TicketImport:
+    """Record a file waiting to be imported (the web upload's copy, or a file on the server)."""
+    batch = TicketImport.objects.create(kind=kind, file_name=Path(file_name).name[:255], stored_path=str(path),
+                                        uploaded_by=actor, institution=institution)
     record_timeline(actor, batch, "uploaded", batch.file_name)
     return batch
 

@@ -14,7 +14,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from branchops.core.services import record_timeline
 from branchops.org.models import Institution, Level
 from branchops.queueing import rollup, services
 from branchops.queueing.models import TicketImport
@@ -86,9 +85,7 @@ class Command(BaseCommand):
 
         rejected_rows = failed_files = 0
         for path in paths:
-            batch = TicketImport.objects.create(kind=kind, file_name=path.name[:255], stored_path=str(path.resolve()),
-                                                uploaded_by=None, institution=institution)
-            record_timeline(None, batch, "uploaded", batch.file_name)
+            batch = services.record_file(None, path.resolve(), path.name, kind, institution)
             with tqdm(desc=path.name, total=0, unit="rows", unit_scale=True, disable=quiet, leave=True,
                       file=_Stream(self.stderr), dynamic_ncols=True, mininterval=0.5) as bar:
 
