@@ -219,7 +219,8 @@ def outlet_pattern(user, outlet: Institution, start, end, conf: QueueSettings | 
     return patterns.classify(slots, rules)
 
 
-def outlet_staffing(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> dict:
+def outlet_staffing(user, outlet: Institution, start, end, conf: QueueSettings | None = None,
+                    intervals: list[dict] | None = None) -> dict:
     """Counters needed per day × half-hour to meet the service target (Erlang C, or Erlang A where
     customers abandon noticeably) against the counters that actually served, and the flexible-window
     proposals for the busiest day pattern."""
@@ -228,7 +229,9 @@ def outlet_staffing(user, outlet: Institution, start, end, conf: QueueSettings |
     from . import erlang
 
     conf = conf or queue_settings_for(user)
-    rows = [r for r in outlet_intervals(user, outlet, start, end, conf) if r["arrivals"]]
+    if intervals is None:
+        intervals = outlet_intervals(user, outlet, start, end, conf)
+    rows = [r for r in intervals if r["arrivals"]]
     if not rows:
         return {"rows": [], "model": "erlang_c"}
     arrivals = np.array([r["arrivals"] for r in rows], dtype=float)

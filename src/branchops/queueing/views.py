@@ -147,7 +147,8 @@ def outlet(request, code):
     days = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, grain="day", conf=conf))
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
     pattern = queries.outlet_pattern(request.user, outlet, start, end, conf) if intervals else None
-    staffing = queries.outlet_staffing(request.user, outlet, start, end, conf) if intervals else {"rows": []}
+    staffing = (queries.outlet_staffing(request.user, outlet, start, end, conf, intervals=intervals)
+                if intervals else {"rows": []})
     # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
     most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
     proposals = labels.proposals(staffing["rows"], most or None)
