@@ -3,8 +3,12 @@
 For each --tickets size, on the synthetic store of bench/ticketgen.py (cached under --dir), computes for
 every outlet x day x interval: arrivals, served, transferred, abandoned, called, mean / median / P90
 wait, max wait, overtime count and ratio (default thresholds), mean service time:
-  duckdb  kpis.wait_kpis(grain="interval") over the whole store (one query per month, memory_limit set)
-  pandas  the same, vectorised: each month's files read with pyarrow (string keys as categoricals),
+  duckdb  kpis.wait_kpis(grain="interval") over the whole store (one query per month, memory_limit set);
+          it reads the month compacts (ticket_waits/month=YYYY-MM/data.parquet: the month's tickets with
+          interval, wait and service seconds, in outlet/day/issue-time order) that the import's roll-up
+          refresh keeps; they are built first if missing (reported as month_compacts, not timed)
+  duckdb-partitions  (optional) the same query on the per-outlet partition files, for comparison
+  pandas  the same, vectorised: each month's compact read with pyarrow (string keys as categoricals),
           groupby(...).agg(...) and groupby(...)["wait"].quantile([0.5, 0.9]) (linear interpolation);
           no Python per-row or per-group code
 Each engine runs in its own process (--repeat times), so wall time, CPU time and peak RSS are its own;
@@ -49,17 +53,30 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_duckdb(root: str, start: date, end: date, memory_limit: str, threads: int):
+def run_duckdb(root: str, start: date, end: date, memory_limit: str, threads: int, compact: bool = True):
     from branchops.queueing import kpis as K
 
     con = K.connect(memory_limit=memory_limit, threads=threads)
-    return K.wait_kpis(root, start, end, grain="interval", con=con)
+    return K.wait_kpis(root, start, end, grain="interval", con=con, compact=None if compact else False)
 
 
-def _secs(df, col: str):
-    import numpy as np
+def run_duckdb_partitions(root: str, start: date, end: date, memory_limit: str, threads: int):
+    return run_duckdb(root, start, end, memory_limit, threads, compact=False)
 
-    return df[col].to_numpy(dtype="datetime64[s]").astype(np.int64)  # NaT becomes a sentinel, masked later
+
+def ensure_compacts(root, months: list[str], threads: int) -> dict:
+    """Build the month compacts the importer's roll-up refresh keeps (not timed with the KPIs)."""
+    from branchops.queueing import kpis as K
+
+    con = K.connect(threads=threads)
+    t0, built = time.perf_counter(), 0
+    for month in months:
+        if not K.waits_fresh(root, month):
+            K.build_waits(root, month, con)
+            built += 1
+    con.close()
+    sizes = sum(os.path.getsize(K.waits_path(root, m)) for m in months if os.path.exists(K.waits_path(root, m)))
+    return {"built": built, "seconds": round(time.perf_counter() - t0, 2), "bytes": sizes}
 
 
 def run_pandas(root: str, start: date, end: date, memory_limit: str, threads: int):
@@ -69,32 +86,24 @@ def run_pandas(root: str, start: date, end: date, memory_limit: str, threads: in
     import pyarrow.parquet as pq
 
     from branchops.queueing import kpis as K
-    from branchops.queueing.schema import CALLED_OUTCOMES
 
     th = K.check_thresholds(None)
-    cols = ["outlet_code", "ticket_date", "customer_tier", "outcome", "issued_at", "called_at",
-            "service_start_at", "service_end_at"]
+    cols = ["outlet_code", "ticket_date", "interval_idx", "customer_tier", "outcome", "wait_s", "service_s"]
     parts = []
     for month in K.months_between(start, end):  # month by month: bounded memory, groups never span months
-        files = K.partition_paths(root, "tickets", [month], None)
-        if not files:
+        path = K.waits_path(root, month)
+        if not os.path.exists(path):
             continue
-        table = pq.read_table(files, columns=cols,
-                              read_dictionary=["outlet_code", "customer_tier", "outcome"])
+        table = pq.read_table(path, columns=cols, read_dictionary=["outlet_code", "customer_tier", "outcome"])
         df = table.to_pandas(date_as_object=False)  # dates as datetime64, keys as categoricals
         del table
 
-        issued = _secs(df, "issued_at")
-        is_called = df["outcome"].isin(CALLED_OUTCOMES).to_numpy()
-        called_at = df["called_at"].notna().to_numpy()
-        wait = np.where(is_called & called_at, _secs(df, "called_at") - issued, np.nan)
-        has_service = (is_called & df["service_start_at"].notna().to_numpy()
-                       & df["service_end_at"].notna().to_numpy())
-        service = np.where(has_service, _secs(df, "service_end_at") - _secs(df, "service_start_at"), np.nan)
+        wait = df["wait_s"].to_numpy(dtype=np.float64, na_value=np.nan)
+        service = df["service_s"].to_numpy(dtype=np.float64, na_value=np.nan)
         tier_th = df["customer_tier"].map(th).astype("float64").fillna(th["regular"]).to_numpy()
         outcome = df["outcome"]
         frame = pd.DataFrame({
-            "period_start": df["ticket_date"], "interval_idx": ((issued % 86400) // 1800).astype(np.int16),
+            "period_start": df["ticket_date"], "interval_idx": df["interval_idx"].astype(np.int16),
             "outlet_code": df["outlet_code"],
             "served": (outcome == "served").to_numpy(np.int64),
             "transferred": (outcome == "transferred").to_numpy(np.int64),
@@ -135,7 +144,7 @@ def run_pandas(root: str, start: date, end: date, memory_limit: str, threads: in
 def child(engine: str, root: str, start: str, end: str, out: str, memory_limit: str, threads: int) -> None:
     import pyarrow.parquet as pq
 
-    fn = run_duckdb if engine == "duckdb" else run_pandas
+    fn = {"duckdb": run_duckdb, "duckdb-partitions": run_duckdb_partitions, "pandas": run_pandas}[engine]
     base_rss = rss_mb()
     t0, c0 = time.perf_counter(), cpu_seconds()
     table = fn(root, date.fromisoformat(start), date.fromisoformat(end), memory_limit, threads)
@@ -184,8 +193,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine (fresh process each)")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
-    parser.add_argument("--engines", nargs="+", default=["duckdb", "pandas"])
-    parser.add_argument("--child", choices=["duckdb", "pandas"], help=argparse.SUPPRESS)
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "pandas"],
+                        choices=["duckdb", "duckdb-partitions", "pandas"],
+                        help="duckdb-partitions: DuckDB on the per-outlet partition files, not the compact")
+    parser.add_argument("--child", choices=["duckdb", "duckdb-partitions", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--end", help=argparse.SUPPRESS)
@@ -201,6 +212,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="queue-kpis-")
     for n in args.tickets:
         root, meta = ticketgen.ensure(args.dir or ticketgen.DEFAULT_DIR, n, args.outlets)
+        compacts = ensure_compacts(root, meta["months"], args.threads)
         runs: dict[str, list[dict]] = {}
         outs = {}
         for rep in range(args.repeat):
@@ -218,7 +230,8 @@ def main() -> None:
                 outs[engine] = out
                 print(f"{n} {engine} run {rep + 1}: {json.dumps(r)}", file=sys.stderr, flush=True)
         entry = {"tickets": meta["tickets"], "outlets": meta["outlets"], "days": meta["days"],
-                 "files": len(meta["months"]) * meta["outlets"], "ticket_bytes": meta["ticket_bytes"]}
+                 "files": len(meta["months"]) * meta["outlets"], "ticket_bytes": meta["ticket_bytes"],
+                 "month_compacts": compacts}
         for engine, rs in runs.items():
             best = min(rs, key=lambda r: r["seconds"])
             entry[engine] = {

@@ -14,6 +14,13 @@ query). Exact and roll-up answers have the same rows, columns, types and order (
 Store layout (written by the importer):
     {root}/tickets/month=YYYY-MM/outlet=<outlet_code>/data.parquet   TICKET_SCHEMA
     {root}/devices/month=YYYY-MM/outlet=<outlet_code>/data.parquet   DEVICE_SCHEMA
+    {root}/ticket_waits/month=YYYY-MM/data.parquet                   WAITS_SCHEMA (month compact)
+The month compact holds every ticket of the month reduced to what the wait KPIs read (interval,
+wait and service seconds already computed), in one file in the partitions' order (outlet, day,
+issue time). Branch-wide exact queries read it instead of a thousand small partition files: the
+same rows, a third of the work. It is rebuilt with the roll-ups after every import (``build_waits``)
+and only used while its footer still names the partition files it was built from (count, newest
+mtime, total size); otherwise, and for a few outlets, the query reads the partitions.
 Queries only open the partitions of the months in the date range and, when outlets are given (or a
 mapping limits them), only those outlets' files, so one outlet's queries stay fast at any store size.
 
@@ -57,6 +64,7 @@ by business_type and/or customer_tier (wait KPIs only; the ops KPIs belong to th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -85,9 +93,20 @@ WAIT_COLUMNS = ("arrivals", "served", "transferred", "abandoned", "called", "aba
 OPS_COLUMNS = ("busy_seconds", "counter_seconds", "utilisation", "peak_queue", "device_txns",
                "eligible_tickets", "migration_rate")
 
+WAITS = "ticket_waits"
+WAITS_SCHEMA = pa.schema([
+    ("outlet_code", pa.string()), ("ticket_date", pa.date32()), ("interval_idx", pa.int8()),
+    ("business_type", pa.string()), ("customer_tier", pa.string()), ("outcome", pa.string()),
+    ("wait_s", pa.int32()), ("service_s", pa.int32()),
+])
+# Below this many outlets the partition files are as quick to read as the month compact.
+COMPACT_MIN_OUTLETS = 20
+_WAITS_ROW_GROUP = 1 << 20
+_SOURCES_KEY = "branchops_sources"
+
 _CALLED = ", ".join(f"'{o}'" for o in CALLED_OUTCOMES)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SQL_TYPES = {pa.string(): "VARCHAR", pa.date32(): "DATE"}
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.date32(): "DATE", pa.int8(): "TINYINT", pa.int32(): "INTEGER"}
 
 
 # --------------------------------------------------------------------------------------------- dialects
@@ -100,7 +119,8 @@ class Dialect:
     # Several percentiles in one aggregate (one sort per group); linear interpolation between ranks.
     quantiles_sql: str = "quantile_cont({x}, [{ps}])"
     element_sql: str = "{a}[{i}]"  # i counts from 1, i0 from 0
-    tables: Mapping[str, str] = field(default_factory=lambda: {"tickets": "tickets", "devices": "devices"})
+    tables: Mapping[str, str] = field(default_factory=lambda: {"tickets": "tickets", "devices": "devices",
+                                                               "ticket_waits": "ticket_waits"})
 
     def seconds(self, a: str, b: str) -> str:
         return self.seconds_sql.format(a=a, b=b)
@@ -126,9 +146,13 @@ class DuckDBDialect(Dialect):
 
     def source(self, root: str, kind: str, months: Sequence[str], outlets: Sequence[str] | None,
                alias: str = "src") -> str:
-        paths = partition_paths(root, kind, months, outlets)
+        if kind == WAITS:  # one file per month; outlets are filtered in the query
+            paths = [p for p in (waits_path(root, m) for m in months) if os.path.exists(p)]
+        else:
+            paths = partition_paths(root, kind, months, outlets)
         if not paths:
-            return _empty_source(TICKET_SCHEMA if kind == "tickets" else DEVICE_SCHEMA, alias)
+            schema = {"tickets": TICKET_SCHEMA, "devices": DEVICE_SCHEMA}.get(kind, WAITS_SCHEMA)
+            return _empty_source(schema, alias)
         return f"read_parquet([{_list(paths)}], hive_partitioning = false) AS {alias}"
 
 
@@ -325,23 +349,36 @@ def _group_join(scope: Scope, alias: str) -> tuple[str, str]:
     return f" JOIN outlet_map m ON m.outlet_code = {alias}.outlet_code", f"m.{scope.group}"
 
 
-def wait_sql(root: str, scope: Scope, thresholds: Mapping[str, int] | None = None,
-             dialect: Dialect = DUCKDB) -> str:
-    """Exact wait KPIs from the raw tickets, one row per key of the scope."""
-    src = dialect.source(root, "tickets", scope.months, scope.outlets)
-    join, group_expr = _group_join(scope, "t")
-    inner = _period_cols(scope, "ticket_date", interval_sql("issued_at"))
-    keys = scope.keys()
-    by_cols = [f"{group_expr} AS {scope.group}"] + [f"t.{b} AS {b}" for b in scope.breakdown]
+def waits_select(src: str, dialect: Dialect = DUCKDB) -> str:
+    """The wait-KPI columns (WAITS_SCHEMA) computed from raw ticket rows: what the month compact stores."""
     wait = dialect.seconds("issued_at", "called_at")
     service = dialect.seconds("service_start_at", "service_end_at")
+    return f"""SELECT outlet_code, ticket_date, CAST({interval_sql('issued_at')} AS TINYINT) AS interval_idx,
+    business_type, customer_tier, outcome,
+    CAST(CASE WHEN outcome IN ({_CALLED}) THEN {wait} END AS INTEGER) AS wait_s,
+    CAST(CASE WHEN outcome IN ({_CALLED}) THEN {service} END AS INTEGER) AS service_s
+  FROM {src}"""
+
+
+def wait_sql(root: str, scope: Scope, thresholds: Mapping[str, int] | None = None,
+             dialect: Dialect = DUCKDB, compact: bool = False) -> str:
+    """Exact wait KPIs from the raw tickets, one row per key of the scope.
+
+    ``compact`` reads the month compacts (same rows, see the module docstring) instead of the partitions.
+    """
+    if compact:
+        src = dialect.source(root, WAITS, scope.months, None, alias="w")
+    else:
+        src = f"({waits_select(dialect.source(root, 'tickets', scope.months, scope.outlets), dialect)}) AS w"
+    join, group_expr = _group_join(scope, "t")
+    inner = _period_cols(scope, "ticket_date", "interval_idx")
+    keys = scope.keys()
+    by_cols = [f"{group_expr} AS {scope.group}"] + [f"t.{b} AS {b}" for b in scope.breakdown]
     key_list = ", ".join(keys)
     return f"""
 WITH t AS (
-  SELECT outlet_code, ticket_date, issued_at, business_type, customer_tier, outcome,
-    CASE WHEN outcome IN ({_CALLED}) THEN {wait} END AS wait_s,
-    CASE WHEN outcome IN ({_CALLED}) THEN {service} END AS service_s,
-    {threshold_case(thresholds or {})} AS threshold_s
+  SELECT outlet_code, ticket_date, CAST(interval_idx AS SMALLINT) AS interval_idx, business_type,
+    customer_tier, outcome, wait_s, service_s, {threshold_case(thresholds or {})} AS threshold_s
   FROM {src}
   WHERE {_date_filter(scope, 'ticket_date')}{_outlet_filter(scope)}
 ), k AS (
@@ -566,6 +603,83 @@ def month_scopes(scope: Scope) -> list[Scope]:
     return out
 
 
+def waits_path(root: str | os.PathLike, month: str) -> str:
+    return os.path.join(os.fspath(root), WAITS, f"month={month}", "data.parquet")
+
+
+def _sources(root: str | os.PathLike, month: str) -> str:
+    """What the month's ticket partitions are now: count, newest mtime (ns), total bytes."""
+    n = newest = size = 0
+    mdir = os.path.join(os.fspath(root), "tickets", f"month={month}")
+    try:
+        entries = list(os.scandir(mdir))
+    except FileNotFoundError:
+        entries = []
+    for e in entries:
+        if not e.name.startswith("outlet="):
+            continue
+        try:
+            st = os.stat(os.path.join(e.path, "data.parquet"))
+        except FileNotFoundError:
+            continue
+        n, newest, size = n + 1, max(newest, st.st_mtime_ns), size + st.st_size
+    return f"{n}:{newest}:{size}"
+
+
+def waits_fresh(root: str | os.PathLike, month: str) -> bool:
+    """True when the month compact was built from exactly the partition files there are now."""
+    path = waits_path(root, month)
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path).metadata or {}
+    except (FileNotFoundError, OSError, pa.ArrowInvalid):
+        return False
+    return meta.get(_SOURCES_KEY.encode()) == _sources(root, month).encode()
+
+
+def build_waits(root: str | os.PathLike, month: str, con=None) -> int:
+    """(Re)write the month compact from the month's ticket partitions; returns its rows.
+
+    The signature of the partitions is taken before they are read, so a partition replaced while the
+    compact is built leaves it marked stale rather than wrong. Callers hold the month's roll-up lock.
+    """
+    import pyarrow.parquet as pq
+
+    root = os.fspath(root)
+    path = waits_path(root, month)
+    signature = _sources(root, month)
+    files = partition_paths(root, "tickets", [month], None)
+    if not files:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        return 0
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    own = con is None
+    con = con or connect()
+    try:
+        # Insertion order is kept: files by outlet, rows by day and issue time, so row groups prune
+        # on outlet_code without a sort.
+        src = f"read_parquet([{_list(files)}], hive_partitioning = false)"
+        con.execute(f"COPY ({waits_select(src)}) TO {_lit(tmp)} (FORMAT parquet, COMPRESSION zstd, "
+                    f"ROW_GROUP_SIZE {_WAITS_ROW_GROUP}, KV_METADATA {{{_SOURCES_KEY}: {_lit(signature)}}})").fetchall()
+        rows = pq.read_metadata(tmp).num_rows
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        if own:
+            con.close()
+    return int(rows)
+
+
+def use_compact(root: str | os.PathLike, scope: Scope) -> bool:
+    """Read the month compact for this (one-month) scope: many outlets and a compact that is current."""
+    many = scope.outlets is None or len(scope.outlets) >= COMPACT_MIN_OUTLETS
+    return many and all(waits_fresh(root, m) for m in scope.months)
+
+
 def _run_by_month(con, scope: Scope, make_sql) -> pa.Table:
     own = con is None
     con = con or connect()
@@ -579,14 +693,21 @@ def _run_by_month(con, scope: Scope, make_sql) -> pa.Table:
 
 def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
               outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
-              thresholds: Mapping[str, int] | None = None, con=None) -> pa.Table:
+              thresholds: Mapping[str, int] | None = None, con=None, compact: bool | None = None) -> pa.Table:
     """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS.
 
-    Sorted by the keys. Day / interval / month grains run one query per calendar month.
+    Sorted by the keys. Day / interval / month grains run one query per calendar month. Each query
+    reads the month compact where it is current and many outlets are asked for (``compact=False``:
+    always the partitions).
     """
     scope = resolve(start, end, grain, outlets, mapping, breakdown)
     check_thresholds(thresholds)
-    return _run_by_month(con, scope, lambda s: wait_sql(os.fspath(root), s, thresholds))
+    root = os.fspath(root)
+
+    def sql(s: Scope) -> str:
+        return wait_sql(root, s, thresholds, compact=compact is not False and use_compact(root, s))
+
+    return _run_by_month(con, scope, sql)
 
 
 def ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",

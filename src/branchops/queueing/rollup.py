@@ -16,6 +16,7 @@ Tables (Parquet, written atomically with os.replace):
         counters_open, busy_seconds, peak_queue, device_txns, and the served tickets per business
         type as two aligned lists (served_types, served_counts) for device migration rates.
   per month, all outlets (compacts for branch-wide questions), rebuilt by the same refresh
+    {root}/ticket_waits/month=YYYY-MM/data.parquet    the month's tickets for exact KPIs (kpis.build_waits)
     {root}/rollup_day/month=YYYY-MM/data.parquet      outlet x day x business_type x customer_tier
     {root}/rollup_month/month=YYYY-MM/data.parquet    outlet x month x business_type x customer_tier
     {root}/rollup_month_tier/month=YYYY-MM/data.parquet  outlet x month x customer_tier (branch-wide
@@ -459,6 +460,7 @@ def _refresh_month(con, root: Path, month: str, outlets: list[str]) -> None:
             ops_parts.append(_ops_day_compact(ops))
         _split_write(ops, root, OPS, month, batch)
     _compact_month(root, month, outlets, day_parts, ops_parts)
+    K.build_waits(root, month, con)
 
 
 def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: list[pa.Table],
@@ -598,6 +600,7 @@ def recompact(root: str | os.PathLike, months: Iterable[str] | None = None) -> d
             for t in (DAY, OPS_DAY):
                 _remove(_part(root, t, month))
             _compact_month(root, month, [], [], [])
+            K.build_waits(root, month)
     return {"months": len(found), "seconds": round(time.perf_counter() - t0, 3)}
 
 
