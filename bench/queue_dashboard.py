@@ -48,7 +48,7 @@ import ticketgen  # noqa: E402
 from branchops.queueing import kpis as K  # noqa: E402
 from branchops.queueing import rollup as R  # noqa: E402
 
-ROLLUP_DIRS = (R.DETAIL, R.OPS, R.DAY, R.MONTH, R.MONTH_TIER, R.OPS_DAY, R.OPS_MONTH)
+ROLLUP_DIRS = (R.DETAIL, R.OPS, R.DAY, R.MONTH, R.MONTH_TIER, R.OPS_DAY, R.OPS_MONTH, R.MONTH_ALL, R.OPS_MONTH_ALL)
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -258,6 +258,24 @@ def test_levels(rand, con):
     assert_same(exact, R.rollup_wait_kpis(rand, *june, grain="month", con=con))
 
 
+@pytest.mark.parametrize("grain", ["month", "total"])
+def test_whole_branch_reads_the_all_outlet_compacts(rand, con, grain):
+    months = (date(2025, 5, 1), date(2025, 6, 30))
+    branch = pa.table({"outlet_code": ["R1", "R2", "R3", "R9"], "branch": ["SZ"] * 4})  # R9: no data
+    for table in (R.MONTH_ALL, R.OPS_MONTH_ALL):
+        assert R._whole(str(rand), table, K.resolve(*months, grain, None, branch)) is not None
+    whole = R.rollup_kpis(rand, *months, grain=grain, mapping=branch, con=con)
+    assert whole.num_rows and whole.column("branch").to_pylist()[0] == "SZ"
+    assert_same(K.kpis(rand, *months, grain=grain, mapping=branch, con=con), whole)
+    # Not every outlet of the store in the group, or more than one group: the per-outlet compacts.
+    for mapping in (branch.slice(0, 2), pa.table({"outlet_code": ["R1", "R2", "R3"], "branch": ["SZ", "SZ", "GZ"]})):
+        scope = K.resolve(*months, grain, None, mapping)
+        assert R._whole(str(rand), R.MONTH_ALL, scope) is None
+        assert R._whole(str(rand), R.OPS_MONTH_ALL, scope) is None
+        assert_same(K.kpis(rand, *months, grain=grain, mapping=mapping, con=con),
+                    R.rollup_kpis(rand, *months, grain=grain, mapping=mapping, con=con))
+
+
 # ------------------------------------------------------------------------------------------- refreshing
 def test_refresh_replaced_and_removed_partitions(tmp_path, con):
     parts = write_store(tmp_path, HAND_TICKETS, HAND_DEVICES)

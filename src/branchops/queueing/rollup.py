@@ -23,6 +23,9 @@ Tables (Parquet, written atomically with os.replace):
                                                       rankings and trends read the least from it)
     {root}/rollup_ops_day/month=YYYY-MM/data.parquet  outlet x day (counters_open = counter-intervals)
     {root}/rollup_ops_month/month=YYYY-MM/data.parquet  outlet x month
+    {root}/rollup_month_all/month=YYYY-MM/data.parquet, {root}/rollup_ops_month_all/...
+        the month summed over all its outlets (by tier; ops), the outlets named in the footer: a
+        whole-branch trend reads a few rows when the branch's outlets are all the store holds
 
 Accuracy: counts, sums, means, utilisation, peak queue, migration rate and the overtime-wait ratio
 are exact: a wait exceeds a threshold of m whole minutes (1..120) exactly when it falls in bin m or
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import fcntl
 import os
 import re
@@ -67,6 +71,8 @@ BINS = 121  # 0..119 one-minute bins + overflow (> 120 min)
 HIST = ("hist_bins", "hist_counts")
 DETAIL, OPS, DAY, MONTH, OPS_DAY = "rollup", "rollup_ops", "rollup_day", "rollup_month", "rollup_ops_day"
 MONTH_TIER, OPS_MONTH = "rollup_month_tier", "rollup_ops_month"
+MONTH_ALL, OPS_MONTH_ALL = "rollup_month_all", "rollup_ops_month_all"
+_OUTLETS_KEY = b"branchops_outlets"  # footer metadata of the *_all compacts: the outlets summed in
 MEASURES = ("arrivals", "served", "transferred", "abandoned", "called", "wait_sum", "service_count",
             "service_sum")
 OPS_MEASURES = ("counters_open", "busy_seconds", "peak_queue", "device_txns")
@@ -103,6 +109,8 @@ SCHEMAS = {
                     *_OPS_TYPES]),
     OPS_DAY: pa.schema([("outlet_code", pa.string()), ("ticket_date", pa.date32()), *_OPS_TYPES]),
     OPS_MONTH: pa.schema([("outlet_code", pa.string()), ("month_start", pa.date32()), *_OPS_TYPES]),
+    MONTH_ALL: _schema([("month_start", pa.date32()), ("customer_tier", pa.string())]),
+    OPS_MONTH_ALL: pa.schema([("month_start", pa.date32()), *_OPS_TYPES]),
 }
 
 
@@ -494,6 +502,7 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
         _remove(day_path)
         _remove(month_path)
         _remove(tier_path)
+        _remove(_part(root, MONTH_ALL, month))
     else:
         _write(day, day_path, COMPACT_ROW_GROUP)
         first = date.fromisoformat(f"{month}-01")
@@ -504,10 +513,13 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
         _write(mon, month_path, COMPACT_ROW_GROUP)
         tiers = _aggregate(mon, MONTH_TIER_KEYS, MEASURES, ("wait_max",), hist=True).cast(SCHEMAS[MONTH_TIER])
         _write(tiers, tier_path, COMPACT_ROW_GROUP)
+        whole = _aggregate(tiers, ("month_start", "customer_tier"), MEASURES, ("wait_max",), hist=True)
+        _write_all(whole.cast(SCHEMAS[MONTH_ALL]), tiers, _part(root, MONTH_ALL, month))
     opsm_path = _part(root, OPS_MONTH, month)
     if opsd is None:
         _remove(opsd_path)
         _remove(opsm_path)
+        _remove(_part(root, OPS_MONTH_ALL, month))
     else:
         _write(opsd, opsd_path, COMPACT_ROW_GROUP)
         first = date.fromisoformat(f"{month}-01")
@@ -517,6 +529,15 @@ def _compact_month(root: Path, month: str, touched: Sequence[str], day_parts: li
                           ("counters_open", "busy_seconds", "device_txns"), ("peak_queue",), served=True)
         opsm = pa.table(cols).select(SCHEMAS[OPS_MONTH].names).cast(SCHEMAS[OPS_MONTH])
         _write(opsm, opsm_path, COMPACT_ROW_GROUP)
+        cols, _ = _reduce(opsm, ("month_start",), ("counters_open", "busy_seconds", "device_txns"),
+                          ("peak_queue",), served=True)
+        _write_all(pa.table(cols).select(SCHEMAS[OPS_MONTH_ALL].names).cast(SCHEMAS[OPS_MONTH_ALL]), opsm,
+                   _part(root, OPS_MONTH_ALL, month))
+
+
+def _write_all(table: pa.Table, per_outlet: pa.Table, path: Path) -> None:
+    outlets = sorted(set(per_outlet.column("outlet_code").to_pylist()))
+    _write(table.replace_schema_metadata({_OUTLETS_KEY: "\n".join(outlets).encode()}), path)
 
 
 def _concat_sorted(parts: list[pa.Table], keys: list[str]) -> pa.Table | None:
@@ -673,6 +694,37 @@ def _load(root: str, table: str, scope: K.Scope, columns: Sequence[str]) -> pa.T
     return rows if keep is None else rows.filter(keep)
 
 
+def _whole(root: str, table: str, scope: K.Scope) -> pa.Table | None:
+    """The *_all compact rows of the scope's months, keyed by the one group, when they answer exactly.
+
+    That is when the mapping puts every outlet those months hold into one and the same group (it may
+    name outlets without data): the group's sums are then the months' sums over all outlets.
+    """
+    if scope.mapping is None or not scope.months:
+        return None
+    codes = scope.mapping.column("outlet_code").to_pylist()
+    groups = scope.mapping.column(scope.group).to_pylist()
+    if len(set(groups)) != 1 or len(set(codes)) != len(codes):
+        return None
+    mapped = set(codes)
+    parts = []
+    for month in scope.months:
+        path = _part(Path(root), table, month)
+        try:
+            pf = pq.ParquetFile(path)
+        except FileNotFoundError:
+            continue
+        held = (pf.schema_arrow.metadata or {}).get(_OUTLETS_KEY)
+        if held is None or not mapped.issuperset(held.decode().split("\n")):
+            return None
+        parts.append(pf.read(use_threads=False))
+    if not parts:
+        return None
+    rows = pa.concat_tables(parts).replace_schema_metadata(None)
+    return rows.append_column(scope.group, pa.array([groups[0]] * rows.num_rows,
+                                                    scope.mapping.schema.field(scope.group).type))
+
+
 def _days(col: pa.ChunkedArray) -> np.ndarray:
     return col.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
 
@@ -740,7 +792,11 @@ def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: 
     columns = ["outlet_code", day_col, *(["interval_idx"] if scope.grain == "interval" else []),
                *(["business_type"] if "business_type" in scope.breakdown else []), "customer_tier",
                *MEASURES, "wait_max", *HIST]
-    rows = _keyed(_load(os.fspath(root), level, scope, columns), scope, day_col)
+    whole = _whole(os.fspath(root), MONTH_ALL, scope) if level == MONTH_TIER else None
+    if whole is not None:  # already summed over the outlets: only the period key to add
+        rows = _keyed(whole, dataclasses.replace(scope, mapping=None), day_col)
+    else:
+        rows = _keyed(_load(os.fspath(root), level, scope, columns), scope, day_col)
     keys = scope.keys()
     # First per key and tier (small), where the overtime is exact: the histogram entries at or above
     # the tier's threshold bin; then fold the tiers unless the breakdown keeps them.
@@ -798,8 +854,12 @@ def rollup_ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: s
     # SQL has) and carry the served tickets per business type, so they answer alone.
     ops_t = OPS if interval else OPS_MONTH if choose_level(scope, business_type=True) == MONTH else OPS_DAY
     day_col = "month_start" if ops_t == OPS_MONTH else "ticket_date"
-    rows = _keyed(_load(root, ops_t, scope, ["outlet_code", day_col, *interval, *OPS_MEASURES, *SERVED]),
-                  scope, day_col)
+    whole = _whole(root, OPS_MONTH_ALL, scope) if ops_t == OPS_MONTH else None
+    if whole is not None:
+        rows = _keyed(whole, dataclasses.replace(scope, mapping=None), day_col)
+    else:
+        rows = _keyed(_load(root, ops_t, scope, ["outlet_code", day_col, *interval, *OPS_MEASURES, *SERVED]),
+                      scope, day_col)
     (srow, scode, scount), names = _flat_served(rows)
     if eligible_types is not None:
         wanted = pa.array(list(eligible_types), pa.string())
