@@ -26,6 +26,7 @@ from branchops.core.services import (
 )
 from branchops.core.workdays import calendar as working_calendar
 from branchops.org.models import Department, Institution, Level
+from branchops.org.queries import branch_of
 from branchops.org.roles import Role
 from branchops.org.scope import in_scope
 
@@ -120,12 +121,6 @@ def can_manage(user, case: Case) -> bool:
 def _require_manage(actor, case: Case) -> None:
     if not can_manage(actor, case):
         raise PermissionDenied(_("You cannot work on this case."))
-
-
-def _branch_of(inst: Institution) -> Institution | None:
-    ids = inst.ancestor_ids()
-    return (Institution.objects.filter(id__in=ids, level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH])
-            .order_by("-depth").first())
 
 
 def _secretariat_department(inst: Institution) -> Department | None:
@@ -306,7 +301,7 @@ def _notify_assignees(case: Case, title: str, exclude=None) -> None:
 
 def _notify_major(case: Case) -> None:
     """Fast track: the branch leaders and the consumer-protection department hear at once."""
-    branch = _branch_of(case.institution)
+    branch = branch_of(case.institution)
     title = _("Major complaint %(number)s at %(outlet)s") % {"number": case.number, "outlet": case.institution.name}
     recipients = set(_users_with_role(Role.BRANCH_LEADER, [branch] if branch else []))
     recipients.update(User.objects.filter(is_active=True, staff__department__code__in=CONSUMER_PROTECTION_CODES,
@@ -836,7 +831,7 @@ def _escalation_targets(case: Case, target: str) -> list:
         dept = _secretariat_department(inst)
         return list(User.objects.filter(is_active=True, staff__department=dept).distinct()) if dept else []
     if target == "branch_leader":
-        branch = _branch_of(inst)
+        branch = branch_of(inst)
         return _users_with_role(Role.BRANCH_LEADER, [branch] if branch else [])
     if target == "consumer_protection":
         return list(User.objects.filter(is_active=True, staff__department__code__in=CONSUMER_PROTECTION_CODES,

@@ -20,6 +20,7 @@ from branchops.core.services import (
     stamp_history,
 )
 from branchops.core.workdays import add_working_days
+from branchops.org import queries as org_queries
 from branchops.org.models import Department, Institution, Level
 from branchops.org.scope import in_scope
 
@@ -48,10 +49,8 @@ WEAK_JUSTIFICATION = 20  # characters: "无" or "不能线上" is not an answer
 # --- helpers -------------------------------------------------------------------------------------
 
 def branch_of(inst: Institution) -> Institution:
-    ids = inst.ancestor_ids()
-    branch = (Institution.objects.filter(id__in=ids, level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH])
-              .order_by("-depth").first())
-    return branch or inst
+    """The branch whose meeting and settings apply: the nearest branch, else the institution itself."""
+    return org_queries.branch_of(inst) or inst
 
 
 def settings_for(branch: Institution) -> Settings:

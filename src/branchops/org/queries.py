@@ -26,6 +26,13 @@ def institutions(user, *, q: str = "", level: str = "", parent: int | None = Non
     return qs.order_by("path")
 
 
+def branch_of(inst: Institution) -> Institution | None:
+    """The nearest tier-1 or tier-2 branch at or above an institution (None for the head office)."""
+    return (Institution.objects.filter(id__in=inst.ancestor_ids(), level__in=[Level.TIER1_BRANCH,
+                                                                             Level.TIER2_BRANCH])
+            .order_by("-depth").first())
+
+
 def institution_tree(user) -> list[dict]:
     """The visible part of the tree as nested dicts, in one query."""
     rows = list(visible_institutions(user).select_related("outlet_type").annotate(
