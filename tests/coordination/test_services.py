@@ -57,6 +57,8 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     with pytest.raises(PermissionDenied):
         services.report_condition_met(b.users["icc1"], cond, "x")
     services.report_condition_met(b.users["pfb1"], cond, "已上传修订话术")
+    stats = queries.statistics(b.users["sec1"])
+    assert (stats["conditions_open"], stats["conditions_overdue"], stats["work_orders"]) == (1, 0, 0)
     services.sign_off_condition(b.users["sec1"], Condition.objects.get(pk=cond.pk))
     item.refresh_from_db()
     year = timezone.localdate().year
@@ -72,6 +74,10 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     dispatch.complete_work_order(b.users["head11"], WorkOrder.objects.get(pk=wo.pk), "已完成培训与推广")
     stats = queries.statistics(b.users["sec1"])
     assert stats["decided"] == 1 and stats["work_orders_done"] == 1
+    assert (stats["items"], stats["conditions_open"], stats["work_orders"], stats["work_orders_done_on_time"]) \
+        == (1, 0, 3, 1)
+    assert {d["decision"]: d["count"] for d in stats["by_decision"]} == \
+        {"approved": 0, "conditional": 1, "rejected": 0}
 
 
 def test_editing_after_opinion_marks_it_stale(draft, coord_bank):
