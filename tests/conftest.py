@@ -71,5 +71,16 @@ def login(client):
 
 
 @pytest.fixture
+def api(login):
+    """The client signed in as a user: API tests call it per request's user."""
+    return login
+
+
+@pytest.fixture
+def english_messages(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+@pytest.fixture
 def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)

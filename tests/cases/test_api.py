@@ -15,15 +15,6 @@ from .conftest import at
 URL = "/api/v1/cases/"
 
 
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
-
-
 def numbers(response):
     assert response.status_code == 200, response.content
     return {row["number"] for row in response.json()["items"]}

@@ -15,20 +15,8 @@ URL = "/api/v1/coordination/"
 WO_URL = "/api/v1/dispatch/work-orders"
 LIMITED_KEYS = {"view", "id", "number", "title", "department", "status", "decision", "approval_number"}
 
-
-
-@pytest.fixture(autouse=True)
-def _english_messages(client, settings):
-    # Some assertions below match the English wording of error messages.
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
+# Some assertions below match the English wording of messages.
+pytestmark = pytest.mark.usefixtures("english_messages")
 
 
 def post(client, url, data=None):

@@ -3,22 +3,12 @@ the workload heat-map, the release check and outlet capacity."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from branchops.cases.models import Case
 from branchops.dispatch.models import OutletCapacity, WorkOrder
 
 URL = "/api/v1/dispatch/"
-
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
 
 
 def post(client, url, data=None):

@@ -1,19 +1,9 @@
 """The org API: scope, authentication (session and token), pagination, schema."""
 
-import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
 from branchops.core import services as core_services
-
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
 
 
 def codes(response):

@@ -2,9 +2,17 @@ from datetime import date
 
 import pytest
 
-from branchops.queueing import simulate
+from branchops.queueing import kpis, simulate
 
 START = date(2026, 3, 2)  # a Monday
+
+
+@pytest.fixture(scope="module")
+def con():
+    """A DuckDB connection for the engine tests of one module."""
+    c = kpis.connect()
+    yield c
+    c.close()
 
 
 @pytest.fixture

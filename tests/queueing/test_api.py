@@ -23,20 +23,8 @@ FIGURES = {"arrivals", "served", "abandoned", "abandon_rate", "wait_mean", "wait
 HEADER = ("outlet_code,ticket_date,ticket_no,business_type,customer_tier,queue_type,issued_at,called_at,"
           "service_start_at,service_end_at,counter_no,teller_no,outcome\n")
 
-
-@pytest.fixture(autouse=True)
-def _english_messages(client, settings):
-    # Some assertions below match the English wording of messages.
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        client.force_login(user)
-        return client
-
-    return as_user
+# Some assertions below match the English wording of messages.
+pytestmark = pytest.mark.usefixtures("english_messages")
 
 
 def ok(response, status=200):

@@ -115,13 +115,6 @@ def hand_store(tmp_path):
     return tmp_path
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = K.connect()
-    yield c
-    c.close()
-
-
 def rows(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 

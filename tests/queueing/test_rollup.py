@@ -35,13 +35,6 @@ from .test_kpis import (
 PCT = ("wait_median", "wait_p90")
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = K.connect()
-    yield c
-    c.close()
-
-
 @pytest.fixture
 def hand(tmp_path, con):
     parts = write_store(tmp_path, HAND_TICKETS, HAND_DEVICES)

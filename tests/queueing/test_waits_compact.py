@@ -22,13 +22,6 @@ OUTLETS = ["Q1", "Q2", "Q3", "Q4"]
 
 
 @pytest.fixture
-def con():
-    c = K.connect()
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def store(tmp_path, con):
     parts = write_store(tmp_path, random_tickets(23, OUTLETS, DAYS, per_day=40))
     R.refresh(tmp_path, parts, con=con)
