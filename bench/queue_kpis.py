@@ -57,7 +57,7 @@ def run_duckdb(root: str, start: date, end: date, memory_limit: str, threads: in
     from branchops.queueing import kpis as K
 
     con = K.connect(memory_limit=memory_limit, threads=threads)
-    return K.wait_kpis(root, start, end, grain="interval", con=con, compact=None if compact else False)
+    return K.wait_kpis(root, start, end, grain="interval", con=con, compact=compact)
 
 
 def run_duckdb_partitions(root: str, start: date, end: date, memory_limit: str, threads: int):

@@ -124,6 +124,17 @@ def _write(table: pa.Table, path: Path) -> int:
     return path.stat().st_size
 
 
+def _write_by_outlet(table: pa.Table, outlet_idx: np.ndarray, codes: list[str], month_dir: Path) -> int:
+    """One partition file per outlet of a table whose rows are ordered by outlet index; returns bytes."""
+    bounds = np.searchsorted(outlet_idx, np.arange(len(codes) + 1))
+    size = 0
+    for i, code in enumerate(codes):
+        if bounds[i + 1] > bounds[i]:
+            part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
+            size += _write(part, month_dir / f"outlet={code}" / "data.parquet")
+    return size
+
+
 def gen_month(job: dict) -> dict:
     """Generate and write one month for all outlets. Returns counts and bytes written."""
     root = Path(job["root"])
@@ -204,12 +215,7 @@ def gen_month(job: dict) -> dict:
         ],
         schema=TICKET_SCHEMA,
     )
-    bounds = np.searchsorted(o, np.arange(n_out + 1))
-    size = 0
-    for i, code in enumerate(codes):
-        if bounds[i + 1] > bounds[i]:
-            part = table.slice(bounds[i], bounds[i + 1] - bounds[i])
-            size += _write(part, root / "tickets" / f"month={month}" / f"outlet={code}" / "data.parquet")
+    size = _write_by_outlet(table, o, codes, root / "tickets" / f"month={month}")
     del table
 
     # Device transactions (self-service kiosks and ATMs): same daily shape, no queue.
@@ -234,12 +240,7 @@ def gen_month(job: dict) -> dict:
         ],
         schema=DEVICE_SCHEMA,
     )
-    dbounds = np.searchsorted(do, np.arange(n_out + 1))
-    dsize = 0
-    for i, code in enumerate(codes):
-        if dbounds[i + 1] > dbounds[i]:
-            part = dtable.slice(dbounds[i], dbounds[i + 1] - dbounds[i])
-            dsize += _write(part, root / "devices" / f"month={month}" / f"outlet={code}" / "data.parquet")
+    dsize = _write_by_outlet(dtable, do, codes, root / "devices" / f"month={month}")
     return {"month": month, "tickets": n, "devices": m, "ticket_bytes": size, "device_bytes": dsize}
 
 

@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from branchops.queueing.schema import (
     CALLED_OUTCOMES,
@@ -630,10 +631,8 @@ def waits_fresh(root: str | os.PathLike, month: str) -> bool:
     """True when the month compact was built from exactly the partition files there are now."""
     path = waits_path(root, month)
     try:
-        import pyarrow.parquet as pq
-
         meta = pq.read_metadata(path).metadata or {}
-    except (FileNotFoundError, OSError, pa.ArrowInvalid):
+    except (OSError, pa.ArrowInvalid):
         return False
     return meta.get(_SOURCES_KEY.encode()) == _sources(root, month).encode()
 
@@ -644,8 +643,6 @@ def build_waits(root: str | os.PathLike, month: str, con=None) -> int:
     The signature of the partitions is taken before they are read, so a partition replaced while the
     compact is built leaves it marked stale rather than wrong. Callers hold the month's roll-up lock.
     """
-    import pyarrow.parquet as pq
-
     root = os.fspath(root)
     path = waits_path(root, month)
     signature = _sources(root, month)
@@ -693,19 +690,19 @@ def _run_by_month(con, scope: Scope, make_sql) -> pa.Table:
 
 def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
               outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
-              thresholds: Mapping[str, int] | None = None, con=None, compact: bool | None = None) -> pa.Table:
+              thresholds: Mapping[str, int] | None = None, con=None, compact: bool = True) -> pa.Table:
     """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS.
 
     Sorted by the keys. Day / interval / month grains run one query per calendar month. Each query
     reads the month compact where it is current and many outlets are asked for (``compact=False``:
-    always the partitions).
+    always the partitions, e.g. to compare).
     """
     scope = resolve(start, end, grain, outlets, mapping, breakdown)
     check_thresholds(thresholds)
     root = os.fspath(root)
 
     def sql(s: Scope) -> str:
-        return wait_sql(root, s, thresholds, compact=compact is not False and use_compact(root, s))
+        return wait_sql(root, s, thresholds, compact=compact and use_compact(root, s))
 
     return _run_by_month(con, scope, sql)
 

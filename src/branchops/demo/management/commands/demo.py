@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from branchops.core.management.progress import CommandStream
 from branchops.demo.cases import build_demo_cases
 from branchops.demo.coordination import build_demo_coordination
 from branchops.demo.data import SEED, build_demo, demo_sign_ins
@@ -53,19 +54,6 @@ def _start(value: str) -> date:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(_("Give the start date as YYYY-MM-DD (got “%(value)s”).")
                                          % {"value": value}) from exc
-
-
-class _Stream:
-    """tqdm writes carriage returns without newlines: pass them through an OutputWrapper as they are."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 class Command(BaseCommand):
@@ -199,7 +187,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         results = simulate_results(codes, days, seed, start, lean=lean)
         end = start + timedelta(days=days - 1)
-        with tqdm(total=n, unit="outlets", desc=_("Simulating"), disable=quiet, file=_Stream(self.stderr),
+        with tqdm(total=n, unit="outlets", desc=_("Simulating"), disable=quiet, file=CommandStream(self.stderr),
                   dynamic_ncols=True, mininterval=0.5) as bar:
             def step(_result) -> None:
                 bar.update(1)

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from branchops.core.management.progress import CommandStream
 from branchops.org.models import Institution, Level
 from branchops.queueing import rollup, services
 from branchops.queueing.models import TicketImport
@@ -22,19 +23,6 @@ from branchops.queueing.queries import data_root
 SHOWN_ROWS = 50  # rejected rows listed per file; the rest are counted
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 _PATH_LIMIT = TicketImport._meta.get_field("stored_path").max_length
-
-
-class _Stream:
-    """tqdm writes carriage returns without newlines: pass them through a command's OutputWrapper as they are."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 def _month(value: str) -> str:
@@ -87,7 +75,7 @@ class Command(BaseCommand):
         for path in paths:
             batch = services.record_file(None, path.resolve(), path.name, kind, institution)
             with tqdm(desc=path.name, total=0, unit="rows", unit_scale=True, disable=quiet, leave=True,
-                      file=_Stream(self.stderr), dynamic_ncols=True, mininterval=0.5) as bar:
+                      file=CommandStream(self.stderr), dynamic_ncols=True, mininterval=0.5) as bar:
 
                 def progress(done: int, total: int, bar=bar) -> None:
                     if total != bar.total:
