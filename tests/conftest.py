@@ -1,13 +1,77 @@
-"""Shared fixtures. Data is set up through the services, as users would create it."""
+"""Shared fixtures. Data is set up through the services, as users would create it.
+
+Time: every test but the browser journeys runs on the core clock, moved to 10:00 (Asia/Shanghai) of
+the run's day — the real today, or `BRANCHOPS_TEST_TODAY=YYYY-MM-DD` — and ticking from there. Tests
+marked `date_sensitive` run once more on each of `SHIFTED_DAYS`; a test marked `clock_at("YYYY-MM-DD")`
+is about one calendar situation and always runs on that day. Write dates relative to the clock
+(`ago`, `ahead`, `clock.today()`), or freeze it (`clock.frozen`) when a test is about one calendar
+situation; never compare a fixed date with "now".
+"""
+
+import os
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from branchops.core import clock
 from branchops.org import services as org
 from branchops.org.models import Level, OutletType, Post
 from branchops.org.roles import Role
 
 PASSWORD = "Test-pass-2026!"
+
+# Spring Festival (in the statutory calendar), a mid-year end of month, a leap day two years ahead.
+SHIFTED_DAYS = ["2026-02-17", "2027-06-30", "2028-02-29"]
+
+
+def run_day() -> date:
+    """The day the whole run is moved to: BRANCHOPS_TEST_TODAY, else the real today."""
+    value = os.environ.get("BRANCHOPS_TEST_TODAY", "").strip()
+    if not value:
+        return clock.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"BRANCHOPS_TEST_TODAY must be YYYY-MM-DD, not {value!r}") from None
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("date_sensitive"):
+        metafunc.fixturenames.append("clock_day")
+        metafunc.parametrize("clock_day", [None, *SHIFTED_DAYS], ids=["run-day", *SHIFTED_DAYS], indirect=True)
+
+
+@pytest.fixture
+def clock_day(request):
+    return date.fromisoformat(request.param) if request.param else None
+
+
+@pytest.fixture(autouse=True)
+def test_clock(request):
+    """The core clock for this test (see the module docstring); released afterwards."""
+    if request.node.get_closest_marker("e2e"):
+        yield None  # the browser's cookies and the live server keep the real clock
+        return
+    day = request.getfixturevalue("clock_day") if "clock_day" in request.fixturenames else None
+    pinned = request.node.get_closest_marker("clock_at")
+    if pinned:  # a test about one calendar situation (a given week's holidays) says which day it is
+        day = date.fromisoformat(pinned.args[0])
+    clock.travel_to(clock.instant(day or run_day(), 10))
+    try:
+        yield clock.today()
+    finally:
+        clock.release()
+
+
+def ago(days: float = 0, hours: float = 0, minutes: float = 0):
+    """An instant before the clock's now."""
+    return clock.now() - timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def ahead(days: float = 0, hours: float = 0, minutes: float = 0):
+    """An instant after the clock's now."""
+    return clock.now() + timedelta(days=days, hours=hours, minutes=minutes)
 
 
 class Org:

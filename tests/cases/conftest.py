@@ -9,6 +9,8 @@ from branchops.cases.models import CaseType, Category, ComplaintCode, SlaPolicy
 from branchops.org import services as org
 from branchops.org.roles import Role
 
+from ..conftest import ago
+
 
 def at(y, m, d, h=10):
     return timezone.make_aware(datetime(y, m, d, h))
@@ -41,6 +43,6 @@ def complaint(cases_bank):
         extra.setdefault("channel", "on_site")
         return services.open_case(actor, case_type=CaseType.COMPLAINT, institution=b.o11, title="排队太久",
                                   description="客户等候超过40分钟", complaint=data,
-                                  received_at=received or at(2026, 11, 23), **extra)
+                                  received_at=received or ago(hours=2), **extra)
 
     return make

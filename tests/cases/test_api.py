@@ -7,9 +7,11 @@ from django.test import Client
 
 from branchops.cases import services
 from branchops.cases.models import Case, CaseType, Category, ComplaintDetail, PiiAccess, Status
+from branchops.core import clock
 from branchops.core import services as core_services
 from branchops.core.models import TimelineEntry
 
+from ..conftest import ago
 from .conftest import at
 
 URL = "/api/v1/cases/"
@@ -27,7 +29,7 @@ def post(client, url, data=None):
 def repair_request(b, user="staff11"):
     cat = Category.objects.get(case_type=CaseType.SUPPORT, code="REPAIR-ATM")
     return services.open_case(b.users[user], case_type=CaseType.SUPPORT, institution=b.users[user].staff.institution,
-                              title="ATM 吞卡", category=cat, received_at=at(2026, 11, 23))
+                              title="ATM 吞卡", category=cat, received_at=ago(hours=1))
 
 
 # --- scope -------------------------------------------------------------------------------------
@@ -37,11 +39,12 @@ def test_anonymous_gets_401(client, cases_bank):
     assert client.get(f"{URL}dashboard").status_code == 401
 
 
+@pytest.mark.date_sensitive
 def test_list_is_scoped(api, complaint, cases_bank):
     b = cases_bank
     mine = complaint()
     other = services.open_case(b.users["staff21"], case_type=CaseType.FEEDBACK, institution=b.o21, title="罗湖反馈",
-                               received_at=at(2026, 10, 8))
+                               received_at=ago(days=60))
     repair = repair_request(b)
     assert numbers(api(b.users["staff11"]).get(URL)) == {mine.number, repair.number}
     assert numbers(api(b.users["staff21"]).get(URL)) == {other.number}
@@ -54,7 +57,8 @@ def test_list_is_scoped(api, complaint, cases_bank):
     assert numbers(c.get(URL, {"case_type": "complaint"})) == {mine.number}
     assert numbers(c.get(URL, {"institution": b.sb2.pk})) == {other.number}
     assert numbers(c.get(URL, {"q": "ATM"})) == {repair.number}
-    assert numbers(c.get(URL, {"received_from": "2026-11-23", "received_to": "2026-11-23"})) == {
+    today = clock.today().isoformat()
+    assert numbers(c.get(URL, {"received_from": today, "received_to": today})) == {
         mine.number, repair.number}
     bad = c.get(URL, {"queue": "nonsense"})
     assert bad.status_code == 400 and "queue" in bad.json()["detail"]
@@ -62,7 +66,7 @@ def test_list_is_scoped(api, complaint, cases_bank):
 
 def test_list_item_shape(api, complaint, cases_bank):
     b = cases_bank
-    case = complaint(received=at(2025, 3, 3))  # long overdue
+    case = complaint(received=ago(days=640))  # long overdue
     [item] = api(b.users["head11"]).get(URL, {"queue": "overdue"}).json()["items"]
     assert item["id"] == case.pk and item["number"] == case.number
     assert item["institution"] == {"id": b.o11.pk, "code": "SZ0101", "name": "福田中心网点"}
@@ -112,7 +116,7 @@ def test_create_complaint(api, cases_bank):
     r = post(api(b.users["staff11"]), URL, complaint_body(b))
     assert r.status_code == 201, r.content
     data = r.json()
-    assert data["number"].startswith("TS-2026-")
+    assert data["number"].startswith(f"TS-{clock.today().year}-")
     assert data["response_due"] and data["resolution_due"] and data["decision_due"]
     assert data["category"]["code"] == "WAIT" and data["status"] == "new"
     assert data["complaint"]["cause_code"]["code"] == "C.01"
@@ -137,6 +141,7 @@ def test_create_with_bad_input_is_400_and_writes_nothing(api, cases_bank, change
     assert Case.objects.count() == 0 and ComplaintDetail.objects.count() == 0
 
 
+@pytest.mark.clock_at("2026-09-17")
 def test_create_reads_local_time_and_names_a_missing_type(api, cases_bank):
     b = cases_bank
     c = api(b.users["staff11"])
@@ -253,6 +258,7 @@ def test_assign_and_classify(api, complaint, cases_bank):
     assert r.status_code == 400 and "cause_code" in r.json()["detail"]
 
 
+@pytest.mark.clock_at("2026-11-24")
 def test_pause_resume_and_extension_decision(api, complaint, cases_bank):
     b = cases_bank
     case = complaint(received=at(2026, 11, 2))
@@ -337,6 +343,7 @@ def test_token_auth(complaint, cases_bank):
     assert c.get(f"{URL}{case.pk}", HTTP_AUTHORIZATION=f"Bearer {raw21}").status_code == 404
 
 
+@pytest.mark.clock_at("2026-11-24")  # a calendar year's report: the months are November's and October's
 def test_dashboard_and_complaints_per_outlet(api, complaint, cases_bank):
     b = cases_bank
     u = b.users["staff11"]

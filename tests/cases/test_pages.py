@@ -6,13 +6,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from branchops.cases import queries, services
 from branchops.cases.models import Attachment, Case, CaseType, Category, PiiAccess, Status
+from branchops.core import clock
 
-from .conftest import at
+from ..conftest import ago
 
 ROLES = ["staff11", "head11", "sec1", "leader1", "sb1mgr", "cpp1", "ft1"]
 QUEUES = ["mine", "team", "first_contact", "overdue", "open", "all"]
@@ -30,17 +30,17 @@ def all_cases(cases_bank, complaint):
     b = cases_bank
     cases = {
         "complaint": complaint(),
-        "overdue": complaint(received=at(2026, 1, 5)),
+        "overdue": complaint(received=ago(days=300)),
         "feedback": services.open_case(b.users["staff12"], case_type=CaseType.FEEDBACK, institution=b.o12,
-                                       title="新系统上线无操作指引", received_at=at(2026, 11, 20)),
+                                       title="新系统上线无操作指引", received_at=ago(hours=3)),
         "support": services.open_case(b.users["staff11"], case_type=CaseType.SUPPORT, institution=b.o11,
-                                      title="ATM 吞卡", received_at=at(2026, 11, 20),
+                                      title="ATM 吞卡", received_at=ago(hours=3),
                                       category=Category.objects.get(case_type=CaseType.SUPPORT, code="REPAIR-ATM")),
         "rectification": services.open_case(b.users["sb1mgr"], case_type=CaseType.RECTIFICATION, institution=b.o11,
                                             title="神秘人检查：未使用礼貌用语", channel="inspection",
                                             rectification={"evidence_required": "培训签到表"},
-                                            received_at=at(2026, 11, 20)),
-        "to_cpp": complaint(received=at(2026, 11, 18)),
+                                            received_at=ago(hours=3)),
+        "to_cpp": complaint(received=ago(hours=4)),
     }
     services.assign_case(b.users["head11"], cases["to_cpp"], department=b.cpp)
     services.comment_case(b.users["staff11"], cases["complaint"], "已联系客户")
@@ -80,6 +80,7 @@ def test_every_page_renders_for_every_role(client, cases_bank, all_cases, userna
         assert r.status_code == (200 if case.pk in visible else 404), (username, case.number)
 
 
+@pytest.mark.date_sensitive
 def test_list_shows_queues_and_overdue_marks(client, cases_bank, all_cases):
     client.force_login(cases_bank.users["staff11"])
     r = client.get("/cases/?queue=overdue")
@@ -130,7 +131,7 @@ def test_anonymous_is_sent_to_sign_in(client, all_cases):
 
 def _complaint_form(b, **extra):
     data = {"title": "柜台服务态度差", "description": "客户反映柜员不耐烦", "channel": "on_site",
-            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "institution": b.o11.pk,
+            "received_at": clock.localtime().strftime("%Y-%m-%dT%H:%M"), "institution": b.o11.pk,
             "priority": "normal", "complainant_name": "李四", "complainant_phone": "13912345678",
             "complainant_id_number": "440301199001011234", "complexity": "normal"}
     data.update(extra)
@@ -146,7 +147,7 @@ def test_new_complaint_form_creates_case(client, cases_bank):
     assert r.status_code == 302
     case = Case.objects.get()
     assert r["Location"] == f"/cases/{case.pk}/"
-    assert case.number == f"TS-{timezone.localdate().year}-000001"
+    assert case.number == f"TS-{clock.today().year}-000001"
     assert case.first_contact_owner == b.users["staff11"] and case.case_type == CaseType.COMPLAINT
     assert case.complaint.complainant_phone == "13912345678"
     assert case.resolution_due and case.decision_due
@@ -304,6 +305,7 @@ def test_particularly_complex_is_offered_only_to_approvers_above_the_outlet(clie
     assert Case.objects.get(pk=case.pk).complaint.complexity == "particularly_complex"
 
 
+@pytest.mark.clock_at("2026-11-24")
 def test_extension_is_requested_and_approved(client, cases_bank, all_cases):
     case = all_cases["complaint"]
     before = case.resolution_due
@@ -368,6 +370,7 @@ def test_xlsx_export_has_no_personal_data(client, cases_bank, all_cases):
     assert client.get("/cases/?format=xlsx").status_code == 403
 
 
+@pytest.mark.clock_at("2026-11-24")
 def test_dashboard_figures_and_export(client, cases_bank, all_cases):
     client.force_login(cases_bank.users["leader1"])
     r = client.get("/cases/dashboard/?year=2026")

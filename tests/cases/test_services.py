@@ -12,6 +12,7 @@ from branchops.core.models import Notification
 from .conftest import at
 
 
+@pytest.mark.clock_at("2026-09-16")
 def test_open_complaint_numbers_owner_and_deadlines(complaint, cases_bank):
     case = complaint(received=at(2026, 9, 16))
     assert case.number == "TS-2026-000001"
@@ -42,6 +43,7 @@ def test_outlet_cannot_open_case_for_another_outlet(cases_bank):
     assert "institution" in exc.value.message_dict
 
 
+@pytest.mark.clock_at("2026-11-23")
 def test_support_request_routes_to_category_department(cases_bank):
     cat = Category.objects.get(case_type=CaseType.SUPPORT, code="REPAIR-ATM")
     case = services.open_case(cases_bank.users["staff11"], case_type=CaseType.SUPPORT, institution=cases_bank.o11,
@@ -128,6 +130,7 @@ def test_outsider_cannot_work_on_case(complaint, cases_bank):
         services.accept_case(cases_bank.users["leader1"], case)  # read-only role
 
 
+@pytest.mark.clock_at("2026-11-10")
 def test_pause_and_resume_shift_the_deadline(complaint, cases_bank):
     u = cases_bank.users["head11"]
     case = complaint(received=at(2026, 11, 2))  # Monday
@@ -144,12 +147,14 @@ def test_pause_and_resume_shift_the_deadline(complaint, cases_bank):
     assert case.decision_due == date(2026, 11, 23)
 
 
+@pytest.mark.clock_at("2026-11-10")
 def test_restart_on_new_facts(complaint, cases_bank):
     case = complaint(received=at(2026, 11, 2))
     case = services.restart_clock(cases_bank.users["head11"], case, "客户补充新证据", on=date(2026, 11, 10))
     assert case.clock_start == date(2026, 11, 10) and case.decision_due == date(2026, 11, 25)
 
 
+@pytest.mark.clock_at("2026-11-03")
 def test_particularly_complex_needs_senior_approval_and_customer_notice(complaint, cases_bank):
     b = cases_bank
     case = complaint(received=at(2026, 11, 2))
@@ -165,6 +170,7 @@ def test_particularly_complex_needs_senior_approval_and_customer_notice(complain
     assert case.decision_due == date(2027, 1, 4)  # 1 Jan 2027 + roll past the New Year holiday/weekend
 
 
+@pytest.mark.clock_at("2026-11-03")
 def test_regulator_deadline_wins_when_earlier(complaint, cases_bank):
     case = complaint(received=at(2026, 11, 2), channel="regulator",
                      complaint={"regulator_reference": "深金管投〔2026〕88号", "regulator_due": date(2026, 11, 10)})
@@ -172,6 +178,7 @@ def test_regulator_deadline_wins_when_earlier(complaint, cases_bank):
     assert case.resolution_due == date(2026, 11, 10)
 
 
+@pytest.mark.clock_at("2026-11-03")
 def test_extension_needs_approval_from_above(complaint, cases_bank, django_capture_on_commit_callbacks):
     b = cases_bank
     case = complaint(received=at(2026, 11, 2))
@@ -236,6 +243,7 @@ def test_pii_visibility(complaint, cases_bank):
     assert not services.can_see_pii(b.users["leader1"], case)
 
 
+@pytest.mark.clock_at("2026-11-03")
 def test_extension_moves_a_support_request(cases_bank):
     b = cases_bank
     cat = Category.objects.get(case_type=CaseType.SUPPORT, code="SUPPLY-FORMS")

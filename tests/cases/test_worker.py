@@ -13,12 +13,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone, translation
+from django.utils import translation
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from branchops.cases import services, tasks
 from branchops.cases.models import Case, CaseType, Category, Escalation, Reminder, Status
+from branchops.core import clock
 from branchops.core.management.commands import worker as worker_command
 from branchops.core.models import Notification, TimelineEntry
 
@@ -285,23 +286,24 @@ def test_enqueue_sla_scan_is_idempotent(db):
     assert scans().count() == 1
     assert tasks.pending_sla_scan_id() == str(first.id)
     # A running scan holds the next one back too…
-    scans().update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
+    scans().update(status=TaskResultStatus.RUNNING, started_at=clock.wall_now())
     assert tasks.enqueue_sla_scan() is None
     # …unless it has been "running" so long that its worker must have died.
-    scans().update(started_at=timezone.now() - tasks.RUNNING_STALE_AFTER - timedelta(minutes=1))
+    scans().update(started_at=clock.wall_now() - tasks.RUNNING_STALE_AFTER - timedelta(minutes=1))
     assert tasks.enqueue_sla_scan() is not None
     assert scans().count() == 2
     # Finished scans do not count.
-    scans().update(status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now())
+    scans().update(status=TaskResultStatus.SUCCESSFUL, finished_at=clock.wall_now())
     assert tasks.pending_sla_scan_id() is None
     assert tasks.enqueue_sla_scan() is not None and tasks.enqueue_sla_scan() is None
     assert scans().filter(status=TaskResultStatus.READY).count() == 1
 
 
+@pytest.mark.date_sensitive
 def test_worker_once_processes_an_enqueued_scan_end_to_end(complaint, cases_bank, db_worker_in_test_transaction,
                                                            django_capture_on_commit_callbacks):
     # Received 40 days ago: overdue by well over 5 working days, whatever today is.
-    case = complaint(received=timezone.now() - timedelta(days=40))
+    case = complaint(received=clock.now() - timedelta(days=40))
     queued = tasks.enqueue_sla_scan()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     out = StringIO()
@@ -314,7 +316,7 @@ def test_worker_once_processes_an_enqueued_scan_end_to_end(complaint, cases_bank
     assert result.status == TaskResultStatus.SUCCESSFUL
     returned = dict(result.return_value)
     returned.pop("jobs", None)
-    assert returned == {"today": timezone.localdate().isoformat(), "scanned": 1, "reminders": 0,
+    assert returned == {"today": clock.today().isoformat(), "scanned": 1, "reminders": 0,
                                    "escalations": 4}
     assert "SLA scan:" in out.getvalue()
     case.refresh_from_db()

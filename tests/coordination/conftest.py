@@ -1,10 +1,10 @@
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from branchops.coordination import services
 from branchops.coordination.models import ReviewDimension, ReviewRemit
+from branchops.core import clock
 from branchops.org import services as org
 from branchops.org.roles import Role
 
@@ -28,7 +28,7 @@ def coord_bank(bank):
 @pytest.fixture
 def draft(coord_bank):
     def make(**extra):
-        start = timezone.localdate() + timedelta(days=14)
+        start = clock.today() + timedelta(days=14)
         fields = dict(title="新版手机银行上线网点推广", item_type="new_business", background="新版本上线，需网点配合推广",
                       actions="向到店客户介绍新功能并协助下载", effort_hours=4, window_start=start,
                       window_end=start + timedelta(days=13), urgency="normal", customer_facing=True,
@@ -40,4 +40,4 @@ def draft(coord_bank):
 
 
 def today():
-    return date.today()
+    return clock.today()

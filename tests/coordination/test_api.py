@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from branchops.coordination import services
 from branchops.coordination.models import Item, ItemStatus
+from branchops.core import clock
 
 URL = "/api/v1/coordination/"
 WO_URL = "/api/v1/dispatch/work-orders"
@@ -29,7 +29,7 @@ def ok(response, status=200):
 
 
 def item_payload(**extra):
-    start = timezone.localdate() + timedelta(days=14)
+    start = clock.today() + timedelta(days=14)
     data = {"title": "新版手机银行上线网点推广", "item_type": "new_business", "background": "新版本上线，需网点配合推广",
             "actions": "向到店客户介绍新功能并协助下载", "effort_hours": 4, "window_start": start.isoformat(),
             "window_end": (start + timedelta(days=13)).isoformat(), "urgency": "normal", "customer_facing": True,
@@ -98,7 +98,7 @@ def test_journey_through_the_api(api, coord_bank):
     item = ok(post(api(b.users["pfb1"]), f"{URL}conditions/{cond['id']}/met", {"evidence": "已上传修订话术"}))
     assert item["conditions"][0]["status"] == "met"
     item = ok(post(api(b.users["sec1"]), f"{URL}conditions/{cond['id']}/signoff", {"accept": True}))
-    year = timezone.localdate().year
+    year = clock.today().year
     assert item["status"] == "approved" and item["approval_number"] == f"运统〔{year}〕第001号"
     number = item["approval_number"]
 
@@ -294,7 +294,7 @@ def test_meeting_create_reorder_consent_close(api, coord_bank, draft):
     assert post(c, f"{url}/actions/close").status_code == 400  # second is undecided
     ok(post(c, f"{URL}items/{second.pk}/actions/defer"))
     assert ok(post(c, f"{url}/actions/close"))["status"] == "closed"
-    new = ok(post(c, f"{URL}meetings", {"held_on": (timezone.localdate() + timedelta(days=60)).isoformat()}), 201)
+    new = ok(post(c, f"{URL}meetings", {"held_on": (clock.today() + timedelta(days=60)).isoformat()}), 201)
     assert new["branch"]["code"] == "SZ" and new["status"] == "planned" and new["label"]
     assert post(c, f"{URL}meetings", {}).status_code == 400
 

@@ -8,11 +8,11 @@ from io import BytesIO
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from branchops.coordination import queries, services
 from branchops.coordination.models import Condition, Item, ItemStatus, Meeting
+from branchops.core import clock
 from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
 
@@ -117,7 +117,7 @@ def test_register_export(client, coord_bank, items):
 
 def test_journey_through_the_pages(client, coord_bank, media):
     b = coord_bank
-    start = timezone.localdate() + timedelta(days=14)
+    start = clock.today() + timedelta(days=14)
     # The business department drafts the item and submits it.
     client.force_login(b.users["pfb1"])
     r = client.post("/coordination/items/new/", {
@@ -342,7 +342,7 @@ def test_meeting_page_actions(client, coord_bank, draft):
 def test_create_meeting_and_late_item_needs_reason(client, coord_bank, draft):
     b = coord_bank
     client.force_login(b.users["sec1"])
-    day = timezone.localdate() + timedelta(days=30)
+    day = clock.today() + timedelta(days=30)
     r = client.post("/coordination/meetings/new/", {"held_on": day.isoformat(), "location": "三楼会议室"})
     meeting = Meeting.objects.get(held_on=day)
     assert r.status_code == 302 and r.url == f"/coordination/meetings/{meeting.pk}/"

@@ -2,10 +2,10 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from branchops.coordination import queries, services
 from branchops.coordination.models import Condition, ItemStatus, Meeting
+from branchops.core import clock
 from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
@@ -31,6 +31,7 @@ def test_only_own_department_submits(draft, coord_bank):
         services.save_item(coord_bank.users["staff11"], title="x")
 
 
+@pytest.mark.date_sensitive
 def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
@@ -61,7 +62,7 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     assert (stats["conditions_open"], stats["conditions_overdue"], stats["work_orders"]) == (1, 0, 0)
     services.sign_off_condition(b.users["sec1"], Condition.objects.get(pk=cond.pk))
     item.refresh_from_db()
-    year = timezone.localdate().year
+    year = clock.today().year
     assert item.status == ItemStatus.APPROVED and item.approval_number == f"运统〔{year}〕第001号"
     assert services.verify_number(item.approval_number)["status"] == "valid"
     assert services.verify_number("运统〔2026〕第999号")["status"] == "unknown"
@@ -111,6 +112,7 @@ def test_consent_block_and_rejection_then_revision(draft, coord_bank):
         services.save_item(b.users["pfb1"], bad, title="改")  # a decided item is fixed
 
 
+@pytest.mark.date_sensitive
 def test_late_item_needs_urgent_reason(draft, coord_bank):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
@@ -135,6 +137,7 @@ def test_stale_decision_loses(draft, coord_bank):
         services.record_decision(b.users["sec1"], item, "rejected", reasons="x", expected_version=shown)
 
 
+@pytest.mark.date_sensitive
 def test_meeting_numbering_and_close_guard(draft, coord_bank):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
@@ -186,6 +189,7 @@ def test_scope_of_items(draft, coord_bank):
     assert visible_work_orders(b.users["staff11"]).count() == 0
 
 
+@pytest.mark.date_sensitive
 def test_conditions_reminded_when_due_and_escalated_when_overdue_once_each(
         draft, coord_bank, django_capture_on_commit_callbacks):
     from datetime import timedelta

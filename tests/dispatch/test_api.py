@@ -3,9 +3,10 @@ the workload heat-map, the release check and outlet capacity."""
 
 from datetime import timedelta
 
-from django.utils import timezone
+import pytest
 
 from branchops.cases.models import Case
+from branchops.core import clock
 from branchops.dispatch.models import OutletCapacity, WorkOrder
 
 URL = "/api/v1/dispatch/"
@@ -39,6 +40,7 @@ def test_work_orders_are_scoped(api, coord_bank, released):
     assert post(c, f"{URL}work-orders/{theirs.pk}/actions/acknowledge").json() == missing.json()
 
 
+@pytest.mark.date_sensitive
 def test_work_order_detail_and_filters(api, coord_bank, released):
     b = coord_bank
     item = released()
@@ -55,7 +57,7 @@ def test_work_order_detail_and_filters(api, coord_bank, released):
     assert outlets(c.get(f"{URL}work-orders", {"item": item.pk, "status": "released"})) == [
         "SZ0101", "SZ0102", "SZ0201"]
     assert outlets(c.get(f"{URL}work-orders", {"overdue": True})) == []
-    WorkOrder.objects.filter(institution=b.o21).update(due_date=timezone.localdate() - timedelta(days=1))
+    WorkOrder.objects.filter(institution=b.o21).update(due_date=clock.today() - timedelta(days=1))
     assert outlets(c.get(f"{URL}work-orders", {"overdue": True})) == ["SZ0201"]
     assert outlets(c.get(f"{URL}work-orders", {"overdue": False})) == ["SZ0101", "SZ0102"]
     assert c.get(f"{URL}work-orders", {"status": "nonsense"}).status_code == 400

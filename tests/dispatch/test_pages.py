@@ -10,11 +10,11 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from branchops.cases.queries import visible_cases
 from branchops.coordination import services as coordination
+from branchops.core import clock
 from branchops.dispatch import services
 from branchops.dispatch.models import OutletCapacity, WorkOrder
 
@@ -35,7 +35,7 @@ def _url(name, *args):
 
 def _make_overdue(wo, days=3):
     """Time passes: the work order's due date is behind us (the services never move it back)."""
-    WorkOrder.objects.filter(pk=wo.pk).update(due_date=timezone.localdate() - timedelta(days=days))
+    WorkOrder.objects.filter(pk=wo.pk).update(due_date=clock.today() - timedelta(days=days))
 
 
 # --- pages per role --------------------------------------------------------------------------------
@@ -70,6 +70,7 @@ def test_outlet_sees_only_its_own_work_orders(coord_bank, released, login):
     assert {wo.institution_id for wo in response.context["page"]} == {b.o11.pk, b.o12.pk, b.o21.pk}
 
 
+@pytest.mark.date_sensitive
 def test_filters_overdue_highlight_and_pagination(coord_bank, released, login):
     b = coord_bank
     first = released()
@@ -213,6 +214,7 @@ def test_materials_download_for_the_outlet_only(coord_bank, approved, login, med
 
 # --- completion of an item -------------------------------------------------------------------------
 
+@pytest.mark.date_sensitive
 def test_monitor_counts_done_and_overdue(coord_bank, released, login):
     b = coord_bank
     item = released()

@@ -1,11 +1,15 @@
 """Work-order services: the loop closes when every outlet has done its work."""
 
+import pytest
+
+from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
 from branchops.org.roles import Role
 
 
+@pytest.mark.date_sensitive
 def test_item_closes_when_the_last_work_order_is_done(coord_bank, released, django_capture_on_commit_callbacks):
     b = coord_bank
     item = released()
@@ -40,15 +44,15 @@ def test_sub_branch_sees_its_outlets_work_orders_read_only(coord_bank, released)
     assert not b.users["sb1mgr"].has_perm("dispatch.change_workorder")
 
 
+@pytest.mark.date_sensitive
 def test_due_and_overdue_notices_go_out_once(coord_bank, released, django_capture_on_commit_callbacks):
     from datetime import timedelta
 
-    from django.utils import timezone
 
     b = coord_bank
     item = released()
     wo11 = item.work_orders.get(institution=b.o11)
-    today = timezone.localdate()
+    today = clock.today()
     WorkOrder.objects.filter(pk=wo11.pk).update(due_date=today + timedelta(days=1))
     WorkOrder.objects.filter(item=item).exclude(pk=wo11.pk).update(due_date=today - timedelta(days=2))
     head = b.users["head11"]

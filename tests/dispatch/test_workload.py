@@ -172,6 +172,7 @@ def test_set_capacity_guards(coord_bank):
         services.set_capacity(b.users["sec1"], b.o11, -1)
 
 
+@pytest.mark.date_sensitive
 def test_heatmap_spreads_released_and_pending_items(coord_bank, released, draft):
     b = coord_bank
     item = released()

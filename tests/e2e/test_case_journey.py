@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from branchops.cases.models import Case, Escalation
+from branchops.core import clock
 from tests.cases.conftest import cases_bank  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 
@@ -51,7 +51,7 @@ def test_complaint_from_counter_to_closure(browser, live_server, cases_bank):  #
     # 1. The teller logs a complaint received on site three weeks ago.
     teller = signed_in(browser, live_server, "staff11")
     teller.goto(f"{live_server.url}/cases/new/?type=complaint")
-    received = timezone.localtime() - timedelta(days=21)
+    received = clock.localtime() - timedelta(days=21)
     teller.fill("input[name=title]", "排队时间过长")
     teller.fill("textarea[name=description]", "客户在营业厅等候四十分钟未办理业务")
     teller.select_option("select[name=institution]", str(b.o11.pk))

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps as django_apps
-from django.utils import timezone, translation
+from django.utils import translation
 
 from branchops.coordination.models import Condition, Item, ItemStatus
+from branchops.core import clock
 from branchops.dispatch.models import WorkOrder
 from branchops.org.roles import Role
 from tests.conftest import PASSWORD
@@ -92,9 +93,9 @@ def told(page, text):
 def test_item_from_draft_to_outlets_and_verification(browser, live_server, journey_bank, tmp_path):
     b = journey_bank
     url = live_server.url
-    start = timezone.localdate() + timedelta(days=14)
+    start = clock.today() + timedelta(days=14)
     end = start + timedelta(days=13)
-    due = timezone.localdate() + timedelta(days=7)
+    due = clock.today() + timedelta(days=7)
     script = tmp_path / "新版手机银行服务话术.txt"
     script.write_text("您好，新版手机银行已上线，我来帮您完成首次登录。\n", encoding="utf-8")
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Department
@@ -50,7 +51,7 @@ def _ref(obj) -> dict | None:
 
 
 def _is_overdue(case: Case) -> bool:
-    return bool(case.status in OPEN_STATUSES and case.resolution_due and case.resolution_due < timezone.localdate())
+    return bool(case.status in OPEN_STATUSES and case.resolution_due and case.resolution_due < clock.today())
 
 
 class CaseFields(Schema):
@@ -411,7 +412,7 @@ def create_case(request, payload: CaseIn):
         received_at = timezone.make_aware(received_at)  # local time, as a counter clerk would type it
     complaint = None
     if payload.complaint is not None:
-        on = timezone.localtime(received_at).date() if received_at else timezone.localdate()
+        on = timezone.localtime(received_at).date() if received_at else clock.today()
         complaint = payload.complaint.dict()
         complaint.update(_resolve_codes(complaint, on, errors))
     if errors:
@@ -478,7 +479,7 @@ def _classify(user, case, p, v):
         raise ValidationError(_("Only complaints are classified."))
     errors = {}
     given = p.dict(include={"channel_code", "business_code", "cause_code"}, exclude_unset=True)
-    codes = _resolve_codes(given, timezone.localdate(), errors)
+    codes = _resolve_codes(given, clock.today(), errors)
     if errors:
         raise ValidationError(errors)
     detail = case.complaint
@@ -589,4 +590,4 @@ class OutletMonthsOut(Schema):
 @router.get("/complaints-per-outlet", response=list[OutletMonthsOut],
             summary="Complaints per outlet per month (the headline figure)")
 def complaints_per_outlet(request, year: int | None = None):
-    return queries.complaints_per_outlet_month(request.user, year or timezone.localdate().year)
+    return queries.complaints_per_outlet_month(request.user, year or clock.today().year)

@@ -8,9 +8,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from branchops.core import clock
 from branchops.org.models import Department, Institution, Level
 from branchops.org.scope import visible_institutions
 
@@ -70,7 +70,7 @@ class StaffChoiceField(forms.ModelChoiceField):
 
 def complaint_codes(dimension: str):
     """The codes of one dimension in force today, in code order (parents before their children)."""
-    today = timezone.localdate()
+    today = clock.today()
     return (ComplaintCode.objects.filter(dimension=dimension, effective_from__lte=today)
             .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=today)).order_by("code"))
 
@@ -178,7 +178,7 @@ class ComplaintForm(CaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.initial.setdefault("received_at", timezone.localtime().replace(second=0, microsecond=0))
+        self.initial.setdefault("received_at", clock.localtime().replace(second=0, microsecond=0))
         for dimension in ("channel", "business", "cause"):
             self.fields[f"{dimension}_code"].queryset = complaint_codes(dimension)
         self.fields["complainant_name"].widget.attrs["autocomplete"] = "off"
@@ -187,7 +187,7 @@ class ComplaintForm(CaseForm):
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
-        if value and value > timezone.now() + timedelta(minutes=5):
+        if value and value > clock.now() + timedelta(minutes=5):
             raise forms.ValidationError(_("A complaint cannot be received in the future."))
         return value
 

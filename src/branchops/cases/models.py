@@ -5,10 +5,10 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from branchops.core import clock
 from branchops.core.models import TimeStampedModel
 from branchops.org.models import Department, Institution, code_validator
 
@@ -192,7 +192,7 @@ class Case(TimeStampedModel):
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    received_at = models.DateTimeField(_("received at"), default=clock.now)
     sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.PROTECT,
                                    verbose_name=_("SLA policy"))
     clock_start = models.DateField(_("clock started"), help_text=_("Receipt, or the day new facts restarted it."))
@@ -314,7 +314,7 @@ class Comment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("comment"))
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    created_at = models.DateTimeField(_("time"), default=clock.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -335,7 +335,7 @@ class Attachment(models.Model):
     name = models.CharField(_("name"), max_length=200)
     size = models.PositiveIntegerField(_("size"), default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=clock.now)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -356,7 +356,7 @@ class CaseLink(models.Model):
     target = GenericForeignKey("content_type", "object_id")
     label = models.CharField(_("label"), max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = _("link")
@@ -397,7 +397,7 @@ class Extension(models.Model):
     reason = models.TextField(_("reason"))
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.REQUESTED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(default=clock.now)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -419,7 +419,7 @@ class Escalation(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
     level = models.PositiveSmallIntegerField(_("level"))
     target = models.CharField(_("escalated to"), max_length=32)
-    escalated_at = models.DateTimeField(default=timezone.now)
+    escalated_at = models.DateTimeField(default=clock.now)
     notified = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -436,7 +436,7 @@ class Reminder(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=16)
     due = models.DateField()
-    sent_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "kind", "due"], name="cases_reminder_once")]
@@ -450,7 +450,7 @@ class PiiAccess(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="pii_accesses")
-    viewed_at = models.DateTimeField(default=timezone.now)
+    viewed_at = models.DateTimeField(default=clock.now)
     via = models.CharField(max_length=16)  # page / api / export
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from branchops.core import clock
 from branchops.core.workdays import calendar as working_calendar
 from branchops.org.scope import scope_q, sees_everything
 
@@ -65,7 +66,7 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
               received_from: date | None = None, received_to: date | None = None) -> QuerySet:
     qs = visible_cases(user).select_related("institution", "category", "assignee__staff", "assignee_department",
                                             "first_contact_owner__staff", "sla_policy")
-    today = timezone.localdate()
+    today = clock.today()
     staff = getattr(user, "staff", None)
     if queue == "mine":
         qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
@@ -106,7 +107,7 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
 
 def sla_figures(user, *, since: date | None = None) -> dict:
     """Backlog and SLA compliance within the user's view (for the dashboard and the API)."""
-    today = timezone.localdate()
+    today = clock.today()
     qs = visible_cases(user)
     if since:
         qs = qs.filter(received_at__date__gte=since)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branchops.core import clock
 from branchops.core.services import (
     lock_versioned,
     next_number,
@@ -75,7 +76,7 @@ ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".
 # --- helpers -------------------------------------------------------------------------------------
 
 def _today() -> date:
-    return timezone.localdate()
+    return clock.today()
 
 
 def _lock(case: Case, expected_version: int | None = None) -> Case:
@@ -245,7 +246,7 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
         errors["is_major"] = _("Only complaints can be major complaints.")
     if errors:
         raise ValidationError(errors)
-    received_at = received_at or timezone.now()
+    received_at = received_at or clock.now()
     if is_major:
         priority = Priority.URGENT  # the fast track
     owner = first_contact_owner or actor
@@ -322,7 +323,7 @@ def accept_case(actor, case: Case, expected_version: int | None = None) -> Case:
     _transition(case, "accept")
     fields = ["status"]
     if case.responded_at is None:
-        case.responded_at = timezone.now()
+        case.responded_at = clock.now()
         fields.append("responded_at")
     if case.assignee_id is None and actor is not None:
         case.assignee = actor
@@ -339,7 +340,7 @@ def start_case(actor, case: Case, expected_version: int | None = None) -> Case:
     _transition(case, "start")
     fields = ["status"]
     if case.responded_at is None:
-        case.responded_at = timezone.now()
+        case.responded_at = clock.now()
         fields.append("responded_at")
     _save(actor, case, fields)
     record_timeline(actor, case, "started", _("Work started"))
@@ -415,7 +416,7 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
     if errors:
         raise ValidationError(errors)
     _transition(case, "resolve")
-    now = timezone.now()
+    now = clock.now()
     case.outcome, case.resolution, case.resolved_at = outcome, resolution.strip(), now
     fields = ["status", "outcome", "resolution", "resolved_at"]
     if case.responded_at is None:
@@ -441,7 +442,7 @@ def close_case(actor, case: Case, expected_version: int | None = None) -> Case:
         if case.complaint.callback_at is None:
             raise ValidationError(_("Call the customer back (回访) before closing the complaint."))
     _transition(case, "close")
-    case.closed_at = timezone.now()
+    case.closed_at = clock.now()
     _save(actor, case, ["status", "closed_at"])
     record_timeline(actor, case, "closed", _("Case closed"))
     return case
@@ -614,7 +615,7 @@ def decide_extension(actor, extension: Extension, approve: bool, note: str = "")
         if not in_scope(actor, ext.case.institution):
             raise PermissionDenied
     ext.state = Extension.State.APPROVED if approve else Extension.State.REJECTED
-    ext.decided_by, ext.decided_at, ext.decision_note = actor, timezone.now(), note
+    ext.decided_by, ext.decided_at, ext.decision_note = actor, clock.now(), note
     ext.save()
     case = _lock(ext.case)
     record_timeline(actor, case, "extension_decided", (_("Extension of %(days)s days approved") if approve else
@@ -640,7 +641,7 @@ def record_callback(actor, case: Case, satisfaction: str, note: str = "", expect
     if satisfaction not in ComplaintDetail.Satisfaction.values:
         raise ValidationError({"satisfaction": _("Record the customer's satisfaction.")})
     detail = case.complaint
-    detail.callback_at, detail.callback_satisfaction, detail.callback_note = timezone.now(), satisfaction, note
+    detail.callback_at, detail.callback_satisfaction, detail.callback_note = clock.now(), satisfaction, note
     stamp_history(detail, actor)
     detail.save()
     _save(actor, case, [])
@@ -731,7 +732,7 @@ def verify_rectification(actor, case: Case, *, passed: bool, note: str = "", exp
     if not detail.evidence:
         raise ValidationError({"evidence": _("The outlet has not submitted the evidence yet.")})
     if passed:
-        detail.verified_by, detail.verified_at, detail.verification_note = actor, timezone.now(), note
+        detail.verified_by, detail.verified_at, detail.verification_note = actor, clock.now(), note
         stamp_history(detail, actor)
         detail.save()
         _save(actor, case, [])

@@ -9,8 +9,9 @@ idempotent, so an extra run changes nothing anyway.
 from datetime import date, timedelta
 
 from django.db import connections
-from django.utils import timezone
 from django_tasks import task
+
+from branchops.core import clock
 
 # A scan marked RUNNING for longer than this is taken for dead (its worker was killed mid-run) and
 # no longer holds back the next one. A scan of a million open cases takes minutes, not hours.
@@ -31,7 +32,7 @@ def scan_sla(today_iso: str | None = None) -> dict:
     today = date.fromisoformat(today_iso) if today_iso else None
     stats = services.apply_sla(today=today)
     jobs = periodic.run_all()
-    return {"today": (today or timezone.localdate()).isoformat(), **stats, **({"jobs": jobs} if jobs else {})}
+    return {"today": (today or clock.today()).isoformat(), **stats, **({"jobs": jobs} if jobs else {})}
 
 
 def _is_db_backend(backend) -> bool:
@@ -48,7 +49,7 @@ def _waiting_scans():
     from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    fresh = timezone.now() - RUNNING_STALE_AFTER
+    fresh = clock.wall_now() - RUNNING_STALE_AFTER  # django-tasks stamps started_at itself
     return DBTaskResult.objects.filter(
         Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING, started_at__gte=fresh),
         task_path=scan_sla.module_path,

@@ -18,6 +18,7 @@ from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
@@ -133,7 +134,7 @@ def case_list(request):
             raise PermissionDenied
         return _export_cases(qs)
     page = paginate(request, qs.select_related("sla_policy"))
-    today = timezone.localdate()
+    today = clock.today()
     for case in page:
         case.sla = queries.sla_state(case, case.resolution_due, today) if case.is_open else None
     return render(request, "cases/list.html", {
@@ -261,7 +262,7 @@ def case_detail(request, pk):
         complainant = masking.complainant(complaint, reveal)
     extensions = list(case.extensions.select_related("requested_by__staff", "decided_by__staff"))
     pending = next((e for e in extensions if e.state == Extension.State.REQUESTED), None)
-    today = timezone.localdate()
+    today = clock.today()
     responded_on = timezone.localtime(case.responded_at).date() if case.responded_at else None
     response = render(request, "cases/detail.html", {
         "case": case, "complaint": complaint, "rectification": rectification,
@@ -437,9 +438,9 @@ def _export_outlet_months(rows, year: int):
 @login_required
 @permission_required("cases.view_case", raise_exception=True)
 def dashboard(request):
-    year = _int(request.GET.get("year")) or timezone.localdate().year
+    year = _int(request.GET.get("year")) or clock.today().year
     if not 2000 <= year <= 2100:
-        year = timezone.localdate().year
+        year = clock.today().year
     per_outlet = queries.complaints_per_outlet_month(request.user, year)
     if request.GET.get("format") == "xlsx":
         if not request.user.has_perm("cases.export_case"):
@@ -464,5 +465,5 @@ def dashboard(request):
         "figures": figures, "charts": charts, "per_outlet": per_outlet, "months": months, "year": year,
         "compliance_pct": round(compliance * 100, 1) if compliance is not None else None,
         "complaints_total": sum(r["total"] for r in per_outlet), "chart_height": 130 + 32 * len(top),
-        "years": range(timezone.localdate().year, timezone.localdate().year - 5, -1),
+        "years": range(clock.today().year, clock.today().year - 5, -1),
     })

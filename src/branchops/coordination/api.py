@@ -18,13 +18,13 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
+from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
@@ -279,7 +279,7 @@ def _detail(user, item: Item) -> dict:
     """The item as the user may see it: in full, or its decision only."""
     if not queries.sees_full_item(user, item):
         return _limited(item)
-    today = timezone.localdate()
+    today = clock.today()
     conditions = list(item.conditions.select_related("owner_department", "signed_off_by__staff"))
     orders = item.work_orders.aggregate(
         n=Count("pk"), done=Count("pk", filter=Q(status="done")),

@@ -3,11 +3,11 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from branchops.core import clock
 from branchops.core.models import TimeStampedModel
 from branchops.org.models import Cluster, Department, Institution, OutletType, code_validator
 
@@ -219,7 +219,7 @@ class ItemAttachment(models.Model):
     file = models.FileField(_("file"), upload_to="coordination/%Y/")
     name = models.CharField(_("name"), max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["kind", "uploaded_at"]

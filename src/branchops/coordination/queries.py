@@ -5,8 +5,8 @@ from statistics import median
 
 from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
-from django.utils import timezone
 
+from branchops.core import clock
 from branchops.org.scope import scope_q, sees_everything
 
 from .models import Condition, Decision, Item, ItemStatus, Meeting, Opinion
@@ -111,7 +111,7 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
              item_type: str = "", meeting: int | None = None, since: date | None = None,
              until: date | None = None) -> QuerySet:
     """The register (清单): every item with its decision, conditions and work-order completion."""
-    today = timezone.localdate()
+    today = clock.today()
     from branchops.dispatch.models import WorkOrder
 
     orders = WorkOrder.objects.filter(item=OuterRef("pk"))
@@ -161,7 +161,7 @@ def statistics(user, *, since: date | None = None, until: date | None = None) ->
     total = counts["decided"]
     days = [(d - s).days for s, d in decided.filter(submitted_at__isnull=False).values_list("submitted_at", "decided_at")]
     meeting_ids = items.exclude(meeting__isnull=True).values("meeting_id")
-    today = timezone.localdate()
+    today = clock.today()
     open_ = ~Q(status=Condition.Status.SIGNED_OFF)
     conds = Condition.objects.filter(item__in=items).aggregate(
         open=Count("id", filter=open_), overdue=Count("id", filter=open_ & Q(due_date__lt=today)))

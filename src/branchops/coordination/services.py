@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branchops.core import clock
 from branchops.core.services import (
     lock_versioned,
     next_number,
@@ -119,7 +120,7 @@ def save_item(actor, item: Item | None = None, *, department: Department | None 
         setattr(item, name, value)
     item.full_clean(exclude=["number", "submitter", "department", "version"])
     if creating:
-        item.number = f"SH-{timezone.localdate().year}-{next_number('coordination:item', timezone.localdate().year):04d}"
+        item.number = f"SH-{clock.today().year}-{next_number('coordination:item', clock.today().year):04d}"
     stamp_history(item, actor)
     if creating:
         item.save()
@@ -238,11 +239,11 @@ def submit_item(actor, item: Item, expected_version: int | None = None) -> Item:
     errors = {}
     if not item.outlets.exists():
         errors["target_mode"] = _("The item targets no outlets.")
-    if item.window_start < timezone.localdate():
+    if item.window_start < clock.today():
         errors["window_start"] = _("The window starts in the past.")
     if errors:
         raise ValidationError(errors)
-    item.status, item.submitted_at = ItemStatus.SUBMITTED, timezone.now()
+    item.status, item.submitted_at = ItemStatus.SUBMITTED, clock.now()
     item.precheck = precheck(item)
     _save(actor, item, ["status", "submitted_at", "precheck"])
     _request_opinions(item)
@@ -347,7 +348,7 @@ def give_opinion(actor, item: Item, *, recommendation: str, lines: list[dict], d
     OpinionLine.objects.bulk_create([OpinionLine(opinion=opinion, dimension_id=d, concern=c, text=t,
                                                  proposed_condition=p) for d, c, t, p in clean])
     opinion.reviewer, opinion.recommendation = actor, recommendation
-    opinion.submitted_at, opinion.item_version, opinion.is_stale = timezone.now(), item.version, False
+    opinion.submitted_at, opinion.item_version, opinion.is_stale = clock.now(), item.version, False
     stamp_history(opinion, actor)
     opinion.save()
     record_timeline(actor, item, "opinion_given", _("%(dept)s: %(rec)s") % {
@@ -389,7 +390,7 @@ def _cutoff(settings: Settings, held_on: date) -> datetime:
 def next_meeting(branch: Institution, at: datetime | None = None) -> Meeting:
     """The first meeting whose agenda is still open at ``at``, created on the configured weekday
     when it does not exist yet."""
-    at = at or timezone.now()
+    at = at or clock.now()
     conf = settings_for(branch)
     open_meeting = (Meeting.objects.filter(branch=branch, status=Meeting.Status.PLANNED, cutoff_at__gt=at)
                     .order_by("held_on").first())
@@ -435,7 +436,7 @@ def schedule_item(actor, item: Item, meeting: Meeting, reason: str = "") -> Item
         raise ValidationError(_("Only submitted, undecided items go on an agenda."))
     if meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
         raise ValidationError(_("That meeting has already been held."))
-    late = meeting.status == Meeting.Status.FROZEN or timezone.now() >= meeting.cutoff_at
+    late = meeting.status == Meeting.Status.FROZEN or clock.now() >= meeting.cutoff_at
     if late and not reason.strip():
         raise ValidationError({"reason": _("The agenda is frozen: add the item only as urgent, with a reason.")})
     _put_on_agenda(actor, item, meeting, reason.strip() if late else "")
@@ -487,7 +488,7 @@ def freeze_agenda(actor, meeting: Meeting) -> Meeting:
 
 def freeze_due_agendas(now: datetime | None = None) -> int:
     """Freeze every agenda whose cut-off has passed (the worker calls this); idempotent."""
-    now = now or timezone.now()
+    now = now or clock.now()
     n = 0
     for meeting in Meeting.objects.filter(status=Meeting.Status.PLANNED, cutoff_at__lte=now):
         freeze_agenda(None, meeting)
@@ -565,7 +566,7 @@ def record_decision(actor, item: Item, decision: str, *, reasons: str = "", cond
     if errors:
         raise ValidationError(errors)
     item.decision, item.decision_reasons = decision, reasons.strip()
-    item.decided_at, item.decided_by = timezone.now(), actor
+    item.decided_at, item.decided_by = clock.now(), actor
     item.status = {Decision.APPROVED: ItemStatus.APPROVED, Decision.CONDITIONAL: ItemStatus.CONDITIONAL,
                    Decision.REJECTED: ItemStatus.REJECTED}[decision]
     _save(actor, item, ["decision", "decision_reasons", "decided_at", "decided_by", "status"])
@@ -606,7 +607,7 @@ def report_condition_met(actor, condition: Condition, evidence: str) -> Conditio
         raise ValidationError(_("This condition is no longer open."))
     if not (evidence or "").strip():
         raise ValidationError({"evidence": _("Describe the evidence: %(proof)s") % {"proof": condition.proof}})
-    condition.status, condition.evidence, condition.met_at = Condition.Status.MET, evidence.strip(), timezone.now()
+    condition.status, condition.evidence, condition.met_at = Condition.Status.MET, evidence.strip(), clock.now()
     stamp_history(condition, actor)
     condition.save()
     record_timeline(actor, condition.item, "condition_met", condition.text[:200])
@@ -624,7 +625,7 @@ def sign_off_condition(actor, condition: Condition, accept: bool = True, note: s
         raise ValidationError(_("Only a condition reported met can be signed off."))
     if accept:
         condition.status, condition.signed_off_by, condition.signed_off_at = (
-            Condition.Status.SIGNED_OFF, actor, timezone.now())
+            Condition.Status.SIGNED_OFF, actor, clock.now())
     else:
         if not note.strip():
             raise ValidationError({"note": _("Say what is still missing.")})
@@ -645,10 +646,10 @@ def issue_approval_number(actor, item: Item) -> Item:
         return item
     branch = branch_of(item.department.institution)
     conf = settings_for(branch)
-    year = timezone.localdate().year
+    year = clock.today().year
     seq = next_number(f"coordination:approval:{branch.pk}", year)
     item.approval_number = conf.approval_format.format(year=year, seq=seq)
-    item.approval_issued_at = timezone.now()
+    item.approval_issued_at = clock.now()
     if item.status == ItemStatus.CONDITIONAL:
         item.status = ItemStatus.APPROVED
     _save(actor, item, ["approval_number", "approval_issued_at", "status"])
@@ -666,7 +667,7 @@ def revoke_approval(actor, item: Item, reason: str) -> Item:
         raise ValidationError(_("This item has no valid approval number."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason.")})
-    item.approval_revoked_at, item.approval_revoked_reason = timezone.now(), reason.strip()
+    item.approval_revoked_at, item.approval_revoked_reason = clock.now(), reason.strip()
     _save(actor, item, ["approval_revoked_at", "approval_revoked_reason"])
     record_timeline(actor, item, "number_revoked", reason.strip())
     return item
@@ -675,7 +676,7 @@ def revoke_approval(actor, item: Item, reason: str) -> Item:
 def verify_number(number: str, today: date | None = None) -> dict:
     """What an outlet learns from an approval number: valid (item, scope, window), or plainly that
     the work was not reviewed and the outlet may decline it."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     number = (number or "").strip()
     item = Item.objects.filter(approval_number=number).select_related("department").first() if number else None
     if item is None:
@@ -695,13 +696,13 @@ CONDITION_REMIND_WORKING_DAYS = 2
 def check_conditions(today: date | None = None) -> int:
     """Remind owners of conditions falling due, flag and escalate overdue ones, each once (the worker
     calls this); idempotent."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     n = 0
     soon = add_working_days(today, CONDITION_REMIND_WORKING_DAYS)
     for cond in Condition.objects.filter(status=Condition.Status.OPEN, due_date__gte=today, due_date__lte=soon,
                                          reminded_at__isnull=True).select_related("item"):
         with transaction.atomic():
-            if not Condition.objects.filter(pk=cond.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+            if not Condition.objects.filter(pk=cond.pk, reminded_at__isnull=True).update(reminded_at=clock.now()):
                 continue
             for user in _users_with_perm("submit_item", department=cond.owner_department):
                 notify(user, _("Condition on %(number)s is due on %(due)s") % {
@@ -711,7 +712,7 @@ def check_conditions(today: date | None = None) -> int:
                                          escalated_at__isnull=True).select_related("item"):
         with transaction.atomic():
             updated = Condition.objects.filter(pk=cond.pk, escalated_at__isnull=True).update(
-                escalated_at=timezone.now())
+                escalated_at=clock.now())
             if not updated:
                 continue
             branch = branch_of(cond.item.department.institution)

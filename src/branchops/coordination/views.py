@@ -18,13 +18,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
@@ -238,7 +238,7 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
     status = item.status
     valid_number = bool(item.approval_number) and not item.approval_revoked_at
     staff = getattr(user, "staff", None)
-    today = timezone.localdate()
+    today = clock.today()
 
     def form(name, cls, **kwargs):
         return bound[name] if name in bound else cls(item=item, user=user, auto_id=f"{name}-%s", **kwargs)

@@ -7,17 +7,23 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from . import clock
+
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Stamped from the core clock, not auto_now: the demo and tests set what time it is.
+    created_at = models.DateTimeField(_("created at"), default=clock.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=clock.now, editable=False)
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        self.updated_at = clock.now()  # saved when update_fields is absent or names it, like auto_now
+        super().save(*args, **kwargs)
 
 
 class TimelineEntry(models.Model):
@@ -33,7 +39,7 @@ class TimelineEntry(models.Model):
     verb = models.CharField(_("action"), max_length=64)
     message = models.TextField(_("message"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=clock.now, db_index=True)
 
     class Meta:
         verbose_name = _("timeline entry")
@@ -53,7 +59,7 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=clock.now, db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
@@ -110,7 +116,7 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=8)
     digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
@@ -133,5 +139,5 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        now = timezone.now()
+        now = clock.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -8,9 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import clock
 from .models import ApiToken, CalendarDay, Notification, Sequence, TimelineEntry
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def mark_notifications_read(actor, ids=None) -> int:
     qs = Notification.objects.filter(recipient=actor, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(id__in=ids)
-    return qs.update(read_at=timezone.now())
+    return qs.update(read_at=clock.now())
 
 
 def next_number(key: str, year: int) -> int:
@@ -119,7 +119,7 @@ def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken
         name=name[:100],
         prefix=raw[3:11],
         digest=ApiToken.hash(raw),
-        expires_at=timezone.now() + timedelta(days=days) if days else None,
+        expires_at=clock.now() + timedelta(days=days) if days else None,
     )
     record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name})
     return token, raw
@@ -129,7 +129,7 @@ def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken
 def revoke_api_token(actor, token_id: int) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token_id, user=actor)
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
+        token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
         record_timeline(actor, actor, "token_revoked", _("API token “%(name)s” revoked") % {"name": token.name})
     return token
@@ -142,7 +142,7 @@ def authenticate_token(raw: str):
     token = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    now = timezone.now()
+    now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from branchops.org import queries as org_queries
 
-from . import nav, queries, services
+from . import clock, nav, queries, services
 from .forms import ApiTokenForm
 
 
@@ -100,7 +100,7 @@ def calendar_month(request):
     from .calendar import statutory_holiday
     from .models import CalendarDay
 
-    today = date.today()
+    today = clock.today()
     try:
         year = int(request.GET.get("year", today.year))
         month = int(request.GET.get("month", today.month))

@@ -20,7 +20,7 @@ the demo accounts and the departments' own people, so records, timelines, histor
 are the ones the application writes. Choices come from one fixed-seed generator
 (``random.Random(2021)``) and people, outlets and departments are taken in a fixed order.
 
-**Dates.** The services stamp ``timezone.now()`` and refuse a window starting in the past at
+**Dates.** The services stamp ``clock.now()`` and refuse a window starting in the past at
 submission (and a release whose window has expired). So, in this module only, because this is demo
 data:
 
@@ -82,6 +82,7 @@ from branchops.coordination.models import (
     Settings,
     TargetMode,
 )
+from branchops.core import clock
 from branchops.core.models import Notification, Sequence, TimelineEntry
 from branchops.core.services import mark_notifications_read, next_number
 from branchops.core.workdays import add_working_days, is_working_day
@@ -414,9 +415,9 @@ class _Clock:
         self.moments: list[datetime] = []
 
     def __call__(self, moment: datetime, fn, *args, **kwargs):
-        start = timezone.now()
+        start = clock.now()
         result = fn(*args, **kwargs)
-        end = timezone.now()
+        end = clock.now()
         if self.ends and start <= self.ends[-1]:
             start = self.ends[-1] + timedelta(microseconds=1)
         self.starts.append(start)
@@ -463,7 +464,7 @@ class _Builder:
         self.order = itertools.count()
         self.planned: list[_Planned] = []
         self.renumbered: dict[str, str] = {}
-        self.today = timezone.localdate()
+        self.today = clock.today()
         self._load()
 
     # --- people and places ------------------------------------------------------------------
@@ -652,7 +653,7 @@ class _Builder:
         (its real cut-off is in the past); ``close_agenda`` puts the cut-off back."""
         meeting = self.call(moment, coord.create_meeting, self.secretariat, self.branch, held_on,
                             location="分行大楼12楼第二会议室")
-        Meeting.objects.filter(pk=meeting.pk).update(cutoff_at=timezone.now() + timedelta(days=3650))
+        Meeting.objects.filter(pk=meeting.pk).update(cutoff_at=clock.now() + timedelta(days=3650))
         return meeting
 
     @staticmethod

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branchops.core import clock
 from branchops.org.models import Institution, Level
 from branchops.queueing import kpis, rollup, simulate
 from branchops.queueing.queries import data_root
@@ -54,7 +54,7 @@ OnOutlet = Callable[[simulate.SimResult], None]
 # --------------------------------------------------------------------------------------------- periods
 def demo_year(today: date | None = None) -> tuple[date, date]:
     """First and last day of the twelve full months before ``today``'s month."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     end = today.replace(day=1) - timedelta(days=1)
     return _month_start(end, 11), end
 

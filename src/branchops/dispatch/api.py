@@ -10,13 +10,13 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.coordination import queries as coordination
+from branchops.core import clock
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
@@ -89,7 +89,7 @@ class WorkOrderOut(WorkOrderFields):
 
     @staticmethod
     def resolve_overdue(obj):
-        return queries.is_overdue(obj, timezone.localdate())
+        return queries.is_overdue(obj, clock.today())
 
     @staticmethod
     def resolve_problem_case(obj):
@@ -160,7 +160,7 @@ def list_work_orders(request, filters: Query[WorkOrderFilter]):
     if filters.outlet:
         qs = qs.filter(institution_id=filters.outlet)
     if filters.overdue is not None:
-        late = qs.model.objects.filter(queries.overdue_q(timezone.localdate()))
+        late = qs.model.objects.filter(queries.overdue_q(clock.today()))
         qs = qs.filter(pk__in=late.values("pk")) if filters.overdue else qs.exclude(pk__in=late.values("pk"))
     return qs.order_by("due_date", "id")
 
@@ -224,7 +224,7 @@ def workload(request, start: date | None = None, weeks: int = 8, institution: in
         if under is None:
             raise ValidationError({"institution": _("Choose an institution within your view.")})
         outlets = outlets.filter(path__startswith=under.path)
-    return services.heatmap(outlets.order_by("path"), start or timezone.localdate(), weeks)
+    return services.heatmap(outlets.order_by("path"), start or clock.today(), weeks)
 
 
 class OutletRefOut(Schema):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branchops.coordination.models import Item
+from branchops.core import clock
 from branchops.core.models import TimeStampedModel
 from branchops.org.models import Institution
 
@@ -49,7 +50,7 @@ class Release(models.Model):
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="releases")
     released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    released_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(default=clock.now, editable=False)
     over_capacity = models.JSONField(default=list, blank=True)
     override_reason = models.CharField(_("released despite capacity because"), max_length=200, blank=True)
 

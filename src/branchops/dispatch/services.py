@@ -6,10 +6,10 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branchops.coordination.models import URGENCY_RANK, Item, ItemStatus
+from branchops.core import clock
 from branchops.core.services import notify, record_timeline, require_perm, stamp_history
 from branchops.org.models import Institution, Level
 from branchops.org.roles import Role
@@ -171,7 +171,7 @@ def acknowledge_work_order(actor, wo: WorkOrder) -> WorkOrder:
     wo = _access_order(actor, wo)
     if wo.status != WorkOrder.Status.RELEASED:
         raise ValidationError(_("This work order was already acknowledged."))
-    wo.status, wo.acknowledged_by, wo.acknowledged_at = WorkOrder.Status.ACKNOWLEDGED, actor, timezone.now()
+    wo.status, wo.acknowledged_by, wo.acknowledged_at = WorkOrder.Status.ACKNOWLEDGED, actor, clock.now()
     stamp_history(wo, actor)
     wo.save()
     record_timeline(actor, wo, "acknowledged", _("Acknowledged"))
@@ -185,7 +185,7 @@ def complete_work_order(actor, wo: WorkOrder, note: str) -> WorkOrder:
         raise ValidationError(_("This work order is already done."))
     if not (note or "").strip():
         raise ValidationError({"note": _("Say what was done (or attach the evidence).")})
-    wo.status, wo.done_by, wo.done_at, wo.note = WorkOrder.Status.DONE, actor, timezone.now(), note.strip()
+    wo.status, wo.done_by, wo.done_at, wo.note = WorkOrder.Status.DONE, actor, clock.now(), note.strip()
     if wo.acknowledged_at is None:
         wo.acknowledged_by, wo.acknowledged_at = actor, wo.done_at
     stamp_history(wo, actor)
@@ -242,7 +242,7 @@ def check_work_orders(today: date | None = None) -> dict:
 
     from .queries import overdue_q
 
-    today = today or timezone.localdate()
+    today = today or clock.today()
     users = get_user_model().objects.filter(is_active=True)
     sent = {"due": 0, "overdue": 0}
     open_orders = WorkOrder.objects.exclude(status=WorkOrder.Status.DONE).select_related("item", "institution")
@@ -255,7 +255,7 @@ def check_work_orders(today: date | None = None) -> dict:
         for wo in qs.iterator(chunk_size=500):
             with transaction.atomic():
                 if not WorkOrder.objects.filter(pk=wo.pk, **{f"{stamp}__isnull": True}).update(
-                        **{stamp: timezone.now()}):
+                        **{stamp: clock.now()}):
                     continue  # another worker sent it
                 people = set(users.filter(groups__name=Role.OUTLET_HEAD, staff__institution=wo.institution))
                 args = {"title": wo.item.title, "number": wo.approval_number, "due": wo.due_date,

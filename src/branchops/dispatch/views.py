@@ -15,12 +15,12 @@ from django.db.models import Count, F, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branchops.coordination import queries as coordination_queries
+from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
@@ -103,12 +103,12 @@ def _filtered(user, *, q="", item=None, status="", outlet=None, overdue=False):
     if outlet:
         qs = qs.filter(institution_id=outlet)
     if overdue:
-        qs = qs.filter(queries.overdue_q(timezone.localdate()))
+        qs = qs.filter(queries.overdue_q(clock.today()))
     return qs
 
 
 def _export(qs):
-    today = timezone.localdate()
+    today = clock.today()
     yes, no = _("Yes"), _("No")
     headers = [_("Item number"), _("Item"), _("Approval number"), _("Outlet code"), _("Outlet"), _("Status"),
                _("Start"), _("Due date"), _("Effort (person-hours)"), _("Overdue"), _("Acknowledged at"),
@@ -129,7 +129,7 @@ def work_orders(request):
     if request.GET.get("format") == "xlsx":
         return _export(qs)
     page = paginate(request, qs.select_related("item", "institution", "problem_case"))
-    today = timezone.localdate()
+    today = clock.today()
     for wo in page:
         wo.is_overdue = queries.is_overdue(wo, today)
     visible = queries.visible_work_orders(request.user)
@@ -186,7 +186,7 @@ def available_actions(user, wo: WorkOrder) -> list[dict]:
 def work_order(request, pk):
     wo = queries.access_work_order(request.user, pk)
     item = wo.item
-    today = timezone.localdate()
+    today = clock.today()
     return render(request, "dispatch/work_order.html", {
         "wo": wo, "item": item, "department": item.department,
         "is_overdue": queries.is_overdue(wo, today),
@@ -244,7 +244,7 @@ def material(request, pk, att_pk):
 # --- completion of one item ----------------------------------------------------------------------
 
 def _export_monitor(item, orders):
-    today = timezone.localdate()
+    today = clock.today()
     yes, no = _("Yes"), _("No")
     headers = [_("Outlet code"), _("Outlet"), _("Status"), _("Start"), _("Due date"), _("Overdue"),
                _("Acknowledged at"), _("Done at"), _("Note"), _("Problem raised")]
@@ -259,7 +259,7 @@ def monitor(request, item_pk):
     item = coordination_queries.access_item(request.user, item_pk)
     if not can_monitor(request.user, item):
         raise PermissionDenied
-    today = timezone.localdate()
+    today = clock.today()
     orders = queries.visible_work_orders(request.user).filter(item=item)
     counts = orders.aggregate(
         total=Count("id"),
@@ -293,7 +293,7 @@ def monitor(request, item_pk):
 # --- workload ------------------------------------------------------------------------------------
 
 def _workload_params(source) -> dict:
-    today = timezone.localdate()
+    today = clock.today()
     weeks = _int(source.get("weeks"))
     return {
         "start": workload.week_start(_date(source.get("start")) or today),
@@ -367,7 +367,7 @@ def workload_view(request):
     can_edit = request.user.has_perm("dispatch.change_outletcapacity")
     prev_params = {**params, "start": params["start"] - timedelta(weeks=params["weeks"])}
     next_params = {**params, "start": params["start"] + timedelta(weeks=params["weeks"])}
-    this_params = {**params, "start": workload.week_start(timezone.localdate())}
+    this_params = {**params, "start": workload.week_start(clock.today())}
     return render(request, "dispatch/workload.html", {
         "params": params, "weeks": weeks, "rows": rows, "chart": chart, "groups": groups,
         "week_choices": WEEK_CHOICES, "can_edit": can_edit,

@@ -16,13 +16,13 @@ from datetime import date, datetime, timedelta
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
+from branchops.core import clock
 from branchops.org.api import Pages, Ref
 from branchops.org.scope import visible_institutions
 
@@ -103,7 +103,7 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
     first, last = _date(start, "start"), _date(end, "end")
     if first is None and last is None:
         months = queries.data_months()
-        return _month_bounds(months[0] if months else timezone.localdate().strftime("%Y-%m"))
+        return _month_bounds(months[0] if months else clock.today().strftime("%Y-%m"))
     if first is None or last is None:
         raise ValidationError({"start" if first is None else "end": _("Give both start and end, or neither.")})
     if first > last:
@@ -430,7 +430,7 @@ def _forecast(result, code: str) -> dict | None:
 @unprocessable
 def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
     outlet = _outlet(request, code)
-    start = _date(params.start, "start") or timezone.localdate() + timedelta(days=1)
+    start = _date(params.start, "start") or clock.today() + timedelta(days=1)
     weeks = _int(params.weeks, "weeks")
     weeks = 2 if weeks is None else weeks
     if not 1 <= weeks <= MAX_WEEKS:

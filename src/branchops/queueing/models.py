@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from branchops.core import clock
 from branchops.org.models import Institution
 
 
@@ -76,7 +77,7 @@ class TicketImport(models.Model):
                                     related_name="+", verbose_name=_("imported by"))
     institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("institution"))
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("uploaded at"), default=clock.now, editable=False, db_index=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveBigIntegerField(_("rows"), default=0)

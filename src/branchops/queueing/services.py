@@ -12,10 +12,10 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from branchops.core import clock
 from branchops.core.services import record_timeline, require_perm, stamp_history
 from branchops.org.models import Institution, Level
 
@@ -136,7 +136,7 @@ def run_import(batch_id: int, progress: store.Progress | None = None) -> TicketI
     except Exception as exc:  # recorded on the import; the store's atomic writes leave no half file
         log.exception("import %s failed", batch.pk)
         batch.status, batch.message = TicketImport.Status.FAILED, str(exc)[:2000]
-    batch.finished_at = timezone.now()
+    batch.finished_at = clock.now()
     batch.save()
     record_timeline(None, batch, "imported", _("%(added)s added, %(stored)s already stored, %(rejected)s rejected")
                     % {"added": batch.added, "stored": batch.already_stored, "rejected": batch.rejected})

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import time as _walltime
 
 import numpy as np
 import pyarrow as pa
@@ -984,7 +985,7 @@ class TicketStore:
 
     @staticmethod
     def _merge_partition(kind: _Kind, path: Path, new: pa.Table) -> tuple[int, int]:
-        now = datetime.now().timestamp()
+        now = _walltime()  # compared with file mtimes, which the system clock writes
         for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer that died (we hold the lock)
             if now - stale.stat().st_mtime > STALE_TMP_SECONDS:
                 stale.unlink(missing_ok=True)

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branchops.core import clock
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
@@ -44,7 +44,7 @@ def _period(get) -> tuple[date, date, str]:
             return start, end, ""
     except ValueError as exc:
         raise Http404 from exc
-    month = months[0] if months else timezone.localdate().strftime("%Y-%m")
+    month = months[0] if months else clock.today().strftime("%Y-%m")
     return (*_month_bounds(month), month)
 
 

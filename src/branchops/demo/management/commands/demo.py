@@ -15,10 +15,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from branchops.core import clock
 from branchops.core.management.progress import CommandStream
 from branchops.demo.cases import build_demo_cases
 from branchops.demo.coordination import build_demo_coordination
@@ -173,7 +173,7 @@ class Command(BaseCommand):
             raise CommandError(_("--days must be at least 1."))
         if outlets is not None and outlets < 1:
             raise CommandError(_("--outlets must be at least 1."))
-        start = start or timezone.localdate() - timedelta(days=days)
+        start = start or clock.today() - timedelta(days=days)
         codes = outlet_codes()
         n = outlets if outlets is not None else len(codes)
         if n == 0:
