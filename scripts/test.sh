@@ -20,6 +20,9 @@ fi
 echo "== ruff"
 $BIN/ruff check src tests bench scripts
 
+echo "== import contracts (DESIGN.md layers; pyproject.toml [tool.importlinter])"
+$BIN/lint-imports --no-cache
+
 echo "== migrations are up to date"
 DJANGO_SETTINGS_MODULE=branchops.settings_test $BIN/branchops makemigrations --check --dry-run
 

@@ -73,12 +73,22 @@ from branchops.cases.api import router as cases_router  # noqa: E402
 from branchops.coordination.api import router as coordination_router  # noqa: E402
 from branchops.core.api import router as core_router  # noqa: E402
 from branchops.dispatch.api import router as dispatch_router  # noqa: E402
+from branchops.org.api import me_router  # noqa: E402
 from branchops.org.api import router as org_router  # noqa: E402
 from branchops.queueing.api import router as queueing_router  # noqa: E402
 
 api.add_router("/", core_router)
+api.add_router("/", me_router)
 api.add_router("/org/", org_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/coordination/", coordination_router)
 api.add_router("/dispatch/", dispatch_router)
 api.add_router("/queueing/", queueing_router)
+
+# The release check moved to /coordination/items/{id}/release-check (it is about the item); the old
+# address keeps answering for existing clients.
+from branchops.coordination.api import ReleaseCheckOut, release_check  # noqa: E402
+
+api.get("/dispatch/items/{int:item_id}/check", response=ReleaseCheckOut, deprecated=True, tags=["dispatch"],
+        operation_id="dispatch_release_check_legacy", url_name="dispatch_release_check_legacy",
+        summary="Release check (old address; use /coordination/items/{id}/release-check)")(release_check)

@@ -1,17 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from branchops import views
 from branchops.api import api
 from branchops.core import views as core_views
+from branchops.org import views as org_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("accounts/profile/", core_views.profile, name="profile"),
+    path("accounts/profile/", org_views.profile, name="profile"),
     path("accounts/tokens/<int:token_id>/revoke/", core_views.token_revoke, name="token_revoke"),
     path("notifications/", core_views.notifications, name="notifications"),
     path("notifications/read/", core_views.notifications_read, name="notifications_read"),
@@ -19,6 +22,9 @@ urlpatterns = [
     path("org/", include("branchops.org.urls")),
     path("cases/", include("branchops.cases.urls")),
     path("coordination/", include("branchops.coordination.urls")),
+    # An item's completion across outlets moved to coordination; old links keep working.
+    path("dispatch/items/<int:item_pk>/", RedirectView.as_view(pattern_name="coordination:monitor", permanent=True,
+                                                               query_string=True)),
     path("dispatch/", include("branchops.dispatch.urls")),
     path("queueing/", include("branchops.queueing.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

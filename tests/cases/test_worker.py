@@ -17,9 +17,9 @@ from django.utils import translation
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from branchops.cases import services, tasks
+from branchops.cases import services
 from branchops.cases.models import Case, CaseType, Category, Escalation, Reminder, Status
-from branchops.core import clock
+from branchops.core import clock, periodic, tasks
 from branchops.core.management.commands import worker as worker_command
 from branchops.core.models import Notification, TimelineEntry
 
@@ -153,9 +153,8 @@ def test_running_twice_on_the_same_day_changes_nothing(complaint, cases_bank, dj
     assert snapshot() == after_first
 
     # The task the worker runs is just as idempotent.
-    third = tasks.scan_sla.call(today.isoformat())
-    third.pop("jobs", None)  # other modules' periodic jobs ride along
-    assert third == {"today": "2026-12-03", **second}
+    third = tasks.periodic_scan.call(today.isoformat())
+    assert third["today"] == "2026-12-03" and third["jobs"]["cases.sla"] == second  # other apps' jobs ride along
     assert snapshot() == after_first
 
 
@@ -269,7 +268,7 @@ def test_failed_notification_blocks_neither_the_change_nor_the_escalation(
 # --- the task and the command --------------------------------------------------------------------
 
 def scans():
-    return DBTaskResult.objects.filter(task_path=tasks.scan_sla.module_path)
+    return DBTaskResult.objects.filter(task_path=tasks.periodic_scan.module_path)
 
 
 @pytest.fixture
@@ -280,22 +279,22 @@ def db_worker_in_test_transaction(monkeypatch):
 
 
 def test_enqueue_sla_scan_is_idempotent(db):
-    first = tasks.enqueue_sla_scan()
+    first = tasks.enqueue_scan()
     assert first is not None and first.status == TaskResultStatus.READY
-    assert tasks.enqueue_sla_scan() is None
+    assert tasks.enqueue_scan() is None
     assert scans().count() == 1
-    assert tasks.pending_sla_scan_id() == str(first.id)
+    assert tasks.pending_scan_id() == str(first.id)
     # A running scan holds the next one back too…
     scans().update(status=TaskResultStatus.RUNNING, started_at=clock.wall_now())
-    assert tasks.enqueue_sla_scan() is None
+    assert tasks.enqueue_scan() is None
     # …unless it has been "running" so long that its worker must have died.
     scans().update(started_at=clock.wall_now() - tasks.RUNNING_STALE_AFTER - timedelta(minutes=1))
-    assert tasks.enqueue_sla_scan() is not None
+    assert tasks.enqueue_scan() is not None
     assert scans().count() == 2
     # Finished scans do not count.
     scans().update(status=TaskResultStatus.SUCCESSFUL, finished_at=clock.wall_now())
-    assert tasks.pending_sla_scan_id() is None
-    assert tasks.enqueue_sla_scan() is not None and tasks.enqueue_sla_scan() is None
+    assert tasks.pending_scan_id() is None
+    assert tasks.enqueue_scan() is not None and tasks.enqueue_scan() is None
     assert scans().filter(status=TaskResultStatus.READY).count() == 1
 
 
@@ -304,7 +303,7 @@ def test_worker_once_processes_an_enqueued_scan_end_to_end(complaint, cases_bank
                                                            django_capture_on_commit_callbacks):
     # Received 40 days ago: overdue by well over 5 working days, whatever today is.
     case = complaint(received=clock.now() - timedelta(days=40))
-    queued = tasks.enqueue_sla_scan()
+    queued = tasks.enqueue_scan()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):
@@ -312,13 +311,13 @@ def test_worker_once_processes_an_enqueued_scan_end_to_end(complaint, cases_bank
     assert {s: signal.getsignal(s) for s in handlers} == handlers  # the caller's Ctrl+C is left alone
 
     assert scans().count() == 1  # the waiting scan was run, not a second one queued
-    result = tasks.scan_sla.get_result(str(queued.id))
+    result = tasks.periodic_scan.get_result(str(queued.id))
     assert result.status == TaskResultStatus.SUCCESSFUL
-    returned = dict(result.return_value)
-    returned.pop("jobs", None)
-    assert returned == {"today": clock.today().isoformat(), "scanned": 1, "reminders": 0,
-                                   "escalations": 4}
-    assert "SLA scan:" in out.getvalue()
+    returned = result.return_value
+    assert returned["today"] == clock.today().isoformat()
+    assert returned["jobs"]["cases.sla"] == {"scanned": 1, "reminders": 0, "escalations": 4}
+    assert set(returned["jobs"]) == set(periodic.registered())
+    assert "Periodic scan:" in out.getvalue()
     case.refresh_from_db()
     assert case.escalation_level == 4
     assert recipients(title__contains="escalated") == ["cpp1", "head11", "leader1", "sb1mgr"]
@@ -336,24 +335,33 @@ def test_worker_once_fails_loudly_when_the_scan_fails(db, db_worker_in_test_tran
         raise RuntimeError("boom")
 
     monkeypatch.setattr(services, "apply_sla", broken)
-    with pytest.raises(CommandError, match="RuntimeError"):
+    ran = []
+    monkeypatch.setitem(periodic._JOBS, "zz.after", lambda today: ran.append(today) or "ok")
+    with pytest.raises(CommandError, match="PeriodicJobsFailed: .*cases.sla"):
         call_command("worker", "--once", stdout=StringIO(), stderr=StringIO())
     assert scans().get().status == TaskResultStatus.FAILED
+    assert ran == [clock.today()]  # one failing job does not stop the others
 
 
 def test_worker_once_without_sla_scan(db, db_worker_in_test_transaction):
-    call_command("worker", "--once", "--sla-interval", "0", stdout=StringIO(), stderr=StringIO())
+    call_command("worker", "--once", "--scan-interval", "0", stdout=StringIO(), stderr=StringIO())
     assert not scans().exists()
     err = StringIO()
     call_command("worker", "--once", "--queue-name", "reports", stdout=StringIO(), stderr=err)
     assert not scans().exists() and "not scheduling" in err.getvalue()
 
 
-def test_worker_without_the_cases_app(db, db_worker_in_test_transaction, monkeypatch):
-    real = worker_command.apps.is_installed
-    monkeypatch.setattr(worker_command.apps, "is_installed", lambda name: name != "branchops.cases" and real(name))
-    call_command("worker", "--once", stdout=StringIO(), stderr=StringIO())
-    assert not scans().exists()
+def test_the_worker_runs_every_registered_job_itself(db, db_worker_in_test_transaction, monkeypatch):
+    """The kernel's worker runs the registry, not the cases app: jobs of any app run (agendas freeze
+    even where cases' SLA scan is not the reason to run)."""
+    ran = []
+    monkeypatch.setitem(periodic._JOBS, "test.job", lambda today: ran.append(today) or {"done": 1})
+    out = StringIO()
+    call_command("worker", "--once", stdout=out, stderr=StringIO())
+    assert ran == [clock.today()]
+    assert scans().get().return_value["jobs"]["test.job"] == {"done": 1}
+    assert {"cases.sla", "coordination.freeze_agendas", "coordination.overdue_conditions",
+            "dispatch.work_orders_due"} <= set(periodic.registered())
 
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
@@ -373,12 +381,12 @@ def test_worker_enqueues_periodically_and_stops_cleanly(db, monkeypatch, stop):
         assert enqueued.wait(5), "the enqueuer did not run twice"
         raise stop(0) if stop is SystemExit else stop()
 
-    monkeypatch.setattr(tasks, "enqueue_sla_scan", fake_enqueue)
+    monkeypatch.setattr(tasks, "enqueue_scan", fake_enqueue)
     monkeypatch.setattr(worker_command.Command, "_db_worker", fake_db_worker)
     if stop is SystemExit:
         with pytest.raises(SystemExit):
-            call_command("worker", "--sla-interval", "0.01", stdout=StringIO(), stderr=StringIO())
+            call_command("worker", "--scan-interval", "0.01", stdout=StringIO(), stderr=StringIO())
     else:
-        call_command("worker", "--sla-interval", "0.01", stdout=StringIO(), stderr=StringIO())
-    assert set(calls) == {"branchops-sla-enqueuer"}
-    assert not any(t.name == "branchops-sla-enqueuer" for t in threading.enumerate())
+        call_command("worker", "--sla-interval", "0.01", stdout=StringIO(), stderr=StringIO())  # the older name
+    assert set(calls) == {"branchops-scan-enqueuer"}
+    assert not any(t.name == "branchops-scan-enqueuer" for t in threading.enumerate())

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from branchops.coordination import queries, services
 from branchops.coordination.models import Condition, Item, ItemStatus, Meeting
 from branchops.core import clock
-from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
 
 ROLES = ["sec1", "pfb1", "icc1", "head11", "leader1"]
@@ -52,7 +51,7 @@ def items(coord_bank, draft, media):
     services.freeze_agenda(sec, released.meeting)
     released.refresh_from_db()
     released = services.record_decision(sec, released, "approved")
-    dispatch.release_item(sec, released, override_reason="监管限时要求")
+    services.release_item(sec, released, override_reason="监管限时要求")
     return {"draft": draft(title="草稿事项"), "waiting": waiting, "released": released}
 
 

@@ -53,7 +53,7 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
         {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
     assert item.status == ItemStatus.CONDITIONAL and not item.approval_number
     with pytest.raises(ValidationError):  # nothing released without a number
-        dispatch.release_item(b.users["sec1"], item)
+        services.release_item(b.users["sec1"], item)
     cond = item.conditions.get()
     with pytest.raises(PermissionDenied):
         services.report_condition_met(b.users["icc1"], cond, "x")
@@ -66,7 +66,7 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     assert item.status == ItemStatus.APPROVED and item.approval_number == f"运统〔{year}〕第001号"
     assert services.verify_number(item.approval_number)["status"] == "valid"
     assert services.verify_number("运统〔2026〕第999号")["status"] == "unknown"
-    release = dispatch.release_item(b.users["sec1"], item)
+    release = services.release_item(b.users["sec1"], item)
     assert release.work_orders.count() == 3
     wo = WorkOrder.objects.get(item=item, institution=b.o11)
     with pytest.raises(PermissionDenied):
@@ -159,9 +159,9 @@ def test_over_capacity_release_needs_reason(draft, coord_bank):
     item.refresh_from_db()
     item = services.record_decision(b.users["sec1"], item, "approved")
     with pytest.raises(ValidationError) as exc:
-        dispatch.release_item(b.users["sec1"], item)
+        services.release_item(b.users["sec1"], item)
     assert "override_reason" in exc.value.message_dict
-    dispatch.release_item(b.users["sec1"], item, override_reason="监管限时要求")
+    services.release_item(b.users["sec1"], item, override_reason="监管限时要求")
     assert WorkOrder.objects.filter(item=item).count() == 3
 
 
@@ -171,7 +171,7 @@ def test_outlet_problem_opens_feedback_case(draft, coord_bank):
     services.freeze_agenda(b.users["sec1"], item.meeting)
     item.refresh_from_db()
     item = services.record_decision(b.users["sec1"], item, "approved")
-    dispatch.release_item(b.users["sec1"], item)
+    services.release_item(b.users["sec1"], item)
     wo = WorkOrder.objects.get(item=item, institution=b.o11)
     case = dispatch.raise_problem(b.users["head11"], wo, "宣传物料未送达")
     assert case.case_type == "feedback" and case.links.get().object_id == str(item.pk)

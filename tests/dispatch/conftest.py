@@ -1,7 +1,6 @@
 import pytest
 
 from branchops.coordination import services
-from branchops.dispatch import services as dispatch
 from tests.coordination.conftest import coord_bank, draft  # noqa: F401
 
 
@@ -34,7 +33,7 @@ def released(coord_bank, approved):  # noqa: F811
 
     def make(override_reason="", **extra):
         item = approved(**extra)
-        dispatch.release_item(coord_bank.users["sec1"], item, override_reason=override_reason)
+        services.release_item(coord_bank.users["sec1"], item, override_reason=override_reason)
         item.refresh_from_db()
         return item
 

@@ -113,16 +113,18 @@ def test_workload_heatmap(api, coord_bank, released):
     assert len(ok(c.get(f"{URL}workload"))["weeks"]) == 8
 
 
-def test_release_check_names_the_overloaded_outlets(api, coord_bank, draft):
+@pytest.mark.parametrize("path", ["/api/v1/coordination/items/{pk}/release-check",
+                                  "/api/v1/dispatch/items/{pk}/check"])  # the old address still answers
+def test_release_check_names_the_overloaded_outlets(api, coord_bank, draft, path):
     b = coord_bank
     item = draft(effort_hours=200)
-    check = ok(api(b.users["sec1"]).get(f"{URL}items/{item.pk}/check"))
+    check = ok(api(b.users["sec1"]).get(path.format(pk=item.pk)))
     assert check["item"]["number"] == item.number and check["outlets"] == 3
     assert check["over_capacity_outlets"] == 3 and isinstance(check["blackouts"], list)
     first = check["overloads"][0]
     assert set(first) == {"outlet", "week", "week_end", "load", "capacity", "excess"}
     assert set(first["outlet"]) == {"id", "code", "name"} and first["load"] > first["capacity"]
-    assert api(b.users["staff11"]).get(f"{URL}items/{item.pk}/check").status_code == 404  # a draft: hidden
+    assert api(b.users["staff11"]).get(path.format(pk=item.pk)).status_code == 404  # a draft: hidden
 
 
 def test_capacity(api, coord_bank):

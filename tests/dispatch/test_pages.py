@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from branchops.cases.queries import visible_cases
 from branchops.coordination import services as coordination
 from branchops.core import clock
-from branchops.dispatch import services
+from branchops.dispatch import queries, services
 from branchops.dispatch.models import OutletCapacity, WorkOrder
 
 ROLES = ["sec1", "leader1", "head11", "staff11", "staff21", "pfb1", "icc1", "sb1mgr", "admin1"]
@@ -30,7 +30,8 @@ def _order(item, outlet):
 
 
 def _url(name, *args):
-    return reverse(f"dispatch:{name}", args=args)
+    # An item's completion across outlets is coordination's page; the rest are dispatch's.
+    return reverse(f"coordination:{name}" if name == "monitor" else f"dispatch:{name}", args=args)
 
 
 def _make_overdue(wo, days=3):
@@ -201,7 +202,7 @@ def test_materials_download_for_the_outlet_only(coord_bank, approved, login, med
         coordination.add_attachment(b.users["pfb1"], item, "script", upload)
 
     item = approved(before_submit=attach)
-    services.release_item(b.users["sec1"], item)
+    coordination.release_item(b.users["sec1"], item)
     wo = _order(item, b.o11)
     att = item.attachments.get()
     client = login(b.users["head11"])
@@ -245,6 +246,12 @@ def test_monitor_of_an_unreleased_item(coord_bank, approved, login):
     item = approved()
     response = login(coord_bank.users["sec1"]).get(_url("monitor", item.pk))
     assert response.status_code == 200 and response.context["counts"]["total"] == 0
+
+
+def test_old_monitor_address_redirects(coord_bank, approved, login):
+    item = approved()
+    response = login(coord_bank.users["sec1"]).get(f"/dispatch/items/{item.pk}/?overdue=1")
+    assert response.status_code == 301 and response["Location"] == _url("monitor", item.pk) + "?overdue=1"
 
 
 # --- workload ------------------------------------------------------------------------------------
@@ -293,7 +300,7 @@ def test_capacity_edit_for_the_secretariat(coord_bank, login):
     assert response.status_code == 302 and "weeks=12" in response["Location"]
     cap = OutletCapacity.objects.get(outlet=b.o12)
     assert float(cap.weekly_hours) == 12.5 and cap.note == "新增两名客服经理"
-    assert services.capacities([b.o12.pk]) == {b.o12.pk: 12.5}
+    assert queries.capacities([b.o12.pk]) == {b.o12.pk: 12.5}
     rows = {r["id"]: r for r in client.get(_url("workload")).context["rows"]}
     assert rows[b.o12.pk]["capacity"] == 12.5 and rows[b.o12.pk]["override"] == cap
     response = client.post(_url("capacity"), {"outlet": b.o12.pk, "weekly_hours": "-3"})

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from branchops.coordination.services import settings_for
-from branchops.dispatch import services, workload
+from branchops.dispatch import queries, services, workload
+from branchops.dispatch.queries import workload_settings_for
 from branchops.dispatch.workload import Load
 
 MON = date(2026, 6, 1)  # a Monday (ISO week 23)
@@ -138,26 +138,27 @@ def test_blackout_overlap_is_inclusive_at_both_ends():
 
 def test_default_capacity_is_head_count_times_40_times_share(coord_bank):
     b = coord_bank
-    cap = services.capacities([b.o11.pk, b.o12.pk, b.o21.pk])
+    cap = queries.capacities([b.o11.pk, b.o12.pk, b.o21.pk])
     # o11: head11 and staff11; o12 and o21: one teller each; the default share is 5 %.
     assert cap == {b.o11.pk: 4.0, b.o12.pk: 2.0, b.o21.pk: 2.0}
 
 
 def test_default_capacity_follows_the_branch_share(coord_bank):
     b = coord_bank
-    conf = settings_for(b.branch)
+    conf = workload_settings_for(b.branch)
+    assert conf.pk  # made with the branch
     conf.capacity_share = "0.10"
     conf.save()
-    assert services.capacities([b.o11.pk])[b.o11.pk] == 8.0
+    assert queries.capacities([b.o11.pk])[b.o11.pk] == 8.0
 
 
 def test_override_replaces_the_default(coord_bank):
     b = coord_bank
     services.set_capacity(b.users["sec1"], b.o12, 12.5, note="新增两名客服经理")
-    cap = services.capacities([b.o11.pk, b.o12.pk])
+    cap = queries.capacities([b.o11.pk, b.o12.pk])
     assert cap == {b.o11.pk: 4.0, b.o12.pk: 12.5}
     services.set_capacity(b.users["sec1"], b.o12, 0)
-    assert services.capacities([b.o12.pk]) == {b.o12.pk: 0.0}
+    assert queries.capacities([b.o12.pk]) == {b.o12.pk: 0.0}
 
 
 def test_set_capacity_guards(coord_bank):
@@ -177,7 +178,7 @@ def test_heatmap_spreads_released_and_pending_items(coord_bank, released, draft)
     b = coord_bank
     item = released()
     pending = services_submit(b, draft(title="待审事项", effort_hours=2))
-    data = services.heatmap([b.o11, b.o21], item.window_start, weeks=4)
+    data = queries.heatmap([b.o11, b.o21], item.window_start, weeks=4)
     assert data["weeks"][0] == workload.week_start(item.window_start) and len(data["weeks"]) == 4
     row = data["rows"][0]
     assert row["id"] == b.o11.pk and row["capacity"] == 4.0

@@ -8,13 +8,16 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self):
-        from branchops.core import nav
+        from branchops.core import nav, periodic
         from branchops.core.audit import register_verbs
 
         from . import roles  # noqa: F401  grants the cases permissions to the roles
         from .models import VERB_LABELS
 
         register_verbs(VERB_LABELS)
+        from .tasks import sla_job
+
+        periodic.register("cases.sla", sla_job)
         from .queries import my_work_section
 
         nav.register(nav.NavItem("cases", _("Cases"), "cases:list", "inboxes", ("cases.view_case",), 200))

@@ -22,9 +22,15 @@ class ReviewRemitAdmin(admin.ModelAdmin):
 
 @admin.register(Settings)
 class SettingsAdmin(admin.ModelAdmin):
-    """Meeting weekday, agenda cut-off, approval number format, default capacity share."""
+    """Meeting weekday, agenda cut-off, approval number format (one row per branch, made with it)."""
 
     list_display = ["branch", "meeting_weekday", "cutoff_days_before", "cutoff_hour", "approval_format"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnly(SimpleHistoryAdmin):

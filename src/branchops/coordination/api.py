@@ -4,11 +4,11 @@ Every read goes through ``queries`` (``visible_items``, ``access_item``, ``meeti
 outside the user's view answers the same 404 as a missing one; an item the user may see only as a
 decision (another department's) comes back in its limited form — number, title, department,
 status, decision and approval number — in the list and the detail alike. Writes go through
-``services`` (and ``dispatch.services`` for the release); the codes and ids the client sends are
+``services`` (the release too: it has dispatch make the work orders); the codes and ids the client sends are
 resolved here to rows, and an unknown one is a 400 naming the field before anything is written.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -377,6 +377,55 @@ def item_history(request, pk: int):
             for e in timeline(item)]
 
 
+# --- release check -------------------------------------------------------------------------------
+
+class OutletRefOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class OverloadOut(Schema):
+    outlet: OutletRefOut
+    week: date
+    week_end: date
+    load: float
+    capacity: float
+    excess: float
+
+
+class ItemTitleRef(NumberRef):
+    title: str
+
+
+class ReleaseCheckOut(Schema):
+    item: ItemTitleRef
+    outlets: int
+    overloads: list[OverloadOut]
+    over_capacity_outlets: int
+    blackouts: list[str]
+
+
+@router.get("/items/{int:item_id}/release-check", response=ReleaseCheckOut,
+            summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
+def release_check(request, item_id: int):
+    item = queries.access_item(request.user, item_id)
+    if not queries.sees_full_item(request.user, item):
+        raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
+    check = services.release_check(item)
+    outlets = {o.pk: o for o in item.outlets.all()}
+    return {
+        "item": {"id": item.pk, "number": item.number, "title": item.title},
+        "outlets": len(outlets),
+        "overloads": [{"outlet": _ref(outlets[o.outlet]), "week": o.week, "week_end": o.week + timedelta(days=6),
+                       "load": o.load, "capacity": o.capacity, "excess": o.excess}
+                      for o in check["overloads"] if o.outlet in outlets],
+        "over_capacity_outlets": len({o.outlet for o in check["overloads"]}),
+        "blackouts": check["blackouts"],
+    }
+
+
+
 # --- drafting and editing ----------------------------------------------------------------------
 
 class ItemFieldsIn(Schema):
@@ -566,9 +615,7 @@ def _decide(user, item, p, v):
 
 
 def _release(user, item, p, v):
-    from branchops.dispatch import services as dispatch
-
-    dispatch.release_item(user, item, override_reason=p.override_reason, stagger_groups=p.stagger_groups,
+    services.release_item(user, item, override_reason=p.override_reason, stagger_groups=p.stagger_groups,
                           expected_version=v)
     return item
 

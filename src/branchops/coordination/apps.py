@@ -16,10 +16,17 @@ class CoordinationConfig(AppConfig):
 
         register_verbs(VERB_LABELS)
         from branchops.core import periodic
+        from branchops.dispatch import queries as dispatch
+        from branchops.dispatch.signals import work_order_changed
+        from branchops.org.signals import branch_created
 
-        from .services import check_conditions, freeze_due_agendas
+        from .queries import pending_loads
+        from .services import check_conditions, create_settings, freeze_due_agendas, on_work_order_changed
 
-        periodic.register("coordination.freeze_agendas", freeze_due_agendas)
+        periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
         periodic.register("coordination.overdue_conditions", check_conditions)
+        dispatch.register_load_source(pending_loads)
+        work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
+        branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")
         nav.register(nav.NavItem("coordination", _("Coordination"), "coordination:register", "people",
                                  ("coordination.view_item",), 100))

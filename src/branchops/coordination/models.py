@@ -327,9 +327,6 @@ class Settings(models.Model):
         _("approval valid after the window (days)"), default=30,
         help_text=_("A number expires this many days after the item's window ends."))
     condition_days = models.PositiveSmallIntegerField(_("default condition deadline (working days)"), default=5)
-    capacity_share = models.DecimalField(
-        _("share of staff time for work from above"), max_digits=4, decimal_places=2, default=0.05,
-        help_text=_("Default weekly capacity = head-count × 40 h × this share."))
 
     class Meta:
         verbose_name = _("coordination settings")
@@ -345,5 +342,5 @@ VERB_LABELS = {
     "scheduled": _("Put on the agenda"), "deferred": _("Deferred"), "decided": _("Decision recorded"),
     "condition_met": _("Condition reported met"), "condition_signed_off": _("Condition signed off"),
     "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
-    "released": _("Released to outlets"), "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"),
+    "released": _("Released to outlets"), "closed": _("Closed: all work orders done"), "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"),
 }

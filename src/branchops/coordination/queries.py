@@ -7,9 +7,13 @@ from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from branchops.core import clock
+from branchops.dispatch import workload
+from branchops.dispatch.models import WorkOrder
+from branchops.org import queries as org_queries
+from branchops.org.models import Institution
 from branchops.org.scope import scope_q, sees_everything
 
-from .models import Condition, Decision, Item, ItemStatus, Meeting, Opinion
+from .models import URGENCY_RANK, Condition, Decision, Item, ItemStatus, Meeting, Opinion, Settings
 
 DECIDED = [ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.REJECTED, ItemStatus.RELEASED, ItemStatus.CLOSED]
 BRANCH_WIDE = ("coordination.run_meeting", "coordination.export_register")
@@ -39,9 +43,47 @@ def visibility_q(user) -> Q:
 
 
 def _branch_path(staff) -> str:
-    from .services import branch_of
-
     return branch_of(staff.institution).path
+
+
+def branch_of(inst: Institution) -> Institution:
+    """The branch whose meeting and settings apply: the nearest branch, else the institution itself."""
+    return org_queries.branch_of(inst) or inst
+
+
+def settings_for(branch: Institution) -> Settings:
+    """The branch's row, made with the branch; an unsaved default where there is none (never written here)."""
+    return Settings.objects.filter(branch=branch).first() or Settings(branch=branch)
+
+
+# Items that weigh on outlets: waiting for or past a decision, and released ones by their work orders.
+LOADING_STATUSES = [ItemStatus.SUBMITTED, ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.RELEASED]
+
+
+def item_load(item: Item, outlet_ids=None) -> workload.Load:
+    """The load an item not yet released would put on its outlets."""
+    outlet_ids = tuple(outlet_ids if outlet_ids is not None else item.outlets.values_list("pk", flat=True))
+    return workload.Load(item.number, outlet_ids, float(item.effort_hours or 0), item.window_start, item.window_end,
+                         URGENCY_RANK.get(item.urgency, 2))
+
+
+def pending_loads(outlet_ids: list[int] | None, exclude_item: int | None) -> list[workload.Load]:
+    """Every released or pending item as a load (released ones by their work orders' dates): the
+    load source coordination gives dispatch's workload."""
+    items = Item.objects.filter(status__in=LOADING_STATUSES).prefetch_related("outlets", "work_orders")
+    if exclude_item:
+        items = items.exclude(pk=exclude_item)
+    if outlet_ids is not None:
+        items = items.filter(outlets__in=outlet_ids).distinct()
+    loads = []
+    for item in items:
+        if item.status == ItemStatus.RELEASED:
+            rank = URGENCY_RANK.get(item.urgency, 2)
+            loads += [workload.Load(item.number, (wo.institution_id,), float(wo.hours), wo.start_date, wo.due_date,
+                                    rank) for wo in item.work_orders.all()]
+        else:
+            loads.append(item_load(item, [o.pk for o in item.outlets.all()]))
+    return loads
 
 
 def visible_items(user) -> QuerySet:
@@ -112,8 +154,6 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
              until: date | None = None) -> QuerySet:
     """The register (清单): every item with its decision, conditions and work-order completion."""
     today = clock.today()
-    from branchops.dispatch.models import WorkOrder
-
     orders = WorkOrder.objects.filter(item=OuterRef("pk"))
     open_conds = Condition.objects.filter(item=OuterRef("pk")).exclude(status=Condition.Status.SIGNED_OFF)
     # Correlated counts are computed for the rows of the page only, after the sort and the limit;
@@ -147,7 +187,6 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
 def statistics(user, *, since: date | None = None, until: date | None = None) -> dict:
     """The register's figures: meetings, decisions with shares, by department and type, median days
     from submission to decision, conditions, work orders done on time."""
-    from branchops.dispatch.models import WorkOrder
 
     items = visible_items(user)
     if since:

@@ -21,7 +21,10 @@ from branchops.core.services import (
     stamp_history,
 )
 from branchops.core.workdays import add_working_days
-from branchops.org import queries as org_queries
+from branchops.dispatch import queries as dispatch_queries
+from branchops.dispatch import services as dispatch
+from branchops.dispatch import workload
+from branchops.dispatch.models import Release, WorkOrder
 from branchops.org.models import Department, Institution, Level
 from branchops.org.scope import in_scope
 
@@ -38,6 +41,7 @@ from .models import (
     Settings,
     TargetMode,
 )
+from .queries import branch_of, item_load, settings_for
 
 User = get_user_model()
 
@@ -49,12 +53,8 @@ WEAK_JUSTIFICATION = 20  # characters: "无" or "不能线上" is not an answer
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def branch_of(inst: Institution) -> Institution:
-    """The branch whose meeting and settings apply: the nearest branch, else the institution itself."""
-    return org_queries.branch_of(inst) or inst
-
-
-def settings_for(branch: Institution) -> Settings:
+def create_settings(sender=None, *, actor=None, branch: Institution, **kwargs) -> Settings:
+    """The branch's coordination settings, made with the branch (org's ``branch_created`` hook)."""
     return Settings.objects.get_or_create(branch=branch)[0]
 
 
@@ -186,8 +186,6 @@ def add_attachment(actor, item: Item, kind: str, upload) -> ItemAttachment:
 
 def precheck(item: Item) -> list[dict]:
     """The automatic pre-check shown to everyone who reviews. Each finding says why and where."""
-    from branchops.dispatch import services as dispatch
-
     findings = []
     kinds = set(item.attachments.values_list("kind", flat=True))
     if item.customer_facing and ItemAttachment.Kind.SCRIPT not in kinds:
@@ -217,7 +215,7 @@ def precheck(item: Item) -> list[dict]:
                                       "overlapping window (%(start)s – %(end)s).") % {
                              "number": other.number, "title": other.title, "n": shared,
                              "start": other.window_start, "end": other.window_end}})
-    over = dispatch.release_check(item)["overloads"]
+    over = release_check(item)["overloads"]
     if over:
         names = dict(Institution.objects.filter(pk__in={o.outlet for o in over}).values_list("pk", "name"))
         worst = sorted(over, key=lambda o: -o.excess)[:10]
@@ -688,6 +686,67 @@ def verify_number(number: str, today: date | None = None) -> dict:
     if today > expires:
         return {"status": "expired", "number": number, "item": item, "expired_on": expires}
     return {"status": "valid", "number": number, "item": item, "valid_until": expires}
+
+
+# --- release to outlets and the closing of the loop ---------------------------------------------
+
+def release_check(item: Item) -> dict:
+    """Which outlets this item would push over capacity, and which blackout periods it hits."""
+    return dispatch_queries.check_load(item_load(item), exclude_item=item.pk)
+
+
+@transaction.atomic
+def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups: int = 1,
+                 expected_version: int | None = None) -> Release:
+    """Release an approved item to its outlets: one work order per outlet (dispatch makes them),
+    carrying the approval number. Nothing is released without a valid number; over capacity only
+    with a recorded reason."""
+    require_perm(actor, "coordination.release_item")
+    item = _lock(item, expected_version)
+    if item.status != ItemStatus.APPROVED or not item.approval_number:
+        raise ValidationError(_("Only an item with an approval number can be released."))
+    if verify_number(item.approval_number)["status"] != "valid":
+        raise ValidationError(_("The approval number is revoked or expired."))
+    outlets = list(item.outlets.all())
+    if not outlets:
+        raise ValidationError(_("The item targets no outlets."))
+    plan = workload.stagger([o.pk for o in outlets], stagger_groups, item.window_start, item.window_end)
+    check = release_check(item) if stagger_groups <= 1 else {"overloads": []}
+    reason = override_reason.strip()
+    if check["overloads"] and not reason:
+        raise ValidationError({"override_reason": _(
+            "This would push %(n)s outlets over capacity: stagger or defer it, or give the reason to release "
+            "it anyway.") % {"n": len({o.outlet for o in check["overloads"]})}})
+    release = dispatch.create_work_orders(actor, item, outlets, plan, approval_number=item.approval_number,
+                                          hours=item.effort_hours, override_reason=reason,
+                                          over_capacity=check["overloads"])
+    item.status = ItemStatus.RELEASED
+    _save(actor, item, ["status"])
+    record_timeline(actor, item, "released", _("Released to %(n)s outlets") % {"n": len(outlets)}
+                    + (f"；{reason}" if reason else ""))
+    return release
+
+
+def close_item_when_done(actor, item: Item) -> Item:
+    """The loop closes when every outlet has done its work order: the item leaves the open work."""
+    item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
+    if item.status != ItemStatus.RELEASED or item.work_orders.exclude(status=WorkOrder.Status.DONE).exists():
+        return item
+    item.status = ItemStatus.CLOSED
+    _save(actor, item, ["status"])
+    record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
+    notify(item.submitter, _("All outlets have done %(title)s (%(number)s)") % {
+        "title": item.title, "number": item.approval_number}, url=item.get_absolute_url())
+    return item
+
+
+def on_work_order_changed(sender, *, actor, work_order: WorkOrder, change: str, case=None, **kwargs) -> None:
+    """Dispatch's hook: a work order done may close its item; a problem goes on the item's timeline."""
+    if change == "done":
+        close_item_when_done(actor, work_order.item)
+    elif change == "problem" and case is not None:
+        record_timeline(actor, work_order.item, "edited", _("%(outlet)s raised a problem: %(case)s") % {
+            "outlet": work_order.institution.name, "case": case.number})
 
 
 CONDITION_REMIND_WORKING_DAYS = 2

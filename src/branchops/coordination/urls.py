@@ -9,6 +9,7 @@ urlpatterns = [
     path("items/<int:pk>/", views.item_detail, name="item"),
     path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
     path("items/<int:pk>/files/<int:att_pk>/", views.item_file, name="item_file"),
+    path("items/<int:item_pk>/work-orders/", views.monitor, name="monitor"),
     path("items/<int:pk>/<slug:action>/", views.item_action, name="item_action"),
     path("meetings/", views.meeting_list, name="meetings"),
     path("meetings/new/", views.meeting_new, name="meeting_new"),

@@ -2,8 +2,8 @@
 item page with its actions, the meetings with their agenda and minutes, and the check of an
 approval number that any signed-in user can run.
 
-Thin: parse, call one service or query, render. Every write goes through ``services`` (and
-``dispatch.services`` for the release); every read of one item or meeting through
+Thin: parse, call one service or query, render. Every write goes through ``services`` (the
+release included: it has dispatch make the work orders); every read of one item or meeting through
 ``queries.access_item`` / ``queries.access_meeting`` (404 for "not there" and "not yours" alike).
 A refused move (PermissionDenied) answers 403; a broken rule (ValidationError) comes back as a
 message and, where the form is on the page, as field errors.
@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
@@ -28,7 +28,8 @@ from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
-from branchops.dispatch import services as dispatch
+from branchops.dispatch import queries as dispatch_queries
+from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, services
@@ -219,7 +220,7 @@ def _pending_opinion(user, item, meeting_open: bool):
 
 
 def _release_panel(item) -> dict:
-    check = dispatch.release_check(item)
+    check = services.release_check(item)
     names = dict(Institution.objects.filter(pk__in={o.outlet for o in check["overloads"]})
                  .values_list("pk", "name"))
     over = sorted(check["overloads"], key=lambda o: (-o.excess, o.week))
@@ -372,7 +373,7 @@ ACTIONS = {
                "done": gettext_lazy("Approval number revoked.")},
     "release": {"allowed": _perm("coordination.release_item"), "form": forms.ReleaseForm, "version": "service",
                 "rerender": True,
-                "run": lambda u, i, d, f: dispatch.release_item(u, i, override_reason=d["override_reason"],
+                "run": lambda u, i, d, f: services.release_item(u, i, override_reason=d["override_reason"],
                                                                 stagger_groups=d["stagger_groups"],
                                                                 expected_version=d["version"]),
                 "done": gettext_lazy("Released to the outlets as work orders.")},
@@ -604,3 +605,52 @@ def verify(request):
                  "own": at_outlet and item.outlets.filter(pk=staff.institution_id).exists(),
                  "outlet": staff.institution if at_outlet else None}
     return render(request, "coordination/verify.html", {"number": number, "result": result, "scope": scope})
+
+
+# --- completion of one item across its outlets (工单监测) -----------------------------------------
+
+def _export_monitor(item, orders):
+    today = clock.today()
+    yes, no = _("Yes"), _("No")
+    headers = [_("Outlet code"), _("Outlet"), _("Status"), _("Start"), _("Due date"), _("Overdue"),
+               _("Acknowledged at"), _("Done at"), _("Note"), _("Problem raised")]
+    rows = ([wo.institution.code, wo.institution.name, wo.get_status_display(), wo.start_date, wo.due_date,
+             yes if dispatch_queries.is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
+             wo.problem_case.number if wo.problem_case_id else ""] for wo in orders)
+    return export_list(f"work-orders-{item.number}.xlsx", item.number, headers, rows)
+
+
+@login_required
+def monitor(request, item_pk):
+    item = queries.access_item(request.user, item_pk)
+    if not dispatch_queries.follows_item(request.user, item):
+        raise PermissionDenied
+    today = clock.today()
+    orders = dispatch_queries.visible_work_orders(request.user).filter(item=item)
+    counts = orders.aggregate(
+        total=Count("id"),
+        acknowledged=Count("id", filter=Q(acknowledged_at__isnull=False)),
+        done=Count("id", filter=Q(status=WorkOrder.Status.DONE)),
+        done_on_time=Count("id", filter=Q(status=WorkOrder.Status.DONE, done_at__date__lte=F("due_date"))),
+        overdue=Count("id", filter=dispatch_queries.overdue_q(today)),
+        problem=Count("id", filter=Q(status=WorkOrder.Status.PROBLEM)),
+    )
+    counts["open"] = counts["total"] - counts["done"]
+    counts["done_pct"] = round(counts["done"] * 100 / counts["total"]) if counts["total"] else 0
+    only_overdue = request.GET.get("overdue") == "1"
+    status = request.GET.get("status", "")
+    rows = orders.select_related("institution", "problem_case", "acknowledged_by__staff", "done_by__staff")
+    if only_overdue:
+        rows = rows.filter(dispatch_queries.overdue_q(today))
+    if status in WorkOrder.Status.values:
+        rows = rows.filter(status=status)
+    rows = list(rows.order_by("institution__path"))
+    if request.GET.get("format") == "xlsx":
+        return _export_monitor(item, rows)
+    for wo in rows:
+        wo.is_overdue = dispatch_queries.is_overdue(wo, today)
+    return render(request, "coordination/monitor.html", {
+        "item": item, "counts": counts, "rows": rows, "statuses": WorkOrder.Status.choices,
+        "filters": {"overdue": only_overdue, "status": status if status in WorkOrder.Status.values else ""},
+        "releases": item.releases.select_related("released_by__staff"),
+    })

@@ -2,48 +2,9 @@ from datetime import date, datetime
 
 from ninja import Router, Schema
 
-from branchops.org.roles import user_roles
-
 from . import queries, services, workdays
 
 router = Router(tags=["me"])
-
-
-class InstitutionRef(Schema):
-    id: int
-    code: str
-    name: str
-    level: str
-
-
-class MeOut(Schema):
-    id: int
-    username: str
-    name: str
-    staff_no: str | None
-    institution: InstitutionRef | None
-    department: str | None
-    post: str | None
-    roles: list[str]
-    language: str
-
-
-@router.get("/me", response=MeOut, summary="The signed-in user, their institution and roles")
-def me(request):
-    user = request.user
-    staff = getattr(user, "staff", None)
-    inst = staff.institution if staff else None
-    return {
-        "id": user.id,
-        "username": user.get_username(),
-        "name": staff.name if staff else user.get_full_name() or user.get_username(),
-        "staff_no": staff.staff_no if staff else None,
-        "institution": inst and {"id": inst.id, "code": inst.code, "name": inst.name, "level": inst.level},
-        "department": staff.department.name if staff and staff.department else None,
-        "post": staff.post.name if staff and staff.post else None,
-        "roles": user_roles(user),
-        "language": request.LANGUAGE_CODE,
-    }
 
 
 class NotificationOut(Schema):

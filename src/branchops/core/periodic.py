@@ -1,24 +1,34 @@
-"""Periodic jobs other modules plug into the worker's scan (e.g. freezing agendas at their cut-off,
-flagging overdue conditions). Each job must be idempotent: the scan runs every few minutes."""
+"""Periodic jobs the apps plug into the worker's scan (``tasks.periodic_scan``): SLA reminders and
+escalations, freezing agendas at their cut-off, conditions and work orders falling due. Each app
+registers its own in ``AppConfig.ready``; the kernel knows none of them. Each job is called with the
+day to run as (``job(today)``) and must be idempotent: the scan runs every few minutes."""
 
 import logging
+from collections.abc import Callable
+from datetime import date
 
 log = logging.getLogger(__name__)
 
-_JOBS: dict[str, object] = {}
+FAILED = "failed"
+
+_JOBS: dict[str, Callable[[date], object]] = {}
 
 
-def register(name: str, fn) -> None:
+def register(name: str, fn: Callable[[date], object]) -> None:
     _JOBS[name] = fn
 
 
-def run_all() -> dict:
+def registered() -> list[str]:
+    return sorted(_JOBS)
+
+
+def run_all(today: date) -> dict:
     """Run every registered job; one failing job is logged and does not stop the others."""
     out = {}
     for name, fn in sorted(_JOBS.items()):
         try:
-            out[name] = fn()
+            out[name] = fn(today)
         except Exception:
             log.exception("periodic job %s failed", name)
-            out[name] = "failed"
+            out[name] = FAILED
     return out

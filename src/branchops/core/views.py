@@ -1,29 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from branchops.org import queries as org_queries
-
-from . import clock, nav, queries, services
-from .forms import ApiTokenForm
-
-
-@login_required
-def home(request):
-    user = request.user
-    context = {
-        "staff": getattr(user, "staff", None),
-        "notifications": queries.my_notifications(user, unread_only=True)[:10],
-        "recent_actions": queries.my_recent_actions(user),
-        "scope_summary": org_queries.scope_summary(user),
-        "roles": org_queries.role_labels(user),
-        "work_sections": nav.work_sections_for(user),
-    }
-    return render(request, "core/home.html", context)
+from . import clock, queries, services
 
 
 @login_required
@@ -38,26 +20,6 @@ def notifications_read(request):
     ids = request.POST.getlist("id") or None
     services.mark_notifications_read(request.user, ids)
     return redirect(request.POST.get("next") or "notifications")
-
-
-@login_required
-def profile(request):
-    user = request.user
-    new_token = None
-    form = ApiTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            _token, new_token = services.create_api_token(user, form.cleaned_data["name"], form.cleaned_data["days"])
-            form = ApiTokenForm()
-        except ValidationError as exc:
-            form.add_error(None, exc)
-    return render(request, "core/profile.html", {
-        "staff": getattr(user, "staff", None),
-        "tokens": user.api_tokens.all(),
-        "form": form,
-        "new_token": new_token,
-        "roles": org_queries.role_labels(user),
-    })
 
 
 @login_required

@@ -703,11 +703,11 @@ class _Builder:
     def release(self, moment: datetime, p: _Planned, outcomes):
         item = Item.objects.get(pk=p.item.pk)
         try:
-            self.call(moment, dispatch.release_item, self.secretariat, item)
+            self.call(moment, coord.release_item, self.secretariat, item)
         except ValidationError as exc:
             if "override_reason" not in getattr(exc, "message_dict", {}):
                 raise
-            self.call(moment, dispatch.release_item, self.secretariat, item,
+            self.call(moment, coord.release_item, self.secretariat, item,
                       override_reason="经秘书处统筹，按紧急程度优先安排，相关网点已错峰处理其他事项。")
         orders = list(WorkOrder.objects.filter(item=item).order_by("institution__path")
                       .values_list("pk", "institution_id"))

@@ -5,17 +5,16 @@ submitting department those of its items, the secretariat and leaders those in t
 another outlet's work order answers the same 404 as a missing one. Writes go through ``services``.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
-from branchops.coordination import queries as coordination
 from branchops.core import clock
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
@@ -224,49 +223,7 @@ def workload(request, start: date | None = None, weeks: int = 8, institution: in
         if under is None:
             raise ValidationError({"institution": _("Choose an institution within your view.")})
         outlets = outlets.filter(path__startswith=under.path)
-    return services.heatmap(outlets.order_by("path"), start or clock.today(), weeks)
-
-
-class OutletRefOut(Schema):
-    id: int
-    code: str
-    name: str
-
-
-class OverloadOut(Schema):
-    outlet: OutletRefOut
-    week: date
-    week_end: date
-    load: float
-    capacity: float
-    excess: float
-
-
-class ReleaseCheckOut(Schema):
-    item: ItemRefOut
-    outlets: int
-    overloads: list[OverloadOut]
-    over_capacity_outlets: int
-    blackouts: list[str]
-
-
-@router.get("/items/{int:item_id}/check", response=ReleaseCheckOut,
-            summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
-def release_check(request, item_id: int):
-    item = coordination.access_item(request.user, item_id)
-    if not coordination.sees_full_item(request.user, item):
-        raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
-    check = services.release_check(item)
-    outlets = {o.pk: o for o in item.outlets.all()}
-    return {
-        "item": {"id": item.pk, "number": item.number, "title": item.title},
-        "outlets": len(outlets),
-        "overloads": [{"outlet": _ref(outlets[o.outlet]), "week": o.week, "week_end": o.week + timedelta(days=6),
-                       "load": o.load, "capacity": o.capacity, "excess": o.excess}
-                      for o in check["overloads"] if o.outlet in outlets],
-        "over_capacity_outlets": len({o.outlet for o in check["overloads"]}),
-        "blackouts": check["blackouts"],
-    }
+    return queries.heatmap(outlets.order_by("path"), start or clock.today(), weeks)
 
 
 class CapacityIn(Schema):
@@ -283,7 +240,7 @@ class CapacityOut(Schema):
 
 def _capacity(outlet) -> dict:
     override = OutletCapacity.objects.filter(outlet=outlet).first()
-    hours = float(override.weekly_hours) if override else services.capacities([outlet.pk]).get(outlet.pk, 0.0)
+    hours = float(override.weekly_hours) if override else queries.capacities([outlet.pk]).get(outlet.pk, 0.0)
     return {"outlet": _ref(outlet), "weekly_hours": hours, "note": override.note if override else "",
             "is_override": override is not None}
 

@@ -10,14 +10,16 @@ class DispatchConfig(AppConfig):
     def ready(self):
         from branchops.core import nav, periodic
         from branchops.core.audit import register_verbs
+        from branchops.org.signals import branch_created
 
         from . import roles  # noqa: F401
-        from .services import check_work_orders
+        from .services import check_work_orders, create_settings
 
         periodic.register("dispatch.work_orders_due", check_work_orders)
+        branch_created.connect(create_settings, dispatch_uid="dispatch-branch-settings")
 
         register_verbs({"acknowledged": _("Acknowledged"), "done": _("Done"), "problem": _("Problem raised"),
-                        "closed": _("Closed: all work orders done")})
+                        "capacity_set": _("Capacity set")})
 
         nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
                                  ("dispatch.view_workorder",), 150))

@@ -5,10 +5,27 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from branchops.coordination.models import Item
 from branchops.core import clock
 from branchops.core.models import TimeStampedModel
 from branchops.org.models import Institution
+
+
+class WorkloadSettings(models.Model):
+    """Per-branch workload rules: the default share of staff time outlets keep for work from above."""
+
+    branch = models.OneToOneField(Institution, on_delete=models.CASCADE, related_name="workload_settings",
+                                  verbose_name=_("branch"))
+    capacity_share = models.DecimalField(
+        _("share of staff time for work from above"), max_digits=4, decimal_places=2, default=0.05,
+        help_text=_("Default weekly capacity = head-count × 40 h × this share."))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("workload settings")
+        verbose_name_plural = _("workload settings")
+
+    def __str__(self):
+        return str(self.branch)
 
 
 class OutletCapacity(models.Model):
@@ -48,7 +65,7 @@ class Blackout(models.Model):
 class Release(models.Model):
     """One release of an item: who, when, and why it went out despite a capacity warning."""
 
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="releases")
+    item = models.ForeignKey("coordination.Item", on_delete=models.PROTECT, related_name="releases")
     released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     released_at = models.DateTimeField(default=clock.now, editable=False)
     over_capacity = models.JSONField(default=list, blank=True)
@@ -68,7 +85,9 @@ class WorkOrder(TimeStampedModel):
         DONE = "done", _("Done")
         PROBLEM = "problem", _("Problem raised")
 
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="work_orders", verbose_name=_("item"))
+    # A lazy reference: dispatch's code never imports coordination (DESIGN.md §2).
+    item = models.ForeignKey("coordination.Item", on_delete=models.PROTECT, related_name="work_orders",
+                             verbose_name=_("item"))
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="work_orders")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="work_orders",
                                     verbose_name=_("outlet"))

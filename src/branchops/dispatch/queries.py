@@ -1,12 +1,22 @@
-from datetime import date
+"""Reads of dispatch shared by pages, API and coordination: visible work orders, overdue rules,
+capacities and the outlets' workload.
 
-from django.db.models import Q, QuerySet
+The workload counts what every registered load source says (coordination registers the items
+pending and released): dispatch never imports the apps above it."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from branchops.org.models import Level
+from branchops.org import queries as org_queries
+from branchops.org.models import Institution, Level
 from branchops.org.scope import scope_q, sees_everything
 
-from .models import WorkOrder
+from . import workload
+from .models import Blackout, OutletCapacity, WorkloadSettings, WorkOrder
 
 
 def visible_work_orders(user) -> QuerySet:
@@ -27,6 +37,15 @@ def visible_work_orders(user) -> QuerySet:
     return WorkOrder.objects.filter(q)
 
 
+def follows_item(user, item) -> bool:
+    """The secretariat, branch leaders and the submitting department follow an item's work orders
+    across its outlets (the completion page)."""
+    if user.is_superuser or user.has_perm("coordination.run_meeting") or user.has_perm("coordination.export_register"):
+        return True
+    staff = getattr(user, "staff", None)
+    return staff is not None and staff.department_id is not None and staff.department_id == item.department_id
+
+
 def access_work_order(user, pk) -> WorkOrder:
     try:
         return visible_work_orders(user).select_related("item", "institution", "problem_case").get(pk=pk)
@@ -40,3 +59,76 @@ def is_overdue(wo: WorkOrder, today: date) -> bool:
 
 def overdue_q(today: date) -> Q:
     return Q(due_date__lt=today) & ~Q(status=WorkOrder.Status.DONE)
+
+
+def workload_settings_for(branch) -> WorkloadSettings:
+    """The branch's row, made with the branch; an unsaved default where there is none (never written here)."""
+    return WorkloadSettings.objects.filter(branch=branch).first() or WorkloadSettings(branch=branch)
+
+
+HOURS_PER_WEEK = 40
+
+# Each source answers (outlet_ids or None for all, item pk to leave out or None) → loads.
+LoadSource = Callable[[list[int] | None, int | None], list[workload.Load]]
+_load_sources: list[LoadSource] = []
+
+
+def register_load_source(source: LoadSource) -> None:
+    """An app above adds the load it puts on outlets (coordination: items pending and released)."""
+    if source not in _load_sources:
+        _load_sources.append(source)
+
+
+def loads(outlet_ids=None, exclude_item: int | None = None) -> list[workload.Load]:
+    outlet_ids = list(outlet_ids) if outlet_ids is not None else None
+    return [load for source in _load_sources for load in source(outlet_ids, exclude_item)]
+
+
+def capacities(outlet_ids) -> dict[int, float]:
+    """Weekly capacity per outlet: the override, or head-count × 40 h × the branch's share."""
+    outlet_ids = list(outlet_ids)
+    overrides = dict(OutletCapacity.objects.filter(outlet_id__in=outlet_ids).values_list("outlet_id", "weekly_hours"))
+    outlets = list(Institution.objects.filter(pk__in=outlet_ids).annotate(
+        heads=Count("staff", filter=Q(staff__is_active=True))))
+    # One branch lookup per branch, not per outlet: outlets of one branch share its path prefix.
+    shares: dict[str, Decimal] = {}
+    out = {}
+    for outlet in outlets:
+        if outlet.pk in overrides:
+            out[outlet.pk] = float(overrides[outlet.pk])
+            continue
+        prefix = next((p for p in shares if outlet.path.startswith(p)), None)
+        if prefix is None:
+            branch = org_queries.branch_of(outlet) or outlet
+            prefix = branch.path
+            shares[prefix] = workload_settings_for(branch).capacity_share
+        out[outlet.pk] = round(outlet.heads * HOURS_PER_WEEK * float(shares[prefix]), 1)
+    return out
+
+
+def check_load(candidate: workload.Load, exclude_item: int | None = None) -> dict:
+    """Which outlets a new load would push over capacity, and which blackout periods it hits."""
+    outlet_ids = list(candidate.outlets)
+    cap = capacities(outlet_ids)
+    over = workload.overloads(candidate, loads(outlet_ids, exclude_item), cap)
+    blackouts = [(b.start, b.end, b.name) for b in Blackout.objects.filter(start__lte=candidate.end,
+                                                                          end__gte=candidate.start)]
+    return {"overloads": over, "blackouts": workload.in_blackout(candidate.start, candidate.end, blackouts),
+            "capacity": cap}
+
+
+def heatmap(outlets, start: date, weeks: int = 8) -> dict:
+    """Outlet × week load (hours and share of capacity) for the secretariat's heat-map."""
+    outlets = list(outlets)
+    ids = [o.pk for o in outlets]
+    cap = capacities(ids)
+    table = workload.weekly_load(loads(ids))
+    first = workload.week_start(start)
+    week_list = [first + timedelta(weeks=i) for i in range(weeks)]
+    rows = []
+    for o in outlets:
+        hours = [round(table.get(o.pk, {}).get(w, 0.0), 1) for w in week_list]
+        c = cap.get(o.pk) or 0
+        rows.append({"id": o.pk, "code": o.code, "name": o.name, "capacity": c, "loads": hours,
+                     "ratios": [round(x / c, 2) if c else None for x in hours]})
+    return {"weeks": week_list, "rows": rows}

@@ -1,5 +1,6 @@
-"""The dispatch pages: work orders (list, detail, the outlet head's actions), completion of one
-item across its outlets, and the outlet × week workload heat-map with capacity editing.
+"""The dispatch pages: work orders (list, detail, the outlet head's actions) and the outlet × week
+workload heat-map with capacity editing. (The completion of one item across its outlets is
+coordination's page: it is about the item.)
 
 Thin: parse, call one service or query, render. Every write goes through ``services``; every read
 of one work order through ``queries.access_work_order`` (404 for "not there" and "not yours" alike).
@@ -10,8 +11,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +20,6 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branchops.coordination import queries as coordination_queries
 from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
@@ -69,14 +69,6 @@ def can_act(user, wo: WorkOrder) -> bool:
     """The outlet's head acts on the outlet's own work orders (the services check it again)."""
     staff = getattr(user, "staff", None)
     return user.has_perm("dispatch.change_workorder") and staff is not None and staff.institution_id == wo.institution_id
-
-
-def can_monitor(user, item) -> bool:
-    """The secretariat, branch leaders and the submitting department follow an item's completion."""
-    if user.is_superuser or user.has_perm("coordination.run_meeting") or user.has_perm("coordination.export_register"):
-        return True
-    staff = getattr(user, "staff", None)
-    return staff is not None and staff.department_id is not None and staff.department_id == item.department_id
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -136,8 +128,9 @@ def work_orders(request):
     outlets = list(Institution.objects.filter(pk__in=visible.values("institution_id")).order_by("path")
                    .values_list("pk", "name"))
     item = None
-    if filters["item"]:
-        item = coordination_queries.visible_items(request.user).filter(pk=filters["item"]).first()
+    if filters["item"]:  # the item heading the filtered list: through a work order the user sees
+        first = visible.filter(item_id=filters["item"]).select_related("item").first()
+        item = first.item if first else None
     return render(request, "dispatch/work_orders.html", {
         "page": page, "filters": filters, "statuses": Status.choices, "outlets": outlets,
         "filter_item": item,
@@ -194,7 +187,7 @@ def work_order(request, pk):
         "days_overdue": max(0, (today - wo.due_date).days),
         "materials": item.attachments.all(),
         "actions": available_actions(request.user, wo),
-        "can_monitor": can_monitor(request.user, item),
+        "can_monitor": queries.follows_item(request.user, item),
         "timeline": timeline(wo),
         "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by)},
     })
@@ -239,55 +232,6 @@ def material(request, pk, att_pk):
     except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
     return FileResponse(handle, as_attachment=True, filename=att.name)
-
-
-# --- completion of one item ----------------------------------------------------------------------
-
-def _export_monitor(item, orders):
-    today = clock.today()
-    yes, no = _("Yes"), _("No")
-    headers = [_("Outlet code"), _("Outlet"), _("Status"), _("Start"), _("Due date"), _("Overdue"),
-               _("Acknowledged at"), _("Done at"), _("Note"), _("Problem raised")]
-    rows = ([wo.institution.code, wo.institution.name, wo.get_status_display(), wo.start_date, wo.due_date,
-             yes if queries.is_overdue(wo, today) else no, wo.acknowledged_at, wo.done_at, wo.note,
-             wo.problem_case.number if wo.problem_case_id else ""] for wo in orders)
-    return export_list(f"work-orders-{item.number}.xlsx", item.number, headers, rows)
-
-
-@login_required
-def monitor(request, item_pk):
-    item = coordination_queries.access_item(request.user, item_pk)
-    if not can_monitor(request.user, item):
-        raise PermissionDenied
-    today = clock.today()
-    orders = queries.visible_work_orders(request.user).filter(item=item)
-    counts = orders.aggregate(
-        total=Count("id"),
-        acknowledged=Count("id", filter=Q(acknowledged_at__isnull=False)),
-        done=Count("id", filter=Q(status=Status.DONE)),
-        done_on_time=Count("id", filter=Q(status=Status.DONE, done_at__date__lte=F("due_date"))),
-        overdue=Count("id", filter=queries.overdue_q(today)),
-        problem=Count("id", filter=Q(status=Status.PROBLEM)),
-    )
-    counts["open"] = counts["total"] - counts["done"]
-    counts["done_pct"] = round(counts["done"] * 100 / counts["total"]) if counts["total"] else 0
-    only_overdue = request.GET.get("overdue") == "1"
-    status = request.GET.get("status", "")
-    rows = orders.select_related("institution", "problem_case", "acknowledged_by__staff", "done_by__staff")
-    if only_overdue:
-        rows = rows.filter(queries.overdue_q(today))
-    if status in Status.values:
-        rows = rows.filter(status=status)
-    rows = list(rows.order_by("institution__path"))
-    if request.GET.get("format") == "xlsx":
-        return _export_monitor(item, rows)
-    for wo in rows:
-        wo.is_overdue = queries.is_overdue(wo, today)
-    return render(request, "dispatch/monitor.html", {
-        "item": item, "counts": counts, "rows": rows, "statuses": Status.choices,
-        "filters": {"overdue": only_overdue, "status": status if status in Status.values else ""},
-        "releases": item.releases.select_related("released_by__staff"),
-    })
 
 
 # --- workload ------------------------------------------------------------------------------------
@@ -337,7 +281,7 @@ def workload_view(request):
         Level.TIER1_BRANCH, Level.TIER2_BRANCH, Level.SUB_BRANCH]).order_by("path"))
     under = next((g for g in groups if g.pk == params["under"]), None)
     outlets = list(_outlets(request.user, under))
-    data = services.heatmap(outlets, params["start"], params["weeks"])
+    data = queries.heatmap(outlets, params["start"], params["weeks"])
     overrides = {c.outlet_id: c for c in OutletCapacity.objects.filter(outlet__in=[o.pk for o in outlets])}
     rows = []
     for row in data["rows"]:

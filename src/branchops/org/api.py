@@ -8,7 +8,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from branchops.core.audit import timeline
 
 from . import queries
-from .roles import Role
+from .roles import Role, user_roles
 
 router = Router(tags=["org"])
 
@@ -214,3 +214,45 @@ def import_org(request, file: File[UploadedFile], dry_run: bool = True):
         raise PermissionDenied
     result = import_workbook(request.user, file, dry_run=dry_run)
     return Status(200 if result.ok else 400, result.as_dict())
+
+
+# --- the signed-in user (/api/v1/me; mounted at the API root) ------------------------------------
+
+me_router = Router(tags=["me"])
+
+
+class InstitutionRef(Schema):
+    id: int
+    code: str
+    name: str
+    level: str
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    name: str
+    staff_no: str | None
+    institution: InstitutionRef | None
+    department: str | None
+    post: str | None
+    roles: list[str]
+    language: str
+
+
+@me_router.get("/me", response=MeOut, summary="The signed-in user, their institution and roles")
+def me(request):
+    user = request.user
+    staff = getattr(user, "staff", None)
+    inst = staff.institution if staff else None
+    return {
+        "id": user.id,
+        "username": user.get_username(),
+        "name": staff.name if staff else user.get_full_name() or user.get_username(),
+        "staff_no": staff.staff_no if staff else None,
+        "institution": inst and {"id": inst.id, "code": inst.code, "name": inst.name, "level": inst.level},
+        "department": staff.department.name if staff and staff.department else None,
+        "post": staff.post.name if staff and staff.post else None,
+        "roles": user_roles(user),
+        "language": request.LANGUAGE_CODE,
+    }

@@ -14,6 +14,7 @@ from branchops.core.services import record_timeline, require_perm, stamp_history
 
 from .models import LEVEL_RANK, BusinessHours, Cluster, Department, Institution, Level, Staff
 from .roles import Role
+from .signals import branch_created
 
 User = get_user_model()
 
@@ -126,6 +127,8 @@ def _save_record(actor, model, instance, fields: dict, allowed: set, *, created_
     return instance, changed, creating
 
 
+BRANCH_LEVELS = (Level.TIER1_BRANCH, Level.TIER2_BRANCH)
+
 INSTITUTION_FIELDS = {
     "code", "name", "short_name", "level", "parent", "address", "phone", "outlet_type", "counters",
     "smart_devices", "cluster", "is_hub", "is_active", "sort_order",
@@ -141,6 +144,8 @@ def save_institution(actor, instance: Institution | None = None, **fields) -> In
         check=_check_institution, exclude=["path", "depth"], lock=True)
     if creating or "parent" in changed:
         _set_path(instance)
+    if (creating or "level" in changed) and instance.level in BRANCH_LEVELS:
+        branch_created.send(sender=Institution, actor=actor, branch=instance)
     return instance
 
 

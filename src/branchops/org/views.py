@@ -4,7 +4,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from branchops.core import services as core_services
 from branchops.core.audit import timeline
+from branchops.core.forms import ApiTokenForm
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list, workbook_response
 
@@ -286,3 +288,23 @@ def org_import(request):
             messages.success(request, _("Import applied: %(n)s changes.") % {"n": len(result.changes)})
             return redirect("org:import")
     return render(request, "org/import.html", {"form": form, "result": result})
+
+
+@login_required
+def profile(request):
+    user = request.user
+    new_token = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_token = core_services.create_api_token(user, form.cleaned_data["name"], form.cleaned_data["days"])
+            form = ApiTokenForm()
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    return render(request, "core/profile.html", {
+        "staff": getattr(user, "staff", None),
+        "tokens": user.api_tokens.all(),
+        "form": form,
+        "new_token": new_token,
+        "roles": queries.role_labels(user),
+    })

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from branchops.org.models import Institution, Level
+from branchops.org.queries import branch_of
 from branchops.org.scope import scope_q
 
 from .models import QueueSettings, TicketImport
@@ -59,16 +60,16 @@ def outlet_rows(user, *, within: Institution | None = None) -> list[OutletRow]:
 
 
 def queue_settings_for(user) -> QueueSettings:
-    """The settings of the user's branch (the first branch for a head-office user)."""
-    from branchops.coordination.services import branch_of
-
+    """The settings of the user's branch (the first branch for a head-office user); the defaults,
+    unsaved, where a branch has no row (reads never write: the row is made with the branch)."""
     staff = getattr(user, "staff", None)
     inst = staff.institution if staff is not None else None
     if inst is None or inst.level == Level.HEAD_OFFICE:
         inst = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH]).order_by("path").first()
     if inst is None:
         return QueueSettings()
-    return QueueSettings.objects.get_or_create(branch=branch_of(inst))[0]
+    branch = branch_of(inst) or inst
+    return QueueSettings.objects.filter(branch=branch).first() or QueueSettings(branch=branch)
 
 
 def imports(user):

@@ -157,6 +157,11 @@ def import_uploaded(actor, fileobj, file_name: str, kind: str = TicketImport.Kin
 
 
 @transaction.atomic
+def create_settings(sender=None, *, actor=None, branch: Institution, **kwargs) -> QueueSettings:
+    """The branch's queue settings, made with the branch (org's ``branch_created`` hook)."""
+    return QueueSettings.objects.get_or_create(branch=branch)[0]
+
+
 def save_settings(actor, branch: Institution, **fields) -> QueueSettings:
     require_perm(actor, "queueing.change_queuesettings")
     conf = QueueSettings.objects.select_for_update().filter(branch=branch).first() or QueueSettings(branch=branch)

@@ -1,14 +1,16 @@
-"""`branchops worker`: run the background tasks queued in the database, and the periodic SLA scan.
+"""`branchops worker`: run the background tasks queued in the database, and the periodic scan.
 
 One command runs everything: the django-tasks database worker (``db_worker``) processes the queue
-in the main thread while a small thread enqueues the cases' SLA scan (reminders and escalations)
-every ``--sla-interval`` seconds. Enqueueing is idempotent — a scan already waiting is not queued
-again — so several workers may run side by side.
+in the main thread while a small thread enqueues the periodic scan (``core.tasks.periodic_scan``:
+every job the apps registered — SLA reminders and escalations, agendas to freeze, conditions and
+work orders falling due) every ``--scan-interval`` seconds. Enqueueing is idempotent — a scan
+already waiting is not queued again — so several workers may run side by side.
 
 - ``branchops worker`` — run until stopped (SIGTERM / Ctrl+C: the running task is finished first).
-- ``branchops worker --once`` — enqueue one SLA scan, run everything queued, exit (cron, tests).
+- ``branchops worker --once`` — enqueue one scan, run everything queued, exit (cron, tests).
   The exit status is non-zero when that scan failed.
-- ``--sla-interval 0`` — no SLA scan (e.g. a second worker for another queue).
+- ``--scan-interval 0`` — no scan (e.g. a second worker for another queue). ``--sla-interval`` is
+  the older name of the same option.
 """
 
 import logging
@@ -16,14 +18,13 @@ import signal
 import threading
 from argparse import ArgumentTypeError
 
-from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 log = logging.getLogger("branchops.worker")
 
-SLA_QUEUE_DEFAULT = "default"
+QUEUE_DEFAULT = "default"
 
 
 def _non_negative(value: str) -> float:
@@ -34,29 +35,30 @@ def _non_negative(value: str) -> float:
 
 
 class Command(BaseCommand):
-    help = "Run the background task worker (django-tasks database backend) and the periodic SLA scan."
+    help = "Run the background task worker (django-tasks database backend) and the periodic scan."
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true",
-                            help="Enqueue one SLA scan, process every queued task, then exit.")
-        parser.add_argument("--sla-interval", type=_non_negative, default=600.0, metavar="SECONDS",
-                            help="Enqueue the SLA scan (reminders, escalations) this often; 0 disables it "
-                                 "(default: %(default)s).")
-        parser.add_argument("--queue-name", default=SLA_QUEUE_DEFAULT,
+                            help="Enqueue one periodic scan, process every queued task, then exit.")
+        parser.add_argument("--scan-interval", "--sla-interval", dest="scan_interval", type=_non_negative,
+                            default=600.0, metavar="SECONDS",
+                            help="Enqueue the periodic scan (reminders, escalations, agendas, due work) this "
+                                 "often; 0 disables it (default: %(default)s).")
+        parser.add_argument("--queue-name", default=QUEUE_DEFAULT,
                             help="Queues to process, comma-separated, or '*' for all (default: %(default)s).")
 
-    def handle(self, *args, once, sla_interval, queue_name, verbosity, **options):
+    def handle(self, *args, once, scan_interval, queue_name, verbosity, **options):
         self.verbosity = verbosity
         argv = ["--queue-name", queue_name, "--no-reload", "--verbosity", str(verbosity)]
-        enqueue = self._sla_enqueuer(sla_interval, queue_name)
+        enqueue = self._scan_enqueuer(scan_interval, queue_name)
         if once:
             self._run_once(argv, enqueue)
             return
         stop = threading.Event()
         thread = None
         if enqueue is not None:
-            thread = threading.Thread(target=self._enqueue_loop, args=(enqueue, sla_interval, stop),
-                                      name="branchops-sla-enqueuer", daemon=True)
+            thread = threading.Thread(target=self._enqueue_loop, args=(enqueue, scan_interval, stop),
+                                      name="branchops-scan-enqueuer", daemon=True)
             thread.start()
         try:
             self._db_worker(argv)
@@ -67,29 +69,29 @@ class Command(BaseCommand):
             if thread is not None:
                 thread.join(timeout=10)
 
-    # --- the SLA scan --------------------------------------------------------------------------
+    # --- the periodic scan ---------------------------------------------------------------------
 
-    def _sla_enqueuer(self, interval: float, queue_name: str):
-        """The function that enqueues the SLA scan, or None when this worker does not schedule it."""
-        if interval <= 0 or not apps.is_installed("branchops.cases"):
+    def _scan_enqueuer(self, interval: float, queue_name: str):
+        """The function that enqueues the periodic scan, or None when this worker does not schedule it."""
+        if interval <= 0:
             return None
-        from branchops.cases.tasks import enqueue_sla_scan, scan_sla
+        from branchops.core import tasks
 
         queues = [q.strip() for q in queue_name.split(",")]
-        if "*" not in queues and scan_sla.queue_name not in queues:
-            self.stderr.write(f"The SLA scan runs on the {scan_sla.queue_name!r} queue, which this worker does "
-                              "not process: not scheduling it here.")
+        if "*" not in queues and tasks.periodic_scan.queue_name not in queues:
+            self.stderr.write(f"The periodic scan runs on the {tasks.periodic_scan.queue_name!r} queue, which this "
+                              "worker does not process: not scheduling it here.")
             return None
-        return enqueue_sla_scan
+        return tasks.enqueue_scan
 
     def _enqueue_loop(self, enqueue, interval: float, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 try:
                     if enqueue() is not None:
-                        log.info("SLA scan enqueued")
+                        log.info("periodic scan enqueued")
                 except Exception:  # a database hiccup must not kill the schedule; try again next time
-                    log.exception("could not enqueue the SLA scan")
+                    log.exception("could not enqueue the periodic scan")
                 finally:
                     connections.close_all()  # this thread's own connections; reopened next time
                 stop.wait(interval)
@@ -98,27 +100,26 @@ class Command(BaseCommand):
 
     def _run_once(self, argv: list[str], enqueue) -> None:
         scan_id = None
-        if enqueue is not None:
-            from branchops.cases.tasks import pending_sla_scan_id
+        from branchops.core import tasks
 
+        if enqueue is not None:
             result = enqueue()
-            scan_id = str(result.id) if result is not None else pending_sla_scan_id()
+            scan_id = str(result.id) if result is not None else tasks.pending_scan_id()
         self._db_worker([*argv, "--batch", "--no-startup-delay"])
         if scan_id is None:
             return
         from django_tasks_db.compat import TaskResultStatus
 
-        from branchops.cases.tasks import scan_sla
-
-        result = scan_sla.get_result(scan_id)
+        result = tasks.periodic_scan.get_result(scan_id)
         if result.status == TaskResultStatus.FAILED:
-            error = result.errors[-1].exception_class_path if result.errors else "unknown error"
-            raise CommandError(f"The SLA scan {scan_id} failed: {error}")
+            error = result.errors[-1] if result.errors else None
+            detail = f"{error.exception_class_path}: {error.traceback.strip().splitlines()[-1]}" if error else "unknown error"
+            raise CommandError(f"The periodic scan {scan_id} failed: {detail}")
         if self.verbosity > 0:
             if result.status == TaskResultStatus.SUCCESSFUL:
-                self.stdout.write(f"SLA scan: {result.return_value}")
+                self.stdout.write(f"Periodic scan: {result.return_value}")
             else:
-                self.stdout.write(f"SLA scan {scan_id} is {result.status.label} in another worker.")
+                self.stdout.write(f"Periodic scan {scan_id} is {result.status.label} in another worker.")
 
     # --- the database worker -------------------------------------------------------------------
 
