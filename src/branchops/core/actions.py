@@ -1,0 +1,117 @@
+"""One action layer per app, read by the pages and by the API alike (DESIGN.md §2).
+
+Each use case an app offers on a record is declared once, as an :class:`Action`:
+
+- ``allowed(user, obj)``: the permission predicate — role, scope and the record's state — that
+  decides whether the action is offered. Pages read it as ``can.<name>`` in templates, the API as
+  ``allowed_actions`` in responses; the app's service checks the same predicate again (through
+  ``require``), so a rule changed in one place changes the page, the API and the service together.
+- ``run(user, obj, data)``: the service call, with the typed input the page's form or the API's
+  schema produced (``data`` is a dict; ``expected_version`` is in it when ``versioned``).
+- ``form`` / ``schema``: the page form and the API input schema (either may be None).
+- ``label``, ``done``, ``icon``, ``style``, ``confirm``: what the page shows.
+
+An app builds one :class:`ActionTable` and its views and API look actions up in it; an unknown
+name is a 404, an action not allowed a 403 — before any input is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+Predicate = Callable[[Any, Any], bool]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    allowed: Predicate
+    run: Callable[[Any, Any, dict], Any]
+    label: Any = ""
+    form: type | None = None
+    schema: type | None = None
+    versioned: bool = False
+    done: Any = ""
+    icon: str = ""
+    style: str = "primary"
+    confirm: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+class ActionTable:
+    def __init__(self, actions: Iterable[Action]):
+        self._actions = {a.name: a for a in actions}
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self._actions.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._actions
+
+    def names(self) -> list[str]:
+        return list(self._actions)
+
+    def get(self, name: str) -> Action:
+        """The action, or 404 for a name the table does not know."""
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise Http404 from None
+
+    def can(self, user, obj) -> dict[str, bool]:
+        """``{name: allowed}`` for every action: the page's ``can`` in templates."""
+        return {a.name: bool(a.allowed(user, obj)) for a in self._actions.values()}
+
+    def allowed(self, user, obj) -> list[str]:
+        """The names of the actions the user may take on obj now: the API's ``allowed_actions``."""
+        return [a.name for a in self._actions.values() if a.allowed(user, obj)]
+
+    def authorize(self, user, obj, name: str) -> Action:
+        """The action, after its predicate: 404 for an unknown name, 403 when not allowed."""
+        action = self.get(name)
+        if not action.allowed(user, obj):
+            raise PermissionDenied(_("You cannot do this now."))
+        return action
+
+
+def require(predicate: Predicate, user, obj, message=None) -> None:
+    """In a service: refuse with PermissionDenied unless the predicate holds. ``user=None`` is the
+    system (commands, the worker, the demo) and is always allowed."""
+    if user is not None and not predicate(user, obj):
+        raise PermissionDenied(message or _("You do not have permission to do this."))
+
+
+class Transitions:
+    """A state machine as a table: ``{action: (source states, target state)}``. Services move a record
+    only through ``apply``; pages and API ask ``can`` to offer the move."""
+
+    def __init__(self, table: dict[str, tuple[Iterable[str], str]], refusal):
+        # refusal(record, action) → the message when the record's state does not allow the action
+        self.table = {action: (frozenset(sources), target) for action, (sources, target) in table.items()}
+        self._refusal = refusal
+
+    def sources(self, action: str) -> frozenset:
+        return self.table[action][0]
+
+    def target(self, action: str) -> str:
+        return self.table[action][1]
+
+    def can(self, status: str, action: str) -> bool:
+        return status in self.table[action][0]
+
+    def apply(self, record, action: str, field_name: str = "status") -> str:
+        """Move ``record`` along ``action`` (setting the field, not saving); ValidationError if its
+        state does not allow it."""
+        from django.core.exceptions import ValidationError
+
+        sources, target = self.table[action]
+        if getattr(record, field_name) not in sources:
+            raise ValidationError(self._refusal(record, action))
+        setattr(record, field_name, target)
+        return target
