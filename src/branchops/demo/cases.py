@@ -8,10 +8,11 @@ writes. The plan is drawn from one fixed-seed generator (``random.Random(2026)``
 outlets and categories are taken in a fixed order, so the same database state gives the same cases.
 
 Every service call runs with the core clock frozen at the moment that step is planned for
-(``_Builder.call``: ``with clock.frozen(when)``), and the SLA worker runs at 07:00 on the reference
-date: the services themselves stamp what happens (opened, responded, resolved, closed, called back,
-verified, extensions, reminders, escalations), the timeline, the history rows and the
-notifications, and apply their rules as on that day. Nothing is rewritten afterwards.
+(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(when)``), and the SLA worker runs at
+07:00 on the reference date: the services themselves stamp what happens (opened, responded,
+resolved, closed, called back, verified, extensions, reminders, escalations), the timeline, the
+history rows and the notifications, and apply their rules as on that day. Nothing is rewritten
+afterwards, and the clock is as it was after each call.
 
 Idempotent: when the demo outlets already hold cases received in the demo year, nothing is done
 and the result says "already present". Running ``branchops demo`` again never duplicates them.
@@ -46,14 +47,13 @@ from branchops.cases.models import (
     Status,
 )
 from branchops.cases.sla import FastCalendar
-from branchops.core import clock
 from branchops.core.models import Notification
 from branchops.core.services import mark_notifications_read
 from branchops.core.workdays import calendar as working_calendar
 from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level, Staff
 
-from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say
+from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say, call_at
 
 #: The demo year ends on this day (a Friday); fixed, so the data does not depend on when it is loaded.
 REFERENCE_DATE = date(2026, 11, 20)
@@ -447,11 +447,7 @@ class _Builder:
         self.seq += 1
         heapq.heappush(self.jobs, _Job(when, self.seq, kind, data))
 
-    @staticmethod
-    def call(when: datetime, fn, *args, **kwargs):
-        """Run a service call as if it were ``when``: the services stamp and check that time."""
-        with clock.frozen(when):
-            return fn(*args, **kwargs)
+    call = staticmethod(call_at)  # call(moment, service, *args): the service runs at that moment
 
     # --- plan ---------------------------------------------------------------------------------
 

@@ -21,14 +21,14 @@ are the ones the application writes. Choices come from one fixed-seed generator
 (``random.Random(2021)``) and people, outlets and departments are taken in a fixed order.
 
 **Dates.** Every service call runs with the core clock frozen at the moment it is planned for
-(``_Builder.call``: ``with clock.frozen(moment)``), so the services themselves stamp each event —
-created, submitted, decided, issued, met, signed off, acknowledged, done, released, uploaded, the
-timeline, the history rows and the notifications — and apply their rules as on that day: an item is
-drafted with its real window and submitted before its meeting's cut-off, item numbers run by the
-year drafted (SH-2021-0001 …) and approval numbers by the year issued (运统〔2021〕第001号 …), and
-the pre-check quotes what was there at submission. The first year runs from one queue of planned
-calls in time order; the current weeks are written meeting by meeting, each call at its moment.
-Nothing is rewritten afterwards. The clock is put back as it was after each call.
+(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(moment)``), so the services themselves
+stamp each event — created, submitted, decided, issued, met, signed off, acknowledged, done,
+released, uploaded, the timeline, the history rows and the notifications — and apply their rules as
+on that day: an item is drafted with its real window and submitted before its meeting's cut-off,
+item numbers run by the year drafted (SH-2021-0001 …) and approval numbers by the year issued
+(运统〔2021〕第001号 …), and the pre-check quotes what was there at submission. The first year runs
+from one queue of planned calls in time order; the current weeks are written meeting by meeting,
+each call at its moment. Nothing is rewritten afterwards, and the clock is as it was after each call.
 
 Idempotent: when the demo branch already holds items submitted in the first year, nothing is done
 and the result says "already present".
@@ -66,7 +66,6 @@ from branchops.coordination.models import (
     Settings,
     TargetMode,
 )
-from branchops.core import clock
 from branchops.core.models import Notification
 from branchops.core.services import mark_notifications_read
 from branchops.core.workdays import add_working_days, is_working_day
@@ -75,7 +74,7 @@ from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType, Staff
 from branchops.org.roles import Role
 
-from .data import BRANCH, _say
+from .data import BRANCH, _say, call_at
 
 SEED = 2021
 #: The same fixed day as the demo cases: "now" of the current open work.
@@ -491,11 +490,7 @@ class _Builder:
             moment, _n, fn, args, kwargs = heapq.heappop(self.queue)
             fn(moment, *args, **kwargs)
 
-    @staticmethod
-    def call(moment: datetime, fn, *args, **kwargs):
-        """Run a service call as if it were ``moment``: the services stamp and check that time."""
-        with clock.frozen(moment):
-            return fn(*args, **kwargs)
+    call = staticmethod(call_at)  # call(moment, service, *args): the service runs at that moment
 
     # --- items ------------------------------------------------------------------------------
 
