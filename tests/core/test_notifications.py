@@ -52,3 +52,14 @@ def test_no_mail_for_a_user_without_address(django_user_model, django_capture_on
         notify(user, "Condition overdue")
     assert Notification.objects.filter(recipient=user).count() == 1
     assert mail.outbox == []
+
+
+def test_dated_when_the_event_happens_not_at_commit(someone, django_capture_on_commit_callbacks):
+    from datetime import datetime
+
+    from branchops.core import clock
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with clock.frozen(datetime(2021, 6, 9, 14, 40)) as at:
+            notify(someone, "Decision made")
+    assert Notification.objects.get(recipient=someone).created_at == at != clock.now()

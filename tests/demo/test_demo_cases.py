@@ -3,10 +3,12 @@ outlets — sensible mix, overdue and major ones, escalations, dated history, an
 a second run.
 
 The organisation and a small variant of the cases (``scale=0.1``, about 150 cases) are built
-once for the module inside a transaction rolled back at the end; each test runs in a savepoint.
+once for the module inside a transaction rolled back at the end, on a clock frozen at a "load time"
+years away from the demo's dates; the notifications, sent on commit, are written at the end of the
+build. Each test runs in a savepoint.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from io import StringIO
 
 import pytest
@@ -14,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from branchops.cases import queries
@@ -30,11 +33,14 @@ from branchops.cases.models import (
     Reminder,
     Status,
 )
+from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.demo.cases import FIRST_DAY, REFERENCE_DATE, SUPPORT_DEPARTMENTS, build_demo_cases, demo_cases
 from branchops.demo.data import build_demo
 
 SCALE = 0.1
+#: When the demo is "loaded" in these tests: nothing of the demo may carry this time.
+LOADED_AT = clock.instant(datetime(2030, 1, 2, 9, 0))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,8 @@ def built(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         with transaction.atomic():
             build_demo()
-            result = build_demo_cases(scale=SCALE)
+            with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
+                result = build_demo_cases(scale=SCALE)
             yield result
             transaction.set_rollback(True)
 
@@ -173,7 +180,6 @@ def test_demo_accounts_have_cases_to_work_on(built):
     assert queries.case_list(head, queue="all").count() >= own.count()
     assert queries.case_list(supervisor, queue="all").count() == demo_cases().count()
     assert queries.case_list(user("secretariat"), queue="team").exists()
-    # (Notifications are sent on commit, which never comes inside this module's transaction.)
 
 
 @pytest.mark.django_db
@@ -191,3 +197,70 @@ def test_second_run_adds_nothing(built, settings):
     assert "案件" in out.getvalue()
     call_command("demo", "--no-cases", "--no-coordination", "--no-tickets", "--quiet")
     assert footprint() == before
+
+
+# --- every event dated when it happened ---------------------------------------------------------
+
+
+def case_timeline(cases):
+    ct = ContentType.objects.get_for_model(Case)
+    return TimelineEntry.objects.filter(content_type=ct, object_id__in=[str(c.pk) for c in cases])
+
+
+@pytest.mark.django_db
+def test_timeline_entries_are_dated_at_their_events(built):
+    cases = {str(c.pk): c for c in demo_cases().select_related("complaint", "rectification")}
+    worker = clock.instant(datetime.combine(REFERENCE_DATE, time(7, 0)))
+    events: dict[str, dict[str, list]] = {}
+    for entry in case_timeline(cases.values()).order_by("id"):
+        events.setdefault(entry.object_id, {}).setdefault(entry.verb, []).append(entry.created_at)
+    for pk, case in cases.items():
+        verbs = events[pk]
+        assert verbs["opened"] == [case.received_at] and case.created_at == case.received_at
+        if case.closed_at:
+            assert verbs["closed"][-1] == case.closed_at
+        if case.resolved_at:
+            assert verbs["resolved"][-1] == case.resolved_at
+        if case.responded_at:
+            assert min(t for v in ("accepted", "started", "resolved") for t in verbs.get(v, [])) == case.responded_at
+        callback = getattr(getattr(case, "complaint", None), "callback_at", None)
+        if callback:
+            assert verbs["called_back"][-1] == callback
+        verified = getattr(getattr(case, "rectification", None), "verified_at", None)
+        if verified:
+            assert verbs["verified"][-1] == verified
+        # The SLA worker ran at 07:00 on the reference date; everything else happened before its end.
+        assert set(verbs.get("escalated", [])) | set(verbs.get("reminded", [])) <= {worker}
+        assert all(t < worker + timedelta(days=1) for times in verbs.values() for t in times)
+    escalations = Escalation.objects.filter(case__in=cases.values())
+    assert escalations.exists() and set(escalations.values_list("escalated_at", flat=True)) == {worker}
+    assert set(Reminder.objects.filter(case__in=cases.values()).values_list("sent_at", flat=True)) <= {worker}
+    for case in demo_cases().filter(extensions__isnull=False).distinct():
+        for ext in case.extensions.all():
+            assert case_timeline([case]).filter(verb="extension_requested", created_at=ext.requested_at).exists()
+            assert ext.decided_at is None or case_timeline([case]).filter(verb="extension_decided",
+                                                                          created_at=ext.decided_at).exists()
+
+
+@pytest.mark.django_db
+def test_history_rows_are_dated_at_their_events(built):
+    end = clock.instant(datetime.combine(REFERENCE_DATE + timedelta(days=1), time(0)))
+    for case in demo_cases()[:80]:
+        rows = list(case.history.order_by("history_date", "history_id"))
+        assert rows[0].history_type == "+" and rows[0].history_date == case.received_at
+        assert rows[-1].history_date <= case.updated_at < end
+        if case.closed_at:
+            assert next(r for r in rows if r.closed_at).history_date == case.closed_at
+
+
+@pytest.mark.django_db
+def test_notifications_are_dated_at_their_events_not_at_load_time(built):
+    cases = {c.get_absolute_url(): c for c in demo_cases()}
+    notes = Notification.objects.filter(url__in=list(cases))
+    assert notes.count() > 100
+    assert not Notification.objects.filter(created_at=LOADED_AT).exists()
+    moments: dict[str, set] = {}
+    for entry in case_timeline(cases.values()):
+        moments.setdefault(entry.object_id, set()).add(entry.created_at)
+    for note in notes:
+        assert note.created_at in moments[str(cases[note.url].pk)], note.title

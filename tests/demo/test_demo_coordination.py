@@ -1,24 +1,32 @@
 """Demo of the coordination mechanism: the seed's first year (16 meetings, 51 items: 16 approved,
-30 conditionally approved, 5 rejected), the current open work, dated history, approval numbers in
-order, and nothing added on a second run.
+30 conditionally approved, 5 rejected), the current open work, every record, timeline entry,
+history row and notification dated at its event, approval numbers in order, and nothing added on a
+second run.
 
 The organisation and the coordination demo (not the demo cases) are built once for the module
-inside a transaction rolled back at the end; each test runs in a savepoint.
+inside a transaction rolled back at the end, on a clock frozen at a "load time" years away from
+the demo's dates; the notifications, sent on commit, are written at the end of the build. Each test
+runs in a savepoint.
 """
 
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from branchops.cases.models import CaseType
 from branchops.coordination import queries
 from branchops.coordination.models import Condition, Item, ItemStatus, Meeting, Opinion
 from branchops.coordination.services import verify_number
-from branchops.core.models import TimelineEntry
+from branchops.core import clock
+from branchops.core.models import Notification, TimelineEntry
 from branchops.demo.coordination import (
+    CURRENT_MEETINGS,
     HISTORY_END,
     HISTORY_START,
     REFERENCE_DATE,
@@ -29,13 +37,18 @@ from branchops.demo.data import build_demo
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
 
+#: When the demo is "loaded" in these tests: nothing of the demo may carry this time.
+LOADED_AT = clock.instant(datetime(2030, 1, 2, 9, 0))
+
 
 @pytest.fixture(scope="module")
 def built(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         with transaction.atomic():
             build_demo()
-            result = build_demo_coordination()
+            with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
+                result = build_demo_coordination()
+                result["clock_after"] = clock.now()
             yield result
             transaction.set_rollback(True)
 
@@ -71,14 +84,18 @@ def test_meetings_and_numbers_read_as_in_their_year(built):
 
     items = history_items()
     assert all(i.number.startswith(("SH-2021-", "SH-2022-")) for i in items)
-    numbered = list(items.exclude(approval_number="").order_by("approval_issued_at", "pk"))
+    def seq(item):
+        return int(item.approval_number.split("第")[1].rstrip("号"))
+
+    # Issued in order (the consent block approves several items at one moment, in its own order).
+    numbered = sorted(items.exclude(approval_number=""), key=lambda i: (i.approval_issued_at, seq(i)))
     assert numbered[0].approval_number == "运统〔2021〕第001号"
     per_year: dict[int, list[int]] = {}
     for item in numbered:
         year = local(item.approval_issued_at).year
         assert item.approval_number.startswith(f"运统〔{year}〕")
-        per_year.setdefault(year, []).append(int(item.approval_number.split("第")[1].rstrip("号")))
-    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in per_year.values())  # issued in order
+        per_year.setdefault(year, []).append(seq(item))
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in per_year.values())
     # Every conditional item but one got its number once its conditions were signed off.
     assert len(numbered) == 16 + 29
     assert items.filter(decision="conditional", status=ItemStatus.CONDITIONAL).count() == 1
@@ -104,8 +121,6 @@ def test_history_is_dated_in_its_year(built):
     assert not orders.filter(done_at__date__gt=date(2022, 6, 30)).exists()
     entries = TimelineEntry.objects.filter(content_type__model="item", object_id__in=[str(i.pk) for i in items])
     assert entries.exists() and not entries.filter(created_at__date__gt=date(2022, 12, 31)).exists()
-    # The pre-check quotes final numbers only.
-    assert not any("~demo" in str(i.precheck) for i in Item.objects.all())
 
 
 @pytest.mark.django_db
@@ -170,3 +185,125 @@ def test_second_run_adds_nothing(built):
     again = build_demo_coordination()
     assert again["status"] == "already present"
     assert footprint() == before
+
+
+# --- every event dated when it happened ---------------------------------------------------------
+
+STAMPS = {"drafted": "created_at", "revised": "created_at", "submitted": "submitted_at", "decided": "decided_at",
+          "number_issued": "approval_issued_at"}
+
+
+def demo_items():
+    return Item.objects.filter(department__institution__code="4000").select_related("meeting")
+
+
+def timeline(model, pks):
+    return TimelineEntry.objects.filter(content_type__model=model, object_id__in=[str(pk) for pk in pks])
+
+
+def period(item) -> tuple[date, date]:
+    """The days an item's events may fall on: the first year (and the outlets' work after it), or
+    the current weeks."""
+    if local(item.created_at) <= HISTORY_END:
+        return HISTORY_START, date(2022, 6, 30)
+    return CURRENT_MEETINGS[0] - timedelta(days=14), REFERENCE_DATE
+
+
+@pytest.mark.django_db
+def test_timeline_entries_are_dated_at_their_events(built):
+    items = {str(i.pk): i for i in demo_items()}
+    entries = timeline("item", items)
+    assert {"drafted", "revised", "submitted", "decided", "number_issued", "released", "condition_met",
+            "condition_signed_off"} <= set(entries.values_list("verb", flat=True))
+    for entry in entries:
+        item = items[entry.object_id]
+        first, last = period(item)
+        assert first <= local(entry.created_at) <= last, (item.number, entry.verb)
+        if entry.verb in STAMPS and not (entry.verb == "revised" and item.revision == 1):
+            assert entry.created_at == getattr(item, STAMPS[entry.verb]), (item.number, entry.verb)
+        if entry.verb == "submitted":
+            assert entry.created_at < item.meeting.cutoff_at  # before the real cut-off
+        if entry.verb == "decided":
+            assert local(entry.created_at) == item.meeting.held_on
+        if entry.verb == "released":
+            assert entry.created_at == item.releases.get().released_at
+    for cond in Condition.objects.filter(item__in=items.values()).exclude(met_at=None):
+        assert timeline("item", [cond.item_id]).filter(verb="condition_met", message=cond.text[:200],
+                                                       created_at=cond.met_at).exists()
+    for cond in Condition.objects.filter(item__in=items.values()).exclude(signed_off_at=None):
+        assert timeline("item", [cond.item_id]).filter(verb="condition_signed_off",
+                                                       created_at=cond.signed_off_at).exists()
+
+    orders = {str(wo.pk): wo for wo in WorkOrder.objects.filter(item__in=items.values())}
+    stamps = {"acknowledged": "acknowledged_at", "done": "done_at"}
+    checked = 0
+    for entry in timeline("workorder", orders).filter(verb__in=list(stamps)):
+        assert entry.created_at == getattr(orders[entry.object_id], stamps[entry.verb])
+        checked += 1
+    assert checked > 1000
+    problem = WorkOrder.objects.get(item__in=items.values(), status=WorkOrder.Status.PROBLEM)
+    assert timeline("workorder", [problem.pk]).get(verb="problem").created_at == problem.problem_case.received_at
+    assert local(problem.problem_case.received_at) < REFERENCE_DATE + timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_history_rows_are_dated_at_their_events(built):
+    for item in demo_items():
+        rows = list(item.history.order_by("history_date", "history_id"))
+        assert rows[0].history_type == "+" and rows[0].history_date == item.created_at
+        first, last = period(item)
+        assert all(first <= local(r.history_date) <= last for r in rows), item.number
+        if item.submitted_at:
+            assert next(r for r in rows if r.submitted_at).history_date == item.submitted_at
+        if item.decided_at:
+            assert next(r for r in rows if r.decision).history_date == item.decided_at
+        if item.approval_number:
+            row = next(r for r in rows if r.approval_number)
+            assert (row.history_date, row.approval_number) == (item.approval_issued_at, item.approval_number)
+    done = WorkOrder.objects.filter(item__in=history_items(), status=WorkOrder.Status.DONE)
+    for wo in done[:200]:
+        assert wo.history.filter(status=WorkOrder.Status.DONE).earliest("history_date").history_date == wo.done_at
+    for meeting in Meeting.objects.all():
+        assert meeting.history.earliest("history_date").history_date == meeting.created_at < meeting.cutoff_at
+
+
+@pytest.mark.django_db
+def test_notifications_are_dated_at_their_events_not_at_load_time(built):
+    items = {i.get_absolute_url(): i for i in demo_items()}
+    notes = Notification.objects.filter(url__in=list(items))
+    assert notes.count() > 1000
+    assert not Notification.objects.filter(created_at=LOADED_AT).exists()
+    for note in notes:
+        item = items[note.url]
+        moments = set(timeline("item", [item.pk]).values_list("created_at", flat=True))
+        moments |= {c.escalated_at for c in item.conditions.all()} | {c.reminded_at for c in item.conditions.all()}
+        assert note.created_at in moments, (item.number, note.title)
+    for meeting in Meeting.objects.all():
+        published = Notification.objects.filter(url=meeting.get_absolute_url())
+        assert set(published.values_list("created_at", flat=True)) <= {meeting.cutoff_at}
+
+
+@pytest.mark.django_db
+def test_numbers_by_the_year_drafted_and_prechecks_as_at_submission(built):
+    for item in demo_items():
+        base = item.previous or item
+        assert item.number.startswith(f"SH-{local(base.created_at).year}-"), item.number
+        for finding in item.precheck or []:
+            if finding["code"] == "overlap":  # the other item, with its own number and window
+                other = Item.objects.get(number=finding["item"])
+                assert f"{other.window_start} – {other.window_end}" in finding["message"]
+                assert other.window_start <= item.window_end and other.window_end >= item.window_start
+
+
+@pytest.mark.django_db
+def test_the_clock_is_left_as_it_was(built):
+    assert built["clock_after"] == LOADED_AT
+
+
+def test_the_demo_rewrites_nothing_afterwards():
+    """The demo writes through the services only: no UPDATE of what they stamped."""
+    source = Path(__file__).resolve().parents[2] / "src" / "branchops" / "demo"
+    rewrites = re.compile(r"\)\s*\.update\(|objects\.update\(|bulk_update|executemany|\bUPDATE\s|_base_manager")
+    found = [f"{path.name}:{n}" for path in source.rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if rewrites.search(line)]
+    assert not found

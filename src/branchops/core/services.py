@@ -59,11 +59,14 @@ def record_timeline(actor, obj, verb: str, message: str = "", data: dict | None 
 
 
 def notify(recipient, title: str, body: str = "", url: str = "") -> None:
-    """Queue an in-app notification after the transaction commits; a failure is logged, never raised."""
+    """Queue an in-app notification after the transaction commits; a failure is logged, never raised.
+    It is dated when the event happens (now, on the core clock), not when the transaction commits."""
+    at = clock.now()
 
     def send():
         try:
-            note = Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url)
+            note = Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url,
+                                               created_at=at)
         except Exception:  # a failed notification never undoes the change it reports
             log.exception("notification to %s failed", getattr(recipient, "pk", recipient))
             return

@@ -7,12 +7,12 @@ staff — so the records, timelines, history and notifications are the ones the 
 writes. The plan is drawn from one fixed-seed generator (``random.Random(2026)``) and staff,
 outlets and categories are taken in a fixed order, so the same database state gives the same cases.
 
-The services stamp "now" on what happens (responded, resolved, closed, called back, verified) and
-on the timeline. A year of history all stamped with the day the demo was loaded would be useless
-(SLA compliance, timelines, complaints per month), so after the services have run this module —
-and only this module, because this is demo data — moves those timestamps back to the moment each
-step was planned, with direct queryset updates (``_Clock``, ``_backdate``). Historical-record rows
-(django-simple-history) keep the load time.
+Every service call runs with the core clock frozen at the moment that step is planned for
+(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(when)``), and the SLA worker runs at
+07:00 on the reference date: the services themselves stamp what happens (opened, responded,
+resolved, closed, called back, verified, extensions, reminders, escalations), the timeline, the
+history rows and the notifications, and apply their rules as on that day. Nothing is rewritten
+afterwards, and the clock is as it was after each call.
 
 Idempotent: when the demo outlets already hold cases received in the demo year, nothing is done
 and the result says "already present". Running ``branchops demo`` again never duplicates them.
@@ -20,7 +20,6 @@ and the result says "already present". Running ``branchops demo`` again never du
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import random
 import time
@@ -29,8 +28,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
@@ -43,20 +41,19 @@ from branchops.cases.models import (
     ComplaintCode,
     ComplaintDetail,
     Escalation,
-    Extension,
     Outcome,
     Priority,
-    RectificationDetail,
     Reminder,
     Status,
 )
 from branchops.cases.sla import FastCalendar
-from branchops.core.models import Notification, TimelineEntry
+from branchops.core.models import Notification
 from branchops.core.services import mark_notifications_read
 from branchops.core.workdays import calendar as working_calendar
+from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level, Staff
 
-from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say
+from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say, call_at
 
 #: The demo year ends on this day (a Friday); fixed, so the data does not depend on when it is loaded.
 REFERENCE_DATE = date(2026, 11, 20)
@@ -330,37 +327,6 @@ class _Job:
     data: dict = field(compare=False, default_factory=dict)
 
 
-def _last_timeline_id() -> int:
-    # Raw and tiny: it runs after every service call, and the ORM's query compilation would cost
-    # more than the query.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id) FROM {TimelineEntry._meta.db_table}")
-        return cursor.fetchone()[0] or 0
-
-
-class _Clock:
-    """Remembers which timeline entries each service call wrote, and when that call "happened"."""
-
-    def __init__(self):
-        self.start = _last_timeline_id()
-        self.last = self.start
-        self.ends: list[int] = []
-        self.moments: list[datetime] = []
-
-    def __call__(self, when: datetime, fn, *args, **kwargs):
-        result = fn(*args, **kwargs)
-        last = _last_timeline_id()
-        if last > self.last:
-            self.ends.append(last)
-            self.moments.append(when)
-            self.last = last
-        return result
-
-    def moment_of(self, entry_id: int) -> datetime | None:
-        i = bisect.bisect_left(self.ends, entry_id)
-        return self.moments[i] if i < len(self.moments) else None
-
-
 # --------------------------------------------------------------------------------------------
 # The builder
 # --------------------------------------------------------------------------------------------
@@ -381,7 +347,6 @@ class _Builder:
         self.codes = {(c.dimension, c.code): c for c in codes}
         self.seq = 0
         self.jobs: list[_Job] = []
-        self.clock: _Clock | None = None
         self.stats = {"stuck": 0}
 
     # --- people ------------------------------------------------------------------------------
@@ -482,8 +447,7 @@ class _Builder:
         self.seq += 1
         heapq.heappush(self.jobs, _Job(when, self.seq, kind, data))
 
-    def call(self, when: datetime, fn, *args, **kwargs):
-        return self.clock(when, fn, *args, **kwargs)
+    call = staticmethod(call_at)  # call(moment, service, *args): the service runs at that moment
 
     # --- plan ---------------------------------------------------------------------------------
 
@@ -506,7 +470,6 @@ class _Builder:
                 self.schedule(self.at(self.received_day()), str(kind), outlet=outlet)
 
     def run(self, stdout=None):
-        self.clock = _Clock()
         self.plan()
         done = 0
         started = time.monotonic()
@@ -779,62 +742,6 @@ class _Builder:
         case = self.call(t, services.verify_rectification, verifier, case, passed=True, note="复查通过")
         self.call(self.after(t, 0, 5, 60), services.close_case, verifier, case)
 
-    # --- afterwards ---------------------------------------------------------------------------
-
-    def backdate(self) -> int:
-        """Move what the services stamped "now" back to the planned moments (demo data only).
-
-        Plain ``executemany`` updates: thousands of rows, one statement each, no ORM compilation."""
-        clock = self.clock
-        ct = ContentType.objects.get_for_model(Case)
-        entries = list(TimelineEntry.objects.filter(id__gt=clock.start, id__lte=clock.last, content_type=ct)
-                       .order_by("id").values_list("id", "object_id", "verb"))
-        per_case: dict[int, list[tuple[str, datetime]]] = {}
-        for entry_id, object_id, verb in entries:
-            when = clock.moment_of(entry_id)
-            if when is not None:
-                per_case.setdefault(int(object_id), []).append((verb, when))
-        adapt = connection.ops.adapt_datetimefield_value
-        lo = clock.start
-        spans = []
-        for hi, when in zip(clock.ends, clock.moments, strict=True):
-            spans.append((adapt(when), lo, hi))
-            lo = hi
-        statuses = dict(Case.objects.filter(pk__in=list(per_case)).values_list("pk", "status"))
-        case_rows, callbacks, verifications, extensions = [], [], [], []
-        for pk, events in per_case.items():
-            first, last = {}, {}
-            for verb, when in events:
-                first.setdefault(verb, when)
-                last[verb] = when
-            responded = [first[v] for v in ("accepted", "started", "resolved") if v in first]
-            done = statuses[pk] in (Status.RESOLVED, Status.CLOSED)
-            case_rows.append((adapt(first.get("opened", events[0][1])), adapt(events[-1][1]),
-                              adapt(min(responded)) if responded else None,
-                              adapt(last["resolved"]) if done and "resolved" in last else None,
-                              adapt(last["closed"]) if statuses[pk] == Status.CLOSED and "closed" in last else None,
-                              pk))
-            if "called_back" in last:
-                callbacks.append((adapt(last["called_back"]), pk))
-            if "verified" in last:
-                verifications.append((adapt(last["verified"]), pk))
-            if "extension_requested" in first:
-                extensions.append((adapt(first["extension_requested"]),
-                                   adapt(last.get("extension_decided", first["extension_requested"])), pk))
-        tables = {m: m._meta.db_table for m in (TimelineEntry, Case, ComplaintDetail, RectificationDetail, Extension)}
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {tables[TimelineEntry]} SET created_at = %s WHERE id > %s AND id <= %s "
-                               f"AND content_type_id = {ct.pk}", spans)
-            cursor.executemany(f"UPDATE {tables[Case]} SET created_at = %s, updated_at = %s, responded_at = %s, "
-                               "resolved_at = %s, closed_at = %s WHERE id = %s", case_rows)
-            cursor.executemany(f"UPDATE {tables[ComplaintDetail]} SET callback_at = %s WHERE case_id = %s", callbacks)
-            cursor.executemany(f"UPDATE {tables[RectificationDetail]} SET verified_at = %s WHERE case_id = %s",
-                               verifications)
-            cursor.executemany(f"UPDATE {tables[Extension]} SET requested_at = %s, decided_at = %s "
-                               "WHERE case_id = %s", extensions)
-        return len(entries)
-
-
 # --------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------
@@ -851,9 +758,12 @@ def _window():
 
 
 def demo_cases():
-    """The cases of the demo year at the demo outlets."""
+    """The cases of the demo year at the demo outlets — not the problem an outlet raises on a work
+    order in the coordination demo, so that either demo may be built first."""
     start, end = _window()
-    return Case.objects.filter(institution__in=_demo_outlets(), received_at__gte=start, received_at__lt=end)
+    raised_on_work_orders = WorkOrder.objects.filter(problem_case__isnull=False).values("problem_case")
+    return Case.objects.filter(institution__in=_demo_outlets(), received_at__gte=start, received_at__lt=end
+                               ).exclude(pk__in=raised_on_work_orders)
 
 
 def route_support_categories() -> int:
@@ -908,7 +818,6 @@ def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
     builder = _Builder(scale)
     with transaction.atomic():
         builder.run(stdout)
-        builder.backdate()
     # The year's notifications are history: mark them read (through the service, per recipient),
     # so the demo accounts' bells show only what the SLA worker raises on the reference date.
     recipients = (Notification.objects.filter(id__gt=first_notification, read_at__isnull=True)
@@ -918,18 +827,10 @@ def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
                                 .values("id"))
 
     _say(stdout, "案件时限：提醒与升级 …")
-    first_escalation = Escalation.objects.aggregate(m=Max("id"))["m"] or 0
-    first_reminder = Reminder.objects.aggregate(m=Max("id"))["m"] or 0
+    # The worker runs early on the reference date.
+    worker_at = timezone.make_aware(datetime.combine(REFERENCE_DATE, dtime(7, 0)), builder.tz)
     with transaction.atomic():
-        clock = _Clock()
-        worker_at = timezone.make_aware(datetime.combine(REFERENCE_DATE, dtime(7, 0)), builder.tz)
-        sla = clock(worker_at, services.apply_sla, today=REFERENCE_DATE)
-        # The worker "ran" early on the reference date: date its records and timeline entries so.
-        Escalation.objects.filter(id__gt=first_escalation).update(escalated_at=worker_at)
-        Reminder.objects.filter(id__gt=first_reminder).update(sent_at=worker_at)
-        Case.objects.filter(pk__in=Escalation.objects.filter(id__gt=first_escalation).values("case")).update(
-            updated_at=worker_at)
-        TimelineEntry.objects.filter(id__gt=clock.start, id__lte=clock.last).update(created_at=worker_at)
+        sla = builder.call(worker_at, services.apply_sla, today=REFERENCE_DATE)
     result = {"status": "created", **case_counts(), "stuck_planned": builder.stats["stuck"], "sla": sla,
               "seconds": round(time.monotonic() - started, 1)}
     return result

@@ -20,27 +20,15 @@ the demo accounts and the departments' own people, so records, timelines, histor
 are the ones the application writes. Choices come from one fixed-seed generator
 (``random.Random(2021)``) and people, outlets and departments are taken in a fixed order.
 
-**Dates.** The services stamp ``clock.now()`` and refuse a window starting in the past at
-submission (and a release whose window has expired). So, in this module only, because this is demo
-data:
-
-* each item is drafted with its window shifted forward by whole weeks (``_Builder.shift_for``; whole
-  weeks keep the workload engine's week arithmetic identical), and the planned window is written
-  back once everything ran (``fix_windows``), on the item, its work orders and its history;
-* every service call runs through ``_Clock``, which remembers the real interval of the call and the
-  planned moment; afterwards every timestamp a call stamped (created/updated/submitted/decided/
-  issued/met/signed-off/acknowledged/done/released/uploaded, timeline entries, history dates) is
-  moved to that moment (``warp``) with plain UPDATEs; values stamped outside any call are left;
-* meetings are created on their real dates (so they read 2021年第1期 …), and while items are being
-  submitted to a meeting its agenda cut-off is held open (``open_agenda``), then put back;
-* item and approval numbers were drawn from the current year's series; they are handed back and
-  the demo items renumbered by the year they were drafted / issued in (SH-2021-0001 …,
-  运统〔2021〕第001号 …), also in their work orders, history rows, timeline texts and notifications;
-* the pre-check stored at submission quotes those shifted dates and borrowed numbers: both are
-  rewritten (``fix_prechecks``).
-
-The outlet's problem is raised last, at the real time (its feedback case is a live case: dating it
-into the demo-cases year would make ``build_demo_cases`` believe its cases already exist).
+**Dates.** Every service call runs with the core clock frozen at the moment it is planned for
+(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(moment)``), so the services themselves
+stamp each event — created, submitted, decided, issued, met, signed off, acknowledged, done,
+released, uploaded, the timeline, the history rows and the notifications — and apply their rules as
+on that day: an item is drafted with its real window and submitted before its meeting's cut-off,
+item numbers run by the year drafted (SH-2021-0001 …) and approval numbers by the year issued
+(运统〔2021〕第001号 …), and the pre-check quotes what was there at submission. The first year runs
+from one queue of planned calls in time order; the current weeks are written meeting by meeting,
+each call at its moment. Nothing is rewritten afterwards, and the clock is as it was after each call.
 
 Idempotent: when the demo branch already holds items submitted in the first year, nothing is done
 and the result says "already present".
@@ -48,13 +36,10 @@ and the result says "already present".
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import heapq
 import itertools
-import math
 import random
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -65,7 +50,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from branchops.coordination import services as coord
@@ -82,16 +66,15 @@ from branchops.coordination.models import (
     Settings,
     TargetMode,
 )
-from branchops.core import clock
-from branchops.core.models import Notification, Sequence, TimelineEntry
-from branchops.core.services import mark_notifications_read, next_number
+from branchops.core.models import Notification
+from branchops.core.services import mark_notifications_read
 from branchops.core.workdays import add_working_days, is_working_day
 from branchops.dispatch import services as dispatch
-from branchops.dispatch.models import Release, WorkOrder
+from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType, Staff
 from branchops.org.roles import Role
 
-from .data import BRANCH, _say
+from .data import BRANCH, _say, call_at
 
 SEED = 2021
 #: The same fixed day as the demo cases: "now" of the current open work.
@@ -402,39 +385,6 @@ CURRENT_MEETINGS = [date(2026, 10, 28), date(2026, 11, 18), date(2026, 11, 25)]
 
 
 # --------------------------------------------------------------------------------------------
-# The clock: service calls at planned moments
-# --------------------------------------------------------------------------------------------
-
-
-class _Clock:
-    """Runs a service call and remembers the real interval it ran in and the moment it "happened"."""
-
-    def __init__(self):
-        self.starts: list[datetime] = []
-        self.ends: list[datetime] = []
-        self.moments: list[datetime] = []
-
-    def __call__(self, moment: datetime, fn, *args, **kwargs):
-        start = clock.now()
-        result = fn(*args, **kwargs)
-        end = clock.now()
-        if self.ends and start <= self.ends[-1]:
-            start = self.ends[-1] + timedelta(microseconds=1)
-        self.starts.append(start)
-        self.ends.append(max(end, start))
-        self.moments.append(moment)
-        return result
-
-    def moment_of(self, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        i = bisect.bisect_right(self.starts, value) - 1
-        if i >= 0 and value <= self.ends[i]:
-            return self.moments[i]
-        return value
-
-
-# --------------------------------------------------------------------------------------------
 # The builder
 # --------------------------------------------------------------------------------------------
 
@@ -445,7 +395,6 @@ class _Planned:
 
     spec: Spec
     window: tuple[date, date]
-    shift: int  # days the window was moved forward while the services ran
     item: Item | None = None
     history: bool = True
     held_on: date | None = None
@@ -459,12 +408,9 @@ class _Builder:
         self.stdout = stdout
         self.rng = random.Random(SEED)
         self.tz = timezone.get_current_timezone()
-        self.clock = _Clock()
         self.queue: list = []
         self.order = itertools.count()
         self.planned: list[_Planned] = []
-        self.renumbered: dict[str, str] = {}
-        self.today = clock.today()
         self._load()
 
     # --- people and places ------------------------------------------------------------------
@@ -534,11 +480,6 @@ class _Builder:
     def local_day(self, t: datetime) -> date:
         return timezone.localtime(t, self.tz).date()
 
-    def shift_for(self, first_window: date) -> int:
-        """Whole weeks that move the earliest planned window at least two weeks past today."""
-        gap = (self.today + timedelta(days=14) - first_window).days
-        return max(0, math.ceil(gap / 7)) * 7
-
     # --- the event queue --------------------------------------------------------------------
 
     def plan(self, moment: datetime, fn, *args, **kwargs):
@@ -549,8 +490,7 @@ class _Builder:
             moment, _n, fn, args, kwargs = heapq.heappop(self.queue)
             fn(moment, *args, **kwargs)
 
-    def call(self, moment: datetime, fn, *args, **kwargs):
-        return self.clock(moment, fn, *args, **kwargs)
+    call = staticmethod(call_at)  # call(moment, service, *args): the service runs at that moment
 
     # --- items ------------------------------------------------------------------------------
 
@@ -579,8 +519,7 @@ class _Builder:
         return dict(
             title=spec.title, item_type=KINDS[spec.kind],
             background=BACKGROUND[spec.kind].format(title=spec.title), actions=spec.actions,
-            effort_hours=spec.effort, window_start=start + timedelta(days=p.shift),
-            window_end=end + timedelta(days=p.shift), urgency=spec.urgency,
+            effort_hours=spec.effort, window_start=start, window_end=end, urgency=spec.urgency,
             customer_facing=spec.customer_facing, customer_impact=IMPACT[spec.kind] if spec.customer_facing else "",
             online_justification=justification,
         )
@@ -648,21 +587,13 @@ class _Builder:
 
     # --- meetings ---------------------------------------------------------------------------
 
-    def open_agenda(self, moment: datetime, held_on: date) -> Meeting:
-        """Create the meeting on its real date and hold its agenda open while its items are submitted
-        (its real cut-off is in the past); ``close_agenda`` puts the cut-off back."""
-        meeting = self.call(moment, coord.create_meeting, self.secretariat, self.branch, held_on,
-                            location="分行大楼12楼第二会议室")
-        Meeting.objects.filter(pk=meeting.pk).update(cutoff_at=clock.now() + timedelta(days=3650))
-        return meeting
-
-    @staticmethod
-    def close_agenda(meeting: Meeting):
-        Meeting.objects.filter(pk=meeting.pk).update(cutoff_at=meeting.cutoff_at)
+    def create_meeting(self, moment: datetime, held_on: date) -> Meeting:
+        """Created before the items for it are submitted, so its agenda is open until its cut-off."""
+        return self.call(moment, coord.create_meeting, self.secretariat, self.branch, held_on,
+                         location="分行大楼12楼第二会议室")
 
     def freeze(self, meeting: Meeting):
-        """Put the real cut-off back and freeze the agenda at it."""
-        self.close_agenda(meeting)
+        """The agenda is frozen at its cut-off."""
         self.call(meeting.cutoff_at, coord.freeze_agenda, self.secretariat, meeting)
 
     def hold(self, meeting: Meeting, planned: list[_Planned]):
@@ -754,10 +685,9 @@ class _Builder:
         rng = self.rng
         cutoffs = [coord._cutoff(self.conf, d) for d in MEETING_DAYS]
         by_meeting: dict[int, list[_Planned]] = {}
-        firsts = []
         for spec in HISTORY:
             held_on = MEETING_DAYS[spec.meeting - 1]
-            p = _Planned(spec, (held_on, held_on), 0)
+            p = _Planned(spec, (held_on, held_on))
             p.held_on = held_on
             p.conditions = []
             if spec.decision == "C":
@@ -767,12 +697,8 @@ class _Builder:
                 ready = add_working_days(held_on, 1)
             start = self.workday(ready + timedelta(days=rng.randint(3, 9)))
             p.window = (start, start + timedelta(days=spec.days - 1))
-            firsts.append(start)
             by_meeting.setdefault(spec.meeting, []).append(p)
             self.planned.append(p)
-        shift = self.shift_for(min(firsts))
-        for p in self.planned:
-            p.shift = shift
 
         specs_by_number = {i + 1: p for i, p in enumerate(self.planned)}
         for k, held_on in enumerate(MEETING_DAYS, start=1):
@@ -803,7 +729,7 @@ class _Builder:
             self.plan(self.moment(held_on, 14, 30), self._hold_step, items)
 
     def _open_meeting(self, moment, k, held_on, items):
-        meeting = self.open_agenda(moment, held_on)
+        meeting = self.create_meeting(moment, held_on)
         for p in items:
             p.meeting = meeting
 
@@ -858,13 +784,14 @@ class _Builder:
     # --- the current weeks ------------------------------------------------------------------
 
     def build_current(self):
-        """The open work around the reference date, written step by step in time order."""
+        """The open work around the reference date, written meeting by meeting, each call at its
+        planned moment."""
         rng = self.rng
         pfb = self.submitter
         m1, m2, m3 = CURRENT_MEETINGS
 
         def planned(spec: Spec, start: date, end: date) -> _Planned:
-            p = _Planned(spec, (start, end), 0, history=False)
+            p = _Planned(spec, (start, end), history=False)
             self.planned.append(p)
             return p
 
@@ -900,9 +827,6 @@ class _Builder:
         d1 = planned(S(3, "PFB", "I", "2027年元旦春节网点营业时间调整公告", "", 0.5, 0, ALL, "normal", True,
                        "按分行统一安排在厅堂和线上渠道公告节日营业时间，做好客户解释。"),
                      date(2026, 12, 28), date(2027, 2, 28))
-        shift = self.shift_for(min(p.window[0] for p in (k1, k2, k3, k4, s1, s2, s3, d1)))
-        for p in (k1, k2, k3, k4, s1, s2, s3, d1):
-            p.shift = shift
 
         def reviews(p: _Planned, start: datetime, depts=REVIEW_ORDER, reject=False):
             t = start
@@ -911,7 +835,7 @@ class _Builder:
                 self.opinion(self.workhour(t), p, dept, reject=reject)
 
         # Meeting of 2026-10-28: the identity check (approved, released) and the app switch (conditional).
-        meeting = self.open_agenda(self.moment(date(2026, 10, 16), 17, 30), m1)
+        meeting = self.create_meeting(self.moment(date(2026, 10, 16), 17, 30), m1)
         self.draft(self.moment(date(2026, 10, 19), 10, 12), k2, pfb)
         self.draft(self.moment(date(2026, 10, 20), 9, 40), k1, pfb)
         self.submit(self.moment(date(2026, 10, 21), 10, 30), k1, pfb, meeting)
@@ -928,13 +852,11 @@ class _Builder:
         ]
         self.freeze(meeting)
         self.hold(meeting, [k1, k2])
-        train = k2.item.conditions.get(due_date=date(2026, 11, 20))
-        self._report(self.moment(date(2026, 11, 19), 16, 20), train, pfb,
-                     "已于11月17日至19日分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
         self.release(self.moment(date(2026, 11, 4), 10, 0), k1, self.current_outcomes)
+        self.in_progress = k1
 
         # Meeting of 2026-11-18: the anti-fraud month (approved, waiting for release) and a rejection.
-        meeting = self.open_agenda(self.moment(date(2026, 11, 6), 17, 30), m2)
+        meeting = self.create_meeting(self.moment(date(2026, 11, 6), 17, 30), m2)
         self.draft(self.moment(date(2026, 11, 9), 15, 0), k3, self.person("CPP"))
         self.draft(self.moment(date(2026, 11, 10), 11, 0), k4, self.person("CREDIT"))
         self.submit(self.moment(date(2026, 11, 10), 9, 20), k3, k3.item.submitter, meeting)
@@ -945,7 +867,7 @@ class _Builder:
         self.hold(meeting, [k3, k4])
 
         # The next meeting, 2026-11-25: three items waiting for opinions, and a draft.
-        meeting = self.open_agenda(self.moment(date(2026, 11, 16), 9, 0), m3)
+        meeting = self.create_meeting(self.moment(date(2026, 11, 16), 9, 0), m3)
         self.draft(self.moment(date(2026, 11, 13), 16, 40), s1, pfb)
         self.submit(self.moment(date(2026, 11, 16), 11, 0), s1, pfb, meeting)
         self.opinion(self.moment(date(2026, 11, 17), 10, 15), s1, "ICC")
@@ -957,11 +879,16 @@ class _Builder:
         self.draft(self.moment(date(2026, 11, 19), 17, 30), s3, self.person("WEALTH"))
         self.submit(self.moment(date(2026, 11, 20), 10, 0), s3, s3.item.submitter, meeting)
         self.draft(self.moment(date(2026, 11, 20), 16, 0), d1, pfb)
-        self.close_agenda(meeting)
+
+        # Meanwhile: an outlet raises a problem with the identity check; the app switch's training is
+        # reported done.
+        self.raise_problem(self.moment(date(2026, 11, 19), 15, 30))
+        train = k2.item.conditions.get(due_date=date(2026, 11, 20))
+        self._report(self.moment(date(2026, 11, 19), 16, 20), train, pfb,
+                     "已于11月17日至19日分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
 
         # The worker on the reference date: overdue conditions flagged and escalated.
         self.call(self.moment(REFERENCE_DATE, 7, 0), coord.check_conditions, REFERENCE_DATE)
-        self.in_progress = k1
 
     def open_work(self):
         """(items waiting for opinions, decided items still open, the work orders' page, reviewers)."""
@@ -1000,148 +927,15 @@ class _Builder:
                 self.call(max(done, ack + timedelta(hours=1)), dispatch.complete_work_order, head, wo,
                           self.rng.choice(DONE_NOTES))
 
-    # --- afterwards -------------------------------------------------------------------------
-
-    def fix_windows(self):
-        """Write the planned windows back (items, their work orders, and their history rows)."""
-        HistItem = Item.history.model
-        HistOrder = WorkOrder.history.model
-        for p in self.planned:
-            start, end = p.window
-            Item.objects.filter(pk=p.item.pk).update(window_start=start, window_end=end)
-            HistItem.objects.filter(id=p.item.pk).update(window_start=start, window_end=end)
-            WorkOrder.objects.filter(item_id=p.item.pk).update(start_date=start, due_date=end)
-            HistOrder.objects.filter(item_id=p.item.pk).update(start_date=start, due_date=end)
-            for release in Release.objects.filter(item_id=p.item.pk).exclude(over_capacity=[]):
-                for row in release.over_capacity:
-                    row["week"] = (date.fromisoformat(row["week"]) - timedelta(days=p.shift)).isoformat()
-                Release.objects.filter(pk=release.pk).update(over_capacity=release.over_capacity)
-
-    def warp(self):
-        """Move every timestamp a service call stamped to the moment that call was planned for."""
-        models_ = [Item, Opinion, Meeting, Condition, ItemAttachment, Release, WorkOrder, TimelineEntry]
-        models_ += [m.history.model for m in (Item, Opinion, Meeting, Condition, WorkOrder)]
-        moment_of = self.clock.moment_of
-        for model in models_:
-            columns = [f for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)]
-            pk = model._meta.pk
-            rows = model._base_manager.filter(pk__gt=self.first_ids[model]).values_list(
-                pk.attname, *[f.attname for f in columns])
-            updates = []
-            for pk_value, *values in rows.iterator(chunk_size=2000):
-                new = [moment_of(v) for v in values]
-                if new != values:
-                    updates.append([connection.ops.adapt_datetimefield_value(v) for v in new] + [pk_value])
-            if updates:
-                sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
-                sql = (f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} "
-                       f"WHERE {connection.ops.quote_name(pk.column)} = %s")
-                with connection.cursor() as cursor:
-                    cursor.executemany(sql, updates)
-
-    def renumber(self, borrowed_from: dict[str, int | None]):
-        """Hand back the numbers borrowed from this year's series and number the demo items by the
-        year they were drafted in, their approvals by the year they were issued in."""
-        year = self.today.year
-        items = list(Item.objects.filter(pk__in=[p.item.pk for p in self.planned]).order_by("created_at", "pk"))
-        keys = {"item": "coordination:item", "approval": f"coordination:approval:{self.branch.pk}"}
-        drawn = {"item": sum(1 for i in items if i.previous_id is None),
-                 "approval": sum(1 for i in items if i.approval_number)}
-        for name, key in keys.items():
-            before = borrowed_from[name]
-            seq = Sequence.objects.select_for_update().filter(key=key, year=year).first()
-            if seq is not None and seq.last == (before or 0) + drawn[name]:
-                seq.last = before or 0
-                seq.save(update_fields=["last"])
-        old = {i.pk: (i.number, i.approval_number) for i in items}
-        temporary = Concat(models.Value("~demo-"), Cast("id", models.CharField()))
-        Item.objects.filter(pk__in=list(old)).update(number=temporary)
-        Item.objects.filter(pk__in=list(old)).exclude(approval_number="").update(approval_number=temporary)
-        numbers: dict[int, str] = {}
-        for item in items:
-            if item.previous_id is None:
-                y = timezone.localtime(item.created_at, self.tz).year
-                numbers[item.pk] = f"SH-{y}-{next_number(keys['item'], y):04d}"
-        for item in items:
-            if item.previous_id is not None:
-                numbers[item.pk] = f"{numbers[item.previous_id].split('/')[0]}/{item.revision}"
-        approvals: dict[int, str] = {}
-        for item in sorted((i for i in items if i.approval_number), key=lambda i: (i.approval_issued_at, i.pk)):
-            y = timezone.localtime(item.approval_issued_at, self.tz).year
-            approvals[item.pk] = self.conf.approval_format.format(year=y, seq=next_number(keys["approval"], y))
-        HistItem = Item.history.model
-        HistOrder = WorkOrder.history.model
-        for item in items:
-            number, approval = numbers[item.pk], approvals.get(item.pk, "")
-            Item.objects.filter(pk=item.pk).update(number=number, approval_number=approval)
-            HistItem.objects.filter(id=item.pk).update(number=number)
-            if approval:
-                HistItem.objects.filter(id=item.pk).exclude(approval_number="").update(approval_number=approval)
-                WorkOrder.objects.filter(item_id=item.pk).update(approval_number=approval)
-                HistOrder.objects.filter(item_id=item.pk).update(approval_number=approval)
-            old_number, old_approval = old[item.pk]
-            self.renumbered[old_number] = number
-            if old_approval:
-                self.renumbered[old_approval] = approval
-        # The timeline's sentences quote numbers ("Revised as …", the approval number issued).
-        pattern = self.number_pattern()
-        if pattern is not None:
-            rows = [(pattern.sub(lambda m: self.renumbered[m.group(0)], msg), pk) for pk, msg in
-                    TimelineEntry.objects.filter(pk__gt=self.first_ids[TimelineEntry]).values_list("pk", "message")
-                    if pattern.search(msg)]
-            for message, pk in rows:
-                TimelineEntry.objects.filter(pk=pk).update(message=message)
-
-    def number_pattern(self):
-        if not self.renumbered:
-            return None
-        return re.compile("|".join(re.escape(k) for k in sorted(self.renumbered, key=len, reverse=True)))
-
-    def fix_prechecks(self):
-        """The pre-check as it was at submission, with final numbers and dates: the services ran it on
-        the shifted windows and borrowed numbers, so quote the final numbers and move every date it
-        quotes back by the item's shift (items only overlap items of their own phase, which share
-        the shift). Computing it again would cost a workload check per item and would see items that
-        came later."""
-        pattern = self.number_pattern()
-        full_date = re.compile(r"\d{4}-\d{2}-\d{2}")
-        week = re.compile(r"(\d{2})-(\d{2}) 周")
-        for p in self.planned:
-            item = Item.objects.get(pk=p.item.pk)
-            if not item.precheck:
-                continue
-            shifted_start = p.window[0] + timedelta(days=p.shift)
-
-            def back(d: date, shift=p.shift) -> date:
-                return d - timedelta(days=shift)
-
-            def week_back(m, start=shifted_start):
-                month, day = int(m.group(1)), int(m.group(2))
-                candidates = [date(y, month, day) for y in (start.year - 1, start.year, start.year + 1)]
-                d = min(candidates, key=lambda c: abs((c - start).days))
-                return f"{back(d):%m-%d} 周"
-
-            findings = []
-            for finding in item.precheck:
-                finding = dict(finding)
-                message = finding.get("message", "")
-                if pattern is not None:
-                    message = pattern.sub(lambda m: self.renumbered[m.group(0)], message)
-                    if finding.get("item") in self.renumbered:
-                        finding["item"] = self.renumbered[finding["item"]]
-                message = full_date.sub(lambda m: back(date.fromisoformat(m.group(0))).isoformat(), message)
-                finding["message"] = week.sub(week_back, message)
-                findings.append(finding)
-            Item.objects.filter(pk=item.pk).update(precheck=findings)
-
-    def raise_problem(self):
+    def raise_problem(self, moment: datetime):
+        """An outlet whose work order is acknowledged but not done reports a problem with it."""
         wo = (WorkOrder.objects.filter(item=self.in_progress.item, status=WorkOrder.Status.ACKNOWLEDGED)
               .exclude(institution__in=[self.outlet_head.staff.institution_id])
               .select_related("institution").order_by("institution__path").first())
         if wo is None or self.heads.get(wo.institution_id) is None:
             return None
-        return dispatch.raise_problem(
-            self.heads[wo.institution_id], wo, "部分客户预留手机号已停机，无法联系本人到店核查",
+        return self.call(
+            moment, dispatch.raise_problem, self.heads[wo.institution_id], wo, "部分客户预留手机号已停机，无法联系本人到店核查",
             "清单中约三成客户的预留手机号已停机或为空号，网点无法通知客户到店。建议由远程银行先行核实联系方式，"
             "或提供客户最近一次交易的网点信息以便分流。")
 
@@ -1239,37 +1033,16 @@ def _build(stdout) -> dict:
     first_notification = Notification.objects.aggregate(m=models.Max("id"))["m"] or 0
     with transaction.atomic():
         builder = _Builder(stdout)
-        tracked = [Item, Opinion, Meeting, Condition, ItemAttachment, Release, WorkOrder, TimelineEntry]
-        tracked += [m.history.model for m in (Item, Opinion, Meeting, Condition, WorkOrder)]
-        builder.first_ids = {m: m._base_manager.aggregate(x=models.Max("pk"))["x"] or 0 for m in tracked}
-        year = builder.today.year
-        borrowed = {
-            "item": Sequence.objects.filter(key="coordination:item", year=year).values_list("last", flat=True).first(),
-            "approval": Sequence.objects.filter(key=f"coordination:approval:{builder.branch.pk}", year=year)
-            .values_list("last", flat=True).first(),
-        }
         builder.plan_history()
         builder.run_queue()
         builder.build_current()
-        builder.fix_windows()
-        builder.warp()
-        builder.renumber(borrowed)
-        builder.fix_prechecks()
-        builder.raise_problem()
         open_work = builder.open_work()
-        pattern = builder.number_pattern()
 
-    # Notifications are written when the transaction commits, with the numbers of the moment:
-    # renumber them, and mark everything as read (per recipient, through the service) but what is
-    # open now: the opinions asked for on the next agenda, the work orders in progress, and — for
-    # the departments, not the reviewers — the open conditions and the approval waiting for release.
+    # Notifications are written when the transaction commits (each dated at its event): mark
+    # everything as read (per recipient, through the service) but what is open now: the opinions
+    # asked for on the next agenda, the work orders in progress, and — for the departments, not the
+    # reviewers — the open conditions and the approval waiting for release.
     fresh = Notification.objects.filter(id__gt=first_notification)
-    if pattern is not None:
-        for pk, title, body in fresh.values_list("pk", "title", "body"):
-            new_title = pattern.sub(lambda m: builder.renumbered[m.group(0)], title)
-            new_body = pattern.sub(lambda m: builder.renumbered[m.group(0)], body)
-            if (new_title, new_body) != (title, body):
-                Notification.objects.filter(pk=pk).update(title=new_title, body=new_body)
     waiting, decided, orders_url, reviewer_ids = open_work
     keep = {Item(pk=pk).get_absolute_url() for pk in waiting} | {orders_url}
     for_submitters = {Item(pk=pk).get_absolute_url() for pk in decided}

@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from branchops.core import clock
 from branchops.org import services as org
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType, Post, Staff
 from branchops.org.roles import Role
@@ -400,6 +401,13 @@ def _ensure_reference(model, rows) -> dict:
 def _say(stdout, message: str) -> None:
     if stdout is not None:
         stdout.write(message)
+
+
+def call_at(moment, fn, *args, **kwargs):
+    """Run a service call as if it were ``moment``: the core clock stands at it during the call, so the
+    service stamps and checks that time; afterwards the clock is as it was."""
+    with clock.frozen(moment):
+        return fn(*args, **kwargs)
 
 
 def build_demo(stdout=None) -> dict:
