@@ -10,12 +10,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest
 
 from branchops.core.models import TimelineEntry
-from branchops.demo.data import DEMO_ACCOUNTS, build_demo, make_plan
+from branchops.demo.data import DEMO_ACCOUNTS, make_plan
 from branchops.org.models import (
     BusinessHours,
     Cluster,
@@ -32,12 +31,8 @@ HISTORY_MODELS = [Institution, Staff, Department, Cluster, BusinessHours, Outlet
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            counts = build_demo()
-            yield counts
-            transaction.set_rollback(True)
+def demo(demo_part):
+    return demo_part  # the counts of the package's one build_demo()
 
 
 def snapshot():

@@ -15,7 +15,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 
@@ -36,7 +35,6 @@ from branchops.cases.models import (
 from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.demo.cases import FIRST_DAY, REFERENCE_DATE, SUPPORT_DEPARTMENTS, build_demo_cases, demo_cases
-from branchops.demo.data import build_demo
 
 SCALE = 0.1
 #: When the demo is "loaded" in these tests: nothing of the demo may carry this time.
@@ -44,14 +42,11 @@ LOADED_AT = clock.instant(datetime(2030, 1, 2, 9, 0))
 
 
 @pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
+def built(demo_part, django_db_blocker):
     with django_db_blocker.unblock():
-        with transaction.atomic():
-            build_demo()
-            with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
-                result = build_demo_cases(scale=SCALE)
-            yield result
-            transaction.set_rollback(True)
+        with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
+            result = build_demo_cases(scale=SCALE)
+    return result
 
 
 def user(username):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
 
@@ -33,7 +32,6 @@ from branchops.demo.coordination import (
     build_demo_coordination,
     history_items,
 )
-from branchops.demo.data import build_demo
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
 
@@ -42,15 +40,12 @@ LOADED_AT = clock.instant(datetime(2030, 1, 2, 9, 0))
 
 
 @pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
+def built(demo_part, django_db_blocker):
     with django_db_blocker.unblock():
-        with transaction.atomic():
-            build_demo()
-            with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
-                result = build_demo_coordination()
-                result["clock_after"] = clock.now()
-            yield result
-            transaction.set_rollback(True)
+        with clock.frozen(LOADED_AT), TestCase.captureOnCommitCallbacks(execute=True):
+            result = build_demo_coordination()
+            result["clock_after"] = clock.now()
+    return result
 
 
 def user(username):
