@@ -44,3 +44,18 @@ def test_transitions_move_only_along_their_edges():
     with pytest.raises(ValidationError, match="submitted cannot submit"):
         flow.apply(rec, "submit")
     assert rec.status == "submitted"
+
+
+def test_state_decides_what_is_offered_and_the_service_says_why():
+    flow = Transitions({"submit": (["draft"], "submitted")}, refusal=lambda r, a: "not a draft")
+    table = ActionTable([Action("submit", allowed=_owner, state=lambda u, o: flow.can(o.status, "submit"),
+                                run=lambda u, o, d: flow.apply(o, "submit"))])
+    owner = SimpleNamespace(name="a")
+    draft, sent = SimpleNamespace(owner="a", status="draft"), SimpleNamespace(owner="a", status="submitted")
+    assert table.can(owner, draft) == {"submit": True} and table.allowed(owner, sent) == []
+    # Not offered, yet authorised: the state is refused by the service with its reason, not a bare 403.
+    action = table.authorize(owner, sent, "submit")
+    with pytest.raises(ValidationError, match="not a draft"):
+        action.run(owner, sent, {})
+    with pytest.raises(PermissionDenied):
+        table.authorize(SimpleNamespace(name="b"), draft, "submit")

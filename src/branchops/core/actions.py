@@ -6,6 +6,10 @@ Each use case an app offers on a record is declared once, as an :class:`Action`:
   decides whether the action is offered. Pages read it as ``can.<name>`` in templates, the API as
   ``allowed_actions`` in responses; the app's service checks the same predicate again (through
   ``require``), so a rule changed in one place changes the page, the API and the service together.
+- ``state(user, obj)`` (optional): the part of the rule that is the record's state alone (a status
+  from the app's ``Transitions``, a meeting not yet held …). It decides what is offered, like
+  ``allowed``, but ``authorize`` leaves it to the service, which refuses a wrong state with a
+  ValidationError saying why (400, or a message on the page) rather than a bare 403.
 - ``run(user, obj, data)``: the service call, with the typed input the page's form or the API's
   schema produced (``data`` is a dict; ``expected_version`` is in it when ``versioned``).
 - ``form`` / ``schema``: the page form and the API input schema (either may be None).
@@ -33,6 +37,7 @@ class Action:
     name: str
     allowed: Predicate
     run: Callable[[Any, Any, dict], Any]
+    state: Predicate | None = None
     label: Any = ""
     form: type | None = None
     schema: type | None = None
@@ -64,16 +69,21 @@ class ActionTable:
         except KeyError:
             raise Http404 from None
 
+    @staticmethod
+    def _offered(action: Action, user, obj) -> bool:
+        return bool(action.allowed(user, obj) and (action.state is None or action.state(user, obj)))
+
     def can(self, user, obj) -> dict[str, bool]:
-        """``{name: allowed}`` for every action: the page's ``can`` in templates."""
-        return {a.name: bool(a.allowed(user, obj)) for a in self._actions.values()}
+        """``{name: offered}`` for every action: the page's ``can`` in templates."""
+        return {a.name: self._offered(a, user, obj) for a in self._actions.values()}
 
     def allowed(self, user, obj) -> list[str]:
         """The names of the actions the user may take on obj now: the API's ``allowed_actions``."""
-        return [a.name for a in self._actions.values() if a.allowed(user, obj)]
+        return [a.name for a in self._actions.values() if self._offered(a, user, obj)]
 
     def authorize(self, user, obj, name: str) -> Action:
-        """The action, after its predicate: 404 for an unknown name, 403 when not allowed."""
+        """The action, after its predicate: 404 for an unknown name, 403 when not allowed. The state
+        is the service's to check (it says why)."""
         action = self.get(name)
         if not action.allowed(user, obj):
             raise PermissionDenied(_("You cannot do this now."))
