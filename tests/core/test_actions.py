@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from branchops.core.actions import Action, ActionTable, Transitions, require
+from branchops.core.actions import Action, ActionTable, Transitions, require, rule
 
 
 def _owner(user, obj):
@@ -59,3 +59,18 @@ def test_state_decides_what_is_offered_and_the_service_says_why():
         action.run(owner, sent, {})
     with pytest.raises(PermissionDenied):
         table.authorize(SimpleNamespace(name="b"), draft, "submit")
+
+
+def test_a_rule_named_on_its_module_follows_a_patch(monkeypatch):
+    import types
+
+    module = types.SimpleNamespace(owner=_owner)
+    table = ActionTable([Action("edit", allowed=rule(module, "owner"), run=lambda u, o, d: None)])
+    user, obj = SimpleNamespace(name="a"), SimpleNamespace(owner="a")
+    assert table.allowed(user, obj) == ["edit"]
+    monkeypatch.setattr(module, "owner", lambda u, o: False)
+    assert table.allowed(user, obj) == []
+    flow = Transitions({"submit": (["draft"], "submitted")}, refusal=lambda r, a: "no")
+    flow.check(SimpleNamespace(status="draft"), "submit")
+    with pytest.raises(ValidationError):
+        flow.check(SimpleNamespace(status="submitted"), "submit")

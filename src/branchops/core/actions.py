@@ -90,6 +90,18 @@ class ActionTable:
         return action
 
 
+def rule(module, name: str) -> Predicate:
+    """The predicate ``module.<name>``, looked up at each call rather than once at import: an action
+    table names its rules this way, so that a test patching one rule of the module sees the pages,
+    the API and the services (which call ``require(module.<name>, …)``) change together."""
+
+    def predicate(user, obj):
+        return getattr(module, name)(user, obj)
+
+    predicate.__name__ = predicate.__qualname__ = name
+    return predicate
+
+
 def require(predicate: Predicate, user, obj, message=None) -> None:
     """In a service: refuse with PermissionDenied unless the predicate holds. ``user=None`` is the
     system (commands, the worker, the demo) and is always allowed."""
@@ -115,13 +127,17 @@ class Transitions:
     def can(self, status: str, action: str) -> bool:
         return status in self.table[action][0]
 
+    def check(self, record, action: str, field_name: str = "status") -> None:
+        """ValidationError (the refusal) unless the record's state allows ``action``; nothing moves."""
+        from django.core.exceptions import ValidationError
+
+        if getattr(record, field_name) not in self.table[action][0]:
+            raise ValidationError(self._refusal(record, action))
+
     def apply(self, record, action: str, field_name: str = "status") -> str:
         """Move ``record`` along ``action`` (setting the field, not saving); ValidationError if its
         state does not allow it."""
-        from django.core.exceptions import ValidationError
-
-        sources, target = self.table[action]
-        if getattr(record, field_name) not in sources:
-            raise ValidationError(self._refusal(record, action))
+        self.check(record, action, field_name)
+        target = self.table[action][1]
         setattr(record, field_name, target)
         return target
