@@ -32,7 +32,7 @@ from branchops.dispatch import queries as dispatch_queries
 from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level
 
-from . import forms, queries, services
+from . import forms, queries, rules, services
 from .models import Condition, Decision, ItemStatus, ItemType, Meeting
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -185,7 +185,7 @@ def item_edit(request, pk):
         raise Http404
     if not _owns(request.user, item):
         raise PermissionDenied
-    if item.status not in services.EDITABLE:
+    if item.status not in rules.EDITABLE:
         messages.error(request, _("A decided or withdrawn item can no longer be edited; revise it instead."))
         return redirect(item)
     if item.meeting is not None and item.meeting.status not in OPEN_MEETING:
@@ -245,10 +245,10 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
         return bound[name] if name in bound else cls(item=item, user=user, auto_id=f"{name}-%s", **kwargs)
 
     can = {
-        "edit": owner and status in services.EDITABLE and meeting_open,
-        "attach": owner and status in services.EDITABLE,
+        "edit": owner and status in rules.EDITABLE and meeting_open,
+        "attach": owner and status in rules.EDITABLE,
         "submit": owner and status == ItemStatus.DRAFT,
-        "withdraw": owner and status in services.EDITABLE and meeting_open,
+        "withdraw": owner and status in rules.EDITABLE and meeting_open,
         "revise": owner and status == ItemStatus.REJECTED and getattr(item, "next_revision", None) is None,
         "schedule": run and status == ItemStatus.SUBMITTED,
         "defer": run and status == ItemStatus.SUBMITTED and meeting is not None

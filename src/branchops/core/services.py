@@ -26,15 +26,21 @@ def require_perm(actor, perm: str, obj=None) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
-def check_lengths(**fields: tuple[str | None, int]) -> None:
-    """Refuse a text longer than its limit, naming the field: ``check_lengths(reason=(reason, 200))``.
-    The pages' forms say the same, but the API reaches the services without them."""
+def length_errors(**fields: tuple[str | None, int]) -> dict:
+    """``{field: [message]}`` for each text longer than its limit: ``length_errors(reason=(reason, 200))``."""
     errors = {}
     for name, (value, limit) in fields.items():
         try:
             MaxLengthValidator(limit)(value or "")
         except ValidationError as exc:
             errors[name] = exc.messages
+    return errors
+
+
+def check_lengths(**fields: tuple[str | None, int]) -> None:
+    """Refuse a text longer than its limit, naming the field. The pages' forms say the same, but the
+    API reaches the services without them."""
+    errors = length_errors(**fields)
     if errors:
         raise ValidationError(errors)
 
