@@ -140,3 +140,45 @@ def runs(user, meeting) -> bool:
 
 def plans_meeting(user, branch) -> bool:
     return user.has_perm("coordination.run_meeting") and in_scope(user, branch)
+
+
+# --- the states that offer each action (the services refuse the others, saying why) ------------
+
+def editable(item) -> bool:
+    return item.status in EDITABLE and agenda_open(item)
+
+
+def attachable(item) -> bool:
+    return item.status in EDITABLE
+
+
+def submittable(item) -> bool:
+    return ITEM_FLOW.can(item.status, "submit")
+
+
+def withdrawable(item) -> bool:
+    return ITEM_FLOW.can(item.status, "withdraw") and agenda_open(item)
+
+
+def revisable(item) -> bool:
+    return item.status == S.REJECTED and getattr(item, "next_revision", None) is None
+
+
+def open_for_opinions(item) -> bool:
+    return item.status == S.SUBMITTED and agenda_open(item)
+
+
+def undecided(item) -> bool:
+    return ITEM_FLOW.can(item.status, "approve")
+
+
+def deferrable(item) -> bool:
+    return undecided(item) and item.meeting_id is not None and item.meeting.status != M.CLOSED
+
+
+def decidable(item) -> bool:
+    return undecided(item) and item.meeting_id is not None and item.meeting.status in DECIDING
+
+
+def releasable(item) -> bool:
+    return ITEM_FLOW.can(item.status, "release") and has_valid_number(item)

@@ -13,7 +13,8 @@ Each use case an app offers on a record is declared once, as an :class:`Action`:
 - ``run(user, obj, data)``: the service call, with the typed input the page's form or the API's
   schema produced (``data`` is a dict; ``expected_version`` is in it when ``versioned``).
 - ``form`` / ``schema``: the page form and the API input schema (either may be None).
-- ``label``, ``done``, ``icon``, ``style``, ``confirm``: what the page shows.
+- ``label``, ``done``, ``icon``, ``style``, ``confirm``: what the page shows (``done`` may be a function
+  of the service's result).
 
 An app builds one :class:`ActionTable` and its views and API look actions up in it; an unknown
 name is a 404, an action not allowed a 403 — before any input is parsed.
@@ -48,6 +49,10 @@ class Action:
     confirm: Any = None
     extra: dict = field(default_factory=dict)
 
+    def done_message(self, result) -> str:
+        """What the page says once done: ``done``, or ``done(result)`` when it needs the result."""
+        return str(self.done(result) if callable(self.done) else self.done)
+
 
 class ActionTable:
     def __init__(self, actions: Iterable[Action]):
@@ -73,9 +78,10 @@ class ActionTable:
     def _offered(action: Action, user, obj) -> bool:
         return bool(action.allowed(user, obj) and (action.state is None or action.state(user, obj)))
 
-    def can(self, user, obj) -> dict[str, bool]:
-        """``{name: offered}`` for every action: the page's ``can`` in templates."""
-        return {a.name: self._offered(a, user, obj) for a in self._actions.values()}
+    def can(self, user, obj, only: Iterable[str] | None = None) -> dict[str, bool]:
+        """``{name: offered}`` for every action (or those named in ``only``): the page's ``can``."""
+        wanted = self._actions.values() if only is None else [self.get(name) for name in only]
+        return {a.name: self._offered(a, user, obj) for a in wanted}
 
     def allowed(self, user, obj) -> list[str]:
         """The names of the actions the user may take on obj now: the API's ``allowed_actions``."""
