@@ -18,16 +18,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
-from branchops.org.scope import in_scope, visible_institutions
+from branchops.org.scope import visible_institutions
 
 from . import forms, queries, services, workload
+from .actions import WORK_ORDER_ACTIONS
 from .models import OutletCapacity, WorkOrder
 
 Status = WorkOrder.Status
@@ -63,12 +63,6 @@ def _error_text(exc: ValidationError, form=None) -> str:
 def _form_errors(form) -> str:
     return " ".join(f"{form.fields[f].label}: {e['message']}" if f in form.fields else e["message"]
                     for f, errs in form.errors.get_json_data().items() for e in errs)
-
-
-def can_act(user, wo: WorkOrder) -> bool:
-    """The outlet's head acts on the outlet's own work orders (the services check it again)."""
-    staff = getattr(user, "staff", None)
-    return user.has_perm("dispatch.change_workorder") and staff is not None and staff.institution_id == wo.institution_id
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -141,37 +135,15 @@ def work_orders(request):
 
 # --- one work order ------------------------------------------------------------------------------
 
-ACTIONS = {
-    "acknowledge": {"form": forms.ActionForm, "label": gettext_lazy("Acknowledge"), "icon": "check2",
-                    "run": lambda u, wo, d: services.acknowledge_work_order(u, wo),
-                    "done": gettext_lazy("Work order acknowledged.")},
-    "done": {"form": forms.DoneForm, "label": gettext_lazy("Mark done"), "icon": "check2-circle", "style": "success",
-             "run": lambda u, wo, d: services.complete_work_order(u, wo, d["note"]),
-             "done": gettext_lazy("Work order marked done.")},
-    "problem": {"form": forms.ProblemForm, "label": gettext_lazy("Raise a problem"), "icon": "exclamation-triangle",
-                "style": "outline-danger",
-                "run": lambda u, wo, d: services.raise_problem(u, wo, d["title"], d["description"]),
-                "done": gettext_lazy("Problem raised: case %(number)s was opened for the secretariat.")},
-}
-
-
-def available_actions(user, wo: WorkOrder) -> list[dict]:
-    """The actions valid for the work order's state and the user. Only a convenience for the page."""
-    if not can_act(user, wo):
-        return []
-    wanted = []
-    if wo.status == Status.RELEASED:
-        wanted.append("acknowledge")
-    if wo.status != Status.DONE:
-        wanted.append("done")
-    if wo.status in (Status.RELEASED, Status.ACKNOWLEDGED):
-        wanted.append("problem")
+def offered_actions(user, wo: WorkOrder) -> list[dict]:
+    """The actions the table offers the user on the work order now, each with its form."""
+    can = WORK_ORDER_ACTIONS.can(user, wo)
     out = []
-    for name in wanted:
-        spec = ACTIONS[name]
-        form = spec["form"](auto_id=f"{name}-%s")
-        out.append({"name": name, "label": spec["label"], "icon": spec["icon"], "style": spec.get("style", "primary"),
-                    "form": form, "simple": not form.fields})
+    for action in WORK_ORDER_ACTIONS:
+        if can[action.name]:
+            form = action.form(auto_id=f"{action.name}-%s")
+            out.append({"name": action.name, "label": action.label, "icon": action.icon, "style": action.style,
+                        "form": form, "simple": not form.fields})
     return out
 
 
@@ -186,7 +158,7 @@ def work_order(request, pk):
         "days_left": (wo.due_date - today).days,
         "days_overdue": max(0, (today - wo.due_date).days),
         "materials": item.attachments.all(),
-        "actions": available_actions(request.user, wo),
+        "actions": offered_actions(request.user, wo),
         "can_monitor": queries.follows_item(request.user, item),
         "timeline": timeline(wo),
         "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by)},
@@ -205,20 +177,17 @@ def work_order_action(request, pk, action):
     if request.method != "POST":
         return redirect("dispatch:work_order", pk=pk)
     wo = queries.access_work_order(request.user, pk)
-    spec = ACTIONS.get(action)
-    if spec is None:
-        raise Http404
-    form = spec["form"](request.POST)
+    act = WORK_ORDER_ACTIONS.authorize(request.user, wo, action)
+    form = act.form(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect(wo)
     try:
-        result = spec["run"](request.user, wo, form.cleaned_data)
+        result = act.run(request.user, wo, form.action_data())
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
     else:
-        done = str(spec["done"])
-        messages.success(request, done % {"number": result.number} if action == "problem" else done)
+        messages.success(request, act.done_message(result))
     return redirect(wo)
 
 
@@ -339,8 +308,6 @@ def capacity(request):
         messages.error(request, _form_errors(form))
         return redirect(back)
     outlet = form.cleaned_data["outlet"]
-    if not in_scope(request.user, outlet):
-        raise Http404
     try:
         cap = services.set_capacity(request.user, outlet, form.cleaned_data["weekly_hours"],
                                     form.cleaned_data["note"])
