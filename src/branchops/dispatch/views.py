@@ -242,6 +242,47 @@ def _outlets(user, under: Institution | None):
     return qs.order_by("path")
 
 
+def _heat_rows(data: dict, overrides: dict) -> list[dict]:
+    """The heat-map's rows: each outlet's weeks as cells with their level, its peak and weeks over."""
+    rows = []
+    for row in data["rows"]:
+        ratios = [r for r in row["ratios"] if r is not None]
+        rows.append({**row, "peak": max(ratios, default=None), "override": overrides.get(row["id"]),
+                     "cells": [{"load": load, "ratio": ratio, "pct": round(ratio * 100) if ratio is not None else None,
+                                "level": _level(ratio) if load or ratio else "empty"}
+                               for load, ratio in zip(row["loads"], row["ratios"], strict=True)],
+                     "over_weeks": sum(1 for r in ratios if r > 1)})
+    return rows
+
+
+def _busiest_first(row) -> float:
+    return -(row["peak"] or 0)
+
+
+def _chart(rows: list[dict], weeks: list[dict]) -> tuple[dict, list[dict]]:
+    """The ECharts heat-map of the busiest outlets (all of them when few) and the rows it shows."""
+    charted = rows if len(rows) <= CHART_MAX_OUTLETS else sorted(rows, key=_busiest_first)[:CHART_MAX_OUTLETS]
+    charted = list(reversed(charted))  # ECharts draws the first category at the bottom
+    return {
+        "weeks": [w["label"] for w in weeks],
+        "outlets": [r["name"] for r in charted],
+        "cells": [[x, y, cell["ratio"] if cell["ratio"] is not None else "-", cell["load"], r["capacity"]]
+                  for y, r in enumerate(charted) for x, cell in enumerate(r["cells"])],
+        "labels": {"load": _("Load"), "capacity": _("Capacity"), "hours": _("h"),
+                   "no_capacity": _("No capacity set")},
+        "warn": WARN_RATIO,
+    }, charted
+
+
+def _links(params: dict) -> dict:
+    """The page's own address and those of the previous, next and current ranges of weeks."""
+    step = timedelta(weeks=params["weeks"])
+    return {"prev_url": _workload_url({**params, "start": params["start"] - step}),
+            "next_url": _workload_url({**params, "start": params["start"] + step}),
+            "this_url": _workload_url({**params, "start": workload.week_start(clock.today())}),
+            "here": _workload_url(params)}
+
+
 @login_required
 @permission_required("dispatch.view_workorder", raise_exception=True)
 def workload_view(request):
@@ -252,45 +293,21 @@ def workload_view(request):
     outlets = list(_outlets(request.user, under))
     data = queries.heatmap(outlets, params["start"], params["weeks"])
     overrides = {c.outlet_id: c for c in OutletCapacity.objects.filter(outlet__in=[o.pk for o in outlets])}
-    rows = []
-    for row in data["rows"]:
-        ratios = [r for r in row["ratios"] if r is not None]
-        peak = max(ratios, default=None)
-        rows.append({**row, "peak": peak, "override": overrides.get(row["id"]),
-                     "cells": [{"load": load, "ratio": ratio, "pct": round(ratio * 100) if ratio is not None else None,
-                                "level": _level(ratio) if load or ratio else "empty"}
-                               for load, ratio in zip(row["loads"], row["ratios"], strict=True)],
-                     "over_weeks": sum(1 for r in ratios if r > 1)})
+    rows = _heat_rows(data, overrides)
     if params["sort"] == "peak":
-        rows.sort(key=lambda r: -(r["peak"] or 0))
+        rows.sort(key=_busiest_first)
     weeks = [{"start": w, "end": w + timedelta(days=6), "label": f"W{w.isocalendar().week:02d} {w:%m-%d}"}
              for w in data["weeks"]]
-    charted = rows if len(rows) <= CHART_MAX_OUTLETS else sorted(rows, key=lambda r: -(r["peak"] or 0))[
-        :CHART_MAX_OUTLETS]
-    charted = list(reversed(charted))  # ECharts draws the first category at the bottom
-    chart = {
-        "weeks": [w["label"] for w in weeks],
-        "outlets": [r["name"] for r in charted],
-        "cells": [[x, y, cell["ratio"] if cell["ratio"] is not None else "-", cell["load"], r["capacity"]]
-                  for y, r in enumerate(charted) for x, cell in enumerate(r["cells"])],
-        "labels": {"load": _("Load"), "capacity": _("Capacity"), "hours": _("h"),
-                   "no_capacity": _("No capacity set")},
-        "warn": WARN_RATIO,
-    }
-    can_edit = request.user.has_perm("dispatch.change_outletcapacity")
-    prev_params = {**params, "start": params["start"] - timedelta(weeks=params["weeks"])}
-    next_params = {**params, "start": params["start"] + timedelta(weeks=params["weeks"])}
-    this_params = {**params, "start": workload.week_start(clock.today())}
+    chart, charted = _chart(rows, weeks)
     return render(request, "dispatch/workload.html", {
         "params": params, "weeks": weeks, "rows": rows, "chart": chart, "groups": groups,
-        "week_choices": WEEK_CHOICES, "can_edit": can_edit,
+        "week_choices": WEEK_CHOICES, "can_edit": request.user.has_perm("dispatch.change_outletcapacity"),
         "chart_height": 110 + 26 * len(charted), "chart_limited": len(rows) > CHART_MAX_OUTLETS,
         "chart_max": CHART_MAX_OUTLETS,
         "summary": {"outlets": len(rows), "over_outlets": sum(1 for r in rows if r["over_weeks"]),
                     "over_cells": sum(r["over_weeks"] for r in rows),
                     "no_capacity": sum(1 for r in rows if not r["capacity"])},
-        "prev_url": _workload_url(prev_params), "next_url": _workload_url(next_params),
-        "this_url": _workload_url(this_params), "here": _workload_url(params),
+        **_links(params),
     })
 
 
