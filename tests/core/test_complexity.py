@@ -30,5 +30,5 @@ def test_every_function_is_under_the_complexity_bar(app, module):
     path = Path(branchops.__file__).parent / app / f"{module}.py"
     functions = list(_functions(cc_visit(path.read_text(encoding="utf-8"))))
     assert functions, f"{path} has no functions: is the module list right?"
-    over = sorted((f"{f.fullname} (line {f.lineno}): {f.complexity}" for f in functions if f.complexity >= LIMIT))
+    over = sorted(f"{f.fullname} (line {f.lineno}): {f.complexity}" for f in functions if f.complexity >= LIMIT)
     assert not over, f"{app}/{module}.py: cyclomatic complexity {LIMIT} or more in {over}"
