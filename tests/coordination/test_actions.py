@@ -17,19 +17,9 @@ from branchops.core.models import TimelineEntry
 from branchops.dispatch.models import WorkOrder
 from branchops.org import services as org
 from branchops.org.models import Level, OutletType
-
-URL = "/api/v1/coordination/"
+from tests.coordination.test_api import URL, item_payload, ok, post
 
 pytestmark = pytest.mark.usefixtures("english_messages")
-
-
-def post(client, url, data=None):
-    return client.post(url, data or {}, content_type="application/json")
-
-
-def ok(response, status=200):
-    assert response.status_code == status, response.content
-    return response.json()
 
 
 def refused(response, status=400, field=None):
@@ -157,8 +147,6 @@ def test_patching_one_rule_changes_the_page_the_api_and_the_service_together(api
 # --- rules the forms checked, now the services' (tried through the API) --------------------------
 
 def test_targets_stay_within_the_items_branch(api, elsewhere, draft):
-    from tests.coordination.test_api import item_payload
-
     b = elsewhere
     c = api(b.users["pfb1"])
     before = Item.objects.count()
