@@ -29,7 +29,7 @@ from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
 from branchops.org.scope import visible_institutions
 
-from . import queries, schemas, services
+from . import queries, rules, schemas, services
 from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
 from .models import (
     Condition,
@@ -306,7 +306,7 @@ def _review(user, item: Item) -> dict:
     opinions = list(item.opinions.select_related("department", "reviewer__staff").prefetch_related(
         Prefetch("lines", queryset=OpinionLine.objects.select_related("dimension"))))
     return dict(
-        opinions=[_opinion(o) for o in opinions] if services.can_see_opinions(user, item) else None,
+        opinions=[_opinion(o) for o in opinions] if rules.sees_opinions(user, item) else None,
         consent=bool(opinions) and all(o.submitted_at and not o.is_stale
                                        and not any(ln.concern for ln in o.lines.all()) for o in opinions),
     )

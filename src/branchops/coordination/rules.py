@@ -97,11 +97,12 @@ def edits(user, item) -> bool:
     return user.has_perm("coordination.submit_item") and owns(user, item)
 
 
-def submits_for(user, department) -> bool:
-    """A new item is drafted for the user's own department (the secretariat may draft for any)."""
+def drafts_for(user, department) -> bool:
+    """A submitter drafts new items for their own department (the secretariat for any)."""
     staff = _staff(user)
-    return user.is_superuser or (staff is not None and staff.department_id == department.pk) \
-        or user.has_perm("coordination.run_meeting")
+    return user.has_perm("coordination.submit_item") and (
+        user.is_superuser or (staff is not None and staff.department_id == department.pk)
+        or user.has_perm("coordination.run_meeting"))
 
 
 def reviews(user, item) -> bool:
@@ -111,6 +112,22 @@ def reviews(user, item) -> bool:
     staff = _staff(user)
     return user.is_superuser or (staff is not None and staff.department_id is not None
                                  and item.opinions.filter(department_id=staff.department_id).exists())
+
+
+def sees_opinions(user, item) -> bool:
+    """Reviewers see each other's opinions only after giving their own; the submitting department and
+    the secretariat always; others once the item is decided."""
+    staff = _staff(user)
+    if user.has_perm("coordination.run_meeting") or user.is_superuser or item.submitter_id == user.pk:
+        return True
+    if staff is None:
+        return False
+    if staff.department_id == item.department_id:
+        return True
+    own = item.opinions.filter(department_id=staff.department_id).first()
+    if own is not None:
+        return own.submitted_at is not None
+    return item.decision != ""
 
 
 def decides(user, item) -> bool:

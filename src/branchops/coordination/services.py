@@ -134,12 +134,12 @@ def save_item(actor, item: Item | None = None, *, department: Department | None 
 
 
 def _new_item(actor, department: Department | None) -> Item:
-    require_perm(actor, "coordination.submit_item")
+    require_perm(actor, "coordination.submit_item")  # before the department is looked for
     staff = _staff(actor)
     department = department or (staff.department if staff else None)
     if department is None:
         raise ValidationError({"department": _("Choose the submitting department.")})
-    require(rules.submits_for, actor, department, _("You can only submit items for your own department."))
+    require(rules.drafts_for, actor, department, _("You can only submit items for your own department."))
     return Item(department=department, submitter=actor or department.staff.first().user)
 
 
@@ -414,21 +414,6 @@ def _opinion_lines(department: Department, recommendation: str, lines: list[dict
     if errors:
         raise ValidationError(errors)
     return clean
-
-
-def can_see_opinions(user, item: Item) -> bool:
-    """Reviewers see each other's opinions only after submitting their own."""
-    if user.has_perm("coordination.run_meeting") or user.is_superuser or item.submitter_id == user.pk:
-        return True
-    staff = getattr(user, "staff", None)
-    if staff is None:
-        return False
-    if staff.department_id == item.department_id:
-        return True
-    own = item.opinions.filter(department_id=staff.department_id).first()
-    if own is not None:
-        return own.submitted_at is not None
-    return item.decision != ""  # others see decisions (and the opinions behind them) once decided
 
 
 def is_consent(item: Item) -> bool:

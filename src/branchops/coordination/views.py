@@ -256,7 +256,7 @@ def _decision_panels(user, item, can: dict) -> dict:
 def _item_context(user, item, bound: dict | None = None) -> dict:
     can = ITEM_ACTIONS.can(user, item)
     staff = getattr(user, "staff", None)
-    see_opinions = services.can_see_opinions(user, item)
+    see_opinions = rules.sees_opinions(user, item)
     return {
         "item": item,
         "can": can,
@@ -409,7 +409,7 @@ def _agenda_rows(user, meeting) -> list[dict]:
         rows.append({
             "item": item,
             "consent": rules.undecided(item) and services.is_consent(item),
-            "opinions": opinions if services.can_see_opinions(user, item) else None,
+            "opinions": opinions if rules.sees_opinions(user, item) else None,
             "given": sum(1 for o in opinions if o.submitted_at and not o.is_stale),
             "total": len(opinions),
             **{f"{name}_form": ITEM_ACTIONS.get(name).form(item=item, user=user, auto_id=f"{name}{item.pk}-%s")
