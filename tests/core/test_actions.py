@@ -74,3 +74,16 @@ def test_a_rule_named_on_its_module_follows_a_patch(monkeypatch):
     flow.check(SimpleNamespace(status="draft"), "submit")
     with pytest.raises(ValidationError):
         flow.check(SimpleNamespace(status="submitted"), "submit")
+
+
+def test_can_for_some_actions_and_the_done_message():
+    table = ActionTable([
+        Action("edit", allowed=_owner, run=lambda u, o, d: None, done="Edited."),
+        Action("count", allowed=lambda u, o: True, run=lambda u, o, d: [1, 2], done=lambda result: f"{len(result)} done"),
+    ])
+    user, obj = SimpleNamespace(name="a"), SimpleNamespace(owner="b")
+    assert table.can(user, obj, only=["count"]) == {"count": True}
+    with pytest.raises(Http404):
+        table.can(user, obj, only=["nonsense"])
+    assert table.get("edit").done_message(None) == "Edited."
+    assert table.get("count").done_message([1, 2]) == "2 done"
