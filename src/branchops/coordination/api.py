@@ -12,9 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.urls import reverse
@@ -25,12 +23,14 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
+from branchops.core.api import run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
 from branchops.org.scope import visible_institutions
 
-from . import queries, services
+from . import queries, rules, schemas, services
+from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
 from .models import (
     Condition,
     Decision,
@@ -41,13 +41,13 @@ from .models import (
     Meeting,
     Opinion,
     OpinionLine,
-    ReviewDimension,
     TargetMode,
     Urgency,
 )
 
 router = Router(tags=["coordination"])
-User = get_user_model()
+ACTIONS_FIELD = Field(description="The actions the user may take on it now (a POST to its actions/{action}); the "
+                                  "others answer 403, or 400 saying why the state does not allow them.")
 
 
 # --- small output pieces -----------------------------------------------------------------------
@@ -223,6 +223,7 @@ class ConditionOut(Schema):
     signed_off_at: datetime | None
     overdue: bool
     escalated_at: datetime | None
+    allowed_actions: list[str] = Field(description="met, signoff: those the user may take on it now.")
 
 
 class ItemDetailOut(ItemRowOut):
@@ -251,6 +252,7 @@ class ItemDetailOut(ItemRowOut):
     approval_revoked_reason: str
     previous: NumberRef | None
     next_revision: NumberRef | None
+    allowed_actions: list[str] = ACTIONS_FIELD
 
 
 ItemOut = Annotated[ItemDetailOut | ItemLimitedOut, Field(discriminator="view")]
@@ -260,12 +262,12 @@ def _attachment_url(att: ItemAttachment) -> str:
     return reverse("api:coordination_item_attachment", kwargs={"pk": att.item_id, "att_pk": att.pk})
 
 
-def _condition(c: Condition, today: date) -> dict:
+def _condition(user, c: Condition, today: date) -> dict:
     return {"id": c.id, "text": c.text, "owner_department": _ref(c.owner_department), "due_date": c.due_date,
             "proof": c.proof, "status": c.status, "evidence": c.evidence, "met_at": c.met_at,
             "signed_off_by": _person(c.signed_off_by), "signed_off_at": c.signed_off_at,
             "overdue": c.status != Condition.Status.SIGNED_OFF and c.due_date < today,
-            "escalated_at": c.escalated_at}
+            "escalated_at": c.escalated_at, "allowed_actions": CONDITION_ACTIONS.allowed(user, c)}
 
 
 def _opinion(o: Opinion) -> dict:
@@ -275,24 +277,18 @@ def _opinion(o: Opinion) -> dict:
                        "text": ln.text, "proposed_condition": ln.proposed_condition} for ln in o.lines.all()]}
 
 
-def _detail(user, item: Item) -> dict:
-    """The item as the user may see it: in full, or its decision only."""
-    if not queries.sees_full_item(user, item):
-        return _limited(item)
-    today = clock.today()
-    conditions = list(item.conditions.select_related("owner_department", "signed_off_by__staff"))
+def _counts(item: Item, conditions: list[Condition], today: date) -> dict:
+    """The register's figures of one item, from its conditions and work orders."""
     orders = item.work_orders.aggregate(
         n=Count("pk"), done=Count("pk", filter=Q(status="done")),
         overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status="done")))
-    opinions = list(item.opinions.select_related("department", "reviewer__staff").prefetch_related(
-        Prefetch("lines", queryset=OpinionLine.objects.select_related("dimension"))))
     open_conds = [c for c in conditions if c.status != Condition.Status.SIGNED_OFF]
-    data = _row(item, {"conditions_open": len(open_conds),
-                       "conditions_overdue": sum(1 for c in open_conds if c.due_date < today),
-                       "work_orders": orders["n"], "work_orders_done": orders["done"],
-                       "work_orders_overdue": orders["overdue"]})
-    nxt = Item.objects.filter(previous=item).only("pk", "number").first()
-    data.update(
+    return {"conditions_open": len(open_conds), "conditions_overdue": sum(1 for c in open_conds if c.due_date < today),
+            "work_orders": orders["n"], "work_orders_done": orders["done"], "work_orders_overdue": orders["overdue"]}
+
+
+def _plan(item: Item) -> dict:
+    return dict(
         background=item.background, actions=item.actions, target_mode=item.target_mode,
         target_types=[{"code": t.code, "name": t.name} for t in item.target_types.all()],
         target_clusters=[{"code": c.code, "name": c.name} for c in item.target_clusters.all()],
@@ -303,10 +299,22 @@ def _detail(user, item: Item) -> dict:
         attachments=[{"id": a.id, "kind": a.kind, "name": a.name, "url": _attachment_url(a),
                       "uploaded_by": _person(a.uploaded_by), "uploaded_at": a.uploaded_at}
                      for a in item.attachments.select_related("uploaded_by__staff")],
-        opinions=[_opinion(o) for o in opinions] if services.can_see_opinions(user, item) else None,
+    )
+
+
+def _review(user, item: Item) -> dict:
+    opinions = list(item.opinions.select_related("department", "reviewer__staff").prefetch_related(
+        Prefetch("lines", queryset=OpinionLine.objects.select_related("dimension"))))
+    return dict(
+        opinions=[_opinion(o) for o in opinions] if rules.sees_opinions(user, item) else None,
         consent=bool(opinions) and all(o.submitted_at and not o.is_stale
                                        and not any(ln.concern for ln in o.lines.all()) for o in opinions),
-        conditions=[_condition(c, today) for c in conditions],
+    )
+
+
+def _decision(item: Item) -> dict:
+    nxt = Item.objects.filter(previous=item).only("pk", "number").first()
+    return dict(
         decision_reasons=item.decision_reasons, decided_by=_person(item.decided_by),
         agenda_order=item.agenda_order, urgent_addition_reason=item.urgent_addition_reason,
         approval_issued_at=item.approval_issued_at, approval_revoked_at=item.approval_revoked_at,
@@ -314,7 +322,20 @@ def _detail(user, item: Item) -> dict:
         previous={"id": item.previous.pk, "number": item.previous.number} if item.previous_id else None,
         next_revision={"id": nxt.pk, "number": nxt.number} if nxt else None,
     )
-    return data
+
+
+def _detail(user, item: Item) -> dict:
+    """The item as the user may see it: in full, with the actions the user may take, or its decision only."""
+    if not queries.sees_full_item(user, item):
+        return _limited(item)
+    today = clock.today()
+    conditions = list(item.conditions.select_related("owner_department", "signed_off_by__staff"))
+    for c in conditions:
+        c.item = item  # the predicates read it
+    data = _row(item, _counts(item, conditions, today))
+    return {**data, **_plan(item), **_review(user, item), **_decision(item),
+            "conditions": [_condition(user, c, today) for c in conditions],
+            "allowed_actions": ITEM_ACTIONS.allowed(user, item)}
 
 
 ITEM_RELATED = ("department__institution", "submitter__staff", "meeting", "decided_by__staff", "previous")
@@ -328,15 +349,6 @@ def _reload(request, pk: int) -> dict:
     except Http404:
         item = Item.objects.select_related(*ITEM_RELATED).get(pk=pk)
     return _detail(request.user, item)
-
-
-def _stale_check(item: Item, version: int | None) -> None:
-    """For the services that take no expected_version: lock the row and refuse a stale version."""
-    if version is None:
-        return
-    current = Item.objects.select_for_update().filter(pk=item.pk).values_list("version", flat=True).get()
-    if current != version:
-        raise ValidationError(_("This item was changed by someone else in the meantime; reload it and try again."))
 
 
 # --- list, detail, history ---------------------------------------------------------------------
@@ -459,31 +471,30 @@ TEXT_DEFAULTS = {"title": "", "item_type": "", "background": "", "actions": "", 
                  "online_justification": ""}
 
 
+def _unknown(field: str, missing) -> str:
+    listed = ", ".join(str(m) for m in sorted(missing))
+    if field == "target_type_codes":
+        return _("Unknown outlet types: %(codes)s.") % {"codes": listed}
+    if field == "cluster_codes":
+        return _("Unknown clusters: %(codes)s.") % {"codes": listed}
+    return _("Not outlets within your view: %(ids)s.") % {"ids": listed}
+
+
 def _targets(user, payload: ItemFieldsIn) -> dict:
     """target_type_codes / cluster_codes / outlet_ids → rows; unknown ones are a 400 naming the field."""
+    lookups = (("target_type_codes", "target_types", OutletType.objects.all(), "code"),
+               ("cluster_codes", "target_clusters", Cluster.objects.all(), "code"),
+               ("outlet_ids", "target_list", visible_institutions(user).filter(level=Level.OUTLET), "pk"))
     errors, out = {}, {}
-    if payload.target_type_codes is not None:
-        codes = {c.strip() for c in payload.target_type_codes if c.strip()}
-        rows = list(OutletType.objects.filter(code__in=codes))
-        missing = codes - {r.code for r in rows}
+    for field, name, rows, key in lookups:
+        given = getattr(payload, field)
+        if given is None:
+            continue
+        wanted = {v.strip() for v in given if v.strip()} if key == "code" else set(given)
+        out[name] = list(rows.filter(**{f"{key}__in": wanted}))
+        missing = wanted - {getattr(r, key) for r in out[name]}
         if missing:
-            errors["target_type_codes"] = _("Unknown outlet types: %(codes)s.") % {"codes": ", ".join(sorted(missing))}
-        out["target_types"] = rows
-    if payload.cluster_codes is not None:
-        codes = {c.strip() for c in payload.cluster_codes if c.strip()}
-        rows = list(Cluster.objects.filter(code__in=codes))
-        missing = codes - {r.code for r in rows}
-        if missing:
-            errors["cluster_codes"] = _("Unknown clusters: %(codes)s.") % {"codes": ", ".join(sorted(missing))}
-        out["target_clusters"] = rows
-    if payload.outlet_ids is not None:
-        ids = set(payload.outlet_ids)
-        rows = list(visible_institutions(user).filter(pk__in=ids, level=Level.OUTLET))
-        missing = ids - {r.pk for r in rows}
-        if missing:
-            errors["outlet_ids"] = _("Not outlets within your view: %(ids)s.") % {
-                "ids": ", ".join(str(i) for i in sorted(missing))}
-        out["target_list"] = rows
+            errors[field] = _unknown(field, missing)
     if errors:
         raise ValidationError(errors)
     return out
@@ -518,9 +529,10 @@ def create_item(request, payload: ItemIn):
 @router.patch("/items/{int:pk}", response=ItemDetailOut, summary="Edit an undecided item (opinions given go stale)")
 def edit_item(request, pk: int, payload: ItemPatchIn):
     item = queries.access_item(request.user, pk)
+    edit = ITEM_ACTIONS.authorize(request.user, item, "edit")
     fields = _item_fields(payload, creating=False)
     targets = _targets(request.user, payload)
-    services.save_item(request.user, item, expected_version=payload.version, **targets, **fields)
+    edit.run(request.user, item, {"expected_version": payload.version, **targets, **fields})
     return _reload(request, pk)
 
 
@@ -528,7 +540,7 @@ def edit_item(request, pk: int, payload: ItemPatchIn):
              summary="Attach material: script, guide, training, emergency or other")
 def add_attachment(request, pk: int, kind: Form[str], file: File[UploadedFile]):
     item = queries.access_item(request.user, pk)
-    services.add_attachment(request.user, item, kind, file)
+    ITEM_ACTIONS.authorize(request.user, item, "attach").run(request.user, item, {"kind": kind, "upload": file})
     return Status(201, _reload(request, pk))
 
 
@@ -550,135 +562,37 @@ def download_attachment(request, pk: int, att_pk: int):
 
 # --- actions -----------------------------------------------------------------------------------
 
-class OpinionLineIn(Schema):
-    dimension: str = Field(description="The dimension's code, e.g. compliance")
-    concern: bool = False
-    text: str = ""
-    proposed_condition: str = ""
-
-
-class ConditionIn(Schema):
-    text: str = ""
-    owner_department_id: int | None = None
-    due_date: date | None = Field(None, description="Defaults to the configured working days after the meeting.")
-    proof: str = ""
-
-
-class ActionIn(Schema):
-    """The fields each action reads; the others are ignored. ``version`` is the version shown to the
-    user: a stale one is refused with 400 and nothing changes."""
-
-    version: int | None = None
-    reason: str = ""
-    recommendation: str = ""
-    lines: list[OpinionLineIn] = []
-    meeting_id: int | None = None
-    decision: str = ""
-    reasons: str = ""
-    conditions: list[ConditionIn] = []
-    override_reason: str = ""
-    stagger_groups: int = 1
-
-
-def _opinion_action(user, item, p, v):
-    codes = {ln.dimension.strip() for ln in p.lines}
-    dims = {d.code: d for d in ReviewDimension.objects.filter(code__in=codes)}
-    errors = {f"lines.{i}.dimension": _("Unknown dimension “%(code)s”.") % {"code": ln.dimension}
-              for i, ln in enumerate(p.lines) if ln.dimension.strip() not in dims}
-    if errors:
-        raise ValidationError(errors)
-    lines = [{"dimension": dims[ln.dimension.strip()], "concern": ln.concern, "text": ln.text,
-              "proposed_condition": ln.proposed_condition} for ln in p.lines]
-    services.give_opinion(user, item, recommendation=p.recommendation, lines=lines, expected_version=v)
-    return item
-
-
-def _schedule(user, item, p, v):
-    meeting = queries.meetings(user).filter(pk=p.meeting_id).first() if p.meeting_id is not None else None
-    if meeting is None:
-        raise ValidationError({"meeting_id": _("Choose a meeting.")})
-    return services.schedule_item(user, item, meeting, p.reason)
-
-
-def _decide(user, item, p, v):
-    ids = {c.owner_department_id for c in p.conditions if c.owner_department_id is not None}
-    depts = Department.objects.in_bulk(ids)
-    errors = {f"conditions.{i}.owner_department": _("Unknown department.")
-              for i, c in enumerate(p.conditions) if c.owner_department_id is not None
-              and c.owner_department_id not in depts}
-    if errors:
-        raise ValidationError(errors)
-    conditions = [{"text": c.text, "owner_department": depts.get(c.owner_department_id), "due_date": c.due_date,
-                   "proof": c.proof} for c in p.conditions]
-    return services.record_decision(user, item, p.decision, reasons=p.reasons, conditions=conditions,
-                                    expected_version=v)
-
-
-def _release(user, item, p, v):
-    services.release_item(user, item, override_reason=p.override_reason, stagger_groups=p.stagger_groups,
-                          expected_version=v)
-    return item
-
-
-# action → (handler(user, item, payload, expected_version) → the item to show, whether it takes the version)
-ACTIONS = {
-    "submit": (lambda u, i, p, v: services.submit_item(u, i, expected_version=v), True),
-    "withdraw": (lambda u, i, p, v: services.withdraw_item(u, i, p.reason), False),
-    "revise": (lambda u, i, p, v: services.revise_item(u, i), False),
-    "opinion": (_opinion_action, True),
-    "schedule": (_schedule, False),
-    "defer": (lambda u, i, p, v: services.defer_item(u, i, p.reason), False),
-    "decide": (_decide, True),
-    "revoke": (lambda u, i, p, v: services.revoke_approval(u, i, p.reason), False),
-    "release": (_release, True),
-}
-
-
 @router.post("/items/{int:pk}/actions/{action}", response=ItemOut,
-             summary="Act on an item: " + ", ".join(ACTIONS) + " (revise answers the new revision)")
-def item_action(request, pk: int, action: str, payload: ActionIn | None = None):
+             summary="Act on an item: " + ", ".join(a.name for a in ITEM_ACTIONS if a.schema is not None)
+             + " (revise answers the new revision; allowed_actions says which the user may take now)")
+def item_action(request, pk: int, action: str, payload: schemas.ItemActionIn | None = None):
     item = queries.access_item(request.user, pk)
-    if action not in ACTIONS:
-        raise Http404
-    payload = payload or ActionIn()
-    handler, takes_version = ACTIONS[action]
-    with transaction.atomic():
-        if not takes_version:
-            _stale_check(item, payload.version)
-        result = handler(request.user, item, payload, payload.version if takes_version else None)
-    return _reload(request, result.pk)
+    result = run_action(ITEM_ACTIONS, request.user, item, action, payload)
+    return _reload(request, result.pk if isinstance(result, Item) else item.pk)
 
 
 # --- conditions --------------------------------------------------------------------------------
 
 def _access_condition(user, pk: int) -> Condition:
-    cond = Condition.objects.filter(pk=pk, item__in=queries.visible_items(user)).select_related("item").first()
+    cond = Condition.objects.filter(pk=pk, item__in=queries.visible_items(user)).select_related(
+        "item__department__institution").first()
     if cond is None:
         raise Http404
     return cond
 
 
-class MetIn(Schema):
-    evidence: str = ""
-
-
-class SignoffIn(Schema):
-    accept: bool = True
-    note: str = ""
-
-
 @router.post("/conditions/{int:pk}/met", response=ItemDetailOut, summary="Report a condition met, with evidence")
-def condition_met(request, pk: int, payload: MetIn):
+def condition_met(request, pk: int, payload: schemas.MetIn):
     cond = _access_condition(request.user, pk)
-    services.report_condition_met(request.user, cond, payload.evidence)
+    run_action(CONDITION_ACTIONS, request.user, cond, "met", payload)
     return _reload(request, cond.item_id)
 
 
 @router.post("/conditions/{int:pk}/signoff", response=ItemDetailOut,
              summary="Sign a condition off (the last one issues the approval number) or send it back")
-def condition_signoff(request, pk: int, payload: SignoffIn):
+def condition_signoff(request, pk: int, payload: schemas.SignoffIn):
     cond = _access_condition(request.user, pk)
-    services.sign_off_condition(request.user, cond, accept=payload.accept, note=payload.note)
+    run_action(CONDITION_ACTIONS, request.user, cond, "signoff", payload)
     return _reload(request, cond.item_id)
 
 
@@ -727,6 +641,7 @@ class MeetingDetailOut(MeetingFields):
     attendees: list[PersonOut]
     notes: str
     agenda: list[AgendaItemOut]
+    allowed_actions: list[str] = ACTIONS_FIELD
 
 
 def _meeting(m: Meeting, items: int) -> dict:
@@ -747,6 +662,7 @@ def _meeting_detail(user, meeting: Meeting) -> dict:
                  "status": i.status, "decision": i.decision, "approval_number": i.approval_number,
                  "agenda_order": i.agenda_order, "urgent_addition_reason": i.urgent_addition_reason,
                  "consent": i.status == ItemStatus.SUBMITTED and services.is_consent(i)} for i in agenda],
+        allowed_actions=MEETING_ACTIONS.allowed(user, meeting),
     )
     return data
 
@@ -795,44 +711,11 @@ def get_meeting(request, pk: int):
     return _meeting_detail(request.user, _access_meeting(request.user, pk))
 
 
-class MeetingActionIn(Schema):
-    attendee_ids: list[int] = []
-    chair_id: int | None = None
-    item_ids: list[int] = []
-
-
-def _users(ids, field: str) -> list:
-    ids = list(dict.fromkeys(ids))
-    found = User.objects.in_bulk([i for i in ids], field_name="pk")
-    missing = [i for i in ids if i not in found or not found[i].is_active]
-    if missing:
-        raise ValidationError({field: _("Unknown or inactive users: %(ids)s.") % {
-            "ids": ", ".join(str(i) for i in missing)}})
-    return [found[i] for i in ids]
-
-
-def _attendance(user, meeting, p):
-    chair = _users([p.chair_id], "chair_id")[0] if p.chair_id is not None else None
-    services.record_attendance(user, meeting, _users(p.attendee_ids, "attendee_ids"), chair=chair)
-
-
-MEETING_ACTIONS = {
-    "freeze": lambda u, m, p: services.freeze_agenda(u, m),
-    "attendance": _attendance,
-    "consent": lambda u, m, p: services.decide_consent_block(u, m),
-    "reorder": lambda u, m, p: services.reorder_agenda(u, m, p.item_ids),
-    "close": lambda u, m, p: services.close_meeting(u, m),
-}
-
-
 @router.post("/meetings/{int:pk}/actions/{action}", response=MeetingDetailOut,
-             summary="Run a meeting: " + ", ".join(MEETING_ACTIONS))
-def meeting_action(request, pk: int, action: str, payload: MeetingActionIn | None = None):
+             summary="Run a meeting: " + ", ".join(MEETING_ACTIONS.names()))
+def meeting_action(request, pk: int, action: str, payload: schemas.MeetingActionIn | None = None):
     meeting = queries.access_meeting(request.user, pk)
-    if action not in MEETING_ACTIONS:
-        raise Http404
-    with transaction.atomic():
-        MEETING_ACTIONS[action](request.user, meeting, payload or MeetingActionIn())
+    run_action(MEETING_ACTIONS, request.user, meeting, action, payload)
     return _meeting_detail(request.user, _access_meeting(request.user, pk))
 
 

@@ -1,7 +1,8 @@
 """Forms of the coordination pages: the item form, the reviewer's opinion, the decision with its
 conditions, and the small action forms of the item and meeting pages.
 
-Forms only parse input; every rule is checked again by the services (``services.py``)."""
+Forms only parse input: each action form's ``action_data()`` is the keyword arguments of its
+service (``actions.py`` runs it); every rule is checked by the services (``services.py``)."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -9,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from .models import Decision, Item, ItemAttachment, Meeting, Opinion, ReviewDimension
-from .services import branch_of
+from .models import Decision, Item, ItemAttachment, Meeting, Opinion
+from .services import branch_of, remit_of
 
 User = get_user_model()
 
@@ -148,11 +149,16 @@ class ActionForm(forms.Form):
     """Every action carries the version of the item the user saw, so a stale page is refused."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    NOT_INPUT = ("version",)
 
     def __init__(self, *args, item: Item, user, **kwargs):
         kwargs.setdefault("initial", {"version": item.version})
         super().__init__(*args, **kwargs)
         self.item, self.user = item, user
+
+    def action_data(self) -> dict:
+        """The service's keyword arguments (the version goes as ``expected_version``, by the view)."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in self.NOT_INPUT}
 
 
 class ReasonForm(ActionForm):
@@ -168,6 +174,9 @@ class AttachmentForm(ActionForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     kind = forms.ChoiceField(label=_("kind"), choices=ItemAttachment.Kind.choices)
     file = forms.FileField(label=_("file"), help_text=_("At most 20 MB."))
+
+    def action_data(self) -> dict:
+        return {"kind": self.cleaned_data["kind"], "upload": self.cleaned_data["file"]}
 
 
 class ScheduleForm(ActionForm):
@@ -191,13 +200,12 @@ class OpinionForm(ActionForm):
     recommendation = forms.ChoiceField(label=_("recommendation"), choices=Opinion.Recommendation.choices,
                                        widget=forms.RadioSelect)
 
-    def __init__(self, *args, department: Department, **kwargs):
+    def __init__(self, *args, department: Department | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.department = department
-        remit = getattr(department, "review_remit", None)
-        self.dimensions = list(remit.dimensions.all() if remit is not None
-                               else ReviewDimension.objects.filter(is_active=True))
-        opinion = self.item.opinions.filter(department=department).prefetch_related("lines").first()
+        staff = getattr(self.user, "staff", None)
+        self.department = department or (staff.department if staff is not None else None)
+        self.dimensions = list(remit_of(self.department)) if self.department is not None else []
+        opinion = self.item.opinions.filter(department=self.department).prefetch_related("lines").first()
         given = {line.dimension_id: line for line in opinion.lines.all()} if opinion is not None else {}
         if opinion is not None and opinion.recommendation:
             self.initial.setdefault("recommendation", opinion.recommendation)
@@ -226,6 +234,10 @@ class OpinionForm(ActionForm):
             if data.get(f"dim_{dim.pk}_concern") and not (data.get(f"dim_{dim.pk}_text") or "").strip():
                 self.add_error(f"dim_{dim.pk}_text", _("Describe the concern."))
         return data
+
+    def action_data(self) -> dict:
+        return {"recommendation": self.cleaned_data["recommendation"], "lines": self.lines(),
+                "department": self.department}
 
     def lines(self) -> list[dict]:
         d = self.cleaned_data
@@ -267,6 +279,10 @@ class DecideForm(ActionForm):
                                                          required=False)
         self._used_rows: list[int] = []
 
+    def action_data(self) -> dict:
+        return {"decision": self.cleaned_data["decision"], "reasons": self.cleaned_data["reasons"],
+                "conditions": self.conditions()}
+
     def condition_rows(self) -> list[dict]:
         return [{"n": i + 1, "text": self[f"c{i}_text"], "owner": self[f"c{i}_owner"], "due": self[f"c{i}_due"],
                  "proof": self[f"c{i}_proof"]} for i in range(CONDITION_ROWS)]
@@ -301,6 +317,7 @@ class ConditionForm(ActionForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     condition = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+    NOT_INPUT = ("version", "condition")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -332,14 +349,25 @@ class MeetingForm(forms.Form):
     location = forms.CharField(label=_("location"), max_length=100, required=False)
 
 
-class AttendanceForm(forms.Form):
+class MeetingActionForm(forms.Form):
+    """An action on a meeting; without input unless a subclass adds it."""
+
+    def __init__(self, *args, meeting: Meeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meeting = meeting
+
+    def action_data(self) -> dict:
+        return {}
+
+
+class AttendanceForm(MeetingActionForm):
     attendees = StaffUsersChoiceField(label=_("attendees"), queryset=User.objects.none())
     chair = StaffUserChoiceField(label=_("chair"), queryset=User.objects.none(), required=False)
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
         kwargs.setdefault("initial", {"attendees": list(meeting.attendees.values_list("pk", flat=True)),
                                       "chair": meeting.chair_id})
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, meeting=meeting, **kwargs)
         people = (User.objects.filter(is_active=True, staff__is_active=True, staff__institution=meeting.branch)
                   .select_related("staff__department", "staff__institution")
                   .order_by("staff__department__sort_order", "staff__department__code", "staff__staff_no"))
@@ -347,13 +375,25 @@ class AttendanceForm(forms.Form):
         self.fields["attendees"].widget.attrs["size"] = 10
         self.fields["chair"].queryset = people
 
+    def action_data(self) -> dict:
+        return {"attendees": list(self.cleaned_data["attendees"]), "chair": self.cleaned_data["chair"]}
 
-class AgendaItemForm(forms.Form):
+
+class AgendaItemForm(MeetingActionForm):
     """Reordering: one item of the agenda and the direction it moves."""
 
     item = forms.ModelChoiceField(queryset=Item.objects.none())
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, meeting=meeting, **kwargs)
         self.fields["item"].queryset = meeting.items.all()
+
+    def action_data(self) -> dict:
+        """The agenda's new order: the item swapped with its neighbour (at an end, unchanged)."""
+        order = list(self.meeting.items.order_by("agenda_order", "id").values_list("pk", flat=True))
+        i = order.index(self.cleaned_data["item"].pk)
+        j = i - 1 if self.cleaned_data["direction"] == "up" else i + 1
+        if 0 <= j < len(order):
+            order[i], order[j] = order[j], order[i]
+        return {"item_ids": order}

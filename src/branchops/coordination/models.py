@@ -342,5 +342,7 @@ VERB_LABELS = {
     "scheduled": _("Put on the agenda"), "deferred": _("Deferred"), "decided": _("Decision recorded"),
     "condition_met": _("Condition reported met"), "condition_signed_off": _("Condition signed off"),
     "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
-    "released": _("Released to outlets"), "closed": _("Closed: all work orders done"), "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"),
+    "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
+    "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
+    "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
 }

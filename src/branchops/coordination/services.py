@@ -11,7 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branchops.core import clock
+from branchops.core.actions import require
 from branchops.core.services import (
+    check_lengths,
+    length_errors,
     lock_versioned,
     next_number,
     notify,
@@ -25,9 +28,9 @@ from branchops.dispatch import queries as dispatch_queries
 from branchops.dispatch import services as dispatch
 from branchops.dispatch import workload
 from branchops.dispatch.models import Release, WorkOrder
-from branchops.org.models import Department, Institution, Level
-from branchops.org.scope import in_scope
+from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
+from . import rules
 from .models import (
     Condition,
     Decision,
@@ -45,7 +48,6 @@ from .queries import branch_of, item_load, settings_for
 
 User = get_user_model()
 
-EDITABLE = {ItemStatus.DRAFT, ItemStatus.SUBMITTED}
 ITEM_FIELDS = {"title", "item_type", "background", "actions", "target_mode", "effort_hours", "window_start",
                "window_end", "urgency", "customer_facing", "customer_impact", "online_justification"}
 WEAK_JUSTIFICATION = 20  # characters: "无" or "不能线上" is not an answer
@@ -90,49 +92,38 @@ def resolve_outlets(item: Item) -> list[Institution]:
 
 # --- items ---------------------------------------------------------------------------------------
 
+TARGETS = {TargetMode.BY_TYPE: "target_types", TargetMode.BY_CLUSTER: "target_clusters",
+           TargetMode.LIST: "target_list"}
+REASON_LENGTH = 200  # the reasons stored with an item (urgent addition, revocation) and its actions'
+
+
+def _not_owner():
+    return _("Only the submitting department can change this item.")
+
+
 @transaction.atomic
 def save_item(actor, item: Item | None = None, *, department: Department | None = None, target_types=None,
               target_clusters=None, target_list=None, expected_version: int | None = None, **fields) -> Item:
     """Draft a new item or edit one not yet decided. Editing a submitted item marks the opinions
     already given as stale: their reviewers are asked again."""
-    require_perm(actor, "coordination.submit_item")
     unknown = set(fields) - ITEM_FIELDS
     if unknown:
         raise TypeError(f"unknown item fields: {sorted(unknown)}")
     creating = item is None
-    if creating:
-        staff = _staff(actor)
-        department = department or (staff.department if staff else None)
-        if department is None:
-            raise ValidationError({"department": _("Choose the submitting department.")})
-        if actor is not None and not actor.is_superuser and (staff is None or staff.department_id != department.pk) \
-                and not actor.has_perm("coordination.run_meeting"):
-            raise PermissionDenied(_("You can only submit items for your own department."))
-        item = Item(department=department, submitter=actor or department.staff.first().user)
-    else:
-        item = _lock(item, expected_version)
-        _require_owner(actor, item)
-        if item.status not in EDITABLE:
-            raise ValidationError(_("A decided or withdrawn item can no longer be edited; revise it instead."))
-        if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
-            raise ValidationError(_("The meeting has been held; the item can no longer be edited."))
+    item = _new_item(actor, department) if creating else _editable(actor, item, expected_version)
     for name, value in fields.items():
         setattr(item, name, value)
     item.full_clean(exclude=["number", "submitter", "department", "version"])
+    if item.effort_hours < 0:
+        raise ValidationError({"effort_hours": _("The effort cannot be negative.")})
     if creating:
-        item.number = f"SH-{clock.today().year}-{next_number('coordination:item', clock.today().year):04d}"
-    stamp_history(item, actor)
-    if creating:
+        year = clock.today().year
+        item.number = f"SH-{year}-{next_number('coordination:item', year):04d}"
+        stamp_history(item, actor)
         item.save()
     else:
         _save(actor, item, list(fields))
-    if target_types is not None:
-        item.target_types.set(target_types)
-    if target_clusters is not None:
-        item.target_clusters.set(target_clusters)
-    if target_list is not None:
-        item.target_list.set(target_list)
-    item.outlets.set(resolve_outlets(item))
+    _set_targets(item, target_types=target_types, target_clusters=target_clusters, target_list=target_list)
     record_timeline(actor, item, "drafted" if creating else "edited",
                     _("Item drafted") if creating else _("Item edited"))
     if not creating and item.status == ItemStatus.SUBMITTED:
@@ -142,14 +133,62 @@ def save_item(actor, item: Item | None = None, *, department: Department | None 
     return item
 
 
-def _require_owner(actor, item: Item) -> None:
-    if actor is None or actor.is_superuser:
-        return
+def _new_item(actor, department: Department | None) -> Item:
+    require_perm(actor, "coordination.submit_item")  # before the department is looked for
     staff = _staff(actor)
-    if item.submitter_id == actor.pk or (staff and staff.department_id == item.department_id
-                                         and actor.has_perm("coordination.submit_item")):
-        return
-    raise PermissionDenied(_("Only the submitting department can change this item."))
+    department = department or (staff.department if staff else None)
+    if department is None:
+        raise ValidationError({"department": _("Choose the submitting department.")})
+    require(rules.drafts_for, actor, department, _("You can only submit items for your own department."))
+    return Item(department=department, submitter=actor or department.staff.first().user)
+
+
+def _editable(actor, item: Item, expected_version: int | None) -> Item:
+    item = _lock(item, expected_version)
+    require(rules.edits, actor, item, _not_owner())
+    check_editable(item)
+    return item
+
+
+def check_editable(item: Item) -> None:
+    """Refuse, saying why, an item that can no longer be edited (the edit page asks it first)."""
+    if item.status not in rules.EDITABLE:
+        raise ValidationError(_("A decided or withdrawn item can no longer be edited; revise it instead."))
+    if not rules.agenda_open(item):
+        raise ValidationError(_("The meeting has been held; the item can no longer be edited."))
+
+
+def _target_choices(item: Item) -> dict:
+    """What an item may target: active outlet types, and the clusters and active outlets of its branch."""
+    branch = branch_of(item.department.institution)
+    return {
+        "target_types": OutletType.objects.filter(is_active=True),
+        "target_clusters": Cluster.objects.filter(institution__path__startswith=branch.path),
+        "target_list": Institution.objects.filter(level=Level.OUTLET, is_active=True, path__startswith=branch.path),
+    }
+
+
+def _set_targets(item: Item, **targets) -> None:
+    """Set the targets given (None: unchanged) within the item's choices, check that the chosen mode
+    has at least one, and resolve the outlets."""
+    choices, errors = _target_choices(item), {}
+    for name, rows in targets.items():
+        if rows is None:
+            continue
+        rows = list(rows)
+        allowed = set(choices[name].filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
+        outside = [str(r) for r in rows if r.pk not in allowed]
+        if outside:
+            errors[name] = _("Not within the item's branch, or no longer active: %(names)s.") % {
+                "names": "、".join(outside)}
+        else:
+            getattr(item, name).set(rows)
+    needed = TARGETS.get(item.target_mode)
+    if needed and needed not in errors and not getattr(item, needed).exists():
+        errors[needed] = _("Choose at least one.")
+    if errors:
+        raise ValidationError(errors)
+    item.outlets.set(resolve_outlets(item))
 
 
 def _mark_opinions_stale(actor, item: Item) -> None:
@@ -164,11 +203,13 @@ def _mark_opinions_stale(actor, item: Item) -> None:
                    url=item.get_absolute_url())
 
 
-def add_attachment(actor, item: Item, kind: str, upload) -> ItemAttachment:
+@transaction.atomic
+def add_attachment(actor, item: Item, kind: str, upload, *, expected_version: int | None = None) -> ItemAttachment:
     import os
 
-    _require_owner(actor, item)
-    if item.status not in EDITABLE:
+    item = _lock(item, expected_version)
+    require(rules.owns, actor, item, _not_owner())
+    if item.status not in rules.EDITABLE:
         raise ValidationError(_("A decided item's materials are fixed."))
     if kind not in ItemAttachment.Kind.values:
         raise ValidationError({"kind": _("Choose what the file is.")})
@@ -231,9 +272,8 @@ def precheck(item: Item) -> list[dict]:
 @transaction.atomic
 def submit_item(actor, item: Item, expected_version: int | None = None) -> Item:
     item = _lock(item, expected_version)
-    _require_owner(actor, item)
-    if item.status != ItemStatus.DRAFT:
-        raise ValidationError(_("Only a draft can be submitted."))
+    require(rules.owns, actor, item, _not_owner())
+    rules.ITEM_FLOW.apply(item, "submit")
     errors = {}
     if not item.outlets.exists():
         errors["target_mode"] = _("The item targets no outlets.")
@@ -241,7 +281,7 @@ def submit_item(actor, item: Item, expected_version: int | None = None) -> Item:
         errors["window_start"] = _("The window starts in the past.")
     if errors:
         raise ValidationError(errors)
-    item.status, item.submitted_at = ItemStatus.SUBMITTED, clock.now()
+    item.submitted_at = clock.now()
     item.precheck = precheck(item)
     _save(actor, item, ["status", "submitted_at", "precheck"])
     _request_opinions(item)
@@ -262,24 +302,24 @@ def _request_opinions(item: Item) -> None:
 
 
 @transaction.atomic
-def withdraw_item(actor, item: Item, reason: str = "") -> Item:
-    item = _lock(item)
-    _require_owner(actor, item)
-    if item.status not in EDITABLE:
-        raise ValidationError(_("Only an undecided item can be withdrawn."))
-    if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+def withdraw_item(actor, item: Item, reason: str = "", *, expected_version: int | None = None) -> Item:
+    item = _lock(item, expected_version)
+    require(rules.owns, actor, item, _not_owner())
+    rules.ITEM_FLOW.apply(item, "withdraw")
+    if not rules.agenda_open(item):
         raise ValidationError(_("The meeting has been held; the item can no longer be withdrawn."))
-    item.status, item.meeting = ItemStatus.WITHDRAWN, None
+    check_lengths(reason=(reason, REASON_LENGTH))
+    item.meeting = None
     _save(actor, item, ["status", "meeting"])
     record_timeline(actor, item, "withdrawn", reason or _("Withdrawn by the submitter"))
     return item
 
 
 @transaction.atomic
-def revise_item(actor, item: Item) -> Item:
+def revise_item(actor, item: Item, *, expected_version: int | None = None) -> Item:
     """After a rejection: a new revision, linked to the old one, back to draft."""
-    item = _lock(item)
-    _require_owner(actor, item)
+    item = _lock(item, expected_version)
+    require(rules.owns, actor, item, _not_owner())
     if item.status != ItemStatus.REJECTED:
         raise ValidationError(_("Only a rejected item is revised."))
     if hasattr(item, "next_revision"):
@@ -307,23 +347,54 @@ def give_opinion(actor, item: Item, *, recommendation: str, lines: list[dict], d
                  expected_version: int | None = None) -> Opinion:
     """A review department's opinion: per dimension of its remit "no concern" or a concern with
     text and a proposed condition, and an overall recommendation."""
-    require_perm(actor, "coordination.review_item")
+    require(rules.reviews, actor, item, _("Your department is not asked for an opinion on this item."))
     item = _lock(item, expected_version)
+    opinion = _asked_opinion(actor, item, department)
+    if item.status != ItemStatus.SUBMITTED:
+        raise ValidationError(_("Opinions are given only on submitted items before the decision."))
+    if not rules.agenda_open(item):
+        raise ValidationError(_("The meeting has been held; opinions are closed."))
+    if recommendation not in Opinion.Recommendation.values:
+        raise ValidationError({"recommendation": _("Choose a recommendation.")})
+    clean = _opinion_lines(opinion.department, recommendation, lines)
+    opinion.lines.all().delete()
+    OpinionLine.objects.bulk_create([OpinionLine(opinion=opinion, dimension_id=d, concern=c, text=t,
+                                                 proposed_condition=p) for d, c, t, p in clean])
+    opinion.reviewer, opinion.recommendation = actor, recommendation
+    opinion.submitted_at, opinion.item_version, opinion.is_stale = clock.now(), item.version, False
+    stamp_history(opinion, actor)
+    opinion.save()
+    department = opinion.department
+    record_timeline(actor, item, "opinion_given", _("%(dept)s: %(rec)s") % {
+        "dept": department.name, "rec": opinion.get_recommendation_display()})
+    notify(item.submitter, _("%(dept)s gave its opinion on %(number)s") % {"dept": department.name,
+                                                                             "number": item.number},
+           url=item.get_absolute_url())
+    return opinion
+
+
+def _asked_opinion(actor, item: Item, department: Department | None) -> Opinion:
+    """The opinion the department (the actor's own unless named) owes on the item, locked."""
     staff = _staff(actor)
     department = department or (staff.department if staff else None)
     if department is None or (staff is not None and staff.department_id != department.pk and not actor.is_superuser):
         raise PermissionDenied(_("You can give opinions only for your own review department."))
-    opinion = Opinion.objects.select_for_update().filter(item=item, department=department).first()
+    opinion = (Opinion.objects.select_for_update().select_related("department")
+               .filter(item=item, department=department).first())
     if opinion is None:
         raise PermissionDenied(_("Your department is not asked for an opinion on this item."))
-    if item.status != ItemStatus.SUBMITTED:
-        raise ValidationError(_("Opinions are given only on submitted items before the decision."))
-    if item.meeting_id and item.meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
-        raise ValidationError(_("The meeting has been held; opinions are closed."))
-    if recommendation not in Opinion.Recommendation.values:
-        raise ValidationError({"recommendation": _("Choose a recommendation.")})
-    remit = set(getattr(department, "review_remit", None).dimensions.values_list("pk", flat=True)) \
-        if hasattr(department, "review_remit") else set(ReviewDimension.objects.values_list("pk", flat=True))
+    return opinion
+
+
+def remit_of(department: Department):
+    """The dimensions a review department answers: its remit, else every active dimension."""
+    remit = getattr(department, "review_remit", None)
+    return remit.dimensions.all() if remit is not None else ReviewDimension.objects.filter(is_active=True)
+
+
+def _opinion_lines(department: Department, recommendation: str, lines: list[dict]) -> list[tuple]:
+    """The lines as (dimension id, concern, text, proposed condition); ValidationError naming each bad one."""
+    remit = set(remit_of(department).values_list("pk", flat=True))
     errors, clean = {}, []
     for i, line in enumerate(lines):
         dim = line.get("dimension")
@@ -342,34 +413,7 @@ def give_opinion(actor, item: Item, *, recommendation: str, lines: list[dict], d
         errors["recommendation"] = _("With concerns, recommend approval with conditions or rejection.")
     if errors:
         raise ValidationError(errors)
-    opinion.lines.all().delete()
-    OpinionLine.objects.bulk_create([OpinionLine(opinion=opinion, dimension_id=d, concern=c, text=t,
-                                                 proposed_condition=p) for d, c, t, p in clean])
-    opinion.reviewer, opinion.recommendation = actor, recommendation
-    opinion.submitted_at, opinion.item_version, opinion.is_stale = clock.now(), item.version, False
-    stamp_history(opinion, actor)
-    opinion.save()
-    record_timeline(actor, item, "opinion_given", _("%(dept)s: %(rec)s") % {
-        "dept": department.name, "rec": opinion.get_recommendation_display()})
-    notify(item.submitter, _("%(dept)s gave its opinion on %(number)s") % {"dept": department.name,
-                                                                             "number": item.number},
-           url=item.get_absolute_url())
-    return opinion
-
-
-def can_see_opinions(user, item: Item) -> bool:
-    """Reviewers see each other's opinions only after submitting their own."""
-    if user.has_perm("coordination.run_meeting") or user.is_superuser or item.submitter_id == user.pk:
-        return True
-    staff = getattr(user, "staff", None)
-    if staff is None:
-        return False
-    if staff.department_id == item.department_id:
-        return True
-    own = item.opinions.filter(department_id=staff.department_id).first()
-    if own is not None:
-        return own.submitted_at is not None
-    return item.decision != ""  # others see decisions (and the opinions behind them) once decided
+    return clean
 
 
 def is_consent(item: Item) -> bool:
@@ -408,13 +452,16 @@ def next_meeting(branch: Institution, at: datetime | None = None) -> Meeting:
 
 @transaction.atomic
 def create_meeting(actor, branch: Institution, held_on: date, location: str = "") -> Meeting:
-    require_perm(actor, "coordination.run_meeting")
+    require(rules.plans_meeting, actor, branch)
+    check_lengths(location=(location, Meeting._meta.get_field("location").max_length))
     conf = settings_for(branch)
     seq = next_number(f"coordination:meeting:{branch.pk}", held_on.year)
     meeting = Meeting(branch=branch, year=held_on.year, sequence=seq, held_on=held_on,
                       cutoff_at=_cutoff(conf, held_on), location=location)
     stamp_history(meeting, actor)
     meeting.save()
+    record_timeline(actor, meeting, "meeting_planned", _("Planned for %(date)s") % {"date": held_on.isoformat()}
+                    + (f" · {location}" if location else ""))
     return meeting
 
 
@@ -426,28 +473,38 @@ def _put_on_agenda(actor, item: Item, meeting: Meeting, reason: str = "") -> Non
 
 
 @transaction.atomic
-def schedule_item(actor, item: Item, meeting: Meeting, reason: str = "") -> Item:
-    """The secretariat moves an item to a meeting; after the cut-off only as urgent, with a reason."""
-    require_perm(actor, "coordination.run_meeting")
-    item = _lock(item)
+def schedule_item(actor, item: Item, meeting: Meeting, reason: str = "", *,
+                  expected_version: int | None = None) -> Item:
+    """The secretariat moves an item to another meeting of its branch; after the cut-off only as
+    urgent, with a reason."""
+    require(rules.decides, actor, item)
+    item = _lock(item, expected_version)
     if item.status != ItemStatus.SUBMITTED:
         raise ValidationError(_("Only submitted, undecided items go on an agenda."))
-    if meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+    if meeting.branch_id != branch_of(item.department.institution).pk:
+        raise ValidationError({"meeting": _("Choose a meeting of the item's branch.")})
+    if meeting.pk == item.meeting_id:
+        raise ValidationError({"meeting": _("The item is already on that meeting's agenda.")})
+    if meeting.status not in rules.OPEN_AGENDA:
         raise ValidationError(_("That meeting has already been held."))
     late = meeting.status == Meeting.Status.FROZEN or clock.now() >= meeting.cutoff_at
     if late and not reason.strip():
         raise ValidationError({"reason": _("The agenda is frozen: add the item only as urgent, with a reason.")})
+    check_lengths(reason=(reason.strip(), REASON_LENGTH))
     _put_on_agenda(actor, item, meeting, reason.strip() if late else "")
     return item
 
 
 @transaction.atomic
-def defer_item(actor, item: Item, reason: str = "") -> Item:
-    require_perm(actor, "coordination.run_meeting")
-    item = _lock(item)
+def defer_item(actor, item: Item, reason: str = "", *, expected_version: int | None = None) -> Item:
+    require(rules.decides, actor, item)
+    item = _lock(item, expected_version)
     if item.status != ItemStatus.SUBMITTED or item.meeting_id is None:
         raise ValidationError(_("Only an undecided item on an agenda can be deferred."))
     current = item.meeting
+    if current.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The meeting's minutes are closed."))
+    check_lengths(reason=(reason, REASON_LENGTH))
     later = (Meeting.objects.filter(branch=current.branch, held_on__gt=current.held_on,
                                     status=Meeting.Status.PLANNED).order_by("held_on").first()
              or create_meeting(None, current.branch, current.held_on + timedelta(days=7)))
@@ -456,25 +513,31 @@ def defer_item(actor, item: Item, reason: str = "") -> Item:
     return item
 
 
+def _lock_meeting(meeting: Meeting) -> Meeting:
+    return Meeting.objects.select_for_update().select_related("branch").get(pk=meeting.pk)
+
+
 @transaction.atomic
 def reorder_agenda(actor, meeting: Meeting, item_ids: list[int]) -> None:
-    require_perm(actor, "coordination.run_meeting")
-    if meeting.status in (Meeting.Status.HELD, Meeting.Status.CLOSED):
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if meeting.status not in rules.OPEN_AGENDA:
         raise ValidationError(_("That meeting has already been held."))
-    on_agenda = set(meeting.items.values_list("pk", flat=True))
-    if set(item_ids) != on_agenda:
+    numbers = dict(meeting.items.values_list("pk", "number"))
+    if set(item_ids) != set(numbers):
         raise ValidationError(_("The new order must list exactly the items on the agenda."))
     for order, pk in enumerate(item_ids, start=1):
         Item.objects.filter(pk=pk).update(agenda_order=order)
+    record_timeline(actor, meeting, "agenda_reordered", "、".join(numbers[pk] for pk in dict.fromkeys(item_ids)))
 
 
 @transaction.atomic
 def freeze_agenda(actor, meeting: Meeting) -> Meeting:
-    require_perm(actor, "coordination.run_meeting")
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
-    if meeting.status != Meeting.Status.PLANNED:
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if not rules.MEETING_FLOW.can(meeting.status, "freeze"):
         return meeting
-    meeting.status = Meeting.Status.FROZEN
+    rules.MEETING_FLOW.apply(meeting, "freeze")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
     record_timeline(actor, meeting, "agenda_frozen", _("Agenda frozen"))
@@ -494,79 +557,83 @@ def freeze_due_agendas(now: datetime | None = None) -> int:
     return n
 
 
+def _check_attendance(meeting: Meeting, attendees: list, chair) -> None:
+    """Attendees and chair are active staff of the meeting's branch — the people its page offers."""
+    people = {u.pk for u in [*attendees, chair] if u is not None}
+    staff = set(User.objects.filter(pk__in=people, is_active=True, staff__is_active=True,
+                                    staff__institution=meeting.branch).values_list("pk", flat=True))
+    errors = {}
+    for field, users in (("attendees", attendees), ("chair", [chair] if chair is not None else [])):
+        outside = [getattr(getattr(u, "staff", None), "name", None) or u.get_username()
+                   for u in users if u.pk not in staff]
+        if outside:
+            errors[field] = _("Not active staff of %(branch)s: %(names)s.") % {
+                "branch": meeting.branch.name, "names": "、".join(outside)}
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting:
-    require_perm(actor, "coordination.run_meeting")
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
     if meeting.status == Meeting.Status.CLOSED:
         raise ValidationError(_("The minutes are closed."))
+    attendees = list(attendees)
+    _check_attendance(meeting, attendees, chair)
     meeting.attendees.set(attendees)
     if chair is not None:
         meeting.chair = chair
-    if meeting.status in (Meeting.Status.PLANNED, Meeting.Status.FROZEN):
-        meeting.status = Meeting.Status.HELD
+    if rules.MEETING_FLOW.can(meeting.status, "hold"):
+        rules.MEETING_FLOW.apply(meeting, "hold")
     stamp_history(meeting, actor)
     meeting.save()
-    record_timeline(actor, meeting, "meeting_held", _("%(n)s attendees") % {"n": len(list(attendees))})
+    record_timeline(actor, meeting, "meeting_held", _("%(n)s attendees") % {"n": len(attendees)})
     return meeting
 
 
 @transaction.atomic
 def close_meeting(actor, meeting: Meeting) -> Meeting:
-    require_perm(actor, "coordination.run_meeting")
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    rules.MEETING_FLOW.check(meeting, "close")
     undecided = meeting.items.filter(status=ItemStatus.SUBMITTED)
     if undecided.exists():
         raise ValidationError(_("Decide or defer every item first: %(items)s") % {
             "items": "、".join(undecided.values_list("number", flat=True))})
-    meeting.status = Meeting.Status.CLOSED
+    rules.MEETING_FLOW.apply(meeting, "close")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
+    record_timeline(actor, meeting, "meeting_closed", _("Minutes closed: %(n)s items decided") % {
+        "n": meeting.items.exclude(decision="").count()})
     return meeting
 
 
 # --- decisions and conditions --------------------------------------------------------------------
+
+DECISION_MOVES = {Decision.APPROVED: "approve", Decision.CONDITIONAL: "approve_on_conditions",
+                  Decision.REJECTED: "reject"}
+PROOF_LENGTH = Condition._meta.get_field("proof").max_length
+
 
 @transaction.atomic
 def record_decision(actor, item: Item, decision: str, *, reasons: str = "", conditions: list[dict] | None = None,
                     expected_version: int | None = None) -> Item:
     """Approved → an approval number at once; conditionally approved → conditions tracked, the
     number once all are signed off; rejected → reasons, and the submitter may revise."""
-    require_perm(actor, "coordination.run_meeting")
+    require(rules.decides, actor, item)
     item = _lock(item, expected_version)
-    errors = {}
-    if item.status != ItemStatus.SUBMITTED:
-        raise ValidationError(_("This item has already been decided."))
+    rules.ITEM_FLOW.check(item, DECISION_MOVES.get(decision, "approve"))  # an unknown decision: below
     if item.meeting_id is None:
         raise ValidationError(_("The item is not on a meeting's agenda."))
     if item.meeting.status == Meeting.Status.PLANNED:
         raise ValidationError(_("Freeze the agenda before deciding."))
     if item.meeting.status == Meeting.Status.CLOSED:
         raise ValidationError(_("The meeting's minutes are closed."))
-    if decision not in Decision.values:
-        errors["decision"] = _("Choose approved, conditionally approved or rejected.")
-    conditions = conditions or []
-    if decision == Decision.CONDITIONAL and not conditions:
-        errors["conditions"] = _("A conditional approval needs at least one condition.")
-    if decision == Decision.REJECTED and not reasons.strip():
-        errors["reasons"] = _("Give the reasons for the rejection.")
-    conf = settings_for(item.meeting.branch)
-    clean = []
-    for i, c in enumerate(conditions if decision == Decision.CONDITIONAL else []):
-        if not (c.get("text") or "").strip():
-            errors[f"conditions.{i}.text"] = _("Say what must be done.")
-        if not c.get("owner_department"):
-            errors[f"conditions.{i}.owner_department"] = _("Name the department that owns the condition.")
-        if not (c.get("proof") or "").strip():
-            errors[f"conditions.{i}.proof"] = _("Say what proves the condition met.")
-        due = c.get("due_date") or add_working_days(item.meeting.held_on, conf.condition_days)
-        clean.append((c.get("text", "").strip(), c.get("owner_department"), due, (c.get("proof") or "").strip()))
-    if errors:
-        raise ValidationError(errors)
+    clean = _decision_input(item, decision, reasons, conditions or [])
     item.decision, item.decision_reasons = decision, reasons.strip()
     item.decided_at, item.decided_by = clock.now(), actor
-    item.status = {Decision.APPROVED: ItemStatus.APPROVED, Decision.CONDITIONAL: ItemStatus.CONDITIONAL,
-                   Decision.REJECTED: ItemStatus.REJECTED}[decision]
+    rules.ITEM_FLOW.apply(item, DECISION_MOVES[decision])
     _save(actor, item, ["decision", "decision_reasons", "decided_at", "decided_by", "status"])
     for text, dept, due, proof in clean:
         cond = Condition(item=item, text=text, owner_department=dept, due_date=due, proof=proof)
@@ -577,16 +644,53 @@ def record_decision(actor, item: Item, decision: str, *, reasons: str = "", cond
                    text, item.get_absolute_url())
     record_timeline(actor, item, "decided", f"{item.get_decision_display()} {item.decision_reasons}".strip())
     if decision == Decision.APPROVED:
-        issue_approval_number(actor, item)
+        _issue_number(actor, item)
     notify(item.submitter, _("Decision on %(number)s: %(decision)s") % {
         "number": item.number, "decision": item.get_decision_display()}, url=item.get_absolute_url())
     return item
 
 
+def _decision_input(item: Item, decision: str, reasons: str, conditions: list[dict]) -> list[tuple]:
+    """The conditions of a decision as (text, owner department, due date, proof); ValidationError
+    naming every field in error."""
+    errors = {}
+    if decision not in Decision.values:
+        errors["decision"] = _("Choose approved, conditionally approved or rejected.")
+    if decision == Decision.CONDITIONAL and not conditions:
+        errors["conditions"] = _("A conditional approval needs at least one condition.")
+    if decision == Decision.REJECTED and not reasons.strip():
+        errors["reasons"] = _("Give the reasons for the rejection.")
+    clean = _conditions(item, conditions if decision == Decision.CONDITIONAL else [], errors)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _conditions(item: Item, conditions: list[dict], errors: dict) -> list[tuple]:
+    """Each condition says what, who (an active department of the item's branch), and what proves it."""
+    due_by_default = add_working_days(item.meeting.held_on, settings_for(item.meeting.branch).condition_days)
+    owners = set(Department.objects.filter(institution=branch_of(item.department.institution), is_active=True)
+                 .values_list("pk", flat=True))
+    clean = []
+    for i, c in enumerate(conditions):
+        text, owner, proof = (c.get("text") or "").strip(), c.get("owner_department"), (c.get("proof") or "").strip()
+        if not text:
+            errors[f"conditions.{i}.text"] = _("Say what must be done.")
+        if not owner:
+            errors[f"conditions.{i}.owner_department"] = _("Name the department that owns the condition.")
+        elif owner.pk not in owners:
+            errors[f"conditions.{i}.owner_department"] = _("Choose a department of the item's branch.")
+        if not proof:
+            errors[f"conditions.{i}.proof"] = _("Say what proves the condition met.")
+        errors.update(length_errors(**{f"conditions.{i}.proof": (proof, PROOF_LENGTH)}))
+        clean.append((text, owner, c.get("due_date") or due_by_default, proof))
+    return clean
+
+
 @transaction.atomic
 def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
     """Approve together every item on the agenda whose opinions raise no concern."""
-    require_perm(actor, "coordination.run_meeting")
+    require(rules.runs, actor, meeting)
     decided = []
     for item in meeting.items.filter(status=ItemStatus.SUBMITTED).prefetch_related("opinions__lines"):
         if is_consent(item):
@@ -597,15 +701,11 @@ def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
 @transaction.atomic
 def report_condition_met(actor, condition: Condition, evidence: str) -> Condition:
     condition = Condition.objects.select_for_update().select_related("item").get(pk=condition.pk)
-    staff = _staff(actor)
-    if actor is not None and not actor.has_perm("coordination.run_meeting") and (
-            staff is None or staff.department_id != condition.owner_department_id):
-        raise PermissionDenied(_("Only the owner department reports a condition met."))
-    if condition.status != Condition.Status.OPEN:
-        raise ValidationError(_("This condition is no longer open."))
+    require(rules.reports_met, actor, condition, _("Only the owner department reports a condition met."))
+    rules.CONDITION_FLOW.apply(condition, "report_met")
     if not (evidence or "").strip():
         raise ValidationError({"evidence": _("Describe the evidence: %(proof)s") % {"proof": condition.proof}})
-    condition.status, condition.evidence, condition.met_at = Condition.Status.MET, evidence.strip(), clock.now()
+    condition.evidence, condition.met_at = evidence.strip(), clock.now()
     stamp_history(condition, actor)
     condition.save()
     record_timeline(actor, condition.item, "condition_met", condition.text[:200])
@@ -615,31 +715,51 @@ def report_condition_met(actor, condition: Condition, evidence: str) -> Conditio
     return condition
 
 
+SIGN_OFF_NOTE_LENGTH = 500
+
+
 @transaction.atomic
 def sign_off_condition(actor, condition: Condition, accept: bool = True, note: str = "") -> Condition:
-    require_perm(actor, "coordination.run_meeting")
     condition = Condition.objects.select_for_update().select_related("item").get(pk=condition.pk)
-    if condition.status != Condition.Status.MET:
-        raise ValidationError(_("Only a condition reported met can be signed off."))
+    require(rules.signs_off, actor, condition)
     if accept:
-        condition.status, condition.signed_off_by, condition.signed_off_at = (
-            Condition.Status.SIGNED_OFF, actor, clock.now())
+        rules.CONDITION_FLOW.apply(condition, "sign_off")
+        condition.signed_off_by, condition.signed_off_at = actor, clock.now()
     else:
+        rules.CONDITION_FLOW.apply(condition, "send_back")
         if not note.strip():
             raise ValidationError({"note": _("Say what is still missing.")})
-        condition.status, condition.met_at = Condition.Status.OPEN, None
+        check_lengths(note=(note, SIGN_OFF_NOTE_LENGTH))
+        condition.met_at = None
     stamp_history(condition, actor)
     condition.save()
     item = condition.item
     record_timeline(actor, item, "condition_signed_off" if accept else "condition_met",
                     condition.text[:200] if accept else _("Sent back: %(note)s") % {"note": note})
-    if accept and item.status == ItemStatus.CONDITIONAL and not item.conditions.exclude(
+    if accept and rules.ITEM_FLOW.can(item.status, "conditions_signed_off") and not item.conditions.exclude(
             status=Condition.Status.SIGNED_OFF).exists():
-        issue_approval_number(actor, _lock(item))
+        _issue_number(actor, _lock(item))
     return condition
 
 
+@transaction.atomic
 def issue_approval_number(actor, item: Item) -> Item:
+    """The approval number of an item approved, or conditionally approved with every condition signed
+    off. ``record_decision`` and ``sign_off_condition`` issue it as they go; this is the checked entry
+    for anyone else (the secretariat, or the system)."""
+    require(rules.decides, actor, item, _("Only the secretariat issues approval numbers."))
+    item = _lock(item)
+    if item.status != ItemStatus.APPROVED and not (
+            item.status == ItemStatus.CONDITIONAL
+            and not item.conditions.exclude(status=Condition.Status.SIGNED_OFF).exists()):
+        raise ValidationError(_("Only an approved item, or one whose conditions are all signed off, gets an "
+                                "approval number."))
+    return _issue_number(actor, item)
+
+
+def _issue_number(actor, item: Item) -> Item:
+    """Number the item (locked by the caller); a conditional approval becomes an approval."""
+    require(rules.decides, actor, item, _("Only the secretariat issues approval numbers."))
     if item.approval_number:
         return item
     branch = branch_of(item.department.institution)
@@ -648,8 +768,8 @@ def issue_approval_number(actor, item: Item) -> Item:
     seq = next_number(f"coordination:approval:{branch.pk}", year)
     item.approval_number = conf.approval_format.format(year=year, seq=seq)
     item.approval_issued_at = clock.now()
-    if item.status == ItemStatus.CONDITIONAL:
-        item.status = ItemStatus.APPROVED
+    if rules.ITEM_FLOW.can(item.status, "conditions_signed_off"):
+        rules.ITEM_FLOW.apply(item, "conditions_signed_off")
     _save(actor, item, ["approval_number", "approval_issued_at", "status"])
     record_timeline(actor, item, "number_issued", item.approval_number)
     notify(item.submitter, _("%(number)s may now be released: approval number %(approval)s") % {
@@ -658,13 +778,14 @@ def issue_approval_number(actor, item: Item) -> Item:
 
 
 @transaction.atomic
-def revoke_approval(actor, item: Item, reason: str) -> Item:
-    require_perm(actor, "coordination.run_meeting")
-    item = _lock(item)
-    if not item.approval_number or item.approval_revoked_at:
+def revoke_approval(actor, item: Item, reason: str, *, expected_version: int | None = None) -> Item:
+    require(rules.decides, actor, item)
+    item = _lock(item, expected_version)
+    if not rules.has_valid_number(item):
         raise ValidationError(_("This item has no valid approval number."))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason.")})
+    check_lengths(reason=(reason.strip(), REASON_LENGTH))
     item.approval_revoked_at, item.approval_revoked_reason = clock.now(), reason.strip()
     _save(actor, item, ["approval_revoked_at", "approval_revoked_reason"])
     record_timeline(actor, item, "number_revoked", reason.strip())
@@ -695,24 +816,32 @@ def release_check(item: Item) -> dict:
     return dispatch_queries.check_load(item_load(item), exclude_item=item.pk)
 
 
+STAGGER_GROUPS = (1, 12)
+
+
 @transaction.atomic
 def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups: int = 1,
                  expected_version: int | None = None) -> Release:
     """Release an approved item to its outlets: one work order per outlet (dispatch makes them),
     carrying the approval number. Nothing is released without a valid number; over capacity only
     with a recorded reason."""
-    require_perm(actor, "coordination.release_item")
+    require(rules.releases, actor, item)
     item = _lock(item, expected_version)
-    if item.status != ItemStatus.APPROVED or not item.approval_number:
+    rules.ITEM_FLOW.apply(item, "release")
+    if not item.approval_number:
         raise ValidationError(_("Only an item with an approval number can be released."))
     if verify_number(item.approval_number)["status"] != "valid":
         raise ValidationError(_("The approval number is revoked or expired."))
+    if not STAGGER_GROUPS[0] <= stagger_groups <= STAGGER_GROUPS[1]:
+        raise ValidationError({"stagger_groups": _("Stagger in %(min)s to %(max)s groups.") % {
+            "min": STAGGER_GROUPS[0], "max": STAGGER_GROUPS[1]}})
+    reason = override_reason.strip()
+    check_lengths(override_reason=(reason, REASON_LENGTH))
     outlets = list(item.outlets.all())
     if not outlets:
         raise ValidationError(_("The item targets no outlets."))
     plan = workload.stagger([o.pk for o in outlets], stagger_groups, item.window_start, item.window_end)
     check = release_check(item) if stagger_groups <= 1 else {"overloads": []}
-    reason = override_reason.strip()
     if check["overloads"] and not reason:
         raise ValidationError({"override_reason": _(
             "This would push %(n)s outlets over capacity: stagger or defer it, or give the reason to release "
@@ -720,7 +849,6 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
     release = dispatch.create_work_orders(actor, item, outlets, plan, approval_number=item.approval_number,
                                           hours=item.effort_hours, override_reason=reason,
                                           over_capacity=check["overloads"])
-    item.status = ItemStatus.RELEASED
     _save(actor, item, ["status"])
     record_timeline(actor, item, "released", _("Released to %(n)s outlets") % {"n": len(outlets)}
                     + (f"；{reason}" if reason else ""))
@@ -730,9 +858,10 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
 def close_item_when_done(actor, item: Item) -> Item:
     """The loop closes when every outlet has done its work order: the item leaves the open work."""
     item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
-    if item.status != ItemStatus.RELEASED or item.work_orders.exclude(status=WorkOrder.Status.DONE).exists():
+    if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(
+            status=WorkOrder.Status.DONE).exists():
         return item
-    item.status = ItemStatus.CLOSED
+    rules.ITEM_FLOW.apply(item, "close")
     _save(actor, item, ["status"])
     record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
     notify(item.submitter, _("All outlets have done %(title)s (%(number)s)") % {
@@ -783,6 +912,3 @@ def check_conditions(today: date | None = None) -> int:
             n += 1
     return n
 
-
-def in_scope_item(user, item: Item) -> bool:
-    return in_scope(user, item.department.institution)

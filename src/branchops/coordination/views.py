@@ -21,7 +21,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from branchops.core import clock
@@ -32,12 +31,12 @@ from branchops.dispatch import queries as dispatch_queries
 from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level
 
-from . import forms, queries, services
-from .models import Condition, Decision, ItemStatus, ItemType, Meeting
+from . import forms, queries, rules, services
+from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .models import Condition, Decision, ItemStatus, ItemType
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-OPEN_MEETING = (Meeting.Status.PLANNED, Meeting.Status.FROZEN)
-STALE = gettext_lazy("This item was changed by someone else in the meantime; reload it and try again.")
+CONDITION = "condition_"  # the item page's actions on one of its conditions: condition_met, condition_signoff
 
 
 def _int(value):
@@ -82,19 +81,6 @@ def _form_error_text(form) -> str:
     return " ".join(
         f"{form.fields[f].label}: {e['message']}" if f in form.fields and form.fields[f].label else e["message"]
         for f, errs in form.errors.get_json_data().items() for e in errs)
-
-
-def _owns(user, item) -> bool:
-    """Whether the page offers the submitting department's buttons (the services check again)."""
-    staff = getattr(user, "staff", None)
-    return user.is_superuser or item.submitter_id == user.pk or (
-        staff is not None and staff.department_id == item.department_id
-        and user.has_perm("coordination.submit_item"))
-
-
-def _own_department(user):
-    staff = getattr(user, "staff", None)
-    return staff.department if staff is not None else None
 
 
 def _safe_next(request) -> str | None:
@@ -183,20 +169,18 @@ def item_edit(request, pk):
     item = queries.access_item(request.user, pk)
     if not queries.sees_full_item(request.user, item):
         raise Http404
-    if not _owns(request.user, item):
-        raise PermissionDenied
-    if item.status not in services.EDITABLE:
-        messages.error(request, _("A decided or withdrawn item can no longer be edited; revise it instead."))
-        return redirect(item)
-    if item.meeting is not None and item.meeting.status not in OPEN_MEETING:
-        messages.error(request, _("The meeting has been held; the item can no longer be edited."))
+    edit = ITEM_ACTIONS.authorize(request.user, item, "edit")
+    try:
+        services.check_editable(item)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
         return redirect(item)
     shown = {"number": item.number, "title": item.title, "url": item.get_absolute_url(),
              "status": item.status}
     form = forms.ItemForm(request.POST or None, user=request.user, item=item)
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.save_item(request.user, item, **form.service_kwargs())
+            item = edit.run(request.user, item, form.service_kwargs())
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -207,13 +191,12 @@ def item_edit(request, pk):
 
 # --- the item page -------------------------------------------------------------------------------
 
-def _pending_opinion(user, item, meeting_open: bool):
+def _pending_opinion(user, item):
     """The opinion the user's department still owes on the item (not given, or stale)."""
-    department = _own_department(user)
-    if (department is None or not user.has_perm("coordination.review_item")
-            or item.status != ItemStatus.SUBMITTED or not meeting_open):
+    staff = getattr(user, "staff", None)
+    if staff is None or staff.department_id is None:
         return None
-    opinion = item.opinions.filter(department=department).select_related("department").first()
+    opinion = item.opinions.filter(department_id=staff.department_id).select_related("department").first()
     if opinion is not None and (opinion.submitted_at is None or opinion.is_stale):
         return opinion
     return None
@@ -230,84 +213,67 @@ def _release_panel(item) -> dict:
             "blackouts": check["blackouts"]}
 
 
-def _item_context(user, item, bound: dict | None = None) -> dict:
-    bound = bound or {}
-    meeting = item.meeting
-    meeting_open = meeting is None or meeting.status in OPEN_MEETING
-    owner = _owns(user, item)
-    run = user.has_perm("coordination.run_meeting")
-    status = item.status
-    valid_number = bool(item.approval_number) and not item.approval_revoked_at
-    staff = getattr(user, "staff", None)
-    today = clock.today()
+def _action_forms(user, item, can: dict, bound: dict) -> dict:
+    """``<name>_form`` for each action offered, bound to the input just refused where there is one;
+    the opinion form only while the user's department still owes its opinion."""
+    pending = _pending_opinion(user, item) if can["opinion"] else None
+    out = {"pending_opinion": pending}
+    for action in ITEM_ACTIONS:
+        offered = pending is not None if action.name == "opinion" else can[action.name]
+        if action.form is not None and offered:
+            out[f"{action.name}_form"] = bound[action.name] if action.name in bound else action.form(
+                item=item, user=user, auto_id=f"{action.name}-%s")
+    return out
 
-    def form(name, cls, **kwargs):
-        return bound[name] if name in bound else cls(item=item, user=user, auto_id=f"{name}-%s", **kwargs)
 
-    can = {
-        "edit": owner and status in services.EDITABLE and meeting_open,
-        "attach": owner and status in services.EDITABLE,
-        "submit": owner and status == ItemStatus.DRAFT,
-        "withdraw": owner and status in services.EDITABLE and meeting_open,
-        "revise": owner and status == ItemStatus.REJECTED and getattr(item, "next_revision", None) is None,
-        "schedule": run and status == ItemStatus.SUBMITTED,
-        "defer": run and status == ItemStatus.SUBMITTED and meeting is not None
-        and meeting.status != Meeting.Status.CLOSED,
-        "decide": run and status == ItemStatus.SUBMITTED and meeting is not None
-        and meeting.status in (Meeting.Status.FROZEN, Meeting.Status.HELD),
-        "revoke": run and valid_number,
-        "release": user.has_perm("coordination.release_item") and status == ItemStatus.APPROVED and valid_number,
-    }
-    see_opinions = services.can_see_opinions(user, item)
-    pending = _pending_opinion(user, item, meeting_open)
-    conditions = []
+def _condition_rows(user, item) -> list[dict]:
+    """The item's conditions, each with the forms of the actions it offers the user."""
+    today, rows = clock.today(), []
     for cond in item.conditions.select_related("owner_department", "signed_off_by__staff"):
-        may_report = cond.status == Condition.Status.OPEN and (
-            run or (staff is not None and staff.department_id == cond.owner_department_id))
-        conditions.append({
-            "c": cond,
-            "overdue": cond.status != Condition.Status.SIGNED_OFF and cond.due_date < today,
-            "met_form": forms.ConditionMetForm(item=item, user=user, auto_id=f"met{cond.pk}-%s",
-                                               initial={"condition": cond.pk, "version": item.version})
-            if may_report else None,
-            "signoff_form": forms.ConditionSignoffForm(item=item, user=user, auto_id=f"signoff{cond.pk}-%s",
-                                                       initial={"condition": cond.pk, "version": item.version})
-            if run and cond.status == Condition.Status.MET else None,
-        })
+        cond.item = item  # the predicates read it
+        can = CONDITION_ACTIONS.can(user, cond)
+        rows.append({"c": cond, "overdue": cond.status != Condition.Status.SIGNED_OFF and cond.due_date < today,
+                     **{f"{a.name}_form": a.form(item=item, user=user, auto_id=f"{a.name}{cond.pk}-%s",
+                                                 initial={"condition": cond.pk, "version": item.version})
+                        for a in CONDITION_ACTIONS if can[a.name]}})
+    return rows
+
+
+def _decision_panels(user, item, can: dict) -> dict:
     figures = queries.register(user).filter(pk=item.pk).values("orders", "orders_done", "orders_overdue").first()
+    return {
+        "proposed_conditions": [line for o in item.opinions.prefetch_related("lines__dimension")
+                                for line in o.lines.all() if line.concern and line.proposed_condition]
+        if can["decide"] else [],
+        "verification": services.verify_number(item.approval_number) if item.approval_number else None,
+        "release": _release_panel(item) if can["release"] else None,
+        "releases": item.releases.select_related("released_by__staff")
+        if item.status in (ItemStatus.RELEASED, ItemStatus.CLOSED) else [],
+        "work_orders": figures if figures and figures["orders"] else None,
+    }
+
+
+def _item_context(user, item, bound: dict | None = None) -> dict:
+    can = ITEM_ACTIONS.can(user, item)
+    staff = getattr(user, "staff", None)
+    see_opinions = rules.sees_opinions(user, item)
     return {
         "item": item,
         "can": can,
-        "is_owner": owner,
+        "is_owner": rules.owns(user, item),
         "outlets": item.outlets.order_by("path"),
         "own_outlet_targeted": staff is not None and item.outlets.filter(pk=staff.institution_id).exists(),
         "attachments": item.attachments.select_related("uploaded_by__staff"),
-        "attachment_form": form("attach", forms.AttachmentForm) if can["attach"] else None,
         "see_opinions": see_opinions,
         "opinions": item.opinions.select_related("department", "reviewer__staff").prefetch_related(
             "lines__dimension") if see_opinions else None,
         "opinion_count": item.opinions.count(),
-        "pending_opinion": pending,
-        "opinion_form": form("opinion", forms.OpinionForm, department=pending.department) if pending else None,
-        "decide_form": form("decide", forms.DecideForm) if can["decide"] else None,
-        "proposed_conditions": [line for o in item.opinions.prefetch_related("lines__dimension")
-                                for line in o.lines.all() if line.concern and line.proposed_condition]
-        if can["decide"] else [],
-        "conditions": conditions,
-        "verification": services.verify_number(item.approval_number) if item.approval_number else None,
-        "release": _release_panel(item) if can["release"] else None,
-        "release_form": form("release", forms.ReleaseForm) if can["release"] else None,
-        "releases": item.releases.select_related("released_by__staff") if status in (
-            ItemStatus.RELEASED, ItemStatus.CLOSED) else [],
-        "work_orders": figures if figures and figures["orders"] else None,
-        "schedule_form": form("schedule", forms.ScheduleForm) if can["schedule"] else None,
-        "defer_form": form("defer", forms.ReasonForm) if can["defer"] else None,
-        "withdraw_form": form("withdraw", forms.ReasonForm) if can["withdraw"] else None,
-        "revoke_form": form("revoke", forms.RequiredReasonForm) if can["revoke"] else None,
-        "version_form": forms.ActionForm(item=item, user=user),
+        "conditions": _condition_rows(user, item),
         "next_revision": getattr(item, "next_revision", None),
         "timeline": timeline(item),
-        "today": today,
+        "today": clock.today(),
+        **_action_forms(user, item, can, bound or {}),
+        **_decision_panels(user, item, can),
     }
 
 
@@ -319,107 +285,61 @@ def item_detail(request, pk):
     return render(request, "coordination/item.html", _item_context(request.user, item))
 
 
-def _may_review(user, item) -> bool:
-    department = _own_department(user)
-    return (department is not None and user.has_perm("coordination.review_item")
-            and item.opinions.filter(department=department).exists())
+def _input(action, form) -> dict:
+    """The service's keyword arguments from the page's form, with the version the page showed."""
+    data = form.action_data()
+    if action.versioned:
+        data["expected_version"] = form.cleaned_data.get("version")
+    return data
 
 
-def _perm(codename):
-    return lambda u, i: u.has_perm(codename)
-
-
-# Each action: who may try it (a quick 403 before parsing; the service checks every rule again),
-# its form, the service call, and the message when done. "version": "service" when the service
-# itself refuses a stale version (expected_version); "view" when the view compares the version the
-# page showed with the current one first; None when the action does not depend on it.
-# "rerender": on field errors the item page is shown again with the form and its errors.
-RUN_MEETING = _perm("coordination.run_meeting")
-
-ACTIONS = {
-    "submit": {"allowed": _owns, "form": forms.ActionForm, "version": "service",
-               "run": lambda u, i, d, f: services.submit_item(u, i, expected_version=d["version"]),
-               "done": gettext_lazy("Item submitted: it is on the agenda of the next meeting.")},
-    "withdraw": {"allowed": _owns, "form": forms.ReasonForm, "version": "view",
-                 "run": lambda u, i, d, f: services.withdraw_item(u, i, d["reason"]),
-                 "done": gettext_lazy("Item withdrawn.")},
-    "revise": {"allowed": _owns, "form": forms.ActionForm, "version": "view", "go_to_result": True,
-               "run": lambda u, i, d, f: services.revise_item(u, i),
-               "done": gettext_lazy("A new revision was drafted: change it and submit it again.")},
-    "attach": {"allowed": _owns, "form": forms.AttachmentForm, "version": None,
-               "run": lambda u, i, d, f: services.add_attachment(u, i, d["kind"], d["file"]),
-               "done": gettext_lazy("File attached.")},
-    "opinion": {"allowed": _may_review, "form": forms.OpinionForm, "version": "service", "rerender": True,
-                "kwargs": lambda u, i: {"department": _own_department(u)},
-                "run": lambda u, i, d, f: services.give_opinion(u, i, recommendation=d["recommendation"],
-                                                                lines=f.lines(), department=f.department,
-                                                                expected_version=d["version"]),
-                "done": gettext_lazy("Opinion recorded.")},
-    "decide": {"allowed": RUN_MEETING, "form": forms.DecideForm, "version": "service", "rerender": True,
-               "run": lambda u, i, d, f: services.record_decision(u, i, d["decision"], reasons=d["reasons"],
-                                                                  conditions=f.conditions(),
-                                                                  expected_version=d["version"]),
-               "done": gettext_lazy("Decision recorded.")},
-    # The owner department or the secretariat: the service checks it for the condition.
-    "condition_met": {"allowed": lambda u, i: True, "form": forms.ConditionMetForm, "version": None,
-                      "run": lambda u, i, d, f: services.report_condition_met(u, d["condition"], d["evidence"]),
-                      "done": gettext_lazy("Condition reported met: the secretariat signs it off.")},
-    "condition_signoff": {"allowed": RUN_MEETING, "form": forms.ConditionSignoffForm, "version": None,
-                          "run": lambda u, i, d, f: services.sign_off_condition(u, d["condition"], d["accept"],
-                                                                                d["note"]),
-                          "done": gettext_lazy("Condition signed off or sent back.")},
-    "revoke": {"allowed": RUN_MEETING, "form": forms.RequiredReasonForm, "version": "view",
-               "run": lambda u, i, d, f: services.revoke_approval(u, i, d["reason"]),
-               "done": gettext_lazy("Approval number revoked.")},
-    "release": {"allowed": _perm("coordination.release_item"), "form": forms.ReleaseForm, "version": "service",
-                "rerender": True,
-                "run": lambda u, i, d, f: services.release_item(u, i, override_reason=d["override_reason"],
-                                                                stagger_groups=d["stagger_groups"],
-                                                                expected_version=d["version"]),
-                "done": gettext_lazy("Released to the outlets as work orders.")},
-    "schedule": {"allowed": RUN_MEETING, "form": forms.ScheduleForm, "version": "view",
-                 "run": lambda u, i, d, f: services.schedule_item(u, i, d["meeting"], d["reason"]),
-                 "done": gettext_lazy("Item put on the agenda.")},
-    "defer": {"allowed": RUN_MEETING, "form": forms.ReasonForm, "version": "view",
-              "run": lambda u, i, d, f: services.defer_item(u, i, d["reason"]),
-              "done": gettext_lazy("Item deferred to the next meeting.")},
-}
+def _run(request, item, action, form, obj):
+    """Run an authorised action with the page's form: done → back (or to the result); refused → a
+    message and back, or, for the actions whose form is on the item page, the page again with the
+    form and its errors."""
+    back = _safe_next(request)
+    rerender = action.extra.get("rerender") and back is None
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+    else:
+        try:
+            result = action.run(request.user, obj, _input(action, form))
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc, form))
+            rerender = rerender and hasattr(exc, "error_dict")
+            if rerender:
+                _apply_errors(form, exc)
+                item.refresh_from_db()
+        else:
+            messages.success(request, action.done_message(result))
+            return redirect(result if action.extra.get("go_to_result") else back or item)
+    if rerender:
+        return render(request, "coordination/item.html", _item_context(request.user, item, {action.name: form}))
+    return redirect(back or item)
 
 
 @login_required
 @require_POST
 def item_action(request, pk, action):
     item = queries.access_item(request.user, pk)
-    spec = ACTIONS.get(action)
-    if spec is None or not queries.sees_full_item(request.user, item):
+    if not queries.sees_full_item(request.user, item):
         raise Http404
-    if not spec["allowed"](request.user, item):
-        raise PermissionDenied
-    extra = spec["kwargs"](request.user, item) if "kwargs" in spec else {}
-    form = spec["form"](request.POST, request.FILES, item=item, user=request.user, auto_id=f"{action}-%s", **extra)
-    back = _safe_next(request)
-    rerender = spec.get("rerender") and back is None
-    if not form.is_valid():
-        messages.error(request, _form_error_text(form))
-        if rerender:
-            return render(request, "coordination/item.html", _item_context(request.user, item, {action: form}))
-        return redirect(back or item)
-    data = form.cleaned_data
-    try:
-        if spec["version"] == "view" and data.get("version") != item.version:
-            raise ValidationError(STALE)
-        result = spec["run"](request.user, item, data, form)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
-        if rerender and hasattr(exc, "error_dict"):
-            _apply_errors(form, exc)
-            item.refresh_from_db()
-            return render(request, "coordination/item.html", _item_context(request.user, item, {action: form}))
-        return redirect(back or item)
-    messages.success(request, spec["done"])
-    if spec.get("go_to_result"):
-        return redirect(result)
-    return redirect(back or item)
+    if action.startswith(CONDITION):
+        return _condition_action(request, item, action.removeprefix(CONDITION))
+    act = ITEM_ACTIONS.authorize(request.user, item, action)
+    if act.form is None:
+        raise Http404
+    form = act.form(request.POST, request.FILES, item=item, user=request.user, auto_id=f"{action}-%s")
+    return _run(request, item, act, form, item)
+
+
+def _condition_action(request, item, name: str):
+    cond = item.conditions.filter(pk=_int(request.POST.get("condition"))).first()
+    if cond is None:
+        raise Http404
+    act = CONDITION_ACTIONS.authorize(request.user, cond, name)
+    form = act.form(request.POST, item=item, user=request.user, auto_id=f"{name}{cond.pk}-%s")
+    return _run(request, item, act, form, cond)
 
 
 @login_required
@@ -473,92 +393,62 @@ def meeting_new(request):
 
 def _agenda(user, meeting):
     """The items of the meeting the user may see, in agenda order."""
-    return (queries.visible_items(user).filter(meeting=meeting).select_related("department")
+    return (queries.visible_items(user).filter(meeting=meeting).select_related("department__institution")
             .prefetch_related("opinions__lines", "opinions__department").order_by("agenda_order", "id"))
+
+
+ROW_ACTIONS = ("decide", "defer")  # decided or deferred from the meeting page
+
+
+def _agenda_rows(user, meeting) -> list[dict]:
+    rows = []
+    for item in _agenda(user, meeting):
+        item.meeting = meeting  # the predicates read it
+        can = ITEM_ACTIONS.can(user, item, only=ROW_ACTIONS)
+        opinions = list(item.opinions.all())
+        rows.append({
+            "item": item,
+            "consent": rules.undecided(item) and services.is_consent(item),
+            "opinions": opinions if rules.sees_opinions(user, item) else None,
+            "given": sum(1 for o in opinions if o.submitted_at and not o.is_stale),
+            "total": len(opinions),
+            **{f"{name}_form": ITEM_ACTIONS.get(name).form(item=item, user=user, auto_id=f"{name}{item.pk}-%s")
+               if can[name] else None for name in ROW_ACTIONS},
+        })
+    return rows
 
 
 @login_required
 def meeting_detail(request, pk):
     meeting = queries.access_meeting(request.user, pk)
-    user = request.user
-    run = user.has_perm("coordination.run_meeting")
-    deciding = meeting.status in (Meeting.Status.FROZEN, Meeting.Status.HELD)
-    reordering = run and meeting.status in OPEN_MEETING
-    rows = []
-    for item in _agenda(user, meeting):
-        undecided = item.status == ItemStatus.SUBMITTED
-        opinions = list(item.opinions.all())
-        rows.append({
-            "item": item,
-            "consent": undecided and services.is_consent(item),
-            "opinions": opinions if services.can_see_opinions(user, item) else None,
-            "given": sum(1 for o in opinions if o.submitted_at and not o.is_stale),
-            "total": len(opinions),
-            "decide_form": forms.DecideForm(item=item, user=user, auto_id=f"decide{item.pk}-%s")
-            if run and undecided and deciding else None,
-            "defer_form": forms.ReasonForm(item=item, user=user, auto_id=f"defer{item.pk}-%s")
-            if run and undecided and meeting.status != Meeting.Status.CLOSED else None,
-        })
+    can = MEETING_ACTIONS.can(request.user, meeting)
+    rows = _agenda_rows(request.user, meeting)
     return render(request, "coordination/meeting.html", {
         "meeting": meeting,
+        "can": can,
         "agenda": [r for r in rows if not r["consent"]],
         "consent": [r for r in rows if r["consent"]],
-        "run": run, "deciding": deciding, "reordering": reordering,
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
         "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
-        if run and meeting.status != Meeting.Status.CLOSED else None,
+        if can["attendance"] else None,
     })
-
-
-MEETING_DONE = {
-    "freeze": gettext_lazy("Agenda frozen: the submitters have been told."),
-    "attendance": gettext_lazy("Attendance recorded."),
-    "close": gettext_lazy("Minutes closed."),
-    "reorder": gettext_lazy("Agenda reordered."),
-}
 
 
 @login_required
 @require_POST
 def meeting_action(request, pk, action):
     meeting = queries.access_meeting(request.user, pk)
-    if action not in (*MEETING_DONE, "consent"):
-        raise Http404
-    if not request.user.has_perm("coordination.run_meeting"):
-        raise PermissionDenied
-    form = None
+    act = MEETING_ACTIONS.authorize(request.user, meeting, action)
+    form = act.form(request.POST, meeting=meeting)
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+        return redirect(meeting)
     try:
-        if action == "freeze":
-            services.freeze_agenda(request.user, meeting)
-        elif action == "close":
-            services.close_meeting(request.user, meeting)
-        elif action == "consent":
-            decided = services.decide_consent_block(request.user, meeting)
-            messages.success(request, _("%(n)s items approved together in the consent block.") % {
-                "n": len(decided)})
-            return redirect(meeting)
-        elif action == "attendance":
-            form = forms.AttendanceForm(request.POST, meeting=meeting)
-            if not form.is_valid():
-                messages.error(request, _form_error_text(form))
-                return redirect(meeting)
-            services.record_attendance(request.user, meeting, list(form.cleaned_data["attendees"]),
-                                       chair=form.cleaned_data["chair"])
-        elif action == "reorder":
-            form = forms.AgendaItemForm(request.POST, meeting=meeting)
-            if not form.is_valid():
-                messages.error(request, _form_error_text(form))
-                return redirect(meeting)
-            order = list(meeting.items.order_by("agenda_order", "id").values_list("pk", flat=True))
-            i = order.index(form.cleaned_data["item"].pk)
-            j = i - 1 if form.cleaned_data["direction"] == "up" else i + 1
-            if 0 <= j < len(order):
-                order[i], order[j] = order[j], order[i]
-            services.reorder_agenda(request.user, meeting, order)
+        result = act.run(request.user, meeting, form.action_data())
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
-        return redirect(meeting)
-    messages.success(request, MEETING_DONE[action])
+    else:
+        messages.success(request, act.done_message(result))
     return redirect(meeting)
 
 

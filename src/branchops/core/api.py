@@ -1,10 +1,43 @@
 from datetime import date, datetime
 
+from django.http import Http404
 from ninja import Router, Schema
+from pydantic import Field
 
 from . import queries, services, workdays
+from .actions import ActionTable
 
 router = Router(tags=["me"])
+
+
+# --- actions ---------------------------------------------------------------------------------------
+
+class ActionInput(Schema):
+    """An action's typed input in the API (the ``schema`` of its entry in an action table):
+    ``data(user, obj)`` gives the service's keyword arguments — the fields as given, or, where the
+    client sends ids and codes, the rows (an unknown one is a 400 naming the field)."""
+
+    def data(self, user, obj) -> dict:
+        return self.dict(exclude={"version"})
+
+
+class VersionedInput(ActionInput):
+    version: int | None = Field(None, description="The version shown to the user: a stale one is refused with 400 "
+                                                  "and nothing changes.")
+
+
+def run_action(table: ActionTable, user, obj, name: str, payload: Schema | None):
+    """An action through the API: 404 for a name the table does not know (or one with no API input),
+    403 when its predicate refuses, then its typed input read from the payload, the version the
+    client saw when the action is versioned, and the service — which answers for the state (400)."""
+    action = table.authorize(user, obj, name)
+    if action.schema is None:
+        raise Http404
+    typed = action.schema(**(payload.dict() if payload is not None else {}))
+    data = typed.data(user, obj)
+    if action.versioned:
+        data["expected_version"] = typed.version
+    return action.run(user, obj, data)
 
 
 class NotificationOut(Schema):

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -23,6 +24,25 @@ def require_perm(actor, perm: str, obj=None) -> None:
     allowed = actor.has_perm(perm, obj) if obj is not None else actor.has_perm(perm)
     if not actor.is_active or not allowed:
         raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def length_errors(**fields: tuple[str | None, int]) -> dict:
+    """``{field: [message]}`` for each text longer than its limit: ``length_errors(reason=(reason, 200))``."""
+    errors = {}
+    for name, (value, limit) in fields.items():
+        try:
+            MaxLengthValidator(limit)(value or "")
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    return errors
+
+
+def check_lengths(**fields: tuple[str | None, int]) -> None:
+    """Refuse a text longer than its limit, naming the field. The pages' forms say the same, but the
+    API reaches the services without them."""
+    errors = length_errors(**fields)
+    if errors:
+        raise ValidationError(errors)
 
 
 def stamp_history(obj, actor) -> None:

@@ -16,11 +16,13 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
+from branchops.core.api import run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
 
-from . import queries, services
+from . import queries, rules, schemas, services
+from .actions import WORK_ORDER_ACTIONS
 from .models import OutletCapacity, WorkOrder
 
 router = Router(tags=["dispatch"])
@@ -109,14 +111,15 @@ class WorkOrderDetailOut(WorkOrderFields):
     acknowledged_by: PersonOut | None
     done_by: PersonOut | None
     note: str
-    can_act: bool
+    can_act: bool = Field(description="Whether the user is the outlet's head, who acts on its work orders.")
+    allowed_actions: list[str] = Field(description="The actions the user may take on it now (a POST to its "
+                                                   "actions/{action}): acknowledge, done, problem.")
 
 
 def _detail(user, wo: WorkOrder) -> dict:
     from django.urls import reverse
 
     item = wo.item
-    staff = getattr(user, "staff", None)
     data = WorkOrderOut.from_orm(wo).dict()
     data.update(
         actions=item.actions, urgency=item.urgency,
@@ -124,8 +127,7 @@ def _detail(user, wo: WorkOrder) -> dict:
                     "url": reverse("api:coordination_item_attachment", kwargs={"pk": item.pk, "att_pk": a.pk})}
                    for a in item.attachments.all()],
         acknowledged_by=_person(wo.acknowledged_by), done_by=_person(wo.done_by), note=wo.note,
-        can_act=bool(user.has_perm("dispatch.change_workorder") and staff is not None
-                     and staff.institution_id == wo.institution_id),
+        can_act=rules.acts_for_outlet(user, wo), allowed_actions=WORK_ORDER_ACTIONS.allowed(user, wo),
     )
     return data
 
@@ -169,27 +171,12 @@ def get_work_order(request, pk: int):
     return _detail(request.user, _access(request.user, pk))
 
 
-class WorkOrderActionIn(Schema):
-    note: str = ""
-    title: str = ""
-    description: str = ""
-
-
-ACTIONS = {
-    "acknowledge": lambda u, wo, p: services.acknowledge_work_order(u, wo),
-    "done": lambda u, wo, p: services.complete_work_order(u, wo, p.note),
-    "problem": lambda u, wo, p: services.raise_problem(u, wo, p.title, p.description),
-}
-
-
 @router.post("/work-orders/{int:pk}/actions/{action}", response=WorkOrderDetailOut,
              summary="The outlet acts: acknowledge, done (note), problem (title, description → a feedback "
                      "case, its number in problem_case)")
-def work_order_action(request, pk: int, action: str, payload: WorkOrderActionIn | None = None):
+def work_order_action(request, pk: int, action: str, payload: schemas.WorkOrderActionIn | None = None):
     wo = queries.access_work_order(request.user, pk)
-    if action not in ACTIONS:
-        raise Http404
-    ACTIONS[action](request.user, wo, payload or WorkOrderActionIn())
+    run_action(WORK_ORDER_ACTIONS, request.user, wo, action, payload)
     return _detail(request.user, WorkOrder.objects.select_related(*WO_RELATED).get(pk=pk))
 
 

@@ -1,5 +1,6 @@
 """Forms of the dispatch pages: the outlet head's actions on a work order and the capacity editor.
-Forms only parse input; every rule is checked again by the services."""
+Forms only parse input (an action form's ``action_data()`` is its service's keyword arguments);
+every rule is checked by the services."""
 
 from decimal import Decimal
 
@@ -10,15 +11,18 @@ from branchops.org.models import Institution
 
 
 class ActionForm(forms.Form):
-    """An action without input (acknowledge)."""
+    """An action on a work order; without input (acknowledge) unless a subclass adds it."""
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
 
 
-class DoneForm(forms.Form):
+class DoneForm(ActionForm):
     note = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
                            help_text=_("Say what was done, or where the evidence is."))
 
 
-class ProblemForm(forms.Form):
+class ProblemForm(ActionForm):
     title = forms.CharField(label=_("Problem"), max_length=150)
     description = forms.CharField(label=_("Details"), max_length=4000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 4}))

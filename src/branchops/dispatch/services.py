@@ -9,24 +9,27 @@ the workload reads are in ``queries``.
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from branchops.core import clock
-from branchops.core.services import notify, record_timeline, require_perm, stamp_history
+from branchops.core.actions import require
+from branchops.core.services import check_lengths, notify, record_timeline, stamp_history
 from branchops.org.models import Institution, Level
 from branchops.org.roles import Role
 
+from . import rules
 from .models import OutletCapacity, Release, WorkloadSettings, WorkOrder
 from .signals import work_order_changed
 
 
 @transaction.atomic
 def set_capacity(actor, outlet: Institution, weekly_hours, note: str = "") -> OutletCapacity:
-    require_perm(actor, "dispatch.change_outletcapacity")
+    require(rules.sets_capacity, actor, outlet)
     if outlet.level != Level.OUTLET:
         raise ValidationError({"outlet": _("Capacity is set for outlets.")})
+    check_lengths(note=(note.strip(), OutletCapacity._meta.get_field("note").max_length))
     try:
         hours = Decimal(str(weekly_hours)).quantize(Decimal("0.1"))
     except Exception as exc:
@@ -73,21 +76,22 @@ def create_work_orders(actor, item, outlets: list[Institution], plan: dict[int, 
     return release
 
 
-def _access_order(actor, wo: WorkOrder) -> WorkOrder:
+def _access_order(actor, wo: WorkOrder, action: str) -> WorkOrder:
+    """The work order locked, after the outlet head's rule, moved along ``action`` (not yet saved)."""
     wo = WorkOrder.objects.select_for_update().select_related("item", "institution").get(pk=wo.pk)
-    if actor is not None:
-        staff = getattr(actor, "staff", None)
-        if not actor.has_perm("dispatch.change_workorder") or staff is None or staff.institution_id != wo.institution_id:
-            raise PermissionDenied(_("Only the outlet's head acts on its work orders."))
+    require(rules.acts_for_outlet, actor, wo, _("Only the outlet's head acts on its work orders."))
+    rules.WORK_ORDER_FLOW.apply(wo, action)
     return wo
+
+
+# What the outlet head may write (the page's forms say the same).
+NOTE_LENGTH, PROBLEM_TITLE_LENGTH, PROBLEM_DETAILS_LENGTH = 2000, 150, 4000
 
 
 @transaction.atomic
 def acknowledge_work_order(actor, wo: WorkOrder) -> WorkOrder:
-    wo = _access_order(actor, wo)
-    if wo.status != WorkOrder.Status.RELEASED:
-        raise ValidationError(_("This work order was already acknowledged."))
-    wo.status, wo.acknowledged_by, wo.acknowledged_at = WorkOrder.Status.ACKNOWLEDGED, actor, clock.now()
+    wo = _access_order(actor, wo, "acknowledge")
+    wo.acknowledged_by, wo.acknowledged_at = actor, clock.now()
     stamp_history(wo, actor)
     wo.save()
     record_timeline(actor, wo, "acknowledged", _("Acknowledged"))
@@ -96,12 +100,11 @@ def acknowledge_work_order(actor, wo: WorkOrder) -> WorkOrder:
 
 @transaction.atomic
 def complete_work_order(actor, wo: WorkOrder, note: str) -> WorkOrder:
-    wo = _access_order(actor, wo)
-    if wo.status == WorkOrder.Status.DONE:
-        raise ValidationError(_("This work order is already done."))
+    wo = _access_order(actor, wo, "done")
     if not (note or "").strip():
         raise ValidationError({"note": _("Say what was done (or attach the evidence).")})
-    wo.status, wo.done_by, wo.done_at, wo.note = WorkOrder.Status.DONE, actor, clock.now(), note.strip()
+    check_lengths(note=(note.strip(), NOTE_LENGTH))
+    wo.done_by, wo.done_at, wo.note = actor, clock.now(), note.strip()
     if wo.acknowledged_at is None:
         wo.acknowledged_by, wo.acknowledged_at = actor, wo.done_at
     stamp_history(wo, actor)
@@ -118,12 +121,13 @@ def raise_problem(actor, wo: WorkOrder, title: str, description: str = ""):
     from branchops.cases import services as cases
     from branchops.cases.models import CaseType
 
-    wo = _access_order(actor, wo)
+    wo = _access_order(actor, wo, "problem")
     if not (title or "").strip():
         raise ValidationError({"title": _("Say what the problem is.")})
+    check_lengths(title=(title.strip(), PROBLEM_TITLE_LENGTH), description=(description, PROBLEM_DETAILS_LENGTH))
     case = cases.open_case(actor, case_type=CaseType.FEEDBACK, institution=wo.institution,
                            title=f"[{wo.item.number}] {title.strip()}", description=description, link_to=wo.item)
-    wo.status, wo.problem_case = WorkOrder.Status.PROBLEM, case
+    wo.problem_case = case
     stamp_history(wo, actor)
     wo.save()
     record_timeline(actor, wo, "problem", case.number)

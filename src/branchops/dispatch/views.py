@@ -18,16 +18,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
-from branchops.org.scope import in_scope, visible_institutions
+from branchops.org.scope import visible_institutions
 
 from . import forms, queries, services, workload
+from .actions import WORK_ORDER_ACTIONS
 from .models import OutletCapacity, WorkOrder
 
 Status = WorkOrder.Status
@@ -63,12 +63,6 @@ def _error_text(exc: ValidationError, form=None) -> str:
 def _form_errors(form) -> str:
     return " ".join(f"{form.fields[f].label}: {e['message']}" if f in form.fields else e["message"]
                     for f, errs in form.errors.get_json_data().items() for e in errs)
-
-
-def can_act(user, wo: WorkOrder) -> bool:
-    """The outlet's head acts on the outlet's own work orders (the services check it again)."""
-    staff = getattr(user, "staff", None)
-    return user.has_perm("dispatch.change_workorder") and staff is not None and staff.institution_id == wo.institution_id
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -141,37 +135,15 @@ def work_orders(request):
 
 # --- one work order ------------------------------------------------------------------------------
 
-ACTIONS = {
-    "acknowledge": {"form": forms.ActionForm, "label": gettext_lazy("Acknowledge"), "icon": "check2",
-                    "run": lambda u, wo, d: services.acknowledge_work_order(u, wo),
-                    "done": gettext_lazy("Work order acknowledged.")},
-    "done": {"form": forms.DoneForm, "label": gettext_lazy("Mark done"), "icon": "check2-circle", "style": "success",
-             "run": lambda u, wo, d: services.complete_work_order(u, wo, d["note"]),
-             "done": gettext_lazy("Work order marked done.")},
-    "problem": {"form": forms.ProblemForm, "label": gettext_lazy("Raise a problem"), "icon": "exclamation-triangle",
-                "style": "outline-danger",
-                "run": lambda u, wo, d: services.raise_problem(u, wo, d["title"], d["description"]),
-                "done": gettext_lazy("Problem raised: case %(number)s was opened for the secretariat.")},
-}
-
-
-def available_actions(user, wo: WorkOrder) -> list[dict]:
-    """The actions valid for the work order's state and the user. Only a convenience for the page."""
-    if not can_act(user, wo):
-        return []
-    wanted = []
-    if wo.status == Status.RELEASED:
-        wanted.append("acknowledge")
-    if wo.status != Status.DONE:
-        wanted.append("done")
-    if wo.status in (Status.RELEASED, Status.ACKNOWLEDGED):
-        wanted.append("problem")
+def offered_actions(user, wo: WorkOrder) -> list[dict]:
+    """The actions the table offers the user on the work order now, each with its form."""
+    can = WORK_ORDER_ACTIONS.can(user, wo)
     out = []
-    for name in wanted:
-        spec = ACTIONS[name]
-        form = spec["form"](auto_id=f"{name}-%s")
-        out.append({"name": name, "label": spec["label"], "icon": spec["icon"], "style": spec.get("style", "primary"),
-                    "form": form, "simple": not form.fields})
+    for action in WORK_ORDER_ACTIONS:
+        if can[action.name]:
+            form = action.form(auto_id=f"{action.name}-%s")
+            out.append({"name": action.name, "label": action.label, "icon": action.icon, "style": action.style,
+                        "form": form, "simple": not form.fields})
     return out
 
 
@@ -186,7 +158,7 @@ def work_order(request, pk):
         "days_left": (wo.due_date - today).days,
         "days_overdue": max(0, (today - wo.due_date).days),
         "materials": item.attachments.all(),
-        "actions": available_actions(request.user, wo),
+        "actions": offered_actions(request.user, wo),
         "can_monitor": queries.follows_item(request.user, item),
         "timeline": timeline(wo),
         "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by)},
@@ -205,20 +177,17 @@ def work_order_action(request, pk, action):
     if request.method != "POST":
         return redirect("dispatch:work_order", pk=pk)
     wo = queries.access_work_order(request.user, pk)
-    spec = ACTIONS.get(action)
-    if spec is None:
-        raise Http404
-    form = spec["form"](request.POST)
+    act = WORK_ORDER_ACTIONS.authorize(request.user, wo, action)
+    form = act.form(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect(wo)
     try:
-        result = spec["run"](request.user, wo, form.cleaned_data)
+        result = act.run(request.user, wo, form.action_data())
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
     else:
-        done = str(spec["done"])
-        messages.success(request, done % {"number": result.number} if action == "problem" else done)
+        messages.success(request, act.done_message(result))
     return redirect(wo)
 
 
@@ -273,6 +242,47 @@ def _outlets(user, under: Institution | None):
     return qs.order_by("path")
 
 
+def _heat_rows(data: dict, overrides: dict) -> list[dict]:
+    """The heat-map's rows: each outlet's weeks as cells with their level, its peak and weeks over."""
+    rows = []
+    for row in data["rows"]:
+        ratios = [r for r in row["ratios"] if r is not None]
+        rows.append({**row, "peak": max(ratios, default=None), "override": overrides.get(row["id"]),
+                     "cells": [{"load": load, "ratio": ratio, "pct": round(ratio * 100) if ratio is not None else None,
+                                "level": _level(ratio) if load or ratio else "empty"}
+                               for load, ratio in zip(row["loads"], row["ratios"], strict=True)],
+                     "over_weeks": sum(1 for r in ratios if r > 1)})
+    return rows
+
+
+def _busiest_first(row) -> float:
+    return -(row["peak"] or 0)
+
+
+def _chart(rows: list[dict], weeks: list[dict]) -> tuple[dict, list[dict]]:
+    """The ECharts heat-map of the busiest outlets (all of them when few) and the rows it shows."""
+    charted = rows if len(rows) <= CHART_MAX_OUTLETS else sorted(rows, key=_busiest_first)[:CHART_MAX_OUTLETS]
+    charted = list(reversed(charted))  # ECharts draws the first category at the bottom
+    return {
+        "weeks": [w["label"] for w in weeks],
+        "outlets": [r["name"] for r in charted],
+        "cells": [[x, y, cell["ratio"] if cell["ratio"] is not None else "-", cell["load"], r["capacity"]]
+                  for y, r in enumerate(charted) for x, cell in enumerate(r["cells"])],
+        "labels": {"load": _("Load"), "capacity": _("Capacity"), "hours": _("h"),
+                   "no_capacity": _("No capacity set")},
+        "warn": WARN_RATIO,
+    }, charted
+
+
+def _links(params: dict) -> dict:
+    """The page's own address and those of the previous, next and current ranges of weeks."""
+    step = timedelta(weeks=params["weeks"])
+    return {"prev_url": _workload_url({**params, "start": params["start"] - step}),
+            "next_url": _workload_url({**params, "start": params["start"] + step}),
+            "this_url": _workload_url({**params, "start": workload.week_start(clock.today())}),
+            "here": _workload_url(params)}
+
+
 @login_required
 @permission_required("dispatch.view_workorder", raise_exception=True)
 def workload_view(request):
@@ -283,45 +293,21 @@ def workload_view(request):
     outlets = list(_outlets(request.user, under))
     data = queries.heatmap(outlets, params["start"], params["weeks"])
     overrides = {c.outlet_id: c for c in OutletCapacity.objects.filter(outlet__in=[o.pk for o in outlets])}
-    rows = []
-    for row in data["rows"]:
-        ratios = [r for r in row["ratios"] if r is not None]
-        peak = max(ratios, default=None)
-        rows.append({**row, "peak": peak, "override": overrides.get(row["id"]),
-                     "cells": [{"load": load, "ratio": ratio, "pct": round(ratio * 100) if ratio is not None else None,
-                                "level": _level(ratio) if load or ratio else "empty"}
-                               for load, ratio in zip(row["loads"], row["ratios"], strict=True)],
-                     "over_weeks": sum(1 for r in ratios if r > 1)})
+    rows = _heat_rows(data, overrides)
     if params["sort"] == "peak":
-        rows.sort(key=lambda r: -(r["peak"] or 0))
+        rows.sort(key=_busiest_first)
     weeks = [{"start": w, "end": w + timedelta(days=6), "label": f"W{w.isocalendar().week:02d} {w:%m-%d}"}
              for w in data["weeks"]]
-    charted = rows if len(rows) <= CHART_MAX_OUTLETS else sorted(rows, key=lambda r: -(r["peak"] or 0))[
-        :CHART_MAX_OUTLETS]
-    charted = list(reversed(charted))  # ECharts draws the first category at the bottom
-    chart = {
-        "weeks": [w["label"] for w in weeks],
-        "outlets": [r["name"] for r in charted],
-        "cells": [[x, y, cell["ratio"] if cell["ratio"] is not None else "-", cell["load"], r["capacity"]]
-                  for y, r in enumerate(charted) for x, cell in enumerate(r["cells"])],
-        "labels": {"load": _("Load"), "capacity": _("Capacity"), "hours": _("h"),
-                   "no_capacity": _("No capacity set")},
-        "warn": WARN_RATIO,
-    }
-    can_edit = request.user.has_perm("dispatch.change_outletcapacity")
-    prev_params = {**params, "start": params["start"] - timedelta(weeks=params["weeks"])}
-    next_params = {**params, "start": params["start"] + timedelta(weeks=params["weeks"])}
-    this_params = {**params, "start": workload.week_start(clock.today())}
+    chart, charted = _chart(rows, weeks)
     return render(request, "dispatch/workload.html", {
         "params": params, "weeks": weeks, "rows": rows, "chart": chart, "groups": groups,
-        "week_choices": WEEK_CHOICES, "can_edit": can_edit,
+        "week_choices": WEEK_CHOICES, "can_edit": request.user.has_perm("dispatch.change_outletcapacity"),
         "chart_height": 110 + 26 * len(charted), "chart_limited": len(rows) > CHART_MAX_OUTLETS,
         "chart_max": CHART_MAX_OUTLETS,
         "summary": {"outlets": len(rows), "over_outlets": sum(1 for r in rows if r["over_weeks"]),
                     "over_cells": sum(r["over_weeks"] for r in rows),
                     "no_capacity": sum(1 for r in rows if not r["capacity"])},
-        "prev_url": _workload_url(prev_params), "next_url": _workload_url(next_params),
-        "this_url": _workload_url(this_params), "here": _workload_url(params),
+        **_links(params),
     })
 
 
@@ -339,8 +325,6 @@ def capacity(request):
         messages.error(request, _form_errors(form))
         return redirect(back)
     outlet = form.cleaned_data["outlet"]
-    if not in_scope(request.user, outlet):
-        raise Http404
     try:
         cap = services.set_capacity(request.user, outlet, form.cleaned_data["weekly_hours"],
                                     form.cleaned_data["note"])

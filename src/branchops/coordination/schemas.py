@@ -1,0 +1,134 @@
+"""The typed input of each coordination action in the API (the ``schema`` of its entry in
+``actions.py``). ``data(user, obj)`` gives the service's keyword arguments: the codes and ids the
+client sends are resolved here to rows, and an unknown one is a 400 naming the field before anything
+is written."""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from ninja import Schema
+from pydantic import Field
+
+from branchops.core.api import ActionInput, VersionedInput
+from branchops.org.models import Department
+
+from . import queries
+from .models import ReviewDimension
+
+User = get_user_model()
+
+
+# --- items -------------------------------------------------------------------------------------
+
+class ReasonIn(VersionedInput):
+    reason: str = ""
+
+
+class OpinionLineIn(Schema):
+    dimension: str = Field(description="The dimension's code, e.g. compliance")
+    concern: bool = False
+    text: str = ""
+    proposed_condition: str = ""
+
+
+class OpinionIn(VersionedInput):
+    recommendation: str = ""
+    lines: list[OpinionLineIn] = []
+
+    def data(self, user, item) -> dict:
+        codes = {ln.dimension.strip() for ln in self.lines}
+        dims = {d.code: d for d in ReviewDimension.objects.filter(code__in=codes)}
+        errors = {f"lines.{i}.dimension": _("Unknown dimension “%(code)s”.") % {"code": ln.dimension}
+                  for i, ln in enumerate(self.lines) if ln.dimension.strip() not in dims}
+        if errors:
+            raise ValidationError(errors)
+        return {"recommendation": self.recommendation,
+                "lines": [{"dimension": dims[ln.dimension.strip()], "concern": ln.concern, "text": ln.text,
+                           "proposed_condition": ln.proposed_condition} for ln in self.lines]}
+
+
+class ScheduleIn(ReasonIn):
+    meeting_id: int | None = None
+
+    def data(self, user, item) -> dict:
+        meeting = queries.meetings(user).filter(pk=self.meeting_id).first() if self.meeting_id is not None else None
+        if meeting is None:
+            raise ValidationError({"meeting_id": _("Choose a meeting.")})
+        return {"meeting": meeting, "reason": self.reason}
+
+
+class ConditionIn(Schema):
+    text: str = ""
+    owner_department_id: int | None = None
+    due_date: date | None = Field(None, description="Defaults to the configured working days after the meeting.")
+    proof: str = ""
+
+
+class DecideIn(VersionedInput):
+    decision: str = ""
+    reasons: str = ""
+    conditions: list[ConditionIn] = []
+
+    def data(self, user, item) -> dict:
+        depts = Department.objects.in_bulk({c.owner_department_id for c in self.conditions
+                                            if c.owner_department_id is not None})
+        errors = {f"conditions.{i}.owner_department": _("Unknown department.")
+                  for i, c in enumerate(self.conditions)
+                  if c.owner_department_id is not None and c.owner_department_id not in depts}
+        if errors:
+            raise ValidationError(errors)
+        return {"decision": self.decision, "reasons": self.reasons,
+                "conditions": [{"text": c.text, "owner_department": depts.get(c.owner_department_id),
+                                "due_date": c.due_date, "proof": c.proof} for c in self.conditions]}
+
+
+class ReleaseIn(VersionedInput):
+    override_reason: str = ""
+    stagger_groups: int = 1
+
+
+class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn):
+    """The fields each action reads; the others are ignored. ``version`` is the version shown to the
+    user: a stale one is refused with 400 and nothing changes."""
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+class MetIn(ActionInput):
+    evidence: str = ""
+
+
+class SignoffIn(ActionInput):
+    accept: bool = True
+    note: str = ""
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+def _users(ids, field: str) -> list:
+    ids = list(dict.fromkeys(ids))
+    found = User.objects.in_bulk(ids)
+    missing = [i for i in ids if i not in found or not found[i].is_active]
+    if missing:
+        raise ValidationError({field: _("Unknown or inactive users: %(ids)s.") % {
+            "ids": ", ".join(str(i) for i in missing)}})
+    return [found[i] for i in ids]
+
+
+class AttendanceIn(ActionInput):
+    attendee_ids: list[int] = []
+    chair_id: int | None = None
+
+    def data(self, user, meeting) -> dict:
+        return {"attendees": _users(self.attendee_ids, "attendee_ids"),
+                "chair": _users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
+
+
+class ReorderIn(ActionInput):
+    item_ids: list[int] = []
+
+
+class MeetingActionIn(AttendanceIn, ReorderIn):
+    """The fields each action reads (attendance: attendee_ids, chair_id; reorder: item_ids)."""

@@ -1,0 +1,34 @@
+"""Issue 11's bar: every function of an app's views, API and services stays under cyclomatic
+complexity 15 (radon), so that no view helper re-derives rules by hand again. An app joins ``APPS``
+once its action layer is in place."""
+
+from pathlib import Path
+
+import pytest
+from radon.complexity import cc_visit
+
+import branchops
+
+APPS = ["coordination", "dispatch"]
+MODULES = ["views", "api", "services"]
+LIMIT = 15
+
+
+def _functions(blocks):
+    """Every function radon sees: top-level ones, methods and closures."""
+    for block in blocks:
+        if hasattr(block, "methods"):  # a class
+            yield from _functions(block.methods)
+            continue
+        yield block
+        yield from _functions(block.closures)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("app", APPS)
+def test_every_function_is_under_the_complexity_bar(app, module):
+    path = Path(branchops.__file__).parent / app / f"{module}.py"
+    functions = list(_functions(cc_visit(path.read_text(encoding="utf-8"))))
+    assert functions, f"{path} has no functions: is the module list right?"
+    over = sorted(f"{f.fullname} (line {f.lineno}): {f.complexity}" for f in functions if f.complexity >= LIMIT)
+    assert not over, f"{app}/{module}.py: cyclomatic complexity {LIMIT} or more in {over}"
