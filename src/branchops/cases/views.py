@@ -297,21 +297,15 @@ def _export_outlet_months(rows, year: int):
     return export_list(f"complaints-per-outlet-{year}.xlsx", _("Complaints per outlet"), headers, data)
 
 
-@login_required
-@permission_required("cases.view_case", raise_exception=True)
-def dashboard(request):
-    year = _int(request.GET.get("year")) or clock.today().year
-    if not 2000 <= year <= 2100:
-        year = clock.today().year
-    per_outlet = queries.complaints_per_outlet_month(request.user, year)
-    if request.GET.get("format") == "xlsx":
-        if not request.user.has_perm("cases.export_case"):
-            raise PermissionDenied
-        return _export_outlet_months(per_outlet, year)
-    figures = queries.sla_figures(request.user)
-    top = per_outlet[:15]
-    months = [str(MONTHS_AP[m]) for m in range(1, 13)]
-    charts = {
+def _year(request) -> int:
+    """?year=, within 2000–2100; the current year otherwise."""
+    year = _int(request.GET.get("year"))
+    return year if year is not None and 2000 <= year <= 2100 else clock.today().year
+
+
+def _dashboard_charts(figures: dict, top: list[dict], months: list[str]) -> dict:
+    """The ECharts data: backlog by type, cases by status, and the heat-map of the top outlets."""
+    return {
         "backlog": {"labels": [t["label"] for t in figures["by_type"]],
                     "open": [t["open"] for t in figures["by_type"]],
                     "overdue": [t["overdue"] for t in figures["by_type"]],
@@ -322,9 +316,24 @@ def dashboard(request):
                     "cells": [[m, i, r["months"][m]] for i, r in enumerate(reversed(top)) for m in range(12)],
                     "max": max((max(r["months"]) for r in top), default=0)},
     }
+
+
+@login_required
+@permission_required("cases.view_case", raise_exception=True)
+def dashboard(request):
+    year = _year(request)
+    per_outlet = queries.complaints_per_outlet_month(request.user, year)
+    if request.GET.get("format") == "xlsx":
+        if not request.user.has_perm("cases.export_case"):
+            raise PermissionDenied
+        return _export_outlet_months(per_outlet, year)
+    figures = queries.sla_figures(request.user)
+    top = per_outlet[:15]
+    months = [str(MONTHS_AP[m]) for m in range(1, 13)]
     compliance = figures["compliance"]
     return render(request, "cases/dashboard.html", {
-        "figures": figures, "charts": charts, "per_outlet": per_outlet, "months": months, "year": year,
+        "figures": figures, "charts": _dashboard_charts(figures, top, months), "per_outlet": per_outlet,
+        "months": months, "year": year,
         "compliance_pct": round(compliance * 100, 1) if compliance is not None else None,
         "complaints_total": sum(r["total"] for r in per_outlet), "chart_height": 130 + 32 * len(top),
         "years": range(clock.today().year, clock.today().year - 5, -1),
