@@ -30,94 +30,86 @@ def _rule(name: str):
     return allowed
 
 
+def _calls(service: str, *fields: str):
+    """The service call of a versioned action: ``services.<service>(user, case, <field>=data[<field>] …,
+    expected_version=data["version"])``, the service looked up when called."""
+
+    def run(user, case, data):
+        return getattr(services, service)(user, case, **{f: data[f] for f in fields},
+                                          expected_version=data["version"])
+
+    return run
+
+
 def _action(name: str, run, *, form=forms.ActionForm, schema=schemas.VersionIn, versioned=True, **shown) -> Action:
     return Action(name, allowed=_rule(name), run=run, form=form, schema=schema, versioned=versioned, **shown)
 
 
+SECONDARY = "outline-secondary"
+
 # In the order the page shows them (a form-less action is a button, the others fold out).
 ACTIONS = ActionTable([
-    _action("accept", lambda u, c, d: services.accept_case(u, c, expected_version=d["version"]),
-            label=gettext_lazy("Accept"), icon="check2", done=gettext_lazy("Case accepted.")),
-    _action("start", lambda u, c, d: services.start_case(u, c, expected_version=d["version"]),
-            label=gettext_lazy("Start work"), icon="play", style="outline-primary",
+    _action("accept", _calls("accept_case"), label=gettext_lazy("Accept"), icon="check2",
+            done=gettext_lazy("Case accepted.")),
+    _action("start", _calls("start_case"), label=gettext_lazy("Start work"), icon="play", style="outline-primary",
             done=gettext_lazy("Work started.")),
-    _action("triage", lambda u, c, d: services.triage_feedback(
-                u, c, d["action"], answer=d["answer"], department=d["department"], note=d["note"],
-                expected_version=d["version"]),
+    _action("triage", _calls("triage_feedback", "action", "answer", "department", "note"),
             form=forms.TriageForm, schema=schemas.TriageIn,
             label=gettext_lazy("Triage"), icon="signpost-split", done=gettext_lazy("Feedback triaged.")),
-    _action("assign", lambda u, c, d: services.assign_case(
-                u, c, assignee=d["assignee"], department=d["department"], note=d["note"],
-                expected_version=d["version"]),
+    _action("assign", _calls("assign_case", "assignee", "department", "note"),
             form=forms.AssignForm, schema=schemas.AssignIn,
             label=gettext_lazy("Assign"), icon="person-check", done=gettext_lazy("Case assigned.")),
-    _action("resolve", lambda u, c, d: services.resolve_case(
-                u, c, outcome=d["outcome"], resolution=d["resolution"], expected_version=d["version"]),
+    _action("resolve", _calls("resolve_case", "outcome", "resolution"),
             form=forms.ResolveForm, schema=schemas.ResolveIn,
-            label=gettext_lazy("Resolve"), icon="check2-circle", style="success",
-            done=gettext_lazy("Case resolved.")),
-    _action("callback", lambda u, c, d: services.record_callback(
-                u, c, d["satisfaction"], d["note"], expected_version=d["version"]),
+            label=gettext_lazy("Resolve"), icon="check2-circle", style="success", done=gettext_lazy("Case resolved.")),
+    _action("callback", _calls("record_callback", "satisfaction", "note"),
             form=forms.CallbackForm, schema=schemas.CallbackIn,
             label=gettext_lazy("Record the call-back"), icon="telephone", done=gettext_lazy("Call-back recorded.")),
-    _action("verify", lambda u, c, d: services.verify_rectification(
-                u, c, passed=d["passed"], note=d["note"], expected_version=d["version"]),
+    _action("verify", _calls("verify_rectification", "passed", "note"),
             form=forms.VerifyForm, schema=schemas.VerifyIn,
             label=gettext_lazy("Verify"), icon="patch-check", done=gettext_lazy("Verification recorded.")),
-    _action("close", lambda u, c, d: services.close_case(u, c, expected_version=d["version"]),
-            label=gettext_lazy("Close"), icon="lock", style="success", done=gettext_lazy("Case closed.")),
-    _action("evidence", lambda u, c, d: services.submit_evidence(
-                u, c, d["evidence"], expected_version=d["version"]),
+    _action("close", _calls("close_case"), label=gettext_lazy("Close"), icon="lock", style="success",
+            done=gettext_lazy("Case closed.")),
+    _action("evidence", _calls("submit_evidence", "evidence"),
             form=forms.EvidenceForm, schema=schemas.EvidenceIn,
             label=gettext_lazy("Submit evidence"), icon="file-earmark-check", style="outline-primary",
             done=gettext_lazy("Evidence submitted.")),
-    _action("classify", lambda u, c, d: services.classify_complaint(
-                u, c, channel_code=d["channel_code"], business_code=d["business_code"], cause_code=d["cause_code"],
-                expected_version=d["version"]),
+    _action("classify", _calls("classify_complaint", "channel_code", "business_code", "cause_code"),
             form=forms.ClassifyForm, schema=schemas.ClassifyIn,
-            label=gettext_lazy("Classify"), icon="tags", style="outline-secondary",
-            done=gettext_lazy("Complaint classified.")),
-    _action("root_cause", lambda u, c, d: services.record_root_cause(
-                u, c, d["root_cause"], d["improvement"], expected_version=d["version"]),
+            label=gettext_lazy("Classify"), icon="tags", style=SECONDARY, done=gettext_lazy("Complaint classified.")),
+    _action("root_cause", _calls("record_root_cause", "root_cause", "improvement"),
             form=forms.RootCauseForm, schema=schemas.RootCauseIn,
-            label=gettext_lazy("Root cause and improvement"), icon="search", style="outline-secondary",
+            label=gettext_lazy("Root cause and improvement"), icon="search", style=SECONDARY,
             done=gettext_lazy("Root cause recorded.")),
-    _action("complexity", lambda u, c, d: services.set_complexity(
-                u, c, d["complexity"], customer_notified=d["customer_notified"], expected_version=d["version"]),
+    _action("complexity", _calls("set_complexity", "complexity", "customer_notified"),
             form=forms.ComplexityForm, schema=schemas.ComplexityIn,
-            label=gettext_lazy("Set complexity"), icon="diagram-2", style="outline-secondary",
+            label=gettext_lazy("Set complexity"), icon="diagram-2", style=SECONDARY,
             done=gettext_lazy("Complexity set.")),
-    _action("mark_major", lambda u, c, d: services.mark_major(u, c, expected_version=d["version"]),
+    _action("mark_major", _calls("mark_major"),
             label=gettext_lazy("Mark as major complaint"), icon="exclamation-octagon", style="outline-danger",
             confirm=gettext_lazy("Mark as a major complaint? The branch leader is told at once."),
             done=gettext_lazy("Marked as major.")),
-    _action("pause", lambda u, c, d: services.pause_clock(u, c, d["reason"], expected_version=d["version"]),
-            form=forms.ReasonForm, schema=schemas.ReasonIn,
-            label=gettext_lazy("Pause the clock"), icon="pause-circle", style="outline-secondary",
+    _action("pause", _calls("pause_clock", "reason"), form=forms.ReasonForm, schema=schemas.ReasonIn,
+            label=gettext_lazy("Pause the clock"), icon="pause-circle", style=SECONDARY,
             done=gettext_lazy("Clock paused.")),
-    _action("resume", lambda u, c, d: services.resume_clock(u, c, expected_version=d["version"]),
+    _action("resume", _calls("resume_clock"),
             label=gettext_lazy("Resume the clock"), icon="play-circle", style="outline-primary",
             done=gettext_lazy("Clock resumed.")),
-    _action("restart", lambda u, c, d: services.restart_clock(u, c, d["reason"], expected_version=d["version"]),
-            form=forms.ReasonForm, schema=schemas.ReasonIn,
-            label=gettext_lazy("Restart the clock (new facts)"), icon="arrow-repeat", style="outline-secondary",
+    _action("restart", _calls("restart_clock", "reason"), form=forms.ReasonForm, schema=schemas.ReasonIn,
+            label=gettext_lazy("Restart the clock (new facts)"), icon="arrow-repeat", style=SECONDARY,
             done=gettext_lazy("Clock restarted.")),
-    _action("extension", lambda u, c, d: services.request_extension(
-                u, c, d["days"], d["reason"], expected_version=d["version"]),
+    _action("extension", _calls("request_extension", "days", "reason"),
             form=forms.ExtensionForm, schema=schemas.ExtensionIn,
-            label=gettext_lazy("Request an extension"), icon="calendar-plus", style="outline-secondary",
+            label=gettext_lazy("Request an extension"), icon="calendar-plus", style=SECONDARY,
             done=gettext_lazy("Extension requested.")),
-    _action("reopen", lambda u, c, d: services.reopen_case(u, c, d["reason"], expected_version=d["version"]),
-            form=forms.ReasonForm, schema=schemas.ReasonIn,
-            label=gettext_lazy("Reopen"), icon="arrow-counterclockwise", style="outline-secondary",
+    _action("reopen", _calls("reopen_case", "reason"), form=forms.ReasonForm, schema=schemas.ReasonIn,
+            label=gettext_lazy("Reopen"), icon="arrow-counterclockwise", style=SECONDARY,
             done=gettext_lazy("Case reopened.")),
-    _action("cancel", lambda u, c, d: services.cancel_case(u, c, d["reason"], expected_version=d["version"]),
-            form=forms.ReasonForm, schema=schemas.ReasonIn,
+    _action("cancel", _calls("cancel_case", "reason"), form=forms.ReasonForm, schema=schemas.ReasonIn,
             label=gettext_lazy("Cancel the case"), icon="x-circle", style="outline-danger",
             confirm=gettext_lazy("Cancel this case?"), done=gettext_lazy("Case cancelled.")),
     # Drawn in their own places on the page: under the comments, the attachments, the extensions.
-    _action("comment", lambda u, c, d: services.comment_case(u, c, d["body"], expected_version=d["version"]),
-            form=forms.CommentForm, schema=schemas.CommentIn,
+    _action("comment", _calls("comment_case", "body"), form=forms.CommentForm, schema=schemas.CommentIn,
             label=gettext_lazy("Comment"), icon="chat", done=gettext_lazy("Comment added.")),
     _action("attach", lambda u, c, d: services.add_attachment(u, c, d["file"]),
             form=forms.AttachmentForm, schema=None, versioned=False,  # files come through the page
