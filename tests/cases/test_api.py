@@ -1,7 +1,10 @@
 """The cases API: scope (404 alike for hidden and missing), opening, actions with versions,
 permissions, masking with logged reveal, token auth and the figures."""
 
+from datetime import timedelta
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -373,3 +376,133 @@ def test_openapi_lists_the_cases_endpoints(api, cases_bank):
     for p in ("/api/v1/cases/", "/api/v1/cases/{pk}", "/api/v1/cases/{pk}/actions/{action}",
               "/api/v1/cases/dashboard", "/api/v1/cases/complaints-per-outlet"):
         assert p in paths
+
+
+# --- what the page's forms refuse, the API is refused too (the services check it) ----------------
+
+@pytest.mark.parametrize(("user", "change", "field"), [
+    ("staff11", {"received_at": "future"}, "received_at"),
+    ("staff11", {"case_type": "feedback", "complaint": None, "category": None, "received_at": "future"},
+     "received_at"),
+    ("leader1", {"institution_id": "sb1"}, "institution"),  # in scope, but neither an outlet nor their own
+    ("sb1mgr", {"institution_id": "closed outlet"}, "institution"),
+    ("staff11", {"case_type": "support", "complaint": None, "category": None}, "category"),
+    ("sb1mgr", {"case_type": "rectification", "complaint": None, "category": None, "channel": "hotline",
+                "rectification": {"evidence_required": "照片"}}, "channel"),
+    ("staff11", {"complaint": {"complainant_name": "张三", "complainant_phone": "call me"}}, "complainant_phone"),
+    ("staff11", {"complaint": {"complainant_name": "张三", "complainant_id_number": "44-03"}},
+     "complainant_id_number"),
+])
+def test_create_refuses_what_the_form_refuses_and_writes_nothing(api, cases_bank, user, change, field):
+    from branchops.org import services as org
+
+    b = cases_bank
+    org.save_institution(None, b.o12, is_active=False)
+    places = {"sb1": b.sb1.pk, "closed outlet": b.o12.pk}
+    if change.get("institution_id") in places:
+        change["institution_id"] = places[change["institution_id"]]
+    if change.get("received_at") == "future":
+        change["received_at"] = (clock.now() + timedelta(minutes=30)).isoformat()
+    r = post(api(b.users[user]), URL, complaint_body(b, **change))
+    assert r.status_code == 400, r.content
+    assert field in r.json()["detail"]
+    assert Case.objects.count() == 0 and ComplaintDetail.objects.count() == 0
+
+
+def test_a_receipt_in_the_future_is_refused_by_page_and_api_alike(client, api, cases_bank):
+    b = cases_bank
+    soon, later = clock.localtime() + timedelta(minutes=4), clock.localtime() + timedelta(minutes=30)
+    client.force_login(b.users["staff11"])
+    page = {"title": "排队太久", "channel": "on_site", "institution": b.o11.pk, "priority": "normal",
+            "complainant_name": "张三", "complexity": "normal", "received_at": later.strftime("%Y-%m-%dT%H:%M")}
+    r = client.post("/cases/new/?type=complaint", page)
+    assert r.status_code == 200 and "received_at" in r.context["form"].errors
+    r = post(api(b.users["staff11"]), URL, complaint_body(b, received_at=later.isoformat()))
+    assert r.status_code == 400 and "received_at" in r.json()["detail"]
+    assert Case.objects.count() == 0
+    # A clerk's clock a few minutes ahead is tolerated on both.
+    assert post(api(b.users["staff11"]), URL, complaint_body(b, received_at=soon.isoformat())).status_code == 201
+
+
+def test_regulator_data_is_kept_only_for_a_regulator_transfer(api, cases_bank):
+    b = cases_bank
+    complaint = complaint_body(b)["complaint"] | {"regulator_reference": "深金管投〔2026〕1号",
+                                                  "regulator_due": clock.today().isoformat()}
+    r = post(api(b.users["staff11"]), URL, complaint_body(b, complaint=complaint))  # came in on site
+    assert r.status_code == 201, r.content
+    detail = r.json()["complaint"]
+    assert detail["regulator_reference"] == "" and detail["regulator_due"] is None
+
+
+def test_services_check_what_only_forms_did(cases_bank, complaint):
+    b = cases_bank
+    head = b.users["head11"]
+    wait = Category.objects.get(case_type=CaseType.COMPLAINT, code="WAIT")
+    Category.objects.filter(pk=wait.pk).update(is_active=False)
+    with pytest.raises(ValidationError) as exc:
+        complaint(category=Category.objects.get(pk=wait.pk))
+    assert "category" in exc.value.message_dict
+    case = complaint()
+    with pytest.raises(ValidationError) as exc:
+        services.pause_clock(head, case, "等" * 201)
+    assert "reason" in exc.value.message_dict
+    fresh = Case.objects.get(pk=case.pk)
+    assert fresh.paused_since is None and fresh.version == case.version and not fresh.pauses.exists()
+
+
+def _snapshot(case):
+    fresh = Case.objects.get(pk=case.pk)
+    return fresh.version, fresh.status, TimelineEntry.objects.filter(object_id=str(case.pk)).count()
+
+
+@pytest.mark.parametrize(("state", "user", "action", "body", "status"), [
+    ("new", "head11", "root_cause", {"root_cause": " ", "improvement": "培训"}, 400),
+    ("new", "head11", "pause", {"reason": "等" * 201}, 400),
+    ("new", "head11", "assign", {"assignee_id": "inactive"}, 400),
+    ("new", "head11", "assign", {"department_id": "closed department"}, 400),
+    ("new", "head11", "assign", {}, 400),
+    ("new", "head11", "resolve", {"outcome": "to_meeting", "resolution": "上会"}, 400),
+    ("new", "head11", "complexity", {"complexity": "particularly_complex", "customer_notified": True}, 403),
+    ("new", "head11", "extension", {"days": 30, "reason": "太长"}, 400),
+    ("new", "head11", "triage", {"action": "assign"}, 403),
+    ("resolved", "head11", "callback", {"satisfaction": "so-so"}, 400),
+    ("closed", "head11", "mark_major", {}, 400),
+    ("closed", "head11", "complexity", {"complexity": "complex"}, 400),
+    ("closed", "head11", "resume", {}, 400),
+    ("verified and closed", "head11", "evidence", {"evidence": "更多照片"}, 400),
+    ("verified", "sb1mgr", "verify", {"passed": True}, 400),
+    ("cancelled", "head11", "evidence", {"evidence": "照片"}, 400),
+])
+def test_actions_refuse_what_the_page_never_offers_and_change_nothing(api, cases_bank, complaint, state, user,
+                                                                     action, body, status):
+    from branchops.org import services as org
+
+    b = cases_bank
+    head = b.users["head11"]
+    gone = b.person("gone11", b.o11, [])
+    org.save_staff(None, gone.staff, is_active=False)
+    closed_dept = org.save_department(None, institution=b.branch, code="OLD", name="旧部门")
+    org.save_department(None, closed_dept, is_active=False)
+    ids = {"inactive": gone.pk, "closed department": closed_dept.pk}
+    body = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+    if state in ("verified", "verified and closed", "cancelled"):
+        case = services.open_case(b.users["sb1mgr"], case_type=CaseType.RECTIFICATION, institution=b.o11,
+                                  title="6S 不达标", channel="inspection", rectification={"evidence_required": "照片"})
+        if state == "cancelled":
+            services.cancel_case(head, case, "检查有误")
+        else:
+            services.submit_evidence(head, case, "照片")
+            services.resolve_case(head, case, outcome="resolved", resolution="已整理")
+            services.verify_rectification(b.users["sb1mgr"], case, passed=True)
+        if state == "verified and closed":
+            services.close_case(head, case)
+    else:
+        case = complaint()
+        if state in ("resolved", "closed"):
+            services.resolve_case(head, case, outcome="on_the_spot", resolution="现场解释")
+        if state == "closed":
+            services.close_case(head, case)
+    before = _snapshot(case)
+    r = post(api(b.users[user]), f"{URL}{case.pk}/actions/{action}", body)
+    assert r.status_code == status, r.content
+    assert _snapshot(case) == before

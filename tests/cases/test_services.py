@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from branchops.cases import queries, services
+from branchops.cases import queries, rules, services
 from branchops.cases.models import Case, CaseType, Category, ComplaintDetail, Extension, Status
 from branchops.core.models import Notification
 
@@ -238,9 +238,9 @@ def test_failed_verification_sends_it_back(cases_bank):
 def test_pii_visibility(complaint, cases_bank):
     b = cases_bank
     case = complaint()
-    assert services.can_see_pii(b.users["staff11"], case)  # the first-contact owner
-    assert services.can_see_pii(b.users["head11"], case)
-    assert not services.can_see_pii(b.users["leader1"], case)
+    assert rules.can_see_pii(b.users["staff11"], case)  # the first-contact owner
+    assert rules.can_see_pii(b.users["head11"], case)
+    assert not rules.can_see_pii(b.users["leader1"], case)
 
 
 @pytest.mark.clock_at("2026-11-03")

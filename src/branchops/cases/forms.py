@@ -1,21 +1,19 @@
 """Forms of the case pages: one form per case type to open a case, and the small action forms of
-the detail page. Forms only parse input; every rule is checked again by the services."""
-
-import re
-from datetime import timedelta
+the detail page. Forms only parse input and offer the choices ``rules`` allows; every rule is
+checked again by the services."""
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from branchops.core import clock
-from branchops.org.models import Department, Institution, Level
-from branchops.org.scope import visible_institutions
+from branchops.org.models import Department, Institution
 
+from . import rules
 from .models import (
     COMPLAINT_CHANNELS,
+    RECTIFICATION_CHANNELS,
     CaseType,
     Category,
     Channel,
@@ -24,16 +22,13 @@ from .models import (
     Extension,
     Outcome,
     Priority,
+    id_number_validator,
+    phone_validator,
 )
 
 User = get_user_model()
 
 INDENT = "\u3000"  # a full-width space: indents sub-entries in a <select> in Chinese and English alike
-
-phone_validator = RegexValidator(re.compile(r"^[0-9+\-() ]{3,32}$"),
-                                 _("Enter a phone number: digits, spaces, +, - and brackets."))
-id_number_validator = RegexValidator(re.compile(r"^[0-9A-Za-z]{6,32}$"),
-                                     _("Enter an ID number: letters and digits only."))
 
 
 class DateInput(forms.DateInput):
@@ -75,13 +70,6 @@ def complaint_codes(dimension: str):
             .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=today)).order_by("code"))
 
 
-def opening_institutions(user):
-    """Where a user may open a case: the outlets in their scope, and their own institution."""
-    staff = getattr(user, "staff", None)
-    own = Q(pk=staff.institution_id) if staff is not None else Q(pk__in=[])
-    return visible_institutions(user).filter(Q(level=Level.OUTLET) | own, is_active=True).order_by("path")
-
-
 # --- opening a case ------------------------------------------------------------------------------
 
 class CaseForm(forms.Form):
@@ -98,7 +86,7 @@ class CaseForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        institutions = opening_institutions(user)
+        institutions = rules.opening_institutions(user)
         self.fields["institution"].queryset = institutions
         staff = getattr(user, "staff", None)
         if staff is not None and "institution" not in self.initial:
@@ -130,7 +118,7 @@ class SupportForm(CaseForm):
 
 class RectificationForm(CaseForm):
     case_type = CaseType.RECTIFICATION
-    CHANNELS = [(c.value, c.label) for c in (Channel.INSPECTION, Channel.COMPLAINT, Channel.GRADING)]
+    CHANNELS = [(c.value, c.label) for c in RECTIFICATION_CHANNELS]
 
     channel = forms.ChoiceField(label=_("opened from"), choices=CHANNELS)
     evidence_required = forms.CharField(
@@ -187,8 +175,8 @@ class ComplaintForm(CaseForm):
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
-        if value and value > clock.now() + timedelta(minutes=5):
-            raise forms.ValidationError(_("A complaint cannot be received in the future."))
+        if rules.received_in_future(value):
+            raise forms.ValidationError(_("A case cannot be received in the future."))
         return value
 
     def clean(self):
@@ -280,9 +268,7 @@ class ComplexityForm(ActionForm):
         if detail is not None:
             self.initial.setdefault("complexity", detail.complexity)
         # The 60-day extension is approved by a senior manager above the outlet: others don't see it.
-        staff = getattr(self.user, "staff", None)
-        may_approve = self.user.has_perm("cases.approve_extension") and not (
-            staff is not None and staff.institution_id == self.case.institution_id)
+        may_approve = rules.can_approve_particular_complexity(self.user, self.case)
         current = detail.complexity if detail is not None else ""
         particular = ComplaintDetail.Complexity.PARTICULARLY_COMPLEX
         if not may_approve and current != particular:

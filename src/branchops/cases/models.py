@@ -1,8 +1,12 @@
 """One case engine for complaints, outlet feedback, support requests and rectifications."""
 
+import re
+from datetime import date
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +65,8 @@ class Channel(models.TextChoices):
 
 COMPLAINT_CHANNELS = [Channel.ON_SITE, Channel.HOTLINE, Channel.LETTER, Channel.ONLINE, Channel.REGULATOR,
                       Channel.MEDIA]
+# Where a rectification comes from.
+RECTIFICATION_CHANNELS = [Channel.INSPECTION, Channel.COMPLAINT, Channel.GRADING]
 
 
 class Outcome(models.TextChoices):
@@ -165,6 +171,18 @@ class ComplaintCode(models.Model):
     def __str__(self):
         return f"{self.code} {self.name}"
 
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or self.effective_to >= on)
+
+
+# A complaint's classification: the detail's field and the standard's dimension it takes a code of.
+CODE_FIELDS = (("channel_code", "channel"), ("business_code", "business"), ("cause_code", "cause"))
+
+phone_validator = RegexValidator(re.compile(r"^[0-9+\-() ]{3,32}$"),
+                                 _("Enter a phone number: digits, spaces, +, - and brackets."))
+id_number_validator = RegexValidator(re.compile(r"^[0-9A-Za-z]{6,32}$"),
+                                     _("Enter an ID number: letters and digits only."))
+
 
 class Case(TimeStampedModel):
     number = models.CharField(_("number"), max_length=32, unique=True)
@@ -263,8 +281,10 @@ class ComplaintDetail(models.Model):
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="complaint", primary_key=True)
     complainant_name = models.CharField(_("complainant name"), max_length=64)
-    complainant_phone = models.CharField(_("complainant phone"), max_length=32, blank=True)
-    complainant_id_number = models.CharField(_("complainant ID number"), max_length=32, blank=True)
+    complainant_phone = models.CharField(_("complainant phone"), max_length=32, blank=True,
+                                         validators=[phone_validator])
+    complainant_id_number = models.CharField(_("complainant ID number"), max_length=32, blank=True,
+                                             validators=[id_number_validator])
     channel_code = models.ForeignKey(ComplaintCode, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("business-handling channel"))
     business_code = models.ForeignKey(ComplaintCode, null=True, blank=True, on_delete=models.PROTECT,

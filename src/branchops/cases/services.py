@@ -1,9 +1,11 @@
 """Every write to cases: one function per use case, guarded transitions, timeline, notifications.
 
-State machine (TRANSITIONS): new → accepted → in_progress → resolved → closed; resolved/closed →
-in_progress (reopen); any open state → cancelled (with a reason). Each service locks the case row
-(select_for_update) and, when the caller passes the version it showed the user, refuses a stale
-one — two people working on one case never silently overwrite each other.
+Each service locks the case row (select_for_update) and, when the caller passes the version it
+showed the user, refuses a stale one — two people working on one case never silently overwrite each
+other. Then it checks who may act with the predicates of ``rules`` (``core.actions.require``: 403) and
+whether the case's state allows it, saying why not (400) — the same predicates the page's buttons and
+the API's ``allowed_actions`` read (``actions.ACTIONS``); the status moves only along
+``rules.TRANSITIONS``.
 """
 
 from datetime import date, datetime
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branchops.core import clock
+from branchops.core.actions import require
 from branchops.core.services import (
     lock_versioned,
     next_number,
@@ -31,16 +34,19 @@ from branchops.org.queries import branch_of
 from branchops.org.roles import Role
 from branchops.org.scope import in_scope
 
-from . import sla
+from . import rules, sla
 from .models import (
+    CODE_FIELDS,
     COMPLAINT_CHANNELS,
     NUMBER_PREFIX,
     OPEN_STATUSES,
+    RECTIFICATION_CHANNELS,
     Attachment,
     Case,
     CaseLink,
     CaseType,
     Category,
+    Channel,
     Comment,
     ComplaintDetail,
     DayKind,
@@ -55,18 +61,12 @@ from .models import (
     SlaPolicy,
     Status,
 )
-from .queries import visibility_q
+from .rules import TRANSITIONS
 
 User = get_user_model()
 
-TRANSITIONS = {
-    "accept": ({Status.NEW}, Status.ACCEPTED),
-    "start": ({Status.NEW, Status.ACCEPTED}, Status.IN_PROGRESS),
-    "resolve": ({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS}, Status.RESOLVED),
-    "close": ({Status.RESOLVED}, Status.CLOSED),
-    "reopen": ({Status.RESOLVED, Status.CLOSED}, Status.IN_PROGRESS),
-    "cancel": ({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS}, Status.CANCELLED),
-}
+# A state the page never offers the action in (rules.may_<action>), reached by the API or a script.
+NOT_NOW = gettext_lazy("You cannot do this now.")
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".txt", ".mp3", ".wav",
@@ -87,41 +87,8 @@ def _lock(case: Case, expected_version: int | None = None) -> Case:
 _save = save_versioned
 
 
-def _transition(case: Case, action: str) -> None:
-    sources, target = TRANSITIONS[action]
-    if case.status not in sources:
-        raise ValidationError(_("A case that is “%(status)s” cannot be %(action)s.") % {
-            "status": case.get_status_display(), "action": _ACTION_WORDS[action]})
-    case.status = target
-
-
-_ACTION_WORDS = {
-    "accept": gettext_lazy("accepted"), "start": gettext_lazy("started"), "resolve": gettext_lazy("resolved"),
-    "close": gettext_lazy("closed"), "reopen": gettext_lazy("reopened"), "cancel": gettext_lazy("cancelled"),
-}
-
-
-def can_manage(user, case: Case) -> bool:
-    """Manage = the permission plus being on the case: in scope of its outlet, its assigned
-    department, or personally the assignee or first-contact owner."""
-    if user is None:
-        return True
-    if not user.is_active:
-        return False
-    # 首问负责: whoever received it, and whoever it is assigned to, works on it whatever their role.
-    if user.is_superuser or case.assignee_id == user.pk or case.first_contact_owner_id == user.pk:
-        return True
-    if not user.has_perm("cases.manage_case"):
-        return False
-    staff = getattr(user, "staff", None)
-    if staff is not None and staff.department_id and case.assignee_department_id == staff.department_id:
-        return True
-    return Case.objects.filter(visibility_q(user), pk=case.pk).exists() and in_scope(user, case.institution)
-
-
 def _require_manage(actor, case: Case) -> None:
-    if not can_manage(actor, case):
-        raise PermissionDenied(_("You cannot work on this case."))
+    require(rules.can_manage, actor, case, _("You cannot work on this case."))
 
 
 def _secretariat_department(inst: Institution) -> Department | None:
@@ -214,6 +181,109 @@ def _default_assignment(case_type: str, category: Category | None, institution: 
     return None, None
 
 
+def _institution_refusal(actor, institution: Institution) -> str:
+    if not in_scope(actor, institution):
+        return _("You can only open cases for your own institution or those under it.")
+    if not rules.can_open_at(actor, institution):
+        return _("Cases are opened for an active outlet or for your own institution.")
+    return ""
+
+
+def _category_refusal(case_type: str, category: Category | None) -> str:
+    if category is None:
+        return _("A support request needs a category.") if case_type == CaseType.SUPPORT else ""
+    if category.case_type != case_type:
+        return _("This category belongs to another case type.")
+    if not category.is_active:
+        return _("Unknown category “%(code)s” for this case type.") % {"code": category.code}
+    return ""
+
+
+def _opening_errors(actor, case_type: str, institution: Institution, title: str, category: Category | None,
+                    received_at: datetime | None) -> dict:
+    """What every case type needs: a known type, a title, an institution the actor opens cases for, a
+    category of the type (support requests: required), a receipt not in the future."""
+    errors = {}
+    if case_type not in CaseType.values:
+        errors["case_type"] = _("Unknown case type.")
+    if not (title or "").strip():
+        errors["title"] = _("A title is required.")
+    if actor is not None and (refusal := _institution_refusal(actor, institution)):
+        errors["institution"] = refusal
+    if refusal := _category_refusal(case_type, category):
+        errors["category"] = refusal
+    if rules.received_in_future(received_at):
+        errors["received_at"] = _("A case cannot be received in the future.")
+    return errors
+
+
+def _code_errors(codes: dict, *days: date) -> dict:
+    """A complaint's classification codes: each of its own dimension and in force on one of ``days``."""
+    errors = {}
+    for field, dimension in CODE_FIELDS:
+        code = codes.get(field)
+        if code is None:
+            continue
+        if code.dimension != dimension:
+            errors[field] = _("This code belongs to another dimension.")
+        elif not any(code.in_force(day) for day in days):
+            errors[field] = _("Unknown code “%(code)s” for this classification.") % {"code": code.code}
+    return errors
+
+
+def _complaint_errors(channel: str, detail: dict, received_on: date) -> dict:
+    errors = {}
+    if channel not in COMPLAINT_CHANNELS:
+        errors["channel"] = _("Choose how the complaint came in.")
+    if not (detail.get("complainant_name") or "").strip():
+        errors["complainant_name"] = _("The complainant's name is required.")
+    if detail.get("complexity") == ComplaintDetail.Complexity.PARTICULARLY_COMPLEX:
+        errors["complexity"] = _("A complaint becomes particularly complex only later, with approval.")
+    if channel == Channel.REGULATOR and not detail.get("regulator_due"):
+        errors["regulator_due"] = _("A regulator-transferred complaint carries the regulator's deadline.")
+    # The page offers the codes in force today, the API those in force on the day it was received.
+    return errors | _code_errors(detail, received_on, _today())
+
+
+def _type_errors(case_type: str, channel: str, is_major: bool, complaint: dict | None,
+                 rectification: dict | None, received_on: date) -> dict:
+    """What each case type needs besides: a complaint its channel and complainant, a rectification
+    where it comes from and the evidence that will prove it; only complaints are major."""
+    if case_type == CaseType.COMPLAINT:
+        return _complaint_errors(channel, complaint or {}, received_on)
+    errors = {}
+    if is_major:
+        errors["is_major"] = _("Only complaints can be major complaints.")
+    if case_type == CaseType.RECTIFICATION:
+        if channel not in RECTIFICATION_CHANNELS:
+            errors["channel"] = _("Choose where the rectification comes from.")
+        if not ((rectification or {}).get("evidence_required") or "").strip():
+            errors["evidence_required"] = _("Say what evidence will prove the rectification.")
+    return errors
+
+
+def _complaint_detail(channel: str, complaint: dict) -> dict:
+    """The regulator's reference and deadline belong to a regulator transfer only (the page drops them)."""
+    if channel == Channel.REGULATOR:
+        return complaint
+    return complaint | {"regulator_reference": "", "regulator_due": None}
+
+
+def _save_detail(case: Case, complaint: dict | None, rectification: dict | None) -> None:
+    if case.case_type == CaseType.COMPLAINT:
+        detail = ComplaintDetail(case=case, **_complaint_detail(case.channel, complaint))
+    elif case.case_type == CaseType.RECTIFICATION:
+        detail = RectificationDetail(case=case, **rectification)
+    else:
+        return
+    detail.full_clean(exclude=["case"])
+    detail.save()
+
+
+def _default_channel(case_type: str) -> str:
+    return Channel.OUTLET if case_type in (CaseType.FEEDBACK, CaseType.SUPPORT) else Channel.SYSTEM
+
+
 @transaction.atomic
 def open_case(actor, *, case_type: str, institution: Institution, title: str, description: str = "",
               channel: str = "", category: Category | None = None, priority: str = Priority.NORMAL,
@@ -221,63 +291,32 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
               is_major: bool = False, complaint: dict | None = None, rectification: dict | None = None,
               link_to=None) -> Case:
     require_perm(actor, "cases.add_case")
-    errors = {}
-    if case_type not in CaseType.values:
-        errors["case_type"] = _("Unknown case type.")
-    if not (title or "").strip():
-        errors["title"] = _("A title is required.")
-    if actor is not None and not in_scope(actor, institution):
-        errors["institution"] = _("You can only open cases for your own institution or those under it.")
-    if category is not None and category.case_type != case_type:
-        errors["category"] = _("This category belongs to another case type.")
-    if case_type == CaseType.COMPLAINT:
-        if channel not in COMPLAINT_CHANNELS:
-            errors["channel"] = _("Choose how the complaint came in.")
-        if not complaint or not (complaint.get("complainant_name") or "").strip():
-            errors["complainant_name"] = _("The complainant's name is required.")
-        if complaint and complaint.get("complexity") == ComplaintDetail.Complexity.PARTICULARLY_COMPLEX:
-            errors["complexity"] = _("A complaint becomes particularly complex only later, with approval.")
-        if channel == "regulator" and not (complaint or {}).get("regulator_due"):
-            errors["regulator_due"] = _("A regulator-transferred complaint carries the regulator's deadline.")
-    elif case_type == CaseType.RECTIFICATION:
-        if not rectification or not (rectification.get("evidence_required") or "").strip():
-            errors["evidence_required"] = _("Say what evidence will prove the rectification.")
-    elif is_major:
-        errors["is_major"] = _("Only complaints can be major complaints.")
+    received_at = received_at or clock.now()
+    received_on = timezone.localtime(received_at).date()
+    errors = _opening_errors(actor, case_type, institution, title, category, received_at)
+    errors |= _type_errors(case_type, channel, is_major, complaint, rectification, received_on)
     if errors:
         raise ValidationError(errors)
-    received_at = received_at or clock.now()
     if is_major:
         priority = Priority.URGENT  # the fast track
     owner = first_contact_owner or actor
     if owner is None:
         raise ValidationError({"first_contact_owner": _("A first-contact owner is required.")})
     assignee, department = _default_assignment(case_type, category, institution, owner)
-    year = timezone.localtime(received_at).year
+    year = received_on.year
     number = f"{NUMBER_PREFIX[case_type]}-{year}-{next_number(f'case:{case_type}', year):06d}"
     case = Case(
         number=number, case_type=case_type, category=category, title=title.strip(), description=description,
-        channel=channel or ("outlet" if case_type in (CaseType.FEEDBACK, CaseType.SUPPORT) else "system"),
-        institution=institution, requester=requester or actor, first_contact_owner=owner,
-        assignee=assignee, assignee_department=department, priority=priority, received_at=received_at,
-        clock_start=timezone.localtime(received_at).date(), is_major=is_major,
-        sla_policy=find_policy(case_type, category, priority, timezone.localtime(received_at).date()),
+        channel=channel or _default_channel(case_type), institution=institution, requester=requester or actor,
+        first_contact_owner=owner, assignee=assignee, assignee_department=department, priority=priority,
+        received_at=received_at, clock_start=received_on, is_major=is_major,
+        sla_policy=find_policy(case_type, category, priority, received_on),
     )
     case.full_clean(exclude=["response_due", "resolution_due", "decision_due"])
     stamp_history(case, actor)
     case.save()
-    if case_type == CaseType.COMPLAINT:
-        detail = ComplaintDetail(case=case, **complaint)
-        detail.full_clean(exclude=["case"])
-        detail.save()
-    if case_type == CaseType.RECTIFICATION:
-        detail = RectificationDetail(case=case, **rectification)
-        detail.full_clean(exclude=["case"])
-        detail.save()
-    for k, v in compute_due_dates(case).items():
-        setattr(case, k, v)
-    Case.objects.filter(pk=case.pk).update(response_due=case.response_due, resolution_due=case.resolution_due,
-                                           decision_due=case.decision_due)
+    _save_detail(case, complaint, rectification)
+    _set_due_dates(case)
     record_timeline(actor, case, "opened", _("%(type)s opened via %(channel)s") % {
         "type": case.get_case_type_display(), "channel": case.get_channel_display()})
     if link_to is not None:
@@ -286,6 +325,14 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
     if is_major:
         _notify_major(case)
     return case
+
+
+def _set_due_dates(case: Case) -> None:
+    """A new case's deadlines (written without a new version: the case was just made)."""
+    for k, v in compute_due_dates(case).items():
+        setattr(case, k, v)
+    Case.objects.filter(pk=case.pk).update(response_due=case.response_due, resolution_due=case.resolution_due,
+                                           decision_due=case.decision_due)
 
 
 def _notify_assignees(case: Case, title: str, exclude=None) -> None:
@@ -320,7 +367,7 @@ CONSUMER_PROTECTION_CODES = ["CPP", "XBB"]
 def accept_case(actor, case: Case, expected_version: int | None = None) -> Case:
     case = _lock(case, expected_version)
     _require_manage(actor, case)
-    _transition(case, "accept")
+    TRANSITIONS.apply(case, "accept")
     fields = ["status"]
     if case.responded_at is None:
         case.responded_at = clock.now()
@@ -337,7 +384,7 @@ def accept_case(actor, case: Case, expected_version: int | None = None) -> Case:
 def start_case(actor, case: Case, expected_version: int | None = None) -> Case:
     case = _lock(case, expected_version)
     _require_manage(actor, case)
-    _transition(case, "start")
+    TRANSITIONS.apply(case, "start")
     fields = ["status"]
     if case.responded_at is None:
         case.responded_at = clock.now()
@@ -390,8 +437,7 @@ def comment_case(actor, case: Case, body: str, expected_version: int | None = No
     if not (body or "").strip():
         raise ValidationError({"body": _("Write a comment first.")})
     case = _lock(case, expected_version)
-    if actor is not None and not Case.objects.filter(visibility_q(actor), pk=case.pk).exists():
-        raise PermissionDenied
+    require(rules.can_view, actor, case)
     comment = Comment.objects.create(case=case, author=actor, body=body.strip())
     record_timeline(actor, case, "commented", body.strip()[:500])
     return comment
@@ -415,7 +461,7 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
         errors["__all__"] = _("Resume the clock before resolving.")
     if errors:
         raise ValidationError(errors)
-    _transition(case, "resolve")
+    TRANSITIONS.apply(case, "resolve")
     now = clock.now()
     case.outcome, case.resolution, case.resolved_at = outcome, resolution.strip(), now
     fields = ["status", "outcome", "resolution", "resolved_at"]
@@ -434,14 +480,9 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
 def close_case(actor, case: Case, expected_version: int | None = None) -> Case:
     case = _lock(case, expected_version)
     _require_manage(actor, case)
-    if case.case_type == CaseType.RECTIFICATION:
-        detail = case.rectification
-        if detail.verified_at is None:
-            raise ValidationError(_("A rectification is closed only after a service supervisor verified it."))
-    if case.case_type == CaseType.COMPLAINT and case.outcome != Outcome.ON_THE_SPOT:
-        if case.complaint.callback_at is None:
-            raise ValidationError(_("Call the customer back (回访) before closing the complaint."))
-    _transition(case, "close")
+    if blocker := rules.close_blocker(case):
+        raise ValidationError(blocker)
+    TRANSITIONS.apply(case, "close")
     case.closed_at = clock.now()
     _save(actor, case, ["status", "closed_at"])
     record_timeline(actor, case, "closed", _("Case closed"))
@@ -454,7 +495,7 @@ def reopen_case(actor, case: Case, reason: str, expected_version: int | None = N
     _require_manage(actor, case)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the case is reopened.")})
-    _transition(case, "reopen")
+    TRANSITIONS.apply(case, "reopen")
     case.closed_at = None
     case.resolved_at = None
     case.outcome = ""
@@ -472,7 +513,7 @@ def cancel_case(actor, case: Case, reason: str, expected_version: int | None = N
     _require_manage(actor, case)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("A cancelled case needs a reason.")})
-    _transition(case, "cancel")
+    TRANSITIONS.apply(case, "cancel")
     case.cancel_reason = reason.strip()
     _save(actor, case, ["status", "cancel_reason"])
     record_timeline(actor, case, "cancelled", case.cancel_reason)
@@ -492,9 +533,11 @@ def pause_clock(actor, case: Case, reason: str, on: date | None = None, expected
     if case.paused_since:
         raise ValidationError(_("The clock is already paused."))
     on = on or _today()
+    pause = Pause(case=case, started_on=on, reason=reason.strip(), created_by=actor)
+    pause.clean_fields(exclude=["case", "created_by"])  # the reason fits its column
     try:
         with transaction.atomic():
-            Pause.objects.create(case=case, started_on=on, reason=reason.strip(), created_by=actor)
+            pause.save()
     except IntegrityError as exc:
         raise ValidationError(_("The clock is already paused.")) from exc
     case.paused_since = on
@@ -508,6 +551,8 @@ def pause_clock(actor, case: Case, reason: str, on: date | None = None, expected
 def resume_clock(actor, case: Case, on: date | None = None, expected_version: int | None = None) -> Case:
     case = _lock(case, expected_version)
     _require_manage(actor, case)
+    if not case.is_open:
+        raise ValidationError(_("Only open cases have a running clock."))
     pause = case.pauses.filter(ended_on__isnull=True).first()
     if pause is None:
         raise ValidationError(_("The clock is not paused."))
@@ -550,13 +595,12 @@ def set_complexity(actor, case: Case, complexity: str, *, customer_notified: boo
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints have a complexity."))
+    if not case.is_open:
+        raise ValidationError(NOT_NOW)
     if complexity not in ComplaintDetail.Complexity.values:
         raise ValidationError({"complexity": _("Unknown complexity.")})
     if complexity == ComplaintDetail.Complexity.PARTICULARLY_COMPLEX:
-        if actor is not None and not actor.has_perm("cases.approve_extension"):
-            raise PermissionDenied(_("Only a senior manager may approve the particularly-complex extension."))
-        if actor is not None and getattr(actor, "staff", None) and actor.staff.institution_id == case.institution_id:
-            raise PermissionDenied(_("The extension must be approved above the outlet."))
+        require(rules.can_approve_particular_complexity, actor, case, _particular_refusal(actor))
         if not customer_notified:
             raise ValidationError({"customer_notified": _("Tell the customer about the extension first.")})
     detail = case.complaint
@@ -567,6 +611,12 @@ def set_complexity(actor, case: Case, complexity: str, *, customer_notified: boo
     _save(actor, case, [])
     _refresh_due(actor, case, _("Complexity set to %(c)s") % {"c": detail.get_complexity_display()})
     return case
+
+
+def _particular_refusal(actor) -> str:
+    if actor is not None and not actor.has_perm("cases.approve_extension"):
+        return _("Only a senior manager may approve the particularly-complex extension.")
+    return _("The extension must be approved above the outlet.")
 
 
 @transaction.atomic
@@ -606,14 +656,11 @@ def _approvers(case: Case) -> list:
 @transaction.atomic
 def decide_extension(actor, extension: Extension, approve: bool, note: str = "") -> Extension:
     ext = Extension.objects.select_for_update().select_related("case").get(pk=extension.pk)
-    require_perm(actor, "cases.approve_extension")
+    require(rules.can_decide_extension, actor, ext.case)
     if ext.state != Extension.State.REQUESTED:
         raise ValidationError(_("This extension was already decided."))
-    if actor is not None:
-        if actor.pk == ext.requested_by_id:
-            raise PermissionDenied(_("You cannot approve your own extension."))
-        if not in_scope(actor, ext.case.institution):
-            raise PermissionDenied
+    if actor is not None and actor.pk == ext.requested_by_id:
+        raise PermissionDenied(_("You cannot approve your own extension."))
     ext.state = Extension.State.APPROVED if approve else Extension.State.REJECTED
     ext.decided_by, ext.decided_at, ext.decision_note = actor, clock.now(), note
     ext.save()
@@ -655,6 +702,8 @@ def record_root_cause(actor, case: Case, root_cause: str, improvement: str = "",
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints have a root cause."))
+    if not (root_cause or "").strip():
+        raise ValidationError({"root_cause": _("Describe the root cause.")})
     detail = case.complaint
     detail.root_cause, detail.improvement = root_cause.strip(), improvement.strip()
     stamp_history(detail, actor)
@@ -670,11 +719,11 @@ def classify_complaint(actor, case: Case, *, channel_code=None, business_code=No
     _require_manage(actor, case)
     if case.case_type != CaseType.COMPLAINT:
         raise ValidationError(_("Only complaints are classified."))
+    codes = {"channel_code": channel_code, "business_code": business_code, "cause_code": cause_code}
+    if errors := _code_errors(codes, _today()):
+        raise ValidationError(errors)
     detail = case.complaint
-    for field, code, dim in (("channel_code", channel_code, "channel"), ("business_code", business_code, "business"),
-                             ("cause_code", cause_code, "cause")):
-        if code is not None and code.dimension != dim:
-            raise ValidationError({field: _("This code belongs to another dimension.")})
+    for field, code in codes.items():
         setattr(detail, field, code)
     stamp_history(detail, actor)
     detail.save()
@@ -691,6 +740,8 @@ def mark_major(actor, case: Case, expected_version: int | None = None) -> Case:
         raise ValidationError(_("Only complaints can be major complaints."))
     if case.is_major:
         return case
+    if not case.is_open:
+        raise ValidationError(NOT_NOW)
     case.is_major = True
     case.priority = Priority.URGENT
     case.sla_policy = find_policy(case.case_type, case.category, case.priority, case.clock_start)
@@ -707,6 +758,8 @@ def submit_evidence(actor, case: Case, evidence: str, expected_version: int | No
     _require_manage(actor, case)
     if case.case_type != CaseType.RECTIFICATION:
         raise ValidationError(_("Only rectifications take evidence."))
+    if case.status not in (*OPEN_STATUSES, Status.RESOLVED):
+        raise ValidationError(NOT_NOW)
     if not (evidence or "").strip():
         raise ValidationError({"evidence": _("Describe the evidence.")})
     detail = case.rectification
@@ -721,9 +774,7 @@ def submit_evidence(actor, case: Case, evidence: str, expected_version: int | No
 @transaction.atomic
 def verify_rectification(actor, case: Case, *, passed: bool, note: str = "", expected_version: int | None = None) -> Case:
     case = _lock(case, expected_version)
-    require_perm(actor, "cases.verify_rectification")
-    if actor is not None and not in_scope(actor, case.institution):
-        raise PermissionDenied
+    require(rules.can_verify, actor, case)
     if case.case_type != CaseType.RECTIFICATION:
         raise ValidationError(_("Only rectifications are verified."))
     if case.status != Status.RESOLVED:
@@ -731,6 +782,8 @@ def verify_rectification(actor, case: Case, *, passed: bool, note: str = "", exp
     detail = case.rectification
     if not detail.evidence:
         raise ValidationError({"evidence": _("The outlet has not submitted the evidence yet.")})
+    if detail.verified_at is not None:
+        raise ValidationError(NOT_NOW)
     if passed:
         detail.verified_by, detail.verified_at, detail.verification_note = actor, clock.now(), note
         stamp_history(detail, actor)
@@ -752,7 +805,7 @@ def triage_feedback(actor, case: Case, action: str, *, answer: str = "", departm
                     note: str = "", expected_version: int | None = None) -> Case:
     """The secretariat answers an outlet's feedback, hands it to a department, or puts it on the
     next coordination meeting's agenda."""
-    require_perm(actor, "cases.triage_feedback")
+    require(rules.can_triage, actor, case)
     if case.case_type != CaseType.FEEDBACK:
         raise ValidationError(_("Only outlet feedback is triaged."))
     if action == "answer":
@@ -792,8 +845,7 @@ def link_case(actor, case: Case, target, label: str = "") -> CaseLink:
 def add_attachment(actor, case: Case, upload) -> Attachment:
     import os
 
-    if actor is not None and not Case.objects.filter(visibility_q(actor), pk=case.pk).exists():
-        raise PermissionDenied
+    require(rules.can_view, actor, case)
     ext = os.path.splitext(upload.name)[1].lower()
     if ext not in ATTACHMENT_TYPES:
         raise ValidationError({"file": _("Files of type %(ext)s are not accepted.") % {"ext": ext or "?"}})
@@ -804,10 +856,6 @@ def add_attachment(actor, case: Case, upload) -> Attachment:
     att.save()
     record_timeline(actor, case, "attached", att.name)
     return att
-
-
-def can_see_pii(user, case: Case) -> bool:
-    return user.has_perm("cases.view_pii") or case.first_contact_owner_id == user.pk
 
 
 def log_pii_access(user, case: Case, via: str, ip: str | None = None) -> None:
@@ -871,30 +919,32 @@ def apply_sla(today: date | None = None, batch_size: int = 2000) -> dict:
           .select_related("sla_policy", "institution", "first_contact_owner", "assignee").order_by("pk"))
     fast = sla.FastCalendar(working_calendar, date(today.year - 1, 1, 1), date(today.year + 2, 12, 31))
     last_pk = 0
-    while True:
-        chunk = list(qs.filter(pk__gt=last_pk)[:batch_size])
-        if not chunk:
-            break
+    while chunk := list(qs.filter(pk__gt=last_pk)[:batch_size]):
         last_pk = chunk[-1].pk
-        reached: dict[int, set[int]] = {}
-        for case_id, level in Escalation.objects.filter(case__in=chunk).values_list("case_id", "level"):
-            reached.setdefault(case_id, set()).add(level)
-        reminded = set(Reminder.objects.filter(case__in=chunk, kind="resolution").values_list("case_id", "due"))
-        for case in chunk:
-            stats["scanned"] += 1
-            policy, due = case.sla_policy, _watched_due(case)
-            if policy is None or due is None:
-                continue
-            kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
-            state = sla.evaluate(today, due, None, policy.remind_before_days, fast, kind)
-            if state.state == sla.DUE_SOON and (case.pk, due) not in reminded:
-                stats["reminders"] += _remind(case, due)
-            if state.overdue_days > 0:
-                steps = [sla.EscalationStep(int(s["level"]), int(s.get("after_overdue_days", 1)), s["target"])
-                         for s in policy.escalation]
-                for step in sla.due_escalations(state.overdue_days, steps, reached.get(case.pk, set())):
-                    stats["escalations"] += _escalate(case, step)
+        _apply_sla_to(chunk, today, fast, stats)
     return stats
+
+
+def _apply_sla_to(chunk: list[Case], today: date, fast, stats: dict) -> None:
+    """One batch of apply_sla: the reminders and escalation levels each case has reached."""
+    reached: dict[int, set[int]] = {}
+    for case_id, level in Escalation.objects.filter(case__in=chunk).values_list("case_id", "level"):
+        reached.setdefault(case_id, set()).add(level)
+    reminded = set(Reminder.objects.filter(case__in=chunk, kind="resolution").values_list("case_id", "due"))
+    for case in chunk:
+        stats["scanned"] += 1
+        policy, due = case.sla_policy, _watched_due(case)
+        if policy is None or due is None:
+            continue
+        kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
+        state = sla.evaluate(today, due, None, policy.remind_before_days, fast, kind)
+        if state.state == sla.DUE_SOON and (case.pk, due) not in reminded:
+            stats["reminders"] += _remind(case, due)
+        if state.overdue_days > 0:
+            steps = [sla.EscalationStep(int(s["level"]), int(s.get("after_overdue_days", 1)), s["target"])
+                     for s in policy.escalation]
+            for step in sla.due_escalations(state.overdue_days, steps, reached.get(case.pk, set())):
+                stats["escalations"] += _escalate(case, step)
 
 
 @transaction.atomic

@@ -22,10 +22,11 @@ from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
-from branchops.org.scope import in_scope, visible_institutions
+from branchops.org.scope import visible_institutions
 
-from . import forms, masking, queries, services, sla
-from .models import OPEN_STATUSES, CaseType, Extension, Outcome, Priority, Status
+from . import forms, masking, queries, rules, services, sla
+from .actions import ACTIONS, lookup, perform
+from .models import CaseType, Priority, Status
 
 QUEUE_LABELS = {
     "mine": gettext_lazy("Assigned to me"),
@@ -172,80 +173,58 @@ def case_new(request):
 
 # --- the case page -------------------------------------------------------------------------------
 
-def _close_blocker(case) -> str:
-    """Why a resolved case cannot be closed yet (empty when it can)."""
-    if case.case_type == CaseType.RECTIFICATION and case.rectification.verified_at is None:
-        return _("A service supervisor verifies the rectification before it is closed.")
-    if (case.case_type == CaseType.COMPLAINT and case.outcome != Outcome.ON_THE_SPOT
-            and case.complaint.callback_at is None):
-        return _("Call the customer back (回访) before closing the complaint.")
-    return ""
+# Actions the page draws in their own places (under the comments, the files, the extensions), not
+# among the buttons of the actions card.
+OWN_PLACES = {"comment", "attach", "decide_extension"}
 
 
-def _can_decide_extension(user, case, extension) -> bool:
-    return (extension is not None and user.has_perm("cases.approve_extension")
-            and extension.requested_by_id != user.pk and in_scope(user, case.institution))
-
-
-def available_actions(user, case, pending_extension=None) -> list[dict]:
-    """The actions valid for the case's state and the user, each with its (unbound) form.
-
-    Only a convenience for the page: the services check every rule again."""
-    manage = services.can_manage(user, case)
-    status, is_open = case.status, case.is_open
-    complaint = case.case_type == CaseType.COMPLAINT
-    rectification = case.case_type == CaseType.RECTIFICATION
-    detail = getattr(case, "rectification", None) if rectification else None
-    wanted = []
-
-    def can(action):
-        return manage and status in services.TRANSITIONS[action][0]
-
-    if can("accept"):
-        wanted.append("accept")
-    if can("start"):
-        wanted.append("start")
-    if case.case_type == CaseType.FEEDBACK and is_open and user.has_perm("cases.triage_feedback") and manage:
-        wanted.append("triage")
-    if manage and is_open:
-        wanted.append("assign")
-    if can("resolve") and not case.paused_since:
-        wanted.append("resolve")
-    if complaint and manage and status == Status.RESOLVED:
-        wanted.append("callback")
-    if (rectification and status == Status.RESOLVED and detail is not None and detail.evidence
-            and detail.verified_at is None and user.has_perm("cases.verify_rectification")
-            and in_scope(user, case.institution)):
-        wanted.append("verify")
-    if can("close") and not _close_blocker(case):
-        wanted.append("close")
-    if rectification and manage and status in (*OPEN_STATUSES, Status.RESOLVED):
-        wanted.append("evidence")
-    if complaint and manage:
-        wanted += ["classify", "root_cause"]
-        if is_open:
-            wanted.append("complexity")
-            if not case.is_major:
-                wanted.append("mark_major")
-    if manage and is_open:
-        wanted.append("resume" if case.paused_since else "pause")
-        if complaint:
-            wanted.append("restart")
-        policy = case.sla_policy
-        if policy is not None and policy.max_extension_days and pending_extension is None:
-            wanted.append("extension")
-    if can("reopen"):
-        wanted.append("reopen")
-    if can("cancel"):
-        wanted.append("cancel")
+def available_actions(user, case, can: dict | None = None) -> list[dict]:
+    """The buttons of the actions card: each action of ``actions.ACTIONS`` its predicate allows now,
+    with its (unbound) form. The services check every rule again."""
+    can = ACTIONS.can(user, case) if can is None else can
     out = []
-    for name in wanted:
-        spec = ACTIONS[name]
-        form = spec["form"](case=case, user=user, auto_id=f"{name}-%s")
-        out.append({"name": name, "label": spec["label"], "icon": spec["icon"], "style": spec.get("style", "primary"),
-                    "confirm": spec.get("confirm"), "form": form,
-                    "simple": not any(not f.is_hidden for f in form)})
+    for action in ACTIONS:
+        if action.name in OWN_PLACES or not can[action.name]:
+            continue
+        form = action.form(case=case, user=user, auto_id=f"{action.name}-%s")
+        out.append({"name": action.name, "label": action.label, "icon": action.icon, "style": action.style,
+                    "confirm": action.confirm, "form": form, "simple": all(f.is_hidden for f in form)})
     return out
+
+
+def _complainant(request, case, complaint) -> tuple[dict | None, bool]:
+    """The complainant as the user may see them (unmasked on ?reveal=1, logged), and whether they may."""
+    if complaint is None:
+        return None, False
+    can_reveal = rules.can_see_pii(request.user, case)
+    reveal = can_reveal and request.GET.get("reveal") == "1"
+    if reveal:
+        services.log_pii_access(request.user, case, "page", request.META.get("REMOTE_ADDR"))
+    return masking.complainant(complaint, reveal), can_reveal
+
+
+def _response_sla(case, today: date) -> dict | None:
+    """The response deadline: met or breached once responded, else how it stands while open."""
+    responded_on = timezone.localtime(case.responded_at).date() if case.responded_at else None
+    if responded_on and case.response_due:
+        return {"state": sla.MET if responded_on <= case.response_due else sla.BREACHED, "done": True}
+    return queries.sla_state(case, case.response_due, today) if case.is_open else None
+
+
+def _sla_marks(case, complaint) -> dict:
+    today = clock.today()
+    return {
+        "response": _response_sla(case, today),
+        "resolution": queries.sla_state(case, case.resolution_due, today),
+        "decision": queries.sla_state(case, case.decision_due, today) if complaint is not None else None,
+    }
+
+
+def _decide_form(user, case, can: dict, pending):
+    if not can["decide_extension"]:
+        return None
+    return forms.DecideExtensionForm(case=case, user=user, auto_id="decide-%s",
+                                     initial={"version": case.version, "extension": pending.pk})
 
 
 @login_required
@@ -253,27 +232,12 @@ def case_detail(request, pk):
     case = queries.access_case(request.user, pk)
     complaint = getattr(case, "complaint", None) if case.case_type == CaseType.COMPLAINT else None
     rectification = getattr(case, "rectification", None) if case.case_type == CaseType.RECTIFICATION else None
-    complainant, can_reveal = None, False
-    if complaint is not None:
-        can_reveal = services.can_see_pii(request.user, case)
-        reveal = can_reveal and request.GET.get("reveal") == "1"
-        if reveal:
-            services.log_pii_access(request.user, case, "page", request.META.get("REMOTE_ADDR"))
-        complainant = masking.complainant(complaint, reveal)
+    complainant, can_reveal = _complainant(request, case, complaint)
     extensions = list(case.extensions.select_related("requested_by__staff", "decided_by__staff"))
-    pending = next((e for e in extensions if e.state == Extension.State.REQUESTED), None)
-    today = clock.today()
-    responded_on = timezone.localtime(case.responded_at).date() if case.responded_at else None
+    can = ACTIONS.can(request.user, case)
     response = render(request, "cases/detail.html", {
         "case": case, "complaint": complaint, "rectification": rectification,
-        "complainant": complainant, "can_reveal": can_reveal,
-        "sla": {
-            "response": ({"state": sla.MET if responded_on <= case.response_due else sla.BREACHED, "done": True}
-                         if responded_on and case.response_due else
-                         queries.sla_state(case, case.response_due, today) if case.is_open else None),
-            "resolution": queries.sla_state(case, case.resolution_due, today),
-            "decision": queries.sla_state(case, case.decision_due, today) if complaint is not None else None,
-        },
+        "complainant": complainant, "can_reveal": can_reveal, "sla": _sla_marks(case, complaint),
         "comments": case.comments.select_related("author__staff"),
         "attachments": case.attachments.select_related("uploaded_by__staff"),
         "links": case.links.select_related("target_case", "content_type"),
@@ -282,12 +246,11 @@ def case_detail(request, pk):
         "escalations": [{"level": e.level, "target": services.ESCALATION_TARGETS.get(e.target, e.target),
                          "at": e.escalated_at} for e in case.escalations.all()],
         "clock_restarted": case.clock_start != timezone.localtime(case.received_at).date(),
-        "close_blocker": _close_blocker(case) if case.status == Status.RESOLVED else "",
+        "close_blocker": rules.close_blocker(case) if case.status == Status.RESOLVED else "",
         "timeline": timeline(case),
-        "actions": available_actions(request.user, case, pending),
-        "decide_form": forms.DecideExtensionForm(case=case, user=request.user, auto_id="decide-%s",
-                                                 initial={"version": case.version, "extension": pending.pk})
-        if _can_decide_extension(request.user, case, pending) else None,
+        "can": can,
+        "actions": available_actions(request.user, case, can),
+        "decide_form": _decide_form(request.user, case, can, rules.pending_extension(case)),
         "comment_form": forms.CommentForm(case=case, user=request.user, auto_id="comment-%s"),
         "accept_types": ",".join(sorted(services.ATTACHMENT_TYPES)),
     })
@@ -296,123 +259,22 @@ def case_detail(request, pk):
     return response
 
 
-# Each action: its form, the service call, the label of its button and the message when done.
-# "versioned": the service itself refuses a stale version (expected_version); for the others the
-# view compares the version the page showed with the current one before calling the service.
-ACTIONS = {
-    "accept": {"form": forms.ActionForm, "label": gettext_lazy("Accept"), "icon": "check2", "versioned": True,
-               "run": lambda u, c, d: services.accept_case(u, c, expected_version=d["version"]),
-               "done": gettext_lazy("Case accepted.")},
-    "start": {"form": forms.ActionForm, "label": gettext_lazy("Start work"), "icon": "play", "versioned": True,
-              "style": "outline-primary",
-              "run": lambda u, c, d: services.start_case(u, c, expected_version=d["version"]),
-              "done": gettext_lazy("Work started.")},
-    "assign": {"form": forms.AssignForm, "label": gettext_lazy("Assign"), "icon": "person-check", "versioned": True,
-               "run": lambda u, c, d: services.assign_case(u, c, assignee=d["assignee"], department=d["department"],
-                                                           note=d["note"], expected_version=d["version"]),
-               "done": gettext_lazy("Case assigned.")},
-    "resolve": {"form": forms.ResolveForm, "label": gettext_lazy("Resolve"), "icon": "check2-circle",
-                "style": "success", "versioned": True,
-                "run": lambda u, c, d: services.resolve_case(u, c, outcome=d["outcome"], resolution=d["resolution"],
-                                                             expected_version=d["version"]),
-                "done": gettext_lazy("Case resolved.")},
-    "close": {"form": forms.ActionForm, "label": gettext_lazy("Close"), "icon": "lock", "style": "success",
-              "versioned": True, "run": lambda u, c, d: services.close_case(u, c, expected_version=d["version"]),
-              "done": gettext_lazy("Case closed.")},
-    "reopen": {"form": forms.ReasonForm, "label": gettext_lazy("Reopen"), "icon": "arrow-counterclockwise",
-               "style": "outline-secondary", "versioned": True,
-               "run": lambda u, c, d: services.reopen_case(u, c, d["reason"], expected_version=d["version"]),
-               "done": gettext_lazy("Case reopened.")},
-    "cancel": {"form": forms.ReasonForm, "label": gettext_lazy("Cancel the case"), "icon": "x-circle",
-               "style": "outline-danger", "versioned": True,
-               "confirm": gettext_lazy("Cancel this case?"),
-               "run": lambda u, c, d: services.cancel_case(u, c, d["reason"], expected_version=d["version"]),
-               "done": gettext_lazy("Case cancelled.")},
-    "pause": {"form": forms.ReasonForm, "label": gettext_lazy("Pause the clock"), "icon": "pause-circle",
-              "style": "outline-secondary", "run": lambda u, c, d: services.pause_clock(u, c, d["reason"], expected_version=d["version"]),
-              "done": gettext_lazy("Clock paused.")},
-    "resume": {"form": forms.ActionForm, "label": gettext_lazy("Resume the clock"), "icon": "play-circle",
-               "style": "outline-primary", "run": lambda u, c, d: services.resume_clock(u, c, expected_version=d["version"]),
-               "done": gettext_lazy("Clock resumed.")},
-    "restart": {"form": forms.ReasonForm, "label": gettext_lazy("Restart the clock (new facts)"),
-                "icon": "arrow-repeat", "style": "outline-secondary",
-                "run": lambda u, c, d: services.restart_clock(u, c, d["reason"], expected_version=d["version"]),
-                "done": gettext_lazy("Clock restarted.")},
-    "complexity": {"form": forms.ComplexityForm, "label": gettext_lazy("Set complexity"), "icon": "diagram-2",
-                   "style": "outline-secondary",
-                   "run": lambda u, c, d: services.set_complexity(u, c, d["complexity"],
-                                                                  customer_notified=d["customer_notified"], expected_version=d["version"]),
-                   "done": gettext_lazy("Complexity set.")},
-    "extension": {"form": forms.ExtensionForm, "label": gettext_lazy("Request an extension"),
-                  "icon": "calendar-plus", "style": "outline-secondary",
-                  "run": lambda u, c, d: services.request_extension(u, c, d["days"], d["reason"], expected_version=d["version"]),
-                  "done": gettext_lazy("Extension requested.")},
-    "decide_extension": {"form": forms.DecideExtensionForm, "label": gettext_lazy("Decide the extension"),
-                         "icon": "calendar-check", "style": "outline-primary",
-                         "run": lambda u, c, d: services.decide_extension(u, d["extension"], d["approve"],
-                                                                          d["note"]),
-                         "done": gettext_lazy("Extension decided.")},
-    "callback": {"form": forms.CallbackForm, "label": gettext_lazy("Record the call-back"), "icon": "telephone",
-                 "run": lambda u, c, d: services.record_callback(u, c, d["satisfaction"], d["note"], expected_version=d["version"]),
-                 "done": gettext_lazy("Call-back recorded.")},
-    "root_cause": {"form": forms.RootCauseForm, "label": gettext_lazy("Root cause and improvement"),
-                   "icon": "search", "style": "outline-secondary",
-                   "run": lambda u, c, d: services.record_root_cause(u, c, d["root_cause"], d["improvement"], expected_version=d["version"]),
-                   "done": gettext_lazy("Root cause recorded.")},
-    "classify": {"form": forms.ClassifyForm, "label": gettext_lazy("Classify"), "icon": "tags",
-                 "style": "outline-secondary",
-                 "run": lambda u, c, d: services.classify_complaint(u, c, channel_code=d["channel_code"],
-                                                                    business_code=d["business_code"],
-                                                                    cause_code=d["cause_code"], expected_version=d["version"]),
-                 "done": gettext_lazy("Complaint classified.")},
-    "mark_major": {"form": forms.ActionForm, "label": gettext_lazy("Mark as major complaint"),
-                   "icon": "exclamation-octagon", "style": "outline-danger",
-                   "confirm": gettext_lazy("Mark as a major complaint? The branch leader is told at once."),
-                   "run": lambda u, c, d: services.mark_major(u, c, expected_version=d["version"]), "done": gettext_lazy("Marked as major.")},
-    "evidence": {"form": forms.EvidenceForm, "label": gettext_lazy("Submit evidence"), "icon": "file-earmark-check",
-                 "style": "outline-primary", "run": lambda u, c, d: services.submit_evidence(u, c, d["evidence"], expected_version=d["version"]),
-                 "done": gettext_lazy("Evidence submitted.")},
-    "verify": {"form": forms.VerifyForm, "label": gettext_lazy("Verify"), "icon": "patch-check",
-               "run": lambda u, c, d: services.verify_rectification(u, c, passed=d["passed"], note=d["note"], expected_version=d["version"]),
-               "done": gettext_lazy("Verification recorded.")},
-    "triage": {"form": forms.TriageForm, "label": gettext_lazy("Triage"), "icon": "signpost-split",
-               "run": lambda u, c, d: services.triage_feedback(u, c, d["action"], answer=d["answer"],
-                                                               department=d["department"], note=d["note"], expected_version=d["version"]),
-               "done": gettext_lazy("Feedback triaged.")},
-    "comment": {"form": forms.CommentForm, "label": gettext_lazy("Comment"), "icon": "chat",
-                "run": lambda u, c, d: services.comment_case(u, c, d["body"]),
-                "done": gettext_lazy("Comment added.")},
-    "attach": {"form": forms.AttachmentForm, "label": gettext_lazy("Upload"), "icon": "paperclip",
-               "run": lambda u, c, d: services.add_attachment(u, c, d["file"]),
-               "done": gettext_lazy("File attached.")},
-}
-
-
 @login_required
 def case_action(request, pk, action):
     if request.method != "POST":
         return redirect("cases:detail", pk=pk)
     case = queries.access_case(request.user, pk)
-    spec = ACTIONS.get(action)
-    if spec is None:
-        raise Http404
-    form = spec["form"](request.POST, request.FILES, case=case, user=request.user)
+    act = lookup(action)
+    form = act.form(request.POST, request.FILES, case=case, user=request.user)
     if not form.is_valid():
-        errors = form.errors.get_json_data()
-        messages.error(request, " ".join(
-            f"{form.fields[f].label}: {e['message']}" if f in form.fields and form.fields[f].label else e["message"]
-            for f, errs in errors.items() for e in errs))
+        messages.error(request, _error_text(ValidationError(form.errors.as_data()), form))
         return redirect(case)
-    data = form.cleaned_data
     try:
-        if not spec.get("versioned") and data.get("version") and data["version"] != case.version:
-            raise ValidationError(_("This case was changed by someone else in the meantime; reload it and try "
-                                    "again."))
-        spec["run"](request.user, case, data)
+        perform(request.user, case, act, form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
     else:
-        messages.success(request, spec["done"])
+        messages.success(request, act.done)
     return redirect(case)
 
 
@@ -435,21 +297,15 @@ def _export_outlet_months(rows, year: int):
     return export_list(f"complaints-per-outlet-{year}.xlsx", _("Complaints per outlet"), headers, data)
 
 
-@login_required
-@permission_required("cases.view_case", raise_exception=True)
-def dashboard(request):
-    year = _int(request.GET.get("year")) or clock.today().year
-    if not 2000 <= year <= 2100:
-        year = clock.today().year
-    per_outlet = queries.complaints_per_outlet_month(request.user, year)
-    if request.GET.get("format") == "xlsx":
-        if not request.user.has_perm("cases.export_case"):
-            raise PermissionDenied
-        return _export_outlet_months(per_outlet, year)
-    figures = queries.sla_figures(request.user)
-    top = per_outlet[:15]
-    months = [str(MONTHS_AP[m]) for m in range(1, 13)]
-    charts = {
+def _year(request) -> int:
+    """?year=, within 2000–2100; the current year otherwise."""
+    year = _int(request.GET.get("year"))
+    return year if year is not None and 2000 <= year <= 2100 else clock.today().year
+
+
+def _dashboard_charts(figures: dict, top: list[dict], months: list[str]) -> dict:
+    """The ECharts data: backlog by type, cases by status, and the heat-map of the top outlets."""
+    return {
         "backlog": {"labels": [t["label"] for t in figures["by_type"]],
                     "open": [t["open"] for t in figures["by_type"]],
                     "overdue": [t["overdue"] for t in figures["by_type"]],
@@ -460,9 +316,24 @@ def dashboard(request):
                     "cells": [[m, i, r["months"][m]] for i, r in enumerate(reversed(top)) for m in range(12)],
                     "max": max((max(r["months"]) for r in top), default=0)},
     }
+
+
+@login_required
+@permission_required("cases.view_case", raise_exception=True)
+def dashboard(request):
+    year = _year(request)
+    per_outlet = queries.complaints_per_outlet_month(request.user, year)
+    if request.GET.get("format") == "xlsx":
+        if not request.user.has_perm("cases.export_case"):
+            raise PermissionDenied
+        return _export_outlet_months(per_outlet, year)
+    figures = queries.sla_figures(request.user)
+    top = per_outlet[:15]
+    months = [str(MONTHS_AP[m]) for m in range(1, 13)]
     compliance = figures["compliance"]
     return render(request, "cases/dashboard.html", {
-        "figures": figures, "charts": charts, "per_outlet": per_outlet, "months": months, "year": year,
+        "figures": figures, "charts": _dashboard_charts(figures, top, months), "per_outlet": per_outlet,
+        "months": months, "year": year,
         "compliance_pct": round(compliance * 100, 1) if compliance is not None else None,
         "complaints_total": sum(r["total"] for r in per_outlet), "chart_height": 130 + 32 * len(top),
         "years": range(clock.today().year, clock.today().year - 5, -1),

@@ -49,23 +49,31 @@ def _describe(changed: dict, model) -> str:
     return _("Changed: %(fields)s") % {"fields": "、".join(parts)}
 
 
-def _check_institution(inst: Institution) -> None:
-    errors = {}
+def _parent_error(inst: Institution) -> str:
+    """Where an institution may hang: the head office at the top, every other under a higher level,
+    never under an outlet or under itself."""
     parent = inst.parent
+    error = ""
     if inst.level == Level.HEAD_OFFICE:
         if parent is not None:
-            errors["parent"] = _("The head office has no parent institution.")
+            error = _("The head office has no parent institution.")
     elif parent is None:
-        errors["parent"] = _("A parent institution is required.")
+        error = _("A parent institution is required.")
     elif LEVEL_RANK[parent.level] >= LEVEL_RANK[inst.level]:
-        errors["parent"] = _("A %(level)s cannot be placed under a %(parent_level)s.") % {
+        error = _("A %(level)s cannot be placed under a %(parent_level)s.") % {
             "level": inst.get_level_display(),
             "parent_level": parent.get_level_display(),
         }
     elif parent.level == Level.OUTLET:
-        errors["parent"] = _("An outlet cannot have institutions under it.")
+        error = _("An outlet cannot have institutions under it.")
     if parent is not None and inst.pk and f"/{inst.pk}/" in parent.path:
-        errors["parent"] = _("An institution cannot be placed under itself.")
+        error = _("An institution cannot be placed under itself.")
+    return error
+
+
+def _outlet_errors(inst: Institution) -> dict:
+    """Clusters, hubs and outlet types are outlets' only; a hub is one per cluster."""
+    errors = {}
     if inst.level != Level.OUTLET:
         if inst.cluster_id or inst.is_hub:
             errors["cluster"] = _("Only outlets belong to clusters.")
@@ -77,6 +85,12 @@ def _check_institution(inst: Institution) -> None:
         other = Institution.objects.filter(cluster_id=inst.cluster_id, is_hub=True).exclude(pk=inst.pk).first()
         if other:
             errors["is_hub"] = _("Cluster already has a hub: %(name)s.") % {"name": other.name}
+    return errors
+
+
+def _check_institution(inst: Institution) -> None:
+    parent_error = _parent_error(inst)
+    errors = ({"parent": parent_error} if parent_error else {}) | _outlet_errors(inst)
     if errors:
         raise ValidationError(errors)
 

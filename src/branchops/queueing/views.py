@@ -78,45 +78,47 @@ def _export(rows, filename, title, first=()):
     return export_list(filename, title, headers, ([r.get(k) for k in keys] for r in rows))
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
-def dashboard(request):
-    start, end, month = _period(request.GET)
-    conf = queries.queue_settings_for(request.user)
-    within = None
-    if request.GET.get("within"):
-        try:
-            within = visible_institutions(request.user).get(pk=int(request.GET["within"]))
-        except (Institution.DoesNotExist, ValueError) as exc:
-            raise Http404 from exc
-    cluster = request.GET.get("cluster", "")
+def _within(request) -> Institution | None:
+    """?within=: the institution the table is narrowed to, one of the user's (404 otherwise)."""
+    if not request.GET.get("within"):
+        return None
+    try:
+        return visible_institutions(request.user).get(pk=int(request.GET["within"]))
+    except (Institution.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def _level(request, within: Institution | None, cluster: str) -> str:
+    """?level=; by default the outlets of a cluster or a sub-branch, else the sub-branches."""
     level = request.GET.get("level") or (
         "outlet" if cluster or (within and within.level == Level.SUB_BRANCH) else "sub_branch")
     if level not in queries.LEVEL_FIELDS:
         raise Http404
-    rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf,
-                                    cluster=cluster))
-    if request.GET.get("format") == "xlsx":
-        return _export(rows, f"queue-{level}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", _("Queue KPIs"))
-    total = _shape(queries.kpi_table(request.user, start, end, level="branch", within=within, conf=conf,
-                                     cluster=cluster))
-    summary = None
-    if total:  # one branch in scope, or sum them when a head-office user sees several
-        summary = total[0] if len(total) == 1 else None
-    # Drill-down: a sub-branch opens its outlets; an outlet opens its own page.
-    subs = {i.code: i.pk for i in visible_institutions(request.user).filter(level=Level.SUB_BRANCH)}
+    return level
+
+
+def _month_query(month: str, sep: str = "&") -> str:
+    return f"{sep}month={month}" if month else ""
+
+
+def _drill_down(user, rows: list[dict], level: str, month: str) -> None:
+    """Each row's link one level down: a sub-branch or a cluster opens its outlets, an outlet its page."""
+    subs = {i.code: i.pk for i in visible_institutions(user).filter(level=Level.SUB_BRANCH)}
     for r in rows:
         if level == "outlet":
-            r["url"] = reverse("queueing:outlet", args=[r["unit"]]) + (f"?month={month}" if month else "")
+            r["url"] = reverse("queueing:outlet", args=[r["unit"]]) + _month_query(month, "?")
         elif level == "sub_branch" and r["unit"] in subs:
-            r["url"] = f"?level=outlet&within={subs[r['unit']]}" + (f"&month={month}" if month else "")
+            r["url"] = f"?level=outlet&within={subs[r['unit']]}" + _month_query(month)
         elif level == "cluster":
-            r["url"] = f"?level=outlet&cluster={r['unit']}" + (f"&month={month}" if month else "")
-    trend_end = end
+            r["url"] = f"?level=outlet&cluster={r['unit']}" + _month_query(month)
+
+
+def _dashboard_chart(user, rows: list[dict], end: date, within, conf, cluster: str) -> dict:
+    """The branch's monthly trend up to ``end`` (about a year) and the ranking of the rows."""
     trend_start = (end.replace(day=1) - timedelta(days=330)).replace(day=1)
-    trend = _shape(queries.kpi_table(request.user, trend_start, trend_end, level="branch", within=within,
+    trend = _shape(queries.kpi_table(user, trend_start, end, level="branch", within=within,
                                      grain="month", conf=conf, cluster=cluster))
-    chart = {
+    return {
         "months": [r["period_start"].strftime("%Y-%m") for r in trend],
         "ratio": [r["overtime_pct"] for r in trend],
         "wait": [r["wait_mean_min"] for r in trend],
@@ -124,12 +126,78 @@ def dashboard(request):
         "ranking": {"units": [r["unit_name"] for r in reversed(rows[:20])],
                     "ratio": [r["overtime_pct"] for r in reversed(rows[:20])]},
     }
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def dashboard(request):
+    start, end, month = _period(request.GET)
+    conf = queries.queue_settings_for(request.user)
+    within = _within(request)
+    cluster = request.GET.get("cluster", "")
+    level = _level(request, within, cluster)
+    rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf,
+                                    cluster=cluster))
+    if request.GET.get("format") == "xlsx":
+        return _export(rows, f"queue-{level}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", _("Queue KPIs"))
+    total = _shape(queries.kpi_table(request.user, start, end, level="branch", within=within, conf=conf,
+                                     cluster=cluster))
+    # One branch in scope; a head-office user seeing several gets no single summary.
+    summary = total[0] if len(total) == 1 else None
+    _drill_down(request.user, rows, level, month)
     return render(request, "queueing/dashboard.html", {
         "rows": rows, "summary": summary, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
-        "month": month, "months": queries.data_months()[:24], "conf": conf, "chart": chart,
+        "month": month, "months": queries.data_months()[:24], "conf": conf,
+        "chart": _dashboard_chart(request.user, rows, end, within, conf, cluster),
         "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
         "definitions": labels.definitions(conf),
     })
+
+
+def _export_intervals(outlet, intervals: list[dict], start: date, end: date):
+    for r in intervals:
+        r["slot"] = labels.slot(r["interval_idx"])
+    return _export(intervals, f"queue-{outlet.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", outlet.code,
+                   first=(("period_start", "Date"), ("slot", "Half-hour")))
+
+
+def _heat(intervals: list[dict], staffing_rows: list[dict]) -> dict:
+    """The heat-maps: mean wait, and counters needed − open, per half-hour and day."""
+    slots = sorted({r["interval_idx"] for r in intervals})
+    dates = sorted({r["period_start"] for r in intervals})
+    return {
+        "slots": [labels.slot(s) for s in slots],
+        "days": [d.strftime("%m-%d") for d in dates],
+        "wait": [[slots.index(r["interval_idx"]), dates.index(r["period_start"]), r["wait_mean_min"] or 0]
+                 for r in intervals],
+        "gap": [[slots.index(r["interval_idx"]), dates.index(r["day"]), r["gap"]]
+                for r in staffing_rows if r["interval_idx"] in slots and r["day"] in dates],
+        "labels": {"wait": _("Mean wait (min)"), "gap": _("Counters needed − open")},
+    }
+
+
+def _forecast_chart(fc, outlet) -> tuple[dict | None, dict | None]:
+    """The forecast arrivals per half-hour (those above zero) and the model's notes for the outlet."""
+    if fc is None or fc.forecast.empty:
+        return None, None
+    f = fc.forecast.sort_values(["date", "interval"])
+    f = f[f["forecast"] > 0]
+    chart = {"x": [f"{d:%m-%d} {labels.slot(i)}" for d, i in zip(f["date"], f["interval"], strict=True)],
+             "y": [round(float(v), 1) for v in f["forecast"]], "label": _("Forecast arrivals")}
+    return chart, fc.outlets.get(outlet.code)
+
+
+def _outlet_analysis(user, outlet, start: date, end: date, conf, intervals: list[dict]) -> dict:
+    """What the log of the period says beyond its figures: pattern, staffing and proposals, forecast."""
+    if not intervals:
+        return {"pattern": None, "staffing": {"rows": []}, "proposals": labels.proposals([], outlet.counters or None),
+                "forecast": None}
+    staffing = queries.outlet_staffing(user, outlet, start, end, conf, intervals=intervals)
+    # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
+    most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
+    return {"pattern": queries.outlet_pattern(user, outlet, start, end, conf), "staffing": staffing,
+            "proposals": labels.proposals(staffing["rows"], most or None),
+            "forecast": queries.outlet_forecast(user, outlet, end + timedelta(days=1), weeks=2, conf=conf)}
 
 
 @login_required
@@ -140,46 +208,20 @@ def outlet(request, code):
     conf = queries.queue_settings_for(request.user)
     intervals = _shape(queries.outlet_intervals(request.user, outlet, start, end, conf))
     if request.GET.get("format") == "xlsx":
-        for r in intervals:
-            r["slot"] = labels.slot(r["interval_idx"])
-        return _export(intervals, f"queue-{outlet.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", outlet.code,
-                       first=(("period_start", "Date"), ("slot", "Half-hour")))
+        return _export_intervals(outlet, intervals, start, end)
     days = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, grain="day", conf=conf))
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
-    pattern = queries.outlet_pattern(request.user, outlet, start, end, conf) if intervals else None
-    staffing = (queries.outlet_staffing(request.user, outlet, start, end, conf, intervals=intervals)
-                if intervals else {"rows": []})
-    # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
-    most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
-    proposals = labels.proposals(staffing["rows"], most or None)
-    forecast_start = end + timedelta(days=1)
-    fc = queries.outlet_forecast(request.user, outlet, forecast_start, weeks=2, conf=conf) if intervals else None
-    slots = sorted({r["interval_idx"] for r in intervals})
-    dates = sorted({r["period_start"] for r in intervals})
-    heat = {
-        "slots": [labels.slot(s) for s in slots],
-        "days": [d.strftime("%m-%d") for d in dates],
-        "wait": [[slots.index(r["interval_idx"]), dates.index(r["period_start"]), r["wait_mean_min"] or 0]
-                 for r in intervals],
-        "gap": [[slots.index(r["interval_idx"]), dates.index(r["day"]), r["gap"]]
-                for r in staffing["rows"] if r["interval_idx"] in slots and r["day"] in dates],
-        "labels": {"wait": _("Mean wait (min)"), "gap": _("Counters needed − open")},
-    }
-    fc_chart = None
-    fc_info = None
-    if fc is not None and not fc.forecast.empty:
-        f = fc.forecast.sort_values(["date", "interval"])
-        f = f[f["forecast"] > 0]
-        fc_chart = {"x": [f"{d:%m-%d} {labels.slot(i)}" for d, i in zip(f["date"], f["interval"], strict=True)],
-                    "y": [round(float(v), 1) for v in f["forecast"]], "label": _("Forecast arrivals")}
-        fc_info = fc.outlets.get(outlet.code)
+    found = _outlet_analysis(request.user, outlet, start, end, conf, intervals)
+    pattern = found["pattern"]
+    fc_chart, fc_info = _forecast_chart(found["forecast"], outlet)
     return render(request, "queueing/outlet.html", {
         "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.data_months()[:24],
         "total": total[0] if total else None, "days": days, "pattern": pattern,
         "pattern_labels": labels.PATTERNS,
         "pattern_slots": [labels.slot(s) for s in pattern.queueing_slots] if pattern else [], "measure_labels": labels.MEASURES,
-        "staffing": staffing, "proposals": proposals, "heat": heat, "heat_height": 90 + 18 * len(dates),
-        "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": forecast_start, "conf": conf,
+        "staffing": found["staffing"], "proposals": found["proposals"], "heat": _heat(intervals, found["staffing"]["rows"]),
+        "heat_height": 90 + 18 * len({r["period_start"] for r in intervals}),
+        "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": end + timedelta(days=1), "conf": conf,
         "definitions": labels.definitions(conf), "slot_label": labels.slot,
     })
 
