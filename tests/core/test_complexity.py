@@ -1,6 +1,6 @@
 """Issue 11's bar: every function of an app's views, API and services stays under cyclomatic
-complexity 15 (radon), so that no view helper re-derives rules by hand again. An app joins ``APPS``
-once its action layer is in place."""
+complexity 15 (radon), methods and inner functions included, so that no view helper re-derives rules
+by hand again: a larger one is split into named helpers. A new app joins ``APPS``."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from radon.complexity import cc_visit
 
 import branchops
 
-APPS = ["coordination", "dispatch"]
+APPS = ["cases", "coordination", "dispatch", "org", "queueing"]
 MODULES = ["views", "api", "services"]
 LIMIT = 15
 
