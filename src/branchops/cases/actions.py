@@ -8,9 +8,7 @@ The case page draws its buttons from ``ACTIONS.can`` and the API answers ``allow
 predicates of ``rules`` and says why a state does not allow the action.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from branchops.core.actions import Action, ActionTable
@@ -131,12 +129,9 @@ def lookup(name: str) -> Action:
 
 def refuse_stale(case: Case, version: int | None) -> None:
     """For an action whose service takes no expected version: lock the case and refuse a version
-    other than the one the user saw."""
-    if version is None:
-        return
-    current = Case.objects.select_for_update().filter(pk=case.pk).values_list("version", flat=True).get()
-    if current != version:
-        raise ValidationError(_("This case was changed by someone else in the meantime; reload it and try again."))
+    other than the one the user saw (the services' own check)."""
+    if version is not None:
+        services.lock_case(case, version)
 
 
 def perform(user, case: Case, action: Action, data: dict):

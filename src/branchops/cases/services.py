@@ -79,9 +79,13 @@ def _today() -> date:
     return clock.today()
 
 
-def _lock(case: Case, expected_version: int | None = None) -> Case:
+def lock_case(case: Case, expected_version: int | None = None) -> Case:
+    """The case under a row lock; refused when it is no longer at the version the user saw."""
     return lock_versioned(case, expected_version,
                           _("This case was changed by someone else in the meantime; reload it and try again."))
+
+
+_lock = lock_case
 
 
 _save = save_versioned
