@@ -2,8 +2,9 @@
 
 Time: every test but the browser journeys runs on the core clock, moved to 10:00 (Asia/Shanghai) of
 the run's day — the real today, or `BRANCHOPS_TEST_TODAY=YYYY-MM-DD` — and ticking from there. Tests
-marked `date_sensitive` run once more on each of `SHIFTED_DAYS`; a test marked `clock_at("YYYY-MM-DD")`
-is about one calendar situation and always runs on that day. Write dates relative to the clock
+marked `date_sensitive` run once more on each of `SHIFTED_DAYS`; a test (or module) marked
+`clock_at("YYYY-MM-DD")` is about one calendar situation and always runs on that day (a date-sensitive
+test in such a module still runs on its days). Write dates relative to the clock
 (`ago`, `ahead`, `clock.today()`), or freeze it (`clock.frozen`) when a test is about one calendar
 situation; never compare a fixed date with "now".
 """
@@ -53,11 +54,14 @@ def test_clock(request):
     if request.node.get_closest_marker("e2e"):
         yield None  # the browser's cookies and the live server keep the real clock
         return
-    day = request.getfixturevalue("clock_day") if "clock_day" in request.fixturenames else None
     pinned = request.node.get_closest_marker("clock_at")
-    if pinned:  # a test about one calendar situation (a given week's holidays) says which day it is
+    if "clock_day" in request.fixturenames:  # date_sensitive: the run day and each shifted day
+        day = request.getfixturevalue("clock_day") or run_day()
+    elif pinned:  # a test about one calendar situation (a given week's holidays) says which day it is
         day = date.fromisoformat(pinned.args[0])
-    clock.travel_to(clock.instant(day or run_day(), 10))
+    else:
+        day = run_day()
+    clock.travel_to(clock.instant(day, 10))
     try:
         yield clock.today()
     finally:

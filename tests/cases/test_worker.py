@@ -34,6 +34,10 @@ def _english_notifications():
 
 # The default complaint policy (defaults.POLICIES): resolution 10 working days, reminder 2 working
 # days before, escalation ESCALATE_COMPLAINT. Received Monday 23 Nov 2026 → due Monday 7 Dec.
+# The scans below are about November–December 2026 (each passes its day to the scan); the cases are
+# received before the clock's day, as the services require.
+pytestmark = pytest.mark.clock_at("2026-12-07")
+
 RECEIVED = at(2026, 11, 23)
 DUE = date(2026, 12, 7)
 
