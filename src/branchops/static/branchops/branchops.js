@@ -2,6 +2,16 @@
 (function () {
   "use strict";
 
+  // BranchOps.esc(text): text made safe to put into HTML (ECharts tooltips are HTML; names are data).
+  var ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return ENTITIES[c];
+    });
+  }
+  window.BranchOps = window.BranchOps || {};
+  window.BranchOps.esc = esc;
+
   // <select data-autosubmit>: submit the form as soon as the value changes.
   document.addEventListener("change", function (event) {
     var el = event.target;
