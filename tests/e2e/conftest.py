@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 
 import pytest
@@ -34,3 +35,52 @@ def page(browser):
     pg.set_default_timeout(15000)
     yield pg
     context.close()
+
+
+# Every page of every browser context a test opens is watched: a Content-Security-Policy violation, a
+# console error or an uncaught script error fails the test (issue 13: the strict CSP must break nothing).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
+});
+"""
+# The document itself answering 4xx (a test that expects a 404 page) is not a fault of the page.
+HTTP_STATUS = re.compile(r"^Failed to load resource: the server responded with a status of \d+")
+
+
+def _watch(context, problems):
+    context.add_init_script(REPORT_VIOLATIONS)
+
+    def on_console(msg):
+        if msg.type != "error":
+            return
+        url = msg.location.get("url", "") if msg.location else ""
+        if HTTP_STATUS.match(msg.text) and (url == msg.page.url or url.endswith("/favicon.ico")):
+            return
+        problems.append(f"console error on {msg.page.url if msg.page else '?'}: {msg.text} ({url})")
+
+    context.on("console", on_console)
+    context.on("weberror", lambda err: problems.append(f"script error on {err.page.url if err.page else '?'}: {err.error}"))
+    return context
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Wrap ``browser.new_context`` for the test so that every context is watched; fail on any problem."""
+    if "browser" not in request.fixturenames:
+        yield []
+        return
+    b = request.getfixturevalue("browser")
+    problems: list[str] = []
+    original = b.new_context
+
+    def new_context(*args, **kwargs):
+        return _watch(original(*args, **kwargs), problems)
+
+    b.new_context = new_context
+    try:
+        yield problems
+    finally:
+        del b.new_context
+    assert not problems, "the browser reported:\n" + "\n".join(problems)
