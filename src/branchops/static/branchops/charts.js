@@ -2,7 +2,7 @@
    the charts of whichever page it is on. Every tooltip formatter escapes its text (BranchOps.esc):
    tooltips are HTML and names are user data. Labels, axes and legends are drawn on the canvas.
    No ECharts markup with style="…" attributes, which the Content-Security-Policy blocks: axis and pie
-   tooltips use BranchOps' formatters, and a tooltip placed "top" is confined (else ECharts adds an arrow). */
+   tooltips use BranchOps' formatters, and item tooltips are confined (else ECharts adds an arrow). */
 (function () {
   "use strict";
   if (!window.echarts || !window.BranchOps) return;
@@ -55,7 +55,7 @@
     var statusColours = {new: "#0d6efd", accepted: "#0dcaf0", in_progress: "#ffc107", resolved: "#198754",
                          closed: "#6c757d", cancelled: "#ced4da"};
     draw("chart-status", {
-      tooltip: {trigger: "item", formatter: B.itemTooltip},
+      tooltip: {trigger: "item", confine: true, formatter: B.itemTooltip},
       legend: {bottom: 0, type: "scroll"},
       series: [{type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
                 data: data.status.map(function (d) {
@@ -81,7 +81,7 @@
   function decisions(data) {
     var colours = {approved: "#198754", conditional: "#f0ad4e", rejected: "#dc3545"};
     draw("chart-decisions", {
-      tooltip: {trigger: "item", formatter: B.itemTooltip},
+      tooltip: {trigger: "item", confine: true, formatter: B.itemTooltip},
       legend: {bottom: 0},
       series: [{type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"],
                 data: data.map(function (d) { return {name: d.name, value: d.value, itemStyle: {color: colours[d.decision]}}; }),
