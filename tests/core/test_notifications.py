@@ -63,3 +63,17 @@ def test_dated_when_the_event_happens_not_at_commit(someone, django_capture_on_c
         with clock.frozen(datetime(2021, 6, 9, 14, 40)) as at:
             notify(someone, "Decision made")
     assert Notification.objects.get(recipient=someone).created_at == at != clock.now()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/x", "http://evil.example",
+                                    "javascript:alert(1)"])
+def test_marking_read_never_redirects_off_site(client, someone, target):
+    client.force_login(someone)
+    r = client.post("/notifications/read/", {"next": target})
+    assert r.status_code == 302 and r["Location"] == "/notifications/"
+
+
+def test_marking_read_returns_to_a_page_of_the_site(client, someone):
+    client.force_login(someone)
+    r = client.post("/notifications/read/", {"next": "/cases/?queue=mine"})
+    assert r.status_code == 302 and r["Location"] == "/cases/?queue=mine"

@@ -19,12 +19,12 @@ from django.db.models import Count, F, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from branchops.core import clock
 from branchops.core.audit import timeline
+from branchops.core.http import safe_next
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.dispatch import queries as dispatch_queries
@@ -84,11 +84,7 @@ def _form_error_text(form) -> str:
 
 
 def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return None
+    return safe_next(request) if request.method == "POST" else None
 
 
 # --- the register --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import clock, queries, services
+from .http import safe_next
 
 
 @login_required
@@ -19,7 +20,7 @@ def notifications(request):
 def notifications_read(request):
     ids = request.POST.getlist("id") or None
     services.mark_notifications_read(request.user, ids)
-    return redirect(request.POST.get("next") or "notifications")
+    return redirect(safe_next(request) or "notifications")
 
 
 @login_required

@@ -1,0 +1,12 @@
+"""Small helpers of the pages' HTTP handling."""
+
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def safe_next(request) -> str | None:
+    """The form's ``next`` address when it stays on this site, else None (never an open redirect)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return None
