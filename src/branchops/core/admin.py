@@ -18,6 +18,11 @@ class CalendarDayAdmin(SimpleHistoryAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
     readonly_fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Revocation is final: once revoked, the date cannot be cleared (ApiToken.save refuses it too).
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "revoked_at"] if obj is not None and obj.revoked_at else fields
     search_fields = ["name", "user__username", "prefix"]
 
     def has_add_permission(self, request):

@@ -129,6 +129,12 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
+    def save(self, *args, **kwargs):
+        # Revocation is final: nothing (the admin included) brings a revoked token back.
+        if self.pk and self.revoked_at is None and ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=False).exists():
+            raise ValueError("a revoked API token cannot be restored")
+        super().save(*args, **kwargs)
+
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()

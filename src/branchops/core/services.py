@@ -158,6 +158,16 @@ def revoke_api_token(actor, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all_api_tokens(user, reason: str = "") -> int:
+    """Revoke every active token of a user (after a password change); revocation is final."""
+    now = clock.now()
+    n = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    if n:
+        record_timeline(None, user, "token_revoked", _("%(n)s API tokens revoked: the password was changed") % {"n": n},
+                        {"reason": reason, "tokens": n})
+    return n
+
+
 def authenticate_token(raw: str):
     """The active user of a plain token, or None. Marks the token as used (at most once a minute)."""
     if not raw or not raw.startswith("bo_"):
