@@ -506,3 +506,18 @@ def test_actions_refuse_what_the_page_never_offers_and_change_nothing(api, cases
     r = post(api(b.users[user]), f"{URL}{case.pk}/actions/{action}", body)
     assert r.status_code == status, r.content
     assert _snapshot(case) == before
+
+
+@pytest.mark.parametrize("received_at", ["0232-11-20T10:00:00", "1999-12-31T10:00:00", "2099-01-01T10:00:00",
+                                         "years ago"])
+def test_an_implausible_receipt_date_is_refused(api, cases_bank, received_at):
+    """Issue 13 item 7: a complaint dated 2099 (never overdue, numbered TS-2099-…) or year 232."""
+    b = cases_bank
+    if received_at == "years ago":
+        received_at = (clock.now() - timedelta(days=3 * 365 + 2)).isoformat()
+    r = post(api(b.users["head11"]), URL, complaint_body(b, received_at=received_at))
+    assert r.status_code == 400 and "received_at" in r.json()["detail"], r.content
+    assert Case.objects.count() == 0
+    # Within three years is a case handled now (a late entry of an old complaint).
+    old = (clock.now() - timedelta(days=3 * 365 - 1)).isoformat()
+    assert post(api(b.users["head11"]), URL, complaint_body(b, received_at=old)).status_code == 201

@@ -398,9 +398,11 @@ def create_case(request, payload: CaseIn):
     received_at = payload.received_at
     if received_at is not None and timezone.is_naive(received_at):
         received_at = timezone.make_aware(received_at)  # local time, as a counter clerk would type it
+    if refusal := rules.receipt_refusal(received_at):
+        errors["received_at"] = refusal  # said here too, beside any code refused for that date
     complaint = None
     if payload.complaint is not None:
-        on = timezone.localtime(received_at).date() if received_at else clock.today()
+        on = timezone.localtime(received_at).date() if received_at and not refusal else clock.today()
         complaint = payload.complaint.dict()
         complaint.update(resolve_codes(complaint, on, errors))
     if errors:

@@ -175,8 +175,8 @@ class ComplaintForm(CaseForm):
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
-        if rules.received_in_future(value):
-            raise forms.ValidationError(_("A case cannot be received in the future."))
+        if refusal := rules.receipt_refusal(value):
+            raise forms.ValidationError(refusal)
         return value
 
     def clean(self):

@@ -147,10 +147,21 @@ def can_see_pii(user, case) -> bool:
 # --- opening --------------------------------------------------------------------------------------
 
 FUTURE_TOLERANCE = timedelta(minutes=5)  # a clerk's clock a little ahead of the server's
+MAX_RECEIPT_AGE = timedelta(days=3 * 365 + 1)
 
 
 def received_in_future(received_at) -> bool:
     return received_at is not None and received_at > clock.now() + FUTURE_TOLERANCE
+
+
+def receipt_refusal(received_at) -> str:
+    """Why a case cannot carry this receipt time: in the future, or so long ago that it cannot be a
+    case handled now (a typing slip such as year 232); empty when it can."""
+    if received_in_future(received_at):
+        return _("A case cannot be received in the future.")
+    if received_at is not None and received_at < clock.now() - MAX_RECEIPT_AGE:
+        return _("A case received more than three years ago cannot be recorded here: check the date.")
+    return ""
 
 
 def opening_institutions(user):

@@ -206,7 +206,7 @@ def _category_refusal(case_type: str, category: Category | None) -> str:
 def _opening_errors(actor, case_type: str, institution: Institution, title: str, category: Category | None,
                     received_at: datetime | None) -> dict:
     """What every case type needs: a known type, a title, an institution the actor opens cases for, a
-    category of the type (support requests: required), a receipt not in the future."""
+    category of the type (support requests: required), a receipt not in the future nor years ago."""
     errors = {}
     if case_type not in CaseType.values:
         errors["case_type"] = _("Unknown case type.")
@@ -216,8 +216,8 @@ def _opening_errors(actor, case_type: str, institution: Institution, title: str,
         errors["institution"] = refusal
     if refusal := _category_refusal(case_type, category):
         errors["category"] = refusal
-    if rules.received_in_future(received_at):
-        errors["received_at"] = _("A case cannot be received in the future.")
+    if refusal := rules.receipt_refusal(received_at):
+        errors["received_at"] = refusal
     return errors
 
 
