@@ -86,3 +86,21 @@ def test_ldap_settings_when_configured():
     conf = ldap_settings({"LDAP_SERVER_URI": "ldaps://ad.bank.cn", "LDAP_USER_BASE_DN": "OU=Staff,DC=bank,DC=cn"})
     assert conf["AUTH_LDAP_SERVER_URI"] == "ldaps://ad.bank.cn"
     assert conf["AUTH_LDAP_NO_NEW_USERS"] is True
+
+
+@pytest.mark.parametrize("url", ["/", "/cases/", "/coordination/", "/api/v1/me", "/api/v1/cases/"])
+def test_answers_for_a_signed_in_user_are_never_stored(bank, url):
+    """Issue 13 item 12: personal data (revealed complainant numbers, cases) must not sit in a browser
+    or proxy cache."""
+    c = Client()
+    c.force_login(bank.users["staff11"])
+    r = c.get(url)
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]
+
+
+def test_token_answers_are_never_stored_either(bank):
+    from branchops.core import services
+
+    _token, raw = services.create_api_token(bank.users["staff11"], "script")
+    r = Client().get("/api/v1/cases/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]

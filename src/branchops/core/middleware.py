@@ -17,3 +17,21 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class NoStoreForSignedInMiddleware:
+    """Pages and API answers for a signed-in user carry personal and internal data (complainants'
+    phone numbers when revealed, cases, items): no browser or proxy may keep them
+    (``Cache-Control: no-store``). Static files never reach this middleware (WhiteNoise serves them
+    above it), and a view that sets its own Cache-Control keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or getattr(request, "auth", None) is not None:
+            if "Cache-Control" not in response:
+                response["Cache-Control"] = "no-store, private"
+        return response
