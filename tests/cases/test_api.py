@@ -521,3 +521,27 @@ def test_an_implausible_receipt_date_is_refused(api, cases_bank, received_at):
     # Within three years is a case handled now (a late entry of an old complaint).
     old = (clock.now() - timedelta(days=3 * 365 - 1)).isoformat()
     assert post(api(b.users["head11"]), URL, complaint_body(b, received_at=old)).status_code == 201
+
+
+def test_a_refused_assignment_tells_nothing_about_what_lies_outside_the_scope(api, complaint, cases_bank):
+    """Issue 13 item 10: out-of-scope and missing people (and departments) get the same answer, and a
+    department outside the case's branch is not named."""
+    from branchops.org import services as org
+
+    b = cases_bank
+    case = complaint()
+    elsewhere = org.save_institution(None, code="GZ", name="广州分行", level="tier1_branch", parent=b.ho)
+    secret = org.save_department(None, institution=elsewhere, code="GZSEC", name="广州机密部门")
+    outsider = b.person("gz1", elsewhere, [], department=secret)
+    c = api(b.users["head11"])
+    answers = {}
+    for label, body in {"missing person": {"assignee_id": 999999}, "outsider": {"assignee_id": outsider.pk},
+                        "missing department": {"department_id": 999999},
+                        "outside department": {"department_id": secret.pk}}.items():
+        r = post(c, f"{URL}{case.pk}/actions/assign", body)
+        assert r.status_code == 400, (label, r.content)
+        answers[label] = r.json()["detail"]
+        assert "广州" not in r.content.decode()
+    assert answers["missing person"] == answers["outsider"]
+    assert answers["missing department"] == answers["outside department"]
+    assert Case.objects.get(pk=case.pk).assignee == b.users["staff11"]

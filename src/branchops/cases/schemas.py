@@ -16,6 +16,7 @@ from ninja import Schema
 from branchops.core import clock
 from branchops.org.models import Department
 
+from . import services
 from .models import CODE_FIELDS, CaseType, ComplaintCode
 
 User = get_user_model()
@@ -48,7 +49,7 @@ def _department(pk: int | None, field: str) -> Department | None:
         return None
     dept = Department.objects.filter(pk=pk).first()
     if dept is None:
-        raise ValidationError({field: _("Unknown department.")})
+        raise ValidationError({field: services.NO_SUCH_DEPARTMENT})
     return dept
 
 
@@ -57,7 +58,7 @@ def _person(pk: int | None):
         return None
     user = User.objects.select_related("staff__institution").filter(pk=pk).first()
     if user is None:
-        raise ValidationError({"assignee": _("This person is not an active staff member.")})
+        raise ValidationError({"assignee": services.NO_SUCH_ASSIGNEE})
     return user
 
 

@@ -398,21 +398,24 @@ def start_case(actor, case: Case, expected_version: int | None = None) -> Case:
     return case
 
 
+# One answer for "no such person/department", "inactive" and "outside the case's line": the refusal
+# must not tell a user what exists beyond their scope.
+NO_SUCH_ASSIGNEE = gettext_lazy("Choose an active person of this case's institution, above it or under it.")
+NO_SUCH_DEPARTMENT = gettext_lazy("Choose an active department of this case's branch.")
+
+
 def _check_assignee(case: Case, assignee, department) -> None:
     if assignee is None and department is None:
         raise ValidationError({"assignee": _("Choose a person or a department.")})
     chain = case.institution.ancestor_ids()
     if assignee is not None:
         staff = getattr(assignee, "staff", None)
-        if staff is None or not staff.is_active or not assignee.is_active:
-            raise ValidationError({"assignee": _("This person is not an active staff member.")})
         # The scope of an assignment is the case's line: its institution, those above it, or under it.
-        if staff.institution_id not in chain and not staff.institution.path.startswith(case.institution.path):
-            raise ValidationError({"assignee": _("This person works outside this case's institution.")})
-    if department is not None:
-        if not department.is_active or department.institution_id not in chain:
-            raise ValidationError({"assignee_department": _(
-                "Department %(name)s does not belong to this case's branch.") % {"name": department.name}})
+        if (staff is None or not staff.is_active or not assignee.is_active
+                or (staff.institution_id not in chain and not staff.institution.path.startswith(case.institution.path))):
+            raise ValidationError({"assignee": NO_SUCH_ASSIGNEE})
+    if department is not None and (not department.is_active or department.institution_id not in chain):
+        raise ValidationError({"assignee_department": NO_SUCH_DEPARTMENT})
 
 
 @transaction.atomic
