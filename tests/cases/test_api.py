@@ -545,3 +545,20 @@ def test_a_refused_assignment_tells_nothing_about_what_lies_outside_the_scope(ap
     assert answers["missing person"] == answers["outsider"]
     assert answers["missing department"] == answers["outside department"]
     assert Case.objects.get(pk=case.pk).assignee == b.users["staff11"]
+
+
+def test_case_text_has_a_length_limit(api, complaint, cases_bank):
+    """Issue 13 item 12: an 8 MB description was accepted and rendered."""
+    b = cases_bank
+    huge = "投诉" * 5001  # 10,002 characters
+    c = api(b.users["staff11"])
+    r = post(c, URL, complaint_body(b, description=huge))
+    assert r.status_code == 400 and "description" in r.json()["detail"]
+    assert Case.objects.count() == 0
+    case = complaint()
+    r = post(c, f"{URL}{case.pk}/actions/comment", {"body": huge})
+    assert r.status_code == 400 and "body" in r.json()["detail"]
+    r = post(c, f"{URL}{case.pk}/actions/resolve", {"outcome": "resolved", "resolution": huge})
+    assert r.status_code == 400 and "resolution" in r.json()["detail"]
+    assert Case.objects.get(pk=case.pk).status == "new" and not case.comments.exists()
+    assert post(c, URL, complaint_body(b, description="投诉" * 4999)).status_code == 201

@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy
 from branchops.core import clock
 from branchops.core.actions import require
 from branchops.core.services import (
+    check_lengths,
+    length_errors,
     lock_versioned,
     next_number,
     notify,
@@ -69,6 +71,7 @@ User = get_user_model()
 NOT_NOW = gettext_lazy("You cannot do this now.")
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_TEXT = 10_000  # characters of a description, resolution or comment (a long letter; not a file)
 ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".txt", ".mp3", ".wav",
                     ".zip"}
 
@@ -298,6 +301,7 @@ def open_case(actor, *, case_type: str, institution: Institution, title: str, de
     received_at = received_at or clock.now()
     received_on = timezone.localtime(received_at).date()
     errors = _opening_errors(actor, case_type, institution, title, category, received_at)
+    errors |= length_errors(description=(description, MAX_TEXT))
     errors |= _type_errors(case_type, channel, is_major, complaint, rectification, received_on)
     if errors:
         raise ValidationError(errors)
@@ -443,6 +447,7 @@ def assign_case(actor, case: Case, *, assignee=None, department: Department | No
 def comment_case(actor, case: Case, body: str, expected_version: int | None = None) -> Comment:
     if not (body or "").strip():
         raise ValidationError({"body": _("Write a comment first.")})
+    check_lengths(body=(body, MAX_TEXT))
     case = _lock(case, expected_version)
     require(rules.can_view, actor, case)
     comment = Comment.objects.create(case=case, author=actor, body=body.strip())
@@ -464,6 +469,7 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
         errors["outcome"] = _("Only outlet feedback is raised to the coordination meeting.")
     if not (resolution or "").strip():
         errors["resolution"] = _("Describe how the case was resolved.")
+    errors |= length_errors(resolution=(resolution, MAX_TEXT))
     if case.paused_since:
         errors["__all__"] = _("Resume the clock before resolving.")
     if errors:
