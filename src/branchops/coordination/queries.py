@@ -208,7 +208,9 @@ def statistics(user, *, since: date | None = None, until: date | None = None) ->
         total=Count("id"), done=Count("id", filter=Q(status="done")),
         on_time=Count("id", filter=Q(status="done", done_at__date__lte=F("due_date"))))
     return {
-        "meetings_held": Meeting.objects.filter(pk__in=meeting_ids, status__in=["held", "closed"]).count(),
+        # By date: a meeting counts once its day has come and it was held, whatever its status says.
+        "meetings_held": Meeting.objects.filter(pk__in=meeting_ids, held_on__lte=today,
+                                                status__in=["held", "closed"]).count(),
         "items": counts["items"],
         "decided": total,
         "by_decision": [{"decision": d, "label": str(Decision(d).label), "count": counts[f"d_{d}"],
