@@ -214,3 +214,21 @@ def test_verifying_writes_nothing(coord_bank):
     with CaptureQueriesContext(connection) as ctx:
         services.verify_number("运统[2026]第2号")
     assert not [q for q in ctx.captured_queries if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+
+
+# --- past meetings not held are flagged to the secretariat on the home page ---------------------
+
+def test_past_meetings_not_held_are_on_the_secretariats_home_page(client, draft, coord_bank):
+    b = coord_bank
+    item = on_agenda(b, draft)
+    meeting = item.meeting
+    client.force_login(b.users["sec1"])
+    assert "Past meetings not held" not in client.get("/").content.decode()  # its day has not come
+    clock.travel_to(clock.instant(date(2026, 12, 10), 10))
+    page = client.get("/").content.decode()
+    assert "Past meetings not held" in page and f'href="{meeting.get_absolute_url()}"' in page
+    client.force_login(b.users["pfb1"])
+    assert "Past meetings not held" not in client.get("/").content.decode()  # the secretariat's list
+    client.force_login(b.users["sec1"])
+    services.record_attendance(b.users["sec1"], meeting, [b.users["sec1"]])  # held late: off the list
+    assert "Past meetings not held" not in client.get("/").content.decode()
