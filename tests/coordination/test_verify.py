@@ -53,6 +53,7 @@ def test_the_page_shows_the_number_as_issued(client, numbers, coord_bank):
     for typed in ("运统[2026]第2号", "运统（2026）002号"):
         r = client.get("/coordination/verify/", {"number": typed})
         assert r.context["result"]["status"] == "valid" and SECOND in r.content.decode()
+        assert "data-typed-number" in r.content.decode() and typed in r.content.decode()
     r = client.get("/coordination/verify/", {"number": "运统[2026]第9号"})
     assert r.context["result"]["status"] == "unknown"
 
@@ -62,4 +63,5 @@ def test_the_api_answers_with_the_number_as_issued(api, numbers, coord_bank):
     for typed in ("运统[2026]第2号", "运统（2026）002号", "运统〔２０２６〕第００２号"):
         body = c.get(URL, {"number": typed}).json()
         assert (body["status"], body["number"], body["item"]["number"]) == ("valid", SECOND, numbers[1].number)
+        assert body["typed"] == typed
     assert c.get(URL, {"number": "运统[2026]第9号"}).json()["status"] == "unknown"
