@@ -68,6 +68,17 @@ def test_clock(request):
         clock.release()
 
 
+def on_meeting_day(meeting, hour: int = 14):
+    """Move the clock to the meeting's day (a meeting is held, and decides, on its date, not before);
+    ``meeting`` is a Meeting or its id."""
+    from branchops.coordination.models import Meeting
+
+    if not isinstance(meeting, Meeting):
+        meeting = Meeting.objects.get(pk=meeting)
+    clock.travel_to(clock.instant(meeting.held_on, hour))
+    return meeting
+
+
 def ago(days: float = 0, hours: float = 0, minutes: float = 0):
     """An instant before the clock's now."""
     return clock.now() - timedelta(days=days, hours=hours, minutes=minutes)

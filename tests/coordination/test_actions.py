@@ -17,6 +17,7 @@ from branchops.core.models import TimelineEntry
 from branchops.dispatch.models import WorkOrder
 from branchops.org import services as org
 from branchops.org.models import Level, OutletType
+from tests.conftest import on_meeting_day
 from tests.coordination.test_api import URL, item_payload, ok, post
 
 pytestmark = pytest.mark.usefixtures("english_messages")
@@ -32,6 +33,7 @@ def refused(response, status=400, field=None):
 def on_frozen_agenda(b, draft, **extra):
     item = services.submit_item(b.users["pfb1"], draft(**extra))
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     item.refresh_from_db()
     return item
 
@@ -89,6 +91,7 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     assert both("icc1") == {"opinion"}
     assert both("sec1") == {"schedule", "defer"}  # the agenda is not frozen: no decision yet
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     assert both("sec1") == {"schedule", "defer", "decide"}
     item = services.record_decision(b.users["sec1"], Item.objects.get(pk=item.pk), "conditional", conditions=[
         {"text": "补充话术", "owner_department": b.pfb, "proof": "话术定稿"}])
@@ -332,6 +335,7 @@ def test_planning_reordering_and_closing_a_meeting_are_on_its_timeline(coord_ban
             services.schedule_item(sec, it, meeting)
     services.reorder_agenda(sec, meeting, [second.pk, first.pk])
     services.freeze_agenda(sec, meeting)
+    on_meeting_day(meeting)
     for it in (first, second):
         services.record_decision(sec, Item.objects.get(pk=it.pk), "approved")
     services.close_meeting(sec, meeting)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from branchops.coordination import services
 from branchops.coordination.models import Item, ItemStatus
 from branchops.core import clock
+from tests.conftest import on_meeting_day
 
 URL = "/api/v1/coordination/"
 WO_URL = "/api/v1/dispatch/work-orders"
@@ -42,6 +43,7 @@ def approved(b, draft, **extra):
     """An item taken through the services to an approval number."""
     item = services.submit_item(b.users["pfb1"], draft(**extra))
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     item.refresh_from_db()
     return services.record_decision(b.users["sec1"], item, "approved")
 
@@ -80,6 +82,7 @@ def test_journey_through_the_api(api, coord_bank):
     early = post(c, f"{url}/actions/decide", {"decision": "approved"})
     assert early.status_code == 400 and "Freeze" in str(early.json()["detail"])
     assert ok(post(c, f"{URL}meetings/{meeting_id}/actions/freeze"))["status"] == "frozen"
+    on_meeting_day(meeting_id)
     meeting = ok(post(c, f"{URL}meetings/{meeting_id}/actions/attendance", {
         "attendee_ids": [b.users["sec1"].pk, b.users["icc1"].pk], "chair_id": b.users["sec1"].pk}))
     assert meeting["status"] == "held" and meeting["chair"]["username"] == "sec1"
@@ -159,6 +162,7 @@ def test_withdraw_and_revise(api, coord_bank, draft):
     assert ok(post(c, f"{URL}items/{item.pk}/actions/withdraw", {"reason": "方案调整"}))["status"] == "withdrawn"
     bad = services.submit_item(b.users["pfb1"], draft(title="有问题的事项"))
     services.freeze_agenda(b.users["sec1"], bad.meeting)
+    on_meeting_day(bad.meeting)
     bad.refresh_from_db()
     rejected = post(api(b.users["sec1"]), f"{URL}items/{bad.pk}/actions/decide", {"decision": "rejected"})
     assert rejected.status_code == 400 and "reasons" in rejected.json()["detail"]
@@ -239,6 +243,7 @@ def test_guards(api, coord_bank, draft):
     assert post(c, f"{url}/actions/decide", {"decision": "approved"}).status_code == 400
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     # Without the permission: 403.
     denied = post(api(b.users["pfb1"]), f"{url}/actions/decide", {"decision": "approved"})
     assert denied.status_code == 403 and denied.json()["detail"]
@@ -289,6 +294,7 @@ def test_meeting_create_reorder_consent_close(api, coord_bank, draft):
     assert [a["id"] for a in agenda] == [second.pk, first.pk]
     assert post(c, f"{url}/actions/reorder", {"item_ids": [first.pk]}).status_code == 400
     ok(post(c, f"{url}/actions/freeze"))
+    on_meeting_day(mid)
     meeting = ok(post(c, f"{url}/actions/consent"))
     assert {a["id"]: a["decision"] for a in meeting["agenda"]} == {first.pk: "approved", second.pk: ""}
     assert post(c, f"{url}/actions/close").status_code == 400  # second is undecided
@@ -328,6 +334,7 @@ def test_register_queries_do_not_grow_with_page_size(api, coord_bank, draft):
              for i in range(22)]
     meeting = items[0].meeting
     services.freeze_agenda(b.users["sec1"], meeting)
+    on_meeting_day(meeting)
     for it in items:
         it.refresh_from_db()
         services.record_decision(b.users["sec1"], it, "approved")

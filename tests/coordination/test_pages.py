@@ -14,6 +14,7 @@ from branchops.coordination import queries, services
 from branchops.coordination.models import Condition, Item, ItemStatus, Meeting
 from branchops.core import clock
 from branchops.dispatch.models import WorkOrder
+from tests.conftest import on_meeting_day
 
 ROLES = ["sec1", "pfb1", "icc1", "head11", "leader1"]
 HAS_DOCX = importlib.util.find_spec("branchops.coordination.minutes") is not None
@@ -49,6 +50,7 @@ def items(coord_bank, draft, media):
                           lines=_lines(b, True, "需补充风险提示"))
     released = services.submit_item(b.users["pfb1"], draft(title="已通过事项"))
     services.freeze_agenda(sec, released.meeting)
+    on_meeting_day(released.meeting)
     released.refresh_from_db()
     released = services.record_decision(sec, released, "approved")
     services.release_item(sec, released, override_reason="监管限时要求")
@@ -159,6 +161,7 @@ def test_journey_through_the_pages(client, coord_bank, media):
     meeting_url = f"/coordination/meetings/{item.meeting_id}/"
     r = client.post(f"{meeting_url}freeze/")
     assert r.status_code == 302 and Meeting.objects.get(pk=item.meeting_id).status == Meeting.Status.FROZEN
+    on_meeting_day(item.meeting_id)
     page = client.get(meeting_url).content.decode()
     assert f'data-agenda-item="{item.pk}"' in page and 'data-form="decide"' in page and "需补充风险提示" in page
     item.refresh_from_db()
@@ -218,6 +221,7 @@ def test_stale_version_on_decide_changes_nothing(client, coord_bank, draft):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     item.refresh_from_db()
     shown = item.version
     services.save_item(b.users["pfb1"], item, effort_hours=5)  # someone changed it meanwhile
@@ -232,6 +236,7 @@ def test_decide_with_an_incomplete_condition_shows_field_errors(client, coord_ba
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
     services.freeze_agenda(b.users["sec1"], item.meeting)
+    on_meeting_day(item.meeting)
     item.refresh_from_db()
     client.force_login(b.users["sec1"])
     r = client.post(f"/coordination/items/{item.pk}/decide/", {
@@ -314,6 +319,10 @@ def test_meeting_page_actions(client, coord_bank, draft):
     consent = page[page.index('id="consent"'):page.index('id="agenda"')]
     assert f'data-agenda-item="{first.pk}"' in consent and f'data-agenda-item="{second.pk}"' not in consent
     client.post(f"{url}freeze/")
+    r = client.post(f"{url}consent/")  # not before the meeting's day
+    assert _errors(r)
+    assert Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
+    on_meeting_day(meeting)
     r = client.post(f"{url}consent/")
     assert Item.objects.get(pk=first.pk).status == ItemStatus.APPROVED
     r = client.post(f"{url}close/")  # the second is undecided

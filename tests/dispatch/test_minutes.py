@@ -9,6 +9,7 @@ from branchops.coordination import services
 from branchops.coordination.minutes import build_minutes_docx
 from branchops.coordination.models import Decision, Meeting
 from branchops.core.workdays import add_working_days
+from tests.conftest import on_meeting_day
 
 
 def _lines(b, code, concern=False, text=""):
@@ -44,6 +45,7 @@ def _meeting(coord_bank, draft):
     Meeting.objects.filter(pk=meeting.pk).update(location="分行 12 楼第一会议室",
                                                    notes="下期会议研究网点减负清单。")
     services.freeze_agenda(sec, meeting)
+    on_meeting_day(meeting)
     services.record_attendance(sec, meeting, [sec, b.users["icc1"], b.users["legal1"]], chair=b.users["leader1"])
     services.decide_consent_block(sec, meeting)
     conditional.refresh_from_db()

@@ -15,6 +15,7 @@ from django.utils import translation
 
 from branchops.coordination.models import Condition, Item, ItemStatus
 from branchops.core import clock
+from branchops.core.workdays import add_working_days
 from branchops.dispatch.models import WorkOrder
 from branchops.org.roles import Role
 from tests.conftest import PASSWORD
@@ -90,12 +91,18 @@ def told(page, text):
     expect(page.get_by_role("alert").filter(has_text=text).first).to_be_visible()
 
 
-def test_item_from_draft_to_outlets_and_verification(browser, live_server, journey_bank, tmp_path):
+@pytest.fixture
+def moved_clock():
+    """The journey moves the core clock to the meeting's day (a meeting is not held before it)."""
+    yield
+    clock.release()
+
+
+def test_item_from_draft_to_outlets_and_verification(browser, live_server, journey_bank, tmp_path, moved_clock):
     b = journey_bank
     url = live_server.url
     start = clock.today() + timedelta(days=14)
     end = start + timedelta(days=13)
-    due = clock.today() + timedelta(days=7)
     script = tmp_path / "新版手机银行服务话术.txt"
     script.write_text("您好，新版手机银行已上线，我来帮您完成首次登录。\n", encoding="utf-8")
 
@@ -160,9 +167,12 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     told(legal, "评议意见已记录。")
     expect(legal.locator("#opinions [data-opinion=LEGAL]")).to_contain_text("批准")
 
-    # 3. The secretariat opens the meeting the item was put on: the item is on the agenda (not in
+    # 3. On the meeting's day (not before: the meeting is held on its date), the secretariat opens
+    #    the meeting the item was put on: the item is on the agenda (not in
     #    the consent block, it has a concern). It freezes the agenda, records the attendance,
     #    approves the item on one condition and closes the meeting; the minutes say 有条件通过.
+    clock.travel_to(clock.instant(item.meeting.held_on, 14))
+    due = add_working_days(item.meeting.held_on, 3)  # after the decision, on a working day
     sec = signed_in(browser, live_server, "sec1", "/coordination/meetings/")
     with translation.override("zh-hans"):
         meeting_name = str(item.meeting)
@@ -262,6 +272,12 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     expect(valid).to_contain_text("2个网点")
     expect(valid.locator("[data-own-outlet=yes]")).to_contain_text("包括您的网点（福田中心网点）")
     expect(valid).to_contain_text(f"{start:%Y-%m-%d} – {end:%Y-%m-%d}")
+    # Typed loosely — other brackets, no 第/号, no leading zeros — it is still found, shown as issued.
+    loose = re.sub(r"〔(\d+)〕第0*(\d+)号", r"(\1)\2", number)
+    assert loose != number
+    teller.get_by_label(field("您收到的工作要求上的批准文号")).fill(loose)
+    follow(teller, teller.get_by_role("button", name="复核", exact=True))
+    expect(teller.locator("[data-verify=valid]")).to_contain_text(number)
     teller.get_by_label(field("您收到的工作要求上的批准文号")).fill(UNKNOWN_NUMBER)
     follow(teller, teller.get_by_role("button", name="复核", exact=True))
     refused = teller.locator("[data-verify=unknown]")

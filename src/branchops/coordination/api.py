@@ -776,7 +776,8 @@ class VerifiedItemOut(Schema):
 
 
 class VerifyOut(Schema):
-    number: str
+    number: str = Field(description="The number as issued (as typed when it is unknown).")
+    typed: str = Field(description="The number as typed: brackets, widths, zeros and 第/号 are forgiven.")
     status: Literal["valid", "unknown", "revoked", "expired"]
     message: str
     item: VerifiedItemOut | None
@@ -814,6 +815,7 @@ def verify(request, number: str = ""):
             "targets_my_outlet": bool(staff and item.outlets.filter(pk=staff.institution_id).exists()),
             "valid_until": result.get("valid_until") or result.get("expired_on"),
         }
-    return {"number": result["number"], "status": result["status"], "message": _verify_message(result),
+    return {"number": result["number"], "typed": result["typed"], "status": result["status"],
+            "message": _verify_message(result),
             "item": summary}
 

@@ -20,7 +20,7 @@ class CoordinationConfig(AppConfig):
         from branchops.dispatch.signals import work_order_changed
         from branchops.org.signals import branch_created
 
-        from .queries import pending_loads
+        from .queries import pending_loads, unheld_meetings_section
         from .services import check_conditions, create_settings, freeze_due_agendas, on_work_order_changed
 
         periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
@@ -28,5 +28,6 @@ class CoordinationConfig(AppConfig):
         dispatch.register_load_source(pending_loads)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")
+        nav.register_work_section("coordination-unheld-meetings", unheld_meetings_section, 150)
         nav.register(nav.NavItem("coordination", _("Coordination"), "coordination:register", "people",
                                  ("coordination.view_item",), 100))

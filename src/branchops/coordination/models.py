@@ -114,7 +114,11 @@ class Meeting(TimeStampedModel):
         verbose_name = _("coordination meeting")
         verbose_name_plural = _("coordination meetings")
         ordering = ["-held_on"]
-        constraints = [models.UniqueConstraint(fields=["branch", "year", "sequence"], name="coord_meeting_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "year", "sequence"], name="coord_meeting_number"),
+            models.UniqueConstraint(fields=["branch", "held_on"], name="coord_one_meeting_per_day",
+                                    violation_error_message=_("The branch already has a meeting on that date.")),
+        ]
 
     def __str__(self):
         return _("Meeting %(year)s No. %(seq)s") % {"year": self.year, "seq": self.sequence}

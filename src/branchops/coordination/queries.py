@@ -137,6 +137,24 @@ def meetings(user) -> QuerySet:
     return Meeting.objects.filter(branch__path__startswith=_branch_path(staff))
 
 
+def unheld_meetings_section(user) -> dict | None:
+    """The home page's list, for the secretariat, of meetings whose day has passed and that were not
+    held: hold them now, or move their items to the next meeting. Nothing when there are none."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    if not user.has_perm("coordination.run_meeting"):
+        return None
+    qs = meetings(user).filter(held_on__lt=clock.today(),
+                               status__in=[Meeting.Status.PLANNED, Meeting.Status.FROZEN]).order_by("held_on", "pk")
+    count = qs.count()
+    if not count:
+        return None
+    return {"title": _("Past meetings not held: hold them now or move their items to the next meeting"),
+            "items": list(qs[:8]), "count": count, "url": reverse("coordination:meetings"),
+            "empty_message": ""}
+
+
 def access_meeting(user, pk) -> Meeting:
     try:
         return meetings(user).get(pk=pk)
@@ -208,7 +226,9 @@ def statistics(user, *, since: date | None = None, until: date | None = None) ->
         total=Count("id"), done=Count("id", filter=Q(status="done")),
         on_time=Count("id", filter=Q(status="done", done_at__date__lte=F("due_date"))))
     return {
-        "meetings_held": Meeting.objects.filter(pk__in=meeting_ids, status__in=["held", "closed"]).count(),
+        # By date: a meeting counts once its day has come and it was held, whatever its status says.
+        "meetings_held": Meeting.objects.filter(pk__in=meeting_ids, held_on__lte=today,
+                                                status__in=["held", "closed"]).count(),
         "items": counts["items"],
         "decided": total,
         "by_decision": [{"decision": d, "label": str(Decision(d).label), "count": counts[f"d_{d}"],

@@ -2,6 +2,8 @@
 approval numbers. Each service takes the actor first, checks permission and rule, runs in one
 transaction, writes the timeline, and notifies after commit."""
 
+import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -23,7 +25,7 @@ from branchops.core.services import (
     save_versioned,
     stamp_history,
 )
-from branchops.core.workdays import add_working_days
+from branchops.core.workdays import add_working_days, is_working_day
 from branchops.dispatch import queries as dispatch_queries
 from branchops.dispatch import services as dispatch
 from branchops.dispatch import workload
@@ -438,22 +440,54 @@ def next_meeting(branch: Institution, at: datetime | None = None) -> Meeting:
                     .order_by("held_on").first())
     if open_meeting:
         return open_meeting
-    day = timezone.localtime(at).date()
+    day = max(timezone.localtime(at).date(), clock.today() - timedelta(days=1))
     while True:
         day += timedelta(days=1)
         if day.weekday() != conf.meeting_weekday:
             continue
-        if Meeting.objects.filter(branch=branch, held_on=day).exists():
-            continue
+        if Meeting.objects.filter(branch=branch, year=day.year, held_on__gte=day).exists():
+            continue  # taken, or a later meeting of the year is planned: numbers stay in date order
         if _cutoff(conf, day) > at:
             break
     return create_meeting(None, branch, day)
+
+
+def _latest_meeting(branch: Institution, year: int | None = None) -> Meeting | None:
+    qs = Meeting.objects.filter(branch=branch)
+    return (qs.filter(year=year) if year else qs).order_by("-held_on").first()
+
+
+def check_meeting_date(branch: Institution, held_on: date) -> None:
+    """A meeting is planned on a free day, not in the past, and not before a meeting of the same
+    year already planned: meetings are numbered in date order and issued minutes never renumber."""
+    if held_on < clock.today():
+        raise ValidationError({"held_on": _("%(date)s is in the past: a meeting is planned for today or later.") % {
+            "date": held_on.isoformat()}})
+    same_day = Meeting.objects.filter(branch=branch, held_on=held_on).first()
+    if same_day is not None:
+        raise ValidationError({"held_on": _("There is already a meeting on %(date)s: %(meeting)s.") % {
+            "date": held_on.isoformat(), "meeting": same_day}})
+    latest = _latest_meeting(branch, held_on.year)
+    if latest is not None and held_on < latest.held_on:
+        raise ValidationError({"held_on": _(
+            "%(meeting)s is already planned for %(date)s: a meeting of the same year cannot be dated before it, "
+            "so that meetings stay numbered in date order.") % {"meeting": latest, "date": latest.held_on.isoformat()}})
+
+
+def check_meeting_day_reached(meeting: Meeting) -> None:
+    """A meeting is held, and decisions are recorded at it, on its date or later — never before."""
+    if clock.today() < meeting.held_on:
+        raise ValidationError({"held_on": _("%(meeting)s is on %(date)s: it cannot be held, nor decisions recorded "
+                                            "at it, before that day.") % {
+            "meeting": meeting, "date": meeting.held_on.isoformat()}})
 
 
 @transaction.atomic
 def create_meeting(actor, branch: Institution, held_on: date, location: str = "") -> Meeting:
     require(rules.plans_meeting, actor, branch)
     check_lengths(location=(location, Meeting._meta.get_field("location").max_length))
+    Institution.objects.select_for_update().filter(pk=branch.pk).first()  # one planner of a branch at a time
+    check_meeting_date(branch, held_on)
     conf = settings_for(branch)
     seq = next_number(f"coordination:meeting:{branch.pk}", held_on.year)
     meeting = Meeting(branch=branch, year=held_on.year, sequence=seq, held_on=held_on,
@@ -505,12 +539,22 @@ def defer_item(actor, item: Item, reason: str = "", *, expected_version: int | N
     if current.status == Meeting.Status.CLOSED:
         raise ValidationError(_("The meeting's minutes are closed."))
     check_lengths(reason=(reason, REASON_LENGTH))
-    later = (Meeting.objects.filter(branch=current.branch, held_on__gt=current.held_on,
+    later = (Meeting.objects.filter(branch=current.branch, held_on__gt=max(current.held_on, clock.today() - timedelta(days=1)),
                                     status=Meeting.Status.PLANNED).order_by("held_on").first()
-             or create_meeting(None, current.branch, current.held_on + timedelta(days=7)))
+             or create_meeting(None, current.branch, _week_after(current)))
     _put_on_agenda(actor, item, later)
     record_timeline(actor, item, "deferred", reason or _("Deferred to %(meeting)s") % {"meeting": later})
     return item
+
+
+def _week_after(meeting: Meeting) -> date:
+    """The first free day on the meeting's weekday, a week after it or later, from today, after the
+    branch's last meeting."""
+    latest = _latest_meeting(meeting.branch)
+    day = max(meeting.held_on + timedelta(days=7), clock.today(), latest.held_on + timedelta(days=1))
+    while day.weekday() != meeting.held_on.weekday():
+        day += timedelta(days=1)
+    return day
 
 
 def _lock_meeting(meeting: Meeting) -> Meeting:
@@ -581,6 +625,7 @@ def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting
         raise ValidationError(_("The minutes are closed."))
     attendees = list(attendees)
     _check_attendance(meeting, attendees, chair)
+    check_meeting_day_reached(meeting)
     meeting.attendees.set(attendees)
     if chair is not None:
         meeting.chair = chair
@@ -630,6 +675,7 @@ def record_decision(actor, item: Item, decision: str, *, reasons: str = "", cond
         raise ValidationError(_("Freeze the agenda before deciding."))
     if item.meeting.status == Meeting.Status.CLOSED:
         raise ValidationError(_("The meeting's minutes are closed."))
+    check_meeting_day_reached(item.meeting)
     clean = _decision_input(item, decision, reasons, conditions or [])
     item.decision, item.decision_reasons = decision, reasons.strip()
     item.decided_at, item.decided_by = clock.now(), actor
@@ -668,7 +714,9 @@ def _decision_input(item: Item, decision: str, reasons: str, conditions: list[di
 
 def _conditions(item: Item, conditions: list[dict], errors: dict) -> list[tuple]:
     """Each condition says what, who (an active department of the item's branch), and what proves it."""
-    due_by_default = add_working_days(item.meeting.held_on, settings_for(item.meeting.branch).condition_days)
+    decided_on = clock.today()
+    due_by_default = add_working_days(max(item.meeting.held_on, decided_on),
+                                      settings_for(item.meeting.branch).condition_days)
     owners = set(Department.objects.filter(institution=branch_of(item.department.institution), is_active=True)
                  .values_list("pk", flat=True))
     clean = []
@@ -683,14 +731,26 @@ def _conditions(item: Item, conditions: list[dict], errors: dict) -> list[tuple]
         if not proof:
             errors[f"conditions.{i}.proof"] = _("Say what proves the condition met.")
         errors.update(length_errors(**{f"conditions.{i}.proof": (proof, PROOF_LENGTH)}))
-        clean.append((text, owner, c.get("due_date") or due_by_default, proof))
+        due = c.get("due_date") or due_by_default
+        _check_due_date(due, decided_on, f"conditions.{i}.due_date", errors)
+        clean.append((text, owner, due, proof))
     return clean
+
+
+def _check_due_date(due: date, decided_on: date, field: str, errors: dict) -> None:
+    """A condition falls due after the decision, on a working day."""
+    if due <= decided_on:
+        errors[field] = _("The due date must be after the decision date (%(date)s).") % {
+            "date": decided_on.isoformat()}
+    elif not is_working_day(due):
+        errors[field] = _("%(date)s is not a working day: choose a working day.") % {"date": due.isoformat()}
 
 
 @transaction.atomic
 def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
     """Approve together every item on the agenda whose opinions raise no concern."""
     require(rules.runs, actor, meeting)
+    check_meeting_day_reached(meeting)
     decided = []
     for item in meeting.items.filter(status=ItemStatus.SUBMITTED).prefetch_related("opinions__lines"):
         if is_consent(item):
@@ -792,21 +852,64 @@ def revoke_approval(actor, item: Item, reason: str, *, expected_version: int | N
     return item
 
 
+_BRACKETS = str.maketrans({c: "(" for c in "〔[（【［〖〘"} | {c: ")" for c in "〕]）】］〗〙"})
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def number_key(number: str) -> str:
+    """An approval number as typed, reduced to what identifies it: full-width characters half-width,
+    every kind of bracket one, no whitespace, 第 and 号 optional, no leading zeros in a number."""
+    text = unicodedata.normalize("NFKC", number or "").translate(_BRACKETS)
+    text = "".join(text.split()).replace("第", "").replace("号", "").replace("號", "")
+    return _DIGIT_RUN.sub(lambda m: str(int(m.group())), text).upper()
+
+
+def canonical_numbers(number: str) -> list[str]:
+    """The numbers, in each configured format, that a typed number means (none when it fits no format)."""
+    key = number_key(number)
+    runs = _DIGIT_RUN.findall(key)
+    if len(runs) < 2:
+        return []
+    year, seq = int(runs[0]), int(runs[-1])
+    formats = dict.fromkeys(Settings.objects.order_by("pk").values_list("approval_format", flat=True))
+    out = []
+    for fmt in formats:
+        try:
+            candidate = fmt.format(year=year, seq=seq)
+        except (KeyError, IndexError, ValueError):
+            continue
+        if number_key(candidate) == key and candidate not in out:
+            out.append(candidate)
+    return out
+
+
+def _find_approved(number: str) -> Item | None:
+    """The item whose approval number this is, typed as issued or with brackets, widths, zeros or
+    第/号 of its own (a read)."""
+    items = Item.objects.exclude(approval_number="").select_related("department")
+    return (items.filter(approval_number=number).first()
+            or items.filter(approval_number__in=canonical_numbers(number)).order_by("pk").first())
+
+
 def verify_number(number: str, today: date | None = None) -> dict:
     """What an outlet learns from an approval number: valid (item, scope, window), or plainly that
-    the work was not reviewed and the outlet may decline it."""
+    the work was not reviewed and the outlet may decline it. The number may be typed loosely
+    (〔〕 [] () （）【】, full-width digits, 2 for 002, without 第/号); the answer names the number
+    as issued."""
     today = today or clock.today()
-    number = (number or "").strip()
-    item = Item.objects.filter(approval_number=number).select_related("department").first() if number else None
+    typed = (number or "").strip()
+    item = _find_approved(typed) if typed else None
     if item is None:
-        return {"status": "unknown", "number": number}
+        return {"status": "unknown", "number": typed, "typed": typed}
+    number = item.approval_number
     branch = branch_of(item.department.institution)
     expires = item.window_end + timedelta(days=settings_for(branch).approval_valid_days)
     if item.approval_revoked_at:
-        return {"status": "revoked", "number": number, "item": item, "reason": item.approval_revoked_reason}
+        return {"status": "revoked", "number": number, "typed": typed, "item": item,
+                "reason": item.approval_revoked_reason}
     if today > expires:
-        return {"status": "expired", "number": number, "item": item, "expired_on": expires}
-    return {"status": "valid", "number": number, "item": item, "valid_until": expires}
+        return {"status": "expired", "number": number, "typed": typed, "item": item, "expired_on": expires}
+    return {"status": "valid", "number": number, "typed": typed, "item": item, "valid_until": expires}
 
 
 # --- release to outlets and the closing of the loop ---------------------------------------------
