@@ -49,7 +49,7 @@ def clock_day(request):
 
 
 @pytest.fixture(autouse=True)
-def test_clock(request):
+def run_clock(request):
     """The core clock for this test (see the module docstring); released afterwards."""
     if request.node.get_closest_marker("e2e"):
         yield None  # the browser's cookies and the live server keep the real clock

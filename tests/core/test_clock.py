@@ -33,8 +33,8 @@ def test_nothing_but_the_core_clock_reads_the_system_clock():
     assert not offenders, "read the time through branchops.core.clock:\n" + "\n".join(offenders)
 
 
-def test_the_run_starts_at_ten_on_the_run_day(test_clock):
-    assert test_clock == run_day() == clock.today()
+def test_the_run_starts_at_ten_on_the_run_day(run_clock):
+    assert run_clock == run_day() == clock.today()
     local = clock.localtime()
     assert (local.hour, local.minute) == (10, 0)
     assert clock.now().tzinfo is not None
