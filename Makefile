@@ -35,12 +35,16 @@ $(STAMPS)/messages: $(STAMPS)/python $(wildcard src/branchops/locale/*/LC_MESSAG
 	cd src/branchops && DJANGO_SETTINGS_MODULE=branchops.settings_test ../../$(BIN)/branchops compilemessages -v 0
 	@touch $@
 
-# The demo runs in development mode on localhost: plain HTTP, the demo secret key.
-demo serve: export DEBUG = 1
+# The demo runs as production does (DEBUG off, WhiteNoise, the product's error pages) but on plain
+# HTTP at localhost with the demo secret key: branchops/settings_demo.py. The worker runs beside the
+# server so reminders, freezes and escalations happen while someone explores; both stop together.
+demo: export DJANGO_SETTINGS_MODULE = branchops.settings_demo
+serve: export DEBUG = 1
 
 demo: setup
 	$(BIN)/branchops migrate --no-input -v 0
 	$(BIN)/branchops demo
+	$(BIN)/branchops worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/branchops serve --host $(HOST) --port $(PORT)
 
 serve: setup

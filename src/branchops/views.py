@@ -2,7 +2,8 @@
 app has for the signed-in user, so it sits above every app (like ``urls`` and ``api``)."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from branchops.core import nav
 from branchops.core import queries as core_queries
@@ -21,3 +22,8 @@ def home(request):
         "work_sections": nav.work_sections_for(user),
     }
     return render(request, "core/home.html", context)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the static icon."""
+    return redirect(static("branchops/favicon.svg"), permanent=True)
