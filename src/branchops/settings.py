@@ -58,10 +58,10 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs page from its bundled static files, not a CDN
     "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
-    "axes",
+    "branchops.core.third_party.SignInLockoutConfig",  # django-axes
     "template_partials",
     "django_tasks",
-    "django_tasks_db",
+    "branchops.core.third_party.TaskResultsConfig",  # django-tasks-db
     "branchops.core",
     "branchops.org",
     "branchops.cases",

@@ -59,3 +59,18 @@ def test_english_browser_still_gets_chinese_until_the_user_switches(client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert 'lang="en"' in page
+
+
+@pytest.mark.django_db
+def test_the_chinese_admin_index_has_no_english_sections(superuser):
+    import re
+
+    from django.test import Client
+
+    c = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    c.force_login(superuser)
+    text = re.sub(r"<[^>]+>", " ", c.get("/admin/").content.decode())
+    for english in ("Axes", "Task Results", "Tasks Database Backend", "Access attempts", "Access logs",
+                    "Model name", "Add link"):
+        assert english not in text
+    assert "登录锁定" in text and "后台任务" in text
