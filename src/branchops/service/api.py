@@ -10,7 +10,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from branchops.core.api import run_action
@@ -153,7 +153,7 @@ def create_run(request, payload: schemas.RunIn):
     if branch is None:
         raise ValidationError({"branch": _("Choose a branch within your view.")})
     run = services.create_run(request.user, branch=branch, year=payload.year, quarter=payload.quarter)
-    return 201, _detail(request.user, run)
+    return Status(201, _detail(request.user, run))
 
 
 @router.get("/runs/{int:pk}", response=RunDetailOut, summary="One run: distribution A–D, movers, actions")
