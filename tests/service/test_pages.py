@@ -21,6 +21,7 @@ def test_secretariat_opens_a_run_from_the_page(login, grading):
     c = login(b.users["sec1"])
     page = c.get("/service/")
     assert page.status_code == 200 and b'name="quarter"' in page.content
+    assert "发起季度评价" in page.content.decode()  # Chinese by default
     r = c.post("/service/runs/new/", {"branch": b.branch.pk, "year": b.year, "quarter": b.quarter})
     run = GradingRun.objects.get()
     assert r.status_code == 302 and r["Location"] == f"/service/runs/{run.pk}/"
