@@ -23,7 +23,6 @@ from branchops.core.management.progress import CommandStream
 from branchops.demo.cases import build_demo_cases
 from branchops.demo.coordination import build_demo_coordination
 from branchops.demo.data import SEED, build_demo, demo_sign_ins
-from branchops.demo.service import build_demo_grading
 from branchops.demo.queueing import (
     build_demo_tickets,
     outlet_codes,
@@ -31,6 +30,7 @@ from branchops.demo.queueing import (
     store_results,
     write_results,
 )
+from branchops.demo.service import build_demo_grading
 
 
 def _width(text: str) -> int:
