@@ -125,6 +125,7 @@ def test_quota_vetoed_outlets_leave_the_pool():
 @pytest.mark.parametrize("scheme, fault", [
     (S.Scheme((WAIT, SAT), BANDS), "weights"),
     (S.Scheme((WAIT, SAT, COMPL), (S.Band("A"),)), "band_thresholds"),
+    (S.Scheme((WAIT, SAT, COMPL), (S.Band("A", 60), S.Band("B", 80), S.Band("D", 0))), "band_order"),
     (S.Scheme((WAIT, SAT, COMPL), (S.Band("A", quota=0.5), S.Band("D", quota=0.4)), method=S.QUOTAS), "quota_total"),
     (S.Scheme((S.Indicator("w", 50, S.LOWER, full_at=0.5, zero_at=0.1), SAT, COMPL), BANDS), "thresholds:w"),
 ])

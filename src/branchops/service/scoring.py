@@ -105,6 +105,9 @@ def check_scheme(scheme: Scheme) -> list[str]:
         faults.append("weights")
     if scheme.method == THRESHOLDS and any(b.min_score is None for b in scheme.bands):
         faults.append("band_thresholds")
+    elif scheme.method == THRESHOLDS and [b.min_score for b in scheme.bands] != sorted(
+            (b.min_score for b in scheme.bands), reverse=True):
+        faults.append("band_order")  # A needs the highest score, D the lowest
     if scheme.method == QUOTAS and any(b.quota is None for b in scheme.bands):
         faults.append("band_quotas")
     if scheme.method == QUOTAS and abs(sum(b.quota or 0 for b in scheme.bands) - 1) > 1e-6:

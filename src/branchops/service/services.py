@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from branchops.core import clock
 from branchops.core.actions import require
@@ -39,7 +40,7 @@ PER_10K = "complaints_per_10k"
 # Figures stored beside the indicators: what a derived indicator was computed from (the evidence).
 CONTEXT = {SERVED: Source.QUEUEING, COMPLAINTS: Source.CASES}
 FROM_QUEUE = {"overtime_wait_ratio": "overtime_ratio", "device_migration_rate": "migration_rate"}
-CHANGED = _("The run changed since you opened it; reload and try again.")
+CHANGED = gettext_lazy("The run changed since you opened it; reload and try again.")
 
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
@@ -74,10 +75,11 @@ def engine_scheme(scheme: GradingScheme) -> scoring.Scheme:
 
 
 FAULTS = {
-    "weights": _("The indicator weights must total 100."),
-    "band_thresholds": _("Every grade band needs its lowest score (the scheme grades by thresholds)."),
-    "band_quotas": _("Every grade band needs its share of outlets (the scheme grades by quotas)."),
-    "quota_total": _("The shares of outlets must total 100%."),
+    "weights": gettext_lazy("The indicator weights must total 100."),
+    "band_thresholds": gettext_lazy("Every grade band needs its lowest score (the scheme grades by thresholds)."),
+    "band_order": gettext_lazy("A grade band's lowest score must be above the next grade's."),
+    "band_quotas": gettext_lazy("Every grade band needs its share of outlets (the scheme grades by quotas)."),
+    "quota_total": gettext_lazy("The shares of outlets must total 100%."),
 }
 
 
