@@ -110,3 +110,9 @@ def test_english_page(login, grading, english_messages):
     run = make_run(b)
     html = login(b.users["sec1"]).get(f"/service/runs/{run.pk}/").content.decode()
     assert "Distribution A–D" in html and "Ranking" in html
+
+
+def test_schemes_page_shows_the_default_scheme(login, grading):
+    html = login(grading.users["head11"]).get("/service/schemes/").content.decode()
+    assert 'data-scheme="default-1"' in html and html.count("data-indicator=") == 8
+    assert "基准度" in html and "重大投诉且经媒体曝光" in html

@@ -5,6 +5,7 @@ from . import views
 app_name = "service"
 urlpatterns = [
     path("", views.runs, name="runs"),
+    path("schemes/", views.schemes, name="schemes"),
     path("runs/new/", views.run_new, name="run_new"),
     path("runs/<int:pk>/", views.run, name="run"),
     path("runs/<int:pk>/export/", views.run_export, name="export"),

@@ -74,6 +74,12 @@ def runs(request):
 
 
 @login_required
+@permission_required("service.view_gradingscheme", raise_exception=True)
+def schemes(request):
+    return render(request, "service/schemes.html", {"schemes": queries.schemes()})
+
+
+@login_required
 def run_new(request):
     if request.method != "POST":
         return redirect("service:runs")
