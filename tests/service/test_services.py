@@ -86,6 +86,7 @@ def test_adjust_a_value_with_a_reason_regrades_and_is_audited(queue_data):
 @pytest.mark.parametrize("kwargs, field", [
     ({"code": "inspection_score", "value": "98", "reason": "  "}, "reason"),
     ({"code": "no_such_input", "value": "1", "reason": "x"}, "code"),
+    ({"code": "customers_served", "value": "1", "reason": "x"}, "code"),  # evidence, not an input to adjust
     ({"code": "inspection_score", "value": "abc", "reason": "x"}, "value"),
     ({"code": "inspection_score", "value": "-3", "reason": "x"}, "value"),
     ({"code": "inspection_score", "value": "NaN", "reason": "x"}, "value"),

@@ -361,6 +361,10 @@ def _parse_value(value) -> Decimal | None:
     return d.quantize(Decimal("0.000001"))
 
 
+def _adjustable_codes(run: GradingRun) -> set[str]:
+    return {*run.scheme.indicators.values_list("code", flat=True), *run.scheme.vetoes.values_list("code", flat=True)}
+
+
 @transaction.atomic
 def adjust_input(actor, run: GradingRun, *, outlet: Institution, code: str, value, reason: str,
                  expected_version: int | None = None) -> RunInput:
@@ -368,7 +372,9 @@ def adjust_input(actor, run: GradingRun, *, outlet: Institution, code: str, valu
     with a reason; the gathered value is kept and the outlets are graded again."""
     reason = (reason or "").strip()
     errors = {}
-    row = RunInput.objects.filter(run=run, outlet=outlet, code=code).first() if outlet is not None else None
+    # Indicators and veto inputs only: the other stored figures are the evidence derived ones were made from.
+    adjustable = code in _adjustable_codes(run)
+    row = RunInput.objects.filter(run=run, outlet=outlet, code=code).first() if outlet and adjustable else None
     if outlet is None:
         errors["outlet"] = _("Choose an outlet of this run.")
     elif row is None:

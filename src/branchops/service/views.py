@@ -133,8 +133,7 @@ def run_outlet(request, pk, outlet_pk):
     return render(request, "service/outlet.html", {
         "run": run, "grade": grade, "rows": queries.breakdown_rows(run, grade, inputs), "extra": extra,
         "vetoes": list(run.scheme.vetoes.all()), "can_adjust": can_adjust, "colours": GRADE_COLOURS,
-        "count": queries.run_grades(request.user, run).count() if queries.sees_whole_run(request.user, run)
-        else run.grades.count(),
+        "count": run.grades.exclude(rank=None).count(),  # the rank is among every graded outlet of the run
         "trend": trend, "trend_chart": {"x": [t["quarter"] for t in trend], "y": [t["total"] for t in trend],
                                         "label": _("Score")},
     })
