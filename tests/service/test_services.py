@@ -234,3 +234,23 @@ def test_movers_compare_with_the_previous_published_quarter(queue_data):
     assert {m["outlet"].pk for m in moves["up"]} == expected_up
     trend = queries.outlet_trend(b.users["head11"], b.o11)
     assert [t["quarter"] for t in trend] == [prev.label, run.label]
+
+
+def test_the_scheme_decides_quotas_and_the_missing_rule(grading):
+    """Grading method and missing-input rule are the scheme's data (edited as an administrator would,
+    before any run used it)."""
+    from branchops.service.models import GradeBand
+
+    b = grading
+    scheme = GradingScheme.objects.get(code="default", version=1)
+    GradeBand.objects.filter(scheme=scheme).update(min_score=None, quota="0.25")
+    GradingScheme.objects.filter(pk=scheme.pk).update(method="quotas", missing_rule="fixed", missing_share="0.5")
+    run = run_for(b)
+    # Every input missing: each indicator gets half its weight by the fixed rule.
+    assert {float(g.total) for g in run.grades.all()} == {50.0}
+    assert {g.grade for g in run.grades.all()} == {"A"}  # all tied: the better grade, never by order
+    for outlet, score in ((b.o11, 95), (b.o12, 80), (b.o21, 60)):
+        services.adjust_input(b.users["sec1"], run, outlet=outlet, code="inspection_score", value=score, reason="补录")
+    grades = {g.outlet_id: (float(g.total), g.rank, g.grade) for g in run.grades.all()}
+    # inspection 20 points: 95 → 20, 80 → (80-60)/35×20 = 11.43, 60 → 0; the other 80 points at half: 40.
+    assert grades == {b.o11.pk: (60.0, 1, "A"), b.o12.pk: (51.43, 2, "B"), b.o21.pk: (40.0, 3, "D")}
