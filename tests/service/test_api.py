@@ -127,3 +127,30 @@ def test_schemes_are_listed_with_their_versions(api, grading):
     default = next(s for s in data if s["code"] == "default")
     assert len(default["indicators"]) == 8 and sum(i["weight"] for i in default["indicators"]) == 100
     assert [b["grade"] for b in default["bands"]] == ["A", "B", "C", "D"]
+
+
+def test_scheme_versions_and_frozen_indicators(api, grading):
+    b = grading
+    scheme = ok(api(b.users["sec1"]).get(f"{URL}schemes"))[0]
+    url = f"{URL}schemes/{scheme['id']}/indicators/overtime_wait_ratio"
+    c = api(b.users["sec1"])
+    # Not in use yet: an indicator may change; the weights then no longer total 100, and the scheme says so.
+    data = ok(c.patch(url, {"weight": 25}, content_type="application/json"))
+    assert data["faults"] and next(i for i in data["indicators"] if i["code"] == "overtime_wait_ratio")["weight"] == 25
+    r = post(c, f"{URL}runs", {"branch": b.branch.pk, "year": b.year, "quarter": b.quarter})
+    assert r.status_code == 400  # a scheme with faults grades nothing
+    ok(c.patch(url, {"weight": 20}, content_type="application/json"))
+    bad = c.patch(url, {"scale": [[1, 2]]}, content_type="application/json")
+    assert bad.status_code == 400 and "scale" in bad.json()["detail"]
+    # Others may not edit schemes.
+    assert api(b.users["head11"]).patch(url, {"weight": 30}, content_type="application/json").status_code == 403
+    # In use (published): frozen; a new version is the way to change it.
+    pk = open_run(api, b)["id"]
+    run = services.review_run(b.users["sec1"], GradingRun.objects.get(pk=pk))
+    services.publish_run(b.users["sec2"], run)
+    assert c.patch(url, {"weight": 30}, content_type="application/json").status_code == 400
+    later = services.quarter_bounds(b.year, b.quarter)[1].replace(day=28)
+    new = ok(post(c, f"{URL}schemes/{scheme['id']}/versions", {"effective_from": later.isoformat()}), 201)
+    assert new["version"] == 2 and not new["in_use"] and new["faults"] == []
+    assert post(api(b.users["head11"]), f"{URL}schemes/{scheme['id']}/versions",
+                {"effective_from": later.isoformat()}).status_code == 403

@@ -61,6 +61,7 @@ class SchemeOut(Schema):
     reliability_min: float
     reliability_affects: list[str]
     in_use: bool
+    faults: list[str] = Field(description="What keeps the scheme from grading (weights not totalling 100 …)")
     indicators: list[IndicatorOut]
     bands: list[dict]
     vetoes: list[dict]
@@ -72,7 +73,7 @@ def _scheme(s) -> dict:
         "effective_to": s.effective_to, "method": s.method, "missing_rule": s.missing_rule,
         "missing_share": float(s.missing_share), "reliability_code": s.reliability_code,
         "reliability_min": float(s.reliability_min), "reliability_affects": s.reliability_affects,
-        "in_use": s.in_use,
+        "in_use": s.in_use, "faults": [str(f) for f in services.scheme_errors(s)],
         "indicators": [{"code": i.code, "name": i.name, "dimension": i.dimension.code, "source": i.source,
                         "unit": i.unit, "direction": i.direction, "rule": i.rule, "full_at": float(i.full_at),
                         "zero_at": float(i.zero_at), "scale": i.scale, "weight": float(i.weight)}
@@ -89,6 +90,42 @@ def list_schemes(request):
     if not request.user.has_perm("service.view_gradingscheme"):
         raise Http404
     return [_scheme(s) for s in queries.schemes()]
+
+
+class VersionIn(Schema):
+    effective_from: date = Field(description="The first day of the new version; the previous one ends the day before")
+
+
+@router.post("/schemes/{int:pk}/versions", response={201: SchemeOut},
+             summary="A new version of a scheme (a copy to change; a scheme in use is frozen)")
+def new_scheme_version(request, pk: int, payload: VersionIn):
+    scheme = queries.schemes().filter(pk=pk).first()
+    if scheme is None or not request.user.has_perm("service.view_gradingscheme"):
+        raise Http404
+    return Status(201, _scheme(services.new_scheme_version(request.user, scheme, payload.effective_from)))
+
+
+class IndicatorIn(Schema):
+    name: str | None = Field(None, max_length=64)
+    weight: float | None = Field(None, gt=0, le=100)
+    full_at: float | None = None
+    zero_at: float | None = None
+    direction: str | None = None
+    rule: str | None = None
+    scale: list[list[float]] | None = None
+
+
+@router.patch("/schemes/{int:pk}/indicators/{code}", response=SchemeOut,
+              summary="Change an indicator of a scheme no reviewed or published run used (else 400: make a new "
+                      "version)")
+def change_indicator(request, pk: int, code: str, payload: IndicatorIn):
+    scheme = queries.schemes().filter(pk=pk).first()
+    indicator = scheme.indicators.filter(code=code).first() if scheme is not None else None
+    if indicator is None or not request.user.has_perm("service.view_gradingscheme"):
+        raise Http404
+    fields = {k: str(v) if isinstance(v, float) else v for k, v in payload.dict().items() if v is not None}
+    services.update_indicator(request.user, indicator, **fields)
+    return _scheme(queries.schemes().get(pk=pk))
 
 
 class RunOut(Schema):

@@ -127,6 +127,17 @@ def new_scheme_version(actor, scheme: GradingScheme, effective_from: date) -> Gr
 INDICATOR_FIELDS = {"name", "weight", "full_at", "zero_at", "scale", "direction", "rule"}
 
 
+def _scale_ok(scale) -> bool:
+    import math
+
+    if not isinstance(scale, list):
+        return False
+    try:
+        return all(len(step) == 2 and math.isfinite(float(step[0])) and 0 <= float(step[1]) <= 1 for step in scale)
+    except (TypeError, ValueError):
+        return False
+
+
 @transaction.atomic
 def update_indicator(actor, indicator: Indicator, **fields) -> Indicator:
     """Change an indicator of a scheme no run has been reviewed under; a frozen scheme refuses (make a
@@ -138,6 +149,8 @@ def update_indicator(actor, indicator: Indicator, **fields) -> Indicator:
     if indicator.scheme.in_use:
         raise ValidationError(_("This scheme was used by a reviewed or published run and is frozen; "
                                 "make a new version to change it."))
+    if "scale" in fields and not _scale_ok(fields["scale"]):
+        raise ValidationError({"scale": _("Give steps [bound, share], the share between 0 and 1, best first.")})
     for k, v in fields.items():
         setattr(indicator, k, v)
     indicator.full_clean()
@@ -178,10 +191,11 @@ def _complaint_counts(branch: Institution, start: date, end: date) -> dict[int, 
     from django.db.models import Count
 
     from branchops.cases import queries as cases
-    from branchops.cases.models import CaseType
+    from branchops.cases.models import CaseType, Status
 
     qs = cases.case_list(_BranchReader(), queue="all", case_type=CaseType.COMPLAINT, institution=branch.pk,
                          received_from=start, received_to=end)
+    qs = qs.exclude(status=Status.CANCELLED)  # withdrawn or entered in error: not a complaint to count
     return dict(qs.order_by().values_list("institution_id").annotate(n=Count("id")))
 
 
