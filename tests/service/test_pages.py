@@ -116,3 +116,19 @@ def test_schemes_page_shows_the_default_scheme(login, grading):
     html = login(grading.users["head11"]).get("/service/schemes/").content.decode()
     assert 'data-scheme="default-1"' in html and html.count("data-indicator=") == 8
     assert "基准度" in html and "重大投诉且经媒体曝光" in html
+
+
+def test_secretariat_makes_a_new_scheme_version_from_the_page(login, grading):
+    from branchops.service.models import GradingScheme
+
+    b = grading
+    scheme = GradingScheme.objects.get(code="default", version=1)
+    assert b"data-new-version" not in login(b.users["head11"]).get("/service/schemes/").content
+    assert login(b.users["head11"]).post(f"/service/schemes/{scheme.pk}/version/",
+                                         {"effective_from": b.end.isoformat()}).status_code == 403
+    c = login(b.users["sec1"])
+    assert b"data-new-version" in c.get("/service/schemes/").content
+    bad = c.post(f"/service/schemes/{scheme.pk}/version/", {"effective_from": "2019-01-01"}, follow=True)
+    assert "alert-danger" in bad.content.decode() and GradingScheme.objects.count() == 1
+    c.post(f"/service/schemes/{scheme.pk}/version/", {"effective_from": b.end.isoformat()})
+    assert GradingScheme.objects.filter(code="default", version=2, effective_from=b.end).exists()

@@ -40,3 +40,7 @@ class RunForm(forms.Form):
         super().__init__(*args, **kwargs)
         if branches is not None:
             self.fields["branch"].queryset = branches
+
+
+class VersionForm(forms.Form):
+    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -8,6 +8,7 @@ of a run through ``queries.access_run`` (404 alike for "not there" and "not your
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from branchops.core.audit import timeline
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
 
-from . import forms, queries, services
+from . import forms, queries, rules, services
 from .actions import RUN_ACTIONS
 
 GRADE_COLOURS = {"A": "success", "B": "primary", "C": "warning", "D": "danger"}
@@ -76,7 +77,29 @@ def runs(request):
 @login_required
 @permission_required("service.view_gradingscheme", raise_exception=True)
 def schemes(request):
-    return render(request, "service/schemes.html", {"schemes": queries.schemes()})
+    rows = [{"scheme": s, "faults": services.scheme_errors(s)} for s in queries.schemes()]
+    return render(request, "service/schemes.html", {"rows": rows, "can_edit": rules.edits_schemes(request.user)})
+
+
+@login_required
+def scheme_version(request, pk):
+    if request.method != "POST":
+        return redirect("service:schemes")
+    scheme = queries.schemes().filter(pk=pk).first()
+    if scheme is None:
+        raise Http404
+    form = forms.VersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("service:schemes")
+    try:
+        new = services.new_scheme_version(request.user, scheme, form.cleaned_data["effective_from"])
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        return redirect("service:schemes")
+    messages.success(request, _("Version %(v)s made: change it before a run uses it.")
+                     % {"v": new.version})
+    return redirect(reverse("service:schemes") + f"#scheme-{new.pk}")
 
 
 @login_required
