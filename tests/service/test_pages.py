@@ -132,3 +132,10 @@ def test_secretariat_makes_a_new_scheme_version_from_the_page(login, grading):
     assert "alert-danger" in bad.content.decode() and GradingScheme.objects.count() == 1
     c.post(f"/service/schemes/{scheme.pk}/version/", {"effective_from": b.end.isoformat()})
     assert GradingScheme.objects.filter(code="default", version=2, effective_from=b.end).exists()
+
+
+def test_home_lists_runs_waiting_for_the_secretariat(login, grading):
+    b = grading
+    run = make_run(b)
+    assert f"/service/runs/{run.pk}/" in login(b.users["sec1"]).get("/").content.decode()
+    assert f"/service/runs/{run.pk}/" not in login(b.users["head11"]).get("/").content.decode()
