@@ -139,3 +139,24 @@ def test_home_lists_runs_waiting_for_the_secretariat(login, grading):
     run = make_run(b)
     assert f"/service/runs/{run.pk}/" in login(b.users["sec1"]).get("/").content.decode()
     assert f"/service/runs/{run.pk}/" not in login(b.users["head11"]).get("/").content.decode()
+
+
+def test_branch_view_distribution_and_movers(login, grading):
+    b = grading
+    year, quarter = services.previous_quarter(b.year, b.quarter)
+    runs = []
+    for (y, q), scores in (((year, quarter), (60, 80, 99)), ((b.year, b.quarter), (99, 80, 60))):
+        run = services.create_run(b.users["sec1"], branch=b.branch, year=y, quarter=q)
+        for outlet, score in zip((b.o11, b.o12, b.o21), scores, strict=True):
+            services.adjust_input(b.users["sec1"], run, outlet=outlet, code="inspection_score", value=score,
+                                  reason="补录")
+        run = services.review_run(b.users["sec1"], GradingRun.objects.get(pk=run.pk))
+        runs.append(services.publish_run(b.users["sec2"], run))
+    html = login(b.users["leader1"]).get(f"/service/runs/{runs[1].pk}/").content.decode()
+    assert 'data-mover-up="SZ0101"' in html and 'data-mover-down="SZ0201"' in html
+    assert 'data-distribution="A">1<' in html and 'data-distribution="D">2<' in html  # 100; 57.15 and 0
+    assert 'id="service-run-chart"' in html
+    # The outlet's page shows its trend over both quarters; the sub-branch view has no branch figures.
+    page = login(b.users["head11"]).get(f"/service/runs/{runs[1].pk}/outlets/{b.o11.pk}/").content.decode()
+    assert f'data-trend="{runs[0].label}"' in page and f'data-trend="{runs[1].label}"' in page
+    assert "data-mover-up" not in login(b.users["sb1mgr"]).get(f"/service/runs/{runs[1].pk}/").content.decode()
