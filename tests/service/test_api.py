@@ -154,3 +154,16 @@ def test_scheme_versions_and_frozen_indicators(api, grading):
     assert new["version"] == 2 and not new["in_use"] and new["faults"] == []
     assert post(api(b.users["head11"]), f"{URL}schemes/{scheme['id']}/versions",
                 {"effective_from": later.isoformat()}).status_code == 403
+
+
+def test_openapi_lists_the_service_endpoints(api, grading):
+    paths = ok(api(grading.users["staff11"]).get("/api/v1/openapi.json"))["paths"]
+    for p in ("/api/v1/service/runs", "/api/v1/service/runs/{pk}", "/api/v1/service/runs/{pk}/actions/{action}",
+              "/api/v1/service/runs/{pk}/outlets/{outlet_id}", "/api/v1/service/schemes",
+              "/api/v1/service/outlets/{outlet_id}/trend", "/api/v1/service/runs/{pk}/replay"):
+        assert p in paths
+
+
+def test_signed_out_is_refused(client, grading):
+    assert client.get(f"{URL}runs").status_code == 401
+    assert client.get("/service/").status_code == 302
