@@ -12,6 +12,7 @@ from branchops.service.models import GradingRun
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.date_sensitive
 def test_demo_grades_the_last_four_quarters(queue_data):
     b = queue_data
     result = build_demo_grading(branch_code="SZ")

@@ -100,6 +100,7 @@ def test_bad_adjustments_name_the_field_and_change_nothing(grading, kwargs, fiel
     assert GradingRun.objects.get(pk=run.pk).version == 1
 
 
+@pytest.mark.date_sensitive
 def test_state_machine_and_four_eyes(grading):
     b = grading
     run = run_for(b)
