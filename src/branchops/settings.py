@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "branchops.coordination",
     "branchops.dispatch",
     "branchops.queueing",
+    "branchops.service",
     "branchops.demo",
 ]
 

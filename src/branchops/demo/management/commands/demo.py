@@ -30,6 +30,7 @@ from branchops.demo.queueing import (
     store_results,
     write_results,
 )
+from branchops.demo.service import build_demo_grading
 
 
 def _width(text: str) -> int:
@@ -85,6 +86,10 @@ class Command(BaseCommand):
             "--no-tickets", action="store_true",
             help="Skip the demo queue data (a year of simulated ticket and device logs with their roll-ups).",
         )
+        parser.add_argument(
+            "--no-grading", action="store_true",
+            help="Skip the demo service grading (needs the cases and the queue data; skipped without them).",
+        )
         tickets = parser.add_argument_group("demo tickets")
         tickets.add_argument("--outlets", type=int, metavar="N",
                              help="simulate the first N outlets by code (default: all outlets)")
@@ -100,7 +105,7 @@ class Command(BaseCommand):
                              help="phase in each pattern's lean-management measures over the period")
 
     def handle(self, *args, part="all", force=False, quiet=False, no_cases=False, no_coordination=False,
-               no_tickets=False, **options):
+               no_tickets=False, no_grading=False, **options):
         if part == "tickets":
             self.tickets(force=force, quiet=quiet, **options)
             return
@@ -112,6 +117,8 @@ class Command(BaseCommand):
             if not no_coordination:
                 build_demo_coordination(stdout=None if quiet else self.stdout)
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
+            if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
+                build_demo_grading(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:

@@ -1,0 +1,288 @@
+"""The service-grading API under /api/v1/service/: schemes, runs, outlet breakdowns, trend, actions.
+
+Runs are read through ``queries.visible_runs`` and rows through ``queries.run_grades`` — an outlet
+sees its own row of its branch's published runs, a sub-branch its outlets, the branch everything — so
+a hidden run or row answers the same 404 as a missing one. Writes go through the action table.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from branchops.core.api import run_action
+from branchops.org.models import Institution, Level
+from branchops.org.scope import visible_institutions
+
+from . import queries, schemas, services
+from .actions import RUN_ACTIONS
+
+router = Router(tags=["service"])
+
+
+class Ref(Schema):
+    id: int
+    code: str
+    name: str
+
+
+def _ref(inst) -> dict:
+    return {"id": inst.pk, "code": inst.code, "name": inst.name}
+
+
+class IndicatorOut(Schema):
+    code: str
+    name: str
+    dimension: str
+    source: str
+    unit: str
+    direction: str
+    rule: str
+    full_at: float
+    zero_at: float
+    scale: list
+    weight: float
+
+
+class SchemeOut(Schema):
+    id: int
+    code: str
+    version: int
+    name: str
+    effective_from: date
+    effective_to: date | None
+    method: str
+    missing_rule: str
+    missing_share: float
+    reliability_code: str
+    reliability_min: float
+    reliability_affects: list[str]
+    in_use: bool
+    faults: list[str] = Field(description="What keeps the scheme from grading (weights not totalling 100 …)")
+    indicators: list[IndicatorOut]
+    bands: list[dict]
+    vetoes: list[dict]
+
+
+def _scheme(s) -> dict:
+    return {
+        "id": s.pk, "code": s.code, "version": s.version, "name": s.name, "effective_from": s.effective_from,
+        "effective_to": s.effective_to, "method": s.method, "missing_rule": s.missing_rule,
+        "missing_share": float(s.missing_share), "reliability_code": s.reliability_code,
+        "reliability_min": float(s.reliability_min), "reliability_affects": s.reliability_affects,
+        "in_use": s.in_use, "faults": [str(f) for f in services.scheme_errors(s)],
+        "indicators": [{"code": i.code, "name": i.name, "dimension": i.dimension.code, "source": i.source,
+                        "unit": i.unit, "direction": i.direction, "rule": i.rule, "full_at": float(i.full_at),
+                        "zero_at": float(i.zero_at), "scale": i.scale, "weight": float(i.weight)}
+                       for i in s.indicators.select_related("dimension")],
+        "bands": [{"grade": b.grade, "min_score": None if b.min_score is None else float(b.min_score),
+                   "quota": None if b.quota is None else float(b.quota)} for b in s.bands.all()],
+        "vetoes": [{"code": v.code, "name": v.name, "source": v.source, "at_least": float(v.at_least),
+                    "grade": v.grade} for v in s.vetoes.all()],
+    }
+
+
+@router.get("/schemes", response=list[SchemeOut], summary="Grading schemes, every version")
+def list_schemes(request):
+    if not request.user.has_perm("service.view_gradingscheme"):
+        raise Http404
+    return [_scheme(s) for s in queries.schemes()]
+
+
+class VersionIn(Schema):
+    effective_from: date = Field(description="The first day of the new version; the previous one ends the day before")
+
+
+@router.post("/schemes/{int:pk}/versions", response={201: SchemeOut},
+             summary="A new version of a scheme (a copy to change; a scheme in use is frozen)")
+def new_scheme_version(request, pk: int, payload: VersionIn):
+    scheme = queries.schemes().filter(pk=pk).first()
+    if scheme is None or not request.user.has_perm("service.view_gradingscheme"):
+        raise Http404
+    return Status(201, _scheme(services.new_scheme_version(request.user, scheme, payload.effective_from)))
+
+
+class IndicatorIn(Schema):
+    name: str | None = Field(None, max_length=64)
+    weight: float | None = Field(None, gt=0, le=100)
+    full_at: float | None = None
+    zero_at: float | None = None
+    direction: str | None = None
+    rule: str | None = None
+    scale: list[list[float]] | None = None
+
+
+@router.patch("/schemes/{int:pk}/indicators/{code}", response=SchemeOut,
+              summary="Change an indicator of a scheme no reviewed or published run used (else 400: make a new "
+                      "version)")
+def change_indicator(request, pk: int, code: str, payload: IndicatorIn):
+    scheme = queries.schemes().filter(pk=pk).first()
+    indicator = scheme.indicators.filter(code=code).first() if scheme is not None else None
+    if indicator is None or not request.user.has_perm("service.view_gradingscheme"):
+        raise Http404
+    fields = {k: str(v) if isinstance(v, float) else v for k, v in payload.dict().items() if v is not None}
+    services.update_indicator(request.user, indicator, **fields)
+    return _scheme(queries.schemes().get(pk=pk))
+
+
+class RunOut(Schema):
+    id: int
+    branch: Ref
+    year: int
+    quarter: int
+    status: str
+    scheme: str
+    scheme_id: int
+    reviewed_at: datetime | None
+    published_at: datetime | None
+    version: int
+
+
+def _run(run) -> dict:
+    return {"id": run.pk, "branch": _ref(run.branch), "year": run.year, "quarter": run.quarter,
+            "status": run.status, "scheme": str(run.scheme), "scheme_id": run.scheme_id,
+            "reviewed_at": run.reviewed_at, "published_at": run.published_at, "version": run.version}
+
+
+class MoverOut(Schema):
+    outlet: Ref
+    rank: int
+    previous_rank: int
+    grade: str
+    previous_grade: str
+
+
+class RunDetailOut(RunOut):
+    distribution: dict[str, int]
+    outlets: int
+    movers_up: list[MoverOut]
+    movers_down: list[MoverOut]
+    allowed_actions: list[str] = Field(description="What the user may do now (POST actions/{action}): refresh, "
+                                                   "adjust, review, return, publish.")
+
+
+def _detail(user, run) -> dict:
+    grades = list(queries.run_grades(user, run))
+    moves = queries.movers(user, run)
+    shape = [("movers_up", "up"), ("movers_down", "down")]
+    data = _run(run) | {"distribution": queries.distribution(grades), "outlets": len(grades),
+                        "allowed_actions": RUN_ACTIONS.allowed(user, run)}
+    for key, side in shape:
+        data[key] = [{"outlet": _ref(m["outlet"]), "rank": m["rank"], "previous_rank": m["previous_rank"],
+                      "grade": m["grade"], "previous_grade": m["previous_grade"]} for m in moves[side]]
+    return data
+
+
+@router.get("/runs", response=list[RunOut], summary="Grading runs within my view, newest quarter first")
+def list_runs(request):
+    return [_run(r) for r in queries.visible_runs(request.user)]
+
+
+@router.post("/runs", response={201: RunDetailOut}, summary="Open a draft run for a branch's quarter (gathers "
+                                                             "inputs and grades the outlets)")
+def create_run(request, payload: schemas.RunIn):
+    branch = Institution.objects.filter(pk=payload.branch).first()
+    if branch is not None and not visible_institutions(request.user).filter(pk=branch.pk).exists():
+        branch = None  # outside the user's scope: the same answer as an unknown id
+    if branch is None:
+        raise ValidationError({"branch": _("Choose a branch within your view.")})
+    run = services.create_run(request.user, branch=branch, year=payload.year, quarter=payload.quarter)
+    return Status(201, _detail(request.user, run))
+
+
+@router.get("/runs/{int:pk}", response=RunDetailOut, summary="One run: distribution A–D, movers, actions")
+def get_run(request, pk: int):
+    return _detail(request.user, queries.access_run(request.user, pk))
+
+
+class IndicatorResultOut(Schema):
+    code: str
+    name: str
+    dimension: str
+    weight: float
+    value: float | None
+    points: float | None
+    lost: float
+    missing: bool
+    unreliable: bool
+    reason: str
+    evidence: str
+    adjusted: bool
+
+
+class GradeOut(Schema):
+    outlet: Ref
+    total: float | None
+    grade: str
+    rank: int | None
+    vetoes: list[str]
+    missing: list[str]
+    unreliable: list[str]
+    rectification: str | None
+
+
+def _grade(g) -> dict:
+    return {"outlet": _ref(g.outlet), "total": None if g.total is None else float(g.total), "grade": g.grade,
+            "rank": g.rank, "vetoes": g.vetoes, "missing": g.missing, "unreliable": g.unreliable,
+            "rectification": g.rectification.number if g.rectification_id else None}
+
+
+class GradeDetailOut(GradeOut):
+    indicators: list[IndicatorResultOut]
+
+
+@router.get("/runs/{int:pk}/outlets", response=list[GradeOut], summary="The run's outlets within my view, by rank")
+def run_outlets(request, pk: int):
+    run = queries.access_run(request.user, pk)
+    return [_grade(g) for g in queries.run_grades(request.user, run)]
+
+
+@router.get("/runs/{int:pk}/outlets/{int:outlet_id}", response=GradeDetailOut,
+            summary="One outlet's breakdown: values, points, deduction reasons, missing marks, evidence")
+def run_outlet(request, pk: int, outlet_id: int):
+    run = queries.access_run(request.user, pk)
+    g = queries.access_grade(request.user, run, outlet_id)
+    rows = queries.breakdown_rows(run, g, queries.outlet_inputs(run, g.outlet))
+    return _grade(g) | {"indicators": rows}
+
+
+class ReplayOut(Schema):
+    matches: bool
+
+
+@router.get("/runs/{int:pk}/replay", response=ReplayOut,
+            summary="Grade the run again from its stored inputs: do the grades match?")
+def replay(request, pk: int):
+    run = queries.access_run(request.user, pk)
+    if not queries.sees_whole_run(request.user, run):
+        raise Http404
+    return {"matches": services.replay_matches(run)}
+
+
+@router.post("/runs/{int:pk}/actions/{action}", response=RunDetailOut,
+             summary="The secretariat acts: refresh, adjust (outlet, code, value, reason), review, return "
+                     "(reason), publish — each with the version shown")
+def run_action_endpoint(request, pk: int, action: str, payload: schemas.RunActionIn | None = None):
+    run = queries.access_run(request.user, pk)
+    run_action(RUN_ACTIONS, request.user, run, action, payload)
+    return _detail(request.user, queries.access_run(request.user, pk))
+
+
+class TrendOut(Schema):
+    quarter: str
+    run_id: int
+    total: float | None
+    grade: str
+    rank: int | None
+
+
+@router.get("/outlets/{int:outlet_id}/trend", response=list[TrendOut],
+            summary="An outlet's published grades quarter by quarter")
+def outlet_trend(request, outlet_id: int):
+    outlet = visible_institutions(request.user).filter(pk=outlet_id, level=Level.OUTLET).first()
+    if outlet is None:
+        raise Http404
+    return queries.outlet_trend(request.user, outlet)

@@ -1,0 +1,46 @@
+"""Forms of the grading pages: they only parse input (``action_data()`` is the service's keyword
+arguments); every rule is checked by the services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from branchops.org.models import Institution
+
+
+class ActionForm(forms.Form):
+    """A run action without input (review, publish, refresh) unless a subclass adds it."""
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ReturnForm(ActionForm):
+    reason = forms.CharField(label=_("Why it goes back"), max_length=2000, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdjustForm(ActionForm):
+    outlet = forms.ModelChoiceField(label=_("Outlet"), queryset=Institution.objects.none())
+    code = forms.CharField(label=_("Input"), max_length=32)
+    value = forms.CharField(label=_("Value"), max_length=32, required=False,
+                            help_text=_("Ratios as decimals (0.85 for 85%); empty: missing."))
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, outlets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outlet"].queryset = outlets if outlets is not None else Institution.objects.filter(level="outlet")
+
+
+class RunForm(forms.Form):
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Institution.objects.none())
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+    quarter = forms.TypedChoiceField(label=_("Quarter"), coerce=int, choices=[(q, f"Q{q}") for q in range(1, 5)])
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if branches is not None:
+            self.fields["branch"].queryset = branches
+
+
+class VersionForm(forms.Form):
+    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,0 +1,186 @@
+"""Reads of service grading shared by the pages and the API (they never write).
+
+Scope: a run belongs to a branch. The branch's people (and those above it) see the whole run; a
+sub-branch or an outlet sees the runs of its branch once published, and only its own outlets' rows
+in them. Drafts are the secretariat's working papers: seen by those who see the whole branch.
+"""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from branchops.org.models import Institution, Level
+from branchops.org.scope import scope_q, scope_root, sees_everything
+
+from .models import GradingRun, GradingScheme, OutletGrade, RunInput
+
+GRADES = ("A", "B", "C", "D")
+
+
+def visible_runs(user) -> QuerySet:
+    if not user.is_authenticated or not user.has_perm("service.view_gradingrun"):
+        return GradingRun.objects.none()
+    qs = GradingRun.objects.select_related("branch", "scheme")
+    if sees_everything(user):
+        return qs
+    root = scope_root(user)
+    if root is None:
+        return qs.none()
+    whole = Q(branch__path__startswith=root.path)
+    # Below the branch: the runs of one's own branch, published.
+    above = Q(branch_id__in=root.ancestor_ids(), status=GradingRun.Status.PUBLISHED) if root.path else Q(pk__in=[])
+    return qs.filter(whole | above)
+
+
+def access_run(user, pk) -> GradingRun:
+    """One run the user may see, or 404 — the same for missing and out of view."""
+    try:
+        return visible_runs(user).get(pk=pk)
+    except (GradingRun.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def sees_whole_run(user, run: GradingRun) -> bool:
+    if sees_everything(user):
+        return True
+    root = scope_root(user)
+    return root is not None and run.branch.path.startswith(root.path)
+
+
+def run_grades(user, run: GradingRun) -> QuerySet:
+    """The run's outlet rows within the user's scope, best first."""
+    qs = run.grades.select_related("outlet", "rectification")
+    if not sees_whole_run(user, run):
+        qs = qs.filter(scope_q(user, "outlet"))
+    return qs.order_by("rank", "outlet__path")
+
+
+def access_grade(user, run: GradingRun, outlet_id) -> OutletGrade:
+    try:
+        return run_grades(user, run).get(outlet_id=outlet_id)
+    except (OutletGrade.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def outlet_inputs(run: GradingRun, outlet: Institution) -> dict[str, RunInput]:
+    return {i.code: i for i in RunInput.objects.filter(run=run, outlet=outlet).select_related("adjusted_by__staff")}
+
+
+def indicators(run: GradingRun) -> list:
+    return list(run.scheme.indicators.select_related("dimension"))
+
+
+def distribution(grades) -> dict[str, int]:
+    counts = dict.fromkeys(GRADES, 0)
+    for g in grades:
+        if g.grade in counts:
+            counts[g.grade] += 1
+    return counts
+
+
+def previous_run(run: GradingRun) -> GradingRun | None:
+    year, quarter = (run.year - 1, 4) if run.quarter == 1 else (run.year, run.quarter - 1)
+    return GradingRun.objects.filter(branch=run.branch, year=year, quarter=quarter,
+                                     status=GradingRun.Status.PUBLISHED).first()
+
+
+def movers(user, run: GradingRun, limit: int = 10) -> dict:
+    """Outlets whose rank moved most since the previous published quarter: up and down."""
+    before = previous_run(run)
+    if before is None:
+        return {"previous": None, "up": [], "down": []}
+    was = {g.outlet_id: g for g in run_grades(user, before)}
+    moves = []
+    for g in run_grades(user, run):
+        old = was.get(g.outlet_id)
+        if old is not None and old.rank and g.rank and old.rank != g.rank:
+            moves.append({"outlet": g.outlet, "rank": g.rank, "previous_rank": old.rank, "change": old.rank - g.rank,
+                          "grade": g.grade, "previous_grade": old.grade})
+    moves.sort(key=lambda m: (-abs(m["change"]), m["outlet"].path))
+    return {"previous": before, "up": [m for m in moves if m["change"] > 0][:limit],
+            "down": [m for m in moves if m["change"] < 0][:limit]}
+
+
+def outlet_trend(user, outlet: Institution) -> list[dict]:
+    """The outlet's published grades, quarter by quarter (oldest first)."""
+    rows = (OutletGrade.objects.filter(outlet=outlet, run__in=visible_runs(user).filter(
+        status=GradingRun.Status.PUBLISHED)).select_related("run").order_by("run__year", "run__quarter"))
+    return [{"quarter": g.run.label, "run_id": g.run_id, "total": None if g.total is None else float(g.total),
+             "grade": g.grade, "rank": g.rank} for g in rows]
+
+
+def schemes() -> QuerySet:
+    return GradingScheme.objects.prefetch_related("dimensions", "indicators", "bands", "vetoes")
+
+
+def managed_branches(user) -> QuerySet:
+    """The branches the user may open a run for."""
+    if not user.has_perm("service.add_gradingrun"):
+        return Institution.objects.none()
+    qs = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH], is_active=True)
+    return qs.filter(scope_q(user, "")).order_by("path")
+
+
+# --- how figures read ---------------------------------------------------------------------------------
+
+def fmt_value(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{float(value) * 100:.1f}%"
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
+def reason_text(entry: dict, unit: str) -> str:
+    """The deduction reason of one indicator, in the user's language."""
+    reason = entry.get("reason")
+    if not reason:
+        return ""
+    p, key = reason["params"], reason["key"]
+    lost = entry.get("lost") or 0
+    if key == "missing_renormalised":
+        return _("Missing: the other indicators' weights were re-normalised to 100.")
+    if key == "missing_fixed":
+        return _("Missing: given %(share)s of the weight by the scheme's rule (−%(lost)s).") % {
+            "share": f"{p['share'] * 100:.0f}%", "lost": lost}
+    if key == "scale":
+        return _("%(value)s: full points need %(best)s (−%(lost)s).") % {
+            "value": fmt_value(p["value"], unit), "best": fmt_value(p["best"], unit), "lost": lost}
+    return _("%(value)s: full points at %(full)s, none at %(zero)s (−%(lost)s).") % {
+        "value": fmt_value(p["value"], unit), "full": fmt_value(p["full_at"], unit),
+        "zero": fmt_value(p["zero_at"], unit), "lost": lost}
+
+
+def breakdown_rows(run: GradingRun, grade: OutletGrade, inputs: dict | None = None) -> list[dict]:
+    """The outlet's indicators with dimension, value, points, reason and evidence, for page, API, export."""
+    by_code = {b["code"]: b for b in grade.breakdown}
+    rows = []
+    for ind in indicators(run):
+        entry = by_code.get(ind.code, {})
+        stored = (inputs or {}).get(ind.code)
+        rows.append({
+            "code": ind.code, "name": ind.name, "dimension": ind.dimension.name, "unit": ind.unit,
+            "source": ind.get_source_display(), "weight": float(ind.weight), "value": entry.get("value"),
+            "value_text": fmt_value(entry.get("value"), ind.unit), "points": entry.get("points"),
+            "lost": entry.get("lost", 0), "missing": entry.get("missing", False),
+            "unreliable": entry.get("unreliable", False), "reason": reason_text(entry, ind.unit),
+            "evidence": stored.evidence if stored else "", "adjusted": bool(stored and stored.adjusted),
+            "adjust_reason": stored.reason if stored else "",
+        })
+    return rows
+
+
+def my_work_section(user) -> dict | None:
+    """The home page's list of the runs waiting for the secretariat: drafts to review, reviewed to publish."""
+    from django.urls import reverse
+
+    if not user.has_perm("service.change_gradingrun"):
+        return None
+    root = scope_root(user)
+    qs = visible_runs(user).exclude(status=GradingRun.Status.PUBLISHED)
+    if root is not None and not sees_everything(user):
+        qs = qs.filter(branch__path__startswith=root.path)
+    items = [{"title": f"{r.label} · {r.branch.name}", "url": r.get_absolute_url(), "meta": r.get_status_display(),
+              "overdue": False} for r in qs[:8]]
+    return {"title": _("Service grading runs to review or publish"), "items": items, "count": qs.count(),
+            "url": reverse("service:runs"), "empty_message": _("No grading run is waiting.")}

@@ -1,0 +1,12 @@
+"""Who may do what with service grading: everyone reads (scope decides what), the secretariat runs."""
+
+from branchops.org.roles import Role, grant
+
+for _role in Role:
+    grant(_role, "service.view_gradingrun", "service.view_gradingscheme")
+RUN = ["service.add_gradingrun", "service.change_gradingrun", "service.change_runinput"]
+SCHEMES = ["service.add_gradingscheme", "service.change_gradingscheme", "service.change_indicator",
+           "service.view_indicator", "service.view_dimension", "service.view_gradeband", "service.view_vetorule",
+           "service.change_gradeband", "service.change_vetorule"]
+grant(Role.SECRETARIAT, *RUN, *SCHEMES)
+grant(Role.ADMINISTRATOR, *SCHEMES)

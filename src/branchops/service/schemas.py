@@ -1,0 +1,42 @@
+"""Input schemas of the grading API (each action's typed input)."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from ninja import Schema
+from pydantic import Field
+
+from branchops.core.api import VersionedInput
+from branchops.org.models import Institution, Level
+
+
+class RunIn(Schema):
+    branch: int = Field(description="The branch (tier-1 or tier-2) id")
+    year: int
+    quarter: int = Field(description="1 to 4")
+
+
+class ActionIn(VersionedInput):
+    pass
+
+
+class ReturnIn(VersionedInput):
+    reason: str = Field("", max_length=2000)
+
+
+class AdjustIn(VersionedInput):
+    outlet: int | None = Field(None, description="The outlet's id")
+    code: str = Field("", max_length=32, description="The input's code (an indicator or a veto input)")
+    value: float | None = Field(None, description="The value; null marks it missing. Ratios as decimals.")
+    reason: str = Field("", max_length=2000, description="Why the value is adjusted (required)")
+
+    def data(self, user, run) -> dict:
+        outlet = Institution.objects.filter(pk=self.outlet, level=Level.OUTLET,
+                                            path__startswith=run.branch.path).first() if self.outlet else None
+        if outlet is None:
+            raise ValidationError({"outlet": _("Choose an outlet of this run.")})
+        return {"outlet": outlet, "code": self.code, "value": self.value, "reason": self.reason}
+
+
+class RunActionIn(AdjustIn, ReturnIn):
+    """The fields each action reads (adjust: outlet, code, value, reason; return: reason); the others
+    are ignored."""

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "service"
+urlpatterns = [
+    path("", views.runs, name="runs"),
+    path("schemes/", views.schemes, name="schemes"),
+    path("schemes/<int:pk>/version/", views.scheme_version, name="scheme_version"),
+    path("runs/new/", views.run_new, name="run_new"),
+    path("runs/<int:pk>/", views.run, name="run"),
+    path("runs/<int:pk>/export/", views.run_export, name="export"),
+    path("runs/<int:pk>/outlets/<int:outlet_pk>/", views.run_outlet, name="outlet"),
+    path("runs/<int:pk>/<slug:action>/", views.run_action, name="action"),
+]

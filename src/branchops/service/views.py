@@ -1,0 +1,204 @@
+"""The service-grading pages: runs (list, open one), a run (distribution, ranking, movers, the
+secretariat's actions, xlsx export) and one outlet's breakdown with its rank and trend.
+
+Thin: parse, call one service or query, render. Every write goes through the action table; every read
+of a run through ``queries.access_run`` (404 alike for "not there" and "not yours").
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from branchops.core import clock
+from branchops.core.audit import timeline
+from branchops.core.xlsx import export_list
+from branchops.org.models import Institution, Level
+
+from . import forms, queries, rules, services
+from .actions import RUN_ACTIONS
+
+GRADE_COLOURS = {"A": "success", "B": "primary", "C": "warning", "D": "danger"}
+
+
+def _error_text(exc: ValidationError, form=None) -> str:
+    if not hasattr(exc, "error_dict"):
+        return " ".join(exc.messages)
+    parts = []
+    for field, errors in exc.message_dict.items():
+        label = form.fields[field].label if form is not None and field in form.fields else None
+        parts += [f"{label}: {e}" if label else e for e in errors]
+    return " ".join(parts)
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{form.fields[f].label if f in form.fields else ''}: {e}".lstrip(": ")
+                    for f, errs in form.errors.items() for e in errs)
+
+
+def _outlets(run):
+    return Institution.objects.filter(path__startswith=run.branch.path, level=Level.OUTLET)
+
+
+def _action_form(action, run, **kwargs):
+    if action.name == "adjust":
+        return action.form(outlets=_outlets(run), **kwargs)
+    return action.form(**kwargs)
+
+
+def offered_actions(user, run) -> list[dict]:
+    can = RUN_ACTIONS.can(user, run)
+    out = []
+    for action in RUN_ACTIONS:
+        if can[action.name] and action.name != "adjust":  # adjust is offered beside each input
+            form = _action_form(action, run, auto_id=f"{action.name}-%s")
+            out.append({"name": action.name, "label": action.label, "icon": action.icon, "style": action.style,
+                        "form": form, "simple": not form.fields, "confirm": action.confirm or ""})
+    return out
+
+
+@login_required
+@permission_required("service.view_gradingrun", raise_exception=True)
+def runs(request):
+    branches = queries.managed_branches(request.user)
+    today = clock.today()
+    year, quarter = services.previous_quarter(today.year, (today.month - 1) // 3 + 1)
+    form = forms.RunForm(branches=branches, initial={"year": year, "quarter": quarter,
+                                                     "branch": branches.first()})
+    return render(request, "service/runs.html", {
+        "runs": queries.visible_runs(request.user), "form": form if branches.exists() else None,
+        "colours": GRADE_COLOURS,
+    })
+
+
+@login_required
+@permission_required("service.view_gradingscheme", raise_exception=True)
+def schemes(request):
+    rows = [{"scheme": s, "faults": services.scheme_errors(s)} for s in queries.schemes()]
+    return render(request, "service/schemes.html", {"rows": rows, "can_edit": rules.edits_schemes(request.user)})
+
+
+@login_required
+def scheme_version(request, pk):
+    if request.method != "POST":
+        return redirect("service:schemes")
+    scheme = queries.schemes().filter(pk=pk).first()
+    if scheme is None:
+        raise Http404
+    form = forms.VersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("service:schemes")
+    try:
+        new = services.new_scheme_version(request.user, scheme, form.cleaned_data["effective_from"])
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        return redirect("service:schemes")
+    messages.success(request, _("Version %(v)s made: change it before a run uses it.")
+                     % {"v": new.version})
+    return redirect(reverse("service:schemes") + f"#scheme-{new.pk}")
+
+
+@login_required
+def run_new(request):
+    if request.method != "POST":
+        return redirect("service:runs")
+    form = forms.RunForm(request.POST, branches=queries.managed_branches(request.user))
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("service:runs")
+    try:
+        run = services.create_run(request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+        return redirect("service:runs")
+    messages.success(request, _("Run opened: inputs gathered and the outlets graded."))
+    return redirect(run)
+
+
+def _chart(grades, dist) -> dict:
+    return {"grades": list(dist), "counts": list(dist.values()),
+            "labels": {"outlets": _("Outlets"), "score": _("Score")},
+            "ranking": [{"name": g.outlet.name, "score": float(g.total) if g.total is not None else None,
+                         "grade": g.grade} for g in grades[:30]]}
+
+
+@login_required
+def run(request, pk):
+    run = queries.access_run(request.user, pk)
+    grades = list(queries.run_grades(request.user, run))
+    dist = queries.distribution(grades)
+    indicators = queries.indicators(run)
+    rows = []
+    for g in grades:
+        by_code = {b["code"]: b for b in g.breakdown}
+        rows.append({"grade": g, "cells": [by_code.get(i.code, {}) for i in indicators]})
+    whole = queries.sees_whole_run(request.user, run)
+    return render(request, "service/run.html", {
+        "run": run, "rows": rows, "indicators": indicators, "distribution": dist, "colours": GRADE_COLOURS,
+        "movers": queries.movers(request.user, run) if whole else None, "whole": whole,
+        "actions": offered_actions(request.user, run), "timeline": timeline(run) if whole else [],
+        "chart": _chart(grades, dist) if whole else None,
+    })
+
+
+@login_required
+def run_outlet(request, pk, outlet_pk):
+    run = queries.access_run(request.user, pk)
+    grade = queries.access_grade(request.user, run, outlet_pk)
+    inputs = queries.outlet_inputs(run, grade.outlet)
+    can_adjust = RUN_ACTIONS.can(request.user, run, only=["adjust"])["adjust"]
+    extra = [i for code, i in inputs.items() if code not in {b["code"] for b in grade.breakdown}]
+    trend = queries.outlet_trend(request.user, grade.outlet)
+    return render(request, "service/outlet.html", {
+        "run": run, "grade": grade, "rows": queries.breakdown_rows(run, grade, inputs), "extra": extra,
+        "vetoes": list(run.scheme.vetoes.all()), "can_adjust": can_adjust, "colours": GRADE_COLOURS,
+        "count": run.grades.exclude(rank=None).count(),  # the rank is among every graded outlet of the run
+        "trend": trend, "trend_chart": {"x": [t["quarter"] for t in trend], "y": [t["total"] for t in trend],
+                                        "label": _("Score")},
+    })
+
+
+@login_required
+def run_action(request, pk, action):
+    if request.method != "POST":
+        return redirect("service:run", pk=pk)
+    run = queries.access_run(request.user, pk)
+    act = RUN_ACTIONS.authorize(request.user, run, action)
+    form = _action_form(act, run, data=request.POST)
+    back = request.POST.get("next", "")
+    target = back if back.startswith(reverse("service:run", args=[run.pk])) else run.get_absolute_url()
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(target)
+    data = form.action_data()
+    version = request.POST.get("version", "")
+    data["expected_version"] = int(version) if version.isdigit() else None
+    try:
+        result = act.run(request.user, run, data)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+    else:
+        messages.success(request, act.done_message(result))
+    return redirect(target)
+
+
+@login_required
+def run_export(request, pk):
+    run = queries.access_run(request.user, pk)
+    indicators = queries.indicators(run)
+    headers = [_("Rank"), _("Outlet code"), _("Outlet"), _("Score"), _("Grade"), _("Veto"), _("Missing"),
+               _("Unreliable")]
+    headers += [f"{i.name} ({_('value')})" for i in indicators] + [f"{i.name} ({_('points')})" for i in indicators]
+    out = []
+    for g in queries.run_grades(request.user, run):
+        by_code = {b["code"]: b for b in g.breakdown}
+        out.append([g.rank, g.outlet.code, g.outlet.name, g.total, g.grade, ", ".join(g.vetoes), ", ".join(g.missing),
+                    ", ".join(g.unreliable)]
+                   + [by_code.get(i.code, {}).get("value") for i in indicators]
+                   + [by_code.get(i.code, {}).get("points") for i in indicators])
+    return export_list(f"service-grading-{run.branch.code}-{run.label}.xlsx", run.label, headers, out)
+
