@@ -37,10 +37,6 @@ def repair_request(b, user="staff11"):
 
 # --- scope -------------------------------------------------------------------------------------
 
-def test_anonymous_gets_401(client, cases_bank):
-    assert client.get(URL).status_code == 401
-    assert client.get(f"{URL}dashboard").status_code == 401
-
 
 @pytest.mark.date_sensitive
 def test_list_is_scoped(api, complaint, cases_bank):
