@@ -254,3 +254,40 @@ def test_extension_moves_a_support_request(cases_bank):
     services.decide_extension(b.users["sec1"], ext, True)
     case.refresh_from_db()
     assert case.resolution_due == date(2026, 11, 12)
+
+
+def test_the_branch_leader_reads_cases_and_writes_nothing_in_them(cases_bank, complaint):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import translation
+
+    b = cases_bank
+    leader = b.users["leader1"]
+    case = complaint()
+    ext = services.request_extension(b.users["head11"], case, 5, "资料待补充")
+    assert rules.can_view(leader, case)
+    with translation.override("zh-hans"), pytest.raises(PermissionDenied, match="您的角色不能登记工单"):
+        services.open_case(leader, case_type=CaseType.COMPLAINT, institution=b.o11, title="x", channel="on_site",
+                           complaint={"complainant_name": "张三"})
+    with pytest.raises(PermissionDenied):
+        services.comment_case(leader, case, "领导批示")
+    with pytest.raises(PermissionDenied):
+        services.add_attachment(leader, case, SimpleUploadedFile("a.pdf", b"%PDF"))
+    with pytest.raises(PermissionDenied):
+        services.decide_extension(leader, ext, True)
+    case.assignee = leader  # even assigned to them, a leader works on nothing
+    assert not rules.can_manage(leader, case)
+    assert Case.objects.count() == 1 and not case.comments.exists() and not case.attachments.exists()
+    assert Extension.objects.get(pk=ext.pk).state == Extension.State.REQUESTED
+
+
+def test_who_opens_which_case_type_is_refused_with_the_reason(cases_bank):
+    from django.utils import translation
+
+    b = cases_bank
+    with translation.override("zh-hans"), pytest.raises(PermissionDenied, match="您的角色不能登记“整改”"):
+        services.open_case(b.users["staff11"], case_type=CaseType.RECTIFICATION, institution=b.o11, title="x",
+                           channel="inspection", rectification={"evidence_required": "照片"})
+    with pytest.raises(PermissionDenied):
+        services.open_case(b.users["sb1mgr"], case_type=CaseType.FEEDBACK, institution=b.o11, title="x")
+    assert rules.opening_types(b.users["cpp1"]) == []  # a reviewer opens none
+    assert not Case.objects.exists()

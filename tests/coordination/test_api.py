@@ -177,10 +177,6 @@ def test_withdraw_and_revise(api, coord_bank, draft):
 
 # --- scope -------------------------------------------------------------------------------------
 
-def test_anonymous_gets_401(client, coord_bank):
-    assert client.get(f"{URL}items").status_code == 401
-    assert client.get(f"{URL}verify", {"number": "x"}).status_code == 401
-
 
 def test_undecided_item_is_hidden_like_a_missing_one(api, coord_bank, draft):
     b = coord_bank

@@ -103,10 +103,3 @@ def test_upload_reports_rejected_rows_by_line(bank, queue_dir, login, tmp_path):
 def test_empty_state_without_data(bank, queue_dir, login):
     response = login(bank.users["sec1"]).get(reverse("queueing:dashboard"))
     assert response.status_code == 200 and response.context["rows"] == []
-
-
-def test_anonymous_is_sent_to_login(client):
-    for url in (reverse("queueing:dashboard"), reverse("queueing:imports"), reverse("queueing:import", args=[1]),
-                reverse("queueing:outlet", args=["X"])):
-        response = client.get(url)
-        assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -381,6 +381,7 @@ class CaseIn(Schema):
 
 @router.post("", response={201: CaseDetailOut}, summary="Open a case (complaint, feedback, support, rectification)")
 def create_case(request, payload: CaseIn):
+    services.require_opening(request.user, payload.case_type)  # a type the role does not open: 403 first
     errors = {}
     institution = None
     if payload.institution_id is None:

@@ -23,10 +23,12 @@ from django.utils.translation import gettext_lazy as _
 from branchops.core import clock
 from branchops.core.actions import Transitions
 from branchops.org.models import Level
+from branchops.org.roles import user_roles
 from branchops.org.scope import in_scope, visible_institutions
 
 from .models import OPEN_STATUSES, Case, CaseType, Extension, Outcome, Status
 from .queries import visibility_q
+from .roles import OPENS, READ_ONLY_ROLES
 
 # --- the status of a case ------------------------------------------------------------------------
 
@@ -95,6 +97,33 @@ def pending_extension(case) -> Extension | None:
 
 # --- who ------------------------------------------------------------------------------------------
 
+def _roles(user) -> set[str]:
+    """The user's roles, asked once per user object (a page asks for every action it may offer)."""
+    if "_case_roles" not in user.__dict__:
+        user.__dict__["_case_roles"] = set(user_roles(user))
+    return user.__dict__["_case_roles"]
+
+
+def reads_only(user) -> bool:
+    """A branch leader (and any role of READ_ONLY_ROLES alone) reads cases and writes nothing in them."""
+    roles = _roles(user)
+    return not user.is_superuser and bool(roles) and roles <= READ_ONLY_ROLES
+
+
+def opening_types(user) -> list[str]:
+    """The case types the user may open, in CaseType order (roles.OPENS)."""
+    if user.is_superuser:
+        return list(CaseType.values)
+    if not user.is_active or not user.has_perm("cases.add_case"):
+        return []
+    types = set().union(*(OPENS.get(role, set()) for role in _roles(user)))
+    return [t for t in CaseType.values if t in types]
+
+
+def can_open(user, case_type: str) -> bool:
+    return case_type in opening_types(user)
+
+
 @_per_version
 def can_view(user, case) -> bool:
     """Sees the case: its institution's chain, its department, the people on it (queries.visibility_q)."""
@@ -105,7 +134,7 @@ def can_view(user, case) -> bool:
 def can_manage(user, case) -> bool:
     """Manage = the permission plus being on the case: in scope of its outlet, its assigned
     department, or personally the assignee or first-contact owner."""
-    if not user.is_active:
+    if not user.is_active or reads_only(user):
         return False
     # 首问负责: whoever received it, and whoever it is assigned to, works on it whatever their role.
     if user.is_superuser or case.assignee_id == user.pk or case.first_contact_owner_id == user.pk:
@@ -116,6 +145,11 @@ def can_manage(user, case) -> bool:
     if staff is not None and staff.department_id and case.assignee_department_id == staff.department_id:
         return True
     return can_view(user, case) and in_scope(user, case.institution)
+
+
+def can_comment(user, case) -> bool:
+    """Comments and files: whoever sees the case, except a role that only reads."""
+    return not reads_only(user) and can_view(user, case)
 
 
 def can_triage(user, case) -> bool:
@@ -130,7 +164,7 @@ def can_verify(user, case) -> bool:
 
 def can_decide_extension(user, case) -> bool:
     """An approver in scope decides extensions (never their own request: see may_decide_extension)."""
-    return user.has_perm("cases.approve_extension") and in_scope(user, case.institution)
+    return user.has_perm("cases.approve_extension") and not reads_only(user) and in_scope(user, case.institution)
 
 
 def can_approve_particular_complexity(user, case) -> bool:
@@ -267,11 +301,11 @@ def may_cancel(user, case) -> bool:
 
 
 def may_comment(user, case) -> bool:
-    return can_view(user, case)
+    return can_comment(user, case)
 
 
 def may_attach(user, case) -> bool:
-    return can_view(user, case)
+    return can_comment(user, case)
 
 
 def may_decide_extension(user, case) -> bool:

@@ -291,12 +291,24 @@ def _default_channel(case_type: str) -> str:
     return Channel.OUTLET if case_type in (CaseType.FEEDBACK, CaseType.SUPPORT) else Channel.SYSTEM
 
 
+def require_opening(actor, case_type: str) -> None:
+    """The role decides which case types a user opens (roles.OPENS), on the page and the API alike."""
+    if actor is None or case_type not in CaseType.values or rules.can_open(actor, case_type):
+        return
+    allowed = rules.opening_types(actor)
+    if not allowed:
+        raise PermissionDenied(_("Your role does not open cases."))
+    raise PermissionDenied(_("Your role cannot open a %(type)s; it opens: %(allowed)s.") % {
+        "type": CaseType(case_type).label, "allowed": "、".join(str(CaseType(t).label) for t in allowed)})
+
+
 @transaction.atomic
 def open_case(actor, *, case_type: str, institution: Institution, title: str, description: str = "",
               channel: str = "", category: Category | None = None, priority: str = Priority.NORMAL,
               received_at: datetime | None = None, first_contact_owner=None, requester=None,
               is_major: bool = False, complaint: dict | None = None, rectification: dict | None = None,
               link_to=None) -> Case:
+    require_opening(actor, case_type)
     require_perm(actor, "cases.add_case")
     received_at = received_at or clock.now()
     received_on = timezone.localtime(received_at).date()
@@ -449,7 +461,7 @@ def comment_case(actor, case: Case, body: str, expected_version: int | None = No
         raise ValidationError({"body": _("Write a comment first.")})
     check_lengths(body=(body, MAX_TEXT))
     case = _lock(case, expected_version)
-    require(rules.can_view, actor, case)
+    require(rules.can_comment, actor, case, _("Your role reads cases only: it cannot comment."))
     comment = Comment.objects.create(case=case, author=actor, body=body.strip())
     record_timeline(actor, case, "commented", body.strip()[:500])
     return comment
@@ -858,7 +870,7 @@ def link_case(actor, case: Case, target, label: str = "") -> CaseLink:
 def add_attachment(actor, case: Case, upload) -> Attachment:
     import os
 
-    require(rules.can_view, actor, case)
+    require(rules.can_comment, actor, case, _("Your role reads cases only: it cannot attach files."))
     ext = os.path.splitext(upload.name)[1].lower()
     if ext not in ATTACHMENT_TYPES:
         raise ValidationError({"file": _("Files of type %(ext)s are not accepted.") % {"ext": ext or "?"}})

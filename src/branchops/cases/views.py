@@ -154,8 +154,10 @@ def case_list(request):
 def case_new(request):
     case_type = request.GET.get("type", "")
     if case_type not in forms.OPEN_FORMS:
+        allowed = rules.opening_types(request.user)
         return render(request, "cases/new.html", {"types": [(t, label, TYPE_ICONS[t]) for t, label in
-                                                            CaseType.choices]})
+                                                            CaseType.choices if t in allowed]})
+    services.require_opening(request.user, case_type)
     form = forms.OPEN_FORMS[case_type](request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

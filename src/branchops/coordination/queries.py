@@ -9,8 +9,9 @@ from django.http import Http404
 from branchops.core import clock
 from branchops.dispatch import workload
 from branchops.dispatch.models import WorkOrder
+from branchops.dispatch.queries import visible_work_orders
 from branchops.org import queries as org_queries
-from branchops.org.models import Institution
+from branchops.org.models import Institution, Level
 from branchops.org.scope import scope_q, sees_everything
 
 from .models import URGENCY_RANK, Condition, Decision, Item, ItemStatus, Meeting, Opinion, Settings
@@ -162,6 +163,28 @@ def access_meeting(user, pk) -> Meeting:
         raise Http404 from exc
 
 
+def reads_minutes(user) -> bool:
+    """The minutes record every item of the meeting: outlets and sub-branches get none (issue 13)."""
+    if sees_everything(user):
+        return True
+    staff = getattr(user, "staff", None)
+    return staff is not None and staff.institution.level not in (Level.OUTLET, Level.SUB_BRANCH)
+
+
+def access_minutes(user, pk) -> Meeting:
+    """The meeting whose minutes the user may read; the same 404 as a meeting they cannot see."""
+    meeting = access_meeting(user, pk)
+    if not reads_minutes(user):
+        raise Http404
+    return meeting
+
+
+def meetings_with_counts(user) -> QuerySet:
+    """The meetings with the number of their items the user sees, and of those decided."""
+    items = visible_items(user).filter(meeting=OuterRef("pk"))
+    return meetings(user).annotate(n_items=_count(items), n_decided=_count(items.exclude(decision="")))
+
+
 def _count(qs):
     """COUNT(*) of a correlated subquery."""
     return Subquery(qs.order_by().values(n=Func("pk", function="COUNT")), output_field=IntegerField())
@@ -222,7 +245,8 @@ def statistics(user, *, since: date | None = None, until: date | None = None) ->
     open_ = ~Q(status=Condition.Status.SIGNED_OFF)
     conds = Condition.objects.filter(item__in=items).aggregate(
         open=Count("id", filter=open_), overdue=Count("id", filter=open_ & Q(due_date__lt=today)))
-    orders = WorkOrder.objects.filter(item__in=items).aggregate(
+    # The reader's own work orders only: an outlet sees a decided item but not the other outlets' work.
+    orders = visible_work_orders(user).filter(item__in=items).aggregate(
         total=Count("id"), done=Count("id", filter=Q(status="done")),
         on_time=Count("id", filter=Q(status="done", done_at__date__lte=F("due_date"))))
     return {

@@ -356,9 +356,7 @@ def item_file(request, pk, att_pk):
 @login_required
 @permission_required("coordination.view_meeting", raise_exception=True)
 def meeting_list(request):
-    qs = queries.meetings(request.user).select_related("branch").annotate(
-        n_items=Count("items", distinct=True),
-        n_decided=Count("items", filter=~Q(items__decision=""), distinct=True)).order_by("-held_on", "-id")
+    qs = queries.meetings_with_counts(request.user).select_related("branch").order_by("-held_on", "-id")
     return render(request, "coordination/meetings.html", {
         "page": paginate(request, qs),
         "form": forms.MeetingForm(auto_id="meeting-%s") if request.user.has_perm("coordination.run_meeting")
@@ -422,6 +420,7 @@ def meeting_detail(request, pk):
     return render(request, "coordination/meeting.html", {
         "meeting": meeting,
         "can": can,
+        "reads_minutes": queries.reads_minutes(request.user),
         "agenda": [r for r in rows if not r["consent"]],
         "consent": [r for r in rows if r["consent"]],
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
@@ -450,7 +449,7 @@ def meeting_action(request, pk, action):
 
 @login_required
 def minutes(request, pk):
-    meeting = queries.access_meeting(request.user, pk)
+    meeting = queries.access_minutes(request.user, pk)
     items = (queries.visible_items(request.user).filter(meeting=meeting).select_related("department")
              .prefetch_related("conditions__owner_department").order_by("agenda_order", "id"))
     return render(request, "coordination/minutes.html", {
@@ -462,7 +461,7 @@ def minutes(request, pk):
 
 @login_required
 def minutes_docx(request, pk):
-    meeting = queries.access_meeting(request.user, pk)
+    meeting = queries.access_minutes(request.user, pk)
     try:
         from .minutes import build_minutes_docx
     except ModuleNotFoundError as exc:  # the .docx builder is not there yet

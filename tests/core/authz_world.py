@@ -1,0 +1,134 @@
+"""The small seeded bank the authorisation matrix walks (tests/core/test_authorisation_matrix.py).
+
+Every object is made through the services, as users would make it, so each route has a real id to
+hit: cases of two outlets with a file and an extension waiting, items decided, released, waiting
+and drafted, a condition, a meeting, work orders, a ticket import, an API token.
+
+The users: one per role (``ROLES``) and, beside each, one of the same role outside its scope
+(``OUT_OF_SCOPE``): another outlet, another sub-branch, another department, another branch (every review department of a branch reviews every item, so the
+reviewer outside is another branch's).
+"""
+
+from datetime import timedelta
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from branchops.cases import services as cases
+from branchops.cases.defaults import load_complaint_codes, load_reference_data
+from branchops.cases.models import CaseType, Category, ComplaintCode, SlaPolicy
+from branchops.coordination import services as coordination
+from branchops.coordination.models import ReviewDimension, ReviewRemit
+from branchops.core import clock
+from branchops.core import services as core
+from branchops.org import services as org
+from branchops.org.models import Level
+from branchops.org.roles import Role
+from branchops.queueing import services as queueing
+
+from ..conftest import Org, ago, on_meeting_day
+
+# The user of each role inside the scope of the seeded work, and one of the same role outside it.
+ROLES = {
+    "sec1": Role.SECRETARIAT, "pfb1": Role.SUBMITTER, "icc1": Role.REVIEWER, "head11": Role.OUTLET_HEAD,
+    "staff11": Role.OUTLET_STAFF, "sb1mgr": Role.SERVICE_SUPERVISOR, "leader1": Role.BRANCH_LEADER,
+    "admin1": Role.ADMINISTRATOR,
+}
+OUT_OF_SCOPE = {
+    "sec_gz": "sec1", "sub_cpp": "pfb1", "rev_gz": "icc1", "head21": "head11", "staff21": "staff11",
+    "sb2mgr": "sb1mgr", "leader_gz": "leader1", "admin_gz": "admin1",
+}
+USERS = ["anon", *ROLES, *OUT_OF_SCOPE]
+
+
+def _people(b: Org) -> None:
+    b.gz = org.save_institution(None, code="GZ", name="广州分行", level=Level.TIER1_BRANCH, parent=b.ho)
+    b.gz_ops = org.save_department(None, institution=b.gz, code="GZOPS", name="广州运行管理部",
+                                   is_business=True, is_secretariat=True)
+    b.pfb = org.save_department(None, institution=b.branch, code="PFB", name="个人金融业务部", is_business=True)
+    b.cpp = org.save_department(None, institution=b.branch, code="CPP", name="消费者权益保护部", is_business=True)
+    b.icc = org.save_department(None, institution=b.branch, code="ICC", name="内控合规部", is_review=True)
+    b.gz_icc = org.save_department(None, institution=b.gz, code="GZICC", name="广州内控合规部", is_review=True)
+    remit = ReviewRemit.objects.create(department=b.icc)
+    remit.dimensions.set(ReviewDimension.objects.filter(code__in=["compliance"]))
+    for key, inst, role, dept, post in (
+        ("admin1", b.branch, Role.ADMINISTRATOR, None, None),
+        ("admin_gz", b.gz, Role.ADMINISTRATOR, None, None),
+        ("sec1", b.branch, Role.SECRETARIAT, b.ops, None),
+        ("sec_gz", b.gz, Role.SECRETARIAT, b.gz_ops, None),
+        ("leader1", b.branch, Role.BRANCH_LEADER, None, None),
+        ("leader_gz", b.gz, Role.BRANCH_LEADER, None, None),
+        ("pfb1", b.branch, Role.SUBMITTER, b.pfb, None),
+        ("sub_cpp", b.branch, Role.SUBMITTER, b.cpp, None),
+        ("icc1", b.branch, Role.REVIEWER, b.icc, None),
+        ("rev_gz", b.gz, Role.REVIEWER, b.gz_icc, None),
+        ("head11", b.o11, Role.OUTLET_HEAD, None, b.head),
+        ("head21", b.o21, Role.OUTLET_HEAD, None, b.head),
+        ("staff11", b.o11, Role.OUTLET_STAFF, None, b.teller),
+        ("staff12", b.o12, Role.OUTLET_STAFF, None, b.teller),
+        ("staff21", b.o21, Role.OUTLET_STAFF, None, b.teller),
+        ("sb1mgr", b.sb1, Role.SERVICE_SUPERVISOR, None, None),
+        ("sb2mgr", b.sb2, Role.SERVICE_SUPERVISOR, None, None),
+    ):
+        b.person(key, inst, [role], department=dept, post=post)
+
+
+def _cases(b: Org) -> None:
+    u = b.users
+    person = {"complainant_name": "张三", "complainant_phone": "13812345678"}
+    b.case11 = cases.open_case(u["staff11"], case_type=CaseType.COMPLAINT, institution=b.o11, title="排队太久",
+                               channel="on_site", complaint=person, received_at=ago(hours=2))
+    b.case21 = cases.open_case(u["staff21"], case_type=CaseType.COMPLAINT, institution=b.o21, title="态度不好",
+                               channel="on_site", complaint=person, received_at=ago(hours=3))
+    b.rect11 = cases.open_case(u["sb1mgr"], case_type=CaseType.RECTIFICATION, institution=b.o11, title="6S 不达标",
+                               channel="inspection", rectification={"evidence_required": "照片"})
+    b.feedback12 = cases.open_case(u["staff12"], case_type=CaseType.FEEDBACK, institution=b.o12, title="叫号机故障")
+    b.case_file = cases.add_attachment(u["staff11"], b.case11, SimpleUploadedFile("凭证.pdf", b"%PDF-1.4 x"))
+    b.extension = cases.request_extension(u["head11"], b.case11, 5, "客户资料待补充")
+
+
+def _item(b: Org, title: str, **extra):
+    start = clock.today() + timedelta(days=14)
+    fields = dict(title=title, item_type="new_business", background="新版本上线，需网点配合推广",
+                  actions="向到店客户介绍新功能并协助下载", effort_hours=2, window_start=start,
+                  window_end=start + timedelta(days=13), urgency="normal", customer_facing=False,
+                  online_justification="新功能需要面对面指导老年客户完成首次登录，无法完全线上完成",
+                  target_list=[b.o11, b.o12, b.o21])
+    fields.update(extra)
+    return coordination.save_item(b.users["pfb1"], **fields)
+
+
+def _coordination(b: Org) -> None:
+    u = b.users
+    released, conditional = _item(b, "手机银行推广"), _item(b, "理财双录检查")
+    b.item_file = coordination.add_attachment(u["pfb1"], released, "script", SimpleUploadedFile("话术.txt", b"x"))
+    released = coordination.submit_item(u["pfb1"], released)
+    conditional = coordination.submit_item(u["pfb1"], conditional)
+    b.meeting = released.meeting
+    coordination.freeze_agenda(u["sec1"], b.meeting)
+    b.waiting = coordination.submit_item(u["pfb1"], _item(b, "网点海报更换"))  # the next meeting's agenda
+    b.draft = _item(b, "尚未提交的草稿")
+    on_meeting_day(b.meeting)
+    released.refresh_from_db()
+    conditional.refresh_from_db()
+    b.released = coordination.record_decision(u["sec1"], released, "approved")
+    b.conditional = coordination.record_decision(u["sec1"], conditional, "conditional", conditions=[
+        {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
+    b.condition = b.conditional.conditions.get()
+    coordination.release_item(u["sec1"], b.released, override_reason="矩阵测试")
+    b.released.refresh_from_db()
+    b.wo11 = b.released.work_orders.get(institution=b.o11)
+    b.wo21 = b.released.work_orders.get(institution=b.o21)
+
+
+def build_world(tmp_path) -> Org:
+    load_reference_data(Category, SlaPolicy)
+    load_complaint_codes(ComplaintCode)
+    b = Org()
+    _people(b)
+    _cases(b)
+    _coordination(b)
+    ticket_file = tmp_path / "tickets.csv"
+    ticket_file.write_text("x\n")
+    b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)
+    b.token, _raw = core.create_api_token(b.users["staff11"], "矩阵")
+    return b

@@ -1,0 +1,938 @@
+"""The authorisation matrix (issue 13): every API operation and every page route, for every role and
+for a user of the same role outside its scope, answers what ``EXPECTED`` declares — and the lists
+hold only rows inside the reader's scope (``ROWS``).
+
+- The routes are discovered: the OpenAPI document (``branchops.api.api``) and Django's URL resolver.
+  A route that is not declared here, or a declared one that no longer exists, fails
+  ``test_every_route_is_declared``: a new endpoint is added with its row of answers.
+- Each route has one probe (``PROBES``): a GET, or for a write a representative request whose body
+  an allowed user would send; the answer must be the declared one. Every request runs in a
+  transaction rolled back afterwards, so the seeded world (tests/core/authz_world.py) is the same
+  for every cell.
+- Answers: 200/201 done, 302 sent to the login page (anonymous pages) or on after a page's POST,
+  400 refused with a message naming the field, 401 no credentials (API), 403 the role may not,
+  404 not in the reader's scope (the same as not existing), 405 a page that only takes POST.
+- The case-creation rule per role and case type is its own table (``OPENS``), walked through the
+  API and the page alike.
+"""
+
+import functools
+import logging
+import os
+import time
+from collections import Counter
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from branchops.api import api as ninja_api
+from branchops.cases.models import Case, CaseType
+from branchops.coordination.models import Item
+
+from .authz_world import OUT_OF_SCOPE, ROLES, USERS, build_world
+from .conftest import MATRIX_SIZE
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+DUMP = os.environ.get("AUTHZ_MATRIX_DUMP")  # set to a path: write the answers observed (to review, never to copy blind)
+
+
+# --- the matrix: every route × every user, declared once -----------------------------------------
+
+SIGNED_IN = " ".join(u for u in USERS if u != "anon")
+EVERYONE = " ".join(USERS)
+
+
+def but(*users) -> str:
+    """Every signed-in user but these."""
+    return " ".join(u for u in SIGNED_IN.split() if u not in users)
+
+
+EXPECTED = {
+    # --- API operations ---
+    "GET /api/v1/calendar/add-working-days": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/calendar/working-day": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/cases/": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/cases/complaints-per-outlet": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/cases/dashboard": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/cases/{pk}": {
+        200: "sec1 head11 staff11 sb1mgr leader1 admin1",
+        401: "anon",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/cases/{pk}/history": {
+        200: "sec1 head11 staff11 sb1mgr leader1 admin1",
+        401: "anon",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/items": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/coordination/items/{item_id}/release-check": {
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/items/{pk}": {
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/items/{pk}/attachments/{att_pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 leader1 admin1 head21 staff21",
+        401: "anon",
+        404: "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/items/{pk}/history": {
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/meetings": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/coordination/meetings/{pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        401: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/register/statistics": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/coordination/verify": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/dispatch/capacity/{outlet_id}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/dispatch/items/{item_id}/check": {
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/dispatch/work-orders": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/dispatch/work-orders/{pk}": {
+        200: "sec1 pfb1 head11 staff11 sb1mgr leader1 admin1",
+        401: "anon",
+        404: "icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/dispatch/workload": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/me": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/me/notifications": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/org/departments": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/org/departments/{pk}": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/org/institutions": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/org/institutions/{pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/org/institutions/{pk}/history": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/org/people": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/org/people/{pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/org/people/{pk}/history": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/queueing/imports": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/queueing/imports/{pk}": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/queueing/kpis": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/queueing/outlets/{code}/forecast": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/queueing/outlets/{code}/intervals": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/queueing/outlets/{code}/pattern": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/queueing/outlets/{code}/staffing": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "PATCH /api/v1/coordination/items/{pk}": {
+        200: "pfb1",
+        401: "anon",
+        403: "sec1 leader1 admin1",
+        404: "icc1 head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/cases/": {
+        201: "sec1 pfb1 head11 staff11 admin1 sub_cpp",
+        400: "sec_gz head21 staff21 admin_gz",
+        401: "anon",
+        403: "icc1 sb1mgr leader1 rev_gz sb2mgr leader_gz",
+    },
+    "POST /api/v1/cases/extensions/{pk}/decision": {
+        200: "sec1 admin1",
+        401: "anon",
+        403: "head11 staff11 sb1mgr leader1",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/cases/{pk}/actions/{action}": {
+        200: "sec1 head11 staff11 sb1mgr admin1",
+        401: "anon",
+        403: "leader1",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/conditions/{pk}/met": {
+        200: "sec1 pfb1 admin1",
+        401: "anon",
+        403: "icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/conditions/{pk}/signoff": {
+        400: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/items": {
+        201: "sec1 pfb1 sub_cpp",
+        400: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+        401: "anon",
+        403: "icc1 head11 staff11 sb1mgr leader1 admin1",
+    },
+    "POST /api/v1/coordination/items/{pk}/actions/{action}": {
+        200: "pfb1",
+        401: "anon",
+        403: "sec1 icc1 leader1 admin1",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/items/{pk}/attachments": {
+        201: "pfb1",
+        401: "anon",
+        403: "sec1 leader1 admin1",
+        404: "icc1 head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/meetings": {
+        201: "sec_gz admin_gz",
+        400: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "POST /api/v1/coordination/meetings/{pk}/actions/{action}": {
+        200: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "POST /api/v1/dispatch/work-orders/{pk}/actions/{action}": {
+        200: "head11",
+        401: "anon",
+        403: "sec1 pfb1 staff11 sb1mgr leader1 admin1",
+        404: "icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/me/notifications/read": {400: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/org/import": {
+        400: "admin1 admin_gz",
+        401: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "POST /api/v1/queueing/imports": {
+        400: "sec1 admin1 sec_gz admin_gz",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "PUT /api/v1/dispatch/capacity/{outlet_id}": {
+        200: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    # --- pages ---
+    "admin:*": {302: EVERYONE},
+    "api:api-root": {404: EVERYONE},
+    "api:openapi-json": {200: EVERYONE},
+    "api:openapi-view": {200: EVERYONE},
+    "calendar": {200: SIGNED_IN, 302: "anon"},
+    "cases:action": {
+        302: "anon sec1 head11 staff11 sb1mgr admin1",
+        403: "leader1",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "cases:attachment": {
+        200: "sec1 head11 staff11 sb1mgr leader1 admin1",
+        302: "anon",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "cases:dashboard": {200: SIGNED_IN, 302: "anon"},
+    "cases:detail": {
+        200: "sec1 head11 staff11 sb1mgr leader1 admin1",
+        302: "anon",
+        404: "pfb1 icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "cases:list": {200: SIGNED_IN, 302: "anon"},
+    "cases:new": {
+        200: "sec1 pfb1 head11 staff11 sb1mgr admin1 sec_gz sub_cpp head21 staff21 sb2mgr admin_gz",
+        302: "anon",
+        403: "icc1 leader1 rev_gz leader_gz",
+    },
+    "coordination:item": {
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:item_action": {
+        302: "anon pfb1",
+        403: "sec1 icc1 leader1 admin1",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:item_edit": {
+        200: "pfb1",
+        302: "anon",
+        403: "sec1 icc1 head11 staff11 sb1mgr leader1 admin1 rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+        404: "sec_gz sub_cpp",
+    },
+    "coordination:item_file": {
+        200: "sec1 pfb1 icc1 head11 staff11 leader1 admin1 head21 staff21",
+        302: "anon",
+        404: "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
+    },
+    "coordination:item_new": {
+        200: "sec1 pfb1 sec_gz sub_cpp",
+        302: "anon",
+        403: "icc1 head11 staff11 sb1mgr leader1 admin1 rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:meeting": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        302: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "coordination:meeting_action": {
+        302: "anon sec1 admin1",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "coordination:meeting_new": {
+        302: "anon sec1 admin1 sec_gz admin_gz",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "coordination:meetings": {200: SIGNED_IN, 302: "anon"},
+    "coordination:minutes": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:minutes_docx": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:monitor": {
+        200: "sec1 pfb1 leader1 admin1",
+        302: "anon",
+        403: "icc1 head11 staff11 sb1mgr sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "coordination:register": {200: SIGNED_IN, 302: "anon"},
+    "coordination:verify": {200: SIGNED_IN, 302: "anon"},
+    "dispatch/items/<int:item_pk>/": {301: EVERYONE},
+    "dispatch:action": {
+        302: "anon head11",
+        403: "sec1 pfb1 staff11 sb1mgr leader1 admin1",
+        404: "icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "dispatch:capacity": {
+        302: "anon sec1 admin1 sec_gz admin_gz",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "dispatch:material": {
+        200: "sec1 pfb1 head11 staff11 sb1mgr leader1 admin1",
+        302: "anon",
+        404: "icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "dispatch:work_order": {
+        200: "sec1 pfb1 head11 staff11 sb1mgr leader1 admin1",
+        302: "anon",
+        404: "icc1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "dispatch:work_orders": {200: SIGNED_IN, 302: "anon"},
+    "dispatch:workload": {200: SIGNED_IN, 302: "anon"},
+    "home": {200: SIGNED_IN, 302: "anon"},
+    "login": {200: "anon", 302: SIGNED_IN},
+    "logout": {302: EVERYONE},
+    "notifications": {200: SIGNED_IN, 302: "anon"},
+    "notifications_read": {302: EVERYONE},
+    "org:department_detail": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:department_edit": {
+        200: "admin1",
+        302: "anon",
+        403: "sec1 pfb1 icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:department_list": {200: SIGNED_IN, 302: "anon"},
+    "org:department_new": {
+        200: "admin1 admin_gz",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "org:export": {
+        200: "sec1 leader1 admin1 sec_gz leader_gz admin_gz",
+        302: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr sub_cpp rev_gz head21 staff21 sb2mgr",
+    },
+    "org:import": {
+        200: "admin1 admin_gz",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "org:institution_detail": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:institution_edit": {
+        200: "admin1",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:institution_hours": {
+        200: "admin1",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:institution_list": {200: SIGNED_IN, 302: "anon"},
+    "org:institution_new": {
+        200: "admin1 admin_gz",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "org:staff_detail": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:staff_edit": {
+        200: "admin1",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "org:staff_list": {200: SIGNED_IN, 302: "anon"},
+    "org:staff_new": {
+        200: "admin1 admin_gz",
+        302: "anon",
+        403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
+    },
+    "org:tree": {200: SIGNED_IN, 302: "anon"},
+    "password_change": {200: SIGNED_IN, 302: "anon"},
+    "password_change_done": {200: SIGNED_IN, 302: "anon"},
+    "profile": {200: SIGNED_IN, 302: "anon"},
+    "queueing:dashboard": {200: SIGNED_IN, 302: "anon"},
+    "queueing:import": {
+        200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "queueing:imports": {200: SIGNED_IN, 302: "anon"},
+    "queueing:outlet": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "set_language": {302: EVERYONE},
+    "token_revoke": {
+        302: "anon staff11",
+        404: but("staff11"),
+    },
+}
+
+# Which rows each list shows whom (the rows named by ROW_NAMES); a user not listed gets no 200.
+ROWS = {
+    "GET /api/v1/cases/": {
+        "case11 case21 feedback12 rect11": "sec1 leader1 admin1",
+        "": "pfb1 icc1 sec_gz sub_cpp rev_gz leader_gz admin_gz",
+        "case11 rect11": "head11 staff11",
+        "case11 feedback12 rect11": "sb1mgr",
+        "case21": "head21 staff21 sb2mgr",
+    },
+    "GET /api/v1/coordination/items": {
+        "conditional draft released waiting": "sec1 pfb1 leader1 admin1",
+        "conditional released waiting": "icc1",
+        "conditional released": "head11 staff11 sb1mgr sub_cpp head21 staff21 sb2mgr",
+        "": "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/coordination/meetings": {
+        "meeting next_meeting": "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        "": "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/dispatch/work-orders": {
+        "wo@SZ0101 wo@SZ0102 wo@SZ0201": "sec1 pfb1 leader1 admin1",
+        "": "icc1 sec_gz sub_cpp rev_gz leader_gz admin_gz",
+        "wo@SZ0101": "head11 staff11",
+        "wo@SZ0101 wo@SZ0102": "sb1mgr",
+        "wo@SZ0201": "head21 staff21 sb2mgr",
+    },
+    "GET /api/v1/org/institutions": {
+        "SZ SZ01 SZ0101 SZ0102 SZ02 SZ0201": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        "SZ0101": "head11 staff11",
+        "SZ01 SZ0101 SZ0102": "sb1mgr",
+        "GZ": "sec_gz rev_gz leader_gz admin_gz",
+        "SZ0201": "head21 staff21",
+        "SZ02 SZ0201": "sb2mgr",
+    },
+    "GET /api/v1/org/people": {
+        "admin1 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 staff11 staff12 staff21 sub_cpp":
+            "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        "head11 staff11": "head11 staff11",
+        "head11 sb1mgr staff11 staff12": "sb1mgr",
+        "admin_gz leader_gz rev_gz sec_gz": "sec_gz rev_gz leader_gz admin_gz",
+        "head21 staff21": "head21 staff21",
+        "head21 sb2mgr staff21": "sb2mgr",
+    },
+    "GET /api/v1/queueing/imports": {
+        "ticket_import": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        "": "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+}
+
+
+# --- the probes: one request per route, on the seeded world ---------------------------------------
+
+def _get(path):
+    return lambda b: ("get", path(b), {})
+
+
+def _post(path, data=None, form=False):
+    def probe(b):
+        body = data(b) if callable(data) else (data or {})
+        if form:
+            return "post", path(b), {"data": body}
+        return "post", path(b), {"data": body, "content_type": "application/json"}
+
+    return probe
+
+
+def _json(method, path, data):
+    return lambda b: (method, path(b), {"data": data(b), "content_type": "application/json"})
+
+
+def _upload(name, content, **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return lambda b: {"file": SimpleUploadedFile(name, content), **fields}
+
+
+def _version(model, attr):
+    return lambda b: model.objects.get(pk=getattr(b, attr).pk).version
+
+
+def _item_body(b):
+    start = b.draft.window_start
+    return {"title": "矩阵测试事项", "item_type": "new_business", "background": "背景", "actions": "动作",
+            "effort_hours": "1", "window_start": str(start), "window_end": str(start), "urgency": "normal",
+            "customer_facing": False, "outlet_ids": [b.o11.pk],
+            "online_justification": "需要网点当面指导，无法线上完成"}
+
+
+def _case_body(b, case_type, institution):
+    body = {"case_type": case_type, "institution_id": institution.pk, "title": "矩阵测试", "channel": ""}
+    if case_type == CaseType.COMPLAINT:
+        body |= {"channel": "on_site", "complaint": {"complainant_name": "李四"}}
+    elif case_type == CaseType.SUPPORT:
+        body["category"] = "REPAIR"
+    elif case_type == CaseType.RECTIFICATION:
+        body |= {"channel": "inspection", "rectification": {"evidence_required": "照片"}}
+    return body
+
+
+PROBES = {
+    # --- API ---
+    "GET /api/v1/me": _get(lambda b: f"{API}/me"),
+    "GET /api/v1/me/notifications": _get(lambda b: f"{API}/me/notifications"),
+    "POST /api/v1/me/notifications/read": _post(lambda b: f"{API}/me/notifications/read"),
+    "GET /api/v1/calendar/working-day": _get(lambda b: f"{API}/calendar/working-day?on=2026-10-01"),
+    "GET /api/v1/calendar/add-working-days": _get(lambda b: f"{API}/calendar/add-working-days?start=2026-10-01&days=3"),
+    "GET /api/v1/org/institutions": _get(lambda b: f"{API}/org/institutions"),
+    "GET /api/v1/org/institutions/{pk}": _get(lambda b: f"{API}/org/institutions/{b.o11.pk}"),
+    "GET /api/v1/org/institutions/{pk}/history": _get(lambda b: f"{API}/org/institutions/{b.o11.pk}/history"),
+    "GET /api/v1/org/departments": _get(lambda b: f"{API}/org/departments"),
+    "GET /api/v1/org/departments/{pk}": _get(lambda b: f"{API}/org/departments/{b.pfb.pk}"),
+    "GET /api/v1/org/people": _get(lambda b: f"{API}/org/people"),
+    "GET /api/v1/org/people/{pk}": _get(lambda b: f"{API}/org/people/{b.users['staff11'].staff.pk}"),
+    "GET /api/v1/org/people/{pk}/history": _get(lambda b: f"{API}/org/people/{b.users['staff11'].staff.pk}/history"),
+    "POST /api/v1/org/import": _post(lambda b: f"{API}/org/import?dry_run=true",
+                                     _upload("org.xlsx", b"not a workbook"), form=True),
+    "GET /api/v1/cases/": _get(lambda b: f"{API}/cases/"),
+    "POST /api/v1/cases/": _post(lambda b: f"{API}/cases/",
+                                 lambda b: _case_body(b, CaseType.COMPLAINT, b.o11)),
+    "GET /api/v1/cases/{pk}": _get(lambda b: f"{API}/cases/{b.case11.pk}"),
+    "GET /api/v1/cases/{pk}/history": _get(lambda b: f"{API}/cases/{b.case11.pk}/history"),
+    "POST /api/v1/cases/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/cases/{b.case11.pk}/actions/comment",
+        lambda b: {"body": "矩阵测试", "version": _version(Case, "case11")(b)}),
+    "POST /api/v1/cases/extensions/{pk}/decision": _post(lambda b: f"{API}/cases/extensions/{b.extension.pk}/decision",
+                                                         {"approve": True}),
+    "GET /api/v1/cases/dashboard": _get(lambda b: f"{API}/cases/dashboard"),
+    "GET /api/v1/cases/complaints-per-outlet": _get(lambda b: f"{API}/cases/complaints-per-outlet?year=2026"),
+    "GET /api/v1/coordination/items": _get(lambda b: f"{API}/coordination/items"),
+    "POST /api/v1/coordination/items": _post(lambda b: f"{API}/coordination/items", _item_body),
+    "GET /api/v1/coordination/items/{pk}": _get(lambda b: f"{API}/coordination/items/{b.waiting.pk}"),
+    "PATCH /api/v1/coordination/items/{pk}": _json("patch", lambda b: f"{API}/coordination/items/{b.draft.pk}",
+                                                   lambda b: {"title": "改过的标题"}),
+    "GET /api/v1/coordination/items/{pk}/history": _get(lambda b: f"{API}/coordination/items/{b.waiting.pk}/history"),
+    "GET /api/v1/coordination/items/{item_id}/release-check": _get(
+        lambda b: f"{API}/coordination/items/{b.waiting.pk}/release-check"),
+    "GET /api/v1/dispatch/items/{item_id}/check": _get(lambda b: f"{API}/dispatch/items/{b.waiting.pk}/check"),
+    "POST /api/v1/coordination/items/{pk}/attachments": _post(
+        lambda b: f"{API}/coordination/items/{b.draft.pk}/attachments", _upload("指引.txt", b"x", kind="guide"),
+        form=True),
+    "GET /api/v1/coordination/items/{pk}/attachments/{att_pk}": _get(
+        lambda b: f"{API}/coordination/items/{b.released.pk}/attachments/{b.item_file.pk}"),
+    "POST /api/v1/coordination/items/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/coordination/items/{b.waiting.pk}/actions/withdraw", {"reason": "矩阵测试"}),
+    "POST /api/v1/coordination/conditions/{pk}/met": _post(
+        lambda b: f"{API}/coordination/conditions/{b.condition.pk}/met", {"evidence": "已修订"}),
+    "POST /api/v1/coordination/conditions/{pk}/signoff": _post(
+        lambda b: f"{API}/coordination/conditions/{b.condition.pk}/signoff", {"accept": True}),
+    "GET /api/v1/coordination/meetings": _get(lambda b: f"{API}/coordination/meetings"),
+    "POST /api/v1/coordination/meetings": _post(lambda b: f"{API}/coordination/meetings",
+                                                lambda b: {"held_on": str(b.draft.window_start)}),
+    "GET /api/v1/coordination/meetings/{pk}": _get(lambda b: f"{API}/coordination/meetings/{b.meeting.pk}"),
+    "POST /api/v1/coordination/meetings/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/coordination/meetings/{b.meeting.pk}/actions/close"),
+    "GET /api/v1/coordination/register/statistics": _get(lambda b: f"{API}/coordination/register/statistics"),
+    "GET /api/v1/coordination/verify": _get(lambda b: f"{API}/coordination/verify?number=X"),
+    "GET /api/v1/dispatch/work-orders": _get(lambda b: f"{API}/dispatch/work-orders"),
+    "GET /api/v1/dispatch/work-orders/{pk}": _get(lambda b: f"{API}/dispatch/work-orders/{b.wo11.pk}"),
+    "POST /api/v1/dispatch/work-orders/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/dispatch/work-orders/{b.wo11.pk}/actions/acknowledge"),
+    "GET /api/v1/dispatch/workload": _get(lambda b: f"{API}/dispatch/workload"),
+    "GET /api/v1/dispatch/capacity/{outlet_id}": _get(lambda b: f"{API}/dispatch/capacity/{b.o11.pk}"),
+    "PUT /api/v1/dispatch/capacity/{outlet_id}": _json("put", lambda b: f"{API}/dispatch/capacity/{b.o11.pk}",
+                                                       lambda b: {"weekly_hours": "30.0"}),
+    "GET /api/v1/queueing/kpis": _get(lambda b: f"{API}/queueing/kpis"),
+    "GET /api/v1/queueing/outlets/{code}/intervals": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/intervals"),
+    "GET /api/v1/queueing/outlets/{code}/pattern": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/pattern"),
+    "GET /api/v1/queueing/outlets/{code}/staffing": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/staffing"),
+    "GET /api/v1/queueing/outlets/{code}/forecast": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/forecast"),
+    "GET /api/v1/queueing/imports": _get(lambda b: f"{API}/queueing/imports"),
+    "POST /api/v1/queueing/imports": _post(lambda b: f"{API}/queueing/imports", _upload("t.txt", b"x"), form=True),
+    "GET /api/v1/queueing/imports/{pk}": _get(lambda b: f"{API}/queueing/imports/{b.ticket_import.pk}"),
+    # --- pages ---
+    "home": _get(lambda b: "/"),
+    "login": _get(lambda b: "/accounts/login/"),
+    "logout": _post(lambda b: "/accounts/logout/", form=True),
+    "password_change": _get(lambda b: "/accounts/password/"),
+    "password_change_done": _get(lambda b: "/accounts/password/done/"),
+    "profile": _get(lambda b: "/accounts/profile/"),
+    "token_revoke": _post(lambda b: f"/accounts/tokens/{b.token.pk}/revoke/", form=True),
+    "notifications": _get(lambda b: "/notifications/"),
+    "notifications_read": _post(lambda b: "/notifications/read/", form=True),
+    "calendar": _get(lambda b: "/calendar/"),
+    "set_language": _post(lambda b: "/i18n/setlang/", {"language": "zh-hans"}, form=True),
+    "api:openapi-json": _get(lambda b: f"{API}/openapi.json"),
+    "api:openapi-view": _get(lambda b: f"{API}/docs"),
+    "api:api-root": _get(lambda b: f"{API}/"),
+    "admin:*": _get(lambda b: "/admin/org/staff/"),
+    "org:tree": _get(lambda b: "/org/"),
+    "org:institution_list": _get(lambda b: "/org/institutions/"),
+    "org:institution_new": _get(lambda b: "/org/institutions/new/"),
+    "org:institution_detail": _get(lambda b: f"/org/institutions/{b.o11.pk}/"),
+    "org:institution_edit": _get(lambda b: f"/org/institutions/{b.o11.pk}/edit/"),
+    "org:institution_hours": _get(lambda b: f"/org/institutions/{b.o11.pk}/hours/"),
+    "org:department_list": _get(lambda b: "/org/departments/"),
+    "org:department_new": _get(lambda b: "/org/departments/new/"),
+    "org:department_detail": _get(lambda b: f"/org/departments/{b.pfb.pk}/"),
+    "org:department_edit": _get(lambda b: f"/org/departments/{b.pfb.pk}/edit/"),
+    "org:staff_list": _get(lambda b: "/org/people/"),
+    "org:staff_new": _get(lambda b: "/org/people/new/"),
+    "org:staff_detail": _get(lambda b: f"/org/people/{b.users['staff11'].staff.pk}/"),
+    "org:staff_edit": _get(lambda b: f"/org/people/{b.users['staff11'].staff.pk}/edit/"),
+    "org:export": _get(lambda b: "/org/export/"),
+    "org:import": _get(lambda b: "/org/import/"),
+    "cases:list": _get(lambda b: "/cases/"),
+    "cases:new": _get(lambda b: "/cases/new/"),
+    "cases:dashboard": _get(lambda b: "/cases/dashboard/"),
+    "cases:detail": _get(lambda b: f"/cases/{b.case11.pk}/"),
+    "cases:attachment": _get(lambda b: f"/cases/{b.case11.pk}/files/{b.case_file.pk}/"),
+    "cases:action": _post(lambda b: f"/cases/{b.case11.pk}/comment/",
+                          lambda b: {"body": "矩阵测试", "version": _version(Case, "case11")(b)}, form=True),
+    "coordination:register": _get(lambda b: "/coordination/"),
+    "coordination:item_new": _get(lambda b: "/coordination/items/new/"),
+    "coordination:item": _get(lambda b: f"/coordination/items/{b.waiting.pk}/"),
+    "coordination:item_edit": _get(lambda b: f"/coordination/items/{b.draft.pk}/edit/"),
+    "coordination:item_file": _get(lambda b: f"/coordination/items/{b.released.pk}/files/{b.item_file.pk}/"),
+    "coordination:monitor": _get(lambda b: f"/coordination/items/{b.released.pk}/work-orders/"),
+    "coordination:item_action": _post(lambda b: f"/coordination/items/{b.waiting.pk}/withdraw/",
+                                      lambda b: {"reason": "矩阵测试", "version": _version(Item, "waiting")(b)},
+                                      form=True),
+    "coordination:meetings": _get(lambda b: "/coordination/meetings/"),
+    "coordination:meeting_new": _post(lambda b: "/coordination/meetings/new/",
+                                      lambda b: {"held_on": str(b.draft.window_start)}, form=True),
+    "coordination:meeting": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/"),
+    "coordination:minutes": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/minutes/"),
+    "coordination:minutes_docx": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/minutes.docx"),
+    "coordination:meeting_action": _post(lambda b: f"/coordination/meetings/{b.meeting.pk}/close/", form=True),
+    "coordination:verify": _get(lambda b: "/coordination/verify/"),
+    "dispatch/items/<int:item_pk>/": _get(lambda b: f"/dispatch/items/{b.released.pk}/"),
+    "dispatch:work_orders": _get(lambda b: "/dispatch/"),
+    "dispatch:workload": _get(lambda b: "/dispatch/workload/"),
+    "dispatch:capacity": _get(lambda b: "/dispatch/workload/capacity/"),
+    "dispatch:work_order": _get(lambda b: f"/dispatch/{b.wo11.pk}/"),
+    "dispatch:material": _get(lambda b: f"/dispatch/{b.wo11.pk}/materials/{b.item_file.pk}/"),
+    "dispatch:action": _post(lambda b: f"/dispatch/{b.wo11.pk}/acknowledge/", form=True),
+    "queueing:dashboard": _get(lambda b: "/queueing/"),
+    "queueing:outlet": _get(lambda b: f"/queueing/outlets/{b.o11.code}/"),
+    "queueing:imports": _get(lambda b: "/queueing/imports/"),
+    "queueing:import": _get(lambda b: f"/queueing/imports/{b.ticket_import.pk}/"),
+}
+
+
+# The lists whose rows are checked: each row's id named by the seeded world (rows it does not name are
+# counted as "?" — a row from outside the world would show up).
+def _named(pairs):
+    return lambda b: {obj.pk: name for name, obj in pairs(b)}
+
+
+ROW_NAMES = {
+    "GET /api/v1/cases/": _named(lambda b: [("case11", b.case11), ("case21", b.case21), ("rect11", b.rect11),
+                                            ("feedback12", b.feedback12)]),
+    "GET /api/v1/coordination/items": _named(lambda b: [("released", b.released), ("conditional", b.conditional),
+                                                        ("waiting", b.waiting), ("draft", b.draft)]),
+    "GET /api/v1/coordination/meetings": _named(lambda b: [("meeting", b.meeting),
+                                                           ("next_meeting", b.waiting.meeting)]),
+    "GET /api/v1/dispatch/work-orders": _named(lambda b: [(f"wo@{wo.institution.code}", wo)
+                                                          for wo in b.released.work_orders.all()]),
+    "GET /api/v1/queueing/imports": _named(lambda b: [("ticket_import", b.ticket_import)]),
+    "GET /api/v1/org/institutions": _named(lambda b: [(i.code, i) for i in
+                                                      (b.ho, b.branch, b.gz, b.sb1, b.sb2, b.o11, b.o12, b.o21)]),
+    "GET /api/v1/org/people": _named(lambda b: [(key, user.staff) for key, user in b.users.items()]),
+}
+
+
+def rows_seen(b, key, response) -> str:
+    names = ROW_NAMES[key](b)
+    body = response.json()
+    rows = body["items"] if isinstance(body, dict) else body
+    return " ".join(sorted(names.get(row["id"], "?") for row in rows))
+
+
+# --- discovery ------------------------------------------------------------------------------------
+
+@functools.cache
+def api_operations() -> set[str]:
+    schema = ninja_api.get_openapi_schema()
+    return {f"{method.upper()} {path}" for path, ops in schema["paths"].items() for method in ops}
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}:{p.namespace}".strip(":") if p.namespace else namespace
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), f"{namespace}:{p.name}".strip(":") if p.name else "", p.callback
+
+
+def page_routes() -> set[str]:
+    """Every page route by its name (the admin site's generated views as one: staff only, Django's)."""
+    routes = set()
+    for pattern, name, callback in _walk(get_resolver().url_patterns):
+        if pattern.startswith("admin/"):
+            routes.add("admin:*")
+        elif getattr(callback, "__module__", "") == "ninja.operation":
+            continue  # an API operation: the OpenAPI document lists it
+        else:
+            routes.add(name or pattern)
+    return routes
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+def _request(client, method, path, kwargs):
+    """One request whose writes are rolled back: every cell sees the same world."""
+    with transaction.atomic():
+        response = getattr(client, method)(path, **kwargs)
+        transaction.set_rollback(True)
+    return response
+
+
+@pytest.fixture
+def world(db, tmp_path, settings):
+    log = logging.getLogger("django.request")
+    level = log.level
+    log.setLevel(logging.ERROR)  # 403/404 are the expected answers here: no traceback logged for each
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.BRANCHOPS_QUEUE_DIR = tmp_path / "queueing"
+    yield build_world(tmp_path)
+    log.setLevel(level)
+
+
+SIGNS_OUT = {"logout", "set_language"}  # they change the client's cookies
+
+
+def _clients(b, client_factory, users=USERS):
+    clients = {}
+    for key in users:
+        c = client_factory()
+        if key != "anon":
+            c.force_login(b.users[key])
+        clients[key] = c
+    return clients
+
+
+TIMES = {}
+ROWS_SEEN = {}
+ANON_SENT_TO = {}
+
+
+def observe(b, keys):
+    from django.test import Client
+
+    clients = _clients(b, Client)
+    for found in (TIMES, ROWS_SEEN, ANON_SENT_TO):
+        found.clear()
+    seen = {}
+    for key in keys:
+        t0 = time.perf_counter()
+        for user in USERS:
+            method, path, kwargs = PROBES[key](b)
+            client = clients[user]
+            if key in SIGNS_OUT:  # on a client of its own: the shared one stays signed in
+                client = _clients(b, Client, [user])[user]
+            response = _request(client, method, path, kwargs)
+            seen[key, user] = response.status_code
+            if user == "anon" and method == "get" and response.status_code == 302:
+                ANON_SENT_TO[key] = response["Location"]
+            if key in ROW_NAMES and response.status_code == 200:
+                ROWS_SEEN[key, user] = rows_seen(b, key, response)
+        TIMES[key] = time.perf_counter() - t0
+    return seen
+
+
+# --- who opens which case type: every user × every case type, API and page -----------------------
+
+C, F, S, R = CaseType.COMPLAINT, CaseType.FEEDBACK, CaseType.SUPPORT, CaseType.RECTIFICATION
+OUTLET_TYPES = {C, F, S}
+OPENS = {  # the case types each user opens (every other type: 403, page and API alike)
+    "sec1": {C, F, S, R}, "sec_gz": {C, F, S, R}, "admin1": {C, F, S, R}, "admin_gz": {C, F, S, R},
+    "head11": OUTLET_TYPES, "head21": OUTLET_TYPES, "staff11": OUTLET_TYPES, "staff21": OUTLET_TYPES,
+    "sb1mgr": {R}, "sb2mgr": {R},
+    "pfb1": {C}, "sub_cpp": {C},  # a business department registers the complaints that reach it
+    "icc1": set(), "rev_gz": set(),  # reviewers review items; they open no case
+    "leader1": set(), "leader_gz": set(),  # the branch leader only reads
+}
+
+
+def _home(b, user):
+    """Where the user would open a case: their outlet, an outlet of their sub-branch or branch, or
+    (outside the seeded branch) their own institution."""
+    inst = user.staff.institution
+    return {b.sb1: b.o11, b.sb2: b.o21, b.branch: b.o11}.get(inst, inst)
+
+
+def walk_case_opening(b, clients) -> list[str]:
+    wrong = []
+    for key, types in OPENS.items():
+        user = b.users[key]
+        for case_type in CaseType.values:
+            body = _case_body(b, case_type, _home(b, user))
+            api = _request(clients[key], "post", f"{API}/cases/", {"data": body, "content_type": "application/json"})
+            page = _request(clients[key], "get", f"/cases/new/?type={case_type}", {})
+            want_api, want_page = (201, 200) if case_type in types else (403, 403)
+            if (api.status_code, page.status_code) != (want_api, want_page):
+                wrong.append(f"open {case_type} as {key}: API {api.status_code} (want {want_api}), "
+                             f"page {page.status_code} (want {want_page})")
+    anon = _request(clients["anon"], "post", f"{API}/cases/", {"data": _case_body(b, C, b.o11),
+                                                                 "content_type": "application/json"})
+    if anon.status_code != 401:
+        wrong.append(f"open a complaint anonymously: {anon.status_code}")
+    return wrong
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+def test_every_route_is_declared():
+    discovered = api_operations() | page_routes()
+    assert sorted(discovered - set(EXPECTED)) == [], "a route without its row in EXPECTED (and PROBES)"
+    assert sorted(set(EXPECTED) - discovered) == [], "a declared route that no longer exists"
+    assert set(PROBES) == set(EXPECTED)
+    for key, answers in EXPECTED.items():
+        users = Counter(u for listed in answers.values() for u in listed.split())
+        assert users == Counter(USERS), f"{key}: every user answered once ({users - Counter(USERS)})"
+    assert set(OPENS) == set(ROLES) | set(OUT_OF_SCOPE)
+    assert set(ROWS) == set(ROW_NAMES)
+
+
+def test_authorisation_matrix(world, request, monkeypatch):
+    from django.test import Client
+
+    # The OpenAPI document is the same for every reader: build it once, not 17 times.
+    built, build = {}, ninja_api.get_openapi_schema
+
+    def once(*args, **kwargs):
+        key = repr((args, sorted(kwargs.items())))
+        if key not in built:
+            built[key] = build(*args, **kwargs)
+        return built[key]
+
+    monkeypatch.setattr(ninja_api, "get_openapi_schema", once)
+
+    seen = observe(world, sorted(EXPECTED))
+    wrong = []
+    for key, answers in EXPECTED.items():
+        for status, users in answers.items():
+            wrong += [f"{key} as {u}: {seen[key, u]} (want {status})" for u in users.split() if seen[key, u] != status]
+    for key, by_rows in ROWS.items():
+        want = {u: rows for rows, users in by_rows.items() for u in users.split()}
+        for user in USERS:
+            if ROWS_SEEN.get((key, user)) != want.get(user):
+                wrong.append(f"{key} rows as {user}: {ROWS_SEEN.get((key, user))!r} (want {want.get(user)!r})")
+    wrong += [f"{key} sends the anonymous to {to}, not the sign-in page" for key, to in ANON_SENT_TO.items()
+              if not to.startswith(("/accounts/login/", "/admin/login/"))]  # the admin site has its own
+    wrong += walk_case_opening(world, _clients(world, Client))
+    cells = len(EXPECTED) * len(USERS) + len(OPENS) * len(CaseType.values) * 2 + 1
+    request.config.stash[MATRIX_SIZE] = (f"authorisation matrix: {len(EXPECTED)} routes ({len(api_operations())} API "
+                                         f"operations, {len(page_routes())} pages) × {len(USERS)} users "
+                                         f"({len(ROLES)} roles, {len(OUT_OF_SCOPE)} out of scope, anonymous) "
+                                         f"+ case opening {len(OPENS)} users × {len(CaseType.values)} types × "
+                                         f"API/page = {cells} answers checked, {len(ROWS)} lists row by row")
+    print(request.config.stash[MATRIX_SIZE])
+    assert not wrong, f"{len(wrong)} of {cells} answers differ from the matrix:\n" + "\n".join(wrong)
+
+
+def test_dump(world):
+    if not DUMP:
+        pytest.skip("AUTHZ_MATRIX_DUMP not set")
+    seen = observe(world, sorted(PROBES))
+    with open(DUMP, "w") as out:
+        for key in sorted(PROBES):
+            by_status = {}
+            for user in USERS:
+                by_status.setdefault(seen[key, user], []).append(user)
+            cells = ", ".join(f"{status}: {' '.join(users)!r}" for status, users in sorted(by_status.items()))
+            out.write(f"{key!r}: {{{cells}}},  # {TIMES[key]:.2f}s\n")
+        for key in sorted(ROW_NAMES):
+            by_rows = {}
+            for user in USERS:
+                if (key, user) in ROWS_SEEN:
+                    by_rows.setdefault(ROWS_SEEN[key, user], []).append(user)
+            cells = ", ".join(f"{rows!r}: {' '.join(users)!r}" for rows, users in by_rows.items())
+            out.write(f"ROWS {key!r}: {{{cells}}},\n")
