@@ -1,39 +1,70 @@
 """The JSON API under /api/v1/: session (with CSRF) or token authentication, same scope as pages."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 
 from branchops.core.services import authenticate_token
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def carries_token(request) -> bool:
+    return "X-API-Token" in request.headers or request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def _token_user(request, raw):
+    """A token acts as its owner, with the owner's current roles and scope; a read-only token reads."""
+    token = authenticate_token(raw)
+    if token is None:
+        return None
+    if token.read_only and request.method not in SAFE_METHODS:
+        raise HttpError(403, _("This API token is read-only."))
+    request.user = token.user
+    request.api_token = token
+    return token.user
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer bo_…` — a personal token created on the profile page."""
 
     def authenticate(self, request, token):
-        user = authenticate_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        return _token_user(request, token)
 
 
 class TokenHeaderAuth(APIKeyHeader):
     param_name = "X-API-Token"
 
     def authenticate(self, request, key):
-        user = authenticate_token(key)
-        if user is not None:
-            request.user = user
-        return user
+        return _token_user(request, key)
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser session, with its CSRF check on writes. A request carrying a token is judged by the
+    token alone (a cross-site page cannot add that header), and a request without a signed-in session
+    has nothing to protect: both pass on without the CSRF check, so a bad token answers 401, not 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request):
+        if carries_token(request) or not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request, key):
+        return request.user if key and request.user.is_authenticated else None
 
 
 api = NinjaAPI(
     title="BranchOps API",
     version="1",
     description="BranchOps JSON API. Authenticate with your browser session or `Authorization: Bearer <token>`.",
-    auth=[django_auth, TokenAuth(), TokenHeaderAuth()],
+    auth=[TokenAuth(), TokenHeaderAuth(), SessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",

@@ -16,8 +16,9 @@ class CalendarDayAdmin(SimpleHistoryAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at"]
+    list_display = ["name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    # A token's reach is its owner's choice: the admin may revoke it, not widen a read-only one.
+    readonly_fields = ["user", "name", "prefix", "digest", "read_only", "created_at", "last_used_at"]
 
     def get_readonly_fields(self, request, obj=None):
         # Revocation is final: once revoked, the date cannot be cleared (ApiToken.save refuses it too).

@@ -129,7 +129,7 @@ def set_calendar_day(actor, date, is_working_day: bool, name: str = "") -> Calen
 
 
 @transaction.atomic
-def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
+def create_api_token(actor, name: str, days: int | None = 365, read_only: bool = False) -> tuple[ApiToken, str]:
     """Returns the token record and the plain token, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
@@ -143,8 +143,10 @@ def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken
         prefix=raw[3:11],
         digest=ApiToken.hash(raw),
         expires_at=clock.now() + timedelta(days=days) if days else None,
+        read_only=bool(read_only),
     )
-    record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name})
+    record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name},
+                    {"read_only": token.read_only})
     return token, raw
 
 
@@ -168,8 +170,9 @@ def revoke_all_api_tokens(user, reason: str = "") -> int:
     return n
 
 
-def authenticate_token(raw: str):
-    """The active user of a plain token, or None. Marks the token as used (at most once a minute)."""
+def authenticate_token(raw: str) -> ApiToken | None:
+    """The active token (of an active user) of a plain token, or None. Marks it as used (at most once a
+    minute). The token acts as ``token.user`` with that user's current roles and scope."""
     if not raw or not raw.startswith("bo_"):
         return None
     token = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(raw)).first()
@@ -178,4 +181,4 @@ def authenticate_token(raw: str):
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
