@@ -109,12 +109,14 @@ def mark_notifications_read(actor, ids=None) -> int:
 
 
 def next_number(key: str, year: int) -> int:
-    """The next number of a yearly series, safe under concurrency (row lock on PostgreSQL)."""
+    """The next number of a yearly series, safe under concurrency: the counter is raised in the database
+    (the UPDATE locks the row until commit) and read back, never read first and written after."""
     with transaction.atomic():
-        seq, _created = Sequence.objects.select_for_update().get_or_create(key=key, year=year)
-        seq.last += 1
-        seq.save(update_fields=["last"])
-        return seq.last
+        series = Sequence.objects.filter(key=key, year=year)
+        if not series.update(last=F("last") + 1):
+            Sequence.objects.get_or_create(key=key, year=year)  # the year's first; a racing twin meets the unique key
+            series.update(last=F("last") + 1)
+        return series.values_list("last", flat=True).get()
 
 
 @transaction.atomic
