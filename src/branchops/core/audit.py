@@ -20,6 +20,11 @@ VERB_LABELS = {
     "token_created": gettext_lazy("API token created"),
     "token_revoked": gettext_lazy("API token revoked"),
     "imported": gettext_lazy("Imported"),
+    "groups_added": gettext_lazy("Added to a group"),
+    "groups_removed": gettext_lazy("Removed from a group"),
+    "permissions_added": gettext_lazy("Permissions granted"),
+    "permissions_removed": gettext_lazy("Permissions withdrawn"),
+    "account_flags_changed": gettext_lazy("Superuser or admin-site access changed"),
 }
 
 
