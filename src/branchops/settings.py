@@ -136,13 +136,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "branchops.core.passwords.DifferentFromCurrentPassword"},
 ]
 
+# Behind a reverse proxy: the client's address (for the lock-out and the API rate limit) is read from
+# BRANCHOPS_CLIENT_IP_HEADER only on requests that come from one of BRANCHOPS_TRUSTED_PROXIES (addresses
+# or networks, comma-separated); otherwise it is the connection's address. Default: no proxy trusted.
+BRANCHOPS_TRUSTED_PROXIES = env_list("BRANCHOPS_TRUSTED_PROXIES")
+BRANCHOPS_CLIENT_IP_HEADER = "HTTP_" + os.environ.get("BRANCHOPS_CLIENT_IP_HEADER", "X-Forwarded-For").upper().replace(
+    "-", "_")
+try:
+    import ipaddress as _ipaddress
+
+    for _proxy in BRANCHOPS_TRUSTED_PROXIES:
+        _ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"BRANCHOPS_TRUSTED_PROXIES: {_exc}") from None
+
 # Lock an account+address out after repeated failed sign-ins.
+AXES_CLIENT_IP_CALLABLE = "branchops.core.http.client_ip"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# API rate limits ("N/s", "N/min", "N/hour", "N/day"; empty turns one off): calls per signed-in user, and
+# requests with an unknown token per client address. Counted in the default cache, so per process unless
+# a shared cache is configured.
+BRANCHOPS_API_RATE = os.environ.get("BRANCHOPS_API_RATE", "600/min")
+BRANCHOPS_API_BAD_TOKEN_RATE = os.environ.get("BRANCHOPS_API_BAD_TOKEN_RATE", "60/min")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
