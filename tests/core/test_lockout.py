@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from branchops.core.http import client_ip
+from tests.cases.conftest import cases_bank, complaint  # noqa: F401
 from tests.conftest import PASSWORD
 
 PROXY = "10.0.0.5"
@@ -84,3 +85,16 @@ def test_the_lock_out_does_not_tell_whether_the_user_exists(bank, settings):
     assert first.status_code == second.status_code == 429
     assert _page(first) == _page(second)
     assert "staff11" not in first.content.decode()
+
+
+def test_an_unmasked_view_is_logged_with_the_clients_address_behind_the_proxy(behind_proxy, cases_bank,  # noqa: F811
+                                                                             complaint):  # noqa: F811
+    from branchops.cases.models import PiiAccess
+
+    case = complaint()
+    c = via_proxy("198.51.100.9")
+    c.force_login(cases_bank.users["head11"])
+    assert c.get(f"/api/v1/cases/{case.pk}", {"reveal": "true"}).status_code == 200
+    assert c.get(f"/cases/{case.pk}/?reveal=1").status_code == 200
+    assert sorted(PiiAccess.objects.values_list("via", "ip_address")) == [("api", "198.51.100.9"),
+                                                                          ("page", "198.51.100.9")]
