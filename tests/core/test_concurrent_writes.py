@@ -12,6 +12,7 @@ from django.test import Client
 from branchops.core import clock
 from branchops.core import services as core
 from tests.cases.conftest import cases_bank  # noqa: F401
+from tests.coordination.conftest import coord_bank, draft  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,3 +116,21 @@ def test_twenty_comments_on_one_case_at_once_are_all_kept(cases_bank, burst_data
     assert not errors, [getattr(a, "content", a) for a in errors]
     stored = rows(f"SELECT COUNT(*) FROM cases_comment WHERE case_id = {int(pk)}")
     assert stored == [(BURST,)]
+
+
+def test_twenty_items_submitted_at_once_share_one_meeting_in_distinct_agenda_places(coord_bank, draft,  # noqa: F811
+                                                                                   burst_database):
+    """Each submission finds (or creates) the next meeting and takes the next agenda place: read-then-
+    write, so without a lock two would create the same meeting or take the same place."""
+    items = [draft(title=f"事项 {i}") for i in range(BURST)]
+    requests = [(token_client(coord_bank.users["pfb1"]), "post", f"/api/v1/coordination/items/{item.pk}/actions/submit",
+                 {"version": item.version}) for item in items]
+    rows = burst_database()
+    answers = burst(requests)
+    errors = [a for a in answers if isinstance(a, Exception) or a.status_code != 200]
+    assert not errors, [getattr(a, "content", a) for a in errors]
+    assert rows("SELECT COUNT(*) FROM coordination_meeting") == [(1,)]
+    places = rows("SELECT agenda_order FROM coordination_item WHERE status = 'submitted'")
+    assert sorted(p for (p,) in places) == list(range(1, BURST + 1))
+    numbers = rows("SELECT number FROM coordination_item")
+    assert len({n for (n,) in numbers}) == BURST
