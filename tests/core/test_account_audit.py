@@ -123,3 +123,26 @@ def test_signing_in_and_ordinary_saves_leave_no_entry(bank):
     user.first_name = "新名字"
     user.save()
     assert entries(user.staff, "groups_added", "groups_removed", "account_flags_changed") == []
+
+
+def test_revoking_or_extending_a_token_in_the_admin_is_recorded(bank, superuser, admin_client_as):
+    from branchops.core import services as core
+
+    user = bank.users["staff11"]
+    token, _raw = core.create_api_token(user, "script")
+    later = timezone.localtime(clock.now() + timedelta(days=400))
+    r = admin_client_as.post(f"/admin/core/apitoken/{token.pk}/change/", {
+        "expires_at_0": later.date().isoformat(), "expires_at_1": "10:00:00", "revoked_at_0": "",
+        "revoked_at_1": ""})
+    assert r.status_code == 302
+    [changed] = entries(user, "token_changed")
+    assert changed.actor == superuser and set(changed.data) == {"expires_at"}
+    now = timezone.localtime(clock.now())
+    r = admin_client_as.post(f"/admin/core/apitoken/{token.pk}/change/", {
+        "expires_at_0": later.date().isoformat(), "expires_at_1": "10:00:00",
+        "revoked_at_0": now.date().isoformat(), "revoked_at_1": now.strftime("%H:%M:%S")})
+    assert r.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    revoked = [e for e in entries(user, "token_revoked") if e.actor == superuser]
+    assert len(revoked) == 1 and "revoked_at" in revoked[0].data

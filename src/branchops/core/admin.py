@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import ApiToken, CalendarDay, Notification, TimelineEntry
+from .services import record_timeline
 
 
 @admin.register(CalendarDay)
@@ -28,6 +30,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are created by their owner on the profile page
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [f for f in ("revoked_at", "expires_at") if f in form.changed_data]
+        if change and changed:  # an administrator revoking or extending someone's token leaves a trace
+            verb = "token_revoked" if "revoked_at" in changed and obj.revoked_at else "token_changed"
+            record_timeline(request.user, obj.user, verb,
+                            _("API token “%(name)s” changed in the admin") % {"name": obj.name},
+                            {f: str(getattr(obj, f)) if getattr(obj, f) else None for f in changed})
 
 
 @admin.register(TimelineEntry)
