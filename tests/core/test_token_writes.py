@@ -144,10 +144,14 @@ def test_read_only_is_chosen_on_the_profile_page_and_kept_by_the_admin(bank, sup
     user = bank.users["staff11"]
     c = Client()
     c.force_login(user)
+    assert 'name="read_only"' in c.get("/accounts/profile/").content.decode()
     r = c.post("/accounts/profile/", {"name": "报表脚本", "days": 90, "read_only": "on"})
     assert r.status_code == 200 and r.context["new_token"]
     token = user.api_tokens.get()
     assert token.read_only
+    assert "只读" in c.get("/accounts/profile/").content.decode()  # the list says which tokens only read
+    c.post("/accounts/profile/", {"name": "同步脚本", "days": 90})
+    assert not user.api_tokens.get(name="同步脚本").read_only
     admin = Client()
     admin.force_login(superuser)
     admin.post(f"/admin/core/apitoken/{token.pk}/change/", {"expires_at_0": "", "expires_at_1": ""})
