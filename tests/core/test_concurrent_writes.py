@@ -134,3 +134,21 @@ def test_twenty_items_submitted_at_once_share_one_meeting_in_distinct_agenda_pla
     assert sorted(p for (p,) in places) == list(range(1, BURST + 1))
     numbers = rows("SELECT number FROM coordination_item")
     assert len({n for (n,) in numbers}) == BURST
+
+
+def test_twenty_decisions_at_once_issue_distinct_approval_numbers(coord_bank, draft, burst_database):  # noqa: F811
+    from branchops.coordination import services as coordination
+    from tests.conftest import on_meeting_day
+
+    b = coord_bank
+    items = [coordination.submit_item(b.users["pfb1"], draft(title=f"事项 {i}")) for i in range(BURST)]
+    coordination.freeze_agenda(b.users["sec1"], items[0].meeting)
+    on_meeting_day(items[0].meeting)
+    requests = [(token_client(b.users["sec1"]), "post", f"/api/v1/coordination/items/{item.pk}/actions/decide",
+                 {"decision": "approved", "version": type(item).objects.get(pk=item.pk).version}) for item in items]
+    rows = burst_database()
+    answers = burst(requests)
+    errors = [a for a in answers if isinstance(a, Exception) or a.status_code != 200]
+    assert not errors, [getattr(a, "content", a) for a in errors]
+    numbers = rows("SELECT approval_number FROM coordination_item WHERE decision = 'approved'")
+    assert len({n for (n,) in numbers if n}) == BURST
