@@ -1,39 +1,109 @@
 """The JSON API under /api/v1/: session (with CSRF) or token authentication, same scope as pages."""
 
+import math
+import threading
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
+from ninja.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
+from branchops.core.http import client_ip
 from branchops.core.services import authenticate_token
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def carries_token(request) -> bool:
+    return "X-API-Token" in request.headers or request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+class RateLimit(BaseThrottle):
+    """A ninja rate throttle whose rate is read from a setting on each request (settings and tests can
+    change it) and whose state is per request (ninja shares one throttle object between threads); the
+    client's address is ``client_ip`` (a trusted proxy's header, never one a client wrote)."""
+
+    def __init__(self, kind, setting: str):
+        self.kind, self.setting = kind, setting
+        self._local = threading.local()
+
+    def allow_request(self, request) -> bool:
+        rate = getattr(settings, self.setting, "")
+        if not rate:
+            return True
+        throttle = self.kind(rate)
+        throttle.get_ident = client_ip
+        self._local.current = throttle
+        return throttle.allow_request(request)
+
+    def wait(self):
+        current = getattr(self._local, "current", None)
+        return current.wait() if current is not None else None
+
+
+PER_USER = RateLimit(UserRateThrottle, "BRANCHOPS_API_RATE")
+BAD_TOKENS = RateLimit(AnonRateThrottle, "BRANCHOPS_API_BAD_TOKEN_RATE")
+
+
+def _token_user(request, raw):
+    """A token acts as its owner, with the owner's current roles and scope; a read-only token reads."""
+    if not raw:
+        return None  # no such header (ninja asks every scheme)
+    token = authenticate_token(raw)
+    if token is None:
+        # Guessing tokens: unknown ones are counted per client address and, past the limit, refused
+        # before the lookup's answer matters.
+        if not BAD_TOKENS.allow_request(request):
+            raise Throttled(wait=BAD_TOKENS.wait())
+        return None
+    if token.read_only and request.method not in SAFE_METHODS:
+        raise HttpError(403, _("This API token is read-only."))
+    request.user = token.user
+    request.api_token = token
+    return token.user
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer bo_…` — a personal token created on the profile page."""
 
     def authenticate(self, request, token):
-        user = authenticate_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        return _token_user(request, token)
 
 
 class TokenHeaderAuth(APIKeyHeader):
     param_name = "X-API-Token"
 
     def authenticate(self, request, key):
-        user = authenticate_token(key)
-        if user is not None:
-            request.user = user
-        return user
+        return _token_user(request, key)
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser session, with its CSRF check on writes. A request carrying a token is judged by the
+    token alone (a cross-site page cannot add that header), and a request without a signed-in session
+    has nothing to protect: both pass on without the CSRF check, so a bad token answers 401, not 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request):
+        if carries_token(request) or not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request, key):
+        return request.user if key and request.user.is_authenticated else None
 
 
 api = NinjaAPI(
     title="BranchOps API",
     version="1",
     description="BranchOps JSON API. Authenticate with your browser session or `Authorization: Bearer <token>`.",
-    auth=[django_auth, TokenAuth(), TokenHeaderAuth()],
+    auth=[TokenAuth(), TokenHeaderAuth(), SessionAuth()],
+    throttle=[PER_USER],
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -57,6 +127,16 @@ def on_schema_error(request, exc: NinjaValidationError):
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "form", "payload")]
         detail.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
     return api.create_response(request, {"detail": detail}, status=400)
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request, exc: Throttled):
+    wait = max(1, math.ceil(exc.wait)) if exc.wait else 60
+    response = api.create_response(
+        request, {"detail": _("Too many requests: please wait %(seconds)s seconds and try again.") % {"seconds": wait}},
+        status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @api.exception_handler(PermissionDenied)

@@ -42,6 +42,9 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = _INSECURE_DEV_KEY
 
+# The previous key(s) while rotating SECRET_KEY: sessions signed with them stay valid (docs/security.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -116,8 +119,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web process read while the worker writes.
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    # WAL lets the web process read while the worker writes. IMMEDIATE takes the write lock when a
+    # transaction begins, so a burst of writes queues (up to `timeout` seconds) instead of failing with
+    # "database is locked" when a transaction that has read tries to write after another one committed.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20,
+                                       "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -134,13 +140,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "branchops.core.passwords.DifferentFromCurrentPassword"},
 ]
 
+# Behind a reverse proxy: the client's address (for the lock-out and the API rate limit) is read from
+# BRANCHOPS_CLIENT_IP_HEADER only on requests that come from one of BRANCHOPS_TRUSTED_PROXIES (addresses
+# or networks, comma-separated); otherwise it is the connection's address. Default: no proxy trusted.
+BRANCHOPS_TRUSTED_PROXIES = env_list("BRANCHOPS_TRUSTED_PROXIES")
+BRANCHOPS_CLIENT_IP_HEADER = "HTTP_" + os.environ.get("BRANCHOPS_CLIENT_IP_HEADER", "X-Forwarded-For").upper().replace(
+    "-", "_")
+try:
+    import ipaddress as _ipaddress
+
+    for _proxy in BRANCHOPS_TRUSTED_PROXIES:
+        _ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _exc:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"BRANCHOPS_TRUSTED_PROXIES: {_exc}") from None
+
 # Lock an account+address out after repeated failed sign-ins.
+AXES_CLIENT_IP_CALLABLE = "branchops.core.http.client_ip"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# API rate limits ("N/s", "N/min", "N/hour", "N/day"; empty turns one off): calls per signed-in user, and
+# requests with an unknown token per client address. Counted in the default cache, so per process unless
+# a shared cache is configured.
+BRANCHOPS_API_RATE = os.environ.get("BRANCHOPS_API_RATE", "600/min")
+BRANCHOPS_API_BAD_TOKEN_RATE = os.environ.get("BRANCHOPS_API_BAD_TOKEN_RATE", "60/min")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

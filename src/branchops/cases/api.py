@@ -19,6 +19,7 @@ from ninja.pagination import paginate
 
 from branchops.core import clock
 from branchops.core.audit import timeline
+from branchops.core.http import client_ip
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.scope import visible_institutions
 
@@ -333,7 +334,7 @@ def get_case(request, pk: int, reveal: bool = False):
     case = _access_case(request.user, pk)
     unmasked = bool(reveal and case.case_type == CaseType.COMPLAINT and rules.can_see_pii(request.user, case))
     if unmasked:
-        services.log_pii_access(request.user, case, "api", request.META.get("REMOTE_ADDR") or None)
+        services.log_pii_access(request.user, case, "api", client_ip(request) or None)
     return _detail(request.user, case, unmasked=unmasked)
 
 

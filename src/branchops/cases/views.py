@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from branchops.core import clock
 from branchops.core.audit import timeline
+from branchops.core.http import client_ip
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.scope import visible_institutions
@@ -201,7 +202,7 @@ def _complainant(request, case, complaint) -> tuple[dict | None, bool]:
     can_reveal = rules.can_see_pii(request.user, case)
     reveal = can_reveal and request.GET.get("reveal") == "1"
     if reveal:
-        services.log_pii_access(request.user, case, "page", request.META.get("REMOTE_ADDR"))
+        services.log_pii_access(request.user, case, "page", client_ip(request) or None)
     return masking.complainant(complaint, reveal), can_reveal
 
 

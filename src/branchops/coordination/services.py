@@ -287,7 +287,8 @@ def submit_item(actor, item: Item, expected_version: int | None = None) -> Item:
     item.precheck = precheck(item)
     _save(actor, item, ["status", "submitted_at", "precheck"])
     _request_opinions(item)
-    meeting = next_meeting(branch_of(item.department.institution), item.submitted_at)
+    branch = _lock_agendas(branch_of(item.department.institution))
+    meeting = next_meeting(branch, item.submitted_at)
     _put_on_agenda(actor, item, meeting)
     record_timeline(actor, item, "submitted", _("Submitted; on the agenda of %(meeting)s") % {"meeting": meeting})
     return item
@@ -499,7 +500,15 @@ def create_meeting(actor, branch: Institution, held_on: date, location: str = ""
     return meeting
 
 
+def _lock_agendas(branch: Institution) -> Institution:
+    """Serialise the branch's agenda changes until commit: finding (or creating) the next meeting and
+    taking the next agenda place read before they write, so two submissions at once would otherwise
+    create the same meeting or take the same place. (No-key lock: rows may still point at the branch.)"""
+    return Institution.objects.select_for_update(no_key=True).get(pk=branch.pk)
+
+
 def _put_on_agenda(actor, item: Item, meeting: Meeting, reason: str = "") -> None:
+    _lock_agendas(meeting.branch)
     last = meeting.items.order_by("-agenda_order").values_list("agenda_order", flat=True).first() or 0
     item.meeting, item.agenda_order, item.urgent_addition_reason = meeting, last + 1, reason
     _save(actor, item, ["meeting", "agenda_order", "urgent_addition_reason"])

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import ApiToken, CalendarDay, Notification, TimelineEntry
+from .services import record_timeline
 
 
 @admin.register(CalendarDay)
@@ -16,8 +18,9 @@ class CalendarDayAdmin(SimpleHistoryAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at"]
+    list_display = ["name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    # A token's reach is its owner's choice: the admin may revoke it, not widen a read-only one.
+    readonly_fields = ["user", "name", "prefix", "digest", "read_only", "created_at", "last_used_at"]
 
     def get_readonly_fields(self, request, obj=None):
         # Revocation is final: once revoked, the date cannot be cleared (ApiToken.save refuses it too).
@@ -27,6 +30,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are created by their owner on the profile page
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [f for f in ("revoked_at", "expires_at") if f in form.changed_data]
+        if change and changed:  # an administrator revoking or extending someone's token leaves a trace
+            verb = "token_revoked" if "revoked_at" in changed and obj.revoked_at else "token_changed"
+            record_timeline(request.user, obj.user, verb,
+                            _("API token “%(name)s” changed in the admin") % {"name": obj.name},
+                            {f: str(getattr(obj, f)) if getattr(obj, f) else None for f in changed})
 
 
 @admin.register(TimelineEntry)

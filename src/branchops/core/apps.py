@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
         from simple_history.signals import pre_create_historical_record
 
-        from . import nav
+        from . import account_audit, nav
         from .models import CalendarDay
         from .workdays import invalidate_overrides
 
@@ -20,6 +20,7 @@ class CoreConfig(AppConfig):
 
         post_save.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-save", weak=False)
         post_delete.connect(_invalidate, sender=CalendarDay, dispatch_uid="core-calendar-delete", weak=False)
+        account_audit.connect()
         pre_create_historical_record.connect(_history_on_clock, dispatch_uid="core-history-clock", weak=False)
         nav.register(nav.NavItem("home", _("My work"), "home", "house", order=0))
         nav.register(nav.NavItem("calendar", _("Working-day calendar"), "calendar", "calendar3", order=900))

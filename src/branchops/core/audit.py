@@ -19,7 +19,13 @@ VERB_LABELS = {
     "roles_changed": gettext_lazy("Roles changed"),
     "token_created": gettext_lazy("API token created"),
     "token_revoked": gettext_lazy("API token revoked"),
+    "token_changed": gettext_lazy("API token changed"),
     "imported": gettext_lazy("Imported"),
+    "groups_added": gettext_lazy("Added to a group"),
+    "groups_removed": gettext_lazy("Removed from a group"),
+    "permissions_added": gettext_lazy("Permissions granted"),
+    "permissions_removed": gettext_lazy("Permissions withdrawn"),
+    "account_flags_changed": gettext_lazy("Superuser or admin-site access changed"),
 }
 
 

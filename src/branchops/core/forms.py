@@ -8,3 +8,4 @@ class ApiTokenForm(forms.Form):
         label=_("Valid for"), coerce=int,
         choices=[(30, _("30 days")), (90, _("90 days")), (365, _("1 year"))], initial=90,
     )
+    read_only = forms.BooleanField(label=_("Read-only (for reports: it cannot change anything)"), required=False)

@@ -109,12 +109,14 @@ def mark_notifications_read(actor, ids=None) -> int:
 
 
 def next_number(key: str, year: int) -> int:
-    """The next number of a yearly series, safe under concurrency (row lock on PostgreSQL)."""
+    """The next number of a yearly series, safe under concurrency: the counter is raised in the database
+    (the UPDATE locks the row until commit) and read back, never read first and written after."""
     with transaction.atomic():
-        seq, _created = Sequence.objects.select_for_update().get_or_create(key=key, year=year)
-        seq.last += 1
-        seq.save(update_fields=["last"])
-        return seq.last
+        series = Sequence.objects.filter(key=key, year=year)
+        if not series.update(last=F("last") + 1):
+            Sequence.objects.get_or_create(key=key, year=year)  # the year's first; a racing twin meets the unique key
+            series.update(last=F("last") + 1)
+        return series.values_list("last", flat=True).get()
 
 
 @transaction.atomic
@@ -129,7 +131,7 @@ def set_calendar_day(actor, date, is_working_day: bool, name: str = "") -> Calen
 
 
 @transaction.atomic
-def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
+def create_api_token(actor, name: str, days: int | None = 365, read_only: bool = False) -> tuple[ApiToken, str]:
     """Returns the token record and the plain token, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
@@ -143,8 +145,10 @@ def create_api_token(actor, name: str, days: int | None = 365) -> tuple[ApiToken
         prefix=raw[3:11],
         digest=ApiToken.hash(raw),
         expires_at=clock.now() + timedelta(days=days) if days else None,
+        read_only=bool(read_only),
     )
-    record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name})
+    record_timeline(actor, actor, "token_created", _("API token “%(name)s” created") % {"name": token.name},
+                    {"read_only": token.read_only})
     return token, raw
 
 
@@ -168,8 +172,9 @@ def revoke_all_api_tokens(user, reason: str = "") -> int:
     return n
 
 
-def authenticate_token(raw: str):
-    """The active user of a plain token, or None. Marks the token as used (at most once a minute)."""
+def authenticate_token(raw: str) -> ApiToken | None:
+    """The active token (of an active user) of a plain token, or None. Marks it as used (at most once a
+    minute). The token acts as ``token.user`` with that user's current roles and scope."""
     if not raw or not raw.startswith("bo_"):
         return None
     token = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(raw)).first()
@@ -178,4 +183,4 @@ def authenticate_token(raw: str):
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token

@@ -10,6 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
+from branchops.core import account_audit
 from branchops.core.services import record_timeline, require_perm, stamp_history
 
 from .models import LEVEL_RANK, BusinessHours, Cluster, Department, Institution, Level, Staff
@@ -289,7 +290,8 @@ def set_roles(actor, staff: Staff, roles: list[str]) -> None:
     if current == wanted:
         return
     keep = user.groups.exclude(name__in=Role.values)
-    user.groups.set(list(keep) + list(Group.objects.filter(name__in=wanted)))
+    with account_audit.recorded_by_caller():  # the entry below says it in the roles' words
+        user.groups.set(list(keep) + list(Group.objects.filter(name__in=wanted)))
     labels = "、".join(str(Role(r).label) for r in Role.values if r in wanted) or _("none")
     record_timeline(actor, staff, "roles_changed", _("Roles set to: %(roles)s") % {"roles": labels},
                     {"before": sorted(current), "after": sorted(wanted)})

@@ -297,7 +297,8 @@ def profile(request):
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_token = core_services.create_api_token(user, form.cleaned_data["name"], form.cleaned_data["days"])
+            _token, new_token = core_services.create_api_token(user, form.cleaned_data["name"], form.cleaned_data["days"],
+                                                                  read_only=form.cleaned_data["read_only"])
             form = ApiTokenForm()
         except ValidationError as exc:
             form.add_error(None, exc)
