@@ -21,7 +21,9 @@ TICKET_COLUMNS = (
     "teller_no",
     "outcome",
 )
-TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no")
+# A ticket is (outlet, day, number, issue time): machines reuse numbers across queue lines and after a
+# reset, but two customers never draw the same number in the same second (README: import semantics).
+TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no", "issued_at")
 
 CUSTOMER_TIERS = ("regular", "vip", "private")
 QUEUE_TYPES = ("cash", "non_cash", "vip", "low_counter")
