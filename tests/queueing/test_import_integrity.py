@@ -115,3 +115,79 @@ def test_undo_removes_exactly_what_the_import_added(tmp_path):
     assert rows_of(root) == []
     assert pq.read_table  # the store is still readable: a new import works
     assert st.import_ticket_files([second], root, KNOWN).added == 3
+
+
+# ------------------------------------------------------------------------------------------ encodings
+
+def encoded_file(path, rows, encoding, bom=False):
+    lines = [",".join(st.TICKET_COLUMNS)] + [",".join(r.get(c, "") for c in st.TICKET_COLUMNS) for r in rows]
+    data = b"".join(((codecs_bom if bom and i == 0 else b"") + line.encode(enc) + b"\n")
+                    for i, (line, enc) in enumerate(zip(lines, encoding if isinstance(encoding, list)
+                                                        else [encoding] * len(lines), strict=True)))
+    path.write_bytes(data)
+    return path
+
+
+codecs_bom = b"\xef\xbb\xbf"
+CHINESE = [ticket("A001", teller_no="柜员张三", business_type="个人存款"),
+           ticket("A002", issued="09:01:00", teller_no="柜员李四", business_type="对公业务"),
+           ticket("A003", issued="09:02:00", teller_no="陈大文", business_type="外汇")]
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", False), ("utf-8", True), ("gb18030", False), ("gbk", False)])
+def test_utf8_with_or_without_bom_and_gb18030_are_read_exactly(tmp_path, encoding, bom):
+    path = encoded_file(tmp_path / "t.csv", CHINESE, encoding, bom)
+    summary = st.import_ticket_files([path], tmp_path / "data", KNOWN)
+    assert summary.failed_files == [] and summary.added == 3
+    got = sorted((r["teller_no"], r["business_type"]) for r in rows_of(tmp_path / "data"))
+    assert got == [("柜员张三", "个人存款"), ("柜员李四", "对公业务"), ("陈大文", "外汇")]
+
+
+def refused(tmp_path, path):
+    summary = st.import_ticket_files([path], tmp_path / "data", KNOWN)
+    assert summary.added == 0 and stored(tmp_path / "data") is None
+    return summary.files[0].file_error
+
+
+def test_a_utf8_file_with_one_gbk_line_is_refused_at_that_line(tmp_path):
+    path = encoded_file(tmp_path / "t.csv", CHINESE, ["utf-8", "utf-8", "gbk", "utf-8"])
+    error = refused(tmp_path, path)
+    assert (error.code, error.line) == ("mixed_encoding", 3)
+    bom = encoded_file(tmp_path / "b.csv", [ticket(), CHINESE[1]], ["utf-8", "utf-8", "gbk"], bom=True)
+    assert (refused(tmp_path, bom).code, refused(tmp_path, bom).line) == ("mixed_encoding", 3)
+
+
+def test_a_gbk_file_with_one_utf8_line_is_refused_at_that_line(tmp_path):
+    path = encoded_file(tmp_path / "t.csv", CHINESE, ["gbk", "gbk", "gbk", "utf-8"])
+    error = refused(tmp_path, path)
+    assert (error.code, error.line) == ("mixed_encoding", 4)
+
+
+def test_big5_is_refused_not_stored_as_mojibake(tmp_path):
+    big5 = [ticket("A001", teller_no="櫃員陳大文", business_type="個人業務"),
+            ticket("A002", issued="09:01:00", teller_no="張三", business_type="外匯")]
+    error = refused(tmp_path, encoded_file(tmp_path / "t.csv", big5, "big5"))
+    assert (error.code, error.line) == ("bad_encoding", 2)
+    assert "Big5" in error.message
+
+
+def test_bytes_that_are_neither_encoding_are_refused_with_the_line(tmp_path):
+    path = encoded_file(tmp_path / "t.csv", [ticket(), ticket("A002", issued="09:01:00")], "ascii")
+    data = path.read_bytes().split(b"\n")
+    data[2] = data[2].replace(b"T001", b"\xff\xfe\x80")
+    path.write_bytes(b"\n".join(data))
+    error = refused(tmp_path, path)
+    assert (error.code, error.line) == ("bad_encoding", 3)
+
+
+def test_replacement_characters_are_never_stored(tmp_path):
+    path = encoded_file(tmp_path / "t.csv", [ticket(), ticket("A002", issued="09:01:00", teller_no="张\ufffd")],
+                        "utf-8")
+    error = refused(tmp_path, path)
+    assert (error.code, error.line) == ("replacement_character", 3)
+    import pyarrow as pa
+
+    table = pa.table({c: [ticket(teller_no="\ufffd\ufffd")[c]] for c in st.TICKET_COLUMNS})
+    pq.write_table(table, tmp_path / "t.parquet")
+    error = refused(tmp_path, tmp_path / "t.parquet")
+    assert (error.code, error.line) == ("replacement_character", 2)

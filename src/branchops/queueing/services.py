@@ -38,13 +38,20 @@ REASONS = {
     "duplicate_ticket": gettext_lazy("duplicate ticket"),
     "date_mismatch": gettext_lazy("ticket date is not the day of issue"),
     "duplicate_record": gettext_lazy("duplicate record"),
+    "conflicting_ticket": gettext_lazy("same ticket number and issue time as an earlier line, but another "
+                                       "customer tier, business type or queue type"),
+    "stored_conflict": gettext_lazy("differs from the stored ticket with this number and issue time; import "
+                                    "the corrected file in replace mode"),
 }
 
 
 FILE_ERRORS = {
     "unsupported_format": gettext_lazy("Upload a .csv, .xlsx or .parquet file."),
     "unreadable_file": gettext_lazy("The file cannot be read as a table."),
-    "bad_encoding": gettext_lazy("The file is neither UTF-8 nor GBK/GB18030 encoded."),
+    "bad_encoding": gettext_lazy("The file is neither UTF-8 nor GBK/GB18030 encoded (Big5 is not accepted)."),
+    "mixed_encoding": gettext_lazy("The file mixes UTF-8 and GBK/GB18030 lines; save it in one encoding."),
+    "replacement_character": gettext_lazy("The file holds the replacement character � (text garbled before "
+                                          "the export); export it again."),
     "empty_file": gettext_lazy("The file has no header row."),
     "missing_column": gettext_lazy("A column is missing:"),
     "unknown_column": gettext_lazy("A column is not part of the layout:"),
@@ -54,6 +61,8 @@ FILE_ERRORS = {
 
 def file_error_message(error) -> str:
     text = str(FILE_ERRORS.get(error.code, error.message))
+    if getattr(error, "line", 0):
+        text = _("%(text)s First bad line: %(line)s.") % {"text": text, "line": error.line}
     return f"{text} {error.column}".strip() if error.column else text
 
 

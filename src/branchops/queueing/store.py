@@ -29,6 +29,7 @@ Pure module: no Django import (the Django layer translates ``RowError.code`` and
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import json
@@ -86,6 +87,8 @@ STORED_CONFLICT = "stored_conflict"
 UNSUPPORTED_FORMAT = "unsupported_format"
 UNREADABLE_FILE = "unreadable_file"
 BAD_ENCODING = "bad_encoding"
+MIXED_ENCODING = "mixed_encoding"
+REPLACEMENT_CHARACTER = "replacement_character"
 EMPTY_FILE = "empty_file"
 MISSING_COLUMN = "missing_column"
 UNKNOWN_COLUMN = "unknown_column"
@@ -99,6 +102,12 @@ DEFAULT_MAX_ERRORS = 1000  # row errors kept per file in an ImportSummary (all a
 SAFE_OUTLET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 WRITE_THREADS = max(2, min(4, os.cpu_count() or 2))
 LOCAL_TZ = "Asia/Shanghai"
+_ENCODING_BLOCK = 16 << 20
+_REPLACEMENT_UTF8 = "\ufffd".encode()
+# What Big5 (or another legacy encoding) read as GB18030 turns into and a Chinese bank log never holds:
+# private-use, kana, Greek/Cyrillic, enclosed and box-drawing, bopomofo, vertical forms.
+_NOT_IN_A_GB_LOG = re.compile("[\ue000-\uf8ff\u3040-\u30ff\u0370-\u04ff\u2460-\u24ff\u2500-\u257f"
+                              "\u3100-\u312f\u3200-\u33ff\ufe10-\ufe4f]")
 STALE_TMP_SECONDS = 600  # a temporary file this old belongs to a writer that died
 
 Progress = Callable[[int, int], None]
@@ -122,9 +131,9 @@ class RowError:
 class ImportFileError(Exception):
     """The file as a whole cannot be imported (format, encoding, header); nothing of it is stored."""
 
-    def __init__(self, code: str, message: str, column: str = "", path: str = ""):
+    def __init__(self, code: str, message: str, column: str = "", path: str = "", line: int = 0):
         super().__init__(message)
-        self.code, self.message, self.column, self.path = code, message, column, path
+        self.code, self.message, self.column, self.path, self.line = code, message, column, path, line
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +141,7 @@ class FileError:
     code: str
     message: str
     column: str = ""
+    line: int = 0  # the first bad line, where one is to blame (encodings)
 
 
 @dataclass
@@ -311,20 +321,80 @@ def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
                               f"expected exactly: {', '.join(columns)}", unknown[0])
 
 
+def _line_of(data: bytes, offset: int, base_line: int) -> int:
+    return base_line + data.count(b"\n", 0, offset)
+
+
+def detect_encoding(path: str | os.PathLike) -> str:
+    """``"utf8"`` or ``"gb18030"``, decided strictly over the whole file; else ImportFileError naming the line.
+
+    UTF-8 (with or without BOM) is read in blocks; the first byte that is not UTF-8 decides: if UTF-8 text
+    (a BOM or non-ASCII characters) came before it, the file mixes encodings and is refused at that line;
+    otherwise every non-ASCII line must be GB18030 and not UTF-8 (a UTF-8 line in a GBK file is refused
+    too). Big5 decodes as GB18030 into kana, private-use or vertical-form characters: refused as well.
+    A U+FFFD replacement character (text garbled before it reached us) is refused in either encoding.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line, offset, seen_utf8 = 1, 0, False
+    with open(path, "rb") as fh:
+        seen_utf8 = fh.read(3) == codecs.BOM_UTF8
+        fh.seek(0)
+        while block := fh.read(_ENCODING_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad_line = _line_of(block, exc.start, line)
+                line_start = block.rfind(b"\n", 0, max(exc.start, 0)) + 1
+                if seen_utf8 or not block[:line_start].isascii():
+                    raise ImportFileError(
+                        MIXED_ENCODING, f"line {bad_line} is not UTF-8 while the lines before it are",
+                        line=bad_line) from exc
+                return _check_gb18030(path)
+            bad = block.find(_REPLACEMENT_UTF8)
+            if bad >= 0:
+                raise ImportFileError(REPLACEMENT_CHARACTER, "line {0} holds the replacement character �".format(
+                    _line_of(block, bad, line)), line=_line_of(block, bad, line))
+            seen_utf8 = seen_utf8 or not block.isascii()
+            line += block.count(b"\n")
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:  # the file ends inside a character
+            raise ImportFileError(BAD_ENCODING, f"line {line} ends inside a UTF-8 character", line=line) from exc
+    return "utf8"
+
+
+def _check_gb18030(path: str | os.PathLike) -> str:
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if raw.isascii():
+                continue
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                raise ImportFileError(MIXED_ENCODING, f"line {number} is UTF-8 while the lines before it are "
+                                      "GBK/GB18030", line=number)
+            try:
+                text = raw.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(BAD_ENCODING, f"line {number} is neither UTF-8 nor GBK/GB18030",
+                                      line=number) from exc
+            if _NOT_IN_A_GB_LOG.search(text):
+                raise ImportFileError(BAD_ENCODING, f"line {number} is not GBK/GB18030 text (Big5?)",
+                                      line=number)
+            if "\ufffd" in text:
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {number} holds the replacement character �",
+                                      line=number)
+    return "gb18030"
+
+
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    encoding = detect_encoding(path)
     with open(path, "rb") as fh:
         first = fh.readline(1 << 20)
-    # Queue machines in China often export GBK: read UTF-8 (with or without BOM), else GB18030 (a
-    # superset of GBK).
-    encoding = "utf8"
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        encoding = "gb18030"
-        try:
-            text = first.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(BAD_ENCODING, "the file is neither UTF-8 nor GBK/GB18030 encoded") from exc
+    text = first.decode("utf-8-sig" if encoding == "utf8" else encoding)
     if not text.strip():
         raise ImportFileError(EMPTY_FILE, "the file has no header row")
     names = [n.strip() for n in next(csv.reader([text]))]
@@ -350,14 +420,7 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
             )
 
     try:
-        try:
-            table = read(True)
-        except pa.ArrowInvalid as exc:
-            if encoding != "utf8" or not ("UTF8" in str(exc) or "UTF-8" in str(exc)):
-                raise
-            encoding = "gb18030"  # an ASCII header over GBK rows
-            invalid.clear()
-            table = read(True)
+        table = read(True)
         if invalid:  # multithreaded parsing does not know line numbers: read again serially
             invalid.clear()
             table = read(False)
@@ -429,6 +492,9 @@ def _read_xlsx(path: Path, columns: tuple[str, ...]) -> pa.Table:
         date_cols = {i for i, name in enumerate(names) if name in _DATE_COLUMNS}
         for line, row in enumerate(rows, start=2):  # read-only rows come with gaps filled: line = row number
             cells = [_cell_text(v, i in date_cols) for i, v in enumerate(row)]
+            if any(c is not None and "\ufffd" in c for c in cells):
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {line} holds the replacement character �",
+                                      line=line)
             if not any(c is not None and c.strip() for c in cells):
                 continue
             cells += [None] * (width - len(cells))
@@ -470,6 +536,11 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> pa.Table:
         arrays = {n: _as_strings(table.column(n)) for n in names}
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
         raise ImportFileError(UNREADABLE_FILE, f"a column cannot be read as text: {exc}") from exc
+    for col in arrays.values():
+        hit = pc.fill_null(pc.match_substring(col, "\ufffd"), False)
+        if pc.any(hit).as_py():
+            line = int(pc.index(hit, True).as_py()) + 2
+            raise ImportFileError(REPLACEMENT_CHARACTER, f"line {line} holds the replacement character �", line=line)
     arrays[LINE] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
     return pa.table(arrays)
 
@@ -1474,7 +1545,7 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
         try:
             raw = _read_file(path, kind.columns)
         except ImportFileError as exc:
-            report.file_error = FileError(exc.code, exc.message, exc.column)
+            report.file_error = FileError(exc.code, exc.message, exc.column, exc.line)
             bytes_done += sizes[i]
             continue
         raw_rows = raw.num_rows  # blank lines included: progress counts what was read
