@@ -335,7 +335,7 @@ def detect_encoding(path: str | os.PathLike) -> str:
     A U+FFFD replacement character (text garbled before it reached us) is refused in either encoding.
     """
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    line, offset, seen_utf8 = 1, 0, False
+    line = 1
     with open(path, "rb") as fh:
         seen_utf8 = fh.read(3) == codecs.BOM_UTF8
         fh.seek(0)
@@ -352,11 +352,10 @@ def detect_encoding(path: str | os.PathLike) -> str:
                 return _check_gb18030(path)
             bad = block.find(_REPLACEMENT_UTF8)
             if bad >= 0:
-                raise ImportFileError(REPLACEMENT_CHARACTER, "line {0} holds the replacement character �".format(
-                    _line_of(block, bad, line)), line=_line_of(block, bad, line))
+                at = _line_of(block, bad, line)
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {at} holds the replacement character �", line=at)
             seen_utf8 = seen_utf8 or not block.isascii()
             line += block.count(b"\n")
-            offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:  # the file ends inside a character
