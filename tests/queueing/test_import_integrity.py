@@ -191,3 +191,30 @@ def test_replacement_characters_are_never_stored(tmp_path):
     pq.write_table(table, tmp_path / "t.parquet")
     error = refused(tmp_path, tmp_path / "t.parquet")
     assert (error.code, error.line) == ("replacement_character", 2)
+
+
+# ------------------------------------------------------------------------------------------ stale roll-ups
+
+def test_a_read_never_serves_a_rollup_older_than_its_partitions_and_does_not_write(tmp_path):
+    from datetime import date
+
+    from branchops.queueing import kpis as K
+    from branchops.queueing import rollup
+
+    root = tmp_path / "data"
+    first = st.import_ticket_files([write_csv(tmp_path / "a.csv", [ticket("A001")])], root, KNOWN)
+    rollup.refresh(root, first.partitions)
+    assert rollup.stale(root) == []
+    # A second import whose refresh never ran (the process died after the store commit):
+    st.import_ticket_files([write_csv(tmp_path / "b.csv", [ticket("A002", issued="08:00:00", called="08:40:00",
+                                                                  start="08:41:00")])], root, KNOWN)
+    assert rollup.stale(root) == [("2026-03", "SZ0101")]
+    before = sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file())
+    start = end = date(2026, 3, 2)
+    answer = rollup.rollup_kpis(root, start, end, grain="day")
+    assert answer["arrivals"].to_pylist() == [2]
+    assert answer.equals(K.kpis(root, start, end, grain="day"))
+    assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()) == before  # no write
+    rollup.refresh(root, rollup.stale(root))
+    assert rollup.stale(root) == []
+    assert rollup.rollup_kpis(root, start, end, grain="day")["arrivals"].to_pylist() == [2]

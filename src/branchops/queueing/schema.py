@@ -62,3 +62,8 @@ DEVICE_SCHEMA = pa.schema(
 )
 
 INTERVAL_MINUTES = 30
+
+# {root}/rollup_stale/month=YYYY-MM/outlet=<code>: an empty file per partition whose tickets or device logs
+# changed after its roll-up was built. The store writes it in the same commit as the partition; a
+# roll-up refresh removes it; a read that finds one answers from the partitions instead.
+STALE_DIR = "rollup_stale"

@@ -58,6 +58,7 @@ from branchops.queueing.schema import (
     DEVICE_COLUMNS,
     DEVICE_SCHEMA,
     OUTCOMES,
+    STALE_DIR,
     QUEUE_TYPES,
     TICKET_COLUMNS,
     TICKET_KEY,
@@ -1381,6 +1382,10 @@ class _Transaction:
 
     def apply(self) -> None:
         plan = json.loads((self.dir / "COMMITTED").read_text(encoding="utf-8"))
+        for month, outlet in plan["manifest"]["partitions"]:  # the roll-ups are behind until refreshed
+            mark = self.root / STALE_DIR / f"month={month}" / f"outlet={outlet}"
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
         for rel, staged in plan["entries"].items():
             target = self.root / rel
             if staged is None:
