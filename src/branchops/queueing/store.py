@@ -1578,7 +1578,8 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
             lines=checked.good_lines, replace=replace,
             txid=None if txid is None else (txid if len(paths) == 1 else f"{txid}-{i}"),
             manifest={"file": path.name, "rows_read": checked.rows, "rejected": checked.rejected,
-                      "recalls": checked.recalls})
+                      "recalls": checked.recalls, "error_count": checked.error_count,
+                      "errors": [[e.line, e.field, e.reason, e.value] for e in checked.errors]})
         _add_conflicts(report, appended.conflicts, kind)
         report.added, report.already_stored, report.partitions = (
             appended.added, appended.already_stored, appended.partitions)
@@ -1596,3 +1597,15 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
     if progress:
         progress(rows_done, rows_done)
     return summary
+
+
+def preview_replace(path: str | os.PathLike, root: str | os.PathLike,
+                    known_outlets: Iterable[str] | None) -> dict[str, list[date]]:
+    """The stored (outlet, day)s a replace-mode import of this ticket file would replace, by outlet.
+
+    Reads and validates the file without writing; ImportFileError for a file that cannot be imported.
+    """
+    checked = validate_tickets(read_ticket_file(path), known_outlets, max_errors=0)
+    pairs = checked.good.select(["outlet_code", "ticket_date"]).group_by(["outlet_code", "ticket_date"]).aggregate([])
+    return TicketStore(root).stored_days(zip(pairs["outlet_code"].to_pylist(), pairs["ticket_date"].to_pylist(),
+                                             strict=True))
