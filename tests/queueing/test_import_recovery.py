@@ -221,3 +221,88 @@ def test_kill_9_during_a_real_import(bank, queue_dir, tmp_path):
     assert batch.status == TicketImport.Status.DONE
     assert len(content(queue_dir)) == len({(r["outlet_code"], r["ticket_date"], r["ticket_no"]) for r in rows})
     assert rollup.stale(queue_dir) == [] and not list((queue_dir / "journal").glob("import-*"))
+
+
+# ------------------------------------------------------------------------------------------ page, API, CLI
+
+API = "/api/v1/queueing/"
+
+
+@pytest.mark.usefixtures("english_messages")
+def test_replace_and_undo_through_the_api(api, bank, queue_dir, tmp_path):
+    sec = api(bank.users["sec1"])
+    first = write_csv(tmp_path / "a.csv", [ticket("A001", customer_tier="vip"), ticket("A002", issued="08:50:00")])
+    with open(first, "rb") as fh:
+        done = sec.post(f"{API}imports", {"file": fh}).json()
+    assert done["status"] == "done" and done["allowed_actions"] == ["undo"]
+    fixed = write_csv(tmp_path / "b.csv", [ticket("A001")])
+    with open(fixed, "rb") as fh:
+        bad = sec.post(f"{API}imports", {"file": fh, "mode": "overwrite"})
+    assert bad.status_code == 400 and "mode" in bad.json()["detail"]
+    with open(fixed, "rb") as fh:
+        waiting = sec.post(f"{API}imports", {"file": fh, "mode": "replace"}).json()
+    assert waiting["status"] == "awaiting" and waiting["preview"] == {"SZ0101": ["2026-03-02"]}
+    assert waiting["preview_lines"] == ["1 days of outlet SZ0101 will be replaced: 2026-03-02"]
+    assert waiting["allowed_actions"] == ["confirm", "cancel"]
+    assert len(content(queue_dir)) == 2
+    staff = api(bank.users["staff11"])
+    assert staff.post(f"{API}imports/{waiting['id']}/actions/confirm").status_code in (403, 404)
+    sec = api(bank.users["sec1"])
+    assert sec.post(f"{API}imports/{waiting['id']}/actions/nope").status_code == 404
+    confirmed = sec.post(f"{API}imports/{waiting['id']}/actions/confirm").json()
+    assert (confirmed["status"], confirmed["replaced"], confirmed["added"]) == ("done", 2, 1)
+    again = sec.post(f"{API}imports/{waiting['id']}/actions/confirm")
+    assert again.status_code == 400 and len(content(queue_dir)) == 1
+    undone = sec.post(f"{API}imports/{waiting['id']}/actions/undo").json()
+    assert undone["status"] == "undone" and undone["undone_at"] and undone["allowed_actions"] == []
+    assert len(content(queue_dir)) == 2
+    assert sec.post(f"{API}imports/{waiting['id']}/actions/undo").status_code == 400
+
+
+@pytest.mark.usefixtures("english_messages")
+def test_replace_preview_and_undo_on_the_pages(login, bank, queue_dir, tmp_path):
+    client = login(bank.users["sec1"])
+    with open(write_csv(tmp_path / "a.csv", [ticket("A001")]), "rb") as fh:
+        client.post("/queueing/imports/", {"file": fh, "kind": "tickets"})
+    with open(write_csv(tmp_path / "b.csv", [ticket("A001", teller_no="T002")]), "rb") as fh:
+        response = client.post("/queueing/imports/", {"file": fh, "kind": "tickets", "mode": "replace"}, follow=True)
+    page = response.content.decode()
+    assert "1 days of outlet SZ0101 will be replaced: 2026-03-02" in page
+    batch = TicketImport.objects.get(mode="replace")
+    assert f'/queueing/imports/{batch.pk}/actions/confirm/' in page and 'data-action="undo"' not in page
+    page = client.post(f"/queueing/imports/{batch.pk}/actions/confirm/", follow=True).content.decode()
+    assert 'data-action="undo"' in page and "data-confirm=" in page
+    assert [r[11] for r in content(queue_dir)] == ["T002"]
+    page = client.post(f"/queueing/imports/{batch.pk}/actions/undo/", follow=True).content.decode()
+    assert "Undone on" in page and [r[11] for r in content(queue_dir)] == ["T001"]
+    assert client.get(f"/queueing/imports/{batch.pk}/actions/undo/").status_code == 302  # GET changes nothing
+    staff = login(bank.users["staff11"])
+    assert staff.post(f"/queueing/imports/{batch.pk}/actions/undo/").status_code in (403, 404)
+
+
+def test_the_command_previews_a_replace_and_undoes_an_import(bank, queue_dir, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import translation
+
+    def run(*args):
+        out = StringIO()
+        with translation.override("en"):
+            call_command(*args, stdout=out, stderr=StringIO())
+        return out.getvalue()
+
+    run("queue", "import", str(write_csv(tmp_path / "a.csv", [ticket("A001")])), "--quiet")
+    fixed = write_csv(tmp_path / "b.csv", [ticket("A001", teller_no="T002")])
+    out = run("queue", "import", str(fixed), "--replace")
+    assert "1 days of outlet SZ0101 will be replaced: 2026-03-02" in out and "add --yes" in out
+    assert [r[11] for r in content(queue_dir)] == ["T001"]
+    run("queue", "import", str(fixed), "--replace", "--yes", "--quiet")
+    assert [r[11] for r in content(queue_dir)] == ["T002"]
+    done = TicketImport.objects.get(mode="replace", status="done")
+    assert "undone" in run("queue", "undo", str(done.pk))
+    assert [r[11] for r in content(queue_dir)] == ["T001"]
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        run("queue", "undo", str(done.pk))

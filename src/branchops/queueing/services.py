@@ -327,8 +327,8 @@ def _launch(batch: TicketImport, size: int | None = None) -> TicketImport:
     return batch
 
 
-def confirm_import(actor, batch: TicketImport) -> TicketImport:
-    """Run a replace-mode import whose preview the user has seen."""
+def confirm_import(actor, batch: TicketImport, launch: bool = True) -> TicketImport:
+    """Run a replace-mode import whose preview the user has seen (``launch=False``: only queue it)."""
     require(rules.can_import, actor, batch)
     with transaction.atomic():
         locked = TicketImport.objects.select_for_update().get(pk=batch.pk)
@@ -337,7 +337,7 @@ def confirm_import(actor, batch: TicketImport) -> TicketImport:
         locked.status = TicketImport.Status.QUEUED
         locked.save(update_fields=["status"])
         record_timeline(actor, locked, "confirmed", " ".join(preview_lines(locked)))
-    return _launch(locked)
+    return _launch(locked) if launch else locked
 
 
 def cancel_import(actor, batch: TicketImport) -> TicketImport:
