@@ -322,45 +322,55 @@ def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
                               f"expected exactly: {', '.join(columns)}", unknown[0])
 
 
-def _line_of(data: bytes, offset: int, base_line: int) -> int:
-    return base_line + data.count(b"\n", 0, offset)
+def _line_at(path: str | os.PathLike, offset: int) -> int:
+    """The line (1-based) holding byte ``offset``: counted only when a file is refused."""
+    line, done = 1, 0
+    with open(path, "rb") as fh:
+        while done < offset and (block := fh.read(min(_ENCODING_BLOCK, offset - done))):
+            line += block.count(b"\n")
+            done += len(block)
+    return line
 
 
 def detect_encoding(path: str | os.PathLike) -> str:
     """``"utf8"`` or ``"gb18030"``, decided strictly over the whole file; else ImportFileError naming the line.
 
     UTF-8 (with or without BOM) is read in blocks; the first byte that is not UTF-8 decides: if UTF-8 text
-    (a BOM or non-ASCII characters) came before it, the file mixes encodings and is refused at that line;
-    otherwise every non-ASCII line must be GB18030 and not UTF-8 (a UTF-8 line in a GBK file is refused
-    too). Big5 decodes as GB18030 into kana, private-use or vertical-form characters: refused as well.
-    A U+FFFD replacement character (text garbled before it reached us) is refused in either encoding.
+    (a BOM or non-ASCII characters) came before its line, the file mixes encodings and is refused at that
+    line; otherwise every non-ASCII line must be GB18030 and not UTF-8 (a UTF-8 line in a GBK file is
+    refused too). Big5 decodes as GB18030 into kana, private-use or vertical-form characters: refused as
+    well. A U+FFFD replacement character (text garbled before it reached us) is refused in either encoding.
     """
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    line = 1
+    offset = 0
     with open(path, "rb") as fh:
         seen_utf8 = fh.read(3) == codecs.BOM_UTF8
         fh.seek(0)
         while block := fh.read(_ENCODING_BLOCK):
+            ascii_only = block.isascii()  # the usual machine export: nothing to decode
             try:
-                decoder.decode(block)
+                if not (ascii_only and decoder.getstate()[0] == b""):
+                    decoder.decode(block)
             except UnicodeDecodeError as exc:
-                bad_line = _line_of(block, exc.start, line)
-                line_start = block.rfind(b"\n", 0, max(exc.start, 0)) + 1
+                start = max(exc.start, 0)
+                line_start = block.rfind(b"\n", 0, start) + 1
                 if seen_utf8 or not block[:line_start].isascii():
+                    bad_line = _line_at(path, offset + start)
                     raise ImportFileError(
                         MIXED_ENCODING, f"line {bad_line} is not UTF-8 while the lines before it are",
                         line=bad_line) from exc
                 return _check_gb18030(path)
-            bad = block.find(_REPLACEMENT_UTF8)
+            bad = -1 if ascii_only else block.find(_REPLACEMENT_UTF8)
             if bad >= 0:
-                at = _line_of(block, bad, line)
+                at = _line_at(path, offset + bad)
                 raise ImportFileError(REPLACEMENT_CHARACTER, f"line {at} holds the replacement character �", line=at)
-            seen_utf8 = seen_utf8 or not block.isascii()
-            line += block.count(b"\n")
+            seen_utf8 = seen_utf8 or not ascii_only
+            offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:  # the file ends inside a character
-            raise ImportFileError(BAD_ENCODING, f"line {line} ends inside a UTF-8 character", line=line) from exc
+            at = _line_at(path, offset)
+            raise ImportFileError(BAD_ENCODING, f"line {at} ends inside a UTF-8 character", line=at) from exc
     return "utf8"
 
 
