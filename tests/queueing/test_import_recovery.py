@@ -306,3 +306,24 @@ def test_the_command_previews_a_replace_and_undoes_an_import(bank, queue_dir, tm
 
     with pytest.raises(CommandError):
         run("queue", "undo", str(done.pk))
+
+
+def test_a_page_read_over_stale_rollups_answers_from_the_tickets_and_queues_one_refresh(bank, queue_dir, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    from branchops.queueing import queries, tasks
+
+    sec = bank.users["sec1"]
+    _upload(sec, write_csv(tmp_path / "a.csv", [ticket("A001")]))
+    # Tickets stored by a process that died before refreshing the roll-ups:
+    st.import_ticket_files([write_csv(tmp_path / "b.csv", [ticket("A002", issued="08:50:00")])], queue_dir, None)
+    day = date(2026, 3, 2)
+    before = sorted((p, p.stat().st_mtime_ns) for p in queue_dir.rglob("*") if p.is_file())
+    rows = queries.kpi_table(sec, day, day)
+    assert [r["arrivals"] for r in rows] == [2]  # not the stale 1
+    queries.kpi_table(sec, day, day)
+    assert sorted((p, p.stat().st_mtime_ns) for p in queue_dir.rglob("*") if p.is_file()) == before
+    queued = DBTaskResult.objects.filter(task_path=tasks.refresh_rollups.module_path)
+    assert queued.count() == 1  # once, not per read
+    tasks.refresh_rollups.call()
+    assert rollup.stale(queue_dir) == [] and [r["arrivals"] for r in queries.kpi_table(sec, day, day)] == [2]
