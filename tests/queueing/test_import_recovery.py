@@ -308,22 +308,25 @@ def test_the_command_previews_a_replace_and_undoes_an_import(bank, queue_dir, tm
         run("queue", "undo", str(done.pk))
 
 
-def test_a_page_read_over_stale_rollups_answers_from_the_tickets_and_queues_one_refresh(bank, queue_dir, tmp_path):
+def test_a_read_over_stale_rollups_answers_from_the_tickets_and_queues_one_refresh(login, bank, queue_dir,
+                                                                                   tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from branchops.queueing import queries, tasks
+    from branchops.queueing import tasks
 
     sec = bank.users["sec1"]
     _upload(sec, write_csv(tmp_path / "a.csv", [ticket("A001")]))
     # Tickets stored by a process that died before refreshing the roll-ups:
     st.import_ticket_files([write_csv(tmp_path / "b.csv", [ticket("A002", issued="08:50:00")])], queue_dir, None)
-    day = date(2026, 3, 2)
     before = sorted((p, p.stat().st_mtime_ns) for p in queue_dir.rglob("*") if p.is_file())
-    rows = queries.kpi_table(sec, day, day)
+    client = login(sec)
+    period = {"start": "2026-03-02", "end": "2026-03-02", "level": "outlet"}
+    rows = client.get(f"{API}kpis", period).json()["rows"]
     assert [r["arrivals"] for r in rows] == [2]  # not the stale 1
-    queries.kpi_table(sec, day, day)
-    assert sorted((p, p.stat().st_mtime_ns) for p in queue_dir.rglob("*") if p.is_file()) == before
+    assert client.get("/queueing/", {"month": "2026-03"}).status_code == 200
+    assert sorted((p, p.stat().st_mtime_ns) for p in queue_dir.rglob("*") if p.is_file()) == before  # no write
     queued = DBTaskResult.objects.filter(task_path=tasks.refresh_rollups.module_path)
     assert queued.count() == 1  # once, not per read
     tasks.refresh_rollups.call()
-    assert rollup.stale(queue_dir) == [] and [r["arrivals"] for r in queries.kpi_table(sec, day, day)] == [2]
+    assert rollup.stale(queue_dir) == []
+    assert [r["arrivals"] for r in client.get(f"{API}kpis", period).json()["rows"]] == [2]

@@ -247,6 +247,7 @@ def kpis(request, params: Query[KpiQuery]):
         raise ValidationError(errors)
     start, end = period
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                              conf=conf)
     return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
@@ -276,6 +277,7 @@ def outlet_intervals(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     rows = queries.outlet_intervals(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end, "definitions": _definitions(conf),
             "rows": [_slot({**r, "date": r["period_start"]}) for r in rows]}
@@ -314,6 +316,7 @@ def outlet_pattern(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     c = queries.outlet_pattern(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end,
             "patterns": [{"code": p, "label": str(labels.PATTERNS.get(p, p))} for p in c.patterns],
@@ -360,6 +363,7 @@ def outlet_staffing(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     s = queries.outlet_staffing(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end, "model": s["model"],
             "abandon_share": s.get("abandon_share"), "patience_seconds": s.get("patience_seconds"),

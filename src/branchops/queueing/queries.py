@@ -112,16 +112,6 @@ def _names(rows: list[OutletRow], level: str) -> dict[str, str]:
     return {getattr(r, code_attr): getattr(r, name_attr) for r in rows if getattr(r, code_attr)}
 
 
-def _fresh_or_queued(start, end, outlets=None) -> None:
-    """A read over roll-ups older than their tickets is answered from the tickets (``rollup`` does that);
-    here the refresh is queued for the worker — the read itself writes no roll-up."""
-    from . import kpis, rollup
-    from .tasks import queue_refresh
-
-    if rollup.stale(data_root(), kpis.months_between(start, end), outlets):
-        queue_refresh()
-
-
 def _records(table) -> list[dict]:
     return table.to_pylist() if table is not None else []
 
@@ -140,7 +130,6 @@ def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | 
     if not rows:
         return []
     conf = conf or queue_settings_for(user)
-    _fresh_or_queued(start, end, [r.outlet_code for r in rows])
     table = rollup.rollup_kpis(data_root(), start, end, grain=grain, mapping=_mapping(rows, level),
                                thresholds=conf.thresholds_seconds())
     names = _names(rows, level)
@@ -156,7 +145,6 @@ def outlet_intervals(user, outlet: Institution, start, end, conf: QueueSettings 
     from . import rollup
 
     conf = conf or queue_settings_for(user)
-    _fresh_or_queued(start, end, [outlet.code])
     table = rollup.rollup_kpis(data_root(), start, end, grain="interval", outlets=[outlet.code],
                                thresholds=conf.thresholds_seconds())
     return _records(table)
@@ -167,7 +155,6 @@ def outlet_tiers(user, outlet: Institution, start, end, conf: QueueSettings | No
     from . import rollup
 
     conf = conf or queue_settings_for(user)
-    _fresh_or_queued(start, end, [outlet.code])
     table = rollup.rollup_wait_kpis(data_root(), start, end, grain="interval", outlets=[outlet.code],
                                     breakdown=("customer_tier",), thresholds=conf.thresholds_seconds())
     return _records(table)

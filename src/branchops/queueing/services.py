@@ -256,6 +256,15 @@ def _refresh(partitions) -> None:
         rollup.refresh(data_root(), wanted)
 
 
+def queue_stale_refresh(start, end) -> bool:
+    """Pages and API: when roll-ups of these months are older than their tickets (the reads then answer
+    from the tickets), queue one refresh for the worker. True if one was queued."""
+    from . import kpis
+    from .tasks import queue_refresh
+
+    return bool(rollup.stale(data_root(), kpis.months_between(start, end))) and queue_refresh()
+
+
 def recover_interrupted(today=None) -> int:
     """Imports left RUNNING by a process that died: finished if the store committed them, else rolled back
     and queued again (failed with the reason after MAX_ATTEMPTS). Also refreshes stale roll-ups."""

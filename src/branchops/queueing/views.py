@@ -137,6 +137,7 @@ def dashboard(request):
     within = _within(request)
     cluster = request.GET.get("cluster", "")
     level = _level(request, within, cluster)
+    services.queue_stale_refresh(start, end)
     rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf,
                                     cluster=cluster))
     if request.GET.get("format") == "xlsx":
@@ -207,6 +208,7 @@ def outlet(request, code):
     outlet = queries.access_outlet(request.user, code)
     start, end, month = _period(request.GET)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     intervals = _shape(queries.outlet_intervals(request.user, outlet, start, end, conf))
     if request.GET.get("format") == "xlsx":
         return _export_intervals(outlet, intervals, start, end)
