@@ -24,6 +24,15 @@ from .test_store import stored, ticket, write_csv
 SRC = str(Path(st.__file__).resolve().parents[2])
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Some assertions match the English wording of the services' messages."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def content(root):
     table = stored(root)
     return sorted(tuple(r.values()) for r in table.to_pylist()) if table is not None else []
