@@ -218,3 +218,15 @@ def test_a_read_never_serves_a_rollup_older_than_its_partitions_and_does_not_wri
     rollup.refresh(root, rollup.stale(root))
     assert rollup.stale(root) == []
     assert rollup.rollup_kpis(root, start, end, grain="day")["arrivals"].to_pylist() == [2]
+
+
+def test_a_conflict_between_recalls_is_rejected_and_the_recall_still_applied(tmp_path):
+    rows = [ticket("B007", issued="08:00:00", called="08:01:00", start="08:01:30", end="08:02:00"),  # other key
+            ticket("A001", called="09:05:00", start="09:20:30", end="09:30:00"),
+            ticket("A001", called="09:10:00", start="09:20:30", end="09:30:00", customer_tier="vip"),  # line 4
+            ticket("A001", called="09:20:00", start="09:20:30", end="09:30:00"),                      # recall
+            ticket("A001", called="09:20:00", start="09:20:30", end="09:30:00")]                      # duplicate
+    summary = st.import_ticket_files([write_csv(tmp_path / "t.csv", rows)], tmp_path / "data", KNOWN)
+    assert codes(summary) == {(4, "conflicting_ticket", "customer_tier"), (6, "duplicate_ticket", "ticket_no")}
+    assert (summary.added, summary.recalls, summary.rejected) == (2, 1, 2)
+    assert [f"{r['called_at']:%H:%M}" for r in rows_of(tmp_path / "data", "A001")] == ["09:20"]

@@ -860,26 +860,30 @@ def _is_validated(table: pa.Table) -> bool:
     return ref is not None and ref() is table
 
 
-def _conflicts(key: np.ndarray, lines: np.ndarray, idents: list[np.ndarray]
-               ) -> tuple[dict[int, tuple[int, int]], np.ndarray]:
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """Positions of the rows whose key occurs more than once (ascending)."""
+    srt = np.sort(key)
+    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
+    if not len(repeated):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
+
+
+def _conflicts(key: np.ndarray, lines: np.ndarray, identities: Callable[[np.ndarray], list[np.ndarray]] | None,
+               pos: np.ndarray) -> tuple[dict[int, tuple[int, int]], np.ndarray]:
     """Rows whose key is on an earlier line with another identity (tier, business or queue type).
 
     Returns ({line: (first line of the key, index of the first differing identity column)}, positions to
     drop). The first line of a key is kept; a later row agreeing with it goes on to the recall check.
     """
-    if not idents or not len(key):
+    if identities is None or not len(pos):
         return {}, np.zeros(0, np.int64)
-    srt = np.sort(key)
-    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
-    if not len(repeated):
-        return {}, np.zeros(0, np.int64)
-    pos = np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
     order = np.lexsort((lines[pos], key[pos]))
     pos = pos[order]
     k = key[pos]
     head = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     first = head[np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1]  # position (in pos) of each key's first row
-    differs = np.stack([ident[pos] != ident[pos][first] for ident in idents])
+    differs = np.stack([ident != ident[first] for ident in identities(pos)])
     clash = differs.any(axis=0)
     which = differs.argmax(axis=0)
     out = {int(ln): (int(fl), int(w)) for ln, fl, w in zip(lines[pos][clash].tolist(),
@@ -888,18 +892,17 @@ def _conflicts(key: np.ndarray, lines: np.ndarray, idents: list[np.ndarray]
     return out, np.sort(pos[clash])
 
 
-def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None
+def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None, pos: np.ndarray | None = None
              ) -> tuple[dict[int, int], np.ndarray, int]:
     """Rows sharing a key: ({line: first line} of duplicates, positions to drop, number of recalls).
 
     With ``call`` (tickets: called_at, no call smallest) the row with the last call is kept and the earlier
-    calls are recalls; the same call twice is a duplicate of its first line.
+    calls are recalls; the same call twice is a duplicate of its first line. ``pos``: the rows whose key
+    repeats, if known (a row left alone in its key group by then is harmless: kept, no recall).
     """
-    srt = np.sort(key)
-    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
-    if not len(repeated):
+    pos = _repeated(key) if pos is None else pos
+    if not len(pos):
         return {}, np.zeros(0, np.int64), 0
-    pos = np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
     k, ln = key[pos], lines[pos]
     c = call[pos] if call is not None else np.zeros(len(pos), np.int64)
     order = np.lexsort((ln, c, k))
@@ -946,19 +949,27 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
 
     # Repeated keys and store order from int codes of the key columns, computed once for all rows.
     typed_table = pa.table({c: t.get(c, s[c]) for c in kind.columns}).cast(kind.schema)
-    code_cols = list(dict.fromkeys((*kind.key, "outlet_code", *kind.sort, *kind.identity)))
+    code_cols = list(dict.fromkeys((*kind.key, "outlet_code", *kind.sort)))
     with _pool() as pool:
         codes = dict(zip(code_cols, pool.map(lambda c: _codes(typed_table[c]), code_cols), strict=True))
     keep = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
     lines = raw[LINE].to_numpy()
     row_key = _combine([codes[c] for c in kind.key])
-    clashes, dropped = _conflicts(row_key[keep], lines[keep], [codes[c][0][keep] for c in kind.identity])
+
+    def identities(rows: np.ndarray) -> list[np.ndarray]:  # only rows whose key repeats: a few, not millions
+        taken = pa.array(keep[rows])
+        return [_codes(typed_table[c].take(taken))[0] for c in kind.identity]
+
+    pos = _repeated(row_key[keep])
+    clashes, dropped = _conflicts(row_key[keep], lines[keep], identities if kind.identity else None, pos)
     if len(dropped):
         keep = np.delete(keep, dropped)
+        pos = np.setdiff1d(pos, dropped)
+        pos -= np.searchsorted(dropped, pos)  # the same rows, numbered after the deletion
     call = None
     if kind.recall_by:
         call = _as_int64(pc.fill_null(t[kind.recall_by].cast(pa.int64()), np.iinfo(np.int64).min))[keep]
-    dup_first, dropped, recalls = _repeats(row_key[keep], lines[keep], call)
+    dup_first, dropped, recalls = _repeats(row_key[keep], lines[keep], call, pos)
     if len(dropped):
         keep = np.delete(keep, dropped)
     order = keep[np.argsort(_combine([codes[c] for c in ("outlet_code", *kind.sort)])[keep], kind="stable")]
