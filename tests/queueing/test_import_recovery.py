@@ -82,6 +82,21 @@ def test_replace_is_previewed_confirmed_audited_and_undone(bank, queue_dir, tmp_
     assert content(queue_dir) == []
 
 
+def test_an_undo_goes_back_in_order(bank, queue_dir, tmp_path):
+    sec = bank.users["sec1"]
+    first = _upload(sec, write_csv(tmp_path / "a.csv", [ticket("A001", customer_tier="vip")]))
+    fixed = services.confirm_import(sec, _upload(sec, write_csv(tmp_path / "b.csv", [ticket("A001")]), "replace"))
+    other = _upload(sec, write_csv(tmp_path / "c.csv", [ticket("C001", outlet="SZ0102")]))
+    with pytest.raises(ValidationError) as exc:
+        services.undo_import(sec, first)  # its A001 was replaced later: removing "its" key would remove the fix
+    assert f"Import {fixed.pk}" in exc.value.messages[0]
+    assert [(r[2], r[4]) for r in content(queue_dir)] == [("A001", "regular"), ("C001", "regular")]
+    services.undo_import(sec, fixed)
+    services.undo_import(sec, first)  # another outlet's later import does not stand in the way
+    assert [r[2] for r in content(queue_dir)] == ["C001"]
+    assert TicketImport.objects.get(pk=other.pk).status == TicketImport.Status.DONE
+
+
 def test_a_replace_of_devices_and_an_unknown_mode_are_refused(bank, queue_dir, tmp_path):
     path = write_csv(tmp_path / "t.csv", [ticket()])
     for kind, mode in [("devices", "replace"), ("tickets", "overwrite")]:

@@ -361,6 +361,20 @@ def cancel_import(actor, batch: TicketImport) -> TicketImport:
     return locked
 
 
+def _check_no_later_change(batch: TicketImport) -> None:
+    """An undo goes back in order: a later import that changed the same outlet-months (it may have
+    replaced or recalled this one's tickets) is undone first, so an undo never removes another's rows."""
+    ticket_store = store.TicketStore(data_root())
+    mine = {tuple(p) for p in (ticket_store.manifest(batch.txid) or {}).get("partitions", [])}
+    later = (TicketImport.objects.filter(pk__gt=batch.pk, kind=batch.kind, status=TicketImport.Status.DONE)
+             .exclude(txid="").order_by("pk"))
+    for other in later:
+        theirs = {tuple(p) for p in (ticket_store.manifest(other.txid) or {}).get("partitions", [])}
+        if mine & theirs:
+            raise ValidationError(_("Import %(id)s (%(file)s) changed the same outlets and months later: undo it "
+                                    "first.") % {"id": other.pk, "file": other.file_name})
+
+
 def undo_import(actor, batch: TicketImport) -> TicketImport:
     """Remove exactly what the import added (and put back what it replaced); roll-ups refreshed; audited."""
     require(rules.can_import, actor, batch)
@@ -369,6 +383,7 @@ def undo_import(actor, batch: TicketImport) -> TicketImport:
         if not rules.undoable(locked):
             raise ValidationError(_("Only a finished import that changed the stored tickets can be undone, once."))
         kind = "devices" if locked.kind == TicketImport.Kind.DEVICES else "tickets"
+        _check_no_later_change(locked)
         try:
             result = store.TicketStore(data_root()).undo(locked.txid, kind)
         except ValueError as exc:
