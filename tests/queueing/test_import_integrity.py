@@ -191,6 +191,15 @@ def test_replacement_characters_are_never_stored(tmp_path):
     pq.write_table(table, tmp_path / "t.parquet")
     error = refused(tmp_path, tmp_path / "t.parquet")
     assert (error.code, error.line) == ("replacement_character", 2)
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(list(st.TICKET_COLUMNS))
+    wb.active.append([ticket()[c] for c in st.TICKET_COLUMNS])
+    wb.active.append([ticket("A002", issued="09:01:00", business_type="存\ufffd")[c] for c in st.TICKET_COLUMNS])
+    wb.save(tmp_path / "t.xlsx")
+    error = refused(tmp_path, tmp_path / "t.xlsx")
+    assert (error.code, error.line) == ("replacement_character", 3)
 
 
 # ------------------------------------------------------------------------------------------ stale roll-ups
