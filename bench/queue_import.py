@@ -189,6 +189,7 @@ def naive_import(path: Path, n_rows: int, known: set[str], root: Path) -> dict:
     t0 = time.perf_counter()
     rejected: set[int] = set()
     calls_seen: dict[tuple, int] = {}
+    idents: dict[tuple, tuple] = {}
     kept: dict[tuple, tuple[str, dict]] = {}
     recalls = 0
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -198,7 +199,12 @@ def naive_import(path: Path, n_rows: int, known: set[str], root: Path) -> dict:
             if _naive_errors(rec, known):
                 rejected.add(line)
                 continue
-            key = (rec["outlet_code"], rec["ticket_date"], rec["ticket_no"])
+            # the store's key: (outlet, day, number, issue time); another tier/business/queue type is a conflict
+            key = (rec["outlet_code"], rec["ticket_date"], rec["ticket_no"], rec["issued_at"])
+            ident = (rec["customer_tier"], rec["business_type"], rec["queue_type"])
+            if idents.setdefault(key, ident) != ident:
+                rejected.add(line)  # conflicting ticket
+                continue
             call = rec["called_at"] or ""
             if (key, call) in calls_seen:
                 rejected.add(line)  # duplicate ticket
@@ -210,7 +216,7 @@ def naive_import(path: Path, n_rows: int, known: set[str], root: Path) -> dict:
                     continue
             kept[key] = (call, rec)
     parts: dict[tuple[str, str], list[dict]] = {}
-    for (outlet, day, _), (_, rec) in kept.items():
+    for (outlet, day, _, _), (_, rec) in kept.items():
         row = {c: rec[c] or None for c in TICKET_COLUMNS}
         row["ticket_date"] = date.fromisoformat(day)
         for c in ("issued_at", "called_at", "service_start_at", "service_end_at"):

@@ -89,7 +89,8 @@ def test_good_rows_are_stored_one_sorted_file_per_month_and_outlet(tmp_path):
     assert summary.partitions == [("2026-02", "SZ0101"), ("2026-03", "SZ0101"), ("2026-03", "SZ0102")]
     root = tmp_path / "data"
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                   if p.is_file() and p.name != ".lock")
+                   if p.is_file() and p.name != ".lock" and p.relative_to(root).parts[0] not in ("imports", "rollup_stale"))
+    assert not (root / "journal").exists() or not any((root / "journal").iterdir())  # nothing left under way
     assert files == [
         "tickets/month=2026-02/outlet=SZ0101/data.parquet",
         "tickets/month=2026-03/outlet=SZ0101/data.parquet",

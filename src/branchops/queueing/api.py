@@ -23,10 +23,12 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
+from branchops.core.api import run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.scope import visible_institutions
 
 from . import labels, queries, services
+from .actions import IMPORT_ACTIONS
 from .models import QueueSettings, TicketImport
 
 router = Router(tags=["queueing"])
@@ -245,6 +247,7 @@ def kpis(request, params: Query[KpiQuery]):
         raise ValidationError(errors)
     start, end = period
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                              conf=conf)
     return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
@@ -274,6 +277,7 @@ def outlet_intervals(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     rows = queries.outlet_intervals(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end, "definitions": _definitions(conf),
             "rows": [_slot({**r, "date": r["period_start"]}) for r in rows]}
@@ -312,6 +316,7 @@ def outlet_pattern(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     c = queries.outlet_pattern(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end,
             "patterns": [{"code": p, "label": str(labels.PATTERNS.get(p, p))} for p in c.patterns],
@@ -358,6 +363,7 @@ def outlet_staffing(request, code: str, params: Query[PeriodQuery]):
     outlet = _outlet(request, code)
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     s = queries.outlet_staffing(request.user, outlet, start, end, conf)
     return {"outlet": _ref(outlet), "start": start, "end": end, "model": s["model"],
             "abandon_share": s.get("abandon_share"), "patience_seconds": s.get("patience_seconds"),
@@ -474,6 +480,9 @@ class ImportFields(Schema):
     recalls: int
     rejected: int
     message: str
+    mode: str = Field(description="append (add to the stored tickets) or replace (the outlets' days in the file)")
+    replaced: int = Field(description="Stored tickets removed because their outlet-day was replaced")
+    undone_at: datetime | None
 
 
 class ImportOut(ImportFields):
@@ -498,10 +507,16 @@ class RejectedRowOut(Schema):
 
 class ImportDetailOut(ImportFields):
     errors: list[RejectedRowOut] = Field(description="The refused rows by line (the first 1000)")
+    preview: dict[str, list[str]] = Field(description="Replace mode: the stored days (by outlet code) the file "
+                                                      "replaces; status awaiting until confirmed")
+    preview_lines: list[str]
+    allowed_actions: list[str] = Field(description="confirm, cancel (a replace awaiting confirmation), undo")
 
 
-def _import_detail(batch: TicketImport) -> dict:
+def _import_detail(batch: TicketImport, user=None) -> dict:
     data = ImportOut.from_orm(batch).dict()
+    data["preview"], data["preview_lines"] = batch.preview, services.preview_lines(batch)
+    data["allowed_actions"] = IMPORT_ACTIONS.allowed(user, batch) if user is not None else []
     data["errors"] = [{"line": e.get("line"), "field": e.get("field"), "reason": e.get("reason", ""),
                        "reason_label": services.reason_label(e.get("reason", "")),
                        "value": None if e.get("value") is None else str(e["value"])} for e in batch.errors]
@@ -518,18 +533,31 @@ def list_imports(request):
 @router.get("/imports/{int:pk}", response=ImportDetailOut, summary="One import, with its refused rows by line")
 def get_import(request, pk: int):
     _require(request.user, VIEW)
-    return _import_detail(queries.access_import(request.user, pk))
+    return _import_detail(queries.access_import(request.user, pk), request.user)
+
+
+@router.post("/imports/{int:pk}/actions/{action}", response={200: ImportDetailOut, INVALID: ErrorOut},
+             summary="confirm (run a replace-mode import after its preview), cancel it, or undo a finished "
+                     "import (removes what it added, puts back what it replaced)")
+@unprocessable
+def import_action(request, pk: int, action: str):
+    _require(request.user, VIEW)
+    batch = queries.access_import(request.user, pk)
+    run_action(IMPORT_ACTIONS, request.user, batch, action, None)
+    return _import_detail(queries.access_import(request.user, pk), request.user)
 
 
 @router.post("/imports", response={201: ImportDetailOut, INVALID: ErrorOut},
              summary="Upload a ticket or smart-device log (.csv, .xlsx or .parquet); files up to 30 MB are "
                      "imported at once, larger ones are queued (status queued)")
 @unprocessable
-def create_import(request, file: File[UploadedFile | None] = None, kind: Form[str] = "tickets"):
+def create_import(request, file: File[UploadedFile | None] = None, kind: Form[str] = "tickets",
+                  mode: Form[str] = "append"):
     _require(request.user, VIEW)
     _require(request.user, IMPORT)
     if file is None:
         raise ValidationError({"file": _("Choose a file to import.")})
     _choice(kind, TicketImport.Kind.values, "kind")
-    batch = services.import_uploaded(request.user, file, file.name, kind, size=file.size)
-    return Status(201, _import_detail(queries.access_import(request.user, batch.pk)))
+    _choice(mode, TicketImport.Mode.values, "mode")
+    batch = services.import_uploaded(request.user, file, file.name, kind, size=file.size, mode=mode)
+    return Status(201, _import_detail(queries.access_import(request.user, batch.pk), request.user))

@@ -8,13 +8,15 @@ class QueueingConfig(AppConfig):
     verbose_name = _("Queue analytics")
 
     def ready(self):
-        from branchops.core import nav
+        from branchops.core import nav, periodic
         from branchops.org.signals import branch_created
 
         from . import roles  # noqa: F401  grants the queueing permissions to the roles
-        from .services import create_settings
+        from .services import create_settings, recover_interrupted
 
         branch_created.connect(create_settings, dispatch_uid="queueing-branch-settings")
 
         nav.register(nav.NavItem("queueing", _("Queue analytics"), "queueing:dashboard", "hourglass-split",
                                  ("queueing.view_ticketimport",), 200))
+        # Imports left running by a process that died are finished or rolled back; stale roll-ups refreshed.
+        periodic.register("queueing.recover_imports", recover_interrupted)

@@ -65,10 +65,17 @@ class TicketImport(models.Model):
         DEVICES = "devices", _("Smart-device log")
 
     class Status(models.TextChoices):
+        AWAITING = "awaiting", _("Waiting for confirmation")
         QUEUED = "queued", _("Waiting")
         RUNNING = "running", _("Importing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        UNDONE = "undone", _("Undone")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Mode(models.TextChoices):
+        APPEND = "append", _("Add to the stored tickets")
+        REPLACE = "replace", _("Replace the outlets' days in the file")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TICKETS)
     file_name = models.CharField(_("file"), max_length=255)
@@ -88,6 +95,15 @@ class TicketImport(models.Model):
     rejected = models.PositiveBigIntegerField(_("rejected"), default=0)
     errors = models.JSONField(_("rejected rows"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.APPEND)
+    # Replace mode: {outlet code: [ISO days]} the file would replace, shown before it runs.
+    preview = models.JSONField(_("days to replace"), default=dict, blank=True)
+    replaced = models.PositiveBigIntegerField(_("stored tickets replaced"), default=0)
+    txid = models.CharField(max_length=80, blank=True)  # the store transaction: its undo record
+    attempts = models.PositiveSmallIntegerField(default=0)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("undone by"))
 
     class Meta:
         verbose_name = _("ticket import")

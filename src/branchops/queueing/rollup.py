@@ -66,6 +66,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from branchops.queueing import kpis as K
+from branchops.queueing.schema import STALE_DIR
 
 BINS = 121  # 0..119 one-minute bins + overflow (> 120 min)
 HIST = ("hist_bins", "hist_counts")
@@ -562,7 +563,11 @@ def refresh(root: str | os.PathLike, partitions: Iterable[tuple[str, str]], *, c
     """
     root = Path(root)
     by_month: dict[str, set[str]] = {}
+    marks = {}  # stale marks seen now: a mark a later import sets meanwhile stays
     for month, outlet in partitions:
+        mark = _stale_mark(root, month, outlet)
+        with contextlib.suppress(FileNotFoundError):
+            marks[mark] = mark.stat().st_mtime_ns
         if not _MONTH.match(month):
             raise ValueError(f"month must be YYYY-MM, got {month!r}")
         by_month.setdefault(month, set()).add(K.check_outlet_code(outlet))
@@ -573,11 +578,42 @@ def refresh(root: str | os.PathLike, partitions: Iterable[tuple[str, str]], *, c
         for month in sorted(by_month):
             with _month_lock(root, month):
                 _refresh_month(con, root, month, sorted(by_month[month]))
+                for outlet in by_month[month]:
+                    mark = _stale_mark(root, month, outlet)
+                    with contextlib.suppress(FileNotFoundError):
+                        if mark in marks and mark.stat().st_mtime_ns == marks[mark]:
+                            mark.unlink()
     finally:
         if own:
             con.close()
     return {"partitions": sum(len(v) for v in by_month.values()), "months": len(by_month),
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _stale_mark(root: Path, month: str, outlet: str) -> Path:
+    return root / STALE_DIR / f"month={month}" / f"outlet={outlet}"
+
+
+def stale(root: str | os.PathLike, months: Iterable[str] | None = None,
+          outlets: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    """Partitions whose roll-ups are older than their tickets (an import not yet or never refreshed)."""
+    base = Path(root) / STALE_DIR
+    if not base.is_dir():
+        return []
+    wanted = None if outlets is None else set(outlets)
+    found = []
+    for mdir in ([base / f"month={m}" for m in months] if months is not None else base.glob("month=*")):
+        if mdir.is_dir():
+            found += [(mdir.name[6:], o.name[7:]) for o in mdir.glob("outlet=*")
+                      if wanted is None or o.name[7:] in wanted]
+    return sorted(found)
+
+
+def _stale_in(root, scope: K.Scope) -> bool:
+    outlets = scope.outlets
+    if outlets is None and scope.mapping is not None:
+        outlets = K.as_arrow(scope.mapping)["outlet_code"].to_pylist()
+    return bool(stale(root, scope.months, outlets))
 
 
 def stored_partitions(root: str | os.PathLike, months: Iterable[str] | None = None) -> list[tuple[str, str]]:
@@ -782,6 +818,9 @@ def rollup_wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: 
     """
     scope = K.resolve(start, end, grain, outlets, mapping, breakdown)
     th = K.check_thresholds(thresholds)
+    if level is None and _stale_in(root, scope):  # never a stale answer: exact, from the partitions
+        return K.wait_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping, breakdown=breakdown,
+                           thresholds=thresholds, compact=False)
     level = level or choose_level(scope)
     whole_months = _month_aligned(scope) and scope.grain in ("month", "total")
     if level in (MONTH, MONTH_TIER) and not whole_months:
@@ -848,6 +887,9 @@ def rollup_ops_kpis(root: str | os.PathLike, start: date, end: date, *, grain: s
                     eligible_types: Sequence[str] | None = None, con=None) -> pa.Table:
     """kpis.ops_kpis answered from the roll-ups (exact; same rows, columns and order)."""
     scope = K.resolve(start, end, grain, outlets, mapping)
+    if _stale_in(root, scope):
+        return K.ops_kpis(root, start, end, grain=grain, outlets=outlets, mapping=mapping,
+                          eligible_types=eligible_types)
     root = os.fspath(root)
     interval = ["interval_idx"] if scope.grain == "interval" else []
     # The ops roll-ups have a row for every interval with tickets, service, a queue or devices (as the

@@ -21,7 +21,9 @@ TICKET_COLUMNS = (
     "teller_no",
     "outcome",
 )
-TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no")
+# A ticket is (outlet, day, number, issue time): machines reuse numbers across queue lines and after a
+# reset, but two customers never draw the same number in the same second (README: import semantics).
+TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no", "issued_at")
 
 CUSTOMER_TIERS = ("regular", "vip", "private")
 QUEUE_TYPES = ("cash", "non_cash", "vip", "low_counter")
@@ -60,3 +62,8 @@ DEVICE_SCHEMA = pa.schema(
 )
 
 INTERVAL_MINUTES = 30
+
+# {root}/rollup_stale/month=YYYY-MM/outlet=<code>: an empty file per partition whose tickets or device logs
+# changed after its roll-up was built. The store writes it in the same commit as the partition; a
+# roll-up refresh removes it; a read that finds one answers from the partitions instead.
+STALE_DIR = "rollup_stale"

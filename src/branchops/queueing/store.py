@@ -29,8 +29,10 @@ Pure module: no Django import (the Django layer translates ``RowError.code`` and
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import json
 import os
 import re
 import threading
@@ -57,6 +59,7 @@ from branchops.queueing.schema import (
     DEVICE_SCHEMA,
     OUTCOMES,
     QUEUE_TYPES,
+    STALE_DIR,
     TICKET_COLUMNS,
     TICKET_KEY,
     TICKET_SCHEMA,
@@ -75,11 +78,18 @@ BAD_VALUE = "bad_value"
 DUPLICATE_TICKET = "duplicate_ticket"
 DATE_MISMATCH = "date_mismatch"
 DUPLICATE_RECORD = "duplicate_record"  # a device log twice (same device and start time)
+# The same ticket key (outlet, day, number, issue time) with another tier, business or queue type: two
+# customers cannot be told apart, so neither is merged into the other.
+CONFLICTING_TICKET = "conflicting_ticket"
+# The key is stored already with other content and the row is not a later call of it (append mode).
+STORED_CONFLICT = "stored_conflict"
 
 # File error codes (the whole file is refused, nothing stored).
 UNSUPPORTED_FORMAT = "unsupported_format"
 UNREADABLE_FILE = "unreadable_file"
 BAD_ENCODING = "bad_encoding"
+MIXED_ENCODING = "mixed_encoding"
+REPLACEMENT_CHARACTER = "replacement_character"
 EMPTY_FILE = "empty_file"
 MISSING_COLUMN = "missing_column"
 UNKNOWN_COLUMN = "unknown_column"
@@ -93,6 +103,12 @@ DEFAULT_MAX_ERRORS = 1000  # row errors kept per file in an ImportSummary (all a
 SAFE_OUTLET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 WRITE_THREADS = max(2, min(4, os.cpu_count() or 2))
 LOCAL_TZ = "Asia/Shanghai"
+_ENCODING_BLOCK = 16 << 20
+_REPLACEMENT_UTF8 = "\ufffd".encode()
+# What Big5 (or another legacy encoding) read as GB18030 turns into and a Chinese bank log never holds:
+# private-use, kana, Greek/Cyrillic, enclosed and box-drawing, bopomofo, vertical forms.
+_NOT_IN_A_GB_LOG = re.compile("[\ue000-\uf8ff\u3040-\u30ff\u0370-\u04ff\u2460-\u24ff\u2500-\u257f"
+                              "\u3100-\u312f\u3200-\u33ff\ufe10-\ufe4f]")
 STALE_TMP_SECONDS = 600  # a temporary file this old belongs to a writer that died
 
 Progress = Callable[[int, int], None]
@@ -116,9 +132,9 @@ class RowError:
 class ImportFileError(Exception):
     """The file as a whole cannot be imported (format, encoding, header); nothing of it is stored."""
 
-    def __init__(self, code: str, message: str, column: str = "", path: str = ""):
+    def __init__(self, code: str, message: str, column: str = "", path: str = "", line: int = 0):
         super().__init__(message)
-        self.code, self.message, self.column, self.path = code, message, column, path
+        self.code, self.message, self.column, self.path, self.line = code, message, column, path, line
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +142,7 @@ class FileError:
     code: str
     message: str
     column: str = ""
+    line: int = 0  # the first bad line, where one is to blame (encodings)
 
 
 @dataclass
@@ -138,6 +155,7 @@ class Validation:
     rejected: int = 0  # bad rows, none of them in ``good``
     error_count: int = 0  # all errors, also those left out of ``errors`` by max_errors
     recalls: int = 0  # earlier calls of a recalled ticket, dropped in favour of its last call
+    good_lines: np.ndarray | None = None  # source line of each row of ``good``
 
     def __iter__(self):
         return iter((self.good, self.errors))
@@ -148,6 +166,12 @@ class AppendResult:
     added: int = 0
     already_stored: int = 0
     partitions: list[tuple[str, str]] = field(default_factory=list)  # (month, outlet) rewritten or created
+    recalls: int = 0  # stored rows replaced by a later call of the same ticket
+    replaced: int = 0  # stored rows removed because their day was replaced (replace mode) or put back (undo)
+    replaced_days: list = field(default_factory=list)  # (outlet, day) pairs replaced
+    conflicts: list[tuple[int, str]] = field(default_factory=list)  # (line, field) differing from the store
+    txid: str | None = None
+    removed: int = 0  # undo: rows taken out again
 
 
 @dataclass
@@ -164,6 +188,9 @@ class FileReport:
     errors: list[RowError] = field(default_factory=list)  # the first max_errors, by line
     file_error: FileError | None = None
     partitions: list[tuple[str, str]] = field(default_factory=list)
+    replaced: int = 0  # stored rows of the replaced days removed (replace mode)
+    replaced_days: list = field(default_factory=list)
+    txid: str | None = None  # the store transaction, for undo (None: nothing changed)
 
 
 @dataclass
@@ -210,6 +237,7 @@ class _Kind:
     times: tuple[str, ...]
     dates: tuple[str, ...]
     recall_by: str | None  # tickets: several rows of one key that differ by called_at
+    identity: tuple[str, ...]  # must agree between rows of one key (else: a conflict, never a merge)
     duplicate_code: str
     duplicate_field: str
     duplicate_noun: str
@@ -222,7 +250,8 @@ TICKETS = _Kind(
     name="tickets", columns=TICKET_COLUMNS, schema=TICKET_SCHEMA, key=TICKET_KEY,
     sort=("ticket_date", "issued_at", "ticket_no"), month_of="ticket_date",
     times=("issued_at", "called_at", "service_start_at", "service_end_at"), dates=("ticket_date",),
-    recall_by="called_at", duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no",
+    recall_by="called_at", identity=("customer_tier", "business_type", "queue_type"),
+    duplicate_code=DUPLICATE_TICKET, duplicate_field="ticket_no",
     duplicate_noun="ticket",
     dictionary=("outlet_code", "ticket_date", "business_type", "customer_tier", "queue_type", "counter_no",
                 "teller_no", "outcome"),
@@ -231,7 +260,7 @@ TICKETS = _Kind(
 DEVICES = _Kind(
     name="devices", columns=DEVICE_COLUMNS, schema=DEVICE_SCHEMA, key=("device_id", "start_at"),
     sort=("start_at", "device_id"), month_of="start_at", times=("start_at", "end_at"), dates=(),
-    recall_by=None, duplicate_code=DUPLICATE_RECORD, duplicate_field="start_at", duplicate_noun="record",
+    recall_by=None, identity=(), duplicate_code=DUPLICATE_RECORD, duplicate_field="start_at", duplicate_noun="record",
     dictionary=("device_id", "outlet_code", "txn_type"), statistics=("device_id", "outlet_code", "start_at"),
 )
 _ALWAYS_REQUIRED = ("outlet_code", "ticket_date", "ticket_no", "business_type", "customer_tier", "queue_type",
@@ -293,20 +322,89 @@ def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
                               f"expected exactly: {', '.join(columns)}", unknown[0])
 
 
+def _line_at(path: str | os.PathLike, offset: int) -> int:
+    """The line (1-based) holding byte ``offset``: counted only when a file is refused."""
+    line, done = 1, 0
+    with open(path, "rb") as fh:
+        while done < offset and (block := fh.read(min(_ENCODING_BLOCK, offset - done))):
+            line += block.count(b"\n")
+            done += len(block)
+    return line
+
+
+def detect_encoding(path: str | os.PathLike) -> str:
+    """``"utf8"`` or ``"gb18030"``, decided strictly over the whole file; else ImportFileError naming the line.
+
+    UTF-8 (with or without BOM) is read in blocks; the first byte that is not UTF-8 decides: if UTF-8 text
+    (a BOM or non-ASCII characters) came before its line, the file mixes encodings and is refused at that
+    line; otherwise every non-ASCII line must be GB18030 and not UTF-8 (a UTF-8 line in a GBK file is
+    refused too). Big5 decodes as GB18030 into kana, private-use or vertical-form characters: refused as
+    well. A U+FFFD replacement character (text garbled before it reached us) is refused in either encoding.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    with open(path, "rb") as fh:
+        seen_utf8 = fh.read(3) == codecs.BOM_UTF8
+        fh.seek(0)
+        while block := fh.read(_ENCODING_BLOCK):
+            ascii_only = block.isascii()  # the usual machine export: nothing to decode
+            try:
+                if not (ascii_only and decoder.getstate()[0] == b""):
+                    decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                start = max(exc.start, 0)
+                line_start = block.rfind(b"\n", 0, start) + 1
+                if seen_utf8 or not block[:line_start].isascii():
+                    bad_line = _line_at(path, offset + start)
+                    raise ImportFileError(
+                        MIXED_ENCODING, f"line {bad_line} is not UTF-8 while the lines before it are",
+                        line=bad_line) from exc
+                return _check_gb18030(path)
+            bad = -1 if ascii_only else block.find(_REPLACEMENT_UTF8)
+            if bad >= 0:
+                at = _line_at(path, offset + bad)
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {at} holds the replacement character �", line=at)
+            seen_utf8 = seen_utf8 or not ascii_only
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:  # the file ends inside a character
+            at = _line_at(path, offset)
+            raise ImportFileError(BAD_ENCODING, f"line {at} ends inside a UTF-8 character", line=at) from exc
+    return "utf8"
+
+
+def _check_gb18030(path: str | os.PathLike) -> str:
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if raw.isascii():
+                continue
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                raise ImportFileError(MIXED_ENCODING, f"line {number} is UTF-8 while the lines before it are "
+                                      "GBK/GB18030", line=number)
+            try:
+                text = raw.decode("gb18030")
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(BAD_ENCODING, f"line {number} is neither UTF-8 nor GBK/GB18030",
+                                      line=number) from exc
+            if _NOT_IN_A_GB_LOG.search(text):
+                raise ImportFileError(BAD_ENCODING, f"line {number} is not GBK/GB18030 text (Big5?)",
+                                      line=number)
+            if "\ufffd" in text:
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {number} holds the replacement character �",
+                                      line=number)
+    return "gb18030"
+
+
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    encoding = detect_encoding(path)
     with open(path, "rb") as fh:
         first = fh.readline(1 << 20)
-    # Queue machines in China often export GBK: read UTF-8 (with or without BOM), else GB18030 (a
-    # superset of GBK).
-    encoding = "utf8"
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        encoding = "gb18030"
-        try:
-            text = first.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(BAD_ENCODING, "the file is neither UTF-8 nor GBK/GB18030 encoded") from exc
+    text = first.decode("utf-8-sig" if encoding == "utf8" else encoding)
     if not text.strip():
         raise ImportFileError(EMPTY_FILE, "the file has no header row")
     names = [n.strip() for n in next(csv.reader([text]))]
@@ -332,14 +430,7 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pa.Table:
             )
 
     try:
-        try:
-            table = read(True)
-        except pa.ArrowInvalid as exc:
-            if encoding != "utf8" or not ("UTF8" in str(exc) or "UTF-8" in str(exc)):
-                raise
-            encoding = "gb18030"  # an ASCII header over GBK rows
-            invalid.clear()
-            table = read(True)
+        table = read(True)
         if invalid:  # multithreaded parsing does not know line numbers: read again serially
             invalid.clear()
             table = read(False)
@@ -411,6 +502,9 @@ def _read_xlsx(path: Path, columns: tuple[str, ...]) -> pa.Table:
         date_cols = {i for i, name in enumerate(names) if name in _DATE_COLUMNS}
         for line, row in enumerate(rows, start=2):  # read-only rows come with gaps filled: line = row number
             cells = [_cell_text(v, i in date_cols) for i, v in enumerate(row)]
+            if any(c is not None and "\ufffd" in c for c in cells):
+                raise ImportFileError(REPLACEMENT_CHARACTER, f"line {line} holds the replacement character �",
+                                      line=line)
             if not any(c is not None and c.strip() for c in cells):
                 continue
             cells += [None] * (width - len(cells))
@@ -452,6 +546,11 @@ def _read_parquet(path: Path, columns: tuple[str, ...]) -> pa.Table:
         arrays = {n: _as_strings(table.column(n)) for n in names}
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
         raise ImportFileError(UNREADABLE_FILE, f"a column cannot be read as text: {exc}") from exc
+    for col in arrays.values():
+        hit = pc.fill_null(pc.match_substring(col, "\ufffd"), False)
+        if pc.any(hit).as_py():
+            line = int(pc.index(hit, True).as_py()) + 2
+            raise ImportFileError(REPLACEMENT_CHARACTER, f"line {line} holds the replacement character �", line=line)
     arrays[LINE] = pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64))
     return pa.table(arrays)
 
@@ -761,18 +860,49 @@ def _is_validated(table: pa.Table) -> bool:
     return ref is not None and ref() is table
 
 
-def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """Positions of the rows whose key occurs more than once (ascending)."""
+    srt = np.sort(key)
+    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
+    if not len(repeated):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
+
+
+def _conflicts(key: np.ndarray, lines: np.ndarray, identities: Callable[[np.ndarray], list[np.ndarray]] | None,
+               pos: np.ndarray) -> tuple[dict[int, tuple[int, int]], np.ndarray]:
+    """Rows whose key is on an earlier line with another identity (tier, business or queue type).
+
+    Returns ({line: (first line of the key, index of the first differing identity column)}, positions to
+    drop). The first line of a key is kept; a later row agreeing with it goes on to the recall check.
+    """
+    if identities is None or not len(pos):
+        return {}, np.zeros(0, np.int64)
+    order = np.lexsort((lines[pos], key[pos]))
+    pos = pos[order]
+    k = key[pos]
+    head = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    first = head[np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1]  # position (in pos) of each key's first row
+    differs = np.stack([ident != ident[first] for ident in identities(pos)])
+    clash = differs.any(axis=0)
+    which = differs.argmax(axis=0)
+    out = {int(ln): (int(fl), int(w)) for ln, fl, w in zip(lines[pos][clash].tolist(),
+                                                           lines[pos][first][clash].tolist(),
+                                                           which[clash].tolist(), strict=True)}
+    return out, np.sort(pos[clash])
+
+
+def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None, pos: np.ndarray | None = None
              ) -> tuple[dict[int, int], np.ndarray, int]:
     """Rows sharing a key: ({line: first line} of duplicates, positions to drop, number of recalls).
 
     With ``call`` (tickets: called_at, no call smallest) the row with the last call is kept and the earlier
-    calls are recalls; the same call twice is a duplicate of its first line.
+    calls are recalls; the same call twice is a duplicate of its first line. ``pos``: the rows whose key
+    repeats, if known (a row left alone in its key group by then is harmless: kept, no recall).
     """
-    srt = np.sort(key)
-    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
-    if not len(repeated):
+    pos = _repeated(key) if pos is None else pos
+    if not len(pos):
         return {}, np.zeros(0, np.int64), 0
-    pos = np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(repeated)).to_numpy(zero_copy_only=False))
     k, ln = key[pos], lines[pos]
     c = call[pos] if call is not None else np.zeros(len(pos), np.int64)
     order = np.lexsort((ln, c, k))
@@ -823,11 +953,23 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
     with _pool() as pool:
         codes = dict(zip(code_cols, pool.map(lambda c: _codes(typed_table[c]), code_cols), strict=True))
     keep = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
+    lines = raw[LINE].to_numpy()
+    row_key = _combine([codes[c] for c in kind.key])
+
+    def identities(rows: np.ndarray) -> list[np.ndarray]:  # only rows whose key repeats: a few, not millions
+        taken = pa.array(keep[rows])
+        return [_codes(typed_table[c].take(taken))[0] for c in kind.identity]
+
+    pos = _repeated(row_key[keep])
+    clashes, dropped = _conflicts(row_key[keep], lines[keep], identities if kind.identity else None, pos)
+    if len(dropped):
+        keep = np.delete(keep, dropped)
+        pos = np.setdiff1d(pos, dropped)
+        pos -= np.searchsorted(dropped, pos)  # the same rows, numbered after the deletion
     call = None
     if kind.recall_by:
         call = _as_int64(pc.fill_null(t[kind.recall_by].cast(pa.int64()), np.iinfo(np.int64).min))[keep]
-    lines = raw[LINE].to_numpy()
-    dup_first, dropped, recalls = _repeats(_combine([codes[c] for c in kind.key])[keep], lines[keep], call)
+    dup_first, dropped, recalls = _repeats(row_key[keep], lines[keep], call, pos)
     if len(dropped):
         keep = np.delete(keep, dropped)
     order = keep[np.argsort(_combine([codes[c] for c in ("outlet_code", *kind.sort)])[keep], kind="stable")]
@@ -835,12 +977,13 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
     part = codes["outlet_code"][0][order] * 100_000 + _months(typed_table[kind.month_of])[order]
     pieces = _partition_pieces(typed_table, order, part)
     good = _mark_validated(pa.concat_tables(pieces) if pieces else typed_table.slice(0, 0))
+    good_lines = lines[order]
 
     # Errors: only bad rows (up to max_errors of them) become Python objects.
     bad_lines = raw[LINE].filter(bad).to_numpy()
     masks = [c.filter(bad).to_numpy(zero_copy_only=False) for c in conds] if len(bad_lines) else []
-    error_count = int(sum(m.sum() for m in masks)) + len(dup_first)
-    all_bad = np.union1d(bad_lines, np.fromiter(dup_first, np.int64, len(dup_first)))
+    error_count = int(sum(m.sum() for m in masks)) + len(dup_first) + len(clashes)
+    all_bad = np.union1d(bad_lines, np.fromiter([*dup_first, *clashes], np.int64, len(dup_first) + len(clashes)))
     shown = all_bad if max_errors is None else all_bad[:max_errors]
     values: dict[int, dict] = {}
     if len(shown):
@@ -860,12 +1003,17 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
             value = (values[line].get(kind.duplicate_field) or "").strip()
             errors.append(RowError(line, kind.duplicate_field, kind.duplicate_code, value,
                                    f"duplicate {kind.duplicate_noun} (first on line {first})"))
+    for line, (first, which) in clashes.items():
+        if line in values:
+            name = kind.identity[which]
+            errors.append(RowError(line, name, CONFLICTING_TICKET, (values[line].get(name) or "").strip(),
+                                   f"same ticket number and issue time as line {first} but another {name}"))
     errors.sort(key=lambda e: e.line)  # stable: a row's errors stay in check order
     if max_errors is not None:
         errors = errors[:max_errors]
     rows_seen = raw.num_rows - (pc.sum(blank).as_py() or 0)
     return Validation(good=good, errors=errors, rows=rows_seen, rejected=len(all_bad),
-                      error_count=error_count, recalls=recalls)
+                      error_count=error_count, recalls=recalls, good_lines=good_lines)
 
 
 # --------------------------------------------------------------------------------------------- store
@@ -941,12 +1089,17 @@ class TicketStore:
                 if fcntl is not None:
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _append(self, kind: _Kind, good: pa.Table, progress: Progress | None) -> AppendResult:
+    def _append(self, kind: _Kind, good: pa.Table, progress: Progress | None, *, lines: np.ndarray | None = None,
+                txid: str | None = None, replace: bool = False, manifest: dict | None = None) -> AppendResult:
         total = good.num_rows
         if total == 0:
             return AppendResult()
+        if lines is None:
+            lines = np.zeros(total, np.int64)
         if _is_validated(good):
-            pieces = [pa.Table.from_batches([b]) for b in good.to_batches() if b.num_rows]
+            offsets = np.cumsum([0, *[b.num_rows for b in good.to_batches()]])
+            pieces = [(pa.Table.from_batches([b]), lines[offsets[i]:offsets[i + 1]])
+                      for i, b in enumerate(good.to_batches()) if b.num_rows]
         else:
             # Store order (outlet, day, time, number) makes every (outlet, month) a contiguous sorted run.
             good = good.select(kind.schema.names).cast(kind.schema)
@@ -956,50 +1109,376 @@ class TicketStore:
             key, in_order = _store_order(good, kind)
             order = np.arange(total) if in_order else np.argsort(key, kind="stable")
             outlet = _codes(good["outlet_code"])[0][order]
-            pieces = _partition_pieces(good, order, outlet * 100_000 + _months(good[kind.month_of])[order])
+            part = outlet * 100_000 + _months(good[kind.month_of])[order]
+            starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+            ln = lines[order]
+            pieces = list(zip(_partition_pieces(good, order, part),
+                              np.split(ln, starts[1:]), strict=True))
         parts = []
-        for piece in pieces:
+        for piece, piece_lines in pieces:
             outlet = piece["outlet_code"][0].as_py()
             if outlet is None or not SAFE_OUTLET.fullmatch(outlet):
                 raise ValueError(f"outlet code {outlet!r} cannot name a partition")
             month = str(np.datetime64(int(_months(piece[kind.month_of].slice(0, 1))[0]), "M"))  # "2026-03"
-            parts.append((month, outlet, piece))
+            parts.append((month, outlet, piece, piece_lines))
 
         result = AppendResult()
+        with self._lock(kind):
+            self._recover_locked()
+            tx = _Transaction(self.root, txid or f"append-{uuid.uuid4().hex}")
+            try:
+                self._merge_all(kind, tx, parts, replace, result, total, progress)
+            except BaseException:
+                tx.abandon()  # nothing was committed: the partitions are as they were
+                raise
+            result.partitions.sort()
+            result.conflicts.sort()
+            if result.partitions:
+                tx.commit(kind.name, result.partitions, {
+                    **(manifest or {}), "added": result.added, "already_stored": result.already_stored,
+                    "stored_recalls": result.recalls, "replaced": result.replaced,
+                    "conflicts": [list(c) for c in result.conflicts]})
+                tx.apply()
+            else:
+                tx.abandon()
+            result.txid = tx.txid if result.partitions else None
+        return result
+
+    def _merge_all(self, kind: _Kind, tx: _Transaction, parts: list, replace: bool, result: AppendResult,
+                   total: int, progress: Progress | None) -> None:
         done = 0
-        with self._lock(kind), ThreadPoolExecutor(WRITE_THREADS) as pool:
+        with ThreadPoolExecutor(WRITE_THREADS) as pool:
             jobs = [(month, outlet, piece.num_rows, pool.submit(
-                        self._merge_partition, kind, self.partition_path(month, outlet, kind.name), piece))
-                    for month, outlet, piece in parts]
+                        self._merge_partition, kind, tx, month, outlet, piece, piece_lines, replace))
+                    for month, outlet, piece, piece_lines in parts]
             for month, outlet, n, job in jobs:
-                added, already = job.result()
-                result.added += added
-                result.already_stored += already
-                if added:
+                merged = job.result()
+                result.added += merged.added
+                result.already_stored += merged.already_stored
+                result.recalls += merged.recalls
+                result.conflicts.extend(merged.conflicts)
+                result.replaced += merged.replaced
+                result.replaced_days.extend(merged.replaced_days)
+                if merged.changed:
                     result.partitions.append((month, outlet))
                 done += n
                 if progress:
                     progress(done, total)
-        result.partitions.sort()
-        return result
 
-    @staticmethod
-    def _merge_partition(kind: _Kind, path: Path, new: pa.Table) -> tuple[int, int]:
+    def _merge_partition(self, kind: _Kind, tx: _Transaction, month: str, outlet: str, new: pa.Table,
+                         lines: np.ndarray, replace: bool) -> _Merged:
+        """The partition's new content, staged in the transaction (the stored file is not touched here)."""
+        path = self.partition_path(month, outlet, kind.name)
         now = _walltime()  # compared with file mtimes, which the system clock writes
-        for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer that died (we hold the lock)
+        for stale in path.parent.glob("data.parquet.tmp-*"):  # left by a writer of an older version that died
             if now - stale.stat().st_mtime > STALE_TMP_SECONDS:
                 stale.unlink(missing_ok=True)
+        out = _Merged()
+        rel = path.relative_to(self.root)
+        new = new.select(kind.schema.names).cast(kind.schema)
         if not path.exists():
-            _write_atomic(new, path, kind)
-            return new.num_rows, 0
+            staged = tx.stage(rel, new, kind)
+            tx.link_added(rel, staged)
+            out.added, out.changed = new.num_rows, True
+            return out
         old = pq.read_table(path, schema=kind.schema)
-        fresh = new.join(old.select(list(kind.key)), keys=list(kind.key), join_type="left anti")
-        already = new.num_rows - fresh.num_rows
-        if fresh.num_rows == 0:
-            return 0, already  # nothing new: the file is left untouched
-        merged = pa.concat_tables([old, fresh.select(kind.schema.names).cast(kind.schema)])
-        _write_atomic(merged.sort_by([(c, "ascending") for c in kind.sort]), path, kind)
-        return fresh.num_rows, already
+        removed = []
+        if replace and kind.month_of == "ticket_date":
+            days = pc.unique(new["ticket_date"])
+            gone = pc.is_in(old["ticket_date"], value_set=days)
+            if pc.any(gone).as_py():
+                removed.append(old.filter(gone))
+                out.replaced = removed[0].num_rows
+                out.replaced_days = sorted((outlet, d) for d in pc.unique(removed[0]["ticket_date"]).to_pylist())
+                old = old.filter(pc.invert(gone))
+        if not replace and new.num_rows == old.num_rows and new.equals(old):
+            out.already_stored = new.num_rows  # the same file again (both in store order): nothing to do
+            return out
+        new = new.append_column("__line", pa.array(lines, pa.int64()))
+        old_idx = old.select(list(kind.key)).append_column("__old", pa.array(np.arange(old.num_rows)))
+        joined = new.join(old_idx, keys=list(kind.key), join_type="left outer")
+        fresh_mask = pc.is_null(joined["__old"])
+        fresh = joined.filter(fresh_mask)
+        clash = joined.filter(pc.invert(fresh_mask))
+        add_parts = [fresh]
+        drop_old = np.zeros(0, np.int64)
+        if clash.num_rows:
+            prev = old.take(clash["__old"])
+            same = _rows_equal(clash, prev, kind.schema.names)
+            out.already_stored = int(np.count_nonzero(same))
+            differ = ~same
+            ident_ok = _rows_equal(clash, prev, kind.identity)
+            later = np.zeros(clash.num_rows, bool)
+            if kind.recall_by:
+                floor = np.iinfo(np.int64).min
+                c_new = _as_int64(pc.fill_null(clash[kind.recall_by].cast(pa.int64()), floor))
+                c_old = _as_int64(pc.fill_null(prev[kind.recall_by].cast(pa.int64()), floor))
+                later = c_new > c_old
+            recall = differ & ident_ok & later
+            if recall.any():  # a later call of a stored ticket: the stored row gives way
+                add_parts.append(clash.filter(pa.array(recall)))
+                drop_old = clash["__old"].to_numpy()[recall]
+                removed.append(old.take(pa.array(drop_old)))
+                out.recalls = int(recall.sum())
+            bad = np.flatnonzero(differ & ~recall)
+            for i in bad.tolist():
+                name = next((c for c in kind.schema.names
+                             if not _rows_equal(clash.slice(i, 1), prev.slice(i, 1), (c,))[0]), "")
+                out.conflicts.append((int(clash["__line"][i].as_py()), name))
+        added = pa.concat_tables([p.select(kind.schema.names) for p in add_parts]).cast(kind.schema)
+        out.added = added.num_rows
+        if out.added == 0 and not out.replaced:
+            return out  # nothing new: the file is left untouched
+        if len(drop_old):
+            keep = np.ones(old.num_rows, bool)
+            keep[drop_old] = False
+            old = old.filter(pa.array(keep))
+        merged = pa.concat_tables([old, added]).sort_by([(c, "ascending") for c in kind.sort])
+        tx.stage(rel, merged if merged.num_rows else None, kind)
+        tx.record_added(rel, added.select(list(kind.key)))
+        if removed:
+            tx.record_removed(rel, pa.concat_tables(removed))
+        out.changed = True
+        return out
+
+    def recover(self, kind: str = "tickets") -> list[str]:
+        """Finish committed transactions a crash interrupted, roll back the others; the txids finished."""
+        with self._lock(_kind(kind)):
+            return self._recover_locked()
+
+    def _recover_locked(self) -> list[str]:
+        finished = []
+        for tx in _Transaction.pending(self.root):
+            if tx.committed():
+                tx.apply()
+                finished.append(tx.txid)
+            else:
+                tx.abandon()
+        return finished
+
+    def manifest(self, txid: str) -> dict | None:
+        """What a committed transaction recorded (partitions, counts), or None if it never committed."""
+        path = self.root / UNDO_DIR / txid / "manifest.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def undo(self, txid: str, kind: str = "tickets") -> AppendResult:
+        """Remove exactly the rows transaction ``txid`` added and put back the rows it replaced."""
+        k = _kind(kind)
+        result = AppendResult()
+        with self._lock(k):
+            self._recover_locked()
+            record = self.root / UNDO_DIR / txid
+            info = self.manifest(txid)
+            if info is None or info.get("undone"):
+                raise ValueError(f"nothing to undo for {txid}")
+            tx = _Transaction(self.root, f"undo-{txid}")
+            for month, outlet in (tuple(p) for p in info["partitions"]):
+                path = self.partition_path(month, outlet, k.name)
+                rel = path.relative_to(self.root)
+                current = pq.read_table(path, schema=k.schema) if path.exists() else k.schema.empty_table()
+                base = record / rel.parent
+                if (base / "added.parquet").exists():
+                    added = pq.read_table(base / "added.parquet", columns=list(k.key)).cast(
+                        pa.schema([k.schema.field(c) for c in k.key]))
+                    before = current.num_rows
+                    current = current.join(added, keys=list(k.key), join_type="left anti")
+                    result.removed += before - current.num_rows
+                if (base / "removed.parquet").exists():
+                    back = pq.read_table(base / "removed.parquet", schema=k.schema)
+                    back = back.join(current.select(list(k.key)), keys=list(k.key), join_type="left anti")
+                    current = pa.concat_tables([current, back.select(k.schema.names).cast(k.schema)])
+                    result.replaced += back.num_rows
+                current = current.select(k.schema.names).cast(k.schema).sort_by([(c, "ascending") for c in k.sort])
+                tx.stage(rel, current if current.num_rows else None, k)
+                result.partitions.append((month, outlet))
+            tx.commit(k.name, result.partitions, {"undo_of": txid})
+            tx.apply()
+        return result
+
+    def stored_days(self, days: Iterable[tuple[str, date]]) -> dict[str, list[date]]:
+        """Which of these (outlet, day) pairs hold stored tickets: the days a replace would overwrite."""
+        wanted: dict[tuple[str, str], set[date]] = {}
+        for outlet, day in days:
+            wanted.setdefault((f"{day:%Y-%m}", outlet), set()).add(day)
+        out: dict[str, list[date]] = {}
+        for (month, outlet), ds in sorted(wanted.items()):
+            path = self.partition_path(month, outlet)
+            if not path.exists():
+                continue
+            have = set(pc.unique(pq.read_table(path, columns=["ticket_date"])["ticket_date"]).to_pylist())
+            hit = sorted(ds & have)
+            if hit:
+                out.setdefault(outlet, []).extend(hit)
+        return out
+
+
+UNDO_DIR = "imports"  # {root}/imports/<txid>/: manifest.json and, per partition, added/removed rows
+JOURNAL_DIR = "journal"  # {root}/journal/<txid>/: staged files and the plan of a transaction under way
+_CRASH_ENV = "BRANCHOPS_IMPORT_CRASH_AT"  # tests: the process exits (os._exit) at this step number
+_steps = {"n": 0}
+
+
+def crash_point(name: str) -> None:
+    """A fault-injection point: with BRANCHOPS_IMPORT_CRASH_AT=k the k-th point reached ends the process."""
+    at = os.environ.get(_CRASH_ENV)
+    if not at:
+        return
+    _steps["n"] += 1
+    if _steps["n"] == int(at):
+        os._exit(86)
+
+
+@dataclass
+class _Merged:
+    added: int = 0
+    already_stored: int = 0
+    recalls: int = 0
+    replaced: int = 0
+    replaced_days: list = field(default_factory=list)
+    conflicts: list[tuple[int, str]] = field(default_factory=list)
+    changed: bool = False
+
+
+class _Transaction:
+    """All partition files of one import become visible together.
+
+    New files are staged in {root}/journal/<txid>/staged/, the undo record in .../undo/; ``commit`` writes
+    plan.json then renames it to COMMITTED (the commit point); ``apply`` renames the staged files over
+    the partitions (or deletes emptied ones), moves the undo record to {root}/imports/<txid>/ and removes
+    the journal. A crash before the commit point leaves the partitions untouched (recovery deletes the
+    journal); after it, recovery runs ``apply`` again, which is idempotent.
+    """
+
+    def __init__(self, root: Path, txid: str):
+        self.root, self.txid = Path(root), txid
+        self.dir = self.root / JOURNAL_DIR / txid
+        self.entries: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def pending(cls, root: Path) -> list[_Transaction]:
+        base = Path(root) / JOURNAL_DIR
+        return [cls(root, d.name) for d in sorted(base.iterdir()) if d.is_dir()] if base.exists() else []
+
+    def committed(self) -> bool:
+        return (self.dir / "COMMITTED").exists()
+
+    def stage(self, rel: Path, table: pa.Table | None, kind: _Kind) -> Path | None:
+        staged = None
+        if table is not None:
+            with self._lock:
+                staged = self.dir / "staged" / f"{len(self.entries)}.parquet"
+                self.entries[str(rel)] = str(staged.relative_to(self.dir))
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, staged, compression="zstd", use_dictionary=list(kind.dictionary),
+                           write_statistics=list(kind.statistics))
+        else:
+            with self._lock:
+                self.entries[str(rel)] = None
+        crash_point("staged")
+        return staged
+
+    def _undo_path(self, rel: Path, name: str) -> Path:
+        path = self.dir / "undo" / rel.parent / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def link_added(self, rel: Path, staged: Path) -> None:
+        os.link(staged, self._undo_path(rel, "added.parquet"))  # a new partition: all of it was added
+
+    def record_added(self, rel: Path, keys: pa.Table) -> None:
+        pq.write_table(keys, self._undo_path(rel, "added.parquet"))
+
+    def record_removed(self, rel: Path, rows: pa.Table) -> None:
+        pq.write_table(rows, self._undo_path(rel, "removed.parquet"))
+
+    def commit(self, kind: str, partitions: list[tuple[str, str]], manifest: dict | None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        info = {**(manifest or {}), "txid": self.txid, "kind": kind, "partitions": [list(p) for p in partitions],
+                "undo_of": (manifest or {}).get("undo_of")}
+        plan = {"entries": self.entries, "manifest": info}
+        _write_text_atomic(self.dir / "plan.json", json.dumps(plan))
+        crash_point("planned")
+        _fsync_dir(self.dir)
+        os.rename(self.dir / "plan.json", self.dir / "COMMITTED")  # the commit point
+        _fsync_dir(self.dir)
+        crash_point("committed")
+
+    def apply(self) -> None:
+        plan = json.loads((self.dir / "COMMITTED").read_text(encoding="utf-8"))
+        for month, outlet in plan["manifest"]["partitions"]:  # the roll-ups are behind until refreshed
+            mark = self.root / STALE_DIR / f"month={month}" / f"outlet={outlet}"
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+        for rel, staged in plan["entries"].items():
+            target = self.root / rel
+            if staged is None:
+                target.unlink(missing_ok=True)
+                for d in (target.parent, target.parent.parent):
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        break
+            elif (self.dir / staged).exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.dir / staged, target)
+            crash_point("moved")
+        info = plan["manifest"]
+        record = self.root / UNDO_DIR / self.txid
+        if info.get("undo_of"):
+            done = self.root / UNDO_DIR / info["undo_of"] / "manifest.json"
+            if done.exists():
+                original = json.loads(done.read_text(encoding="utf-8"))
+                original["undone"] = True
+                _write_text_atomic(done, json.dumps(original))
+        else:
+            if (self.dir / "undo").exists():
+                record.parent.mkdir(parents=True, exist_ok=True)
+                if record.exists():
+                    _rmtree(record)
+                os.rename(self.dir / "undo", record)
+            record.mkdir(parents=True, exist_ok=True)
+            _write_text_atomic(record / "manifest.json", json.dumps(info))
+        crash_point("recorded")
+        _rmtree(self.dir)
+        crash_point("cleaned")
+
+    def abandon(self) -> None:
+        _rmtree(self.dir)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _rows_equal(a: pa.Table, b: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """Row by row: do a and b agree on every column (two missing values agree)?"""
+    same = np.ones(a.num_rows, bool)
+    for c in columns:
+        x, y = a[c], b[c].cast(a[c].type)
+        eq = pc.or_(pc.fill_null(pc.equal(x, y), False), pc.and_(pc.is_null(x), pc.is_null(y)))
+        same &= eq.to_numpy(zero_copy_only=False)
+    return same
 
 
 def _kind(name: str) -> _Kind:
@@ -1036,6 +1515,8 @@ def import_ticket_files(
     *,
     tier_codes: Sequence[str] = CUSTOMER_TIERS,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    replace: bool = False,
+    txid: str | None = None,
 ) -> ImportSummary:
     """Read, validate and store ticket files one by one: each file's good rows are stored, its bad rows
     reported (first ``max_errors`` per file with line numbers; counts are complete), none of them stored.
@@ -1044,7 +1525,8 @@ def import_ticket_files(
     estimated from file sizes for the rest; the last call has done_rows == total_rows.
     """
     return _import(TICKETS, paths, root, known_outlets, progress_callback,
-                   lambda raw, known: validate_tickets(raw, known, tier_codes, max_errors=max_errors))
+                   lambda raw, known: validate_tickets(raw, known, tier_codes, max_errors=max_errors),
+                   replace=replace, txid=txid)
 
 
 def import_device_files(
@@ -1054,15 +1536,30 @@ def import_device_files(
     progress_callback: Progress | None = None,
     *,
     max_errors: int = DEFAULT_MAX_ERRORS,
+    replace: bool = False,
+    txid: str | None = None,
 ) -> ImportSummary:
-    """Like import_ticket_files, for smart-device transaction logs."""
+    """Like import_ticket_files, for smart-device transaction logs (replace mode applies to tickets only)."""
     return _import(DEVICES, paths, root, known_outlets, progress_callback,
-                   lambda raw, known: validate_devices(raw, known, max_errors=max_errors))
+                   lambda raw, known: validate_devices(raw, known, max_errors=max_errors), txid=txid)
+
+
+def _add_conflicts(report: FileReport, conflicts: list[tuple[int, str]], kind: _Kind) -> None:
+    """Rows that differ from the stored ticket of their key: rejected, the stored ticket kept."""
+    if not conflicts:
+        return
+    report.rejected += len(conflicts)
+    report.error_count += len(conflicts)
+    report.errors.extend(RowError(line, name, STORED_CONFLICT, "",
+                                  f"another {kind.duplicate_noun} with this key is stored with a different {name}; "
+                                  "import the corrected file in replace mode") for line, name in conflicts)
+    report.errors.sort(key=lambda e: e.line)
 
 
 def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.PathLike,
             known_outlets: Iterable[str] | None, progress: Progress | None,
-            validate: Callable[[pa.Table, set[str] | None], Validation]) -> ImportSummary:
+            validate: Callable[[pa.Table, set[str] | None], Validation], *, replace: bool = False,
+            txid: str | None = None) -> ImportSummary:
     paths = [Path(p) for p in paths]
     known = None if known_outlets is None else {str(c) for c in known_outlets}
     store = TicketStore(root)
@@ -1076,7 +1573,7 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
         try:
             raw = _read_file(path, kind.columns)
         except ImportFileError as exc:
-            report.file_error = FileError(exc.code, exc.message, exc.column)
+            report.file_error = FileError(exc.code, exc.message, exc.column, exc.line)
             bytes_done += sizes[i]
             continue
         raw_rows = raw.num_rows  # blank lines included: progress counts what was read
@@ -1100,10 +1597,17 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
         report.recalls, report.errors = checked.recalls, checked.errors
         skipped = raw_rows - checked.good.num_rows
         report_progress(skipped, total)
-        appended = (store.append_devices if kind is DEVICES else store.append_tickets)(
-            checked.good, progress=lambda done, _n, skipped=skipped: report_progress(skipped + done, _n))
+        appended = store._append(
+            kind, checked.good, lambda done, _n, skipped=skipped: report_progress(skipped + done, _n),
+            lines=checked.good_lines, replace=replace,
+            txid=None if txid is None else (txid if len(paths) == 1 else f"{txid}-{i}"),
+            manifest={"file": path.name, "rows_read": checked.rows, "rejected": checked.rejected,
+                      "recalls": checked.recalls, "error_count": checked.error_count,
+                      "errors": [[e.line, e.field, e.reason, e.value] for e in checked.errors]})
+        _add_conflicts(report, appended.conflicts, kind)
         report.added, report.already_stored, report.partitions = (
             appended.added, appended.already_stored, appended.partitions)
+        report.replaced, report.replaced_days, report.txid = appended.replaced, appended.replaced_days, appended.txid
         rows_done += raw_rows
         report_progress(raw_rows, total)
 
@@ -1117,3 +1621,15 @@ def _import(kind: _Kind, paths: Iterable[str | os.PathLike], root: str | os.Path
     if progress:
         progress(rows_done, rows_done)
     return summary
+
+
+def preview_replace(path: str | os.PathLike, root: str | os.PathLike,
+                    known_outlets: Iterable[str] | None) -> dict[str, list[date]]:
+    """The stored (outlet, day)s a replace-mode import of this ticket file would replace, by outlet.
+
+    Reads and validates the file without writing; ImportFileError for a file that cannot be imported.
+    """
+    checked = validate_tickets(read_ticket_file(path), known_outlets, max_errors=0)
+    pairs = checked.good.select(["outlet_code", "ticket_date"]).group_by(["outlet_code", "ticket_date"]).aggregate([])
+    return TicketStore(root).stored_days(zip(pairs["outlet_code"].to_pylist(), pairs["ticket_date"].to_pylist(),
+                                             strict=True))

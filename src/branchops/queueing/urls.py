@@ -9,4 +9,5 @@ urlpatterns = [
     path("outlets/<str:code>/", views.outlet, name="outlet"),
     path("imports/", views.imports, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import"),
+    path("imports/<int:pk>/actions/<str:action>/", views.import_action, name="import_action"),
 ]

@@ -18,6 +18,7 @@ from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
 from . import labels, queries, services
+from .actions import IMPORT_ACTIONS
 from .models import TicketImport
 
 VIEW = "queueing.view_ticketimport"
@@ -136,6 +137,7 @@ def dashboard(request):
     within = _within(request)
     cluster = request.GET.get("cluster", "")
     level = _level(request, within, cluster)
+    services.queue_stale_refresh(start, end)
     rows = _shape(queries.kpi_table(request.user, start, end, level=level, within=within, conf=conf,
                                     cluster=cluster))
     if request.GET.get("format") == "xlsx":
@@ -206,6 +208,7 @@ def outlet(request, code):
     outlet = queries.access_outlet(request.user, code)
     start, end, month = _period(request.GET)
     conf = queries.queue_settings_for(request.user)
+    services.queue_stale_refresh(start, end)
     intervals = _shape(queries.outlet_intervals(request.user, outlet, start, end, conf))
     if request.GET.get("format") == "xlsx":
         return _export_intervals(outlet, intervals, start, end)
@@ -239,7 +242,7 @@ def imports(request):
             return redirect("queueing:imports")
         try:
             batch = services.import_uploaded(request.user, upload, upload.name, request.POST.get("kind", "tickets"),
-                                             size=upload.size)
+                                             size=upload.size, mode=request.POST.get("mode", "append"))
         except ValidationError as exc:
             for msg in exc.messages:
                 messages.error(request, msg)
@@ -248,6 +251,7 @@ def imports(request):
     page = paginate(request, queries.imports(request.user))
     return render(request, "queueing/imports.html", {
         "page": page, "can_import": can_import, "kinds": TicketImport.Kind.choices,
+        "modes": TicketImport.Mode.choices,
         "columns": labels.TICKET_COLUMNS_HELP,
     })
 
@@ -262,4 +266,23 @@ def import_detail(request, pk):
                            [_("Line"), _("Field"), _("Reason"), _("Value")],
                            ([e["line"], e["field"], e["reason_label"], e["value"]] for e in errors))
     template = "queueing/_import_status.html" if request.headers.get("HX-Request") else "queueing/import.html"
-    return render(request, template, {"batch": batch, "page": paginate(request, errors, 50)})
+    offered = [a for a in IMPORT_ACTIONS if IMPORT_ACTIONS.can(request.user, batch, [a.name])[a.name]]
+    return render(request, template, {"batch": batch, "page": paginate(request, errors, 50),
+                                      "preview": services.preview_lines(batch), "actions": offered})
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def import_action(request, pk, action):
+    if request.method != "POST":
+        return redirect("queueing:import", pk)
+    batch = queries.access_import(request.user, pk)
+    act = IMPORT_ACTIONS.authorize(request.user, batch, action)
+    try:
+        result = act.run(request.user, batch, {})
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, msg)
+    else:
+        messages.success(request, act.done_message(result))
+    return redirect("queueing:import", pk)

@@ -1,4 +1,5 @@
-"""`branchops queue import FILE… [--kind tickets|devices] [--quiet]` and `branchops queue rollup [--month YYYY-MM]`.
+"""`branchops queue import FILE… [--kind tickets|devices] [--quiet] [--replace [--yes]]`, `branchops queue undo ID`
+and `branchops queue rollup [--month YYYY-MM]`.
 
 Imports run as the system, file by file, through the same service as the web page (``services.run_import``):
 each file becomes a ``TicketImport`` (imported by "command line") with its counts and rejected rows, the good
@@ -10,6 +11,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
@@ -39,7 +41,7 @@ class Command(BaseCommand):
     help = "Import queue-machine ticket logs or smart-device logs (CSV, xlsx, Parquet), or rebuild the queue roll-ups."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{import,rollup}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{import,rollup,undo}")
         imp = actions.add_parser("import", help="import log files into the ticket store and refresh the roll-ups")
         imp.add_argument("files", nargs="+", metavar="FILE", help="a .csv, .xlsx or .parquet log file")
         imp.add_argument("--kind", choices=TicketImport.Kind.values, default=TicketImport.Kind.TICKETS,
@@ -49,18 +51,52 @@ class Command(BaseCommand):
                               "them in the import history")
         imp.add_argument("--quiet", action="store_true",
                          help="no progress bar and no per-file summary; rejected rows are still listed")
+        imp.add_argument("--replace", action="store_true",
+                         help="replace mode: every stored ticket of an outlet on a day the file holds is replaced by "
+                              "the file's tickets; prints which days and changes nothing without --yes")
+        imp.add_argument("--yes", action="store_true", help="with --replace: replace the days the preview lists")
+        undo = actions.add_parser("undo", help="undo an import: remove what it added, put back what it replaced")
+        undo.add_argument("import_id", type=int, metavar="ID", help="the import's number (see the import history)")
         roll = actions.add_parser("rollup", help="rebuild the queue roll-ups from the stored tickets")
         roll.add_argument("--month", action="append", metavar="YYYY-MM",
                           help="only this month (repeatable); default: every stored month")
 
     def handle(self, *args, action, **options):
         if action == "import":
-            self.import_(options["files"], options["kind"], options.get("institution"), options.get("quiet", False))
+            self.import_(options["files"], options["kind"], options.get("institution"), options.get("quiet", False),
+                         options.get("replace", False), options.get("yes", False))
+        elif action == "undo":
+            self.undo(options["import_id"])
         else:
             self.rollup(options.get("month") or None)
 
     # ------------------------------------------------------------------------------------------ import
-    def import_(self, files: list[str], kind: str, institution_code: str | None, quiet: bool) -> None:
+    def undo(self, pk: int) -> None:
+        batch = TicketImport.objects.filter(pk=pk).first()
+        if batch is None:
+            raise CommandError(_("No import with number %(id)s.") % {"id": pk})
+        try:
+            batch = services.undo_import(None, batch)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.stdout.write(_("Import %(id)s (%(file)s) undone.") % {"id": pk, "file": batch.file_name})
+
+    def _replace_preview(self, path: Path, kind: str, institution, yes: bool) -> TicketImport | None:
+        """Record the file in replace mode and print its preview; None (nothing changed) without --yes."""
+        batch = services.record_file(None, path.resolve(), path.name, kind, institution,
+                                     mode=TicketImport.Mode.REPLACE)
+        if batch.status == TicketImport.Status.FAILED:
+            return batch
+        for line in services.preview_lines(batch) or [_("No stored day is replaced: the file's days are all new.")]:
+            self.stdout.write(f"{path}: {line}")
+        if not yes:
+            services.cancel_import(None, batch)
+            self.stdout.write(_("%(file)s: nothing changed; add --yes to replace these days.") % {"file": path})
+            return None
+        return services.confirm_import(None, batch, launch=False)
+
+    def import_(self, files: list[str], kind: str, institution_code: str | None, quiet: bool,
+                replace: bool = False, yes: bool = False) -> None:
         paths = [Path(f) for f in files]
         for path in paths:  # every file is checked before anything is imported
             if not path.is_file():
@@ -72,8 +108,15 @@ class Command(BaseCommand):
         institution = self._institution(institution_code)
 
         rejected_rows = failed_files = 0
+        if replace and kind != TicketImport.Kind.TICKETS:
+            raise CommandError(_("Only ticket logs can replace stored days."))
         for path in paths:
-            batch = services.record_file(None, path.resolve(), path.name, kind, institution)
+            if replace:
+                batch = self._replace_preview(path, kind, institution, yes)
+                if batch is None:
+                    continue
+            else:
+                batch = services.record_file(None, path.resolve(), path.name, kind, institution)
             with tqdm(desc=path.name, total=0, unit="rows", unit_scale=True, disable=quiet, leave=True,
                       file=CommandStream(self.stderr), dynamic_ncols=True, mininterval=0.5) as bar:
 
