@@ -361,25 +361,30 @@ def meeting_list(request):
         n_decided=Count("items", filter=~Q(items__decision=""), distinct=True)).order_by("-held_on", "-id")
     return render(request, "coordination/meetings.html", {
         "page": paginate(request, qs),
-        "form": forms.MeetingForm(auto_id="meeting-%s") if request.user.has_perm("coordination.run_meeting")
-        else None,
+        "form": forms.MeetingForm(auto_id="meeting-%s", branch=_own_branch(request.user))
+        if request.user.has_perm("coordination.run_meeting") else None,
     })
+
+
+def _own_branch(user):
+    staff = getattr(user, "staff", None)
+    return services.branch_of(staff.institution) if staff is not None else None
 
 
 @login_required
 @require_POST
 @permission_required("coordination.run_meeting", raise_exception=True)
 def meeting_new(request):
-    form = forms.MeetingForm(request.POST)
-    staff = getattr(request.user, "staff", None)
-    if staff is None:
+    branch = _own_branch(request.user)
+    if branch is None:
         raise PermissionDenied
+    form = forms.MeetingForm(request.POST, branch=branch)
     if not form.is_valid():
         messages.error(request, _form_error_text(form))
         return redirect("coordination:meetings")
     try:
-        meeting = services.create_meeting(request.user, services.branch_of(staff.institution),
-                                          form.cleaned_data["held_on"], form.cleaned_data["location"])
+        meeting = services.create_meeting(request.user, branch, form.cleaned_data["held_on"],
+                                          form.cleaned_data["location"], chair=form.cleaned_data["chair"])
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
         return redirect("coordination:meetings")
