@@ -643,9 +643,11 @@ def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting
     _check_attendance(meeting, attendees, chair)
     check_chair(meeting.branch, chair)
     check_meeting_day_reached(meeting)
-    meeting.attendees.set(attendees)
     if chair is not None:
         meeting.chair = chair
+        if chair not in attendees:
+            attendees.append(chair)  # the chair named with the attendance presided: present
+    meeting.attendees.set(attendees)
     if rules.MEETING_FLOW.can(meeting.status, "hold"):
         rules.MEETING_FLOW.apply(meeting, "hold")
     stamp_history(meeting, actor)
@@ -818,6 +820,7 @@ def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
     """Approve together every item on the agenda whose opinions raise no concern and whose review is
     complete; the meeting must be quorate."""
     require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
     check_meeting_day_reached(meeting)
     check_quorum(meeting)
     decided = []
