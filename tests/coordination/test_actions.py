@@ -17,7 +17,6 @@ from branchops.core.models import TimelineEntry
 from branchops.dispatch.models import WorkOrder
 from branchops.org import services as org
 from branchops.org.models import Level, OutletType
-from tests.conftest import on_meeting_day
 from tests.coordination.conftest import hold, ready, review
 from tests.coordination.test_api import URL, item_payload, ok, post
 
