@@ -10,7 +10,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from branchops.coordination import queries, services
-from branchops.coordination.models import Item, ItemStatus, ItemType, ReviewRemit, ReviewRequirement, Settings, Waiver
+from branchops.coordination.models import (
+    Item,
+    ItemStatus,
+    ItemType,
+    ReviewRemit,
+    ReviewRequirement,
+    Settings,
+    Waiver,
+)
 from branchops.core.models import Notification, TimelineEntry
 from branchops.core.workdays import add_working_days
 from branchops.org.roles import Role
