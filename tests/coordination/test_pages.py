@@ -166,7 +166,7 @@ def test_journey_through_the_pages(client, coord_bank, media):
     item.refresh_from_db()
     r = client.post(f"/coordination/items/{item.pk}/decide/", {"version": item.version, "decision": "approved"},
                     follow=True)
-    assert "not quorate" in r.content.decode() and Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
+    assert "未达法定人数" in r.content.decode() and Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
     services.give_opinion(b.users["legal1"], item, recommendation="approve",
                           lines=[{"dimension": b.dim["consumer_rights"], "concern": False}])
     hold(b, item.meeting)
@@ -327,7 +327,7 @@ def test_meeting_page_actions(client, coord_bank, draft):
     assert Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
     on_meeting_day(meeting)
     r = client.post(f"{url}consent/")  # no attendance: not quorate
-    assert "not quorate" in " ".join(_errors(r)) and Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
+    assert "未达法定人数" in " ".join(_errors(r)) and Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
     r = client.post(f"{url}attendance/", {"attendees": [sec.pk, b.users["icc1"].pk, b.users["legal1"].pk],
                                           "chair": sec.pk})
     assert not _errors(r) and set(Meeting.objects.get(pk=meeting.pk).attendees.all()) == {

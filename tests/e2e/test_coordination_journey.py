@@ -188,7 +188,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     # Deciding without legal affairs' review is refused, naming what is missing.
     meeting_url = sec.url
     open_panel(row.locator("details:has(form[data-form=decide])"))
-    row.locator("form[data-form=decide]").get_by_label(field("有条件通过")).check()
+    row.locator("form[data-form=decide]").get_by_label(field("通过")).check()
     follow(sec, row.locator("form[data-form=decide]").get_by_role("button", name="记录决定"))
     told(sec, "评议不完整")
     told(sec, "消费者权益保护（法律事务部：未提交意见）")
