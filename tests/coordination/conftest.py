@@ -1,6 +1,8 @@
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 
 from branchops.coordination import services
 from branchops.coordination.models import Item, ReviewDimension, ReviewRemit, ReviewRequirement, Settings
@@ -13,6 +15,9 @@ from branchops.org.roles import Role
 def coord_bank(bank):
     """The bank with a business department (PFB), two review departments with their remits."""
     b = bank
+    if not ReviewDimension.objects.exists():  # a transactional test flushed what the migrations seeded
+        for seed in ("0002_review_dimensions", "0008_review_gate"):
+            importlib.import_module(f"branchops.coordination.migrations.{seed}").load(django_apps, None)
     b.pfb = org.save_department(None, institution=b.branch, code="PFB", name="个人金融业务部", is_business=True)
     b.icc = org.save_department(None, institution=b.branch, code="ICC", name="内控合规部", is_review=True)
     b.person("pfb1", b.branch, [Role.SUBMITTER], department=b.pfb)

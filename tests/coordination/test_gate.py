@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from branchops.coordination import queries, services
 from branchops.coordination.models import (
@@ -26,7 +26,14 @@ from tests.conftest import on_meeting_day
 from tests.coordination.conftest import hold, review
 from tests.coordination.test_api import URL, ok, post
 
-pytestmark = pytest.mark.usefixtures("english_messages")
+pytestmark = pytest.mark.usefixtures("english_messages", "english_services")
+
+
+@pytest.fixture
+def english_services():
+    """The services' messages in English, as the API's under ``english_messages``."""
+    with translation.override("en"):
+        yield
 
 DECISIONS = [("approved", {}), ("conditional", {"conditions": [{"text": "补充话术", "proof": "话术定稿"}]}),
              ("rejected", {"reasons": "不具备落地条件"})]
