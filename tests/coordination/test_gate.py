@@ -312,6 +312,28 @@ def test_a_meeting_without_a_chair_is_not_quorate(coord_bank, draft):
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
 
 
+def test_the_secretariat_designates_or_changes_the_chair(api, client, coord_bank, draft):
+    b = coord_bank
+    meeting = services.submit_item(b.users["pfb1"], draft()).meeting
+    with pytest.raises(ValidationError) as exc:
+        services.designate_chair(b.users["sec1"], meeting, b.users["icc1"])
+    assert "chair" in exc.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.designate_chair(b.users["leader1"], meeting, b.users["leader1"])  # the secretariat's to do
+    url = f"{URL}meetings/{meeting.pk}/actions/chair"
+    refused = post(api(b.users["sec1"]), url, {"chair_id": b.users["pfb1"].pk})
+    assert refused.status_code == 400 and "chair" in refused.json()["detail"]
+    assert post(api(b.users["pfb1"]), url, {"chair_id": b.users["leader1"].pk}).status_code == 403
+    meeting.refresh_from_db()
+    assert meeting.chair is None
+    assert ok(post(api(b.users["sec1"]), url, {"chair_id": b.users["leader1"].pk}))["chair"]["username"] == "leader1"
+    client.force_login(b.users["sec1"])
+    client.post(f"/coordination/meetings/{meeting.pk}/chair/", {"chair": b.users["sec1"].pk})
+    meeting.refresh_from_db()
+    assert meeting.chair == b.users["sec1"]
+    assert TimelineEntry.objects.filter(object_id=str(meeting.pk), verb="chair_designated").count() == 2
+
+
 def test_the_chair_must_be_fit_when_attendance_names_one(api, coord_bank, draft):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())

@@ -93,6 +93,8 @@ MEETING_ACTIONS = ActionTable([
     Action("freeze", allowed=runs, state=_move(rules.MEETING_FLOW, "freeze"),
            form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.freeze_agenda),
            done=_("Agenda frozen: the submitters have been told.")),
+    Action("chair", allowed=runs, state=_status_in(M.PLANNED, M.FROZEN, M.HELD), form=forms.ChairForm,
+           schema=schemas.ChairIn, run=_call(services.designate_chair), done=_("Chair designated.")),
     Action("attendance", allowed=runs, state=_status_in(M.PLANNED, M.FROZEN, M.HELD), form=forms.AttendanceForm,
            schema=schemas.AttendanceIn, run=_call(services.record_attendance), done=_("Attendance recorded.")),
     Action("consent", allowed=runs, state=_status_in(*rules.DECIDING), form=forms.MeetingActionForm,

@@ -412,6 +412,19 @@ class AttendanceForm(MeetingActionForm):
         return {"attendees": list(self.cleaned_data["attendees"]), "chair": self.cleaned_data["chair"]}
 
 
+class ChairForm(MeetingActionForm):
+    chair = StaffUserChoiceField(label=_("chair"), queryset=User.objects.none(),
+                                 help_text=_("A branch leader, or the head of operations management."))
+
+    def __init__(self, *args, meeting: Meeting, **kwargs):
+        kwargs.setdefault("initial", {"chair": meeting.chair_id})
+        super().__init__(*args, meeting=meeting, **kwargs)
+        self.fields["chair"].queryset = chair_candidates(meeting.branch)
+
+    def action_data(self) -> dict:
+        return {"chair": self.cleaned_data["chair"]}
+
+
 class AgendaItemForm(MeetingActionForm):
     """Reordering: one item of the agenda and the direction it moves."""
 

@@ -397,5 +397,5 @@ VERB_LABELS = {
     "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
     "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
-    "review_waived": _("Review waived by the chair"),
+    "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),
 }

@@ -139,6 +139,13 @@ class AttendanceIn(ActionInput):
                 "chair": users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
 
 
+class ChairIn(ActionInput):
+    chair_id: int | None = None
+
+    def data(self, user, meeting) -> dict:
+        return {"chair": users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
+
+
 class ReorderIn(ActionInput):
     item_ids: list[int] = []
 

@@ -634,6 +634,24 @@ def _check_attendance(meeting: Meeting, attendees: list, chair) -> None:
 
 
 @transaction.atomic
+def designate_chair(actor, meeting: Meeting, chair) -> Meeting:
+    """The secretariat names (or changes) the meeting's chair before its minutes are closed."""
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The minutes are closed."))
+    if chair is None:
+        raise ValidationError({"chair": _("Choose the chair.")})
+    check_chair(meeting.branch, chair)
+    meeting.chair = chair
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["chair", "updated_at"])
+    record_timeline(actor, meeting, "chair_designated", _("Chair: %(name)s") % {
+        "name": getattr(getattr(chair, "staff", None), "name", None) or chair.get_username()})
+    return meeting
+
+
+@transaction.atomic
 def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting:
     require(rules.runs, actor, meeting)
     meeting = _lock_meeting(meeting)

@@ -433,6 +433,7 @@ def meeting_detail(request, pk):
         "consent": [r for r in rows if r["consent"]],
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
         "quorum": queries.quorum(meeting),
+        "chair_form": forms.ChairForm(meeting=meeting, auto_id="chair-%s") if can["chair"] else None,
         "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
         if can["attendance"] else None,
     })
