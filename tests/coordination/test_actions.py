@@ -17,7 +17,7 @@ from branchops.core.models import TimelineEntry
 from branchops.dispatch.models import WorkOrder
 from branchops.org import services as org
 from branchops.org.models import Level, OutletType
-from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, ready, review
 from tests.coordination.test_api import URL, item_payload, ok, post
 
 pytestmark = pytest.mark.usefixtures("english_messages")
@@ -31,11 +31,8 @@ def refused(response, status=400, field=None):
 
 
 def on_frozen_agenda(b, draft, **extra):
-    item = services.submit_item(b.users["pfb1"], draft(**extra))
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
-    return item
+    """Submitted, reviewed, frozen, and at a quorate meeting on its day: ready for a decision."""
+    return ready(b, services.submit_item(b.users["pfb1"], draft(**extra)))
 
 
 def approved(b, draft, **extra):
@@ -90,8 +87,9 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     assert both("pfb1") == {"edit", "attach", "withdraw"}
     assert both("icc1") == {"opinion"}
     assert both("sec1") == {"schedule", "defer"}  # the agenda is not frozen: no decision yet
+    item = review(b, item)
     services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
+    hold(b, item.meeting)
     assert both("sec1") == {"schedule", "defer", "decide"}
     item = services.record_decision(b.users["sec1"], Item.objects.get(pk=item.pk), "conditional", conditions=[
         {"text": "补充话术", "owner_department": b.pfb, "proof": "话术定稿"}])
@@ -111,12 +109,13 @@ def test_meeting_actions_in_the_api_and_on_the_page(api, client, coord_bank, dra
     b = coord_bank
     meeting = services.submit_item(b.users["pfb1"], draft()).meeting
     url = f"{URL}meetings/{meeting.pk}"
-    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["freeze", "attendance", "reorder"]
+    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["freeze", "chair", "attendance", "reorder"]
     assert ok(api(b.users["pfb1"]).get(url))["allowed_actions"] == []
     page = api(b.users["sec1"]).get(f"/coordination/meetings/{meeting.pk}/")
-    assert {k for k, v in page.context["can"].items() if v} == {"freeze", "attendance", "reorder"}
+    assert {k for k, v in page.context["can"].items() if v} == {"freeze", "chair", "attendance", "reorder"}
     services.freeze_agenda(b.users["sec1"], meeting)
-    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["attendance", "consent", "reorder", "close"]
+    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["chair", "attendance", "consent", "reorder",
+                                                                    "close"]
 
 
 def test_patching_one_rule_changes_the_page_the_api_and_the_service_together(api, client, coord_bank, draft,
@@ -334,8 +333,10 @@ def test_planning_reordering_and_closing_a_meeting_are_on_its_timeline(coord_ban
         if it.meeting_id != meeting.pk:
             services.schedule_item(sec, it, meeting)
     services.reorder_agenda(sec, meeting, [second.pk, first.pk])
+    for it in (first, second):
+        review(b, it)
     services.freeze_agenda(sec, meeting)
-    on_meeting_day(meeting)
+    hold(b, meeting)
     for it in (first, second):
         services.record_decision(sec, Item.objects.get(pk=it.pk), "approved")
     services.close_meeting(sec, meeting)

@@ -11,6 +11,7 @@ from branchops.coordination import services
 from branchops.coordination.models import Item, ItemStatus
 from branchops.core import clock
 from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, ready, review
 
 URL = "/api/v1/coordination/"
 WO_URL = "/api/v1/dispatch/work-orders"
@@ -41,10 +42,7 @@ def item_payload(**extra):
 
 def approved(b, draft, **extra):
     """An item taken through the services to an approval number."""
-    item = services.submit_item(b.users["pfb1"], draft(**extra))
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, services.submit_item(b.users["pfb1"], draft(**extra)))
     return services.record_decision(b.users["sec1"], item, "approved")
 
 
@@ -87,6 +85,18 @@ def test_journey_through_the_api(api, coord_bank):
         "attendee_ids": [b.users["sec1"].pk, b.users["icc1"].pk], "chair_id": b.users["sec1"].pk}))
     assert meeting["status"] == "held" and meeting["chair"]["username"] == "sec1"
     assert {a["username"] for a in meeting["attendees"]} == {"sec1", "icc1"}
+    # Legal affairs is absent: 1 of the 2 review departments the branch needs — the API refuses to
+    # decide what the meeting page would refuse, and nothing changes.
+    assert meeting["quorum"]["ok"] is False and [d["code"] for d in meeting["quorum"]["review_departments_absent"]] \
+        == ["LEGAL"]
+    version = ok(c.get(url))["version"]
+    refused = post(c, f"{url}/actions/decide", {"decision": "approved", "version": version})
+    assert refused.status_code == 400 and "not quorate" in str(refused.json()["detail"]), refused.content
+    assert "法律事务部" in str(refused.json()["detail"]) and Item.objects.get(pk=pk).status == "submitted"
+    meeting = ok(post(c, f"{URL}meetings/{meeting_id}/actions/attendance", {
+        "attendee_ids": [b.users["sec1"].pk, b.users["icc1"].pk, b.users["legal1"].pk],
+        "chair_id": b.users["sec1"].pk}))
+    assert meeting["quorum"]["ok"] is True and meeting["quorum"]["problems"] == []
     version = ok(c.get(url))["version"]
     item = ok(post(c, f"{url}/actions/decide", {
         "decision": "conditional", "version": version,
@@ -160,10 +170,7 @@ def test_withdraw_and_revise(api, coord_bank, draft):
     c = api(b.users["pfb1"])
     item = services.submit_item(b.users["pfb1"], draft())
     assert ok(post(c, f"{URL}items/{item.pk}/actions/withdraw", {"reason": "方案调整"}))["status"] == "withdrawn"
-    bad = services.submit_item(b.users["pfb1"], draft(title="有问题的事项"))
-    services.freeze_agenda(b.users["sec1"], bad.meeting)
-    on_meeting_day(bad.meeting)
-    bad.refresh_from_db()
+    bad = ready(b, services.submit_item(b.users["pfb1"], draft(title="有问题的事项")))
     rejected = post(api(b.users["sec1"]), f"{URL}items/{bad.pk}/actions/decide", {"decision": "rejected"})
     assert rejected.status_code == 400 and "reasons" in rejected.json()["detail"]
     c = api(b.users["pfb1"])
@@ -238,8 +245,9 @@ def test_guards(api, coord_bank, draft):
     # Deciding on an item whose agenda is not frozen: 400, nothing changes.
     assert post(c, f"{url}/actions/decide", {"decision": "approved"}).status_code == 400
     assert Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
+    review(b, item)
     services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
+    hold(b, item.meeting)
     # Without the permission: 403.
     denied = post(api(b.users["pfb1"]), f"{url}/actions/decide", {"decision": "approved"})
     assert denied.status_code == 403 and denied.json()["detail"]
@@ -291,6 +299,10 @@ def test_meeting_create_reorder_consent_close(api, coord_bank, draft):
     assert post(c, f"{url}/actions/reorder", {"item_ids": [first.pk]}).status_code == 400
     ok(post(c, f"{url}/actions/freeze"))
     on_meeting_day(mid)
+    refused = post(c, f"{url}/actions/consent")  # no attendance yet: not quorate, nothing decided
+    assert refused.status_code == 400 and "not quorate" in str(refused.json()["detail"])
+    assert not Item.objects.filter(meeting_id=mid).exclude(decision="").exists()
+    hold(b, first.meeting)
     meeting = ok(post(c, f"{url}/actions/consent"))
     assert {a["id"]: a["decision"] for a in meeting["agenda"]} == {first.pk: "approved", second.pk: ""}
     assert post(c, f"{url}/actions/close").status_code == 400  # second is undecided
@@ -329,8 +341,10 @@ def test_register_queries_do_not_grow_with_page_size(api, coord_bank, draft):
                                                             if i % 2 else {})))
              for i in range(22)]
     meeting = items[0].meeting
+    for it in items:
+        review(b, it)
     services.freeze_agenda(b.users["sec1"], meeting)
-    on_meeting_day(meeting)
+    hold(b, meeting)
     for it in items:
         it.refresh_from_db()
         services.record_decision(b.users["sec1"], it, "approved")

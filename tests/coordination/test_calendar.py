@@ -17,6 +17,7 @@ from branchops.coordination import queries, services
 from branchops.coordination.models import Condition, Item, ItemStatus, Meeting
 from branchops.core import clock
 from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, review
 
 pytestmark = [pytest.mark.clock_at("2026-12-07"), pytest.mark.usefixtures("english_messages")]
 
@@ -42,7 +43,7 @@ def refused(response, field):
 
 
 def on_agenda(b, draft, **extra):
-    item = services.submit_item(b.users["pfb1"], draft(**extra))
+    item = review(b, services.submit_item(b.users["pfb1"], draft(**extra)))
     services.freeze_agenda(b.users["sec1"], item.meeting)
     item.refresh_from_db()
     return item
@@ -127,8 +128,7 @@ def test_a_meeting_is_not_held_nor_decides_before_its_date(draft, coord_bank):
         assert "2026-12-09" in str(exc.value) and "held_on" in exc.value.error_dict
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.FROZEN and Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
-    on_meeting_day(meeting)
-    services.record_attendance(sec, meeting, [sec])
+    hold(b, meeting)
     assert services.record_decision(sec, Item.objects.get(pk=item.pk), "approved").status == ItemStatus.APPROVED
 
 
@@ -164,7 +164,7 @@ def _condition(b, due=None):
 def test_a_condition_falls_due_after_the_decision_on_a_working_day(draft, coord_bank):
     b, sec = coord_bank, coord_bank.users["sec1"]
     item = on_agenda(b, draft)
-    on_meeting_day(item.meeting)
+    hold(b, item.meeting)
     for due, words in ((WED, "after the decision date"), (date(2026, 12, 8), "after the decision date"),
                        (SATURDAY, "not a working day")):
         with pytest.raises(ValidationError) as exc:

@@ -10,7 +10,7 @@ from branchops.coordination.models import Item
 from branchops.core.models import TimelineEntry
 from branchops.org.roles import Role
 from tests.cases.test_concurrency import run_together
-from tests.conftest import on_meeting_day
+from tests.coordination.conftest import ready
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,11 +22,7 @@ pytestmark = [
 def on_agenda(coord_bank, draft):
     b = coord_bank
     b.person("sec2", b.branch, [Role.SECRETARIAT], department=b.ops)
-    item = services.submit_item(b.users["pfb1"], draft())
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
-    return item
+    return ready(b, services.submit_item(b.users["pfb1"], draft()))
 
 
 def _decide(user, pk, decision, version):

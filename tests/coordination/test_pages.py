@@ -15,6 +15,7 @@ from branchops.coordination.models import Condition, Item, ItemStatus, Meeting
 from branchops.core import clock
 from branchops.dispatch.models import WorkOrder
 from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, ready
 
 ROLES = ["sec1", "pfb1", "icc1", "head11", "leader1"]
 HAS_DOCX = importlib.util.find_spec("branchops.coordination.minutes") is not None
@@ -48,10 +49,7 @@ def items(coord_bank, draft, media):
     services.add_attachment(b.users["pfb1"], waiting, "script", SimpleUploadedFile("话术.txt", "您好".encode()))
     services.give_opinion(b.users["icc1"], waiting, recommendation="conditional",
                           lines=_lines(b, True, "需补充风险提示"))
-    released = services.submit_item(b.users["pfb1"], draft(title="已通过事项"))
-    services.freeze_agenda(sec, released.meeting)
-    on_meeting_day(released.meeting)
-    released.refresh_from_db()
+    released = ready(b, services.submit_item(b.users["pfb1"], draft(title="已通过事项")))
     released = services.record_decision(sec, released, "approved")
     services.release_item(sec, released, override_reason="监管限时要求")
     return {"draft": draft(title="草稿事项"), "waiting": waiting, "released": released}
@@ -165,6 +163,14 @@ def test_journey_through_the_pages(client, coord_bank, media):
     on_meeting_day(item.meeting_id)
     page = client.get(meeting_url).content.decode()
     assert f'data-agenda-item="{item.pk}"' in page and 'data-form="decide"' in page and "需补充风险提示" in page
+    # Nobody recorded present, legal affairs' opinion missing: the page refuses the decision, saying why.
+    item.refresh_from_db()
+    r = client.post(f"/coordination/items/{item.pk}/decide/", {"version": item.version, "decision": "approved"},
+                    follow=True)
+    assert "未达法定人数" in r.content.decode() and Item.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
+    services.give_opinion(b.users["legal1"], item, recommendation="approve",
+                          lines=[{"dimension": b.dim["consumer_rights"], "concern": False}])
+    hold(b, item.meeting)
     item.refresh_from_db()
     r = client.post(f"/coordination/items/{item.pk}/decide/", {
         "version": item.version, "decision": "conditional", "reasons": "", "c0_text": "补充风险提示话术",
@@ -235,10 +241,7 @@ def test_stale_version_on_decide_changes_nothing(client, coord_bank, draft):
 
 def test_decide_with_an_incomplete_condition_shows_field_errors(client, coord_bank, draft):
     b = coord_bank
-    item = services.submit_item(b.users["pfb1"], draft())
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, services.submit_item(b.users["pfb1"], draft()))
     client.force_login(b.users["sec1"])
     r = client.post(f"/coordination/items/{item.pk}/decide/", {
         "version": item.version, "decision": "conditional", "c0_text": "补充话术", "c0_owner": b.pfb.pk})
@@ -324,12 +327,16 @@ def test_meeting_page_actions(client, coord_bank, draft):
     assert _errors(r)
     assert Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
     on_meeting_day(meeting)
+    r = client.post(f"{url}consent/")  # no attendance: not quorate
+    assert "未达法定人数" in " ".join(_errors(r)) and Item.objects.get(pk=first.pk).status == ItemStatus.SUBMITTED
+    r = client.post(f"{url}attendance/", {"attendees": [sec.pk, b.users["icc1"].pk, b.users["legal1"].pk],
+                                          "chair": sec.pk})
+    assert not _errors(r) and set(Meeting.objects.get(pk=meeting.pk).attendees.all()) == {
+        sec, b.users["icc1"], b.users["legal1"]}
     r = client.post(f"{url}consent/")
     assert Item.objects.get(pk=first.pk).status == ItemStatus.APPROVED
     r = client.post(f"{url}close/")  # the second is undecided
     assert _errors(r) and Meeting.objects.get(pk=meeting.pk).status != Meeting.Status.CLOSED
-    r = client.post(f"{url}attendance/", {"attendees": [sec.pk, b.users["icc1"].pk], "chair": sec.pk})
-    assert not _errors(r) and set(Meeting.objects.get(pk=meeting.pk).attendees.all()) == {sec, b.users["icc1"]}
     second.refresh_from_db()
     r = client.post(f"/coordination/items/{second.pk}/decide/", {
         "version": second.version, "decision": "rejected", "reasons": "不具备落地条件", "next": url})

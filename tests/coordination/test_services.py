@@ -9,7 +9,7 @@ from branchops.core import clock
 from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
-from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, ready
 
 
 def lines(b, dept_code, concern=False, text=""):
@@ -48,8 +48,7 @@ def test_full_journey(draft, coord_bank, django_capture_on_commit_callbacks):
     with pytest.raises(ValidationError):  # agenda not frozen yet
         services.record_decision(b.users["sec1"], item, "approved")
     services.freeze_agenda(b.users["sec1"], meeting)
-    on_meeting_day(meeting)
-    services.record_attendance(b.users["sec1"], meeting, [b.users["sec1"], b.users["icc1"]])
+    hold(b, meeting)
     item.refresh_from_db()
     item = services.record_decision(b.users["sec1"], item, "conditional", conditions=[
         {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
@@ -102,7 +101,7 @@ def test_consent_block_and_rejection_then_revision(draft, coord_bank):
     services.give_opinion(b.users["icc1"], bad, recommendation="reject", lines=lines(b, "ICC", True, "违规"))
     ok.refresh_from_db()
     services.freeze_agenda(b.users["sec1"], ok.meeting)
-    on_meeting_day(ok.meeting)
+    hold(b, ok.meeting)
     decided = services.decide_consent_block(b.users["sec1"], ok.meeting)
     assert [i.pk for i in decided] == [ok.pk]
     bad.refresh_from_db()
@@ -132,9 +131,7 @@ def test_late_item_needs_urgent_reason(draft, coord_bank):
 def test_stale_decision_loses(draft, coord_bank):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, item)
     shown = item.version
     services.record_decision(b.users["sec1"], item, "approved", expected_version=shown)
     with pytest.raises(ValidationError):
@@ -159,9 +156,7 @@ def test_over_capacity_release_needs_reason(draft, coord_bank):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft(effort_hours=200))
     assert any(f["code"] == "over_capacity" for f in item.precheck)
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, item)
     item = services.record_decision(b.users["sec1"], item, "approved")
     with pytest.raises(ValidationError) as exc:
         services.release_item(b.users["sec1"], item)
@@ -173,9 +168,7 @@ def test_over_capacity_release_needs_reason(draft, coord_bank):
 def test_outlet_problem_opens_feedback_case(draft, coord_bank):
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, item)
     item = services.record_decision(b.users["sec1"], item, "approved")
     services.release_item(b.users["sec1"], item)
     wo = WorkOrder.objects.get(item=item, institution=b.o11)
@@ -205,9 +198,7 @@ def test_conditions_reminded_when_due_and_escalated_when_overdue_once_each(
 
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
-    services.freeze_agenda(b.users["sec1"], item.meeting)
-    on_meeting_day(item.meeting)
-    item.refresh_from_db()
+    item = ready(b, item)
     services.record_decision(b.users["sec1"], item, "conditional", conditions=[
         {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
     cond = item.conditions.get()

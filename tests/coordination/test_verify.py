@@ -6,7 +6,7 @@ import pytest
 
 from branchops.coordination import services
 from branchops.coordination.models import Item
-from tests.conftest import on_meeting_day
+from tests.coordination.conftest import hold, review
 
 pytestmark = pytest.mark.clock_at("2026-12-07")
 
@@ -20,9 +20,9 @@ TYPED = ["运统[2026]第2号", "运统（2026）002号", "运统〔２０２６
 def numbers(draft, coord_bank):
     """Two items approved at the meeting of 2026-12-09: 运统〔2026〕第001号 and 第002号."""
     b, sec = coord_bank, coord_bank.users["sec1"]
-    items = [services.submit_item(b.users["pfb1"], draft(title=f"事项{i}")) for i in (1, 2)]
+    items = [review(b, services.submit_item(b.users["pfb1"], draft(title=f"事项{i}"))) for i in (1, 2)]
     services.freeze_agenda(sec, items[0].meeting)
-    on_meeting_day(items[0].meeting)
+    hold(b, items[0].meeting)
     return [services.record_decision(sec, Item.objects.get(pk=it.pk), "approved") for it in items]
 
 

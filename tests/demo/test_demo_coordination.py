@@ -272,6 +272,7 @@ def test_notifications_are_dated_at_their_events_not_at_load_time(built):
         item = items[note.url]
         moments = set(timeline("item", [item.pk]).values_list("created_at", flat=True))
         moments |= {c.escalated_at for c in item.conditions.all()} | {c.reminded_at for c in item.conditions.all()}
+        moments |= {o.reminded_at for o in item.opinions.all()}  # reviewers reminded before the cut-off
         assert note.created_at in moments, (item.number, note.title)
     for meeting in Meeting.objects.all():
         published = Notification.objects.filter(url=meeting.get_absolute_url())
@@ -302,3 +303,26 @@ def test_the_demo_rewrites_nothing_afterwards():
     found = [f"{path.name}:{n}" for path in source.rglob("*.py")
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if rewrites.search(line)]
     assert not found
+
+
+@pytest.mark.django_db
+def test_every_decision_passed_the_review_gate_at_a_quorate_meeting(built):
+    """Issue 12: each decided demo item had a current opinion for every required dimension (or the
+    chair's waiver), at a meeting chaired by the demo's chair account with its quorum present."""
+    decided = Item.objects.exclude(decision="").select_related("meeting")
+    assert decided.count() >= 55
+    for item in decided:
+        assert queries.review_gap(item) == [], item.number
+    chair = user("leader")
+    for meeting in Meeting.objects.filter(items__in=decided).distinct():
+        assert meeting.chair == chair and queries.quorum(meeting)["ok"], meeting
+
+
+@pytest.mark.django_db
+def test_reviewers_owing_an_opinion_on_the_next_agenda_were_reminded(built):
+    nxt = Meeting.objects.get(held_on=date(2026, 11, 25))
+    owed = [o for o in queries.owed_opinions() if o.item.meeting_id == nxt.pk]
+    assert owed and all(o.reminded_at is not None for o in owed)
+    reviewer = user("reviewer")
+    assert [o.item.meeting_id for o in queries.awaiting_opinion(reviewer)] and all(
+        o.item.meeting_id == nxt.pk for o in queries.awaiting_opinion(reviewer))

@@ -1,8 +1,7 @@
 import pytest
 
 from branchops.coordination import services
-from tests.conftest import on_meeting_day
-from tests.coordination.conftest import coord_bank, draft  # noqa: F401
+from tests.coordination.conftest import coord_bank, draft, ready  # noqa: F401
 
 
 @pytest.fixture
@@ -20,10 +19,7 @@ def approved(coord_bank, draft):  # noqa: F811
         item = draft(**extra)
         if before_submit is not None:
             before_submit(item)
-        item = services.submit_item(b.users["pfb1"], item)
-        services.freeze_agenda(b.users["sec1"], item.meeting)
-        on_meeting_day(item.meeting)
-        item.refresh_from_db()
+        item = ready(b, services.submit_item(b.users["pfb1"], item))
         return services.record_decision(b.users["sec1"], item, "approved")
 
     return make

@@ -1,6 +1,7 @@
 """An item through the operations coordination meeting, in headless Chromium: the business
-department drafts and submits it, the review departments give their opinions, the secretariat
-holds the meeting and approves it on a condition, the condition is met and signed off (the item
+department drafts and submits it, internal control gives its opinion but legal affairs does not, so
+the secretariat's first decision is refused until the chair (a branch leader) waives the missing
+review with a reason; the secretariat then approves it on a condition (the minutes carry the waiver), the condition is met and signed off (the item
 gets its approval number), the secretariat releases it, the outlet heads complete their work
 orders, and an outlet checks an approval number — a valid one and an unknown one."""
 
@@ -40,6 +41,7 @@ def review_dimensions(transactional_db):
     before ``coord_bank`` gives the review departments their remits."""
     seed = importlib.import_module("branchops.coordination.migrations.0002_review_dimensions")
     seed.load(django_apps, None)
+    importlib.import_module("branchops.coordination.migrations.0008_review_gate").load(django_apps, None)
 
 
 @pytest.fixture
@@ -159,13 +161,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     told(icc, "评议意见已记录。")
     expect(icc.locator("#opinions [data-opinion=ICC]")).to_contain_text(CONDITION)
 
-    legal = signed_in(browser, live_server, "legal1", item_path)
-    opinion = legal.locator("form[data-form=opinion]")
-    opinion.locator("fieldset[data-dimension=consumer_rights]").get_by_label(field("无异议")).check()
-    opinion.get_by_label(field("批准")).check()
-    follow(legal, opinion.get_by_role("button", name="出具评议意见"))
-    told(legal, "评议意见已记录。")
-    expect(legal.locator("#opinions [data-opinion=LEGAL]")).to_contain_text("批准")
+    # Legal affairs gives no opinion: consumer rights (its remit) stays unreviewed.
 
     # 3. On the meeting's day (not before: the meeting is held on its date), the secretariat opens
     #    the meeting the item was put on: the item is on the agenda (not in
@@ -188,6 +184,25 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     attendance.get_by_label(field("主持人")).select_option(str(b.users["leader1"].pk))
     follow(sec, attendance.get_by_role("button", name="记录出席情况"))
     told(sec, "出席情况已记录。")
+    expect(sec.locator("#quorum")).to_contain_text("已达法定人数")
+    # Deciding without legal affairs' review is refused, naming what is missing.
+    meeting_url = sec.url
+    open_panel(row.locator("details:has(form[data-form=decide])"))
+    row.locator("form[data-form=decide]").get_by_label(field("通过")).check()
+    follow(sec, row.locator("form[data-form=decide]").get_by_role("button", name="记录决定"))
+    told(sec, "评议不完整")
+    told(sec, "消费者权益保护（法律事务部：未提交意见）")
+    item.refresh_from_db()
+    assert item.status == ItemStatus.SUBMITTED
+    # The chair — a branch leader, read-only elsewhere — waives it on the item page with a reason.
+    chair = signed_in(browser, live_server, "leader1", item_path)
+    waive = chair.locator("form[data-form=waive]")
+    waive.get_by_label("消费者权益保护").check()
+    waive.get_by_label(field("豁免理由")).fill("法律事务部书面确认无消保影响")
+    follow(chair, waive.get_by_role("button", name="按此理由豁免"))
+    told(chair, "评议已豁免")
+    expect(chair.locator("#waivers [data-waiver=consumer_rights]")).to_contain_text("法律事务部书面确认无消保影响")
+    sec.goto(meeting_url)
     open_panel(row.locator("details:has(form[data-form=decide])"))
     decide = row.locator("form[data-form=decide]")
     decide.get_by_label(field("有条件通过")).check()
@@ -209,6 +224,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     expect(minutes).to_contain_text(CONDITION)
     expect(minutes).to_contain_text(PROOF)
     expect(sec.locator("[data-attendees]")).to_contain_text("legal1")
+    expect(minutes.locator("[data-minutes-waiver=consumer_rights]")).to_contain_text("法律事务部书面确认无消保影响")
     item.refresh_from_db()
     assert item.status == ItemStatus.CONDITIONAL and not item.approval_number
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Item, Meeting, ReviewDimension, ReviewRemit, Settings
+from .models import Item, Meeting, ReviewDimension, ReviewRemit, ReviewRequirement, Settings
 
 
 @admin.register(ReviewDimension)
@@ -20,11 +20,23 @@ class ReviewRemitAdmin(admin.ModelAdmin):
     filter_horizontal = ["dimensions"]
 
 
+@admin.register(ReviewRequirement)
+class ReviewRequirementAdmin(SimpleHistoryAdmin):
+    """Which dimensions each item type needs reviewed before a decision (the review gate)."""
+
+    list_display = ["item_type"]
+    filter_horizontal = ["dimensions"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Settings)
 class SettingsAdmin(admin.ModelAdmin):
     """Meeting weekday, agenda cut-off, approval number format (one row per branch, made with it)."""
 
-    list_display = ["branch", "meeting_weekday", "cutoff_days_before", "cutoff_hour", "approval_format"]
+    list_display = ["branch", "meeting_weekday", "cutoff_days_before", "cutoff_hour", "approval_format",
+                    "quorum_chair", "quorum_review_departments"]
 
     def has_add_permission(self, request):
         return False

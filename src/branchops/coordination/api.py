@@ -226,6 +226,29 @@ class ConditionOut(Schema):
     allowed_actions: list[str] = Field(description="met, signoff: those the user may take on it now.")
 
 
+class AnswerOut(Schema):
+    department: Ref
+    state: str = Field(description="current, stale (given before the item last changed), none, omitted (given "
+                                   "without this dimension)")
+
+
+class WaiverOut(Schema):
+    dimension: CodeOut
+    reason: str
+    waived_by: PersonOut
+    waived_at: datetime
+    meeting: MeetingRef
+    is_stale: bool
+
+
+class GateRowOut(Schema):
+    dimension: CodeOut
+    answers: list[AnswerOut]
+    ok: bool
+    waived: bool
+    satisfied: bool
+
+
 class ItemDetailOut(ItemRowOut):
     background: str
     actions: str
@@ -252,6 +275,9 @@ class ItemDetailOut(ItemRowOut):
     approval_revoked_reason: str
     previous: NumberRef | None
     next_revision: NumberRef | None
+    review_gate: list[GateRowOut] = Field(description="Each dimension the item's type requires: the review "
+                                                      "departments covering it and their answers, or the waiver.")
+    waivers: list[WaiverOut]
     allowed_actions: list[str] = ACTIONS_FIELD
 
 
@@ -312,6 +338,24 @@ def _review(user, item: Item) -> dict:
     )
 
 
+def _gate(item: Item) -> dict:
+    rows = queries.review_status(item)
+    waivers = item.waivers.select_related("dimension", "waived_by__staff", "meeting")
+    return dict(
+        review_gate=[{"dimension": _code(r["dimension"]), "ok": r["ok"], "waived": r["waiver"] is not None,
+                      "satisfied": r["satisfied"],
+                      "answers": [{"department": _ref(a["department"]), "state": a["state"]} for a in r["answers"]]}
+                     for r in rows],
+        waivers=[{"dimension": _code(w.dimension), "reason": w.reason, "waived_by": _person(w.waived_by),
+                  "waived_at": w.waived_at, "meeting": _meeting_ref(w.meeting), "is_stale": w.is_stale}
+                 for w in waivers],
+    )
+
+
+def _code(obj) -> dict:
+    return {"code": obj.code, "name": obj.name}
+
+
 def _decision(item: Item) -> dict:
     nxt = Item.objects.filter(previous=item).only("pk", "number").first()
     return dict(
@@ -333,7 +377,7 @@ def _detail(user, item: Item) -> dict:
     for c in conditions:
         c.item = item  # the predicates read it
     data = _row(item, _counts(item, conditions, today))
-    return {**data, **_plan(item), **_review(user, item), **_decision(item),
+    return {**data, **_plan(item), **_review(user, item), **_decision(item), **_gate(item),
             "conditions": [_condition(user, c, today) for c in conditions],
             "allowed_actions": ITEM_ACTIONS.allowed(user, item)}
 
@@ -635,10 +679,21 @@ class AgendaItemOut(Schema):
     consent: bool
 
 
+class QuorumOut(Schema):
+    ok: bool
+    problems: list[str] = Field(description="What is missing; without quorum the meeting can only defer.")
+    chair_required: bool
+    chair_present: bool
+    review_departments_needed: int
+    review_departments_present: list[Ref]
+    review_departments_absent: list[Ref]
+
+
 class MeetingDetailOut(MeetingFields):
     branch: Ref
     chair: PersonOut | None
     attendees: list[PersonOut]
+    quorum: QuorumOut
     notes: str
     agenda: list[AgendaItemOut]
     allowed_actions: list[str] = ACTIONS_FIELD
@@ -663,8 +718,17 @@ def _meeting_detail(user, meeting: Meeting) -> dict:
                  "agenda_order": i.agenda_order, "urgent_addition_reason": i.urgent_addition_reason,
                  "consent": i.status == ItemStatus.SUBMITTED and services.is_consent(i)} for i in agenda],
         allowed_actions=MEETING_ACTIONS.allowed(user, meeting),
+        quorum=_quorum(meeting),
     )
     return data
+
+
+def _quorum(meeting: Meeting) -> dict:
+    q = queries.quorum(meeting)
+    return {"ok": q["ok"], "problems": q["problems"], "chair_required": q["chair_required"],
+            "chair_present": q["chair_present"], "review_departments_needed": q["needed"],
+            "review_departments_present": [_ref(d) for d in q["present"]],
+            "review_departments_absent": [_ref(d) for d in q["absent"]]}
 
 
 def _access_meeting(user, pk: int) -> Meeting:
@@ -688,6 +752,7 @@ class MeetingIn(Schema):
     held_on: date
     location: str = ""
     branch_id: int | None = Field(None, description="Defaults to my own branch.")
+    chair_id: int | None = Field(None, description="The chair: a branch leader or the head of operations management.")
 
 
 @router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N期 in its year)")
@@ -702,8 +767,35 @@ def create_meeting(request, payload: MeetingIn):
         if staff is None:
             raise ValidationError({"branch_id": _("Choose the branch.")})
         branch = services.branch_of(staff.institution)
-    meeting = services.create_meeting(request.user, branch, payload.held_on, payload.location)
+    chair = schemas.users([payload.chair_id], "chair_id")[0] if payload.chair_id is not None else None
+    meeting = services.create_meeting(request.user, branch, payload.held_on, payload.location, chair=chair)
     return Status(201, _meeting_detail(request.user, _access_meeting(request.user, meeting.pk)))
+
+
+class AwaitingOut(Schema):
+    item: NumberRef
+    title: str
+    item_type: str
+    department: Ref
+    review_department: Ref
+    meeting: MeetingRef
+    cutoff_at: datetime
+    state: str = Field(description="none (not given yet), stale (the item changed after it), or partial (a "
+                                   "required dimension of the remit not answered)")
+    missing: list[CodeOut] = Field(description="The required dimensions of the department's remit still owed.")
+
+
+@router.get("/reviews/waiting", response=list[AwaitingOut],
+            summary="My review department's work list: items waiting for its opinion, soonest cut-off first")
+def reviews_waiting(request):
+    if not request.user.has_perm("coordination.review_item"):
+        raise PermissionDenied
+    return [{"item": {"id": o.item.pk, "number": o.item.number}, "title": o.item.title,
+             "item_type": o.item.item_type, "department": _ref(o.item.department),
+             "review_department": _ref(o.department), "meeting": _meeting_ref(o.item.meeting),
+             "cutoff_at": o.item.meeting.cutoff_at,
+             "state": "none" if o.submitted_at is None else "stale" if o.is_stale else "partial",
+             "missing": [_code(d) for d in o.missing]} for o in queries.awaiting_opinion(request.user)]
 
 
 @router.get("/meetings/{int:pk}", response=MeetingDetailOut, summary="A meeting with its agenda in order")

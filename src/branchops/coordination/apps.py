@@ -21,10 +21,17 @@ class CoordinationConfig(AppConfig):
         from branchops.org.signals import branch_created
 
         from .queries import pending_loads, unheld_meetings_section
-        from .services import check_conditions, create_settings, freeze_due_agendas, on_work_order_changed
+        from .services import (
+            check_conditions,
+            create_settings,
+            freeze_due_agendas,
+            on_work_order_changed,
+            remind_reviewers,
+        )
 
         periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
         periodic.register("coordination.overdue_conditions", check_conditions)
+        periodic.register("coordination.opinion_reminders", remind_reviewers)
         dispatch.register_load_source(pending_loads)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from .models import Decision, Item, ItemAttachment, Meeting, Opinion
+from .models import Decision, Item, ItemAttachment, Meeting, Opinion, ReviewDimension
+from .queries import review_gap
 from .services import branch_of, remit_of
 
 User = get_user_model()
@@ -312,6 +313,22 @@ class DecideForm(ActionForm):
         return key if key in self.fields else None
 
 
+class WaiverForm(ActionForm):
+    """The chair waives required dimensions still missing, with a reason."""
+
+    dimensions = forms.ModelMultipleChoiceField(label=_("dimensions to waive"), queryset=ReviewDimension.objects.none(),
+                                                widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label=_("reason for the waiver"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        missing = [row["dimension"].pk for row in review_gap(self.item)]
+        self.fields["dimensions"].queryset = ReviewDimension.objects.filter(pk__in=missing)
+
+    def action_data(self) -> dict:
+        return {"dimensions": list(self.cleaned_data["dimensions"]), "reason": self.cleaned_data["reason"]}
+
+
 class ConditionForm(ActionForm):
     """An action on one condition of the item."""
 
@@ -347,6 +364,22 @@ class ReleaseForm(ActionForm):
 class MeetingForm(forms.Form):
     held_on = forms.DateField(label=_("date"), widget=DateInput())
     location = forms.CharField(label=_("location"), max_length=100, required=False)
+    chair = StaffUserChoiceField(label=_("chair"), queryset=User.objects.none(), required=False,
+                                 help_text=_("A branch leader, or the head of operations management."))
+
+    def __init__(self, *args, branch=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if branch is not None:
+            self.fields["chair"].queryset = chair_candidates(branch)
+
+
+def chair_candidates(branch):
+    """The people offered as chair: active staff of the branch in a chairing role (the service checks)."""
+    from .rules import CHAIR_ROLES
+
+    return (User.objects.filter(is_active=True, staff__is_active=True, staff__institution=branch,
+                                groups__name__in=[str(r) for r in CHAIR_ROLES]).distinct()
+            .select_related("staff__department", "staff__institution").order_by("staff__staff_no"))
 
 
 class MeetingActionForm(forms.Form):
@@ -377,6 +410,19 @@ class AttendanceForm(MeetingActionForm):
 
     def action_data(self) -> dict:
         return {"attendees": list(self.cleaned_data["attendees"]), "chair": self.cleaned_data["chair"]}
+
+
+class ChairForm(MeetingActionForm):
+    chair = StaffUserChoiceField(label=_("chair"), queryset=User.objects.none(),
+                                 help_text=_("A branch leader, or the head of operations management."))
+
+    def __init__(self, *args, meeting: Meeting, **kwargs):
+        kwargs.setdefault("initial", {"chair": meeting.chair_id})
+        super().__init__(*args, meeting=meeting, **kwargs)
+        self.fields["chair"].queryset = chair_candidates(meeting.branch)
+
+    def action_data(self) -> dict:
+        return {"chair": self.cleaned_data["chair"]}
 
 
 class AgendaItemForm(MeetingActionForm):

@@ -7,13 +7,14 @@ written in Chinese and the model's choice labels are taken under ``translation.o
 from datetime import date
 from io import BytesIO
 
-from django.utils import translation
+from django.db.models import Prefetch
+from django.utils import timezone, translation
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from .models import Decision, ItemStatus, Meeting
+from .models import Decision, ItemStatus, Meeting, Waiver
 
 FONT = "宋体"
 HEADING_FONT = "黑体"
@@ -62,7 +63,9 @@ def build_minutes_docx(meeting: Meeting) -> bytes:
     from .services import is_consent
 
     items = list(meeting.items.select_related("department").prefetch_related(
-        "conditions__owner_department", "opinions__lines").order_by("agenda_order", "id"))
+        "conditions__owner_department", "opinions__lines",
+        Prefetch("waivers", queryset=Waiver.objects.filter(meeting=meeting).select_related(
+            "dimension", "waived_by__staff"))).order_by("agenda_order", "id"))
     attendees = list(meeting.attendees.select_related("staff__department", "staff__institution")
                      .order_by("staff__institution__path", "staff__department__sort_order", "staff__staff_no"))
     with translation.override("zh-hans"):
@@ -111,6 +114,13 @@ def build_minutes_docx(meeting: Meeting) -> bytes:
                 doc.add_paragraph("该事项各评议部门均无异议，列入一致同意事项集中审议通过。")
             if item.decision_reasons and not (item.pk in consent_ids and item.decision_reasons in consent_marks):
                 _field(doc, "决定理由", item.decision_reasons)
+            waivers = list(item.waivers.all())
+            if waivers:
+                doc.add_paragraph().add_run("评议豁免：").bold = True
+                for w in waivers:  # recorded by the chair when a required review was missing
+                    doc.add_paragraph(f"{w.dimension.name}：{w.reason}（主持人{_person(w.waived_by)}，"
+                                      f"{_day(timezone.localtime(w.waived_at).date())}）"
+                                      + ("（事项此后修改，豁免失效）" if w.is_stale else ""))
             conditions = list(item.conditions.all())
             if conditions:
                 doc.add_paragraph().add_run("通过条件：").bold = True

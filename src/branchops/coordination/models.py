@@ -86,6 +86,22 @@ class ReviewRemit(models.Model):
         return str(self.department)
 
 
+class ReviewRequirement(TimeStampedModel):
+    """The review dimensions an item type must have answered before a decision (configuration)."""
+
+    item_type = models.CharField(_("type"), max_length=16, choices=ItemType.choices, unique=True)
+    dimensions = models.ManyToManyField(ReviewDimension, blank=True, verbose_name=_("required dimensions"))
+    history = HistoricalRecords(m2m_fields=[dimensions])
+
+    class Meta:
+        verbose_name = _("review requirement")
+        verbose_name_plural = _("review requirements")
+        ordering = ["item_type"]
+
+    def __str__(self):
+        return str(self.get_item_type_display())
+
+
 class Meeting(TimeStampedModel):
     """A weekly coordination meeting (运营沟通会), numbered per year: 第N期."""
 
@@ -252,7 +268,8 @@ class Opinion(TimeStampedModel):
     submitted_at = models.DateTimeField(_("given at"), null=True, blank=True)
     item_version = models.PositiveIntegerField(default=0)
     is_stale = models.BooleanField(_("stale"), default=False)
-    history = HistoricalRecords()
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["reminded_at"])
 
     class Meta:
         verbose_name = _("review opinion")
@@ -281,6 +298,31 @@ class OpinionLine(models.Model):
 
     def __str__(self):
         return f"{self.dimension}: {'!' if self.concern else 'ok'}"
+
+
+class Waiver(models.Model):
+    """The chair's explicit waiver of a required dimension no current opinion answers (in the minutes)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="waivers")
+    dimension = models.ForeignKey(ReviewDimension, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("dimension"))
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="waivers", verbose_name=_("meeting"))
+    reason = models.CharField(_("reason"), max_length=200)
+    waived_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("waived by"))
+    waived_at = models.DateTimeField(_("waived at"), default=clock.now)
+    # An item changed after the waiver is judged again, like an opinion given before the change.
+    is_stale = models.BooleanField(_("stale"), default=False)
+
+    class Meta:
+        verbose_name = _("review waiver")
+        verbose_name_plural = _("review waivers")
+        ordering = ["waived_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["item", "dimension"], condition=Q(is_stale=False),
+                                               name="coord_one_current_waiver_per_dim")]
+
+    def __str__(self):
+        return f"{self.item_id} {self.dimension}"
 
 
 class Condition(TimeStampedModel):
@@ -331,6 +373,12 @@ class Settings(models.Model):
         _("approval valid after the window (days)"), default=30,
         help_text=_("A number expires this many days after the item's window ends."))
     condition_days = models.PositiveSmallIntegerField(_("default condition deadline (working days)"), default=5)
+    quorum_chair = models.BooleanField(_("quorum: the chair present"), default=True)
+    quorum_review_departments = models.PositiveSmallIntegerField(
+        _("quorum: review departments present"), default=3,
+        help_text=_("How many of the fixed review departments must have someone in the attendance."))
+    opinion_reminder_days = models.PositiveSmallIntegerField(
+        _("remind reviewers: working days before the cut-off"), default=1)
 
     class Meta:
         verbose_name = _("coordination settings")
@@ -349,4 +397,5 @@ VERB_LABELS = {
     "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
     "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
+    "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),
 }

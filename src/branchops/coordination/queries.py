@@ -11,10 +11,21 @@ from branchops.dispatch import workload
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
 from branchops.org import queries as org_queries
-from branchops.org.models import Institution, Level
+from branchops.org.models import Department, Institution, Level
 from branchops.org.scope import scope_q, sees_everything
 
-from .models import URGENCY_RANK, Condition, Decision, Item, ItemStatus, Meeting, Opinion, Settings
+from .models import (
+    URGENCY_RANK,
+    Condition,
+    Decision,
+    Item,
+    ItemStatus,
+    Meeting,
+    Opinion,
+    ReviewDimension,
+    ReviewRequirement,
+    Settings,
+)
 
 DECIDED = [ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.REJECTED, ItemStatus.RELEASED, ItemStatus.CLOSED]
 BRANCH_WIDE = ("coordination.run_meeting", "coordination.export_register")
@@ -267,3 +278,122 @@ def statistics(user, *, since: date | None = None, until: date | None = None) ->
         "work_orders_done": orders["done"],
         "work_orders_done_on_time": orders["on_time"],
     }
+
+
+# --- the review gate, the quorum and the reviewers' work list --------------------------------------
+
+def required_dimensions(item_type: str) -> list[ReviewDimension]:
+    """The active dimensions an item type must have answered before a decision (configuration)."""
+    req = ReviewRequirement.objects.filter(item_type=item_type).first()
+    return list(req.dimensions.filter(is_active=True).order_by("sort_order", "code")) if req else []
+
+
+def remit_ids(department: Department, every: set[int]) -> set[int]:
+    """A department's remit; a review department without one answers every active dimension."""
+    remit = getattr(department, "review_remit", None)
+    return set(remit.dimensions.values_list("pk", flat=True)) if remit is not None else every
+
+
+def _opinion_state(opinion: Opinion, dim_id: int) -> str:
+    if opinion.submitted_at is None:
+        return "none"
+    if opinion.is_stale:
+        return "stale"
+    return "current" if any(ln.dimension_id == dim_id for ln in opinion.lines.all()) else "omitted"
+
+
+def review_status(item: Item) -> list[dict]:
+    """For every dimension the item's type requires: the review departments asked whose remit covers
+    it, each with the state of its answer (current, stale, none, omitted), and the chair's current
+    waiver. ``ok``: every covering department answered it currently; ``satisfied``: ok or waived."""
+    dims = required_dimensions(item.item_type)
+    if not dims:
+        return []
+    every = set(ReviewDimension.objects.filter(is_active=True).values_list("pk", flat=True))
+    opinions = list(item.opinions.select_related("department").prefetch_related("lines"))
+    remits = {o.department_id: remit_ids(o.department, every) for o in opinions}
+    waivers = {w.dimension_id: w for w in item.waivers.filter(is_stale=False).select_related("waived_by__staff")}
+    rows = []
+    for dim in dims:
+        answers = [{"department": o.department, "state": _opinion_state(o, dim.pk)}
+                   for o in opinions if dim.pk in remits[o.department_id]]
+        ok = bool(answers) and all(a["state"] == "current" for a in answers)
+        waiver = waivers.get(dim.pk)
+        rows.append({"dimension": dim, "answers": answers, "ok": ok, "waiver": waiver,
+                     "satisfied": ok or waiver is not None})
+    return rows
+
+
+def review_gap(item: Item) -> list[dict]:
+    """The required dimensions neither answered currently by their departments nor waived."""
+    return [row for row in review_status(item) if not row["satisfied"]]
+
+
+def describe_gap(gap: list[dict]) -> str:
+    """“合规管理（内控合规部：意见已过期）；品宣管理（无评议部门负责）” — what is missing and from whom."""
+    from django.utils.translation import gettext as _
+
+    states = {"none": _("no opinion"), "stale": _("opinion stale: the item changed after it"),
+              "omitted": _("dimension not answered")}
+    parts = []
+    for row in gap:
+        missing = [f"{a['department'].name}：{states[a['state']]}" for a in row["answers"] if a["state"] != "current"]
+        detail = "；".join(missing) if missing else _("no review department's remit covers it")
+        parts.append(f"{row['dimension'].name}（{detail}）")
+    return "；".join(parts)
+
+
+def quorum(meeting: Meeting) -> dict:
+    """Whether the attendance makes the meeting quorate under its branch's rule (default: the chair
+    present and at least 3 of the fixed review departments), and what is missing if not."""
+    from django.utils.translation import gettext as _
+
+    conf = settings_for(meeting.branch)
+    people = list(meeting.attendees.select_related("staff"))
+    present_depts = {p.staff.department_id for p in people if getattr(p, "staff", None) is not None}
+    review = list(Department.objects.filter(institution=meeting.branch, is_review=True, is_active=True)
+                  .order_by("sort_order", "code"))
+    present = [d for d in review if d.pk in present_depts]
+    absent = [d for d in review if d.pk not in present_depts]
+    chair_present = meeting.chair_id is not None and meeting.chair_id in {p.pk for p in people}
+    needed = conf.quorum_review_departments
+    problems = []
+    if conf.quorum_chair and meeting.chair_id is None:
+        problems.append(_("no chair is designated"))
+    elif conf.quorum_chair and not chair_present:
+        problems.append(_("the chair is not in the attendance"))
+    if len(present) < needed:
+        problems.append(_("%(present)s of the review departments present, %(needed)s needed (absent: %(absent)s)") % {
+            "present": len(present), "needed": needed, "absent": "、".join(d.name for d in absent) or "—"})
+    return {"ok": not problems, "problems": problems, "present": present, "absent": absent,
+            "needed": needed, "chair_present": chair_present, "chair_required": conf.quorum_chair}
+
+
+def owed_opinions(**filters) -> list[Opinion]:
+    """Opinions owed on items of an open agenda — never given, stale since the item changed, or
+    leaving out a required dimension of the department's remit — soonest cut-off first, each with
+    ``missing`` (the required dimensions of its remit it still owes)."""
+    qs = (Opinion.objects.filter(item__status=ItemStatus.SUBMITTED,
+                                 item__meeting__status__in=[Meeting.Status.PLANNED, Meeting.Status.FROZEN], **filters)
+          .select_related("item__meeting__branch", "item__department", "department__review_remit")
+          .prefetch_related("lines").order_by("item__meeting__cutoff_at", "item__number", "department__sort_order"))
+    every = set(ReviewDimension.objects.filter(is_active=True).values_list("pk", flat=True))
+    remits, required, out = {}, {}, []
+    for opinion in qs:
+        if opinion.department_id not in remits:
+            remits[opinion.department_id] = remit_ids(opinion.department, every)
+        if opinion.item.item_type not in required:
+            required[opinion.item.item_type] = required_dimensions(opinion.item.item_type)
+        opinion.missing = [d for d in required[opinion.item.item_type] if d.pk in remits[opinion.department_id]
+                           and _opinion_state(opinion, d.pk) != "current"]
+        if opinion.submitted_at is None or opinion.is_stale or opinion.missing:
+            out.append(opinion)
+    return out
+
+
+def awaiting_opinion(user) -> list[Opinion]:
+    """The reviewer's work list: the opinions their department owes (``owed_opinions``)."""
+    staff = getattr(user, "staff", None)
+    if not user.has_perm("coordination.review_item") or staff is None or staff.department_id is None:
+        return []
+    return owed_opinions(department_id=staff.department_id)

@@ -10,6 +10,7 @@ tables are the only way a service moves an item, a meeting or a condition from o
 from django.utils.translation import gettext_lazy as _
 
 from branchops.core.actions import Transitions
+from branchops.org.roles import Role, user_roles
 from branchops.org.scope import in_scope
 
 from .models import Condition, ItemStatus, Meeting
@@ -150,6 +151,21 @@ def signs_off(user, condition) -> bool:
     return decides(user, condition.item)
 
 
+CHAIR_ROLES = frozenset({Role.BRANCH_LEADER, Role.SECRETARIAT})
+
+
+def may_chair(user) -> bool:
+    """A role that chairs meetings: a branch leader, or the secretariat (head of operations management)."""
+    return bool(CHAIR_ROLES & set(user_roles(user)))
+
+
+def chairs(user, item) -> bool:
+    """The chair designated on the item's meeting — whatever their role is elsewhere (a branch leader
+    is read-only on items, yet waives a review as chair)."""
+    return (user.is_authenticated and item.meeting_id is not None
+            and item.meeting.chair_id == user.pk)
+
+
 def runs(user, meeting) -> bool:
     """The secretariat of the meeting's branch."""
     return plans_meeting(user, meeting.branch)
@@ -195,6 +211,13 @@ def deferrable(item) -> bool:
 
 def decidable(item) -> bool:
     return undecided(item) and item.meeting_id is not None and item.meeting.status in DECIDING
+
+
+def waivable(item) -> bool:
+    """Offered while the item can be decided and its review is incomplete."""
+    from .queries import review_gap
+
+    return decidable(item) and bool(review_gap(item))
 
 
 def releasable(item) -> bool:

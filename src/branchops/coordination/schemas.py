@@ -84,12 +84,25 @@ class DecideIn(VersionedInput):
                                 "due_date": c.due_date, "proof": c.proof} for c in self.conditions]}
 
 
+class WaiverIn(VersionedInput):
+    dimensions: list[str] = Field([], description="The codes of the required dimensions to waive, e.g. compliance")
+    reason: str = ""
+
+    def data(self, user, item) -> dict:
+        codes = [c.strip() for c in self.dimensions]
+        dims = {d.code: d for d in ReviewDimension.objects.filter(code__in=codes)}
+        unknown = [c for c in codes if c not in dims]
+        if unknown:
+            raise ValidationError({"dimensions": _("Unknown dimension “%(code)s”.") % {"code": "、".join(unknown)}})
+        return {"dimensions": [dims[c] for c in codes], "reason": self.reason}
+
+
 class ReleaseIn(VersionedInput):
     override_reason: str = ""
     stagger_groups: int = 1
 
 
-class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn):
+class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn, WaiverIn):
     """The fields each action reads; the others are ignored. ``version`` is the version shown to the
     user: a stale one is refused with 400 and nothing changes."""
 
@@ -107,7 +120,7 @@ class SignoffIn(ActionInput):
 
 # --- meetings ----------------------------------------------------------------------------------
 
-def _users(ids, field: str) -> list:
+def users(ids, field: str) -> list:
     ids = list(dict.fromkeys(ids))
     found = User.objects.in_bulk(ids)
     missing = [i for i in ids if i not in found or not found[i].is_active]
@@ -122,8 +135,15 @@ class AttendanceIn(ActionInput):
     chair_id: int | None = None
 
     def data(self, user, meeting) -> dict:
-        return {"attendees": _users(self.attendee_ids, "attendee_ids"),
-                "chair": _users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
+        return {"attendees": users(self.attendee_ids, "attendee_ids"),
+                "chair": users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
+
+
+class ChairIn(ActionInput):
+    chair_id: int | None = None
+
+    def data(self, user, meeting) -> dict:
+        return {"chair": users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
 
 
 class ReorderIn(ActionInput):

@@ -45,8 +45,9 @@ from .models import (
     ReviewDimension,
     Settings,
     TargetMode,
+    Waiver,
 )
-from .queries import branch_of, item_load, settings_for
+from .queries import branch_of, describe_gap, item_load, quorum, review_gap, settings_for
 
 User = get_user_model()
 
@@ -203,6 +204,7 @@ def _mark_opinions_stale(actor, item: Item) -> None:
         if opinion.reviewer_id:
             notify(opinion.reviewer, _("Item %(number)s changed: please review it again") % {"number": item.number},
                    url=item.get_absolute_url())
+    item.waivers.filter(is_stale=False).update(is_stale=True)
 
 
 @transaction.atomic
@@ -483,16 +485,30 @@ def check_meeting_day_reached(meeting: Meeting) -> None:
             "meeting": meeting, "date": meeting.held_on.isoformat()}})
 
 
+def check_chair(branch: Institution, chair, field: str = "chair") -> None:
+    """The chair is active staff of the branch in a chairing role: a branch leader, or the
+    secretariat (the head of the operations management department)."""
+    if chair is None:
+        return
+    staff = getattr(chair, "staff", None)
+    if not (chair.is_active and staff is not None and staff.is_active and staff.institution_id == branch.pk
+            and rules.may_chair(chair)):
+        raise ValidationError({field: _("%(name)s cannot chair: the chair is a branch leader or the secretariat "
+                                        "(head of operations management), active staff of %(branch)s.") % {
+            "name": getattr(staff, "name", None) or chair.get_username(), "branch": branch.name}})
+
+
 @transaction.atomic
-def create_meeting(actor, branch: Institution, held_on: date, location: str = "") -> Meeting:
+def create_meeting(actor, branch: Institution, held_on: date, location: str = "", chair=None) -> Meeting:
     require(rules.plans_meeting, actor, branch)
     check_lengths(location=(location, Meeting._meta.get_field("location").max_length))
     Institution.objects.select_for_update().filter(pk=branch.pk).first()  # one planner of a branch at a time
     check_meeting_date(branch, held_on)
+    check_chair(branch, chair)
     conf = settings_for(branch)
     seq = next_number(f"coordination:meeting:{branch.pk}", held_on.year)
     meeting = Meeting(branch=branch, year=held_on.year, sequence=seq, held_on=held_on,
-                      cutoff_at=_cutoff(conf, held_on), location=location)
+                      cutoff_at=_cutoff(conf, held_on), location=location, chair=chair)
     stamp_history(meeting, actor)
     meeting.save()
     record_timeline(actor, meeting, "meeting_planned", _("Planned for %(date)s") % {"date": held_on.isoformat()}
@@ -627,6 +643,24 @@ def _check_attendance(meeting: Meeting, attendees: list, chair) -> None:
 
 
 @transaction.atomic
+def designate_chair(actor, meeting: Meeting, chair) -> Meeting:
+    """The secretariat names (or changes) the meeting's chair before its minutes are closed."""
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The minutes are closed."))
+    if chair is None:
+        raise ValidationError({"chair": _("Choose the chair.")})
+    check_chair(meeting.branch, chair)
+    meeting.chair = chair
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["chair", "updated_at"])
+    record_timeline(actor, meeting, "chair_designated", _("Chair: %(name)s") % {
+        "name": getattr(getattr(chair, "staff", None), "name", None) or chair.get_username()})
+    return meeting
+
+
+@transaction.atomic
 def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting:
     require(rules.runs, actor, meeting)
     meeting = _lock_meeting(meeting)
@@ -634,10 +668,13 @@ def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting
         raise ValidationError(_("The minutes are closed."))
     attendees = list(attendees)
     _check_attendance(meeting, attendees, chair)
+    check_chair(meeting.branch, chair)
     check_meeting_day_reached(meeting)
-    meeting.attendees.set(attendees)
     if chair is not None:
         meeting.chair = chair
+        if chair not in attendees:
+            attendees.append(chair)  # the chair named with the attendance presided: present
+    meeting.attendees.set(attendees)
     if rules.MEETING_FLOW.can(meeting.status, "hold"):
         rules.MEETING_FLOW.apply(meeting, "hold")
     stamp_history(meeting, actor)
@@ -686,6 +723,7 @@ def record_decision(actor, item: Item, decision: str, *, reasons: str = "", cond
         raise ValidationError(_("The meeting's minutes are closed."))
     check_meeting_day_reached(item.meeting)
     clean = _decision_input(item, decision, reasons, conditions or [])
+    check_gate(item)
     item.decision, item.decision_reasons = decision, reasons.strip()
     item.decided_at, item.decided_by = clock.now(), actor
     rules.ITEM_FLOW.apply(item, DECISION_MOVES[decision])
@@ -755,14 +793,66 @@ def _check_due_date(due: date, decided_on: date, field: str, errors: dict) -> No
         errors[field] = _("%(date)s is not a working day: choose a working day.") % {"date": due.isoformat()}
 
 
+def check_quorum(meeting: Meeting) -> None:
+    """Without quorum the meeting decides nothing: it can only defer."""
+    q = quorum(meeting)
+    if not q["ok"]:
+        raise ValidationError(_("The meeting is not quorate (%(missing)s): it can only defer items. Record the "
+                                "attendance with the chair and the review departments present.") % {
+            "missing": "；".join(q["problems"])})
+
+
+def check_gate(item: Item) -> None:
+    """A decision (approve, conditional, reject) needs a quorate meeting and, for every dimension the
+    item's type requires, a current opinion from each review department whose remit covers it, or
+    the chair's waiver. Deferring needs neither."""
+    check_quorum(item.meeting)
+    gap = review_gap(item)
+    if gap:
+        raise ValidationError(_("The review is incomplete: %(missing)s. Wait for the opinions, defer the item, "
+                                "or the chair waives what is missing with a reason.") % {"missing": describe_gap(gap)})
+
+
+@transaction.atomic
+def waive_review(actor, item: Item, dimensions, reason: str, *, expected_version: int | None = None) -> list[Waiver]:
+    """The chair of the item's meeting waives required dimensions no current opinion answers, with a
+    reason: recorded (who, when, why) on the item, its timeline and the minutes."""
+    item = _lock(item, expected_version)
+    require(rules.chairs, actor, item, _("Only the chair of the item's meeting waives a review."))
+    if not rules.decidable(item):
+        raise ValidationError(_("Only an undecided item on a meeting being held can have its review waived."))
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = _("Give the reason for the waiver.")
+    errors.update(length_errors(reason=(reason, REASON_LENGTH)))
+    dimensions = list(dict.fromkeys(dimensions or []))
+    gap = {row["dimension"].pk for row in review_gap(item)}
+    if not dimensions:
+        errors["dimensions"] = _("Choose the dimensions to waive.")
+    elif any(d.pk not in gap for d in dimensions):
+        errors["dimensions"] = _("Only a required dimension still missing can be waived: %(names)s is not.") % {
+            "names": "、".join(d.name for d in dimensions if d.pk not in gap)}
+    if errors:
+        raise ValidationError(errors)
+    waivers = [Waiver.objects.create(item=item, dimension=d, meeting=item.meeting, reason=reason, waived_by=actor,
+                                     waived_at=clock.now()) for d in dimensions]
+    record_timeline(actor, item, "review_waived", _("%(dims)s waived: %(reason)s") % {
+        "dims": "、".join(d.name for d in dimensions), "reason": reason})
+    return waivers
+
+
 @transaction.atomic
 def decide_consent_block(actor, meeting: Meeting) -> list[Item]:
-    """Approve together every item on the agenda whose opinions raise no concern."""
+    """Approve together every item on the agenda whose opinions raise no concern and whose review is
+    complete; the meeting must be quorate."""
     require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
     check_meeting_day_reached(meeting)
+    check_quorum(meeting)
     decided = []
     for item in meeting.items.filter(status=ItemStatus.SUBMITTED).prefetch_related("opinions__lines"):
-        if is_consent(item):
+        if is_consent(item) and not review_gap(item):
             decided.append(record_decision(actor, item, Decision.APPROVED, reasons=_("Consent block")))
     return decided
 
@@ -1024,3 +1114,27 @@ def check_conditions(today: date | None = None) -> int:
             n += 1
     return n
 
+
+
+def remind_reviewers(today: date | None = None) -> int:
+    """Remind a review department's reviewers, once per item and department, of an opinion it still
+    owes when the agenda's cut-off is the configured working days away or nearer (the worker calls
+    this daily); idempotent."""
+    from .queries import owed_opinions
+
+    today = today or clock.today()
+    n = 0
+    for opinion in owed_opinions(reminded_at__isnull=True, item__meeting__cutoff_at__gt=clock.now()):
+        meeting = opinion.item.meeting
+        cutoff = timezone.localtime(meeting.cutoff_at)
+        if add_working_days(today, settings_for(meeting.branch).opinion_reminder_days) < cutoff.date():
+            continue
+        with transaction.atomic():
+            if not Opinion.objects.filter(pk=opinion.pk, reminded_at__isnull=True).update(reminded_at=clock.now()):
+                continue
+            for user in _users_with_perm("review_item", department=opinion.department):
+                notify(user, _("Opinion on %(number)s due by the cut-off %(cutoff)s (%(meeting)s)") % {
+                    "number": opinion.item.number, "meeting": meeting, "cutoff": cutoff.strftime("%Y-%m-%d %H:%M")},
+                    opinion.item.title, opinion.item.get_absolute_url())
+            n += 1
+    return n

@@ -18,4 +18,5 @@ urlpatterns = [
     path("meetings/<int:pk>/minutes.docx", views.minutes_docx, name="minutes_docx"),
     path("meetings/<int:pk>/<slug:action>/", views.meeting_action, name="meeting_action"),
     path("verify/", views.verify, name="verify"),
+    path("reviews/", views.reviews_waiting, name="reviews"),
 ]

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
@@ -33,7 +33,7 @@ from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, rules, services
 from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
-from .models import Condition, Decision, ItemStatus, ItemType
+from .models import Condition, Decision, ItemStatus, ItemType, Waiver
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONDITION = "condition_"  # the item page's actions on one of its conditions: condition_met, condition_signoff
@@ -265,6 +265,8 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
             "lines__dimension") if see_opinions else None,
         "opinion_count": item.opinions.count(),
         "conditions": _condition_rows(user, item),
+        "review_gate": queries.review_status(item) if item.status != ItemStatus.DRAFT else [],
+        "waivers": item.waivers.select_related("dimension", "waived_by__staff"),
         "next_revision": getattr(item, "next_revision", None),
         "timeline": timeline(item),
         "today": clock.today(),
@@ -359,25 +361,30 @@ def meeting_list(request):
     qs = queries.meetings_with_counts(request.user).select_related("branch").order_by("-held_on", "-id")
     return render(request, "coordination/meetings.html", {
         "page": paginate(request, qs),
-        "form": forms.MeetingForm(auto_id="meeting-%s") if request.user.has_perm("coordination.run_meeting")
-        else None,
+        "form": forms.MeetingForm(auto_id="meeting-%s", branch=_own_branch(request.user))
+        if request.user.has_perm("coordination.run_meeting") else None,
     })
+
+
+def _own_branch(user):
+    staff = getattr(user, "staff", None)
+    return services.branch_of(staff.institution) if staff is not None else None
 
 
 @login_required
 @require_POST
 @permission_required("coordination.run_meeting", raise_exception=True)
 def meeting_new(request):
-    form = forms.MeetingForm(request.POST)
-    staff = getattr(request.user, "staff", None)
-    if staff is None:
+    branch = _own_branch(request.user)
+    if branch is None:
         raise PermissionDenied
+    form = forms.MeetingForm(request.POST, branch=branch)
     if not form.is_valid():
         messages.error(request, _form_error_text(form))
         return redirect("coordination:meetings")
     try:
-        meeting = services.create_meeting(request.user, services.branch_of(staff.institution),
-                                          form.cleaned_data["held_on"], form.cleaned_data["location"])
+        meeting = services.create_meeting(request.user, branch, form.cleaned_data["held_on"],
+                                          form.cleaned_data["location"], chair=form.cleaned_data["chair"])
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
         return redirect("coordination:meetings")
@@ -424,6 +431,8 @@ def meeting_detail(request, pk):
         "agenda": [r for r in rows if not r["consent"]],
         "consent": [r for r in rows if r["consent"]],
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
+        "quorum": queries.quorum(meeting),
+        "chair_form": forms.ChairForm(meeting=meeting, auto_id="chair-%s") if can["chair"] else None,
         "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
         if can["attendance"] else None,
     })
@@ -451,7 +460,10 @@ def meeting_action(request, pk, action):
 def minutes(request, pk):
     meeting = queries.access_minutes(request.user, pk)
     items = (queries.visible_items(request.user).filter(meeting=meeting).select_related("department")
-             .prefetch_related("conditions__owner_department").order_by("agenda_order", "id"))
+             .prefetch_related("conditions__owner_department",
+                               Prefetch("waivers", queryset=Waiver.objects.filter(meeting=meeting).select_related(
+                                   "dimension", "waived_by__staff")))
+             .order_by("agenda_order", "id"))
     return render(request, "coordination/minutes.html", {
         "meeting": meeting, "items": items,
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution")
@@ -539,3 +551,11 @@ def monitor(request, item_pk):
         "filters": {"overdue": only_overdue, "status": status if status in WorkOrder.Status.values else ""},
         "releases": item.releases.select_related("released_by__staff"),
     })
+
+
+@login_required
+@permission_required("coordination.review_item", raise_exception=True)
+def reviews_waiting(request):
+    """The reviewer's work list: items waiting for their department's opinion, soonest cut-off first."""
+    return render(request, "coordination/reviews.html", {"opinions": queries.awaiting_opinion(request.user),
+                                                         "now": clock.now()})

@@ -444,6 +444,8 @@ class _Builder:
         self.submitter = users["submitter"]
         self.reviewer = users["reviewer"]
         self.outlet_head = users["outlet_head"]
+        # The branch leader chairs the meetings (the demo's chair account): the quorum needs the chair.
+        self.chair = users["leader"]
         self.ops_people = [s.user for s in staff if s.department_id and s.department.code == "OPS"][:3]
         self.outlets = list(Institution.objects.filter(level=Level.OUTLET, is_active=True,
                                                        path__startswith=self.branch.path).order_by("path"))
@@ -590,7 +592,7 @@ class _Builder:
     def create_meeting(self, moment: datetime, held_on: date) -> Meeting:
         """Created before the items for it are submitted, so its agenda is open until its cut-off."""
         return self.call(moment, coord.create_meeting, self.secretariat, self.branch, held_on,
-                         location="分行大楼12楼第二会议室")
+                         location="分行大楼12楼第二会议室", chair=self.chair)
 
     def freeze(self, meeting: Meeting):
         """The agenda is frozen at its cut-off."""
@@ -607,7 +609,7 @@ class _Builder:
             if p.item.submitter not in attendees:
                 attendees.append(p.item.submitter)
         self.call(self.moment(day, 14, 30), coord.record_attendance, self.secretariat, meeting, attendees,
-                  chair=self.secretariat)
+                  chair=self.chair)
         if any(p.spec.decision == "A" for p in planned):
             self.call(self.moment(day, 14, 40), coord.decide_consent_block, self.secretariat, meeting)
         t = self.moment(day, 14, 50)
@@ -887,8 +889,10 @@ class _Builder:
         self._report(self.moment(date(2026, 11, 19), 16, 20), train, pfb,
                      "已于11月17日至19日分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
 
-        # The worker on the reference date: overdue conditions flagged and escalated.
+        # The worker on the reference date: overdue conditions flagged and escalated; the reviewers
+        # still owing an opinion on the next agenda reminded before its cut-off.
         self.call(self.moment(REFERENCE_DATE, 7, 0), coord.check_conditions, REFERENCE_DATE)
+        self.call(self.moment(REFERENCE_DATE, 7, 0), coord.remind_reviewers, REFERENCE_DATE)
 
     def open_work(self):
         """(items waiting for opinions, decided items still open, the work orders' page, reviewers)."""
