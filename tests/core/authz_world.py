@@ -17,7 +17,8 @@ from branchops.cases import services as cases
 from branchops.cases.defaults import load_complaint_codes, load_reference_data
 from branchops.cases.models import CaseType, Category, ComplaintCode, SlaPolicy
 from branchops.coordination import services as coordination
-from branchops.coordination.models import ReviewDimension, ReviewRemit
+from branchops.coordination.models import ReviewDimension, ReviewRemit, ReviewRequirement
+from branchops.coordination.models import Settings as CoordinationSettings
 from branchops.core import clock
 from branchops.core import services as core
 from branchops.org import services as org
@@ -50,6 +51,8 @@ def _people(b: Org) -> None:
     b.gz_icc = org.save_department(None, institution=b.gz, code="GZICC", name="广州内控合规部", is_review=True)
     remit = ReviewRemit.objects.create(department=b.icc)
     remit.dimensions.set(ReviewDimension.objects.filter(code__in=["compliance"]))
+    # Legal affairs covers consumer rights only (a review department without a remit covers everything).
+    ReviewRemit.objects.create(department=b.legal).dimensions.set(ReviewDimension.objects.filter(code="consumer_rights"))
     for key, inst, role, dept, post in (
         ("admin1", b.branch, Role.ADMINISTRATOR, None, None),
         ("admin_gz", b.gz, Role.ADMINISTRATOR, None, None),
@@ -104,10 +107,20 @@ def _coordination(b: Org) -> None:
     released = coordination.submit_item(u["pfb1"], released)
     conditional = coordination.submit_item(u["pfb1"], conditional)
     b.meeting = released.meeting
+    # The review gate of this small branch: its one review department (compliance) is the quorum and
+    # every item type needs compliance; the leader chairs.
+    CoordinationSettings.objects.filter(branch=b.branch).update(quorum_review_departments=1)
+    for req in ReviewRequirement.objects.all():
+        req.dimensions.set(ReviewDimension.objects.filter(code="compliance"))
+    for item in (released, conditional):
+        coordination.give_opinion(u["icc1"], item, recommendation="approve",
+                                  lines=[{"dimension": ReviewDimension.objects.get(code="compliance"),
+                                          "concern": False}])
     coordination.freeze_agenda(u["sec1"], b.meeting)
     b.waiting = coordination.submit_item(u["pfb1"], _item(b, "网点海报更换"))  # the next meeting's agenda
     b.draft = _item(b, "尚未提交的草稿")
     on_meeting_day(b.meeting)
+    coordination.record_attendance(u["sec1"], b.meeting, [u["sec1"], u["icc1"], u["leader1"]], chair=u["leader1"])
     released.refresh_from_db()
     conditional.refresh_from_db()
     b.released = coordination.record_decision(u["sec1"], released, "approved")
