@@ -2,7 +2,7 @@
 
 Every object is made through the services, as users would make it, so each route has a real id to
 hit: cases of two outlets with a file and an extension waiting, items decided, released, waiting
-and drafted, a condition, a meeting, work orders, a ticket import, an API token.
+and drafted, a condition, a meeting, work orders, a ticket import, an API token, a published and a draft service-grading run and a scheme version not yet in force.
 
 The users: one per role (``ROLES``) and, beside each, one of the same role outside its scope
 (``OUT_OF_SCOPE``): another outlet, another sub-branch, another department, another branch (every review department of a branch reviews every item, so the
@@ -25,6 +25,8 @@ from branchops.org import services as org
 from branchops.org.models import Level
 from branchops.org.roles import Role
 from branchops.queueing import services as queueing
+from branchops.service import services as service
+from branchops.service.models import GradingScheme
 
 from ..conftest import Org, ago, on_meeting_day
 
@@ -57,6 +59,7 @@ def _people(b: Org) -> None:
         ("admin1", b.branch, Role.ADMINISTRATOR, None, None),
         ("admin_gz", b.gz, Role.ADMINISTRATOR, None, None),
         ("sec1", b.branch, Role.SECRETARIAT, b.ops, None),
+        ("sec2", b.branch, Role.SECRETARIAT, b.ops, None),  # publishes what sec1 reviewed (four eyes)
         ("sec_gz", b.gz, Role.SECRETARIAT, b.gz_ops, None),
         ("leader1", b.branch, Role.BRANCH_LEADER, None, None),
         ("leader_gz", b.gz, Role.BRANCH_LEADER, None, None),
@@ -133,6 +136,22 @@ def _coordination(b: Org) -> None:
     b.wo21 = b.released.work_orders.get(institution=b.o21)
 
 
+def _service(b: Org) -> None:
+    """A published run two quarters back (outlets see their own rows), a draft run of last quarter (the
+    secretariat's working paper) and a scheme version not yet in force (still editable)."""
+    u = b.users
+    year, quarter = service.previous_quarter(clock.today().year, (clock.today().month - 1) // 3 + 1)
+    b.draft_quarter = (year, quarter)
+    b.published_quarter = service.previous_quarter(year, quarter)
+    published = service.create_run(u["sec1"], branch=b.branch, year=b.published_quarter[0],
+                                   quarter=b.published_quarter[1])
+    published = service.review_run(u["sec1"], published)
+    b.published_run = service.publish_run(u["sec2"], published)
+    b.draft_run = service.create_run(u["sec1"], branch=b.branch, year=year, quarter=quarter)
+    current = GradingScheme.objects.order_by("-version").first()
+    b.scheme_next = service.new_scheme_version(u["sec1"], current, clock.today() + timedelta(days=365))
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -140,6 +159,7 @@ def build_world(tmp_path) -> Org:
     _people(b)
     _cases(b)
     _coordination(b)
+    _service(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

@@ -21,6 +21,7 @@ import logging
 import os
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -29,6 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from branchops.api import api as ninja_api
 from branchops.cases.models import Case, CaseType
 from branchops.coordination.models import Item
+from branchops.service.models import GradingRun
 
 from .authz_world import OUT_OF_SCOPE, ROLES, USERS, build_world
 from .conftest import MATRIX_SIZE
@@ -49,6 +51,10 @@ def but(*users) -> str:
     """Every signed-in user but these."""
     return " ".join(u for u in SIGNED_IN.split() if u not in users)
 
+
+# Those who see the whole seeded branch; those who keep the grading schemes (bank-wide: any branch's).
+BRANCH_WIDE = "sec1 pfb1 icc1 leader1 admin1 sub_cpp"
+SCHEME_KEEPERS = "sec1 admin1 sec_gz admin_gz"
 
 EXPECTED = {
     # --- API operations ---
@@ -259,6 +265,58 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp",
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
+    # Service grading: the branch's people see its runs whole (drafts too); an outlet, or a sub-branch,
+    # sees its branch's published runs and only its own outlets' rows; the secretariat alone runs them
+    # (the reviewer does not publish); the secretariat and the administrator keep the (bank-wide) schemes.
+    "GET /api/v1/service/outlets/{outlet_id}/trend": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/runs": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/runs/{pk}": {  # the draft: the secretariat's working paper
+        200: BRANCH_WIDE,
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/runs/{pk}/outlets": {  # the published run (its rows: ROWS)
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        401: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/service/runs/{pk}/outlets/{outlet_id}": {  # outlet SZ0101 of the published run
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/runs/{pk}/replay": {  # the published run: whole-run readers only
+        200: BRANCH_WIDE,
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/schemes": {200: SIGNED_IN, 401: "anon"},
+    "PATCH /api/v1/service/schemes/{pk}/indicators/{code}": {
+        200: SCHEME_KEEPERS,
+        401: "anon",
+        403: but(*SCHEME_KEEPERS.split()),
+    },
+    "POST /api/v1/service/runs": {
+        201: "sec1",
+        400: "sec_gz",  # another branch's secretariat: the branch is outside its view (named field)
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "POST /api/v1/service/runs/{pk}/actions/{action}": {  # review the draft
+        200: "sec1",
+        401: "anon",
+        403: "pfb1 icc1 leader1 admin1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/service/schemes/{pk}/versions": {
+        201: SCHEME_KEEPERS,
+        401: "anon",
+        403: but(*SCHEME_KEEPERS.split()),
+    },
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -368,6 +426,7 @@ EXPECTED = {
     },
     "dispatch:work_orders": {200: SIGNED_IN, 302: "anon"},
     "dispatch:workload": {200: SIGNED_IN, 302: "anon"},
+    "favicon.ico": {301: EVERYONE},
     "home": {200: SIGNED_IN, 302: "anon"},
     "login": {200: "anon", 302: SIGNED_IN},
     "logout": {302: EVERYONE},
@@ -457,6 +516,36 @@ EXPECTED = {
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "set_language": {302: EVERYONE},
+    "service:action": {  # review the draft
+        302: "anon sec1",
+        403: "pfb1 icc1 leader1 admin1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:export": {  # the draft
+        200: BRANCH_WIDE,
+        302: "anon",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:outlet": {  # outlet SZ0101 of the published run
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:run": {  # the published run
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        302: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "service:run_new": {
+        302: "anon sec1 sec_gz",  # sec_gz: refused with a message (the branch is outside its view)
+        403: but("sec1", "sec_gz"),
+    },
+    "service:runs": {200: SIGNED_IN, 302: "anon"},
+    "service:scheme_version": {
+        302: "anon " + SCHEME_KEEPERS,
+        403: but(*SCHEME_KEEPERS.split()),
+    },
+    "service:schemes": {200: SIGNED_IN, 302: "anon"},
     "token_revoke": {
         302: "anon staff11",
         404: but("staff11"),
@@ -498,13 +587,24 @@ ROWS = {
         "SZ02 SZ0201": "sb2mgr",
     },
     "GET /api/v1/org/people": {
-        "admin1 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 staff11 staff12 staff21 sub_cpp":
+        "admin1 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 sec2 staff11 staff12 staff21 sub_cpp":
             "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
         "head11 staff11": "head11 staff11",
         "head11 sb1mgr staff11 staff12": "sb1mgr",
         "admin_gz leader_gz rev_gz sec_gz": "sec_gz rev_gz leader_gz admin_gz",
         "head21 staff21": "head21 staff21",
         "head21 sb2mgr staff21": "sb2mgr",
+    },
+    "GET /api/v1/service/runs": {
+        "draft published": BRANCH_WIDE,
+        "published": "head11 staff11 sb1mgr head21 staff21 sb2mgr",
+        "": "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/service/runs/{pk}/outlets": {  # the published run; another branch's people get 404
+        "SZ0101 SZ0102 SZ0201": BRANCH_WIDE,
+        "SZ0101": "head11 staff11",
+        "SZ0101 SZ0102": "sb1mgr",
+        "SZ0201": "head21 staff21 sb2mgr",
     },
     "GET /api/v1/queueing/imports": {
         "ticket_import": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
@@ -549,6 +649,17 @@ def _item_body(b):
             "effort_hours": "1", "window_start": str(start), "window_end": str(start), "urgency": "normal",
             "customer_facing": False, "outlet_ids": [b.o11.pk],
             "online_justification": "需要网点当面指导，无法线上完成"}
+
+
+def _run_body(b):
+    """This quarter's run of the seeded branch (the world has the two before it)."""
+    year, quarter = b.draft_quarter
+    year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return {"branch": b.branch.pk, "year": year, "quarter": quarter}
+
+
+def _later(b):
+    return b.scheme_next.effective_from + timedelta(days=30)
 
 
 def _case_body(b, case_type, institution):
@@ -702,6 +813,35 @@ PROBES = {
     "queueing:outlet": _get(lambda b: f"/queueing/outlets/{b.o11.code}/"),
     "queueing:imports": _get(lambda b: "/queueing/imports/"),
     "queueing:import": _get(lambda b: f"/queueing/imports/{b.ticket_import.pk}/"),
+    "favicon.ico": _get(lambda b: "/favicon.ico"),
+    "service:runs": _get(lambda b: "/service/"),
+    "service:schemes": _get(lambda b: "/service/schemes/"),
+    "service:scheme_version": _post(lambda b: f"/service/schemes/{b.scheme_next.pk}/version/",
+                                    lambda b: {"effective_from": str(_later(b))}, form=True),
+    "service:run_new": _post(lambda b: "/service/runs/new/", lambda b: _run_body(b), form=True),
+    "service:run": _get(lambda b: f"/service/runs/{b.published_run.pk}/"),
+    "service:export": _get(lambda b: f"/service/runs/{b.draft_run.pk}/export/"),
+    "service:outlet": _get(lambda b: f"/service/runs/{b.published_run.pk}/outlets/{b.o11.pk}/"),
+    "service:action": _post(lambda b: f"/service/runs/{b.draft_run.pk}/review/",
+                            lambda b: {"version": _version(GradingRun, "draft_run")(b)}, form=True),
+    "GET /api/v1/service/outlets/{outlet_id}/trend": _get(lambda b: f"{API}/service/outlets/{b.o11.pk}/trend"),
+    "GET /api/v1/service/runs": _get(lambda b: f"{API}/service/runs"),
+    "GET /api/v1/service/runs/{pk}": _get(lambda b: f"{API}/service/runs/{b.draft_run.pk}"),
+    "GET /api/v1/service/runs/{pk}/outlets": _get(lambda b: f"{API}/service/runs/{b.published_run.pk}/outlets"),
+    "GET /api/v1/service/runs/{pk}/outlets/{outlet_id}":
+        _get(lambda b: f"{API}/service/runs/{b.published_run.pk}/outlets/{b.o11.pk}"),
+    "GET /api/v1/service/runs/{pk}/replay": _get(lambda b: f"{API}/service/runs/{b.published_run.pk}/replay"),
+    "GET /api/v1/service/schemes": _get(lambda b: f"{API}/service/schemes"),
+    "PATCH /api/v1/service/schemes/{pk}/indicators/{code}":
+        _json("patch", lambda b: f"{API}/service/schemes/{b.scheme_next.pk}/indicators/"
+                                 f"{b.scheme_next.indicators.first().code}", lambda b: {"name": "矩阵测试"}),
+    "POST /api/v1/service/runs": _post(lambda b: f"{API}/service/runs", _run_body),
+    "POST /api/v1/service/runs/{pk}/actions/{action}":
+        _post(lambda b: f"{API}/service/runs/{b.draft_run.pk}/actions/review",
+              lambda b: {"version": _version(GradingRun, "draft_run")(b)}),
+    "POST /api/v1/service/schemes/{pk}/versions":
+        _post(lambda b: f"{API}/service/schemes/{b.scheme_next.pk}/versions",
+              lambda b: {"effective_from": str(_later(b))}),
 }
 
 
@@ -720,6 +860,8 @@ ROW_NAMES = {
                                                            ("next_meeting", b.waiting.meeting)]),
     "GET /api/v1/dispatch/work-orders": _named(lambda b: [(f"wo@{wo.institution.code}", wo)
                                                           for wo in b.released.work_orders.all()]),
+    "GET /api/v1/service/runs": _named(lambda b: [("published", b.published_run), ("draft", b.draft_run)]),
+    "GET /api/v1/service/runs/{pk}/outlets": _named(lambda b: [(o.code, o) for o in (b.o11, b.o12, b.o21)]),
     "GET /api/v1/queueing/imports": _named(lambda b: [("ticket_import", b.ticket_import)]),
     "GET /api/v1/org/institutions": _named(lambda b: [(i.code, i) for i in
                                                       (b.ho, b.branch, b.gz, b.sb1, b.sb2, b.o11, b.o12, b.o21)]),
@@ -731,7 +873,8 @@ def rows_seen(b, key, response) -> str:
     names = ROW_NAMES[key](b)
     body = response.json()
     rows = body["items"] if isinstance(body, dict) else body
-    return " ".join(sorted(names.get(row["id"], "?") for row in rows))
+    # A grading row is the outlet's: named by its outlet.
+    return " ".join(sorted(names.get(row["id"] if "id" in row else row["outlet"]["id"], "?") for row in rows))
 
 
 # --- discovery ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ a hidden run or row answers the same 404 as a missing one. Writes go through the
 
 from datetime import date, datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -17,7 +17,7 @@ from branchops.core.api import run_action
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
-from . import queries, schemas, services
+from . import queries, rules, schemas, services
 from .actions import RUN_ACTIONS
 
 router = Router(tags=["service"])
@@ -184,6 +184,8 @@ def list_runs(request):
 @router.post("/runs", response={201: RunDetailOut}, summary="Open a draft run for a branch's quarter (gathers "
                                                              "inputs and grades the outlets)")
 def create_run(request, payload: schemas.RunIn):
+    if not rules.opens_runs(request.user):
+        raise PermissionDenied
     branch = Institution.objects.filter(pk=payload.branch).first()
     if branch is not None and not visible_institutions(request.user).filter(pk=branch.pk).exists():
         branch = None  # outside the user's scope: the same answer as an unknown id

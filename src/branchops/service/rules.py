@@ -31,6 +31,12 @@ RUN_FLOW = Transitions({
 }, refusal=lambda run, action: str(_REFUSALS[action]))
 
 
+def opens_runs(user) -> bool:
+    """The role opens grading runs at all (which branch: ``runs_grading``). Asked before the branch is
+    looked up, so a role that may not answers 403, not a refusal about the branch field."""
+    return user.has_perm("service.add_gradingrun")
+
+
 def runs_grading(user, branch) -> bool:
     """The secretariat of the branch (or above it) runs its grading."""
     return user.has_perm("service.change_gradingrun") and in_scope(user, branch)

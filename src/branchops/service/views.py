@@ -7,7 +7,7 @@ of a run through ``queries.access_run`` (404 alike for "not there" and "not your
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -106,6 +106,8 @@ def scheme_version(request, pk):
 def run_new(request):
     if request.method != "POST":
         return redirect("service:runs")
+    if not rules.opens_runs(request.user):
+        raise PermissionDenied
     form = forms.RunForm(request.POST, branches=queries.managed_branches(request.user))
     if not form.is_valid():
         messages.error(request, _form_errors(form))
