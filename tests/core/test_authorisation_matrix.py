@@ -95,6 +95,7 @@ EXPECTED = {
         404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "GET /api/v1/coordination/meetings": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/coordination/reviews/waiting": {200: "icc1 rev_gz", 401: "anon", 403: but("anon", "icc1", "rev_gz")},
     "GET /api/v1/coordination/meetings/{pk}": {
         200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
         401: "anon",
@@ -254,6 +255,12 @@ EXPECTED = {
         401: "anon",
         403: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
     },
+    "POST /api/v1/queueing/imports/{pk}/actions/{action}": {
+        400: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     "POST /api/v1/queueing/imports": {
         400: "sec1 admin1 sec_gz admin_gz",
         401: "anon",
@@ -386,6 +393,7 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
     },
     "coordination:meetings": {200: SIGNED_IN, 302: "anon"},
+    "coordination:reviews": {200: "icc1 rev_gz", 302: "anon", 403: but("anon", "icc1", "rev_gz")},
     "coordination:minutes": {
         200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
         302: "anon",
@@ -510,6 +518,11 @@ EXPECTED = {
         404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "queueing:imports": {200: SIGNED_IN, 302: "anon"},
+    "queueing:import_action": {  # undo: the importers (a recorded, not imported file cannot be undone)
+        302: "anon sec1 admin1",
+        403: "pfb1 icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     "queueing:outlet": {
         200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
         302: "anon",
@@ -746,6 +759,9 @@ PROBES = {
     "GET /api/v1/queueing/imports": _get(lambda b: f"{API}/queueing/imports"),
     "POST /api/v1/queueing/imports": _post(lambda b: f"{API}/queueing/imports", _upload("t.txt", b"x"), form=True),
     "GET /api/v1/queueing/imports/{pk}": _get(lambda b: f"{API}/queueing/imports/{b.ticket_import.pk}"),
+    "POST /api/v1/queueing/imports/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/queueing/imports/{b.ticket_import.pk}/actions/undo"),
+    "GET /api/v1/coordination/reviews/waiting": _get(lambda b: f"{API}/coordination/reviews/waiting"),
     # --- pages ---
     "home": _get(lambda b: "/"),
     "login": _get(lambda b: "/accounts/login/"),
@@ -795,6 +811,8 @@ PROBES = {
                                       lambda b: {"reason": "矩阵测试", "version": _version(Item, "waiting")(b)},
                                       form=True),
     "coordination:meetings": _get(lambda b: "/coordination/meetings/"),
+    "coordination:reviews": _get(lambda b: "/coordination/reviews/"),
+    "queueing:import_action": _post(lambda b: f"/queueing/imports/{b.ticket_import.pk}/actions/undo/"),
     "coordination:meeting_new": _post(lambda b: "/coordination/meetings/new/",
                                       lambda b: {"held_on": str(b.draft.window_start)}, form=True),
     "coordination:meeting": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/"),
