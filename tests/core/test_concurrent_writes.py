@@ -138,12 +138,12 @@ def test_twenty_items_submitted_at_once_share_one_meeting_in_distinct_agenda_pla
 
 def test_twenty_decisions_at_once_issue_distinct_approval_numbers(coord_bank, draft, burst_database):  # noqa: F811
     from branchops.coordination import services as coordination
-    from tests.conftest import on_meeting_day
+    from tests.coordination.conftest import hold, review
 
     b = coord_bank
-    items = [coordination.submit_item(b.users["pfb1"], draft(title=f"事项 {i}")) for i in range(BURST)]
+    items = [review(b, coordination.submit_item(b.users["pfb1"], draft(title=f"事项 {i}"))) for i in range(BURST)]
     coordination.freeze_agenda(b.users["sec1"], items[0].meeting)
-    on_meeting_day(items[0].meeting)
+    hold(b, items[0].meeting)  # on its day, quorate: the review gate is passed
     requests = [(token_client(b.users["sec1"]), "post", f"/api/v1/coordination/items/{item.pk}/actions/decide",
                  {"decision": "approved", "version": type(item).objects.get(pk=item.pk).version}) for item in items]
     rows = burst_database()
