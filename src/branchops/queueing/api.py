@@ -22,7 +22,8 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
-from branchops.core import clock
+from branchops.core import clock, limits
+from branchops.core.api import Id
 from branchops.org.api import Pages, Ref
 from branchops.org.scope import visible_institutions
 
@@ -73,18 +74,25 @@ def _date(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError({field: _("Give a date as YYYY-MM-DD.")}) from exc
+    if not limits.date_in_range(day):
+        raise ValidationError({field: _("Give a date between %(first)s and %(last)s.") % {
+            "first": limits.MIN_DATE, "last": limits.MAX_DATE}})
+    return day
 
 
 def _int(value: str | None, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ValidationError({field: _("Give a whole number.")}) from exc
+    if abs(number) > limits.MAX_ID:
+        raise ValidationError({field: _("Give a smaller number.")})
+    return number
 
 
 def _choice(value: str, choices, field: str) -> None:
@@ -516,7 +524,7 @@ def list_imports(request):
 
 
 @router.get("/imports/{int:pk}", response=ImportDetailOut, summary="One import, with its refused rows by line")
-def get_import(request, pk: int):
+def get_import(request, pk: Id):
     _require(request.user, VIEW)
     return _import_detail(queries.access_import(request.user, pk))
 
