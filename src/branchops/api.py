@@ -1,6 +1,6 @@
 """The JSON API under /api/v1/: session (with CSRF) or token authentication, same scope as pages."""
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
@@ -99,6 +99,13 @@ def on_schema_error(request, exc: NinjaValidationError):
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request, exc):
     return api.create_response(request, {"detail": "Request body too large"}, status=413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    """Too many fields or files, a malformed multipart body: Django's own 400, in the API's JSON."""
+    return api.create_response(request, {"detail": {"__all__": ["The request is malformed or too large."]}},
+                               status=400)
 
 
 @api.exception_handler(OverflowError)

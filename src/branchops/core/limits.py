@@ -20,7 +20,7 @@ MAX_PAGE_SIZE = 500
 MAX_LIST = 1000
 
 # Org workbook import: rows read before giving up, errors listed in the answer.
-MAX_IMPORT_ROWS = 100_000
+MAX_IMPORT_ROWS = 20_000
 MAX_IMPORT_ERRORS = 200
 
 

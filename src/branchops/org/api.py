@@ -1,11 +1,11 @@
 from datetime import datetime, time
 
 from django.core.exceptions import PermissionDenied
-from ninja import File, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from branchops.core.api import Id, Pages
+from branchops.core.api import ErrorOut, Id, Pages
 from branchops.core.audit import timeline
 
 from . import queries
@@ -190,12 +190,13 @@ class RowErrorOut(Schema):
 class OrgImportOut(Schema):
     ok: bool
     dry_run: bool
-    errors: list[RowErrorOut]
+    errors: list[RowErrorOut] = Field(description="The first 200 errors found")
+    more_errors: int = Field(0, description="Errors found past the first 200, counted but not listed")
     summary: dict[str, dict[str, int]]
     changes: list[dict]
 
 
-@router.post("/import", response={200: OrgImportOut, 400: OrgImportOut},
+@router.post("/import", response={200: OrgImportOut, 400: OrgImportOut | ErrorOut},
              summary="Import institutions, departments and staff from xlsx (all-or-nothing; dry_run previews)")
 def import_org(request, file: File[UploadedFile], dry_run: bool = True):
     from .importer import import_workbook

@@ -23,7 +23,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock, limits
-from branchops.core.api import Id
+from branchops.core.api import ErrorOut, Id
 from branchops.org.api import Pages, Ref
 from branchops.org.scope import visible_institutions
 
@@ -41,10 +41,6 @@ INVALID = 400  # input this router cannot use: 400 naming the field, as the rest
 
 
 # --- guards and parsing ------------------------------------------------------------------------
-
-class ErrorOut(Schema):
-    detail: dict[str, list[str]]
-
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
@@ -121,7 +117,8 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
     return first, last
 
 
-DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"format": "date"}}
+# Empty means not given (forms send it so), hence a pattern rather than ``format: date``.
+DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"pattern": r"^(\d{4}-\d{2}-\d{2})?$"}}
 PERIOD_HELP = "Both or neither; neither means the newest month with data. At most 366 days."
 
 
