@@ -8,7 +8,7 @@ from branchops.api import api
 from branchops.core import views as core_views
 from branchops.org import views as org_views
 
-handler404 = "branchops.views.not_found"
+handler404 = "branchops.core.views.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -2,9 +2,7 @@
 app has for the signed-in user, so it sits above every app (like ``urls`` and ``api``)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
 from django.shortcuts import render
-from django.views import defaults
 
 from branchops.core import nav
 from branchops.core import queries as core_queries
@@ -23,11 +21,3 @@ def home(request):
         "work_sections": nav.work_sections_for(user),
     }
     return render(request, "core/home.html", context)
-
-
-def not_found(request, exception=None):
-    """An address no route matches: under /api/ the API's JSON answer (``{"detail": …}``), as for a
-    row that does not exist; elsewhere the site's 404 page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found"}, status=404)
-    return defaults.page_not_found(request, exception)

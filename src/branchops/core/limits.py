@@ -30,3 +30,22 @@ def date_in_range(value: date) -> bool:
 
 def year_in_range(value: int) -> bool:
     return MIN_YEAR <= value <= MAX_YEAR
+
+
+def whole_number(value) -> int | None:
+    """A page filter's number (``?institution=``): None when absent, not a number or beyond any id —
+    pages ignore a filter they cannot use rather than fail."""
+    try:
+        number = int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return number if number is None or abs(number) <= MAX_ID else None
+
+
+def day(value) -> date | None:
+    """A page filter's date (``?since=``): None when absent, malformed or outside MIN_DATE..MAX_DATE."""
+    try:
+        parsed = date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed is None or date_in_range(parsed) else None
