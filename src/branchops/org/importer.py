@@ -183,7 +183,8 @@ class ImportResult:
             "errors": [asdict(e) for e in self.errors],
             "more_errors": self.more_errors,
             "summary": self.summary,
-            "changes": self.changes,
+            # A refused workbook's preview is only a hint: as bounded as its error list.
+            "changes": self.changes if self.ok else self.changes[:limits.MAX_IMPORT_ERRORS],
         }
 
 
