@@ -109,10 +109,12 @@ def working_day(request, on: Day):
             summary="The n-th working day after a date (the date itself not counted)")
 def add_working_days(request, start: Day, days: Annotated[int, Field(ge=-3660, le=3660)]):
     from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
 
     result = workdays.add_working_days(start, days)
     if not limits.date_in_range(result):
-        raise ValidationError({"days": f"the result must fall between {limits.MIN_DATE} and {limits.MAX_DATE}"})
+        raise ValidationError({"days": _("The result must fall between %(first)s and %(last)s.") % {
+            "first": limits.MIN_DATE, "last": limits.MAX_DATE}})
     return {"start": start, "days": days, "result": result}
 
 
