@@ -53,8 +53,10 @@ def test_no_two_schemas_share_a_name():
 
 def test_org_import_answers_with_its_own_schema(document):
     responses = document["paths"]["/api/v1/org/import"]["post"]["responses"]
-    ref = responses["400"]["content"]["application/json"]["schema"]["$ref"]
-    assert ref == "#/components/schemas/OrgImportOut"
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/OrgImportOut"
+    refused = json.dumps(responses["400"]["content"]["application/json"]["schema"])
+    assert "#/components/schemas/OrgImportOut" in refused and "#/components/schemas/ErrorOut" in refused
+    assert "#/components/schemas/ImportOut" not in refused  # queueing's ticket import
     assert "errors" in document["components"]["schemas"]["OrgImportOut"]["properties"]
 
 
@@ -98,3 +100,18 @@ def test_every_number_a_client_sends_is_bounded(document):
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 _integers(media["schema"], f"{method.upper()} {path} body", components, unbounded)
     assert unbounded == []
+
+
+def test_business_hours_conform_to_the_document(client, bank, document):
+    from datetime import time
+
+    import jsonschema_rs
+
+    from branchops.org import services as org
+
+    org.set_business_hours(bank.users["admin1"], bank.o11, {0: (time(9), time(17, 30)), 6: None})
+    body = client.get(f"/api/v1/org/institutions/{bank.o11.pk}").json()
+    assert body["business_hours"][0]["opens_at"] == "09:00:00"
+    assert body["business_hours"][0]["closes_at"] == "17:30:00"
+    schema = {"$ref": "#/components/schemas/InstitutionDetailOut", "components": document["components"]}
+    jsonschema_rs.validator_for(schema, validate_formats=True).validate(body)

@@ -1,4 +1,4 @@
-from datetime import datetime, time
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from ninja import Field, File, Query, Router, Schema, Status
@@ -20,10 +20,23 @@ class Ref(Schema):
     name: str
 
 
+def _local_time():
+    return Field(description="Local time of day, HH:MM:SS (no UTC offset: OpenAPI's format time needs one)",
+                 pattern=r"^\d{2}:\d{2}:\d{2}$")
+
+
 class HoursOut(Schema):
     weekday: int
-    opens_at: time | None
-    closes_at: time | None
+    opens_at: str | None = _local_time()
+    closes_at: str | None = _local_time()
+
+    @staticmethod
+    def resolve_opens_at(obj):
+        return obj.opens_at.isoformat() if obj.opens_at else None
+
+    @staticmethod
+    def resolve_closes_at(obj):
+        return obj.closes_at.isoformat() if obj.closes_at else None
 
 
 class InstitutionOut(Schema):
