@@ -80,3 +80,13 @@ def test_header_only_with_a_wrong_dimension_still_finds_its_columns(bank):
     book = with_dimension(xlsx({"机构": [INST_H]}), "A1:A1")
     result = import_workbook(bank.users["admin1"], book)
     assert result.ok, result.errors
+
+
+def test_a_workbook_over_the_size_limit_is_refused_unread(bank, client, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_IMPORT_BYTES", 1024)
+    client.force_login(bank.users["admin1"])
+    rows = [outlet(f"Z{i:05d}") for i in range(200)]
+    answer = client.post("/api/v1/org/import?dry_run=false", {"file": upload(xlsx(inst(*rows)))})
+    assert answer.status_code == 400
+    assert [e["row"] for e in answer.json()["errors"]] == [0]
+    assert not Institution.objects.filter(code__startswith="Z").exists()

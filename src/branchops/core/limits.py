@@ -21,6 +21,7 @@ MAX_LIST = 1000
 
 # Org workbook import: rows read before giving up, errors listed in the answer.
 MAX_IMPORT_ROWS = 20_000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ERRORS = 200
 
 

@@ -947,6 +947,11 @@ def import_workbook(actor, fileobj, dry_run: bool = True) -> ImportResult:
     require_perm(actor, "org.import_org")
     importer = _Importer(actor, dry_run)
     result = importer.result
+    size = getattr(fileobj, "size", None)
+    if size is not None and size > limits.MAX_IMPORT_BYTES:
+        result.errors.append(RowError("", 0, "", _("The file is larger than %(mb)s MB: split the workbook.") % {
+            "mb": limits.MAX_IMPORT_BYTES // (1024 * 1024)}))
+        return result
     try:
         wb = _open(fileobj)
     except Exception:  # openpyxl raises many kinds for a file that is not an xlsx workbook
