@@ -36,6 +36,7 @@ class Pages(PageNumberPagination):
     def __init__(self, **kwargs):
         super().__init__(page_size=50, max_page_size=limits.MAX_PAGE_SIZE, **kwargs)
 
+
 router = Router(tags=["me"])
 
 
