@@ -1,8 +1,9 @@
 """Schemathesis against /api/v1/openapi.json, in-process, on a small seeded bank.
 
-Every operation gets ``FUZZ_EXAMPLES`` generated requests (default 25; set the environment variable
-for a longer one-off run) with a fixed seed, as a signed-in secretariat user. Each answer must be no
-5xx, a status code the document declares for that operation, and a body that matches its schema.
+Every operation gets ``FUZZ_EXAMPLES`` generated requests with valid input and as many with invalid
+input (default 25 each; e.g. ``FUZZ_EXAMPLES=200`` for a longer one-off run), derandomized, as a
+signed-in secretariat user. Each answer must be no 5xx, a status code and content type the document
+declares for that operation, and a body that matches its schema; invalid input must get a 4xx.
 """
 
 import os
