@@ -11,6 +11,8 @@ import os
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
@@ -70,9 +72,17 @@ def fuzz_bank(cases_bank, coord_bank, released, media):  # noqa: F811
 def api_schema(fuzz_bank):
     client = Client()
     client.force_login(fuzz_bank.users["sec1"])
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _App(client.cookies["sessionid"].value))
-    assert schema.raw_schema == SCHEMA.raw_schema  # the document served is the one the operations came from
-    return schema
+    # As Django's test client does: a request must not close the test's database connection (on
+    # PostgreSQL that would end the transaction holding the seeded bank).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _App(client.cookies["sessionid"].value))
+        assert schema.raw_schema == SCHEMA.raw_schema  # the document served is the one the operations came from
+        yield schema
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
 
 
 def _operations():
