@@ -4,7 +4,8 @@ import math
 import threading
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, ValidationError
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -13,6 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.throttling import AnonRateThrottle, BaseThrottle, UserRateThrottle
 
+from branchops.core.api import ErrorOut
 from branchops.core.http import client_ip
 from branchops.core.services import authenticate_token
 
@@ -98,7 +100,42 @@ class SessionAuth(APIKeyCookie):
         return request.user if key and request.user.is_authenticated else None
 
 
-api = NinjaAPI(
+ERRORS = {
+    400: "Bad input: `detail` names each field with its messages (nothing was changed)",
+    401: "Not signed in, or an unknown or revoked token",
+    403: "Signed in, but not allowed to do this",
+    404: "Not found, or outside your scope",
+    413: "Request body too large",
+}
+
+
+class BranchOpsAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """The document, with the error answers every operation can give declared once here: 400, 401
+        and 403 everywhere, 404 where the path names something, 413 where a body is sent."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema["components"].setdefault("schemas", {})["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                _declare_errors(operation)
+        return schema
+
+
+def _declare_errors(operation: dict) -> None:
+    codes = [400, 401, 403]
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        codes.append(404)
+    if "requestBody" in operation:
+        codes.append(413)
+    responses = operation["responses"]
+    for code in codes:
+        if code not in responses and str(code) not in responses:
+            responses[code] = {"description": ERRORS[code], "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+api = BranchOpsAPI(
     title="BranchOps API",
     version="1",
     description="BranchOps JSON API. Authenticate with your browser session or `Authorization: Bearer <token>`.",
@@ -137,6 +174,25 @@ def on_throttled(request, exc: Throttled):
         status=429)
     response["Retry-After"] = str(wait)
     return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return api.create_response(request, {"detail": "Request body too large"}, status=413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    """Too many fields or files, a malformed multipart body: Django's own 400, in the API's JSON."""
+    return api.create_response(request, {"detail": {"__all__": ["The request is malformed or too large."]}},
+                               status=400)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request, exc):
+    """The last line behind the typed bounds (core.limits): a number the database cannot hold."""
+    return api.create_response(request, {"detail": {"__all__": ["A number is out of range."]}}, status=400)
 
 
 @api.exception_handler(PermissionDenied)

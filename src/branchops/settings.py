@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "branchops.core.middleware.OutOfRangeNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "branchops.urls"

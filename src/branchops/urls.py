@@ -8,6 +8,8 @@ from branchops.api import api
 from branchops.core import views as core_views
 from branchops.org import views as org_views
 
+handler404 = "branchops.core.views.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon),

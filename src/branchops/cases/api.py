@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from branchops.core import clock
+from branchops.core.api import Day, Id, Year
 from branchops.core.audit import timeline
 from branchops.core.http import client_ip
 from branchops.org.api import EventOut, Pages, Ref
@@ -147,7 +148,7 @@ class CommentOut(Schema):
     created_at: datetime
 
 
-class AttachmentOut(Schema):
+class CaseAttachmentOut(Schema):
     id: int
     name: str
     size: int
@@ -198,7 +199,7 @@ class CaseDetailOut(CaseFields):
     complaint: ComplaintOut | None
     rectification: RectificationOut | None
     comments: list[CommentOut]
-    attachments: list[AttachmentOut]
+    attachments: list[CaseAttachmentOut]
     links: list[LinkOut]
     pauses: list[PauseOut]
     extensions: list[ExtensionOut]
@@ -297,7 +298,7 @@ CASE_RELATED = ("institution", "category", "first_contact_owner__staff", "assign
                 "requester__staff", "sla_policy")
 
 
-def _reload(request, pk: int) -> dict:
+def _reload(request, pk: Id) -> dict:
     """The case after a write. The actor saw it when the request began; if the write moved it out of
     their view (they handed it to another department), they still get the result of their own act."""
     try:
@@ -316,9 +317,9 @@ class CaseFilter(Schema):
     status: str = ""
     priority: str = ""
     major: bool | None = None
-    institution: int | None = None
-    received_from: date | None = None
-    received_to: date | None = None
+    institution: Id | None = None
+    received_from: Day | None = None
+    received_to: Day | None = None
 
 
 @router.get("", response=list[CaseOut], summary="Cases within my view, by queue and filters")
@@ -330,7 +331,7 @@ def list_cases(request, filters: Query[CaseFilter]):
 
 
 @router.get("/{int:pk}", response=CaseDetailOut, summary="One case; reveal=true shows the complainant (logged)")
-def get_case(request, pk: int, reveal: bool = False):
+def get_case(request, pk: Id, reveal: bool = False):
     case = _access_case(request.user, pk)
     unmasked = bool(reveal and case.case_type == CaseType.COMPLAINT and rules.can_see_pii(request.user, case))
     if unmasked:
@@ -339,7 +340,7 @@ def get_case(request, pk: int, reveal: bool = False):
 
 
 @router.get("/{int:pk}/history", response=list[EventOut], summary="Who changed what, and when")
-def case_history(request, pk: int):
+def case_history(request, pk: Id):
     return [_event(e) for e in timeline(_access_case(request.user, pk))]
 
 
@@ -356,7 +357,7 @@ class ComplaintIn(Schema):
     complainant_id_number: str = ""
     complexity: str = "normal"
     regulator_reference: str = ""
-    regulator_due: date | None = None
+    regulator_due: Day | None = None
     channel_code: str | None = None
     business_code: str | None = None
     cause_code: str | None = None
@@ -368,7 +369,7 @@ class RectificationIn(Schema):
 
 class CaseIn(Schema):
     case_type: str = ""
-    institution_id: int | None = None
+    institution_id: Id | None = None
     title: str = ""
     description: str = ""
     channel: str = ""
@@ -424,7 +425,7 @@ API_ACTIONS = [a.name for a in ACTIONS if a.schema is not None]
 
 @router.post("/{int:pk}/actions/{action}", response=CaseDetailOut,
              summary="Act on a case: " + ", ".join(API_ACTIONS))
-def case_action(request, pk: int, action: str, payload: ActionIn | None = None):
+def case_action(request, pk: Id, action: str, payload: ActionIn | None = None):
     """The body carries the fields of the action's schema; ``allowed_actions`` in the case says which
     actions the user may take now."""
     case = _access_case(request.user, pk)
@@ -442,7 +443,7 @@ class DecisionIn(Schema):
 
 
 @router.post("/extensions/{int:pk}/decision", response=CaseDetailOut, summary="Approve or reject an extension")
-def decide_extension(request, pk: int, payload: DecisionIn):
+def decide_extension(request, pk: Id, payload: DecisionIn):
     ext = Extension.objects.filter(pk=pk, case__in=queries.visible_cases(request.user)).first()
     if ext is None:
         raise Http404
@@ -472,7 +473,7 @@ class DashboardOut(Schema):
 
 
 @router.get("/dashboard", response=DashboardOut, summary="Backlog and SLA compliance within my view")
-def dashboard(request, since: date | None = None):
+def dashboard(request, since: Day | None = None):
     return queries.sla_figures(request.user, since=since)
 
 
@@ -486,5 +487,5 @@ class OutletMonthsOut(Schema):
 
 @router.get("/complaints-per-outlet", response=list[OutletMonthsOut],
             summary="Complaints per outlet per month (the headline figure)")
-def complaints_per_outlet(request, year: int | None = None):
+def complaints_per_outlet(request, year: Year | None = None):
     return queries.complaints_per_outlet_month(request.user, year or clock.today().year)

@@ -7,13 +7,16 @@ about the rows found is the service's.
 """
 
 from datetime import date
+from typing import Annotated
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Schema
+from pydantic import Field
 
 from branchops.core import clock
+from branchops.core.api import Id, Version
 from branchops.org.models import Department
 
 from . import services
@@ -65,7 +68,7 @@ def _person(pk: int | None):
 class VersionIn(Schema):
     """``version`` is the version shown to the user: a stale one is refused with 400 and nothing changes."""
 
-    version: int | None = None
+    version: Version | None = None
 
     def data(self, case) -> dict:
         return self.dict()
@@ -76,8 +79,8 @@ class ReasonIn(VersionIn):
 
 
 class AssignIn(VersionIn):
-    assignee_id: int | None = None
-    department_id: int | None = None
+    assignee_id: Id | None = None
+    department_id: Id | None = None
     note: str = ""
 
     def data(self, case) -> dict:
@@ -96,7 +99,7 @@ class ComplexityIn(VersionIn):
 
 
 class ExtensionIn(ReasonIn):
-    days: int | None = None
+    days: Annotated[int, Field(ge=-3660, le=3660)] | None = None
 
 
 class CallbackIn(VersionIn):

@@ -13,12 +13,11 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.dateparse import parse_date
 from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from branchops.core import clock
+from branchops.core import clock, limits
 from branchops.core.audit import timeline
 from branchops.core.http import client_ip
 from branchops.core.queries import paginate
@@ -50,10 +49,7 @@ TYPE_ICONS = {CaseType.COMPLAINT: "megaphone", CaseType.FEEDBACK: "chat-left-tex
 
 
 def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return limits.whole_number(value)
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -94,10 +90,7 @@ def _list_filters(request) -> dict:
 
 
 def _date(value) -> date | None:
-    try:
-        return parse_date(value) if value else None
-    except ValueError:
-        return None
+    return limits.day(value)
 
 
 def _export_cases(qs):
@@ -303,7 +296,7 @@ def _export_outlet_months(rows, year: int):
 def _year(request) -> int:
     """?year=, within 2000–2100; the current year otherwise."""
     year = _int(request.GET.get("year"))
-    return year if year is not None and 2000 <= year <= 2100 else clock.today().year
+    return year if year is not None and limits.year_in_range(year) else clock.today().year
 
 
 def _dashboard_charts(figures: dict, top: list[dict], months: list[str]) -> dict:

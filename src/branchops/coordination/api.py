@@ -23,7 +23,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import run_action
+from branchops.core.api import Day, Id, IdList, Version, Year, run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
@@ -385,7 +385,7 @@ def _detail(user, item: Item) -> dict:
 ITEM_RELATED = ("department__institution", "submitter__staff", "meeting", "decided_by__staff", "previous")
 
 
-def _reload(request, pk: int) -> dict:
+def _reload(request, pk: Id) -> dict:
     """The item after a write. The actor saw it when the request began; if the write moved it out
     of their view, they still get the result of their own act."""
     try:
@@ -401,11 +401,11 @@ class ItemFilter(Schema):
     q: str = ""
     status: str = ""
     decision: str = ""
-    department: int | None = None
+    department: Id | None = None
     item_type: str = ""
-    meeting: int | None = None
-    since: date | None = None
-    until: date | None = None
+    meeting: Id | None = None
+    since: Day | None = None
+    until: Day | None = None
 
 
 @router.get("/items", response=list[ItemListOut],
@@ -419,12 +419,12 @@ def list_items(request, filters: Query[ItemFilter]):
 
 
 @router.get("/items/{int:pk}", response=ItemOut, summary="One item, in full or by its decision only")
-def get_item(request, pk: int):
+def get_item(request, pk: Id):
     return _detail(request.user, queries.access_item(request.user, pk))
 
 
 @router.get("/items/{int:pk}/history", response=list[EventOut], summary="Who changed what, and when")
-def item_history(request, pk: int):
+def item_history(request, pk: Id):
     item = queries.access_item(request.user, pk)
     if not queries.sees_full_item(request.user, item):
         raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see the history."))
@@ -464,7 +464,7 @@ class ReleaseCheckOut(Schema):
 
 @router.get("/items/{int:item_id}/release-check", response=ReleaseCheckOut,
             summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
-def release_check(request, item_id: int):
+def release_check(request, item_id: Id):
     item = queries.access_item(request.user, item_id)
     if not queries.sees_full_item(request.user, item):
         raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
@@ -491,23 +491,23 @@ class ItemFieldsIn(Schema):
     actions: str | None = None
     target_mode: str | None = None
     effort_hours: Decimal | None = None
-    window_start: date | None = None
-    window_end: date | None = None
+    window_start: Day | None = None
+    window_end: Day | None = None
     urgency: str | None = None
     customer_facing: bool | None = None
     customer_impact: str | None = None
     online_justification: str | None = None
     target_type_codes: list[str] | None = None
     cluster_codes: list[str] | None = None
-    outlet_ids: list[int] | None = None
+    outlet_ids: IdList | None = None
 
 
 class ItemIn(ItemFieldsIn):
-    department_id: int | None = Field(None, description="Defaults to my own department.")
+    department_id: Id | None = Field(None, description="Defaults to my own department.")
 
 
 class ItemPatchIn(ItemFieldsIn):
-    version: int | None = Field(None, description="The version shown; a stale one is refused with 400.")
+    version: Version | None = Field(None, description="The version shown; a stale one is refused with 400.")
 
 
 TEXT_DEFAULTS = {"title": "", "item_type": "", "background": "", "actions": "", "target_mode": TargetMode.ALL,
@@ -571,7 +571,7 @@ def create_item(request, payload: ItemIn):
 
 
 @router.patch("/items/{int:pk}", response=ItemDetailOut, summary="Edit an undecided item (opinions given go stale)")
-def edit_item(request, pk: int, payload: ItemPatchIn):
+def edit_item(request, pk: Id, payload: ItemPatchIn):
     item = queries.access_item(request.user, pk)
     edit = ITEM_ACTIONS.authorize(request.user, item, "edit")
     fields = _item_fields(payload, creating=False)
@@ -582,7 +582,7 @@ def edit_item(request, pk: int, payload: ItemPatchIn):
 
 @router.post("/items/{int:pk}/attachments", response={201: ItemDetailOut},
              summary="Attach material: script, guide, training, emergency or other")
-def add_attachment(request, pk: int, kind: Form[str], file: File[UploadedFile]):
+def add_attachment(request, pk: Id, kind: Form[str], file: File[UploadedFile]):
     item = queries.access_item(request.user, pk)
     ITEM_ACTIONS.authorize(request.user, item, "attach").run(request.user, item, {"kind": kind, "upload": file})
     return Status(201, _reload(request, pk))
@@ -590,7 +590,7 @@ def add_attachment(request, pk: int, kind: Form[str], file: File[UploadedFile]):
 
 @router.get("/items/{int:pk}/attachments/{int:att_pk}", url_name="coordination_item_attachment",
             summary="Download an item's material")
-def download_attachment(request, pk: int, att_pk: int):
+def download_attachment(request, pk: Id, att_pk: Id):
     item = queries.access_item(request.user, pk)
     if not queries.sees_full_item(request.user, item):
         raise Http404
@@ -609,7 +609,7 @@ def download_attachment(request, pk: int, att_pk: int):
 @router.post("/items/{int:pk}/actions/{action}", response=ItemOut,
              summary="Act on an item: " + ", ".join(a.name for a in ITEM_ACTIONS if a.schema is not None)
              + " (revise answers the new revision; allowed_actions says which the user may take now)")
-def item_action(request, pk: int, action: str, payload: schemas.ItemActionIn | None = None):
+def item_action(request, pk: Id, action: str, payload: schemas.ItemActionIn | None = None):
     item = queries.access_item(request.user, pk)
     result = run_action(ITEM_ACTIONS, request.user, item, action, payload)
     return _reload(request, result.pk if isinstance(result, Item) else item.pk)
@@ -626,7 +626,7 @@ def _access_condition(user, pk: int) -> Condition:
 
 
 @router.post("/conditions/{int:pk}/met", response=ItemDetailOut, summary="Report a condition met, with evidence")
-def condition_met(request, pk: int, payload: schemas.MetIn):
+def condition_met(request, pk: Id, payload: schemas.MetIn):
     cond = _access_condition(request.user, pk)
     run_action(CONDITION_ACTIONS, request.user, cond, "met", payload)
     return _reload(request, cond.item_id)
@@ -634,7 +634,7 @@ def condition_met(request, pk: int, payload: schemas.MetIn):
 
 @router.post("/conditions/{int:pk}/signoff", response=ItemDetailOut,
              summary="Sign a condition off (the last one issues the approval number) or send it back")
-def condition_signoff(request, pk: int, payload: schemas.SignoffIn):
+def condition_signoff(request, pk: Id, payload: schemas.SignoffIn):
     cond = _access_condition(request.user, pk)
     run_action(CONDITION_ACTIONS, request.user, cond, "signoff", payload)
     return _reload(request, cond.item_id)
@@ -738,7 +738,7 @@ def _access_meeting(user, pk: int) -> Meeting:
 
 @router.get("/meetings", response=list[MeetingOut], summary="Coordination meetings, newest first")
 @paginate(Pages)
-def list_meetings(request, status: str = "", year: int | None = None):
+def list_meetings(request, status: str = "", year: Year | None = None):
     _choice(status, Meeting.Status, "status")
     qs = queries.meetings_with_counts(request.user).annotate(item_count=F("n_items"))  # the items they see
     if status:
@@ -751,8 +751,8 @@ def list_meetings(request, status: str = "", year: int | None = None):
 class MeetingIn(Schema):
     held_on: date
     location: str = ""
-    branch_id: int | None = Field(None, description="Defaults to my own branch.")
-    chair_id: int | None = Field(None, description="The chair: a branch leader or the head of operations management.")
+    branch_id: Id | None = Field(None, description="Defaults to my own branch.")
+    chair_id: Id | None = Field(None, description="The chair: a branch leader or the head of operations management.")
 
 
 @router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N期 in its year)")
@@ -799,13 +799,13 @@ def reviews_waiting(request):
 
 
 @router.get("/meetings/{int:pk}", response=MeetingDetailOut, summary="A meeting with its agenda in order")
-def get_meeting(request, pk: int):
+def get_meeting(request, pk: Id):
     return _meeting_detail(request.user, _access_meeting(request.user, pk))
 
 
 @router.post("/meetings/{int:pk}/actions/{action}", response=MeetingDetailOut,
              summary="Run a meeting: " + ", ".join(MEETING_ACTIONS.names()))
-def meeting_action(request, pk: int, action: str, payload: schemas.MeetingActionIn | None = None):
+def meeting_action(request, pk: Id, action: str, payload: schemas.MeetingActionIn | None = None):
     meeting = queries.access_meeting(request.user, pk)
     run_action(MEETING_ACTIONS, request.user, meeting, action, payload)
     return _meeting_detail(request.user, _access_meeting(request.user, pk))
@@ -842,7 +842,7 @@ class StatisticsOut(Schema):
 
 
 @router.get("/register/statistics", response=StatisticsOut, summary="The register's figures within my view")
-def register_statistics(request, since: date | None = None, until: date | None = None):
+def register_statistics(request, since: Day | None = None, until: Day | None = None):
     stats = queries.statistics(request.user, since=since, until=until)
     types = dict(ItemType.choices)
     stats["by_department"] = [{"key": r["department__name"], "label": r["department__name"], "count": r["n"]}

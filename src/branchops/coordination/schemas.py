@@ -3,7 +3,7 @@
 client sends are resolved here to rows, and an unknown one is a 400 naming the field before anything
 is written."""
 
-from datetime import date
+from typing import Annotated
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import Field
 
-from branchops.core.api import ActionInput, VersionedInput
+from branchops.core.api import ActionInput, Day, Id, IdList, VersionedInput
 from branchops.org.models import Department
 
 from . import queries
@@ -50,7 +50,7 @@ class OpinionIn(VersionedInput):
 
 
 class ScheduleIn(ReasonIn):
-    meeting_id: int | None = None
+    meeting_id: Id | None = None
 
     def data(self, user, item) -> dict:
         meeting = queries.meetings(user).filter(pk=self.meeting_id).first() if self.meeting_id is not None else None
@@ -61,8 +61,8 @@ class ScheduleIn(ReasonIn):
 
 class ConditionIn(Schema):
     text: str = ""
-    owner_department_id: int | None = None
-    due_date: date | None = Field(None, description="Defaults to the configured working days after the meeting.")
+    owner_department_id: Id | None = None
+    due_date: Day | None = Field(None, description="Defaults to the configured working days after the meeting.")
     proof: str = ""
 
 
@@ -99,7 +99,7 @@ class WaiverIn(VersionedInput):
 
 class ReleaseIn(VersionedInput):
     override_reason: str = ""
-    stagger_groups: int = 1
+    stagger_groups: Annotated[int, Field(ge=-1000, le=1000)] = 1
 
 
 class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn, WaiverIn):
@@ -131,8 +131,8 @@ def users(ids, field: str) -> list:
 
 
 class AttendanceIn(ActionInput):
-    attendee_ids: list[int] = []
-    chair_id: int | None = None
+    attendee_ids: IdList = []
+    chair_id: Id | None = None
 
     def data(self, user, meeting) -> dict:
         return {"attendees": users(self.attendee_ids, "attendee_ids"),
@@ -147,7 +147,7 @@ class ChairIn(ActionInput):
 
 
 class ReorderIn(ActionInput):
-    item_ids: list[int] = []
+    item_ids: IdList = []
 
 
 class MeetingActionIn(AttendanceIn, ReorderIn):

@@ -18,11 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from branchops.core import clock
+from branchops.core import clock, limits
 from branchops.core.audit import timeline
 from branchops.core.http import safe_next
 from branchops.core.queries import paginate
@@ -40,17 +39,11 @@ CONDITION = "condition_"  # the item page's actions on one of its conditions: co
 
 
 def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return limits.whole_number(value)
 
 
 def _date(value) -> date | None:
-    try:
-        return parse_date(value) if value else None
-    except ValueError:
-        return None
+    return limits.day(value)
 
 
 def _apply_errors(form, exc: ValidationError) -> None:

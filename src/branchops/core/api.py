@@ -1,11 +1,41 @@
 from datetime import date, datetime
+from typing import Annotated
 
 from django.http import Http404
 from ninja import Router, Schema
+from ninja.pagination import PageNumberPagination
 from pydantic import Field
 
-from . import queries, services, workdays
+from . import limits, queries, services, workdays
 from .actions import ActionTable
+
+# --- what a client may send (bounds from core.limits, declared in the OpenAPI document) -----------
+
+Id = Annotated[int, Field(ge=1, le=limits.MAX_ID)]
+Year = Annotated[int, Field(ge=limits.MIN_YEAR, le=limits.MAX_YEAR)]
+Day = Annotated[date, Field(ge=limits.MIN_DATE, le=limits.MAX_DATE)]
+IdList = Annotated[list[Id], Field(max_length=limits.MAX_LIST)]
+Version = Annotated[int, Field(ge=0, le=limits.MAX_ID)]
+
+
+class ErrorOut(Schema):
+    """Every 4xx answer: ``detail`` is a message, or for 400 the messages per field (``__all__`` for
+    the request as a whole)."""
+
+    detail: str | dict[str, list[str]]
+
+
+class Pages(PageNumberPagination):
+    """Every paginated list: ``page`` 1..100,000 and ``page_size`` 1..500, else 400 naming the field;
+    a page past the last is empty and ``count`` still says how many rows there are."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=limits.MAX_PAGE)
+        page_size: int = Field(50, ge=1, le=limits.MAX_PAGE_SIZE)
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=limits.MAX_PAGE_SIZE, **kwargs)
+
 
 router = Router(tags=["me"])
 
@@ -22,7 +52,7 @@ class ActionInput(Schema):
 
 
 class VersionedInput(ActionInput):
-    version: int | None = Field(None, description="The version shown to the user: a stale one is refused with 400 "
+    version: Version | None = Field(None, description="The version shown to the user: a stale one is refused with 400 "
                                                   "and nothing changes.")
 
 
@@ -50,12 +80,12 @@ class NotificationOut(Schema):
 
 
 @router.get("/me/notifications", response=list[NotificationOut], summary="My notifications, newest first")
-def my_notifications(request, unread: bool = False, limit: int = 50):
+def my_notifications(request, unread: bool = False, limit: Annotated[int, Field(ge=1, le=200)] = 50):
     return list(queries.my_notifications(request.user, unread_only=unread)[: max(1, min(limit, 200))])
 
 
 @router.post("/me/notifications/read", summary="Mark all (or the given) notifications read")
-def read_notifications(request, ids: list[int] | None = None):
+def read_notifications(request, ids: IdList | None = None):
     return {"marked": services.mark_notifications_read(request.user, ids)}
 
 
@@ -72,17 +102,20 @@ class AddWorkingDaysOut(Schema):
 
 @router.get("/calendar/working-day", response=WorkingDayOut, tags=["calendar"],
             summary="Is this date a working day (statutory holidays and make-up days included)?")
-def working_day(request, on: date):
+def working_day(request, on: Day):
     return {"date": on, "is_working_day": workdays.is_working_day(on)}
 
 
 @router.get("/calendar/add-working-days", response=AddWorkingDaysOut, tags=["calendar"],
             summary="The n-th working day after a date (the date itself not counted)")
-def add_working_days(request, start: date, days: int):
-    if abs(days) > 3660:
-        from django.core.exceptions import ValidationError
+def add_working_days(request, start: Day, days: Annotated[int, Field(ge=-3660, le=3660)]):
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
 
-        raise ValidationError({"days": "days must be between -3660 and 3660"})
-    return {"start": start, "days": days, "result": workdays.add_working_days(start, days)}
+    result = workdays.add_working_days(start, days)
+    if not limits.date_in_range(result):
+        raise ValidationError({"days": _("The result must fall between %(first)s and %(last)s.") % {
+            "first": limits.MIN_DATE, "last": limits.MAX_DATE}})
+    return {"start": start, "days": days, "result": result}
 
 

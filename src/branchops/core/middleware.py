@@ -35,3 +35,24 @@ class NoStoreForSignedInMiddleware:
             if "Cache-Control" not in response:
                 response["Cache-Control"] = "no-store, private"
         return response
+
+
+class OutOfRangeNotFoundMiddleware:
+    """A page address with a number no row can have (``/cases/99999999999999999999/``) is not found,
+    not a server error: SQLite cannot even compare such a number (OverflowError). Query filters are
+    bounded where they are read (core.limits); this covers ids in the path."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OverflowError):
+            from django.http import Http404
+
+            from .views import not_found
+
+            return not_found(request, Http404())
+        return None

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import clock, queries, services
+from . import clock, limits, queries, services
 from .http import safe_next
 
 
@@ -68,7 +68,9 @@ def calendar_month(request):
         year = int(request.GET.get("year", today.year))
         month = int(request.GET.get("month", today.month))
         first = date(year, month, 1)
-    except ValueError:
+        if not limits.year_in_range(year):
+            raise ValueError(year)  # the statutory calendar and the grid stop somewhere
+    except (ValueError, OverflowError):
         first = date(today.year, today.month, 1)
     weeks = pycal.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     overrides = {d.date: d for d in CalendarDay.objects.filter(date__in=[d for w in weeks for d in w])}
@@ -82,3 +84,14 @@ def calendar_month(request):
         "uncovered": workdays.uncovered_years([first.year, first.year + 1]),
         "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
     })
+
+
+def not_found(request, exception=None):
+    """An address no route matches (or a row no number can name): under /api/ the API's JSON answer
+    (``{"detail": …}``), as for a row that does not exist; elsewhere the site's 404 page."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found"}, status=404)
+    return defaults.page_not_found(request, exception)

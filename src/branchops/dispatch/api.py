@@ -7,6 +7,7 @@ another outlet's work order answers the same 404 as a missing one. Writes go thr
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -16,7 +17,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import run_action
+from branchops.core.api import Day, Id, run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
@@ -141,9 +142,9 @@ def _access(user, pk: int) -> WorkOrder:
 
 
 class WorkOrderFilter(Schema):
-    item: int | None = None
+    item: Id | None = None
     status: str = ""
-    outlet: int | None = None
+    outlet: Id | None = None
     overdue: bool | None = None
 
 
@@ -167,14 +168,14 @@ def list_work_orders(request, filters: Query[WorkOrderFilter]):
 
 
 @router.get("/work-orders/{int:pk}", response=WorkOrderDetailOut, summary="One work order")
-def get_work_order(request, pk: int):
+def get_work_order(request, pk: Id):
     return _detail(request.user, _access(request.user, pk))
 
 
 @router.post("/work-orders/{int:pk}/actions/{action}", response=WorkOrderDetailOut,
              summary="The outlet acts: acknowledge, done (note), problem (title, description → a feedback "
                      "case, its number in problem_case)")
-def work_order_action(request, pk: int, action: str, payload: schemas.WorkOrderActionIn | None = None):
+def work_order_action(request, pk: Id, action: str, payload: schemas.WorkOrderActionIn | None = None):
     wo = queries.access_work_order(request.user, pk)
     run_action(WORK_ORDER_ACTIONS, request.user, wo, action, payload)
     return _detail(request.user, WorkOrder.objects.select_related(*WO_RELATED).get(pk=pk))
@@ -201,7 +202,7 @@ MAX_WEEKS = 26
 
 @router.get("/workload", response=HeatmapOut,
             summary="Outlet × week load (hours and share of capacity) from released and pending items")
-def workload(request, start: date | None = None, weeks: int = 8, institution: int | None = None):
+def workload(request, start: Day | None = None, weeks: Annotated[int, Field(ge=1, le=MAX_WEEKS)] = 8, institution: Id | None = None):
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValidationError({"weeks": _("Between 1 and %(n)s weeks.") % {"n": MAX_WEEKS}})
     outlets = visible_institutions(request.user).filter(level=Level.OUTLET, is_active=True)
@@ -240,13 +241,13 @@ def _outlet(user, pk: int):
 
 
 @router.get("/capacity/{int:outlet_id}", response=CapacityOut, summary="An outlet's weekly capacity")
-def get_capacity(request, outlet_id: int):
+def get_capacity(request, outlet_id: Id):
     return _capacity(_outlet(request.user, outlet_id))
 
 
 @router.put("/capacity/{int:outlet_id}", response=CapacityOut,
             summary="Set an outlet's weekly capacity for work from above (hours)")
-def put_capacity(request, outlet_id: int, payload: CapacityIn):
+def put_capacity(request, outlet_id: Id, payload: CapacityIn):
     outlet = _outlet(request.user, outlet_id)
     services.set_capacity(request.user, outlet, payload.weekly_hours, payload.note)
     return _capacity(outlet)

@@ -16,10 +16,9 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from branchops.core import clock
+from branchops.core import clock, limits
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
@@ -37,17 +36,11 @@ WARN_RATIO = 0.8  # from this share of capacity an outlet-week is shown as nearl
 
 
 def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return limits.whole_number(value)
 
 
 def _date(value) -> date | None:
-    try:
-        return parse_date(value) if value else None
-    except ValueError:
-        return None
+    return limits.day(value)
 
 
 def _error_text(exc: ValidationError, form=None) -> str:

@@ -1,10 +1,11 @@
-from datetime import datetime, time
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from ninja import File, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
+from branchops.core.api import ErrorOut, Id, Pages
 from branchops.core.audit import timeline
 
 from . import queries
@@ -13,27 +14,29 @@ from .roles import Role, user_roles
 router = Router(tags=["org"])
 
 
-class Pages(PageNumberPagination):
-    class Input(Schema):
-        page: int = 1
-        page_size: int = 50
-
-    def paginate_queryset(self, queryset, pagination, request=None, **params):
-        pagination.page_size = max(1, min(pagination.page_size, 500))
-        self.page_size = pagination.page_size
-        return super().paginate_queryset(queryset, pagination, request=request, **params)
-
-
 class Ref(Schema):
     id: int
     code: str
     name: str
 
 
+def _local_time():
+    return Field(description="Local time of day, HH:MM:SS (no UTC offset: OpenAPI's format time needs one)",
+                 pattern=r"^\d{2}:\d{2}:\d{2}$")
+
+
 class HoursOut(Schema):
     weekday: int
-    opens_at: time | None
-    closes_at: time | None
+    opens_at: str | None = _local_time()
+    closes_at: str | None = _local_time()
+
+    @staticmethod
+    def resolve_opens_at(obj):
+        return obj.opens_at.isoformat() if obj.opens_at else None
+
+    @staticmethod
+    def resolve_closes_at(obj):
+        return obj.closes_at.isoformat() if obj.closes_at else None
 
 
 class InstitutionOut(Schema):
@@ -77,7 +80,7 @@ class InstitutionDetailOut(InstitutionOut):
 class InstitutionFilter(Schema):
     q: str = ""
     level: str = ""
-    parent: int | None = None
+    parent: Id | None = None
     outlet_type: str = ""
     cluster: str = ""
     active: bool | None = None
@@ -90,7 +93,7 @@ def list_institutions(request, filters: Query[InstitutionFilter]):
 
 
 @router.get("/institutions/{int:pk}", response=InstitutionDetailOut)
-def get_institution(request, pk: int):
+def get_institution(request, pk: Id):
     return queries.access_institution(request.user, pk)
 
 
@@ -103,7 +106,7 @@ class EventOut(Schema):
 
 
 @router.get("/institutions/{int:pk}/history", response=list[EventOut], summary="Who changed what, and when")
-def institution_history(request, pk: int):
+def institution_history(request, pk: Id):
     return [_event(e) for e in timeline(queries.access_institution(request.user, pk))]
 
 
@@ -126,12 +129,12 @@ class DepartmentOut(Schema):
 
 @router.get("/departments", response=list[DepartmentOut])
 @paginate(Pages)
-def list_departments(request, q: str = "", institution: int | None = None, kind: str = ""):
+def list_departments(request, q: str = "", institution: Id | None = None, kind: str = ""):
     return queries.departments(request.user, q=q, institution=institution, kind=kind)
 
 
 @router.get("/departments/{int:pk}", response=DepartmentOut)
-def get_department(request, pk: int):
+def get_department(request, pk: Id):
     return queries.departments(request.user).filter(pk=queries.access_department(request.user, pk).pk).get()
 
 
@@ -167,8 +170,8 @@ class StaffDetailOut(StaffOut):
 
 class StaffFilter(Schema):
     q: str = ""
-    institution: int | None = None
-    department: int | None = None
+    institution: Id | None = None
+    department: Id | None = None
     post: str = ""
     role: str = ""
     active: bool | None = True
@@ -181,12 +184,12 @@ def list_people(request, filters: Query[StaffFilter]):
 
 
 @router.get("/people/{int:pk}", response=StaffDetailOut)
-def get_person(request, pk: int):
+def get_person(request, pk: Id):
     return queries.access_staff(request.user, pk)
 
 
 @router.get("/people/{int:pk}/history", response=list[EventOut])
-def person_history(request, pk: int):
+def person_history(request, pk: Id):
     return [_event(e) for e in timeline(queries.access_staff(request.user, pk))]
 
 
@@ -197,15 +200,16 @@ class RowErrorOut(Schema):
     message: str
 
 
-class ImportOut(Schema):
+class OrgImportOut(Schema):
     ok: bool
     dry_run: bool
-    errors: list[RowErrorOut]
+    errors: list[RowErrorOut] = Field(description="The first 200 errors found")
+    more_errors: int = Field(0, description="Errors found past the first 200, counted but not listed")
     summary: dict[str, dict[str, int]]
     changes: list[dict]
 
 
-@router.post("/import", response={200: ImportOut, 400: ImportOut},
+@router.post("/import", response={200: OrgImportOut, 400: OrgImportOut | ErrorOut},
              summary="Import institutions, departments and staff from xlsx (all-or-nothing; dry_run previews)")
 def import_org(request, file: File[UploadedFile], dry_run: bool = True):
     from .importer import import_workbook

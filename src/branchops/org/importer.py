@@ -50,6 +50,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
+from branchops.core import limits
 from branchops.core.services import require_perm
 from branchops.core.xlsx import add_sheet
 
@@ -158,18 +159,32 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     summary: dict[str, dict[str, int]] = field(default_factory=dict)
     changes: list[dict] = field(default_factory=list)
+    # Errors past limits.MAX_IMPORT_ERRORS are counted, not listed: the answer stays small.
+    more_errors: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.more_errors
+
+    def add_error(self, error: RowError) -> None:
+        if len(self.errors) < limits.MAX_IMPORT_ERRORS:
+            self.errors.append(error)
+        else:
+            self.more_errors += 1
 
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
             "dry_run": self.dry_run,
             "errors": [asdict(e) for e in self.errors],
+            "more_errors": self.more_errors,
             "summary": self.summary,
-            "changes": self.changes,
+            # A refused workbook's preview is only a hint: as bounded as its error list.
+            "changes": self.changes if self.ok else self.changes[:limits.MAX_IMPORT_ERRORS],
         }
 
 
@@ -335,6 +350,10 @@ def read_sheet(ws, sheet: str) -> tuple[list[tuple[int, dict[str, str]]], list[R
     """The non-blank rows of a sheet as (Excel row number, {key: text}) for the columns present."""
     columns = COLUMNS[sheet]
     aliases = {alias: col.key for col in columns for alias in (col.header, col.key)}
+    if hasattr(ws, "reset_dimensions"):
+        # Read-only sheets trust the file's <dimension>, which other generators get wrong: rows past it
+        # would be dropped without a word.
+        ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
     index: dict[str, int] = {}
     for i, value in enumerate(next(rows, None) or ()):
@@ -347,6 +366,9 @@ def read_sheet(ws, sheet: str) -> tuple[list[tuple[int, dict[str, str]]], list[R
                      for c in missing]
     out = []
     for number, values in enumerate(rows, start=2):
+        if number > limits.MAX_IMPORT_ROWS + 1:
+            return [], [RowError(sheet, number, "", _("More than %(n)s rows: split the workbook.") % {
+                "n": limits.MAX_IMPORT_ROWS})]
         cells = {key: _text(values[i]) if i < len(values) else "" for key, i in index.items()}
         if any(cells.values()):
             out.append((number, cells))
@@ -461,7 +483,7 @@ class _Importer:
 
     def error(self, sheet: str, row: int, key: str, message: str) -> None:
         header = HEADERS.get(sheet, {}).get(key, key)
-        self.result.errors.append(RowError(sheet, row, header, message))
+        self.result.add_error(RowError(sheet, row, header, message))
 
     def plan_error(self, plan: _Plan, key: str, message: str) -> None:
         self.error(plan.sheet, plan.row, key, message)
@@ -925,6 +947,11 @@ def import_workbook(actor, fileobj, dry_run: bool = True) -> ImportResult:
     require_perm(actor, "org.import_org")
     importer = _Importer(actor, dry_run)
     result = importer.result
+    size = getattr(fileobj, "size", None)
+    if size is not None and size > limits.MAX_IMPORT_BYTES:
+        result.errors.append(RowError("", 0, "", _("The file is larger than %(mb)s MB: split the workbook.") % {
+            "mb": limits.MAX_IMPORT_BYTES // (1024 * 1024)}))
+        return result
     try:
         wb = _open(fileobj)
     except Exception:  # openpyxl raises many kinds for a file that is not an xlsx workbook
@@ -938,7 +965,8 @@ def import_workbook(actor, fileobj, dry_run: bool = True) -> ImportResult:
     rows = {}
     for sheet in present:
         rows[sheet], errors = read_sheet(wb[sheet], sheet)
-        result.errors.extend(errors)
+        for error in errors:
+            result.add_error(error)
     wb.close()
     importer.validate_institutions(rows.get(INSTITUTIONS, []))
     importer.validate_departments(rows.get(DEPARTMENTS, []))

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from branchops.core import limits
 from branchops.core import services as core_services
 from branchops.core.audit import timeline
 from branchops.core.forms import ApiTokenForm
@@ -18,10 +19,7 @@ from .scope import in_scope, visible_institutions
 
 
 def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return limits.whole_number(value)
 
 
 def _record_to_edit(request, access, pk, model_name: str):

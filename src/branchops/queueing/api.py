@@ -22,8 +22,8 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
-from branchops.core import clock
-from branchops.core.api import run_action
+from branchops.core import clock, limits
+from branchops.core.api import ErrorOut, Id, run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.scope import visible_institutions
 
@@ -42,10 +42,6 @@ INVALID = 400  # input this router cannot use: 400 naming the field, as the rest
 
 
 # --- guards and parsing ------------------------------------------------------------------------
-
-class ErrorOut(Schema):
-    detail: dict[str, list[str]]
-
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
@@ -75,18 +71,25 @@ def _date(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError({field: _("Give a date as YYYY-MM-DD.")}) from exc
+    if not limits.date_in_range(day):
+        raise ValidationError({field: _("Give a date between %(first)s and %(last)s.") % {
+            "first": limits.MIN_DATE, "last": limits.MAX_DATE}})
+    return day
 
 
 def _int(value: str | None, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ValidationError({field: _("Give a whole number.")}) from exc
+    if abs(number) > limits.MAX_ID:
+        raise ValidationError({field: _("Give a smaller number.")})
+    return number
 
 
 def _choice(value: str, choices, field: str) -> None:
@@ -115,7 +118,8 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
     return first, last
 
 
-DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"format": "date"}}
+# Empty means not given (forms send it so), hence a pattern rather than ``format: date``.
+DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"pattern": r"^(\d{4}-\d{2}-\d{2})?$"}}
 PERIOD_HELP = "Both or neither; neither means the newest month with data. At most 366 days."
 
 
@@ -531,7 +535,7 @@ def list_imports(request):
 
 
 @router.get("/imports/{int:pk}", response=ImportDetailOut, summary="One import, with its refused rows by line")
-def get_import(request, pk: int):
+def get_import(request, pk: Id):
     _require(request.user, VIEW)
     return _import_detail(queries.access_import(request.user, pk), request.user)
 
@@ -540,7 +544,7 @@ def get_import(request, pk: int):
              summary="confirm (run a replace-mode import after its preview), cancel it, or undo a finished "
                      "import (removes what it added, puts back what it replaced)")
 @unprocessable
-def import_action(request, pk: int, action: str):
+def import_action(request, pk: Id, action: str):
     _require(request.user, VIEW)
     batch = queries.access_import(request.user, pk)
     run_action(IMPORT_ACTIONS, request.user, batch, action, None)

@@ -85,7 +85,7 @@ def _within(request) -> Institution | None:
         return None
     try:
         return visible_institutions(request.user).get(pk=int(request.GET["within"]))
-    except (Institution.DoesNotExist, ValueError) as exc:
+    except (Institution.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
 
 
