@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from branchops.cases import services as cases
 from branchops.cases.models import CaseType
+from branchops.coordination.models import ReviewDimension, ReviewRemit
 from tests.cases.conftest import cases_bank  # noqa: F401
 from tests.conftest import ago
 from tests.coordination.conftest import coord_bank, draft  # noqa: F401
@@ -61,6 +62,9 @@ class _App(WSGIHandler):
 @pytest.fixture
 def fuzz_bank(cases_bank, coord_bank, released, media):  # noqa: F811
     b = cases_bank
+    # Financial technology (a review department of the cases bank) covers channels only: the items
+    # here need compliance and consumer rights, which the coordination bank's reviewers give.
+    ReviewRemit.objects.create(department=b.fintech).dimensions.set(ReviewDimension.objects.filter(code="channel"))
     released()
     cases.open_case(b.users["staff11"], case_type=CaseType.COMPLAINT, institution=b.o11, title="排队太久",
                     description="客户等候超过40分钟", channel="on_site", received_at=ago(hours=2),

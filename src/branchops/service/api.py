@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from branchops.core.api import run_action
+from branchops.core.api import Id, run_action
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
@@ -98,7 +98,7 @@ class VersionIn(Schema):
 
 @router.post("/schemes/{int:pk}/versions", response={201: SchemeOut},
              summary="A new version of a scheme (a copy to change; a scheme in use is frozen)")
-def new_scheme_version(request, pk: int, payload: VersionIn):
+def new_scheme_version(request, pk: Id, payload: VersionIn):
     scheme = queries.schemes().filter(pk=pk).first()
     if scheme is None or not request.user.has_perm("service.view_gradingscheme"):
         raise Http404
@@ -118,7 +118,7 @@ class IndicatorIn(Schema):
 @router.patch("/schemes/{int:pk}/indicators/{code}", response=SchemeOut,
               summary="Change an indicator of a scheme no reviewed or published run used (else 400: make a new "
                       "version)")
-def change_indicator(request, pk: int, code: str, payload: IndicatorIn):
+def change_indicator(request, pk: Id, code: str, payload: IndicatorIn):
     scheme = queries.schemes().filter(pk=pk).first()
     indicator = scheme.indicators.filter(code=code).first() if scheme is not None else None
     if indicator is None or not request.user.has_perm("service.view_gradingscheme"):
@@ -196,7 +196,7 @@ def create_run(request, payload: schemas.RunIn):
 
 
 @router.get("/runs/{int:pk}", response=RunDetailOut, summary="One run: distribution A–D, movers, actions")
-def get_run(request, pk: int):
+def get_run(request, pk: Id):
     return _detail(request.user, queries.access_run(request.user, pk))
 
 
@@ -237,14 +237,14 @@ class GradeDetailOut(GradeOut):
 
 
 @router.get("/runs/{int:pk}/outlets", response=list[GradeOut], summary="The run's outlets within my view, by rank")
-def run_outlets(request, pk: int):
+def run_outlets(request, pk: Id):
     run = queries.access_run(request.user, pk)
     return [_grade(g) for g in queries.run_grades(request.user, run)]
 
 
 @router.get("/runs/{int:pk}/outlets/{int:outlet_id}", response=GradeDetailOut,
             summary="One outlet's breakdown: values, points, deduction reasons, missing marks, evidence")
-def run_outlet(request, pk: int, outlet_id: int):
+def run_outlet(request, pk: Id, outlet_id: Id):
     run = queries.access_run(request.user, pk)
     g = queries.access_grade(request.user, run, outlet_id)
     rows = queries.breakdown_rows(run, g, queries.outlet_inputs(run, g.outlet))
@@ -257,7 +257,7 @@ class ReplayOut(Schema):
 
 @router.get("/runs/{int:pk}/replay", response=ReplayOut,
             summary="Grade the run again from its stored inputs: do the grades match?")
-def replay(request, pk: int):
+def replay(request, pk: Id):
     run = queries.access_run(request.user, pk)
     if not queries.sees_whole_run(request.user, run):
         raise Http404
@@ -267,7 +267,7 @@ def replay(request, pk: int):
 @router.post("/runs/{int:pk}/actions/{action}", response=RunDetailOut,
              summary="The secretariat acts: refresh, adjust (outlet, code, value, reason), review, return "
                      "(reason), publish — each with the version shown")
-def run_action_endpoint(request, pk: int, action: str, payload: schemas.RunActionIn | None = None):
+def run_action_endpoint(request, pk: Id, action: str, payload: schemas.RunActionIn | None = None):
     run = queries.access_run(request.user, pk)
     run_action(RUN_ACTIONS, request.user, run, action, payload)
     return _detail(request.user, queries.access_run(request.user, pk))
@@ -283,7 +283,7 @@ class TrendOut(Schema):
 
 @router.get("/outlets/{int:outlet_id}/trend", response=list[TrendOut],
             summary="An outlet's published grades quarter by quarter")
-def outlet_trend(request, outlet_id: int):
+def outlet_trend(request, outlet_id: Id):
     outlet = visible_institutions(request.user).filter(pk=outlet_id, level=Level.OUTLET).first()
     if outlet is None:
         raise Http404

@@ -5,14 +5,14 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import Field
 
-from branchops.core.api import VersionedInput
+from branchops.core.api import Id, VersionedInput, Year
 from branchops.org.models import Institution, Level
 
 
 class RunIn(Schema):
-    branch: int = Field(description="The branch (tier-1 or tier-2) id")
-    year: int
-    quarter: int = Field(description="1 to 4")
+    branch: Id = Field(description="The branch (tier-1 or tier-2) id")
+    year: Year
+    quarter: int = Field(ge=1, le=4, description="1 to 4")
 
 
 class ActionIn(VersionedInput):
@@ -24,7 +24,7 @@ class ReturnIn(VersionedInput):
 
 
 class AdjustIn(VersionedInput):
-    outlet: int | None = Field(None, description="The outlet's id")
+    outlet: Id | None = Field(None, description="The outlet's id")
     code: str = Field("", max_length=32, description="The input's code (an indicator or a veto input)")
     value: float | None = Field(None, description="The value; null marks it missing. Ratios as decimals.")
     reason: str = Field("", max_length=2000, description="Why the value is adjusted (required)")
