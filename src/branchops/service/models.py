@@ -275,3 +275,185 @@ class OutletGrade(models.Model):
 
     def __str__(self):
         return f"{self.run_id}/{self.outlet_id}: {self.grade}"
+
+
+# --- inspections (服务检查) --------------------------------------------------------------------------
+
+class InspectionType(models.TextChoices):
+    MYSTERY = "mystery", _("Mystery shopper")
+    VIDEO = "video", _("Video check")
+    ON_SITE = "on_site", _("On-site check")
+
+
+class ChecklistTemplate(TimeStampedModel):
+    """A checklist as versioned data. Once an inspection used a version it is frozen: a change is a new
+    version (``services.new_template_version``), so a past inspection keeps the items it was scored on."""
+
+    code = models.CharField(_("code"), max_length=32)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=128)
+    inspection_type = models.CharField(_("inspection type"), max_length=16, choices=InspectionType.choices)
+    effective_from = models.DateField(_("effective from"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("checklist template")
+        verbose_name_plural = _("checklist templates")
+        ordering = ["code", "-version"]
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="service_template_code_version")]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+    @property
+    def in_use(self) -> bool:
+        return self.inspections.exists()
+
+
+class ChecklistSection(models.Model):
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="sections")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=128)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("checklist section")
+        verbose_name_plural = _("checklist sections")
+        ordering = ["sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["template", "code"], name="service_section_code")]
+
+    def __str__(self):
+        return self.name
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", _("Minor")
+    MAJOR = "major", _("Major")
+    SERIOUS = "serious", _("Serious")
+
+
+class ChecklistItem(models.Model):
+    section = models.ForeignKey(ChecklistSection, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(_("code"), max_length=32)
+    text = models.CharField(_("item"), max_length=300)
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=2)
+    na_allowed = models.BooleanField(_("N/A allowed"), default=False)
+    veto = models.BooleanField(_("veto item"), default=False)
+    severity = models.CharField(_("severity when failed"), max_length=8, choices=Severity.choices,
+                                default=Severity.MINOR)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["section__sort_order", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "code"], name="service_item_code"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="service_item_weight_positive",
+                                   violation_error_message=_("A weight is more than zero.")),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.text}"
+
+
+class Inspection(TimeStampedModel):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SUBMITTED = "submitted", _("Submitted")
+
+    outlet = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="inspections",
+                               verbose_name=_("outlet"))
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="inspections",
+                                 verbose_name=_("checklist"))
+    inspection_type = models.CharField(_("inspection type"), max_length=16, choices=InspectionType.choices)
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="inspections",
+                                   verbose_name=_("supervisor"))
+    planned_on = models.DateField(_("planned date"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED,
+                              db_index=True)
+    visited_at = models.DateTimeField(_("visited at"), null=True, blank=True)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=2, null=True, blank=True)
+    vetoed = models.BooleanField(_("veto item failed"), default=False)
+    # A re-inspection checks one finding of an earlier inspection again.
+    reinspects = models.ForeignKey("Finding", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="reinspections", verbose_name=_("re-inspection of"))
+    scheduled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+        ordering = ["-planned_on", "-id"]
+
+    def __str__(self):
+        return f"{self.outlet} {self.planned_on} ({self.get_inspection_type_display()})"
+
+
+class Answer(models.TextChoices):
+    PASS = "pass", _("Pass")
+    FAIL = "fail", _("Fail")
+    NA = "na", _("N/A")
+
+
+class InspectionResult(models.Model):
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    answer = models.CharField(_("answer"), max_length=4, choices=Answer.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("inspection result")
+        verbose_name_plural = _("inspection results")
+        ordering = ["item__section__sort_order", "item__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["inspection", "item"], name="service_result_unique")]
+
+    def __str__(self):
+        return f"{self.inspection_id}/{self.item_id}: {self.answer}"
+
+
+def photo_path(instance, filename):
+    return f"inspections/{instance.inspection_id}/{filename}"
+
+
+class InspectionPhoto(models.Model):
+    """Photo evidence of a failed item, stored like case attachments."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="photos")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(_("file"), upload_to=photo_path)
+    name = models.CharField(_("name"), max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inspection photo")
+        verbose_name_plural = _("inspection photos")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Finding(models.Model):
+    """A failed item of a submitted inspection; rectified by its deadline (限期整改) through a
+    rectification case, closed when a re-inspection passes it."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="findings")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    deadline = models.DateField(_("rectify by"))
+    rectification = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", verbose_name=_("rectification"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["inspection", "item__section__sort_order", "item__sort_order"]
+        constraints = [models.UniqueConstraint(fields=["inspection", "item"], name="service_finding_unique")]
+
+    def __str__(self):
+        return f"{self.inspection_id}/{self.item.code}"

@@ -10,3 +10,10 @@ SCHEMES = ["service.add_gradingscheme", "service.change_gradingscheme", "service
            "service.change_gradeband", "service.change_vetorule"]
 grant(Role.SECRETARIAT, *RUN, *SCHEMES)
 grant(Role.ADMINISTRATOR, *SCHEMES)
+
+# Inspections: the secretariat schedules them and keeps the checklists; supervisors fill theirs.
+for _role in Role:
+    grant(_role, "service.view_inspection")
+grant(Role.SECRETARIAT, "service.add_inspection", "service.change_checklisttemplate")
+grant(Role.ADMINISTRATOR, "service.change_checklisttemplate")
+grant(Role.SERVICE_SUPERVISOR, "service.change_inspection")

@@ -48,3 +48,20 @@ def manages_run(user, run) -> bool:
 
 def edits_schemes(user, scheme=None) -> bool:
     return user.has_perm("service.change_gradingscheme")
+
+
+# --- inspections ---------------------------------------------------------------------------------
+
+def schedules_inspections(user, outlet=None) -> bool:
+    """The secretariat schedules inspections of the outlets in its scope."""
+    return user.has_perm("service.add_inspection") and (outlet is None or in_scope(user, outlet))
+
+
+def fills_inspection(user, inspection) -> bool:
+    """Only the supervisor it is assigned to fills an inspection, while it is scheduled."""
+    return (user.has_perm("service.change_inspection") and inspection.supervisor_id == user.pk
+            and inspection.status == inspection.Status.SCHEDULED)
+
+
+def edits_checklists(user, template=None) -> bool:
+    return user.has_perm("service.change_checklisttemplate")

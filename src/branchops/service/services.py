@@ -466,3 +466,313 @@ def publish_run(actor, run: GradingRun, expected_version: int | None = None) -> 
         grade.save(update_fields=["rectification"])
     record_timeline(actor, run, "run_published")
     return run
+
+
+# --- inspections (服务检查) --------------------------------------------------------------------------
+# Checklists are versioned data; the supervisor fills an assigned inspection; each failed item is a
+# finding rectified by its deadline (限期整改) through one rectification case per inspection, and a
+# re-inspection that passes a finding closes it (the case once every finding is closed).
+
+from datetime import timedelta  # noqa: E402
+
+from . import inspecting  # noqa: E402
+from .models import (  # noqa: E402
+    Answer,
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistTemplate,
+    Finding,
+    Inspection,
+    InspectionPhoto,
+    InspectionResult,
+    InspectionType,
+)
+
+# Days to rectify a finding by its severity (限期整改).
+DEADLINE_DAYS = {"serious": 5, "major": 10, "minor": 20}
+PHOTO_TYPES = {".jpg", ".jpeg", ".png", ".webp"}
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# What an image file starts with; the extension alone would let any file in.
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+INSPECTION_CHANGED = gettext_lazy("The inspection changed since you opened it; reload and try again.")
+
+
+def template_for(on: date) -> ChecklistTemplate | None:
+    """The checklist in force on a day: the latest effective one, its highest version."""
+    return ChecklistTemplate.objects.filter(effective_from__lte=on).order_by("-effective_from", "-version").first()
+
+
+def template_items(template: ChecklistTemplate) -> list[ChecklistItem]:
+    return list(ChecklistItem.objects.filter(section__template=template).select_related("section"))
+
+
+def _engine_items(items) -> list[inspecting.Item]:
+    return [inspecting.Item(i.code, float(i.weight), i.na_allowed, i.veto) for i in items]
+
+
+@transaction.atomic
+def new_template_version(actor, template: ChecklistTemplate, effective_from: date) -> ChecklistTemplate:
+    """A copy of the checklist, in force from ``effective_from``, to change; the inspections that
+    used the old version keep it."""
+    require(rules.edits_checklists, actor, template)
+    if effective_from < template.effective_from:
+        raise ValidationError({"effective_from": _("A new version starts on or after the version it replaces.")})
+    last = ChecklistTemplate.objects.filter(code=template.code).order_by("-version").first()
+    new = ChecklistTemplate.objects.create(code=template.code, version=last.version + 1, name=template.name,
+                                           inspection_type=template.inspection_type, effective_from=effective_from)
+    for s in template.sections.all():
+        section = ChecklistSection.objects.create(template=new, code=s.code, name=s.name, sort_order=s.sort_order)
+        ChecklistItem.objects.bulk_create([
+            ChecklistItem(section=section, code=i.code, text=i.text, weight=i.weight, na_allowed=i.na_allowed,
+                          veto=i.veto, severity=i.severity, sort_order=i.sort_order) for i in s.items.all()])
+    record_timeline(actor, new, "template_versioned", _("Version %(v)s from %(d)s") % {
+        "v": new.version, "d": effective_from.isoformat()})
+    return new
+
+
+ITEM_FIELDS = {"text", "weight", "na_allowed", "veto", "severity"}
+
+
+@transaction.atomic
+def update_checklist_item(actor, item: ChecklistItem, **fields) -> ChecklistItem:
+    """Change an item of a checklist no inspection used yet; a used one is frozen (make a new version)."""
+    require(rules.edits_checklists, actor, item.section.template)
+    unknown = set(fields) - ITEM_FIELDS
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})
+    if item.section.template.in_use:
+        raise ValidationError(_("This checklist was used by an inspection and is frozen; make a new version "
+                                "to change it."))
+    for k, v in fields.items():
+        setattr(item, k, v)
+    item.full_clean()
+    item.save()
+    return item
+
+
+def is_supervisor(user) -> bool:
+    from branchops.org.roles import Role, user_roles
+
+    return user is not None and user.is_active and Role.SERVICE_SUPERVISOR in user_roles(user)
+
+
+def _schedule_errors(outlet, supervisor, planned_on, inspection_type) -> dict:
+    from branchops.org.scope import in_scope
+
+    errors = {}
+    if outlet is None or outlet.level != Level.OUTLET or not outlet.is_active:
+        errors["outlet"] = _("Choose an outlet.")
+    if supervisor is None or not is_supervisor(supervisor):
+        errors["supervisor"] = _("Choose a service supervisor.")
+    elif "outlet" not in errors and not in_scope(supervisor, outlet):
+        errors["supervisor"] = _("This supervisor does not cover the outlet.")
+    if inspection_type not in InspectionType.values:
+        errors["inspection_type"] = _("Choose mystery shopper, video or on-site.")
+    if planned_on is None:
+        errors["planned_on"] = _("Give the planned date.")
+    elif planned_on < clock.today():
+        errors["planned_on"] = _("The planned date is today or later.")
+    return errors
+
+
+@transaction.atomic
+def schedule_inspection(actor, *, outlet: Institution, supervisor, planned_on: date, inspection_type: str,
+                        template: ChecklistTemplate | None = None) -> Inspection:
+    """Assign an inspection of an outlet to a supervisor on a planned date, on the checklist in force
+    that day (or the one given)."""
+    require(rules.schedules_inspections, actor, None)
+    errors = _schedule_errors(outlet, supervisor, planned_on, inspection_type)
+    if errors:
+        raise ValidationError(errors)
+    require(rules.schedules_inspections, actor, outlet)
+    template = template or template_for(planned_on)
+    if template is None:
+        raise ValidationError({"planned_on": _("No checklist is in force on this date.")})
+    inspection = Inspection(outlet=outlet, template=template, inspection_type=inspection_type, supervisor=supervisor,
+                            planned_on=planned_on, scheduled_by=actor)
+    stamp_history(inspection, actor)
+    inspection.save()
+    record_timeline(actor, inspection, "inspection_scheduled", _("%(type)s of %(outlet)s on %(day)s by %(who)s") % {
+        "type": inspection.get_inspection_type_display(), "outlet": outlet.name, "day": planned_on.isoformat(),
+        "who": supervisor.get_full_name() or supervisor.username})
+    return inspection
+
+
+def _inspection_items(inspection: Inspection) -> list[ChecklistItem]:
+    """What the inspection answers: the whole checklist, or for a re-inspection the finding's item."""
+    if inspection.reinspects_id:
+        return [inspection.reinspects.item]
+    return template_items(inspection.template)
+
+
+def _item_by_code(inspection: Inspection, code: str) -> ChecklistItem:
+    item = next((i for i in _inspection_items(inspection) if i.code == code), None)
+    if item is None:
+        raise ValidationError({"item": _("This inspection has no item %(code)s.") % {"code": code}})
+    return item
+
+
+def _photo_error(upload) -> str:
+    import os
+
+    ext = os.path.splitext(upload.name or "")[1].lower()
+    if ext not in PHOTO_TYPES:
+        return _("A photo is a JPEG, PNG or WebP image (not %(ext)s).") % {"ext": ext or "?"}
+    if upload.size > MAX_PHOTO_BYTES:
+        return _("A photo may be at most 5 MB.")
+    head = upload.read(12)
+    upload.seek(0)
+    if not (head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")):
+        return _("This file is not an image.")
+    return ""
+
+
+@transaction.atomic
+def add_photo(actor, inspection: Inspection, item_code: str, upload) -> InspectionPhoto:
+    """Photo evidence of an item, before the inspection is submitted."""
+    import os
+
+    require(rules.fills_inspection, actor, inspection, _("Only the assigned supervisor adds photos to a "
+                                                        "scheduled inspection."))
+    item = _item_by_code(inspection, item_code)
+    if error := _photo_error(upload):
+        raise ValidationError({"file": error})
+    photo = InspectionPhoto(inspection=inspection, item=item, name=os.path.basename(upload.name)[:200],
+                            size=upload.size, uploaded_by=actor, uploaded_at=clock.now())
+    photo.file.save(photo.name, upload, save=False)
+    photo.save()
+    return photo
+
+
+def _answer_errors(items, answers: dict, notes: dict) -> dict:
+    texts = {i.code: i.text for i in items}
+    messages = {
+        "missing": _("%(code)s %(text)s: choose pass, fail or N/A."),
+        "invalid": _("%(code)s %(text)s: choose pass, fail or N/A."),
+        "na_not_allowed": _("%(code)s %(text)s: N/A is not allowed for this item."),
+        "unknown": _("%(code)s: this checklist has no such item."),
+    }
+    faults = inspecting.answer_faults(_engine_items(items), answers)
+    errors = [messages[f] % {"code": code, "text": texts.get(code, "")} for code, f in faults.items()]
+    long_notes = [code for code, note in notes.items() if len(str(note or "")) > 500]
+    out = {"answers": errors} if errors else {}
+    if long_notes:
+        out["notes"] = _("A note is at most 500 characters: %(codes)s.") % {"codes": ", ".join(long_notes)}
+    return out
+
+
+def _lock_inspection(inspection: Inspection) -> Inspection:
+    locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
+    if locked.status != Inspection.Status.SCHEDULED:
+        raise ValidationError(INSPECTION_CHANGED)
+    return locked
+
+
+@transaction.atomic
+def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: dict | None = None) -> Inspection:
+    """The supervisor's answers (item code → pass / fail / na) and notes: scored, every failed item a
+    finding, and a rectification opened for the findings. Refused, changing nothing, when an item is
+    unanswered or a failed item has no photo."""
+    notes = {k: str(v or "").strip() for k, v in (notes or {}).items()}
+    require(rules.fills_inspection, actor, inspection, _("Only the assigned supervisor submits a scheduled "
+                                                        "inspection."))
+    items = _inspection_items(inspection)
+    errors = _answer_errors(items, answers, notes)
+    if errors:
+        raise ValidationError(errors)
+    inspection = _lock_inspection(inspection)
+    with_photo = set(inspection.photos.values_list("item__code", flat=True))
+    unproven = [f"{i.code} {i.text}" for i in items if answers[i.code] == Answer.FAIL and i.code not in with_photo]
+    if unproven:
+        raise ValidationError({"photos": _("Add a photo to each failed item: %(items)s.") % {
+            "items": "; ".join(unproven)}})
+    result = inspecting.score(_engine_items(items), answers)
+    InspectionResult.objects.bulk_create([
+        InspectionResult(inspection=inspection, item=i, answer=answers[i.code], note=notes.get(i.code, "")[:500])
+        for i in items])
+    inspection.status, inspection.visited_at = Inspection.Status.SUBMITTED, clock.now()
+    inspection.score = None if result.total is None else Decimal(str(result.total))
+    inspection.vetoed = result.vetoed
+    stamp_history(inspection, actor)
+    inspection.save()
+    record_timeline(actor, inspection, "inspection_submitted", _("Score %(score)s, %(n)s failed") % {
+        "score": "—" if inspection.score is None else inspection.score, "n": len(result.failed)})
+    if inspection.reinspects_id:
+        _after_reinspection(actor, inspection, answers[inspection.reinspects.item.code])
+    else:
+        _open_findings(actor, inspection, [i for i in items if answers[i.code] == Answer.FAIL], notes)
+    return inspection
+
+
+def _open_findings(actor, inspection: Inspection, failed: list[ChecklistItem], notes: dict) -> None:
+    if not failed:
+        return
+    today = clock.today()
+    findings = [Finding(inspection=inspection, item=i, severity=i.severity, note=notes.get(i.code, "")[:500],
+                        deadline=today + timedelta(days=DEADLINE_DAYS[i.severity])) for i in failed]
+    case = _open_inspection_rectification(actor, inspection, findings)
+    for f in findings:
+        f.rectification = case
+    Finding.objects.bulk_create(findings)
+
+
+def _open_inspection_rectification(actor, inspection: Inspection, findings: list[Finding]):
+    from branchops.cases import services as cases
+    from branchops.cases.models import CaseType, Channel
+
+    lines = [_("%(code)s %(text)s (%(severity)s) — rectify by %(day)s") % {
+        "code": f.item.code, "text": f.item.text, "severity": f.get_severity_display(), "day": f.deadline.isoformat()}
+        for f in findings]
+    description = _("%(type)s on %(day)s, score %(score)s.") % {
+        "type": inspection.get_inspection_type_display(), "day": clock.today().isoformat(),
+        "score": "—" if inspection.score is None else inspection.score} + "\n" + "\n".join(lines)
+    return cases.open_case(
+        actor, case_type=CaseType.RECTIFICATION, institution=inspection.outlet, channel=Channel.INSPECTION,
+        title=_("Inspection findings to rectify by %(day)s") % {"day": min(f.deadline for f in findings).isoformat()},
+        description=description, first_contact_owner=actor or inspection.supervisor,
+        rectification={"evidence_required": _("Each finding rectified; a re-inspection passes it.")},
+        link_to=inspection)
+
+
+def _after_reinspection(actor, inspection: Inspection, answer: str) -> None:
+    finding = Finding.objects.select_for_update().get(pk=inspection.reinspects_id)
+    if answer != Answer.PASS or finding.closed_at is not None:
+        return  # still failing (or N/A): the finding stays open
+    finding.closed_at = clock.now()
+    finding.save(update_fields=["closed_at"])
+    open_left = Finding.objects.filter(inspection=finding.inspection_id, closed_at__isnull=True).exists()
+    if finding.rectification_id and not open_left:
+        _close_rectification(actor, finding.rectification, inspection)
+
+
+def _close_rectification(actor, case, inspection: Inspection) -> None:
+    """Every finding passed re-inspection: the rectification is resolved, verified and closed through
+    the cases services (steps the outlet already took are skipped)."""
+    from branchops.cases import services as cases
+    from branchops.cases.models import OPEN_STATUSES, Outcome, Status
+
+    note = _("Re-inspection #%(id)s passed every finding.") % {"id": inspection.pk}
+    if case.status in OPEN_STATUSES:
+        case = cases.resolve_case(actor, case, outcome=Outcome.RESOLVED, resolution=note)
+    if case.status != Status.RESOLVED:
+        return  # cancelled or already closed
+    if not case.rectification.evidence:
+        case = cases.submit_evidence(actor, case, note)
+    if case.rectification.verified_at is None:
+        case = cases.verify_rectification(actor, case, passed=True, note=note)
+    cases.close_case(actor, case)
+
+
+@transaction.atomic
+def schedule_reinspection(actor, finding: Finding, *, supervisor, planned_on: date) -> Inspection:
+    """A re-inspection of one open finding (its item only), on the original inspection's checklist."""
+    if finding.closed_at is not None:
+        raise ValidationError({"finding": _("This finding is already closed.")})
+    if finding.reinspections.filter(status=Inspection.Status.SCHEDULED).exists():
+        raise ValidationError({"finding": _("A re-inspection of this finding is already scheduled.")})
+    original = finding.inspection
+    inspection = schedule_inspection(actor, outlet=original.outlet, supervisor=supervisor, planned_on=planned_on,
+                                     inspection_type=InspectionType.ON_SITE, template=original.template)
+    inspection.reinspects = finding
+    inspection.save(update_fields=["reinspects"])
+    return inspection
