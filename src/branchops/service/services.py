@@ -766,6 +766,7 @@ def _close_rectification(actor, case, inspection: Inspection) -> None:
 @transaction.atomic
 def schedule_reinspection(actor, finding: Finding, *, supervisor, planned_on: date) -> Inspection:
     """A re-inspection of one open finding (its item only), on the original inspection's checklist."""
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.closed_at is not None:
         raise ValidationError({"finding": _("This finding is already closed.")})
     if finding.reinspections.filter(status=Inspection.Status.SCHEDULED).exists():
