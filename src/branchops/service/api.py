@@ -6,6 +6,7 @@ a hidden run or row answers the same 404 as a missing one. Writes go through the
 """
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from branchops.core.api import Id, run_action
+from branchops.core.api import Id, Year, run_action
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
@@ -21,6 +22,7 @@ from . import queries, rules, schemas, services
 from .actions import RUN_ACTIONS
 
 router = Router(tags=["service"])
+Month = Annotated[int, Field(ge=1, le=12)]
 
 
 class Ref(Schema):
@@ -288,3 +290,190 @@ def outlet_trend(request, outlet_id: Id):
     if outlet is None:
         raise Http404
     return queries.outlet_trend(request.user, outlet)
+
+
+# --- inspections -------------------------------------------------------------------------------------
+# Read through ``queries.visible_inspections`` (a hidden inspection answers 404 like a missing one);
+# every write is a service that checks the same rule the page relies on.
+
+class InspectionOut(Schema):
+    id: int
+    outlet: Ref
+    inspection_type: str
+    supervisor: str
+    supervisor_id: int
+    planned_on: date
+    status: str
+    visited_at: datetime | None
+    score: float | None
+    vetoed: bool
+    template: str
+    reinspects: int | None = Field(description="The finding this re-inspection checks again")
+
+
+def _inspection(i) -> dict:
+    return {"id": i.pk, "outlet": _ref(i.outlet), "inspection_type": i.inspection_type,
+            "supervisor": i.supervisor.username, "supervisor_id": i.supervisor_id, "planned_on": i.planned_on,
+            "status": i.status, "visited_at": i.visited_at, "score": None if i.score is None else float(i.score),
+            "vetoed": i.vetoed, "template": str(i.template), "reinspects": i.reinspects_id}
+
+
+class ItemRowOut(Schema):
+    code: str
+    section: str
+    text: str
+    weight: float
+    na_allowed: bool
+    veto: bool
+    answer: str | None
+    note: str
+    photos: int
+
+
+class FindingOut(Schema):
+    id: int
+    item: str
+    text: str
+    severity: str
+    deadline: date
+    closed_at: datetime | None
+    rectification: str | None
+
+
+class InspectionDetailOut(InspectionOut):
+    items: list[ItemRowOut]
+    findings: list[FindingOut]
+    can_fill: bool
+
+
+def _inspection_detail(user, i) -> dict:
+    rows = [{"code": r["item"].code, "section": r["section"], "text": r["item"].text,
+             "weight": float(r["item"].weight), "na_allowed": r["item"].na_allowed, "veto": r["item"].veto,
+             "answer": r["result"].answer if r["result"] else None, "note": r["result"].note if r["result"] else "",
+             "photos": len(r["photos"])} for r in queries.inspection_rows(i)]
+    findings = [{"id": f.pk, "item": f.item.code, "text": f.item.text, "severity": f.severity, "deadline": f.deadline,
+                 "closed_at": f.closed_at, "rectification": f.rectification.number if f.rectification_id else None}
+                for f in i.findings.select_related("item", "rectification")]
+    return _inspection(i) | {"items": rows, "findings": findings, "can_fill": rules.fills_inspection(user, i)}
+
+
+@router.get("/inspections", response=list[InspectionOut], summary="Inspections within my view (an outlet: its "
+                                                                   "own, once visited)")
+def list_inspections(request, outlet: Id | None = None, status: str | None = None):
+    qs = queries.visible_inspections(request.user)
+    if outlet:
+        qs = qs.filter(outlet_id=outlet)
+    if status:
+        qs = qs.filter(status=status)
+    return [_inspection(i) for i in qs[:500]]
+
+
+class ScheduleIn(Schema):
+    outlet: Id
+    supervisor: Id
+    planned_on: date
+    inspection_type: str = Field(description="mystery, video or on_site")
+
+
+@router.post("/inspections", response={201: InspectionDetailOut},
+             summary="Schedule an inspection of an outlet, assigned to a supervisor on a planned date")
+def schedule_inspection(request, payload: ScheduleIn):
+    from django.contrib.auth import get_user_model
+
+    if not rules.schedules_inspections(request.user):
+        raise PermissionDenied
+    outlet = visible_institutions(request.user).filter(pk=payload.outlet).first()
+    supervisor = get_user_model().objects.filter(pk=payload.supervisor).first()
+    if outlet is None:
+        raise ValidationError({"outlet": _("Choose an outlet within your view.")})
+    inspection = services.schedule_inspection(request.user, outlet=outlet, supervisor=supervisor,
+                                              planned_on=payload.planned_on, inspection_type=payload.inspection_type)
+    return Status(201, _inspection_detail(request.user, inspection))
+
+
+@router.get("/inspections/{int:pk}", response=InspectionDetailOut, summary="One inspection: its checklist, "
+                                                                           "answers, findings")
+def get_inspection(request, pk: Id):
+    return _inspection_detail(request.user, queries.access_inspection(request.user, pk))
+
+
+class PhotoOut(Schema):
+    id: int
+    item: str
+    name: str
+    size: int
+
+
+@router.post("/inspections/{int:pk}/photos", response={201: PhotoOut},
+             summary="Photo evidence of an item (multipart: item, file; JPEG, PNG or WebP up to 5 MB)")
+def add_photo(request, pk: Id):
+    inspection = queries.access_inspection(request.user, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": _("Choose a photo.")})
+    photo = services.add_photo(request.user, inspection, request.POST.get("item", ""), upload)
+    return Status(201, {"id": photo.pk, "item": photo.item.code, "name": photo.name, "size": photo.size})
+
+
+class SubmitIn(Schema):
+    answers: dict[str, str] = Field(description="Item code → pass, fail or na")
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+@router.post("/inspections/{int:pk}/submit", response=InspectionDetailOut,
+             summary="Submit the answers: scored, failed items become findings and a rectification opens "
+                     "(refused when a failed item has no photo)")
+def submit_inspection(request, pk: Id, payload: SubmitIn):
+    inspection = queries.access_inspection(request.user, pk)
+    done = services.submit_inspection(request.user, inspection, answers=payload.answers, notes=payload.notes)
+    return _inspection_detail(request.user, queries.access_inspection(request.user, done.pk))
+
+
+class ReinspectIn(Schema):
+    supervisor: Id
+    planned_on: date
+
+
+@router.post("/findings/{int:pk}/reinspections", response={201: InspectionDetailOut},
+             summary="Schedule a re-inspection of an open finding (its pass closes the finding)")
+def schedule_reinspection(request, pk: Id, payload: ReinspectIn):
+    from django.contrib.auth import get_user_model
+
+    from .models import Finding
+
+    finding = Finding.objects.filter(pk=pk, inspection__in=queries.visible_inspections(request.user)).first()
+    if finding is None:
+        raise Http404
+    if not rules.schedules_inspections(request.user):
+        raise PermissionDenied
+    supervisor = get_user_model().objects.filter(pk=payload.supervisor).first()
+    inspection = services.schedule_reinspection(request.user, finding, supervisor=supervisor,
+                                                planned_on=payload.planned_on)
+    return Status(201, _inspection_detail(request.user, inspection))
+
+
+class CountOut(Schema):
+    supervisor_id: int
+    supervisor: str
+    month: int
+    inspections: int
+    findings: int
+
+
+@router.get("/supervisors/counts", response=list[CountOut],
+            summary="Submitted inspections and findings per supervisor and month (piece-rate reward)")
+def supervisor_counts(request, year: Year, month: Month | None = None):
+    return queries.supervisor_counts(request.user, year, month)
+
+
+class MinimumOut(Schema):
+    branch: Ref
+    supervisors: int
+    minimum: int
+    short: int
+
+
+@router.get("/supervisors/minimum", response=list[MinimumOut],
+            summary="Service supervisors per branch against the minimum (5 per tier-1 branch, 3 per tier-2)")
+def supervisor_minimum(request):
+    return [r | {"branch": _ref(r["branch"])} for r in queries.supervisor_minimum(request.user)]

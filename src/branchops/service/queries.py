@@ -184,3 +184,100 @@ def my_work_section(user) -> dict | None:
               "overdue": False} for r in qs[:8]]
     return {"title": _("Service grading runs to review or publish"), "items": items, "count": qs.count(),
             "url": reverse("service:runs"), "empty_message": _("No grading run is waiting.")}
+
+
+# --- inspections ---------------------------------------------------------------------------------
+# An outlet sees its own inspections once visited; above it, the inspections of one's outlets, but a
+# mystery-shopper visit only once it has happened unless one schedules them (the outlet must not
+# learn of it from its sub-branch's screen); a supervisor also sees every one assigned to them.
+
+SUPERVISOR_MINIMUM = {Level.TIER1_BRANCH: 5, Level.TIER2_BRANCH: 3}
+
+
+def visible_inspections(user) -> QuerySet:
+    from .models import Inspection, InspectionType
+
+    if not user.is_authenticated or not user.has_perm("service.view_inspection"):
+        return Inspection.objects.none()
+    qs = Inspection.objects.select_related("outlet", "template", "supervisor")
+    if sees_everything(user):
+        return qs
+    root = scope_root(user)
+    if root is None:
+        return qs.filter(supervisor=user)
+    scoped = scope_q(user, "outlet")
+    if root.level == Level.OUTLET:
+        scoped &= Q(status=Inspection.Status.SUBMITTED)
+    elif not user.has_perm("service.add_inspection"):
+        scoped &= ~Q(inspection_type=InspectionType.MYSTERY, status=Inspection.Status.SCHEDULED)
+    return qs.filter(scoped | Q(supervisor=user))
+
+
+def access_inspection(user, pk):
+    from .models import Inspection
+
+    try:
+        return visible_inspections(user).get(pk=pk)
+    except (Inspection.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def inspection_rows(inspection) -> list[dict]:
+    """The checklist as the form shows it: section, item, the answer given (if any), photos."""
+    from .models import ChecklistItem
+
+    if inspection.reinspects_id:
+        items = [inspection.reinspects.item]
+    else:
+        items = list(ChecklistItem.objects.filter(section__template=inspection.template).select_related("section"))
+    results = {r.item_id: r for r in inspection.results.all()}
+    photos: dict[int, list] = {}
+    for p in inspection.photos.all():
+        photos.setdefault(p.item_id, []).append(p)
+    return [{"item": i, "section": i.section.name, "result": results.get(i.pk), "photos": photos.get(i.pk, [])}
+            for i in items]
+
+
+def supervisor_counts(user, year: int, month: int | None = None) -> list[dict]:
+    """Submitted inspections and their findings per supervisor and month (the piece-rate reward, 计件),
+    within what the user sees."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractMonth
+
+    from .models import Inspection
+
+    qs = visible_inspections(user).filter(status=Inspection.Status.SUBMITTED, visited_at__year=year)
+    if month:
+        qs = qs.filter(visited_at__month=month)
+    rows = (qs.order_by().annotate(month=ExtractMonth("visited_at"))
+            .values("supervisor_id", "supervisor__username", "supervisor__staff__name", "month")
+            .annotate(inspections=Count("id", distinct=True), findings=Count("findings", distinct=True))
+            .order_by("month", "supervisor__username"))
+    return [{"supervisor_id": r["supervisor_id"], "supervisor": _person(r), "month": r["month"],
+             "inspections": r["inspections"], "findings": r["findings"]} for r in rows]
+
+
+def _person(row) -> str:
+    return row["supervisor__staff__name"] or row["supervisor__username"]
+
+
+def supervisor_minimum(user) -> list[dict]:
+    """Each tier-1 / tier-2 branch in view: its active service supervisors against the minimum (5 per
+    tier-1 branch, 3 per tier-2)."""
+    from branchops.org.models import Staff
+    from branchops.org.roles import Role
+
+    branches = Institution.objects.filter(scope_q(user, ""), level__in=list(SUPERVISOR_MINIMUM), is_active=True)
+    supervisors = list(Staff.objects.filter(is_active=True, user__is_active=True,
+                                            user__groups__name=Role.SERVICE_SUPERVISOR)
+                       .values_list("institution__path", flat=True))
+    out = []
+    for b in branches.order_by("path"):
+        # The tier-2 branches under a tier-1 branch meet their own minimum: their supervisors are not
+        # counted twice.
+        nested = [p.path for p in branches.filter(path__startswith=b.path).exclude(pk=b.pk)
+                  .filter(level=Level.TIER2_BRANCH)]
+        n = sum(1 for p in supervisors if p.startswith(b.path) and not any(p.startswith(x) for x in nested))
+        need = SUPERVISOR_MINIMUM[b.level]
+        out.append({"branch": b, "supervisors": n, "minimum": need, "short": max(0, need - n)})
+    return out

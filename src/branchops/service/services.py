@@ -40,6 +40,7 @@ PER_10K = "complaints_per_10k"
 # Figures stored beside the indicators: what a derived indicator was computed from (the evidence).
 CONTEXT = {SERVED: Source.QUEUEING, COMPLAINTS: Source.CASES}
 FROM_QUEUE = {"overtime_wait_ratio": "overtime_ratio", "device_migration_rate": "migration_rate"}
+_SOURCES_WITH_EVIDENCE = (Source.QUEUEING, Source.CASES, Source.INSPECTION)
 CHANGED = gettext_lazy("The run changed since you opened it; reload and try again.")
 
 
@@ -215,7 +216,34 @@ def _per_10k(complaints: int, served) -> Decimal | None:
     return _dec(complaints * 10000 / served)
 
 
-def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints: dict, evidence: dict) -> list:
+def _inspection_figures(branch: Institution, start: date, end: date) -> dict[int, dict]:
+    """Per outlet: the mean score of the quarter's submitted inspections (re-inspections excluded: they
+    check one item), the inspections a veto item failed in, and the share of findings due in the
+    quarter closed by their deadline (限期整改)."""
+    from django.db.models import Avg, Count, Q
+    from django.utils import timezone
+
+    from .models import Finding, Inspection
+
+    visits = (Inspection.objects.filter(outlet__path__startswith=branch.path, status=Inspection.Status.SUBMITTED,
+                                        reinspects__isnull=True, visited_at__date__range=(start, end))
+              .order_by().values("outlet_id")
+              .annotate(mean=Avg("score"), vetoed=Count("id", filter=Q(vetoed=True))))
+    out = {r["outlet_id"]: {"inspection_score": r["mean"], "serious_violation": r["vetoed"]} for r in visits}
+    due = (Finding.objects.filter(inspection__outlet__path__startswith=branch.path, deadline__range=(start, end))
+           .values_list("inspection__outlet_id", "deadline", "closed_at"))
+    tally: dict[int, list[int]] = {}
+    for outlet_id, deadline, closed_at in due:
+        row = tally.setdefault(outlet_id, [0, 0])
+        row[0] += closed_at is not None and timezone.localtime(closed_at).date() <= deadline
+        row[1] += 1
+    for outlet_id, (on_time, n) in tally.items():
+        out.setdefault(outlet_id, {})["rectification_on_time"] = on_time / n
+    return out
+
+
+def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints: dict, evidence: dict,
+                   inspected: dict | None = None) -> list:
     kpi = queue.get(outlet.code) or {}
     served = kpi.get("served")
     n = complaints.get(outlet.pk, 0)
@@ -224,12 +252,16 @@ def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints
     values[SERVED] = (_dec(served) if served else None, Source.QUEUEING, evidence["queue"])
     values[COMPLAINTS] = (Decimal(n), Source.CASES, evidence["cases"])
     values[PER_10K] = (_per_10k(n, served), Source.CASES, evidence["cases"])
+    seen = (inspected or {}).get(outlet.pk, {})
+    values["serious_violation"] = (Decimal(seen.get("serious_violation", 0)), Source.INSPECTION, evidence["inspections"])
+    for code in ("inspection_score", "rectification_on_time"):
+        values[code] = (_dec(seen.get(code)), Source.INSPECTION, evidence["inspections"])
     rows = []
     codes = [(i.code, i.source) for i in run.scheme.indicators.all()] + [(v.code, v.source) for v in run.scheme.vetoes.all()]
     for code, source in [*codes, *CONTEXT.items()]:
         value, src, ev = values.get(code, (None, source, ""))
         rows.append(RunInput(run=run, outlet=outlet, code=code, value=value, gathered_value=value, source=src,
-                             evidence=ev if value is not None or src in (Source.QUEUEING, Source.CASES) else ""))
+                             evidence=ev if value is not None or src in _SOURCES_WITH_EVIDENCE else ""))
     return rows
 
 
@@ -241,7 +273,9 @@ def _evidence(outlet: Institution, start: date, end: date) -> dict:
     cases = reverse("cases:list") + "?" + urlencode({
         "queue": "all", "case_type": "complaint", "institution": outlet.pk, "received_from": start.isoformat(),
         "received_to": end.isoformat()})
-    return {"queue": queue, "cases": cases}
+    inspections = reverse("service:inspections") + "?" + urlencode({
+        "outlet": outlet.pk, "visited_from": start.isoformat(), "visited_to": end.isoformat()})
+    return {"queue": queue, "cases": cases, "inspections": inspections}
 
 
 def _gather(run: GradingRun) -> None:
@@ -249,11 +283,12 @@ def _gather(run: GradingRun) -> None:
     start, end = quarter_bounds(run.year, run.quarter)
     queue = _queue_figures(run.branch, start, end)
     complaints = _complaint_counts(run.branch, start, end)
+    inspected = _inspection_figures(run.branch, start, end)
     kept = {(i.outlet_id, i.code): i for i in run.inputs.filter(adjusted=True)}
     run.inputs.filter(adjusted=False).delete()
     fresh = []
     for outlet in _outlets(run.branch):
-        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end)):
+        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end), inspected):
             mine = kept.get((outlet.pk, row.code))
             if mine is not None:
                 RunInput.objects.filter(pk=mine.pk).update(gathered_value=row.value, evidence=row.evidence)

@@ -12,4 +12,7 @@ urlpatterns = [
     path("runs/<int:pk>/export/", views.run_export, name="export"),
     path("runs/<int:pk>/outlets/<int:outlet_pk>/", views.run_outlet, name="outlet"),
     path("runs/<int:pk>/<slug:action>/", views.run_action, name="action"),
+    path("inspections/", views.inspections, name="inspections"),
+    path("inspections/<int:pk>/", views.inspection, name="inspection"),
+    path("supervisors/", views.supervisors, name="supervisors"),
 ]

@@ -204,3 +204,79 @@ def run_export(request, pk):
                    + [by_code.get(i.code, {}).get("points") for i in indicators])
     return export_list(f"service-grading-{run.branch.code}-{run.label}.xlsx", run.label, headers, out)
 
+
+
+# --- inspections -------------------------------------------------------------------------------------
+
+def _date_param(request, key):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(request.GET.get(key, ""))
+    except ValueError:
+        return None
+
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def inspections(request):
+    """Inspections in view (the grading's evidence link filters by outlet and visit dates)."""
+    qs = queries.visible_inspections(request.user)
+    outlet = request.GET.get("outlet", "")
+    if outlet.isdigit():
+        qs = qs.filter(outlet_id=int(outlet))
+    start, end = _date_param(request, "visited_from"), _date_param(request, "visited_to")
+    if start:
+        qs = qs.filter(visited_at__date__gte=start)
+    if end:
+        qs = qs.filter(visited_at__date__lte=end)
+    return render(request, "service/inspections.html", {"inspections": qs[:300]})
+
+
+@login_required
+def inspection(request, pk):
+    """The phone-sized form for the assigned supervisor (one item a row: pass / fail / N/A, note, photo),
+    the answers and findings for everyone else who may see it."""
+    item = queries.access_inspection(request.user, pk)
+    if request.method == "POST":
+        answers = {k[len("answer-"):]: v for k, v in request.POST.items() if k.startswith("answer-")}
+        notes = {k[len("note-"):]: v for k, v in request.POST.items() if k.startswith("note-")}
+        rows = queries.inspection_rows(item)
+        # An item left without a choice is sent as missing, so the refusal names it.
+        for row in rows:
+            answers.setdefault(row["item"].code, "")
+        try:
+            # Photos are kept even when the submission is refused: the supervisor adds what is missing.
+            for key, upload in request.FILES.items():
+                if key.startswith("photo-"):
+                    services.add_photo(request.user, item, key[len("photo-"):], upload)
+            services.submit_inspection(request.user, item, answers=answers, notes=notes)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return render(request, "service/inspection.html", _inspection_context(request, item, answers, notes),
+                          status=400)
+        messages.success(request, _("Inspection submitted."))
+        return redirect("service:inspection", pk=item.pk)
+    return render(request, "service/inspection.html", _inspection_context(request, item))
+
+
+def _inspection_context(request, item, answers=None, notes=None) -> dict:
+    rows = queries.inspection_rows(item)
+    for row in rows:
+        code = row["item"].code
+        row["chosen"] = (answers or {}).get(code) or (row["result"].answer if row["result"] else "")
+        row["note"] = (notes or {}).get(code) or (row["result"].note if row["result"] else "")
+    return {"inspection": item, "rows": rows, "can_fill": rules.fills_inspection(request.user, item),
+            "findings": item.findings.select_related("item", "rectification"),
+            "choices": [("pass", _("Pass")), ("fail", _("Fail")), ("na", _("N/A"))]}
+
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def supervisors(request):
+    """Piece-rate counts per supervisor and month, and the supervisor minimum per branch."""
+    year = request.GET.get("year", "")
+    year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else clock.today().year
+    return render(request, "service/supervisors.html", {
+        "year": year, "counts": queries.supervisor_counts(request.user, year),
+        "minimum": queries.supervisor_minimum(request.user)})
