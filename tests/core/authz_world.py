@@ -30,6 +30,8 @@ from branchops.service.models import GradingScheme
 
 from ..conftest import Org, ago, on_meeting_day
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
 # The user of each role inside the scope of the seeded work, and one of the same role outside it.
 ROLES = {
     "sec1": Role.SECRETARIAT, "pfb1": Role.SUBMITTER, "icc1": Role.REVIEWER, "head11": Role.OUTLET_HEAD,
@@ -150,6 +152,22 @@ def _service(b: Org) -> None:
     b.draft_run = service.create_run(u["sec1"], branch=b.branch, year=year, quarter=quarter)
     current = GradingScheme.objects.order_by("-version").first()
     b.scheme_next = service.new_scheme_version(u["sec1"], current, clock.today() + timedelta(days=365))
+    _inspections(b)
+
+
+def _inspections(b: Org) -> None:
+    """A mystery-shopper visit of SZ0101 not yet made (hidden from the outlet and its sub-branch) and a
+    submitted on-site inspection of SZ0101 with one finding, whose rectification case it opened."""
+    u = b.users
+    b.mystery = service.schedule_inspection(u["sec1"], outlet=b.o11, supervisor=u["sb1mgr"],
+                                            planned_on=clock.today(), inspection_type="mystery")
+    visited = service.schedule_inspection(u["sec1"], outlet=b.o11, supervisor=u["sb1mgr"],
+                                          planned_on=clock.today(), inspection_type="on_site")
+    service.add_photo(u["sb1mgr"], visited, "l1", SimpleUploadedFile("l1.png", PNG))
+    answers = {i.code: "pass" for i in service.template_items(visited.template)} | {"l1": "fail"}
+    b.visited = service.submit_inspection(u["sb1mgr"], visited, answers=answers)
+    b.finding = b.visited.findings.get()
+    b.insp_rect = b.finding.rectification
 
 
 def build_world(tmp_path) -> Org:

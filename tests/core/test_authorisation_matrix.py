@@ -30,7 +30,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from branchops.api import api as ninja_api
 from branchops.cases.models import Case, CaseType
 from branchops.coordination.models import Item
+from branchops.core import clock
 from branchops.service.models import GradingRun
+from branchops.service.services import template_items
 
 from .authz_world import OUT_OF_SCOPE, ROLES, USERS, build_world
 from .conftest import MATRIX_SIZE
@@ -324,6 +326,41 @@ EXPECTED = {
         401: "anon",
         403: but(*SCHEME_KEEPERS.split()),
     },
+    # Inspections: the secretariat schedules; only the assigned supervisor (sb1mgr) fills; the unmade
+    # mystery-shopper visit is seen by its scheduler and its supervisor only; the submitted one by
+    # everyone whose scope holds SZ0101.
+    "GET /api/v1/service/inspections": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/inspections/{pk}": {  # the submitted inspection
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/service/inspections": {
+        201: "sec1",
+        400: "sec_gz",  # the outlet is outside its view (named field)
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "POST /api/v1/service/inspections/{pk}/photos": {  # the mystery visit not yet made
+        201: "sb1mgr",
+        401: "anon",
+        403: "sec1",
+        404: but("sb1mgr", "sec1"),
+    },
+    "POST /api/v1/service/inspections/{pk}/submit": {  # the mystery visit, every item passed
+        200: "sb1mgr",
+        401: "anon",
+        403: "sec1",
+        404: but("sb1mgr", "sec1"),
+    },
+    "POST /api/v1/service/findings/{pk}/reinspections": {  # the submitted inspection's finding
+        201: "sec1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/supervisors/counts": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/supervisors/minimum": {200: SIGNED_IN, 401: "anon"},
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -559,6 +596,13 @@ EXPECTED = {
         403: but(*SCHEME_KEEPERS.split()),
     },
     "service:schemes": {200: SIGNED_IN, 302: "anon"},
+    "service:inspections": {200: SIGNED_IN, 302: "anon"},
+    "service:inspection": {  # the submitted inspection
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:supervisors": {200: SIGNED_IN, 302: "anon"},
     "token_revoke": {
         302: "anon staff11",
         404: but("staff11"),
@@ -568,10 +612,10 @@ EXPECTED = {
 # Which rows each list shows whom (the rows named by ROW_NAMES); a user not listed gets no 200.
 ROWS = {
     "GET /api/v1/cases/": {
-        "case11 case21 feedback12 rect11": "sec1 leader1 admin1",
+        "case11 case21 feedback12 insp_rect rect11": "sec1 leader1 admin1",
         "": "pfb1 icc1 sec_gz sub_cpp rev_gz leader_gz admin_gz",
-        "case11 rect11": "head11 staff11",
-        "case11 feedback12 rect11": "sb1mgr",
+        "case11 insp_rect rect11": "head11 staff11",
+        "case11 feedback12 insp_rect rect11": "sb1mgr",
         "case21": "head21 staff21 sb2mgr",
     },
     "GET /api/v1/coordination/items": {
@@ -618,6 +662,11 @@ ROWS = {
         "SZ0101": "head11 staff11",
         "SZ0101 SZ0102": "sb1mgr",
         "SZ0201": "head21 staff21 sb2mgr",
+    },
+    "GET /api/v1/service/inspections": {
+        "mystery visited": "sec1 sb1mgr",
+        "visited": "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
+        "": "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "GET /api/v1/queueing/imports": {
         "ticket_import": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
@@ -860,6 +909,25 @@ PROBES = {
     "POST /api/v1/service/schemes/{pk}/versions":
         _post(lambda b: f"{API}/service/schemes/{b.scheme_next.pk}/versions",
               lambda b: {"effective_from": str(_later(b))}),
+    "GET /api/v1/service/inspections": _get(lambda b: f"{API}/service/inspections"),
+    "GET /api/v1/service/inspections/{pk}": _get(lambda b: f"{API}/service/inspections/{b.visited.pk}"),
+    "POST /api/v1/service/inspections": _post(lambda b: f"{API}/service/inspections", lambda b: {
+        "outlet": b.o11.pk, "supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today()),
+        "inspection_type": "video"}),
+    "POST /api/v1/service/inspections/{pk}/photos": _post(
+        lambda b: f"{API}/service/inspections/{b.mystery.pk}/photos",
+        _upload("l1.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, item="l1"), form=True),
+    "POST /api/v1/service/inspections/{pk}/submit": _post(
+        lambda b: f"{API}/service/inspections/{b.mystery.pk}/submit",
+        lambda b: {"answers": {i.code: "pass" for i in template_items(b.mystery.template)}}),
+    "POST /api/v1/service/findings/{pk}/reinspections": _post(
+        lambda b: f"{API}/service/findings/{b.finding.pk}/reinspections",
+        lambda b: {"supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today())}),
+    "GET /api/v1/service/supervisors/counts": _get(lambda b: f"{API}/service/supervisors/counts?year={clock.today().year}"),
+    "GET /api/v1/service/supervisors/minimum": _get(lambda b: f"{API}/service/supervisors/minimum"),
+    "service:inspections": _get(lambda b: "/service/inspections/"),
+    "service:inspection": _get(lambda b: f"/service/inspections/{b.visited.pk}/"),
+    "service:supervisors": _get(lambda b: "/service/supervisors/"),
 }
 
 
@@ -871,7 +939,8 @@ def _named(pairs):
 
 ROW_NAMES = {
     "GET /api/v1/cases/": _named(lambda b: [("case11", b.case11), ("case21", b.case21), ("rect11", b.rect11),
-                                            ("feedback12", b.feedback12)]),
+                                            ("feedback12", b.feedback12), ("insp_rect", b.insp_rect)]),
+    "GET /api/v1/service/inspections": _named(lambda b: [("mystery", b.mystery), ("visited", b.visited)]),
     "GET /api/v1/coordination/items": _named(lambda b: [("released", b.released), ("conditional", b.conditional),
                                                         ("waiting", b.waiting), ("draft", b.draft)]),
     "GET /api/v1/coordination/meetings": _named(lambda b: [("meeting", b.meeting),
