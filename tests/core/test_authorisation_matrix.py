@@ -361,6 +361,7 @@ EXPECTED = {
     },
     "GET /api/v1/service/supervisors/counts": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/service/supervisors/minimum": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/supervisors/agreement": {200: SIGNED_IN, 401: "anon"},
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -925,6 +926,7 @@ PROBES = {
         lambda b: {"supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today())}),
     "GET /api/v1/service/supervisors/counts": _get(lambda b: f"{API}/service/supervisors/counts?year={clock.today().year}"),
     "GET /api/v1/service/supervisors/minimum": _get(lambda b: f"{API}/service/supervisors/minimum"),
+    "GET /api/v1/service/supervisors/agreement": _get(lambda b: f"{API}/service/supervisors/agreement"),
     "service:inspections": _get(lambda b: "/service/inspections/"),
     "service:inspection": _get(lambda b: f"/service/inspections/{b.visited.pk}/"),
     "service:supervisors": _get(lambda b: "/service/supervisors/"),

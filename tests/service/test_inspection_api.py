@@ -169,3 +169,22 @@ def test_grading_gathers_the_quarters_inspection_scores(world):
     assert got["serious_violation"].value == 1 and "/service/inspections/" in got["inspection_score"].evidence
     assert run.grades.get(outlet=b.o11).grade == "D"  # the serious violation vetoes
     assert RunInput.objects.get(run=run, outlet=b.o12, code="inspection_score").value is None  # missing, not 0
+
+
+def test_inter_rater_agreement_of_a_visit_inspected_twice(api, login, world):
+    b = world
+    b.person("sup1b", b.sb1, [Role.SERVICE_SUPERVISOR])
+    fails = {"sb1mgr": ("l1", "s1"), "sup1b": ("l1",)}
+    for who, failed in fails.items():
+        i = scheduled(b, kind="on_site", who=who)
+        for code in failed:
+            services.add_photo(b.users[who], i, code, SimpleUploadedFile(f"{code}.png", PNG))
+        services.submit_inspection(b.users[who], i, answers=answers(b, **dict.fromkeys(failed, "fail")))
+    rows = api(b.users["sec1"]).get(f"{URL}supervisors/agreement").json()
+    # 36 items, weights total 89: 83/89 → 93.26 and 84/89 → 94.38; 35 of 36 items alike;
+    # κ: p_o = 35/36, p_e = (34·35 + 2·1)/36² → κ = 68/104 = 0.6538.
+    assert rows == [{"first": "sb1mgr", "second": "sup1b", "pairs": 1, "mean_abs_diff": 1.12,
+                     "item_agreement": 0.9722, "kappa": 0.6538}]
+    assert api(b.users["staff21"]).get(f"{URL}supervisors/agreement").json() == []
+    page = login(b.users["sec1"]).get("/service/supervisors/")
+    assert page.status_code == 200 and "0.6538" in page.content.decode()

@@ -477,3 +477,19 @@ class MinimumOut(Schema):
             summary="Service supervisors per branch against the minimum (5 per tier-1 branch, 3 per tier-2)")
 def supervisor_minimum(request):
     return [r | {"branch": _ref(r["branch"])} for r in queries.supervisor_minimum(request.user)]
+
+
+class AgreementOut(Schema):
+    first: str
+    second: str
+    pairs: int
+    mean_abs_diff: float | None
+    item_agreement: float | None
+    kappa: float | None = Field(description="Cohen's κ over the items' answers; null when undefined")
+
+
+@router.get("/supervisors/agreement", response=list[AgreementOut],
+            summary="Inter-rater agreement per supervisor pair, from visits inspected twice")
+def supervisor_agreement(request):
+    return [r | {"first": r["first"].username, "second": r["second"].username}
+            for r in queries.inter_rater(request.user)]

@@ -281,3 +281,36 @@ def supervisor_minimum(user) -> list[dict]:
         need = SUPERVISOR_MINIMUM[b.level]
         out.append({"branch": b, "supervisors": n, "minimum": need, "short": max(0, need - n)})
     return out
+
+
+def inter_rater(user) -> list[dict]:
+    """A sample inspected twice: two supervisors' submitted inspections of the same outlet on the same
+    day and checklist. Per supervisor pair: mean absolute difference of the totals, per-item agreement
+    and Cohen's κ (``inspecting.agreement``)."""
+    from . import inspecting
+    from .models import Inspection
+
+    visits: dict[tuple, list] = {}
+    qs = (visible_inspections(user).filter(status=Inspection.Status.SUBMITTED, reinspects__isnull=True)
+          .prefetch_related("results__item").order_by("pk"))
+    for i in qs:
+        visits.setdefault((i.outlet_id, i.planned_on, i.template_id), []).append(i)
+    pairs: dict[tuple, list] = {}
+    for group in visits.values():
+        for n, first in enumerate(group):
+            for second in group[n + 1:]:
+                if first.supervisor_id == second.supervisor_id:
+                    continue
+                a, b = sorted((first, second), key=lambda i: i.supervisor_id)
+                pairs.setdefault((a.supervisor, b.supervisor), []).append((_rated(a), _rated(b)))
+    out = []
+    for (a, b), sample in pairs.items():
+        result = inspecting.agreement(sample)
+        out.append({"first": a, "second": b, "pairs": result.pairs, "mean_abs_diff": result.mean_abs_diff,
+                    "item_agreement": result.item_agreement, "kappa": result.kappa})
+    return sorted(out, key=lambda r: (r["first"].username, r["second"].username))
+
+
+def _rated(inspection) -> tuple:
+    return (None if inspection.score is None else float(inspection.score),
+            {r.item.code: r.answer for r in inspection.results.all()})

@@ -279,4 +279,4 @@ def supervisors(request):
     year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else clock.today().year
     return render(request, "service/supervisors.html", {
         "year": year, "counts": queries.supervisor_counts(request.user, year),
-        "minimum": queries.supervisor_minimum(request.user)})
+        "minimum": queries.supervisor_minimum(request.user), "agreement": queries.inter_rater(request.user)})
