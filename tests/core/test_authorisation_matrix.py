@@ -604,6 +604,15 @@ EXPECTED = {
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "service:supervisors": {200: SIGNED_IN, 302: "anon"},
+    "service:inspection_new": {
+        302: "anon sec1 sec_gz",  # sec_gz: refused with a message (the outlet is outside its view)
+        403: but("sec1", "sec_gz"),
+    },
+    "service:reinspect": {  # the submitted inspection's finding
+        302: "anon sec1",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     "token_revoke": {
         302: "anon staff11",
         404: but("staff11"),
@@ -930,6 +939,11 @@ PROBES = {
     "service:inspections": _get(lambda b: "/service/inspections/"),
     "service:inspection": _get(lambda b: f"/service/inspections/{b.visited.pk}/"),
     "service:supervisors": _get(lambda b: "/service/supervisors/"),
+    "service:inspection_new": _post(lambda b: "/service/inspections/new/", lambda b: {
+        "outlet": b.o11.pk, "supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today()),
+        "inspection_type": "video"}, form=True),
+    "service:reinspect": _post(lambda b: f"/service/findings/{b.finding.pk}/reinspect/", lambda b: {
+        "supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today())}, form=True),
 }
 
 

@@ -188,3 +188,33 @@ def test_inter_rater_agreement_of_a_visit_inspected_twice(api, login, world):
     assert api(b.users["staff21"]).get(f"{URL}supervisors/agreement").json() == []
     page = login(b.users["sec1"]).get("/service/supervisors/")
     assert page.status_code == 200 and "0.6538" in page.content.decode()
+
+
+def test_pages_schedule_and_reinspect(login, world):
+    b = world
+    sec = login(b.users["sec1"])
+    page = sec.get("/service/inspections/")
+    assert b'action="/service/inspections/new/"' in page.content
+    body = {"outlet": b.o11.pk, "supervisor": b.users["sup2"].pk, "planned_on": clock.today().isoformat(),
+            "inspection_type": "video"}
+    refused = sec.post("/service/inspections/new/", body, follow=True)
+    assert "督导员不负责此网点" in refused.content.decode() or "does not cover" in refused.content.decode()
+    assert not Inspection.objects.exists()
+    body["supervisor"] = b.users["sb1mgr"].pk
+    made = sec.post("/service/inspections/new/", body)
+    assert made.status_code == 302
+    inspection = Inspection.objects.get()
+    assert inspection.supervisor == b.users["sb1mgr"] and inspection.inspection_type == "video"
+    assert login(b.users["head11"]).get("/service/inspections/").content.count(b"data-inspection=") == 0
+    assert login(b.users["head11"]).post("/service/inspections/new/", body).status_code == 403
+    services.add_photo(b.users["sb1mgr"], inspection, "g1", SimpleUploadedFile("g.png", PNG))
+    services.submit_inspection(b.users["sb1mgr"], inspection, answers=answers(b, g1="fail"))
+    finding = inspection.findings.get()
+    url = f"/service/findings/{finding.pk}/reinspect/"
+    reinspect = {"supervisor": b.users["sb1mgr"].pk, "planned_on": clock.today().isoformat()}
+    assert login(b.users["head11"]).post(url, reinspect).status_code == 403
+    assert login(b.users["staff21"]).post(url, reinspect).status_code == 404
+    sec = login(b.users["sec1"])
+    assert b"/reinspect/" in sec.get(f"/service/inspections/{inspection.pk}/").content
+    assert sec.post(url, reinspect).status_code == 302
+    assert Inspection.objects.filter(reinspects=finding).count() == 1

@@ -44,3 +44,32 @@ class RunForm(forms.Form):
 
 class VersionForm(forms.Form):
     effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ScheduleForm(forms.Form):
+    """Schedule an inspection: outlets and supervisors in the scheduler's view; the service checks the
+    supervisor covers the outlet."""
+
+    outlet = forms.ModelChoiceField(label=_("Outlet"), queryset=Institution.objects.none())
+    supervisor = forms.ModelChoiceField(label=_("Supervisor"), queryset=Institution.objects.none())
+    planned_on = forms.DateField(label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"}))
+    inspection_type = forms.ChoiceField(label=_("Inspection type"), choices=())
+
+    def __init__(self, *args, outlets=None, supervisors=None, **kwargs):
+        from .models import InspectionType
+
+        super().__init__(*args, **kwargs)
+        self.fields["outlet"].queryset = outlets
+        self.fields["supervisor"].queryset = supervisors
+        self.fields["supervisor"].label_from_instance = lambda u: getattr(getattr(u, "staff", None), "name", "") or u.username
+        self.fields["inspection_type"].choices = InspectionType.choices
+
+
+class ReinspectForm(forms.Form):
+    supervisor = forms.ModelChoiceField(label=_("Supervisor"), queryset=Institution.objects.none())
+    planned_on = forms.DateField(label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, supervisors=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supervisor"].queryset = supervisors
+        self.fields["supervisor"].label_from_instance = lambda u: getattr(getattr(u, "staff", None), "name", "") or u.username

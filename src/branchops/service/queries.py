@@ -314,3 +314,16 @@ def inter_rater(user) -> list[dict]:
 def _rated(inspection) -> tuple:
     return (None if inspection.score is None else float(inspection.score),
             {r.item.code: r.answer for r in inspection.results.all()})
+
+
+def schedulable(user) -> tuple[QuerySet, QuerySet]:
+    """The outlets and active service supervisors in the scheduler's view (for the forms)."""
+    from django.contrib.auth import get_user_model
+
+    from branchops.org.roles import Role
+
+    outlets = Institution.objects.filter(scope_q(user, ""), level=Level.OUTLET, is_active=True).order_by("path")
+    supervisors = (get_user_model().objects.filter(is_active=True, groups__name=Role.SERVICE_SUPERVISOR,
+                                                   staff__institution__in=Institution.objects.filter(scope_q(user, "")))
+                   .select_related("staff").order_by("username").distinct())
+    return outlets, supervisors

@@ -13,6 +13,8 @@ urlpatterns = [
     path("runs/<int:pk>/outlets/<int:outlet_pk>/", views.run_outlet, name="outlet"),
     path("runs/<int:pk>/<slug:action>/", views.run_action, name="action"),
     path("inspections/", views.inspections, name="inspections"),
+    path("inspections/new/", views.inspection_new, name="inspection_new"),
     path("inspections/<int:pk>/", views.inspection, name="inspection"),
+    path("findings/<int:pk>/reinspect/", views.reinspect, name="reinspect"),
     path("supervisors/", views.supervisors, name="supervisors"),
 ]

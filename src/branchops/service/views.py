@@ -230,7 +230,62 @@ def inspections(request):
         qs = qs.filter(visited_at__date__gte=start)
     if end:
         qs = qs.filter(visited_at__date__lte=end)
-    return render(request, "service/inspections.html", {"inspections": qs[:300]})
+    form = None
+    if rules.schedules_inspections(request.user):
+        outlets, supervisors = queries.schedulable(request.user)
+        form = forms.ScheduleForm(outlets=outlets, supervisors=supervisors, initial={"planned_on": clock.today()})
+    return render(request, "service/inspections.html", {"inspections": qs[:300], "form": form})
+
+
+def _refused(request, exc_or_form, form=None) -> None:
+    if isinstance(exc_or_form, ValidationError):
+        messages.error(request, _error_text(exc_or_form, form))
+    else:
+        messages.error(request, _form_errors(exc_or_form))
+
+
+@login_required
+def inspection_new(request):
+    if request.method != "POST":
+        return redirect("service:inspections")
+    if not rules.schedules_inspections(request.user):
+        raise PermissionDenied
+    outlets, supervisors = queries.schedulable(request.user)
+    form = forms.ScheduleForm(request.POST, outlets=outlets, supervisors=supervisors)
+    if not form.is_valid():
+        _refused(request, form)
+        return redirect("service:inspections")
+    try:
+        made = services.schedule_inspection(request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        _refused(request, exc, form)
+        return redirect("service:inspections")
+    messages.success(request, _("Inspection scheduled."))
+    return redirect("service:inspection", pk=made.pk)
+
+
+@login_required
+def reinspect(request, pk):
+    from .models import Finding
+
+    finding = Finding.objects.filter(pk=pk, inspection__in=queries.visible_inspections(request.user)).first()
+    if finding is None:
+        raise Http404
+    if request.method != "POST":
+        return redirect("service:inspection", pk=finding.inspection_id)
+    if not rules.schedules_inspections(request.user):
+        raise PermissionDenied
+    form = forms.ReinspectForm(request.POST, supervisors=queries.schedulable(request.user)[1])
+    if not form.is_valid():
+        _refused(request, form)
+        return redirect("service:inspection", pk=finding.inspection_id)
+    try:
+        made = services.schedule_reinspection(request.user, finding, **form.cleaned_data)
+    except ValidationError as exc:
+        _refused(request, exc, form)
+        return redirect("service:inspection", pk=finding.inspection_id)
+    messages.success(request, _("Re-inspection scheduled."))
+    return redirect("service:inspection", pk=made.pk)
 
 
 @login_required
@@ -260,6 +315,12 @@ def inspection(request, pk):
     return render(request, "service/inspection.html", _inspection_context(request, item))
 
 
+def _reinspect_form(user):
+    if not rules.schedules_inspections(user):
+        return None
+    return forms.ReinspectForm(supervisors=queries.schedulable(user)[1], initial={"planned_on": clock.today()})
+
+
 def _inspection_context(request, item, answers=None, notes=None) -> dict:
     rows = queries.inspection_rows(item)
     for row in rows:
@@ -268,6 +329,7 @@ def _inspection_context(request, item, answers=None, notes=None) -> dict:
         row["note"] = (notes or {}).get(code) or (row["result"].note if row["result"] else "")
     return {"inspection": item, "rows": rows, "can_fill": rules.fills_inspection(request.user, item),
             "findings": item.findings.select_related("item", "rectification"),
+            "reinspect_form": _reinspect_form(request.user),
             "choices": [("pass", _("Pass")), ("fail", _("Fail")), ("na", _("N/A"))]}
 
 
