@@ -6,7 +6,7 @@ Every service takes the acting user first (None: the system, e.g. the demo), che
 the action table offers (``rules``), runs in one transaction and writes the record's timeline.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -20,13 +20,22 @@ from branchops.core.actions import require
 from branchops.core.services import lock_versioned, record_timeline, stamp_history
 from branchops.org.models import Institution, Level
 
-from . import rules, scoring
+from . import inspecting, rules, scoring
 from .models import (
+    Answer,
+    ChecklistItem,
+    ChecklistSection,
+    ChecklistTemplate,
     Dimension,
+    Finding,
     GradeBand,
     GradingRun,
     GradingScheme,
     Indicator,
+    Inspection,
+    InspectionPhoto,
+    InspectionResult,
+    InspectionType,
     OutletGrade,
     RunInput,
     Source,
@@ -222,8 +231,6 @@ def _inspection_figures(branch: Institution, start: date, end: date) -> dict[int
     quarter closed by their deadline (限期整改)."""
     from django.db.models import Avg, Count, Q
     from django.utils import timezone
-
-    from .models import Finding, Inspection
 
     visits = (Inspection.objects.filter(outlet__path__startswith=branch.path, status=Inspection.Status.SUBMITTED,
                                         reinspects__isnull=True, visited_at__date__range=(start, end))
@@ -507,21 +514,6 @@ def publish_run(actor, run: GradingRun, expected_version: int | None = None) -> 
 # Checklists are versioned data; the supervisor fills an assigned inspection; each failed item is a
 # finding rectified by its deadline (限期整改) through one rectification case per inspection, and a
 # re-inspection that passes a finding closes it (the case once every finding is closed).
-
-from datetime import timedelta  # noqa: E402
-
-from . import inspecting  # noqa: E402
-from .models import (  # noqa: E402
-    Answer,
-    ChecklistItem,
-    ChecklistSection,
-    ChecklistTemplate,
-    Finding,
-    Inspection,
-    InspectionPhoto,
-    InspectionResult,
-    InspectionType,
-)
 
 # Days to rectify a finding by its severity (限期整改).
 DEADLINE_DAYS = {"serious": 5, "major": 10, "minor": 20}
