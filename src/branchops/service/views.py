@@ -315,10 +315,17 @@ def inspection(request, pk):
     return render(request, "service/inspection.html", _inspection_context(request, item))
 
 
-def _reinspect_form(user):
-    if not rules.schedules_inspections(user):
-        return None
-    return forms.ReinspectForm(supervisors=queries.schedulable(user)[1], initial={"planned_on": clock.today()})
+def _findings(user, item) -> list:
+    """The inspection's findings, each open one with its own re-inspection form for a scheduler (its
+    own ids: several forms on one page)."""
+    findings = list(item.findings.select_related("item", "rectification"))
+    if rules.schedules_inspections(user):
+        supervisors = queries.schedulable(user)[1]
+        for f in findings:
+            if f.closed_at is None:
+                f.reinspect_form = forms.ReinspectForm(supervisors=supervisors, auto_id=f"re{f.pk}-%s",
+                                                       initial={"planned_on": clock.today()})
+    return findings
 
 
 def _inspection_context(request, item, answers=None, notes=None) -> dict:
@@ -328,8 +335,7 @@ def _inspection_context(request, item, answers=None, notes=None) -> dict:
         row["chosen"] = (answers or {}).get(code) or (row["result"].answer if row["result"] else "")
         row["note"] = (notes or {}).get(code) or (row["result"].note if row["result"] else "")
     return {"inspection": item, "rows": rows, "can_fill": rules.fills_inspection(request.user, item),
-            "findings": item.findings.select_related("item", "rectification"),
-            "reinspect_form": _reinspect_form(request.user),
+            "findings": _findings(request.user, item),
             "choices": [("pass", _("Pass")), ("fail", _("Fail")), ("na", _("N/A"))]}
 
 
