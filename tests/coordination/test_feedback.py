@@ -128,11 +128,13 @@ def test_answer_names_the_field_in_error_and_changes_nothing(coord_bank, raised)
     assert entry.status == FeedbackEntry.Status.OPEN and entry.answer == ""
 
 
-def test_the_chair_answers_and_the_follow_up_resolves_the_case(coord_bank, raised):
+def test_the_chair_answers_and_the_follow_up_resolves_the_case(coord_bank, raised,
+                                                               django_capture_on_commit_callbacks):
     b = coord_bank
     case, entry = raised()
     held(b, entry.meeting)
-    entry = answer(b, entry, user="leader1", follow_up_department=None, follow_up_person=b.users["pfb1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = answer(b, entry, user="leader1", follow_up_department=None, follow_up_person=b.users["pfb1"])
     assert entry.status == FeedbackEntry.Status.ANSWERED and entry.answered_by == b.users["leader1"]
     assert Notification.objects.filter(recipient=b.users["pfb1"], title__contains=case.number).exists()
     with pytest.raises(ValidationError, match="already been answered"):
@@ -144,7 +146,8 @@ def test_the_chair_answers_and_the_follow_up_resolves_the_case(coord_bank, raise
     with pytest.raises(ValidationError) as exc:
         services.complete_feedback(b.users["pfb1"], entry, note=" ")
     assert "note" in exc.value.message_dict
-    services.complete_feedback(b.users["pfb1"], entry, note="已下发操作指引并培训")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complete_feedback(b.users["pfb1"], entry, note="已下发操作指引并培训")
     case.refresh_from_db()
     entry.refresh_from_db()
     assert entry.status == FeedbackEntry.Status.DONE and entry.done_by == b.users["pfb1"]
