@@ -3,8 +3,6 @@ meeting is an agenda entry of the branch's next meeting; the meeting answers it 
 up; the case stays open until the follow-up is done, then the outlet reads the answer on its case.
 Meetings keep notes and other business. Services, the API (refusing what the form refuses), pages."""
 
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
@@ -16,6 +14,7 @@ from branchops.coordination.models import FeedbackEntry, Meeting
 from branchops.core import clock
 from branchops.core.models import Notification
 from branchops.core.workdays import add_working_days
+from branchops.org import services as org
 from tests.coordination.conftest import hold
 
 URL = "/api/v1/coordination/"
@@ -109,7 +108,6 @@ def test_answer_names_the_field_in_error_and_changes_nothing(coord_bank, raised)
     b = coord_bank
     _case, entry = raised()
     held(b, entry.meeting)
-    other_branch_dept = b.o11 and None
     cases_ = [
         ({"answer": "  "}, "answer"),
         ({"follow_up_department": None}, "follow_up_department"),
@@ -117,7 +115,6 @@ def test_answer_names_the_field_in_error_and_changes_nothing(coord_bank, raised)
         ({"follow_up_due": clock.today()}, "follow_up_due"),
         ({"follow_up_department": None, "follow_up_person": b.users["staff11"]}, "follow_up_person"),
     ]
-    assert other_branch_dept is None
     for extra, field in cases_:
         with pytest.raises(ValidationError) as exc:
             answer(b, entry, **extra)
@@ -206,3 +203,114 @@ def test_notes_are_written_by_the_secretariat_until_the_minutes_close(coord_bank
     services.close_meeting(b.users["sec1"], meeting)
     with pytest.raises(ValidationError, match="closed"):
         services.edit_notes(b.users["sec1"], Meeting.objects.get(pk=meeting.pk), "迟到的修改")
+
+
+# --- the API refuses what the form refuses ------------------------------------------------------
+
+def test_api_answer_refusals_change_nothing(api, coord_bank, raised):
+    b = coord_bank
+    _case, entry = raised()
+    url = f"{URL}feedback/{entry.pk}/actions/answer"
+    good = {"answer": "统一下发指引", "follow_up_department_id": b.ops.pk, "follow_up_due": due().isoformat()}
+    services.freeze_agenda(b.users["sec1"], entry.meeting)
+    r = post(api(b.users["sec1"]), url, good)  # before the meeting's day
+    assert r.status_code == 400 and "held_on" in r.json()["detail"], r.content
+    hold(b, entry.meeting)
+    good["follow_up_due"] = due().isoformat()  # the clock is now on the meeting's day
+    sub_branch_dept = org.save_department(None, institution=b.sb1, code="SB1OPS", name="福田支行运营部")
+    for extra, field in [({"answer": ""}, "answer"),
+                         ({"follow_up_department_id": 999999}, "follow_up_department_id"),
+                         ({"follow_up_department_id": sub_branch_dept.pk}, "follow_up_department"),
+                         ({"follow_up_department_id": None, "follow_up_person_id": b.users["staff11"].pk},
+                          "follow_up_person"),
+                         ({"follow_up_due": clock.today().isoformat()}, "follow_up_due"),
+                         ({"follow_up_due": "2026-13-40"}, "follow_up_due")]:
+        r = post(api(b.users["sec1"]), url, {**good, **extra})
+        assert r.status_code in (400, 422), (extra, r.content)
+        assert field in r.content.decode(), (extra, r.content)
+    assert post(api(b.users["icc1"]), url, good).status_code == 403  # reads minutes, answers nothing
+    assert post(api(b.users["staff12"]), url, good).status_code == 404  # an outlet reads its case, not the minutes
+    assert post(api(b.users["sec1"]), f"{URL}feedback/{entry.pk}/actions/nonsense", good).status_code == 404
+    entry.refresh_from_db()
+    assert entry.status == FeedbackEntry.Status.OPEN and entry.answer == ""
+    r = post(api(b.users["sec1"]), url, good)
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "answered" and r.json()["follow_up_department"]["id"] == b.ops.pk
+
+
+def test_api_journey_feedback_answer_done_case_resolved(api, coord_bank, raised):
+    b = coord_bank
+    case, entry = raised()
+    meeting = entry.meeting
+    data = api(b.users["sec1"]).get(f"{URL}meetings/{meeting.pk}").json()
+    assert [f["case"]["number"] for f in data["feedback"]] == [case.number] and data["agenda"] == []
+    assert data["feedback"][0]["allowed_actions"] == [] and "notes" in data["allowed_actions"]
+    r = post(api(b.users["sec1"]), f"{URL}meetings/{meeting.pk}/actions/notes", {"notes": "其他事项：年终决算"})
+    assert r.status_code == 200 and r.json()["notes"] == "其他事项：年终决算"
+    assert post(api(b.users["icc1"]), f"{URL}meetings/{meeting.pk}/actions/notes", {"notes": "x"}).status_code == 403
+    held(b, meeting)
+    data = api(b.users["sec1"]).get(f"{URL}meetings/{meeting.pk}").json()
+    assert data["feedback"][0]["allowed_actions"] == ["answer"]
+    r = post(api(b.users["sec1"]), f"{URL}feedback/{entry.pk}/actions/answer",
+             {"answer": "统一下发指引", "follow_up_person_id": b.users["pfb1"].pk, "follow_up_due": due().isoformat()})
+    assert r.status_code == 200, r.content
+    done_url = f"{URL}feedback/{entry.pk}/actions/done"
+    assert post(api(b.users["icc1"]), done_url, {"note": "完成"}).status_code == 403
+    r = post(api(b.users["pfb1"]), done_url, {"note": ""})
+    assert r.status_code == 400 and "note" in r.json()["detail"]
+    assert api(b.users["staff12"]).get(f"/api/v1/cases/{case.pk}").json()["status"] == "in_progress"
+    r = post(api(b.users["pfb1"]), done_url, {"note": "已下发"})
+    assert r.status_code == 200 and r.json()["status"] == "done" and r.json()["allowed_actions"] == []
+    seen = api(b.users["staff12"]).get(f"/api/v1/cases/{case.pk}").json()
+    assert seen["status"] == "resolved" and "统一下发指引" in seen["resolution"]
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+def test_meeting_page_answers_and_the_minutes_carry_feedback_and_notes(client, coord_bank, raised):
+    b = coord_bank
+    case, entry = raised()
+    meeting = entry.meeting
+    services.edit_notes(b.users["sec1"], meeting, "其他事项：<b>年终</b>决算")
+    held(b, meeting)
+    client.force_login(b.users["sec1"])
+    page = client.get(f"/coordination/meetings/{meeting.pk}/").content.decode()
+    assert f'data-feedback="{entry.pk}"' in page and 'data-form="feedback-answer"' in page
+    assert 'data-form="notes"' in page
+    url = f"/coordination/feedback/{entry.pk}/answer/"
+    form = {"answer": "统一下发指引", "follow_up_department": b.pfb.pk, "follow_up_due": due().isoformat()}
+    client.post(url, {**form, "follow_up_due": ""})  # the form refuses: nothing changes
+    assert FeedbackEntry.objects.get(pk=entry.pk).status == FeedbackEntry.Status.OPEN
+    client.post(url, {**form, "follow_up_due": clock.today().isoformat()})  # the service refuses
+    assert FeedbackEntry.objects.get(pk=entry.pk).status == FeedbackEntry.Status.OPEN
+    r = client.post(url, form)
+    assert r.status_code == 302 and FeedbackEntry.objects.get(pk=entry.pk).status == FeedbackEntry.Status.ANSWERED
+    minutes = client.get(f"/coordination/meetings/{meeting.pk}/minutes/").content.decode()
+    assert f'data-minutes-feedback="{entry.pk}"' in minutes and "统一下发指引" in minutes
+    assert "&lt;b&gt;年终&lt;/b&gt;" in minutes  # escaped
+    client.force_login(b.users["staff12"])  # an outlet: no minutes, no feedback of others on the meeting page
+    assert client.get(f"/coordination/meetings/{meeting.pk}/minutes/").status_code == 404
+    assert client.post(f"/coordination/feedback/{entry.pk}/done/", {"note": "x"}).status_code == 404
+    client.force_login(b.users["pfb1"])
+    assert 'data-form="feedback-done"' in client.get(f"/coordination/meetings/{meeting.pk}/").content.decode()
+    client.post(f"/coordination/feedback/{entry.pk}/done/", {"note": "已下发并培训"})
+    client.force_login(b.users["staff12"])
+    assert "统一下发指引" in client.get(case.get_absolute_url()).content.decode()  # the outlet sees the answer
+
+
+def test_minutes_docx_has_feedback_and_other_business(coord_bank, raised):
+    pytest.importorskip("docx")
+    import io
+
+    from docx import Document
+
+    from branchops.coordination.minutes import build_minutes_docx
+
+    b = coord_bank
+    _case, entry = raised()
+    services.edit_notes(b.users["sec1"], entry.meeting, "年终决算安排")
+    held(b, entry.meeting)
+    answer(b, entry)
+    text = "\n".join(p.text for p in Document(io.BytesIO(build_minutes_docx(Meeting.objects.get(pk=entry.meeting_id)))).paragraphs)
+    assert "网点反映问题" in text and "由运行管理部统一下发操作指引" in text and "运行管理部" in text
+    assert "其他事项" in text and "年终决算安排" in text
