@@ -165,6 +165,19 @@ def test_the_follow_up_department_reports_done(coord_bank, raised):
     assert Case.objects.get(pk=case.pk).status == Status.RESOLVED
 
 
+def test_a_case_settled_meanwhile_still_gets_the_answer(coord_bank, raised):
+    b = coord_bank
+    case, entry = raised()
+    held(b, entry.meeting)
+    entry = answer(b, entry)
+    case = cases.resolve_case(b.users["sec1"], Case.objects.get(pk=case.pk), outcome=Outcome.ANSWERED,
+                              resolution="已电话答复网点")
+    services.complete_feedback(b.users["sec1"], entry, note="已下发")
+    case.refresh_from_db()
+    assert case.status == Status.RESOLVED and case.outcome == Outcome.ANSWERED  # not resolved twice
+    assert FeedbackEntry.objects.get(pk=entry.pk).status == FeedbackEntry.Status.DONE
+
+
 def test_closing_defers_unanswered_feedback_to_the_next_meeting(coord_bank, raised):
     b = coord_bank
     case_a, first = raised("反馈甲")

@@ -517,7 +517,10 @@ def resolve_from_meeting(actor, case: Case, answer: str) -> Case:
         raise ValidationError(_("Only outlet feedback is raised to the coordination meeting."))
     if not (answer or "").strip():
         raise ValidationError({"answer": _("The meeting's answer is missing.")})
-    _resolve(actor, case, Outcome.TO_MEETING, answer)
+    if case.is_open:
+        _resolve(actor, case, Outcome.TO_MEETING, answer)
+    else:  # settled another way meanwhile (answered directly, cancelled): the answer still reaches the outlet
+        record_timeline(actor, case, "commented", answer.strip()[:500])
     told = {case.first_contact_owner_id, getattr(actor, "pk", None)}
     for user in [case.requester, *_users_with_role(Role.OUTLET_HEAD, [case.institution])]:
         if user is not None and user.pk not in told:
