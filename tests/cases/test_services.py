@@ -64,7 +64,8 @@ def test_feedback_goes_to_secretariat_and_is_triaged(cases_bank):
     with pytest.raises(PermissionDenied):
         services.triage_feedback(b.users["staff12"], case, "to_meeting")
     case = services.triage_feedback(b.users["sec1"], case, "to_meeting", note="提交第12期运营沟通会")
-    assert case.status == Status.RESOLVED and case.outcome == "to_meeting"
+    # On the next meeting's agenda (tests/coordination/test_feedback.py): open until the answer is done.
+    assert case.status == Status.IN_PROGRESS and case.outcome == ""
 
 
 def test_transitions_are_guarded(complaint, cases_bank):

@@ -109,13 +109,14 @@ def test_meeting_actions_in_the_api_and_on_the_page(api, client, coord_bank, dra
     b = coord_bank
     meeting = services.submit_item(b.users["pfb1"], draft()).meeting
     url = f"{URL}meetings/{meeting.pk}"
-    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["freeze", "chair", "attendance", "reorder"]
+    assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["freeze", "chair", "attendance", "reorder",
+                                                                    "notes"]
     assert ok(api(b.users["pfb1"]).get(url))["allowed_actions"] == []
     page = api(b.users["sec1"]).get(f"/coordination/meetings/{meeting.pk}/")
-    assert {k for k, v in page.context["can"].items() if v} == {"freeze", "chair", "attendance", "reorder"}
+    assert {k for k, v in page.context["can"].items() if v} == {"freeze", "chair", "attendance", "reorder", "notes"}
     services.freeze_agenda(b.users["sec1"], meeting)
     assert ok(api(b.users["sec1"]).get(url))["allowed_actions"] == ["chair", "attendance", "consent", "reorder",
-                                                                    "close"]
+                                                                    "notes", "close"]
 
 
 def test_patching_one_rule_changes_the_page_the_api_and_the_service_together(api, client, coord_bank, draft,

@@ -21,6 +21,7 @@ from branchops.coordination.models import ReviewDimension, ReviewRemit, ReviewRe
 from branchops.coordination.models import Settings as CoordinationSettings
 from branchops.core import clock
 from branchops.core import services as core
+from branchops.core.workdays import add_working_days
 from branchops.org import services as org
 from branchops.org.models import Level
 from branchops.org.roles import Role
@@ -121,6 +122,7 @@ def _coordination(b: Org) -> None:
         coordination.give_opinion(u["icc1"], item, recommendation="approve",
                                   lines=[{"dimension": ReviewDimension.objects.get(code="compliance"),
                                           "concern": False}])
+    cases.triage_feedback(u["sec1"], b.feedback12, "to_meeting")  # a feedback entry of the meeting
     coordination.freeze_agenda(u["sec1"], b.meeting)
     b.waiting = coordination.submit_item(u["pfb1"], _item(b, "网点海报更换"))  # the next meeting's agenda
     b.draft = _item(b, "尚未提交的草稿")
@@ -132,6 +134,9 @@ def _coordination(b: Org) -> None:
     b.conditional = coordination.record_decision(u["sec1"], conditional, "conditional", conditions=[
         {"text": "补充风险提示话术", "owner_department": b.pfb, "proof": "修订后的话术文本"}])
     b.condition = b.conditional.conditions.get()
+    b.feedback_entry = coordination.answer_feedback(
+        u["sec1"], b.meeting.feedback_entries.get(case=b.feedback12), answer="统一更换叫号机",
+        follow_up_department=b.pfb, follow_up_due=add_working_days(clock.today(), 3))
     coordination.release_item(u["sec1"], b.released, override_reason="矩阵测试")
     b.released.refresh_from_db()
     b.wo11 = b.released.work_orders.get(institution=b.o11)

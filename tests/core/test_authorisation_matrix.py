@@ -215,6 +215,12 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
         404: "sec_gz rev_gz leader_gz admin_gz",
     },
+    "POST /api/v1/coordination/feedback/{pk}/actions/{action}": {  # the follow-up reported done
+        200: "sec1 pfb1 admin1",
+        401: "anon",
+        403: "icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     "POST /api/v1/coordination/items": {
         201: "sec1 pfb1 sub_cpp",
         400: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
@@ -425,6 +431,11 @@ EXPECTED = {
         302: "anon sec1 admin1",
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp head21 staff21 sb2mgr",
         404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "coordination:feedback_action": {
+        302: "anon sec1 pfb1 admin1",
+        403: "icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "coordination:meeting_new": {
         302: "anon sec1 admin1 sec_gz admin_gz",
@@ -794,6 +805,8 @@ PROBES = {
         lambda b: f"{API}/coordination/conditions/{b.condition.pk}/met", {"evidence": "已修订"}),
     "POST /api/v1/coordination/conditions/{pk}/signoff": _post(
         lambda b: f"{API}/coordination/conditions/{b.condition.pk}/signoff", {"accept": True}),
+    "POST /api/v1/coordination/feedback/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/coordination/feedback/{b.feedback_entry.pk}/actions/done", {"note": "已更换"}),
     "GET /api/v1/coordination/meetings": _get(lambda b: f"{API}/coordination/meetings"),
     "POST /api/v1/coordination/meetings": _post(lambda b: f"{API}/coordination/meetings",
                                                 lambda b: {"held_on": str(b.draft.window_start)}),
@@ -878,6 +891,8 @@ PROBES = {
     "coordination:minutes": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/minutes/"),
     "coordination:minutes_docx": _get(lambda b: f"/coordination/meetings/{b.meeting.pk}/minutes.docx"),
     "coordination:meeting_action": _post(lambda b: f"/coordination/meetings/{b.meeting.pk}/close/", form=True),
+    "coordination:feedback_action": _post(lambda b: f"/coordination/feedback/{b.feedback_entry.pk}/done/",
+                                          {"note": "已更换"}, form=True),
     "coordination:verify": _get(lambda b: "/coordination/verify/"),
     "dispatch/items/<int:item_pk>/": _get(lambda b: f"/dispatch/items/{b.released.pk}/"),
     "dispatch:work_orders": _get(lambda b: "/dispatch/"),

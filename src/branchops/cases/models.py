@@ -504,6 +504,7 @@ VERB_LABELS = {  # lazy: registered with core.audit at start-up
     "called_back": _("Customer called back"),
     "verified": _("Rectification verified"),
     "triaged": _("Triaged"),
+    "raised_to_meeting": _("Raised to the coordination meeting"),
     "linked": _("Linked"),
     "attached": _("File attached"),
     "marked_major": _("Marked as major complaint"),

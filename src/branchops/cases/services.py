@@ -36,7 +36,7 @@ from branchops.org.queries import branch_of
 from branchops.org.roles import Role
 from branchops.org.scope import in_scope
 
-from . import rules, sla
+from . import rules, signals, sla
 from .models import (
     CODE_FIELDS,
     COMPLAINT_CHANNELS,
@@ -477,8 +477,10 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
         errors["outcome"] = _("Choose an outcome.")
     elif outcome == Outcome.ON_THE_SPOT and case.case_type != CaseType.COMPLAINT:
         errors["outcome"] = _("Only complaints are resolved on the spot.")
-    elif outcome == Outcome.TO_MEETING and case.case_type != CaseType.FEEDBACK:
-        errors["outcome"] = _("Only outlet feedback is raised to the coordination meeting.")
+    elif outcome == Outcome.TO_MEETING:
+        # Set only when the meeting's answer has been followed up (resolve_from_meeting).
+        errors["outcome"] = _("Raise feedback to the coordination meeting by triaging it: the meeting's answer "
+                              "resolves it.")
     if not (resolution or "").strip():
         errors["resolution"] = _("Describe how the case was resolved.")
     errors |= length_errors(resolution=(resolution, MAX_TEXT))
@@ -486,6 +488,11 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
         errors["__all__"] = _("Resume the clock before resolving.")
     if errors:
         raise ValidationError(errors)
+    _resolve(actor, case, outcome, resolution)
+    return case
+
+
+def _resolve(actor, case: Case, outcome: str, resolution: str) -> None:
     TRANSITIONS.apply(case, "resolve")
     now = clock.now()
     case.outcome, case.resolution, case.resolved_at = outcome, resolution.strip(), now
@@ -498,6 +505,28 @@ def resolve_case(actor, case: Case, *, outcome: str, resolution: str,
     if case.first_contact_owner_id and case.first_contact_owner != actor:
         notify(case.first_contact_owner, _("Case %(number)s was resolved") % {"number": case.number},
                url=case.get_absolute_url())
+
+
+@transaction.atomic
+def resolve_from_meeting(actor, case: Case, answer: str) -> Case:
+    """The coordination meeting's answer to feedback raised to it, once its follow-up is done: the
+    case is resolved with it, and the outlet (who raised it and the outlet's head) is told. The
+    caller (coordination) has checked who may report the follow-up done."""
+    case = _lock(case)
+    if case.case_type != CaseType.FEEDBACK:
+        raise ValidationError(_("Only outlet feedback is raised to the coordination meeting."))
+    if not (answer or "").strip():
+        raise ValidationError({"answer": _("The meeting's answer is missing.")})
+    if case.is_open:
+        _resolve(actor, case, Outcome.TO_MEETING, answer)
+    else:  # settled another way meanwhile (answered directly, cancelled): the answer still reaches the outlet
+        record_timeline(actor, case, "commented", answer.strip()[:500])
+    told = {case.first_contact_owner_id, getattr(actor, "pk", None)}
+    for user in [case.requester, *_users_with_role(Role.OUTLET_HEAD, [case.institution])]:
+        if user is not None and user.pk not in told:
+            told.add(user.pk)
+            notify(user, _("The coordination meeting answered your feedback %(number)s") % {"number": case.number},
+                   url=case.get_absolute_url())
     return case
 
 
@@ -839,13 +868,38 @@ def triage_feedback(actor, case: Case, action: str, *, answer: str = "", departm
     elif action == "assign":
         case = assign_case(actor, case, department=department, note=note, expected_version=expected_version)
     elif action == "to_meeting":
-        case = resolve_case(actor, case, outcome=Outcome.TO_MEETING,
-                            resolution=note or _("Put on the next coordination meeting's agenda."),
-                            expected_version=expected_version)
+        case = _raise_to_meeting(actor, case, note, expected_version)
     else:
         raise ValidationError({"action": _("Choose answer, assign or put on the meeting agenda.")})
     record_timeline(actor, case, "triaged", {"answer": _("Answered"), "assign": _("Handed to a department"),
                                              "to_meeting": _("Raised to the coordination meeting")}[action])
+    return case
+
+
+def _raise_to_meeting(actor, case: Case, note: str, expected_version: int | None) -> Case:
+    """The case stays open (in progress) on the agenda of the branch's next meeting until the
+    meeting's answer is followed up; coordination receives the hand-over (cases imports it not)."""
+    case = _lock(case, expected_version)
+    _require_manage(actor, case)
+    if not case.is_open:
+        raise ValidationError(_("Only open feedback can be raised to the meeting."))
+    check_lengths(note=(note, MAX_TEXT))
+    if case.status != Status.IN_PROGRESS:
+        TRANSITIONS.apply(case, "start")
+        fields = ["status"]
+        if case.responded_at is None:
+            case.responded_at = clock.now()
+            fields.append("responded_at")
+        _save(actor, case, fields)
+    replies = [r for _receiver, r in signals.feedback_raised_to_meeting.send(
+        sender=Case, actor=actor, case=case, note=(note or "").strip()) if r is not None]
+    if not replies:
+        raise ValidationError(_("No coordination meeting takes feedback here."))
+    record_timeline(actor, case, "raised_to_meeting", _("On the agenda of %(meeting)s") % {
+        "meeting": "、".join(str(r) for r in replies)})
+    if case.first_contact_owner_id and case.first_contact_owner != actor:
+        notify(case.first_contact_owner, _("Your feedback %(number)s is on the agenda of %(meeting)s") % {
+            "number": case.number, "meeting": "、".join(str(r) for r in replies)}, url=case.get_absolute_url())
     return case
 
 

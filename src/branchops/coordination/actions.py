@@ -15,7 +15,7 @@ from branchops.core.actions import Action, ActionTable, rule
 from branchops.core.api import ActionInput, VersionedInput
 
 from . import forms, rules, schemas, services
-from .models import Meeting
+from .models import FeedbackEntry, Meeting
 
 
 def _when(state):
@@ -103,7 +103,22 @@ MEETING_ACTIONS = ActionTable([
                "n": len(decided)}),
     Action("reorder", allowed=runs, state=_status_in(*rules.OPEN_AGENDA), form=forms.AgendaItemForm,
            schema=schemas.ReorderIn, run=_call(services.reorder_agenda), done=_("Agenda reordered.")),
+    Action("notes", allowed=runs, state=_status_in(M.PLANNED, M.FROZEN, M.HELD), form=forms.NotesForm,
+           schema=schemas.NotesIn, run=_call(services.edit_notes), done=_("Notes and other business saved.")),
     Action("close", allowed=runs, state=_move(rules.MEETING_FLOW, "close"),
            form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.close_meeting),
            done=_("Minutes closed.")),
+])
+
+F = FeedbackEntry.Status
+
+# A feedback entry of a meeting: on the meeting page (``feedback_<name>``) and under /feedback/ in the API.
+FEEDBACK_ACTIONS = ActionTable([
+    Action("answer", allowed=rule(rules, "answers_feedback"),
+           state=_when(lambda e: e.status == F.OPEN and e.meeting.status in rules.DECIDING),
+           form=forms.FeedbackAnswerForm, schema=schemas.FeedbackAnswerIn, run=_call(services.answer_feedback),
+           done=_("Answer recorded: the follow-up owner has been told.")),
+    Action("done", allowed=rule(rules, "follows_up"), state=_status_in(F.ANSWERED),
+           form=forms.FeedbackDoneForm, schema=schemas.FeedbackDoneIn, run=_call(services.complete_feedback),
+           done=_("Follow-up done: the feedback case is resolved with the meeting's answer.")),
 ])

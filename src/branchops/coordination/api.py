@@ -30,7 +30,7 @@ from branchops.org.models import Cluster, Department, Level, OutletType
 from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
-from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
 from .models import (
     Condition,
     Decision,
@@ -689,6 +689,25 @@ class QuorumOut(Schema):
     review_departments_absent: list[Ref]
 
 
+class FeedbackOut(Schema):
+    id: int
+    case: NumberRef
+    title: str
+    institution: Ref
+    status: str
+    note: str
+    deferred_from: MeetingRef | None
+    deferred_to: MeetingRef | None
+    answer: str
+    follow_up_department: Ref | None
+    follow_up_person: PersonOut | None
+    follow_up_due: date | None
+    answered_at: datetime | None
+    done_note: str
+    done_at: datetime | None
+    allowed_actions: list[str] = ACTIONS_FIELD
+
+
 class MeetingDetailOut(MeetingFields):
     branch: Ref
     chair: PersonOut | None
@@ -696,7 +715,20 @@ class MeetingDetailOut(MeetingFields):
     quorum: QuorumOut
     notes: str
     agenda: list[AgendaItemOut]
+    feedback: list[FeedbackOut] = Field(description="Outlets' feedback raised to the meeting (readers of minutes).")
     allowed_actions: list[str] = ACTIONS_FIELD
+
+
+def _feedback(user, e) -> dict:
+    later = getattr(e, "deferred_to", None) if e.status == e.Status.DEFERRED else None
+    return {"id": e.pk, "case": {"id": e.case.pk, "number": e.case.number}, "title": e.case.title,
+            "institution": _ref(e.case.institution), "status": e.status, "note": e.note,
+            "deferred_from": _meeting_ref(e.deferred_from.meeting) if e.deferred_from_id else None,
+            "deferred_to": _meeting_ref(later.meeting) if later else None,
+            "answer": e.answer, "follow_up_department": _ref(e.follow_up_department),
+            "follow_up_person": _person(e.follow_up_person), "follow_up_due": e.follow_up_due,
+            "answered_at": e.answered_at, "done_note": e.done_note, "done_at": e.done_at,
+            "allowed_actions": FEEDBACK_ACTIONS.allowed(user, e)}
 
 
 def _meeting(m: Meeting, items: int) -> dict:
@@ -719,6 +751,7 @@ def _meeting_detail(user, meeting: Meeting) -> dict:
                  "consent": i.status == ItemStatus.SUBMITTED and services.is_consent(i)} for i in agenda],
         allowed_actions=MEETING_ACTIONS.allowed(user, meeting),
         quorum=_quorum(meeting),
+        feedback=[_feedback(user, e) for e in queries.feedback_entries(user, meeting)],
     )
     return data
 
@@ -809,6 +842,14 @@ def meeting_action(request, pk: Id, action: str, payload: schemas.MeetingActionI
     meeting = queries.access_meeting(request.user, pk)
     run_action(MEETING_ACTIONS, request.user, meeting, action, payload)
     return _meeting_detail(request.user, _access_meeting(request.user, pk))
+
+
+@router.post("/feedback/{int:pk}/actions/{action}", response=FeedbackOut,
+             summary="Feedback on a meeting's agenda: " + ", ".join(FEEDBACK_ACTIONS.names()))
+def feedback_action(request, pk: Id, action: str, payload: schemas.FeedbackActionIn | None = None):
+    entry = queries.access_feedback(request.user, pk)
+    run_action(FEEDBACK_ACTIONS, request.user, entry, action, payload)
+    return _feedback(request.user, queries.access_feedback(request.user, pk))
 
 
 # --- register figures and verification ---------------------------------------------------------

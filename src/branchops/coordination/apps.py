@@ -15,6 +15,7 @@ class CoordinationConfig(AppConfig):
         from .models import VERB_LABELS
 
         register_verbs(VERB_LABELS)
+        from branchops.cases.signals import feedback_raised_to_meeting
         from branchops.core import periodic
         from branchops.dispatch import queries as dispatch
         from branchops.dispatch.signals import work_order_changed
@@ -25,6 +26,7 @@ class CoordinationConfig(AppConfig):
             check_conditions,
             create_settings,
             freeze_due_agendas,
+            on_feedback_raised,
             on_work_order_changed,
             remind_reviewers,
         )
@@ -34,6 +36,7 @@ class CoordinationConfig(AppConfig):
         periodic.register("coordination.opinion_reminders", remind_reviewers)
         dispatch.register_load_source(pending_loads)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
+        feedback_raised_to_meeting.connect(on_feedback_raised, dispatch_uid="coordination-feedback-to-meeting")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")
         nav.register_work_section("coordination-unheld-meetings", unheld_meetings_section, 150)
         nav.register(nav.NavItem("coordination", _("Coordination"), "coordination:register", "people",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from .models import Decision, Item, ItemAttachment, Meeting, Opinion, ReviewDimension
+from .models import Decision, FeedbackEntry, Item, ItemAttachment, Meeting, Opinion, ReviewDimension
 from .queries import review_gap
 from .services import branch_of, remit_of
 
@@ -443,3 +443,48 @@ class AgendaItemForm(MeetingActionForm):
         if 0 <= j < len(order):
             order[i], order[j] = order[j], order[i]
         return {"item_ids": order}
+
+
+class NotesForm(MeetingActionForm):
+    notes = forms.CharField(label=_("notes and other business (其他事项)"), required=False, max_length=10_000,
+                            widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, meeting: Meeting, **kwargs):
+        kwargs.setdefault("initial", {"notes": meeting.notes})
+        super().__init__(*args, meeting=meeting, **kwargs)
+
+    def action_data(self) -> dict:
+        return {"notes": self.cleaned_data["notes"]}
+
+
+class FeedbackForm(forms.Form):
+    """An action on a feedback entry of the meeting."""
+
+    def __init__(self, *args, entry: FeedbackEntry, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class FeedbackAnswerForm(FeedbackForm):
+    answer = forms.CharField(label=_("the meeting's answer"), max_length=10_000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+    follow_up_department = forms.ModelChoiceField(label=_("follow-up department"), required=False,
+                                                  queryset=Department.objects.none())
+    follow_up_person = StaffUserChoiceField(label=_("follow-up person"), required=False,
+                                            queryset=User.objects.none())
+    follow_up_due = forms.DateField(label=_("follow-up due"), widget=DateInput())
+
+    def __init__(self, *args, entry: FeedbackEntry, **kwargs):
+        super().__init__(*args, entry=entry, **kwargs)
+        branch = entry.meeting.branch
+        self.fields["follow_up_department"].queryset = Department.objects.filter(institution=branch, is_active=True)
+        self.fields["follow_up_person"].queryset = (
+            User.objects.filter(is_active=True, staff__is_active=True, staff__institution=branch)
+            .select_related("staff__department").order_by("staff__department__code", "staff__staff_no"))
+
+
+class FeedbackDoneForm(FeedbackForm):
+    note = forms.CharField(label=_("what was done"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))

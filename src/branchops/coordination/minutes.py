@@ -57,6 +57,30 @@ def _field(doc, label: str, value: str):
     return p
 
 
+def _add_feedback(doc, meeting: Meeting, section: int) -> bool:
+    """The outlets' feedback raised to the meeting, each with the meeting's answer and who follows it up."""
+    entries = list(meeting.feedback_entries.select_related(
+        "case__institution", "follow_up_department", "follow_up_person__staff__department",
+        "follow_up_person__staff__institution").order_by("id"))
+    if not entries:
+        return False
+    doc.add_heading(f"{_section(section)}网点反映问题", level=1)
+    for n, e in enumerate(entries, start=1):
+        doc.add_heading(f"（{n}）{e.case.title}", level=2)
+        _field(doc, "反映编号", e.case.number)
+        _field(doc, "反映网点", e.case.institution.name)
+        if not e.answer:
+            _field(doc, "处理情况", e.get_status_display())
+            continue
+        _field(doc, "会议答复", e.answer)
+        owners = [x for x in (_person(e.follow_up_person) if e.follow_up_person_id else "",
+                              e.follow_up_department.name if e.follow_up_department_id else "") if x]
+        _field(doc, "跟进落实", f"{'、'.join(owners)}；完成时限：{_day(e.follow_up_due)}")
+        if e.done_at:
+            _field(doc, "落实情况", e.done_note)
+    return True
+
+
 def build_minutes_docx(meeting: Meeting) -> bytes:
     """The minutes: date, location, chair, attendees, then every agenda item in order with its
     decision, reasons, conditions and approval number; items decided in the consent block are noted."""
@@ -138,8 +162,11 @@ def build_minutes_docx(meeting: Meeting) -> bytes:
                 number = "—"
             _field(doc, "审批编号", number)
 
+        section = 3
+        if _add_feedback(doc, meeting, section):
+            section += 1
         if meeting.notes.strip():
-            doc.add_heading(f"{_section(3)}其他事项", level=1)
+            doc.add_heading(f"{_section(section)}其他事项", level=1)
             for line in meeting.notes.strip().splitlines():
                 if line.strip():
                     doc.add_paragraph(line.strip())

@@ -123,7 +123,7 @@ class Meeting(TimeStampedModel):
                               related_name="+", verbose_name=_("chair"))
     attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="meetings_attended",
                                        verbose_name=_("attendees"))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes and other business"), blank=True)
     history = HistoricalRecords(m2m_fields=[attendees])
 
     class Meta:
@@ -358,6 +358,53 @@ class Condition(TimeStampedModel):
         return self.text[:60]
 
 
+class FeedbackEntry(TimeStampedModel):
+    """Outlet feedback raised to a meeting (统一收集、向上反映、协商解决): its own kind of agenda entry,
+    not an item to approve. The meeting answers it and names who follows up; the feedback case stays
+    open until that follow-up is reported done. An entry unanswered when its meeting closes is
+    deferred: a new entry carries it to the next meeting."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("On the agenda")
+        ANSWERED = "answered", _("Answered: follow-up under way")
+        DEFERRED = "deferred", _("Deferred to the next meeting")
+        DONE = "done", _("Followed up")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="feedback_entries",
+                                verbose_name=_("meeting"))
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("feedback case"))
+    deferred_from = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="deferred_to", verbose_name=_("deferred from"))
+    note = models.TextField(_("secretariat's note"), blank=True)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("raised by"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    answer = models.TextField(_("the meeting's answer"), blank=True)
+    follow_up_department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT,
+                                             related_name="+", verbose_name=_("follow-up department"))
+    follow_up_person = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+", verbose_name=_("follow-up person"))
+    follow_up_due = models.DateField(_("follow-up due"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("answer recorded by"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    done_note = models.TextField(_("what was done"), blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+", verbose_name=_("reported done by"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("feedback entry")
+        verbose_name_plural = _("feedback entries")
+        ordering = ["meeting", "id"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "case"], name="coord_feedback_once_per_meeting")]
+
+    def __str__(self):
+        return f"{self.case.number} {self.case.title}"
+
+
 class Settings(models.Model):
     """Per-branch settings of the mechanism (one row per branch)."""
 
@@ -398,4 +445,7 @@ VERB_LABELS = {
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
     "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
     "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),
+    "feedback_raised": _("Feedback put on the agenda"), "feedback_answered": _("Feedback answered"),
+    "feedback_deferred": _("Feedback deferred"), "feedback_done": _("Feedback followed up"),
+    "notes_edited": _("Other business edited"),
 }

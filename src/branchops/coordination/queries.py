@@ -18,6 +18,7 @@ from .models import (
     URGENCY_RANK,
     Condition,
     Decision,
+    FeedbackEntry,
     Item,
     ItemStatus,
     Meeting,
@@ -188,6 +189,27 @@ def access_minutes(user, pk) -> Meeting:
     if not reads_minutes(user):
         raise Http404
     return meeting
+
+
+def feedback_entries(user, meeting: Meeting) -> QuerySet:
+    """The outlets' feedback on the meeting's agenda, for readers of minutes (an outlet reads the
+    meeting's answer on its own case)."""
+    if not reads_minutes(user):
+        return FeedbackEntry.objects.none()
+    return (meeting.feedback_entries.select_related(
+        "case__institution", "follow_up_department", "follow_up_person__staff", "deferred_from__meeting",
+        "answered_by__staff", "done_by__staff").prefetch_related("deferred_to__meeting").order_by("id"))
+
+
+def access_feedback(user, pk) -> FeedbackEntry:
+    """A feedback entry of a meeting whose minutes the user reads; 404 otherwise."""
+    meeting_id = FeedbackEntry.objects.filter(pk=pk).values_list("meeting_id", flat=True).first()
+    if meeting_id is None:
+        raise Http404
+    meeting = access_minutes(user, meeting_id)
+    entry = feedback_entries(user, meeting).get(pk=pk)
+    entry.meeting = meeting
+    return entry
 
 
 def meetings_with_counts(user) -> QuerySet:

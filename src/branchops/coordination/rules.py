@@ -171,6 +171,19 @@ def runs(user, meeting) -> bool:
     return plans_meeting(user, meeting.branch)
 
 
+def answers_feedback(user, entry) -> bool:
+    """The secretariat of the meeting, or its chair, records the meeting's answer to feedback."""
+    return runs(user, entry.meeting) or (user.is_authenticated and entry.meeting.chair_id == user.pk)
+
+
+def follows_up(user, entry) -> bool:
+    """The follow-up person, staff of the follow-up department, or the secretariat."""
+    staff = _staff(user)
+    return (entry.follow_up_person_id is not None and entry.follow_up_person_id == user.pk) or (
+        staff is not None and staff.is_active and entry.follow_up_department_id is not None
+        and staff.department_id == entry.follow_up_department_id) or runs(user, entry.meeting)
+
+
 def plans_meeting(user, branch) -> bool:
     return user.has_perm("coordination.run_meeting") and in_scope(user, branch)
 

@@ -150,5 +150,37 @@ class ReorderIn(ActionInput):
     item_ids: IdList = []
 
 
-class MeetingActionIn(AttendanceIn, ReorderIn):
-    """The fields each action reads (attendance: attendee_ids, chair_id; reorder: item_ids)."""
+class NotesIn(ActionInput):
+    notes: str = ""
+
+
+class MeetingActionIn(AttendanceIn, ReorderIn, NotesIn):
+    """The fields each action reads (attendance: attendee_ids, chair_id; reorder: item_ids; notes)."""
+
+
+# --- feedback entries --------------------------------------------------------------------------
+
+class FeedbackAnswerIn(ActionInput):
+    answer: str = ""
+    follow_up_department_id: Id | None = None
+    follow_up_person_id: Id | None = None
+    follow_up_due: Day | None = None
+
+    def data(self, user, entry) -> dict:
+        dept = None
+        if self.follow_up_department_id is not None:
+            dept = Department.objects.filter(pk=self.follow_up_department_id).first()
+            if dept is None:
+                raise ValidationError({"follow_up_department_id": _("Unknown department.")})
+        person = (users([self.follow_up_person_id], "follow_up_person_id")[0]
+                  if self.follow_up_person_id is not None else None)
+        return {"answer": self.answer, "follow_up_department": dept, "follow_up_person": person,
+                "follow_up_due": self.follow_up_due}
+
+
+class FeedbackDoneIn(ActionInput):
+    note: str = ""
+
+
+class FeedbackActionIn(FeedbackAnswerIn, FeedbackDoneIn):
+    """The fields each action reads (answer: answer, follow_up_*; done: note)."""

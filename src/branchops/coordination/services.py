@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branchops.cases import services as case_services
 from branchops.core import clock
 from branchops.core.actions import require
 from branchops.core.services import (
@@ -36,6 +37,7 @@ from . import rules
 from .models import (
     Condition,
     Decision,
+    FeedbackEntry,
     Item,
     ItemAttachment,
     ItemStatus,
@@ -692,11 +694,146 @@ def close_meeting(actor, meeting: Meeting) -> Meeting:
     if undecided.exists():
         raise ValidationError(_("Decide or defer every item first: %(items)s") % {
             "items": "、".join(undecided.values_list("number", flat=True))})
+    _defer_open_feedback(actor, meeting)
     rules.MEETING_FLOW.apply(meeting, "close")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
     record_timeline(actor, meeting, "meeting_closed", _("Minutes closed: %(n)s items decided") % {
         "n": meeting.items.exclude(decision="").count()})
+    return meeting
+
+
+# --- feedback raised to the meeting, and other business --------------------------------------
+
+NOTES_LENGTH = 10_000
+FOLLOW_UP = (FeedbackEntry.Status.OPEN, FeedbackEntry.Status.ANSWERED)  # the case waits on these
+
+
+def on_feedback_raised(sender, *, actor, case, note: str = "", **kwargs) -> Meeting:
+    """Cases' hand-over: the feedback becomes an entry on the agenda of its branch's next meeting."""
+    branch = branch_of(case.institution)
+    if FeedbackEntry.objects.filter(case=case, status__in=FOLLOW_UP).exists():
+        raise ValidationError(_("This feedback is already on a meeting's agenda."))
+    meeting = next_meeting(branch)
+    FeedbackEntry.objects.create(meeting=meeting, case=case, note=note, raised_by=actor)
+    record_timeline(actor, meeting, "feedback_raised", f"{case.number} {case.title}")
+    return meeting
+
+
+def _lock_entry(entry: FeedbackEntry) -> FeedbackEntry:
+    return (FeedbackEntry.objects.select_for_update(of=("self",))
+            .select_related("meeting__branch", "case").get(pk=entry.pk))
+
+
+def _follow_up_errors(meeting: Meeting, department, person, due) -> dict:
+    """Who follows up — an active department or active staff of the meeting's branch — and by when."""
+    errors = {}
+    if department is None and person is None:
+        errors["follow_up_department"] = _("Name who follows up: a department or a person.")
+    if department is not None and (not department.is_active or department.institution_id != meeting.branch_id):
+        errors["follow_up_department"] = _("Choose a department of the meeting's branch.")
+    if person is not None and not User.objects.filter(pk=person.pk, is_active=True, staff__is_active=True,
+                                                      staff__institution=meeting.branch).exists():
+        errors["follow_up_person"] = _("Choose an active member of staff of the meeting's branch.")
+    if due is None:
+        errors["follow_up_due"] = _("Give the follow-up's due date.")
+    else:
+        _check_due_date(due, clock.today(), "follow_up_due", errors)
+    return errors
+
+
+@transaction.atomic
+def answer_feedback(actor, entry: FeedbackEntry, *, answer: str, follow_up_department: Department | None = None,
+                    follow_up_person=None, follow_up_due: date | None = None) -> FeedbackEntry:
+    """The meeting's answer to a feedback entry and who follows it up by when — recorded like a
+    decision: the agenda frozen, on or after the meeting's date, quorate, before the minutes close."""
+    entry = _lock_entry(entry)
+    meeting = entry.meeting
+    require(rules.answers_feedback, actor, entry)
+    if entry.status != FeedbackEntry.Status.OPEN:
+        raise ValidationError(_("This feedback entry has already been answered or deferred."))
+    if meeting.status == Meeting.Status.PLANNED:
+        raise ValidationError(_("Freeze the agenda before answering."))
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The meeting's minutes are closed."))
+    check_meeting_day_reached(meeting)
+    answer = (answer or "").strip()
+    errors = {} if answer else {"answer": _("Write the meeting's answer.")}
+    errors |= length_errors(answer=(answer, NOTES_LENGTH))
+    errors |= _follow_up_errors(meeting, follow_up_department, follow_up_person, follow_up_due)
+    if errors:
+        raise ValidationError(errors)
+    check_quorum(meeting)
+    entry.answer, entry.status = answer, FeedbackEntry.Status.ANSWERED
+    entry.follow_up_department, entry.follow_up_person = follow_up_department, follow_up_person
+    entry.follow_up_due, entry.answered_by, entry.answered_at = follow_up_due, actor, clock.now()
+    stamp_history(entry, actor)
+    entry.save()
+    record_timeline(actor, meeting, "feedback_answered", f"{entry.case.number}：{answer[:300]}")
+    owners = [follow_up_person] if follow_up_person else list(
+        User.objects.filter(is_active=True, staff__department=follow_up_department, staff__is_active=True))
+    for user in owners:
+        notify(user, _("Follow up feedback %(number)s by %(due)s") % {
+            "number": entry.case.number, "due": follow_up_due.isoformat()}, answer, meeting.get_absolute_url())
+    return entry
+
+
+@transaction.atomic
+def complete_feedback(actor, entry: FeedbackEntry, *, note: str) -> FeedbackEntry:
+    """The follow-up owner reports it done: the feedback case is resolved with the meeting's answer
+    and the outlet is told."""
+    entry = _lock_entry(entry)
+    require(rules.follows_up, actor, entry)
+    if entry.status != FeedbackEntry.Status.ANSWERED:
+        raise ValidationError(_("Only an answered feedback entry waits for its follow-up."))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say what was done.")})
+    check_lengths(note=(note, NOTES_LENGTH))
+    entry.status, entry.done_note, entry.done_by, entry.done_at = FeedbackEntry.Status.DONE, note, actor, clock.now()
+    stamp_history(entry, actor)
+    entry.save()
+    case_services.resolve_from_meeting(actor, entry.case, _("%(meeting)s: %(answer)s\nFollow-up: %(note)s") % {
+        "meeting": entry.meeting, "answer": entry.answer, "note": note})
+    record_timeline(actor, entry.meeting, "feedback_done", f"{entry.case.number}：{note[:300]}")
+    return entry
+
+
+def _defer_open_feedback(actor, meeting: Meeting) -> list[FeedbackEntry]:
+    """Entries the closing meeting did not answer move to the next meeting (the seed's way: defer)."""
+    entries = list(meeting.feedback_entries.filter(status=FeedbackEntry.Status.OPEN).select_related("case"))
+    if not entries:
+        return []
+    later = (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
+                                    status=Meeting.Status.PLANNED).order_by("held_on").first()
+             or create_meeting(None, meeting.branch, _week_after(meeting)))
+    for entry in entries:
+        entry.status = FeedbackEntry.Status.DEFERRED
+        stamp_history(entry, actor)
+        entry.save(update_fields=["status", "updated_at"])
+        FeedbackEntry.objects.create(meeting=later, case=entry.case, deferred_from=entry, note=entry.note,
+                                     raised_by=entry.raised_by)
+        record_timeline(actor, later, "feedback_deferred", _("%(case)s deferred from %(meeting)s") % {
+            "case": entry.case.number, "meeting": meeting})
+    return entries
+
+
+@transaction.atomic
+def edit_notes(actor, meeting: Meeting, notes: str) -> Meeting:
+    """Notes and other business (其他事项): the secretariat writes them until the minutes close;
+    each change is kept in the meeting's history and timeline."""
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The minutes are closed."))
+    notes = (notes or "").strip()
+    check_lengths(notes=(notes, NOTES_LENGTH))
+    if notes == meeting.notes:
+        return meeting
+    meeting.notes = notes
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["notes", "updated_at"])
+    record_timeline(actor, meeting, "notes_edited", notes[:300])
     return meeting
 
 

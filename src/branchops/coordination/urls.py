@@ -17,6 +17,7 @@ urlpatterns = [
     path("meetings/<int:pk>/minutes/", views.minutes, name="minutes"),
     path("meetings/<int:pk>/minutes.docx", views.minutes_docx, name="minutes_docx"),
     path("meetings/<int:pk>/<slug:action>/", views.meeting_action, name="meeting_action"),
+    path("feedback/<int:pk>/<slug:action>/", views.feedback_action, name="feedback_action"),
     path("verify/", views.verify, name="verify"),
     path("reviews/", views.reviews_waiting, name="reviews"),
 ]

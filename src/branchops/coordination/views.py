@@ -31,7 +31,7 @@ from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, rules, services
-from .actions import CONDITION_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
 from .models import Condition, Decision, ItemStatus, ItemType, Waiver
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -428,7 +428,39 @@ def meeting_detail(request, pk):
         "chair_form": forms.ChairForm(meeting=meeting, auto_id="chair-%s") if can["chair"] else None,
         "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
         if can["attendance"] else None,
+        "notes_form": forms.NotesForm(meeting=meeting, auto_id="notes-%s") if can["notes"] else None,
+        "feedback": _feedback_rows(request.user, meeting),
     })
+
+
+def _feedback_rows(user, meeting) -> list[dict]:
+    """Each feedback entry with the form of each action the user may take on it now."""
+    rows = []
+    for entry in queries.feedback_entries(user, meeting):
+        entry.meeting = meeting  # the predicates read it
+        can = FEEDBACK_ACTIONS.can(user, entry)
+        rows.append({"entry": entry, "forms": {
+            a.name: a.form(entry=entry, auto_id=f"feedback-{entry.pk}-{a.name}-%s") for a in FEEDBACK_ACTIONS
+            if can[a.name]}})
+    return rows
+
+
+@login_required
+@require_POST
+def feedback_action(request, pk, action):
+    entry = queries.access_feedback(request.user, pk)
+    act = FEEDBACK_ACTIONS.authorize(request.user, entry, action)
+    form = act.form(request.POST, entry=entry)
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+        return redirect(entry.meeting)
+    try:
+        result = act.run(request.user, entry, form.action_data())
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+    else:
+        messages.success(request, act.done_message(result))
+    return redirect(entry.meeting)
 
 
 @login_required
@@ -458,7 +490,7 @@ def minutes(request, pk):
                                    "dimension", "waived_by__staff")))
              .order_by("agenda_order", "id"))
     return render(request, "coordination/minutes.html", {
-        "meeting": meeting, "items": items,
+        "meeting": meeting, "items": items, "feedback": queries.feedback_entries(request.user, meeting),
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution")
         .order_by("staff__department__sort_order", "staff__staff_no"),
     })

@@ -609,8 +609,10 @@ class _Builder:
             case = self.call(triaged, services.triage_feedback, secretary, case, "answer",
                              answer=FEEDBACK_ANSWERS["answer"])
         elif action == "to_meeting":
-            case = self.call(triaged, services.triage_feedback, secretary, case, "to_meeting",
-                             note=FEEDBACK_ANSWERS["to_meeting"])
+            # The demo's history records the meeting's answer without building its agendas (the
+            # demo's meetings are counted: feedback entries there are left to the demo's own piece).
+            case = self.call(triaged, services.resolve_from_meeting, secretary, case,
+                             FEEDBACK_ANSWERS["to_meeting"])
         else:
             case = self.call(triaged, services.triage_feedback, secretary, case, "assign",
                              department=self.dept_objs[dept_code], note="请牵头研究并答复网点")
