@@ -318,7 +318,7 @@ def _inspection(i) -> dict:
             "vetoed": i.vetoed, "template": str(i.template), "reinspects": i.reinspects_id}
 
 
-class ItemRowOut(Schema):
+class InspectionItemRowOut(Schema):
     code: str
     section: str
     text: str
@@ -341,7 +341,7 @@ class FindingOut(Schema):
 
 
 class InspectionDetailOut(InspectionOut):
-    items: list[ItemRowOut]
+    items: list[InspectionItemRowOut]
     findings: list[FindingOut]
     can_fill: bool
 
