@@ -213,7 +213,8 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
     qs = visible_items(user).select_related("department", "meeting").annotate(
         orders=_count(orders),
         orders_done=_count(orders.filter(status="done")),
-        orders_overdue=_count(orders.filter(due_date__lt=today).exclude(status="done")),
+        orders_overdue=_count(orders.filter(due_date__lt=today).exclude(status__in=["done", "cancelled"])),
+        orders_cancelled=_count(orders.filter(status="cancelled")),
         conditions_open=_count(open_conds),
         conditions_overdue=_count(open_conds.filter(due_date__lt=today)),
     )

@@ -948,6 +948,38 @@ def revoke_approval(actor, item: Item, reason: str, *, expected_version: int | N
     item.approval_revoked_at, item.approval_revoked_reason = clock.now(), reason.strip()
     _save(actor, item, ["approval_revoked_at", "approval_revoked_reason"])
     record_timeline(actor, item, "number_revoked", reason.strip())
+    # The work stops where it was sent: each open work order cancelled, each outlet told.
+    cancelled = dispatch.cancel_open_orders(actor, item, _("Approval %(approval)s revoked: %(reason)s") % {
+        "approval": item.approval_number, "reason": reason.strip()})
+    notify(item.submitter, _("Approval %(approval)s of %(number)s revoked") % {
+        "approval": item.approval_number, "number": item.number},
+        _("%(reason)s (%(n)s open work orders cancelled)") % {"reason": reason.strip(), "n": len(cancelled)},
+        url=item.get_absolute_url())
+    return item
+
+
+@transaction.atomic
+def close_item(actor, item: Item, reason: str, *, expected_version: int | None = None) -> Item:
+    """The secretariat closes an item whose loop will not close by itself (a stale item, a plan
+    dropped), with a reason: open work orders are cancelled and their outlets told; the register
+    and the item page show the reason."""
+    require(rules.decides, actor, item, _("Only the secretariat closes items."))
+    item = _lock(item, expected_version)
+    if not rules.closable(item):
+        rules.ITEM_FLOW.check(item, "close_admin")
+        raise ValidationError(_("The item is before the meeting now: decide or defer it first."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for closing.")})
+    check_lengths(reason=(reason, REASON_LENGTH))
+    rules.ITEM_FLOW.apply(item, "close_admin")
+    item.closed_at, item.closed_by, item.close_reason = clock.now(), actor, reason
+    _save(actor, item, ["status", "closed_at", "closed_by", "close_reason"])
+    cancelled = dispatch.cancel_open_orders(actor, item, _("Item %(number)s closed: %(reason)s") % {
+        "number": item.number, "reason": reason}) if item.work_orders.exists() else []
+    record_timeline(actor, item, "closed_by_secretariat", reason, {"work_orders_cancelled": len(cancelled)})
+    notify(item.submitter, _("%(number)s closed by the secretariat") % {"number": item.number}, reason,
+           url=item.get_absolute_url())
     return item
 
 
@@ -1060,9 +1092,10 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
 def close_item_when_done(actor, item: Item) -> Item:
     """The loop closes when every outlet has done its work order: the item leaves the open work."""
     item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
-    if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(
-            status=WorkOrder.Status.DONE).exists():
-        return item
+    finished = (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED)
+    if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(status__in=finished).exists() \
+            or not item.work_orders.filter(status=WorkOrder.Status.DONE).exists():
+        return item  # work left, or none of it done (every order cancelled: the secretariat closes it)
     rules.ITEM_FLOW.apply(item, "close")
     _save(actor, item, ["status"])
     record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
@@ -1073,7 +1106,10 @@ def close_item_when_done(actor, item: Item) -> Item:
 
 def on_work_order_changed(sender, *, actor, work_order: WorkOrder, change: str, case=None, **kwargs) -> None:
     """Dispatch's hook: a work order done may close its item; a problem goes on the item's timeline."""
-    if change == "done":
+    if change in ("done", "cancelled"):
+        if change == "cancelled":
+            record_timeline(actor, work_order.item, "edited", _("Work order of %(outlet)s cancelled: %(reason)s") % {
+                "outlet": work_order.institution.name, "reason": work_order.cancel_reason})
         close_item_when_done(actor, work_order.item)
     elif change == "problem" and case is not None:
         record_timeline(actor, work_order.item, "edited", _("%(outlet)s raised a problem: %(case)s") % {

@@ -525,7 +525,7 @@ def monitor(request, item_pk):
         overdue=Count("id", filter=dispatch_queries.overdue_q(today)),
         problem=Count("id", filter=Q(status=WorkOrder.Status.PROBLEM)),
     )
-    counts["open"] = counts["total"] - counts["done"]
+    counts["open"] = counts["total"] - counts["done"] - orders.filter(status=WorkOrder.Status.CANCELLED).count()
     counts["done_pct"] = round(counts["done"] * 100 / counts["total"]) if counts["total"] else 0
     only_overdue = request.GET.get("overdue") == "1"
     status = request.GET.get("status", "")

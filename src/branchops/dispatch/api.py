@@ -72,6 +72,8 @@ class WorkOrderFields(Schema):
     acknowledged_at: datetime | None
     done_at: datetime | None
     problem_case: CaseRefOut | None
+    cancelled_at: datetime | None
+    cancel_reason: str
 
 
 class WorkOrderOut(WorkOrderFields):
@@ -114,7 +116,7 @@ class WorkOrderDetailOut(WorkOrderFields):
     note: str
     can_act: bool = Field(description="Whether the user is the outlet's head, who acts on its work orders.")
     allowed_actions: list[str] = Field(description="The actions the user may take on it now (a POST to its "
-                                                   "actions/{action}): acknowledge, done, problem.")
+                                                   "actions/{action}): acknowledge, done, problem, cancel.")
 
 
 def _detail(user, wo: WorkOrder) -> dict:

@@ -54,11 +54,11 @@ def access_work_order(user, pk) -> WorkOrder:
 
 
 def is_overdue(wo: WorkOrder, today: date) -> bool:
-    return wo.status != WorkOrder.Status.DONE and wo.due_date < today
+    return wo.status not in (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED) and wo.due_date < today
 
 
 def overdue_q(today: date) -> Q:
-    return Q(due_date__lt=today) & ~Q(status=WorkOrder.Status.DONE)
+    return Q(due_date__lt=today) & ~Q(status__in=[WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED])
 
 
 def workload_settings_for(branch) -> WorkloadSettings:
