@@ -176,7 +176,10 @@ def test_closing_an_item_cancels_its_work_and_shows_the_reason(api, login, coord
 
 def test_closing_through_the_api_and_the_page_needs_a_reason(api, login, coord_bank, draft):
     b = coord_bank
-    stale = draft(title="长期草稿")
+    with pytest.raises(ValidationError):  # a draft is its department's to withdraw
+        coordination.close_item(b.users["sec1"], draft(title="草稿"), "不做了")
+    stale = coordination.submit_item(b.users["pfb1"], draft(title="长期挂起"))
+    assert stale.meeting.status == "planned"
     c = api(b.users["pfb1"])
     assert post(c, f"{COORD}items/{stale.pk}/actions/close", {"reason": "x"}).status_code == 403
     sec = api(b.users["sec1"])
@@ -184,13 +187,13 @@ def test_closing_through_the_api_and_the_page_needs_a_reason(api, login, coord_b
     refused = post(sec, f"{COORD}items/{stale.pk}/actions/close", {"reason": ""})
     assert refused.status_code == 400 and "reason" in str(refused.json()["detail"])
     assert post(sec, f"{COORD}items/{stale.pk}/actions/close", {"reason": "长" * 201}).status_code == 400
-    assert Item.objects.get(pk=stale.pk).status == ItemStatus.DRAFT
+    assert Item.objects.get(pk=stale.pk).status == ItemStatus.SUBMITTED
     page = login(b.users["sec1"])
     assert b'id="close"' in page.get(stale.get_absolute_url()).content
     url = reverse("coordination:item_action", args=[stale.pk, "close"])
     page.post(url, {"reason": "", "version": stale.version})
-    assert Item.objects.get(pk=stale.pk).status == ItemStatus.DRAFT
+    assert Item.objects.get(pk=stale.pk).status == ItemStatus.SUBMITTED
     page.post(url, {"reason": "提交部门已放弃", "version": stale.version})
     closed = Item.objects.get(pk=stale.pk)
-    assert (closed.status, closed.close_reason) == ("closed", "提交部门已放弃")
+    assert (closed.status, closed.close_reason, closed.meeting) == ("closed", "提交部门已放弃", None)
     assert b'data-close-reason' in page.get(stale.get_absolute_url()).content

@@ -20,8 +20,9 @@ S, M, C = ItemStatus, Meeting.Status, Condition.Status
 EDITABLE = frozenset({S.DRAFT, S.SUBMITTED})  # not decided, not withdrawn
 OPEN_AGENDA = frozenset({M.PLANNED, M.FROZEN})  # the meeting has not been held: its agenda may change
 DECIDING = frozenset({M.FROZEN, M.HELD})  # the agenda is frozen and the minutes are open
-# What the secretariat may close with a reason: anything whose loop is still open.
-CLOSABLE = frozenset({S.DRAFT, S.SUBMITTED, S.APPROVED, S.CONDITIONAL, S.RELEASED})
+# What the secretariat may close with a reason: anything submitted whose loop is still open (a draft
+# is its department's to withdraw).
+CLOSABLE = frozenset({S.SUBMITTED, S.APPROVED, S.CONDITIONAL, S.RELEASED})
 
 
 def _refusal(messages: dict):
@@ -48,7 +49,7 @@ ITEM_FLOW = Transitions({
     "conditions_signed_off": _("Only a conditionally approved item waits for its conditions."),
     "release": _("Only an item with an approval number can be released."),
     "close": _("Only a released item closes when its work orders are done."),
-    "close_admin": _("Only an item still open (not closed, withdrawn or rejected) can be closed."),
+    "close_admin": _("Only a submitted item still open (not closed, withdrawn or rejected) can be closed."),
 }))
 
 MEETING_FLOW = Transitions({

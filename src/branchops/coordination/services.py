@@ -972,9 +972,12 @@ def close_item(actor, item: Item, reason: str, *, expected_version: int | None =
     if not reason:
         raise ValidationError({"reason": _("Give the reason for closing.")})
     check_lengths(reason=(reason, REASON_LENGTH))
+    fields = ["status", "closed_at", "closed_by", "close_reason"]
+    if item.status == ItemStatus.SUBMITTED and item.meeting_id is not None:
+        item.meeting, fields = None, [*fields, "meeting"]  # off the agenda of a meeting not yet held
     rules.ITEM_FLOW.apply(item, "close_admin")
     item.closed_at, item.closed_by, item.close_reason = clock.now(), actor, reason
-    _save(actor, item, ["status", "closed_at", "closed_by", "close_reason"])
+    _save(actor, item, fields)
     cancelled = dispatch.cancel_open_orders(actor, item, _("Item %(number)s closed: %(reason)s") % {
         "number": item.number, "reason": reason}) if item.work_orders.exists() else []
     record_timeline(actor, item, "closed_by_secretariat", reason, {"work_orders_cancelled": len(cancelled)})
