@@ -101,7 +101,7 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     services.report_condition_met(b.users["pfb1"], cond, "已补充")
     assert ok(api(b.users["sec1"]).get(f"{URL}items/{item.pk}"))["conditions"][0]["allowed_actions"] == ["signoff"]
     services.sign_off_condition(b.users["sec1"], cond)
-    assert both("sec1") == {"revoke", "release", "close"}
+    assert both("sec1") == {"revoke", "release", "make_room", "close"}
     assert both("pfb1") == set()
 
 

@@ -77,6 +77,10 @@ ITEM_ACTIONS = ActionTable([
     Action("release", allowed=rule(rules, "releases"), state=_when(rules.releasable), form=forms.ReleaseForm,
            schema=schemas.ReleaseIn, versioned=True, run=_call(services.release_item), extra={"rerender": True},
            done=_("Released to the outlets as work orders.")),
+    Action("make_room", allowed=rule(rules, "releases"), state=_when(rules.releasable), form=forms.YieldForm,
+           schema=schemas.YieldIn, versioned=True, run=_call(services.accept_yield),
+           done=lambda moved: gettext("%(n)s work orders of lower urgency moved later: check the release again.")
+           % {"n": len(moved)}),
 ])
 
 # A condition of an item: on the item page (``condition_<name>``) and under /conditions/ in the API.

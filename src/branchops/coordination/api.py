@@ -462,21 +462,30 @@ class ItemTitleRef(NumberRef):
     title: str
 
 
+class YieldOut(Schema):
+    number: str
+    urgency: str
+    work_orders: int
+    new_start: date
+
+
 class ReleaseCheckOut(Schema):
     item: ItemTitleRef
     outlets: int
     overloads: list[OverloadOut]
     over_capacity_outlets: int
     blackouts: list[str]
+    proposal: list[YieldOut] = Field(description="Released items of lower urgency that could make room (accept "
+                                                 "with the item action make_room and their number).")
 
 
 @router.get("/items/{int:item_id}/release-check", response=ReleaseCheckOut,
             summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
-def release_check(request, item_id: Id):
+def release_check(request, item_id: Id, stagger_groups: Annotated[int, Field(ge=-1000, le=1000)] = 1):
     item = queries.access_item(request.user, item_id)
     if not queries.sees_full_item(request.user, item):
         raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
-    check = services.release_check(item)
+    check = services.release_check(item, stagger_groups)
     outlets = {o.pk: o for o in item.outlets.all()}
     return {
         "item": {"id": item.pk, "number": item.number, "title": item.title},
@@ -486,6 +495,7 @@ def release_check(request, item_id: Id):
                       for o in check["overloads"] if o.outlet in outlets],
         "over_capacity_outlets": len({o.outlet for o in check["overloads"]}),
         "blackouts": check["blackouts"],
+        "proposal": [{k: p[k] for k in ("number", "urgency", "work_orders", "new_start")} for p in check["proposal"]],
     }
 
 

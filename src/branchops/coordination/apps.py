@@ -20,7 +20,7 @@ class CoordinationConfig(AppConfig):
         from branchops.dispatch.signals import work_order_changed
         from branchops.org.signals import branch_created
 
-        from .queries import pending_loads, unheld_meetings_section
+        from .queries import pending_loads, released_loads, unheld_meetings_section
         from .services import (
             check_conditions,
             create_settings,
@@ -32,7 +32,8 @@ class CoordinationConfig(AppConfig):
         periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
         periodic.register("coordination.overdue_conditions", check_conditions)
         periodic.register("coordination.opinion_reminders", remind_reviewers)
-        dispatch.register_load_source(pending_loads)
+        dispatch.register_load_source(released_loads)
+        dispatch.register_load_source(pending_loads, expected=True)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")
         nav.register_work_section("coordination-unheld-meetings", unheld_meetings_section, 150)

@@ -27,6 +27,7 @@ from branchops.core.services import (
 )
 from branchops.core.workdays import add_working_days, is_working_day
 from branchops.dispatch import queries as dispatch_queries
+from branchops.dispatch import rules as dispatch_rules
 from branchops.dispatch import services as dispatch
 from branchops.dispatch import workload
 from branchops.dispatch.models import Release, WorkOrder
@@ -1048,20 +1049,79 @@ def verify_number(number: str, today: date | None = None) -> dict:
 
 # --- release to outlets and the closing of the loop ---------------------------------------------
 
-def release_check(item: Item) -> dict:
-    """Which outlets this item would push over capacity, and which blackout periods it hits."""
-    return dispatch_queries.check_load(item_load(item), exclude_item=item.pk)
-
-
 STAGGER_GROUPS = (1, 12)
+
+
+def release_plan(item: Item, stagger_groups: int = 1, outlet_ids=None) -> dict[int, tuple[date, date]]:
+    """Each outlet's dates: the approved window, or its wave when staggered — always inside the window."""
+    if not STAGGER_GROUPS[0] <= stagger_groups <= STAGGER_GROUPS[1]:
+        raise ValidationError({"stagger_groups": _("Stagger in %(min)s to %(max)s groups.") % {
+            "min": STAGGER_GROUPS[0], "max": STAGGER_GROUPS[1]}})
+    ids = list(outlet_ids if outlet_ids is not None else item.outlets.values_list("pk", flat=True))
+    try:
+        return workload.stagger(ids, stagger_groups, item.window_start, item.window_end)
+    except ValueError as exc:
+        raise ValidationError({"stagger_groups": _(
+            "The approved window (%(start)s–%(end)s) is too short for %(n)s waves a week apart: stagger in "
+            "fewer groups, or defer the item.") % {"start": item.window_start, "end": item.window_end,
+                                                   "n": stagger_groups}}) from exc
+
+
+def release_check(item: Item, stagger_groups: int = 1) -> dict:
+    """Which outlets this item would push over capacity (released work only, each outlet in its wave),
+    which blackout periods it hits, and what could make room: released items of lower urgency on the
+    overloaded outlet-weeks, which yield first."""
+    candidate = item_load(item)
+    check = dispatch_queries.check_load(candidate, exclude_item=item.pk,
+                                        plan=release_plan(item, stagger_groups, candidate.outlets))
+    check["proposal"] = _yield_proposal(item, check["yielders"])
+    return check
+
+
+def _yield_proposal(item: Item, yielders: dict[str, set[int]]) -> list[dict]:
+    """For each lower-urgency released item sharing an overloaded week: its open work orders at those
+    outlets moved to start the working day after this item's window (keeping their length)."""
+    if not yielders:
+        return []
+    new_start = add_working_days(item.window_end, 1)
+    out = []
+    for other in Item.objects.filter(number__in=yielders).order_by("-urgency", "number"):
+        orders = other.work_orders.filter(institution_id__in=yielders[other.number],
+                                          status__in=dispatch_rules.OPEN, start_date__lte=item.window_end)
+        n = orders.count()
+        if n:
+            out.append({"item": other, "number": other.number, "urgency": other.urgency, "work_orders": n,
+                        "outlets": sorted(yielders[other.number]), "new_start": new_start})
+    return out
+
+
+@transaction.atomic
+def accept_yield(actor, item: Item, yield_number: str, reason: str = "", *,
+                 expected_version: int | None = None) -> list[WorkOrder]:
+    """The secretariat accepts the release check's proposal: the lower-urgency item's open work orders
+    on the overloaded outlets move after this item's window (outlets told, timelines written)."""
+    require(rules.releases, actor, item)
+    item = _lock(item, expected_version)
+    rules.ITEM_FLOW.check(item, "release")
+    proposal = next((p for p in release_check(item)["proposal"] if p["number"] == (yield_number or "").strip()),
+                    None)
+    if proposal is None:
+        raise ValidationError({"yield_number": _("Choose an item the release check proposes to move.")})
+    reason = (reason or "").strip() or _("Makes room for %(number)s (more urgent)") % {"number": item.number}
+    check_lengths(reason=(reason, REASON_LENGTH))
+    moved = dispatch.reschedule_open_orders(actor, proposal["item"], proposal["outlets"], proposal["new_start"],
+                                            reason)
+    record_timeline(actor, proposal["item"], "edited", _("%(n)s work orders moved to start %(day)s: %(reason)s") % {
+        "n": len(moved), "day": proposal["new_start"].isoformat(), "reason": reason})
+    return moved
 
 
 @transaction.atomic
 def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups: int = 1,
                  expected_version: int | None = None) -> Release:
     """Release an approved item to its outlets: one work order per outlet (dispatch makes them),
-    carrying the approval number. Nothing is released without a valid number; over capacity only
-    with a recorded reason."""
+    carrying the approval number. Nothing is released without a valid number; staggered waves stay in
+    the approved window; over capacity or into a blackout only with a recorded reason."""
     require(rules.releases, actor, item)
     item = _lock(item, expected_version)
     rules.ITEM_FLOW.apply(item, "release")
@@ -1069,20 +1129,14 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
         raise ValidationError(_("Only an item with an approval number can be released."))
     if verify_number(item.approval_number)["status"] != "valid":
         raise ValidationError(_("The approval number is revoked or expired."))
-    if not STAGGER_GROUPS[0] <= stagger_groups <= STAGGER_GROUPS[1]:
-        raise ValidationError({"stagger_groups": _("Stagger in %(min)s to %(max)s groups.") % {
-            "min": STAGGER_GROUPS[0], "max": STAGGER_GROUPS[1]}})
     reason = override_reason.strip()
     check_lengths(override_reason=(reason, REASON_LENGTH))
     outlets = list(item.outlets.all())
     if not outlets:
         raise ValidationError(_("The item targets no outlets."))
-    plan = workload.stagger([o.pk for o in outlets], stagger_groups, item.window_start, item.window_end)
-    check = release_check(item) if stagger_groups <= 1 else {"overloads": []}
-    if check["overloads"] and not reason:
-        raise ValidationError({"override_reason": _(
-            "This would push %(n)s outlets over capacity: stagger or defer it, or give the reason to release "
-            "it anyway.") % {"n": len({o.outlet for o in check["overloads"]})}})
+    plan = release_plan(item, stagger_groups, [o.pk for o in outlets])
+    check = release_check(item, stagger_groups)
+    _check_release_reason(check, reason)
     release = dispatch.create_work_orders(actor, item, outlets, plan, approval_number=item.approval_number,
                                           hours=item.effort_hours, override_reason=reason,
                                           over_capacity=check["overloads"])
@@ -1090,6 +1144,22 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
     record_timeline(actor, item, "released", _("Released to %(n)s outlets") % {"n": len(outlets)}
                     + (f"；{reason}" if reason else ""))
     return release
+
+
+def _check_release_reason(check: dict, reason: str) -> None:
+    """Over capacity, even staggered, or into a blackout: the secretariat defers, makes room, or
+    gives the reason."""
+    if reason:
+        return
+    if check["overloads"]:
+        raise ValidationError({"override_reason": _(
+            "This cannot fit: it would push %(n)s outlets over capacity. Stagger it, accept the proposal to "
+            "move lower-urgency work, defer it, or give the reason to release it anyway.") % {
+            "n": len({o.outlet for o in check["overloads"]})}})
+    if check["blackouts"]:
+        raise ValidationError({"override_reason": _(
+            "The window falls in a blackout period (%(names)s): give the reason to release it anyway.") % {
+            "names": "、".join(check["blackouts"])}})
 
 
 def close_item_when_done(actor, item: Item) -> Item:

@@ -199,7 +199,7 @@ def _release_panel(item) -> dict:
     return {"overloads": [{"outlet": names.get(o.outlet, o.outlet), "week": o.week, "load": o.load,
                            "capacity": o.capacity, "excess": o.excess} for o in over[:50]],
             "overloaded_outlets": len({o.outlet for o in over}), "more": max(0, len(over) - 50),
-            "blackouts": check["blackouts"]}
+            "blackouts": check["blackouts"], "proposal": check["proposal"]}
 
 
 def _action_forms(user, item, can: dict, bound: dict) -> dict:

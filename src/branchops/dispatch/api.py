@@ -190,7 +190,9 @@ class HeatRowOut(Schema):
     code: str
     name: str
     capacity: float
-    loads: list[float]
+    loads: list[float] = Field(description="Hours of released work per week (what counts against capacity).")
+    expected: list[float] = Field(description="Hours of items pending (submitted, approved) per week: expected, "
+                                              "not counted.")
     ratios: list[float | None]
 
 
@@ -203,7 +205,7 @@ MAX_WEEKS = 26
 
 
 @router.get("/workload", response=HeatmapOut,
-            summary="Outlet × week load (hours and share of capacity) from released and pending items")
+            summary="Outlet × week load (hours and share of capacity) from released work; pending items as expected")
 def workload(request, start: Day | None = None, weeks: Annotated[int, Field(ge=1, le=MAX_WEEKS)] = 8, institution: Id | None = None):
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValidationError({"weeks": _("Between 1 and %(n)s weeks.") % {"n": MAX_WEEKS}})

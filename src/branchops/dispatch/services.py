@@ -184,6 +184,32 @@ def cancel_open_orders(actor, item, reason: str) -> list[WorkOrder]:
     return [_cancel(actor, wo, reason) for wo in orders]
 
 
+@transaction.atomic
+def reschedule_open_orders(actor, item, outlet_ids, new_start: date, reason: str) -> list[WorkOrder]:
+    """Move an item's open work orders at these outlets to start on ``new_start``, keeping their
+    length (a lower-urgency item making room): called by coordination, which has checked its rule;
+    each outlet head is told."""
+    moved = []
+    orders = WorkOrder.objects.select_for_update().select_related("item", "institution").filter(
+        item=item, institution_id__in=list(outlet_ids), status__in=rules.OPEN).order_by("pk")
+    from django.contrib.auth import get_user_model
+
+    for wo in orders:
+        length = wo.due_date - wo.start_date
+        before = (wo.start_date, wo.due_date)
+        wo.start_date, wo.due_date = new_start, new_start + length
+        wo.reminded_at = None  # the new due date is reminded again
+        stamp_history(wo, actor)
+        wo.save()
+        record_timeline(actor, wo, "rescheduled", f"{before[0]}–{before[1]} → {wo.start_date}–{wo.due_date}；{reason}")
+        for user in get_user_model().objects.filter(is_active=True, groups__name=Role.OUTLET_HEAD,
+                                                    staff__institution=wo.institution_id):
+            notify(user, _("Work order moved: %(title)s now due %(due)s") % {"title": item.title, "due": wo.due_date},
+                   reason, url=wo.get_absolute_url())
+        moved.append(wo)
+    return moved
+
+
 WORK_ORDER_REMIND_WORKING_DAYS = 2
 
 
