@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branchops.core import clock
@@ -84,7 +85,7 @@ class WorkOrder(TimeStampedModel):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         DONE = "done", _("Done")
         PROBLEM = "problem", _("Problem raised")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("work order", "Cancelled")
 
     # A lazy reference: dispatch's code never imports coordination (DESIGN.md §2).
     item = models.ForeignKey("coordination.Item", on_delete=models.PROTECT, related_name="work_orders",
