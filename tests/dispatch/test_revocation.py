@@ -197,3 +197,22 @@ def test_closing_through_the_api_and_the_page_needs_a_reason(api, login, coord_b
     closed = Item.objects.get(pk=stale.pk)
     assert (closed.status, closed.close_reason, closed.meeting) == ("closed", "提交部门已放弃", None)
     assert b'data-close-reason' in page.get(stale.get_absolute_url()).content
+
+
+def test_cancelled_orders_are_neither_reminded_nor_overdue(coord_bank, released):
+    from datetime import timedelta
+
+    from branchops.core import clock
+    from branchops.dispatch import queries
+
+    b = coord_bank
+    item = released()
+    wo = WorkOrder.objects.get(item=item, institution=b.o11)
+    dispatch.cancel_work_order(b.users["sec1"], wo, "网点停业")
+    today = clock.today()
+    WorkOrder.objects.filter(item=item).update(due_date=today - timedelta(days=2))
+    assert not queries.is_overdue(WorkOrder.objects.get(pk=wo.pk), today)
+    assert set(WorkOrder.objects.filter(queries.overdue_q(today)).values_list("institution_id", flat=True)) == {
+        b.o12.pk, b.o21.pk}
+    assert dispatch.check_work_orders(today)["overdue"] == 2
+    assert WorkOrder.objects.get(pk=wo.pk).overdue_notified_at is None
