@@ -14,6 +14,15 @@ from branchops.dispatch.models import Blackout, WorkOrder
 
 pytestmark = pytest.mark.usefixtures("english_messages")
 
+
+@pytest.fixture(autouse=True)
+def _services_in_english():
+    """The services' refusals are matched in English, whatever language the test run starts in."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 URL = "/api/v1/coordination/"
 
 
