@@ -86,14 +86,14 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
 
     assert both("pfb1") == {"edit", "attach", "withdraw"}
     assert both("icc1") == {"opinion"}
-    assert both("sec1") == {"schedule", "defer"}  # the agenda is not frozen: no decision yet
+    assert both("sec1") == {"schedule", "defer", "close"}  # the agenda is not frozen: no decision yet
     item = review(b, item)
     services.freeze_agenda(b.users["sec1"], item.meeting)
     hold(b, item.meeting)
-    assert both("sec1") == {"schedule", "defer", "decide"}
+    assert both("sec1") == {"schedule", "defer", "decide"}  # before the meeting: not closed under it
     item = services.record_decision(b.users["sec1"], Item.objects.get(pk=item.pk), "conditional", conditions=[
         {"text": "补充话术", "owner_department": b.pfb, "proof": "话术定稿"}])
-    assert both("pfb1") == set() and both("sec1") == set()
+    assert both("pfb1") == set() and both("sec1") == {"close"}
     cond = item.conditions.get()
     detail = ok(api(b.users["pfb1"]).get(f"{URL}items/{item.pk}"))
     assert detail["conditions"][0]["allowed_actions"] == ["met"]
@@ -101,7 +101,7 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     services.report_condition_met(b.users["pfb1"], cond, "已补充")
     assert ok(api(b.users["sec1"]).get(f"{URL}items/{item.pk}"))["conditions"][0]["allowed_actions"] == ["signoff"]
     services.sign_off_condition(b.users["sec1"], cond)
-    assert both("sec1") == {"revoke", "release"}
+    assert both("sec1") == {"revoke", "release", "make_room", "close"}
     assert both("pfb1") == set()
 
 

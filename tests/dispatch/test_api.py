@@ -102,7 +102,7 @@ def test_workload_heatmap(api, coord_bank, released):
     assert heat["weeks"][0] == monday.isoformat()
     assert [r["code"] for r in heat["rows"]] == ["SZ0101", "SZ0102", "SZ0201"]
     row = heat["rows"][0]
-    assert set(row) == {"id", "code", "name", "capacity", "loads", "ratios"}
+    assert set(row) == {"id", "code", "name", "capacity", "loads", "expected", "ratios"}
     assert len(row["loads"]) == len(row["ratios"]) == 4
     assert round(sum(row["loads"]), 1) == 4.0  # the item's 4 hours land on the outlet's weeks
     # An outlet sees its own row; a sub-branch narrows the map.

@@ -97,30 +97,53 @@ def test_outlet_without_known_capacity_is_not_reported():
 
 # --- stagger ---------------------------------------------------------------------------------------
 
-def test_stagger_in_waves_a_week_apart_keeping_the_length():
+def test_stagger_in_waves_a_week_apart_inside_the_window():
     end = MON + timedelta(days=9)
     plan = workload.stagger([40, 10, 30, 20], 2, MON, end)
-    assert plan[10] == plan[20] == (MON, end)
-    assert plan[30] == plan[40] == (MON + timedelta(weeks=1), end + timedelta(weeks=1))
+    assert plan[10] == plan[20] == (MON, end - timedelta(weeks=1))
+    assert plan[30] == plan[40] == (MON + timedelta(weeks=1), end)  # the last wave ends with the window
 
 
 def test_stagger_uneven_groups_and_bounds():
-    plan = workload.stagger([1, 2, 3], 3, MON, MON + timedelta(days=2))
+    end = MON + timedelta(days=16)
+    plan = workload.stagger([1, 2, 3], 3, MON, end)
     assert [plan[o][0] for o in (1, 2, 3)] == [MON, MON + timedelta(weeks=1), MON + timedelta(weeks=2)]
+    assert max(e for _s, e in plan.values()) == end
     # More groups than outlets: one outlet per wave; one group or fewer: everyone at once.
-    assert len({s for s, _e in workload.stagger([1, 2], 5, MON, MON).values()}) == 2
+    assert len({s for s, _e in workload.stagger([1, 2], 5, MON, MON + timedelta(days=7)).values()}) == 2
     assert {s for s, _e in workload.stagger([1, 2, 3], 0, MON, MON).values()} == {MON}
     assert workload.stagger([], 2, MON, MON) == {}
 
 
+def test_stagger_never_runs_past_the_window():
+    with pytest.raises(ValueError):
+        workload.stagger([1, 2, 3], 3, MON, MON + timedelta(days=2))
+    plan = workload.stagger(list(range(12)), 4, MON, MON + timedelta(days=27))
+    assert all(MON <= s <= e <= MON + timedelta(days=27) for s, e in plan.values())
+
+
+def test_lower_urgency_loads_on_an_overloaded_week_yield():
+    capacity = {1: 5.0, 2: 5.0}
+    existing = [Load("LOW", (1, 2), 3, MON, MON + timedelta(days=6), urgency_rank=2),
+                Load("HIGH", (1,), 1, MON, MON + timedelta(days=6), urgency_rank=0),
+                Load("LATER", (1,), 3, MON + timedelta(weeks=3), MON + timedelta(weeks=3, days=6), urgency_rank=2)]
+    plan = {1: (MON, MON + timedelta(days=6))}
+    over = workload.plan_overloads("NEW", 4, plan, existing, capacity, urgency_rank=1)
+    assert [(o.outlet, o.week) for o in over] == [(1, MON)]
+    # The normal item on that week yields (only where it is over); the urgent one and the later one do not.
+    assert workload.yielders(1, over, existing) == {"LOW": {1}}
+    assert workload.yielders(2, over, existing) == {}  # nothing is less urgent than a normal item
+
+
 def test_staggering_removes_an_overload():
     capacity = {1: 5.0, 2: 5.0}
-    existing = [Load("A", (1, 2), 3, MON, MON + timedelta(days=6))]
-    whole = Load("NEW", (1, 2), 4, MON, MON + timedelta(days=6))
+    existing = [Load("A", (1, 2), 4, MON, MON + timedelta(days=6))]
+    whole = Load("NEW", (1, 2), 4, MON, MON + timedelta(days=13))
     assert len(workload.overloads(whole, existing, capacity)) == 2
-    plan = workload.stagger([1, 2], 2, MON, MON + timedelta(days=6))
+    plan = workload.stagger([1, 2], 2, MON, MON + timedelta(days=13))
     waves = [Load("NEW", (o,), 4, *plan[o]) for o in (1, 2)]
     assert [len(workload.overloads(w, existing, capacity)) for w in waves] == [1, 0]
+    assert [o.outlet for o in workload.plan_overloads("NEW", 4, plan, existing, capacity)] == [1]
 
 
 # --- blackouts -------------------------------------------------------------------------------------
@@ -174,7 +197,7 @@ def test_set_capacity_guards(coord_bank):
 
 
 @pytest.mark.date_sensitive
-def test_heatmap_spreads_released_and_pending_items(coord_bank, released, draft):
+def test_heatmap_counts_released_work_and_shows_pending_as_expected(coord_bank, released, draft):
     b = coord_bank
     item = released()
     pending = services_submit(b, draft(title="待审事项", effort_hours=2))
@@ -182,8 +205,9 @@ def test_heatmap_spreads_released_and_pending_items(coord_bank, released, draft)
     assert data["weeks"][0] == workload.week_start(item.window_start) and len(data["weeks"]) == 4
     row = data["rows"][0]
     assert row["id"] == b.o11.pk and row["capacity"] == 4.0
-    # Both items share the window, fully inside the four weeks: 4 h + 2 h per outlet.
-    assert sum(row["loads"]) == pytest.approx(6.0, abs=0.2)
+    # Only the released item is load (4 h); the pending one is expected (2 h), shown apart.
+    assert sum(row["loads"]) == pytest.approx(4.0, abs=0.2)
+    assert sum(row["expected"]) == pytest.approx(2.0, abs=0.2)
     assert row["ratios"] == [round(x / 4.0, 2) for x in row["loads"]]
     assert pending.status == "submitted"
 

@@ -70,10 +70,17 @@ ITEM_ACTIONS = ActionTable([
            done=_("Review waived: the waiver is recorded in the minutes.")),
     Action("revoke", allowed=decides, state=_when(rules.has_valid_number), form=forms.RequiredReasonForm,
            schema=schemas.ReasonIn, versioned=True, run=_call(services.revoke_approval),
-           done=_("Approval number revoked.")),
+           done=_("Approval number revoked: open work orders cancelled, outlets and submitter told.")),
+    Action("close", allowed=decides, state=_when(rules.closable), form=forms.RequiredReasonForm,
+           schema=schemas.ReasonIn, versioned=True, run=_call(services.close_item),
+           done=_("Item closed.")),
     Action("release", allowed=rule(rules, "releases"), state=_when(rules.releasable), form=forms.ReleaseForm,
            schema=schemas.ReleaseIn, versioned=True, run=_call(services.release_item), extra={"rerender": True},
            done=_("Released to the outlets as work orders.")),
+    Action("make_room", allowed=rule(rules, "releases"), state=_when(rules.releasable), form=forms.YieldForm,
+           schema=schemas.YieldIn, versioned=True, run=_call(services.accept_yield),
+           done=lambda moved: gettext("%(n)s work orders of lower urgency moved later: check the release again.")
+           % {"n": len(moved)}),
 ])
 
 # A condition of an item: on the item page (``condition_<name>``) and under /conditions/ in the API.

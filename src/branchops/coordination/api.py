@@ -138,6 +138,8 @@ class ItemRowOut(Schema):
     work_orders: int
     work_orders_done: int
     work_orders_overdue: int
+    work_orders_cancelled: int
+    close_reason: str
     version: int
 
 
@@ -155,14 +157,15 @@ def _row(item: Item, counts: dict | None = None) -> dict:
     c = counts if counts is not None else {
         "conditions_open": item.conditions_open, "conditions_overdue": item.conditions_overdue,
         "work_orders": item.orders, "work_orders_done": item.orders_done,
-        "work_orders_overdue": item.orders_overdue}
+        "work_orders_overdue": item.orders_overdue, "work_orders_cancelled": item.orders_cancelled}
     return {"view": "full", "id": item.pk, "number": item.number, "revision": item.revision, "title": item.title,
             "item_type": item.item_type, "department": _ref(item.department), "submitter": _person(item.submitter),
             "urgency": item.urgency, "effort_hours": float(item.effort_hours), "window_start": item.window_start,
             "window_end": item.window_end, "status": item.status, "submitted_at": item.submitted_at,
             "meeting": _meeting_ref(item.meeting) if item.meeting_id else None, "decision": item.decision,
             "decided_at": item.decided_at, "approval_number": item.approval_number,
-            "approval_revoked": item.approval_revoked_at is not None, "version": item.version, **c}
+            "approval_revoked": item.approval_revoked_at is not None, "close_reason": item.close_reason,
+            "version": item.version, **c}
 
 
 class ItemPages(Pages):
@@ -273,6 +276,8 @@ class ItemDetailOut(ItemRowOut):
     approval_issued_at: datetime | None
     approval_revoked_at: datetime | None
     approval_revoked_reason: str
+    closed_at: datetime | None
+    closed_by: PersonOut | None
     previous: NumberRef | None
     next_revision: NumberRef | None
     review_gate: list[GateRowOut] = Field(description="Each dimension the item's type requires: the review "
@@ -307,10 +312,12 @@ def _counts(item: Item, conditions: list[Condition], today: date) -> dict:
     """The register's figures of one item, from its conditions and work orders."""
     orders = item.work_orders.aggregate(
         n=Count("pk"), done=Count("pk", filter=Q(status="done")),
-        overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status="done")))
+        overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status__in=["done", "cancelled"])),
+        cancelled=Count("pk", filter=Q(status="cancelled")))
     open_conds = [c for c in conditions if c.status != Condition.Status.SIGNED_OFF]
     return {"conditions_open": len(open_conds), "conditions_overdue": sum(1 for c in open_conds if c.due_date < today),
-            "work_orders": orders["n"], "work_orders_done": orders["done"], "work_orders_overdue": orders["overdue"]}
+            "work_orders": orders["n"], "work_orders_done": orders["done"], "work_orders_overdue": orders["overdue"],
+            "work_orders_cancelled": orders["cancelled"]}
 
 
 def _plan(item: Item) -> dict:
@@ -363,6 +370,7 @@ def _decision(item: Item) -> dict:
         agenda_order=item.agenda_order, urgent_addition_reason=item.urgent_addition_reason,
         approval_issued_at=item.approval_issued_at, approval_revoked_at=item.approval_revoked_at,
         approval_revoked_reason=item.approval_revoked_reason,
+        closed_at=item.closed_at, closed_by=_person(item.closed_by),
         previous={"id": item.previous.pk, "number": item.previous.number} if item.previous_id else None,
         next_revision={"id": nxt.pk, "number": nxt.number} if nxt else None,
     )
@@ -454,21 +462,30 @@ class ItemTitleRef(NumberRef):
     title: str
 
 
+class YieldOut(Schema):
+    number: str
+    urgency: str
+    work_orders: int
+    new_start: date
+
+
 class ReleaseCheckOut(Schema):
     item: ItemTitleRef
     outlets: int
     overloads: list[OverloadOut]
     over_capacity_outlets: int
     blackouts: list[str]
+    proposal: list[YieldOut] = Field(description="Released items of lower urgency that could make room (accept "
+                                                 "with the item action make_room and their number).")
 
 
 @router.get("/items/{int:item_id}/release-check", response=ReleaseCheckOut,
             summary="Before deciding or releasing: the outlets an item would push over capacity, and blackouts")
-def release_check(request, item_id: Id):
+def release_check(request, item_id: Id, stagger_groups: Annotated[int, Field(ge=-1000, le=1000)] = 1):
     item = queries.access_item(request.user, item_id)
     if not queries.sees_full_item(request.user, item):
         raise PermissionDenied(_("Only the submitting department, its reviewers and the secretariat see this."))
-    check = services.release_check(item)
+    check = services.release_check(item, stagger_groups)
     outlets = {o.pk: o for o in item.outlets.all()}
     return {
         "item": {"id": item.pk, "number": item.number, "title": item.title},
@@ -478,6 +495,7 @@ def release_check(request, item_id: Id):
                       for o in check["overloads"] if o.outlet in outlets],
         "over_capacity_outlets": len({o.outlet for o in check["overloads"]}),
         "blackouts": check["blackouts"],
+        "proposal": [{k: p[k] for k in ("number", "urgency", "work_orders", "new_start")} for p in check["proposal"]],
     }
 
 

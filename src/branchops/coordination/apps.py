@@ -21,7 +21,7 @@ class CoordinationConfig(AppConfig):
         from branchops.dispatch.signals import work_order_changed
         from branchops.org.signals import branch_created
 
-        from .queries import pending_loads, unheld_meetings_section
+        from .queries import pending_loads, released_loads, unheld_meetings_section
         from .services import (
             check_conditions,
             create_settings,
@@ -34,7 +34,8 @@ class CoordinationConfig(AppConfig):
         periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
         periodic.register("coordination.overdue_conditions", check_conditions)
         periodic.register("coordination.opinion_reminders", remind_reviewers)
-        dispatch.register_load_source(pending_loads)
+        dispatch.register_load_source(released_loads)
+        dispatch.register_load_source(pending_loads, expected=True)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
         feedback_raised_to_meeting.connect(on_feedback_raised, dispatch_uid="coordination-feedback-to-meeting")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")

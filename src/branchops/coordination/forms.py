@@ -354,9 +354,17 @@ class ConditionSignoffForm(ConditionForm):
 class ReleaseForm(ActionForm):
     stagger_groups = forms.IntegerField(label=_("stagger in groups"), min_value=1, max_value=12, initial=1,
                                         help_text=_("1 = every outlet starts at the window's start; more groups "
-                                                    "start one week after another."))
-    override_reason = forms.CharField(label=_("release despite the capacity warning because"), max_length=200,
-                                      required=False)
+                                                    "start one week after another, all inside the approved "
+                                                    "window."))
+    override_reason = forms.CharField(label=_("release despite the capacity or blackout warning because"),
+                                      max_length=200, required=False)
+
+
+class YieldForm(ActionForm):
+    """Accept the release check's proposal: a lower-urgency item's work moves to make room."""
+
+    yield_number = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
 
 
 # --- meetings ------------------------------------------------------------------------------------

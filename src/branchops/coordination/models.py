@@ -194,6 +194,11 @@ class Item(TimeStampedModel):
     approval_issued_at = models.DateTimeField(_("approval issued at"), null=True, blank=True)
     approval_revoked_at = models.DateTimeField(_("approval revoked at"), null=True, blank=True)
     approval_revoked_reason = models.CharField(_("reason for revoking"), max_length=200, blank=True)
+    # Closed by the secretariat before the loop closed by itself (a stale item, a plan dropped).
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("closed by"))
+    close_reason = models.CharField(_("reason for closing"), max_length=200, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     # precheck and agenda_order change on every re-check or reorder: noise in the item's history.
     history = HistoricalRecords(excluded_fields=["version", "precheck", "agenda_order"])
@@ -442,6 +447,7 @@ VERB_LABELS = {
     "condition_met": _("Condition reported met"), "condition_signed_off": _("Condition signed off"),
     "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
     "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
+    "closed_by_secretariat": _("Closed by the secretariat"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
     "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
     "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),

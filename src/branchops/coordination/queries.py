@@ -70,7 +70,7 @@ def settings_for(branch: Institution) -> Settings:
 
 
 # Items that weigh on outlets: waiting for or past a decision, and released ones by their work orders.
-LOADING_STATUSES = [ItemStatus.SUBMITTED, ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.RELEASED]
+PENDING_STATUSES = [ItemStatus.SUBMITTED, ItemStatus.APPROVED, ItemStatus.CONDITIONAL]
 
 
 def item_load(item: Item, outlet_ids=None) -> workload.Load:
@@ -80,23 +80,27 @@ def item_load(item: Item, outlet_ids=None) -> workload.Load:
                          URGENCY_RANK.get(item.urgency, 2))
 
 
+def released_loads(outlet_ids: list[int] | None, exclude_item: int | None) -> list[workload.Load]:
+    """The released work as loads, by each work order's own dates (cancelled orders weigh nothing):
+    the load source coordination gives dispatch's workload."""
+    orders = WorkOrder.objects.exclude(status=WorkOrder.Status.CANCELLED).select_related("item").only(
+        "institution_id", "hours", "start_date", "due_date", "item__number", "item__urgency")
+    if exclude_item:
+        orders = orders.exclude(item_id=exclude_item)
+    if outlet_ids is not None:
+        orders = orders.filter(institution_id__in=outlet_ids)
+    return [workload.Load(wo.item.number, (wo.institution_id,), float(wo.hours), wo.start_date, wo.due_date,
+                          URGENCY_RANK.get(wo.item.urgency, 2)) for wo in orders]
+
+
 def pending_loads(outlet_ids: list[int] | None, exclude_item: int | None) -> list[workload.Load]:
-    """Every released or pending item as a load (released ones by their work orders' dates): the
-    load source coordination gives dispatch's workload."""
-    items = Item.objects.filter(status__in=LOADING_STATUSES).prefetch_related("outlets", "work_orders")
+    """Items submitted or approved but not yet released: the load outlets should expect."""
+    items = Item.objects.filter(status__in=PENDING_STATUSES).prefetch_related("outlets")
     if exclude_item:
         items = items.exclude(pk=exclude_item)
     if outlet_ids is not None:
         items = items.filter(outlets__in=outlet_ids).distinct()
-    loads = []
-    for item in items:
-        if item.status == ItemStatus.RELEASED:
-            rank = URGENCY_RANK.get(item.urgency, 2)
-            loads += [workload.Load(item.number, (wo.institution_id,), float(wo.hours), wo.start_date, wo.due_date,
-                                    rank) for wo in item.work_orders.all()]
-        else:
-            loads.append(item_load(item, [o.pk for o in item.outlets.all()]))
-    return loads
+    return [item_load(item, [o.pk for o in item.outlets.all()]) for item in items]
 
 
 def visible_items(user) -> QuerySet:
@@ -235,7 +239,8 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
     qs = visible_items(user).select_related("department", "meeting").annotate(
         orders=_count(orders),
         orders_done=_count(orders.filter(status="done")),
-        orders_overdue=_count(orders.filter(due_date__lt=today).exclude(status="done")),
+        orders_overdue=_count(orders.filter(due_date__lt=today).exclude(status__in=["done", "cancelled"])),
+        orders_cancelled=_count(orders.filter(status="cancelled")),
         conditions_open=_count(open_conds),
         conditions_overdue=_count(open_conds.filter(due_date__lt=today)),
     )

@@ -20,6 +20,9 @@ S, M, C = ItemStatus, Meeting.Status, Condition.Status
 EDITABLE = frozenset({S.DRAFT, S.SUBMITTED})  # not decided, not withdrawn
 OPEN_AGENDA = frozenset({M.PLANNED, M.FROZEN})  # the meeting has not been held: its agenda may change
 DECIDING = frozenset({M.FROZEN, M.HELD})  # the agenda is frozen and the minutes are open
+# What the secretariat may close with a reason: anything submitted whose loop is still open (a draft
+# is its department's to withdraw).
+CLOSABLE = frozenset({S.SUBMITTED, S.APPROVED, S.CONDITIONAL, S.RELEASED})
 
 
 def _refusal(messages: dict):
@@ -38,6 +41,7 @@ ITEM_FLOW = Transitions({
     "conditions_signed_off": ([S.CONDITIONAL], S.APPROVED),
     "release": ([S.APPROVED], S.RELEASED),
     "close": ([S.RELEASED], S.CLOSED),
+    "close_admin": (CLOSABLE, S.CLOSED),
 }, refusal=_refusal({
     "submit": _("Only a draft can be submitted."),
     "withdraw": _("Only an undecided item can be withdrawn."),
@@ -45,6 +49,7 @@ ITEM_FLOW = Transitions({
     "conditions_signed_off": _("Only a conditionally approved item waits for its conditions."),
     "release": _("Only an item with an approval number can be released."),
     "close": _("Only a released item closes when its work orders are done."),
+    "close_admin": _("Only a submitted item still open (not closed, withdrawn or rejected) can be closed."),
 }))
 
 MEETING_FLOW = Transitions({
@@ -231,6 +236,12 @@ def waivable(item) -> bool:
     from .queries import review_gap
 
     return decidable(item) and bool(review_gap(item))
+
+
+def closable(item) -> bool:
+    """Open, and not being decided at a meeting right now (decide or defer it first)."""
+    return ITEM_FLOW.can(item.status, "close_admin") and not (
+        item.status == S.SUBMITTED and item.meeting_id is not None and item.meeting.status in DECIDING)
 
 
 def releasable(item) -> bool:

@@ -102,7 +102,12 @@ class ReleaseIn(VersionedInput):
     stagger_groups: Annotated[int, Field(ge=-1000, le=1000)] = 1
 
 
-class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn, WaiverIn):
+class YieldIn(VersionedInput):
+    yield_number: str = ""
+    reason: str = ""
+
+
+class ItemActionIn(ScheduleIn, OpinionIn, DecideIn, ReleaseIn, WaiverIn, YieldIn):
     """The fields each action reads; the others are ignored. ``version`` is the version shown to the
     user: a stale one is refused with 400 and nothing changes."""
 

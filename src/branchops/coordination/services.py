@@ -28,6 +28,7 @@ from branchops.core.services import (
 )
 from branchops.core.workdays import add_working_days, is_working_day
 from branchops.dispatch import queries as dispatch_queries
+from branchops.dispatch import rules as dispatch_rules
 from branchops.dispatch import services as dispatch
 from branchops.dispatch import workload
 from branchops.dispatch.models import Release, WorkOrder
@@ -1085,6 +1086,41 @@ def revoke_approval(actor, item: Item, reason: str, *, expected_version: int | N
     item.approval_revoked_at, item.approval_revoked_reason = clock.now(), reason.strip()
     _save(actor, item, ["approval_revoked_at", "approval_revoked_reason"])
     record_timeline(actor, item, "number_revoked", reason.strip())
+    # The work stops where it was sent: each open work order cancelled, each outlet told.
+    cancelled = dispatch.cancel_open_orders(actor, item, _("Approval %(approval)s revoked: %(reason)s") % {
+        "approval": item.approval_number, "reason": reason.strip()})
+    notify(item.submitter, _("Approval %(approval)s of %(number)s revoked") % {
+        "approval": item.approval_number, "number": item.number},
+        _("%(reason)s (%(n)s open work orders cancelled)") % {"reason": reason.strip(), "n": len(cancelled)},
+        url=item.get_absolute_url())
+    return item
+
+
+@transaction.atomic
+def close_item(actor, item: Item, reason: str, *, expected_version: int | None = None) -> Item:
+    """The secretariat closes an item whose loop will not close by itself (a stale item, a plan
+    dropped), with a reason: open work orders are cancelled and their outlets told; the register
+    and the item page show the reason."""
+    require(rules.decides, actor, item, _("Only the secretariat closes items."))
+    item = _lock(item, expected_version)
+    if not rules.closable(item):
+        rules.ITEM_FLOW.check(item, "close_admin")
+        raise ValidationError(_("The item is before the meeting now: decide or defer it first."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for closing.")})
+    check_lengths(reason=(reason, REASON_LENGTH))
+    fields = ["status", "closed_at", "closed_by", "close_reason"]
+    if item.status == ItemStatus.SUBMITTED and item.meeting_id is not None:
+        item.meeting, fields = None, [*fields, "meeting"]  # off the agenda of a meeting not yet held
+    rules.ITEM_FLOW.apply(item, "close_admin")
+    item.closed_at, item.closed_by, item.close_reason = clock.now(), actor, reason
+    _save(actor, item, fields)
+    cancelled = dispatch.cancel_open_orders(actor, item, _("Item %(number)s closed: %(reason)s") % {
+        "number": item.number, "reason": reason}) if item.work_orders.exists() else []
+    record_timeline(actor, item, "closed_by_secretariat", reason, {"work_orders_cancelled": len(cancelled)})
+    notify(item.submitter, _("%(number)s closed by the secretariat") % {"number": item.number}, reason,
+           url=item.get_absolute_url())
     return item
 
 
@@ -1150,20 +1186,79 @@ def verify_number(number: str, today: date | None = None) -> dict:
 
 # --- release to outlets and the closing of the loop ---------------------------------------------
 
-def release_check(item: Item) -> dict:
-    """Which outlets this item would push over capacity, and which blackout periods it hits."""
-    return dispatch_queries.check_load(item_load(item), exclude_item=item.pk)
-
-
 STAGGER_GROUPS = (1, 12)
+
+
+def release_plan(item: Item, stagger_groups: int = 1, outlet_ids=None) -> dict[int, tuple[date, date]]:
+    """Each outlet's dates: the approved window, or its wave when staggered — always inside the window."""
+    if not STAGGER_GROUPS[0] <= stagger_groups <= STAGGER_GROUPS[1]:
+        raise ValidationError({"stagger_groups": _("Stagger in %(min)s to %(max)s groups.") % {
+            "min": STAGGER_GROUPS[0], "max": STAGGER_GROUPS[1]}})
+    ids = list(outlet_ids if outlet_ids is not None else item.outlets.values_list("pk", flat=True))
+    try:
+        return workload.stagger(ids, stagger_groups, item.window_start, item.window_end)
+    except ValueError as exc:
+        raise ValidationError({"stagger_groups": _(
+            "The approved window (%(start)s–%(end)s) is too short for %(n)s waves a week apart: stagger in "
+            "fewer groups, or defer the item.") % {"start": item.window_start, "end": item.window_end,
+                                                   "n": stagger_groups}}) from exc
+
+
+def release_check(item: Item, stagger_groups: int = 1) -> dict:
+    """Which outlets this item would push over capacity (released work only, each outlet in its wave),
+    which blackout periods it hits, and what could make room: released items of lower urgency on the
+    overloaded outlet-weeks, which yield first."""
+    candidate = item_load(item)
+    check = dispatch_queries.check_load(candidate, exclude_item=item.pk,
+                                        plan=release_plan(item, stagger_groups, candidate.outlets))
+    check["proposal"] = _yield_proposal(item, check["yielders"])
+    return check
+
+
+def _yield_proposal(item: Item, yielders: dict[str, set[int]]) -> list[dict]:
+    """For each lower-urgency released item sharing an overloaded week: its open work orders at those
+    outlets moved to start the working day after this item's window (keeping their length)."""
+    if not yielders:
+        return []
+    new_start = add_working_days(item.window_end, 1)
+    out = []
+    for other in Item.objects.filter(number__in=yielders).order_by("-urgency", "number"):
+        orders = other.work_orders.filter(institution_id__in=yielders[other.number],
+                                          status__in=dispatch_rules.OPEN, start_date__lte=item.window_end)
+        n = orders.count()
+        if n:
+            out.append({"item": other, "number": other.number, "urgency": other.urgency, "work_orders": n,
+                        "outlets": sorted(yielders[other.number]), "new_start": new_start})
+    return out
+
+
+@transaction.atomic
+def accept_yield(actor, item: Item, yield_number: str, reason: str = "", *,
+                 expected_version: int | None = None) -> list[WorkOrder]:
+    """The secretariat accepts the release check's proposal: the lower-urgency item's open work orders
+    on the overloaded outlets move after this item's window (outlets told, timelines written)."""
+    require(rules.releases, actor, item)
+    item = _lock(item, expected_version)
+    rules.ITEM_FLOW.check(item, "release")
+    proposal = next((p for p in release_check(item)["proposal"] if p["number"] == (yield_number or "").strip()),
+                    None)
+    if proposal is None:
+        raise ValidationError({"yield_number": _("Choose an item the release check proposes to move.")})
+    reason = (reason or "").strip() or _("Makes room for %(number)s (more urgent)") % {"number": item.number}
+    check_lengths(reason=(reason, REASON_LENGTH))
+    moved = dispatch.reschedule_open_orders(actor, proposal["item"], proposal["outlets"], proposal["new_start"],
+                                            reason)
+    record_timeline(actor, proposal["item"], "edited", _("%(n)s work orders moved to start %(day)s: %(reason)s") % {
+        "n": len(moved), "day": proposal["new_start"].isoformat(), "reason": reason})
+    return moved
 
 
 @transaction.atomic
 def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups: int = 1,
                  expected_version: int | None = None) -> Release:
     """Release an approved item to its outlets: one work order per outlet (dispatch makes them),
-    carrying the approval number. Nothing is released without a valid number; over capacity only
-    with a recorded reason."""
+    carrying the approval number. Nothing is released without a valid number; staggered waves stay in
+    the approved window; over capacity or into a blackout only with a recorded reason."""
     require(rules.releases, actor, item)
     item = _lock(item, expected_version)
     rules.ITEM_FLOW.apply(item, "release")
@@ -1171,20 +1266,14 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
         raise ValidationError(_("Only an item with an approval number can be released."))
     if verify_number(item.approval_number)["status"] != "valid":
         raise ValidationError(_("The approval number is revoked or expired."))
-    if not STAGGER_GROUPS[0] <= stagger_groups <= STAGGER_GROUPS[1]:
-        raise ValidationError({"stagger_groups": _("Stagger in %(min)s to %(max)s groups.") % {
-            "min": STAGGER_GROUPS[0], "max": STAGGER_GROUPS[1]}})
     reason = override_reason.strip()
     check_lengths(override_reason=(reason, REASON_LENGTH))
     outlets = list(item.outlets.all())
     if not outlets:
         raise ValidationError(_("The item targets no outlets."))
-    plan = workload.stagger([o.pk for o in outlets], stagger_groups, item.window_start, item.window_end)
-    check = release_check(item) if stagger_groups <= 1 else {"overloads": []}
-    if check["overloads"] and not reason:
-        raise ValidationError({"override_reason": _(
-            "This would push %(n)s outlets over capacity: stagger or defer it, or give the reason to release "
-            "it anyway.") % {"n": len({o.outlet for o in check["overloads"]})}})
+    plan = release_plan(item, stagger_groups, [o.pk for o in outlets])
+    check = release_check(item, stagger_groups)
+    _check_release_reason(check, reason)
     release = dispatch.create_work_orders(actor, item, outlets, plan, approval_number=item.approval_number,
                                           hours=item.effort_hours, override_reason=reason,
                                           over_capacity=check["overloads"])
@@ -1194,12 +1283,29 @@ def release_item(actor, item: Item, *, override_reason: str = "", stagger_groups
     return release
 
 
+def _check_release_reason(check: dict, reason: str) -> None:
+    """Over capacity, even staggered, or into a blackout: the secretariat defers, makes room, or
+    gives the reason."""
+    if reason:
+        return
+    if check["overloads"]:
+        raise ValidationError({"override_reason": _(
+            "This cannot fit: it would push %(n)s outlets over capacity. Stagger it, accept the proposal to "
+            "move lower-urgency work, defer it, or give the reason to release it anyway.") % {
+            "n": len({o.outlet for o in check["overloads"]})}})
+    if check["blackouts"]:
+        raise ValidationError({"override_reason": _(
+            "The window falls in a blackout period (%(names)s): give the reason to release it anyway.") % {
+            "names": "、".join(check["blackouts"])}})
+
+
 def close_item_when_done(actor, item: Item) -> Item:
     """The loop closes when every outlet has done its work order: the item leaves the open work."""
     item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
-    if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(
-            status=WorkOrder.Status.DONE).exists():
-        return item
+    finished = (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED)
+    if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(status__in=finished).exists() \
+            or not item.work_orders.filter(status=WorkOrder.Status.DONE).exists():
+        return item  # work left, or none of it done (every order cancelled: the secretariat closes it)
     rules.ITEM_FLOW.apply(item, "close")
     _save(actor, item, ["status"])
     record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
@@ -1210,7 +1316,10 @@ def close_item_when_done(actor, item: Item) -> Item:
 
 def on_work_order_changed(sender, *, actor, work_order: WorkOrder, change: str, case=None, **kwargs) -> None:
     """Dispatch's hook: a work order done may close its item; a problem goes on the item's timeline."""
-    if change == "done":
+    if change in ("done", "cancelled"):
+        if change == "cancelled":
+            record_timeline(actor, work_order.item, "edited", _("Work order of %(outlet)s cancelled: %(reason)s") % {
+                "outlet": work_order.institution.name, "reason": work_order.cancel_reason})
         close_item_when_done(actor, work_order.item)
     elif change == "problem" and case is not None:
         record_timeline(actor, work_order.item, "edited", _("%(outlet)s raised a problem: %(case)s") % {

@@ -199,7 +199,7 @@ def _release_panel(item) -> dict:
     return {"overloads": [{"outlet": names.get(o.outlet, o.outlet), "week": o.week, "load": o.load,
                            "capacity": o.capacity, "excess": o.excess} for o in over[:50]],
             "overloaded_outlets": len({o.outlet for o in over}), "more": max(0, len(over) - 50),
-            "blackouts": check["blackouts"]}
+            "blackouts": check["blackouts"], "proposal": check["proposal"]}
 
 
 def _action_forms(user, item, can: dict, bound: dict) -> dict:
@@ -557,7 +557,7 @@ def monitor(request, item_pk):
         overdue=Count("id", filter=dispatch_queries.overdue_q(today)),
         problem=Count("id", filter=Q(status=WorkOrder.Status.PROBLEM)),
     )
-    counts["open"] = counts["total"] - counts["done"]
+    counts["open"] = counts["total"] - counts["done"] - orders.filter(status=WorkOrder.Status.CANCELLED).count()
     counts["done_pct"] = round(counts["done"] * 100 / counts["total"]) if counts["total"] else 0
     only_overdue = request.GET.get("overdue") == "1"
     status = request.GET.get("status", "")

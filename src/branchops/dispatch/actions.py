@@ -30,4 +30,8 @@ WORK_ORDER_ACTIONS = ActionTable([
            label=_("Raise a problem"), icon="exclamation-triangle", style="outline-danger",
            done=lambda case: gettext("Problem raised: case %(number)s was opened for the secretariat.") % {
                "number": case.number}),
+    Action("cancel", allowed=rule(rules, "cancels"), state=_offered_at("cancel"), form=forms.CancelForm,
+           schema=schemas.CancelIn, run=lambda user, wo, data: services.cancel_work_order(user, wo, **data),
+           label=_("Cancel the work order"), icon="x-octagon", style="outline-danger",
+           done=_("Work order cancelled: the outlet has been told.")),
 ])

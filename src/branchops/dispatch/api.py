@@ -72,6 +72,8 @@ class WorkOrderFields(Schema):
     acknowledged_at: datetime | None
     done_at: datetime | None
     problem_case: CaseRefOut | None
+    cancelled_at: datetime | None
+    cancel_reason: str
 
 
 class WorkOrderOut(WorkOrderFields):
@@ -114,7 +116,7 @@ class WorkOrderDetailOut(WorkOrderFields):
     note: str
     can_act: bool = Field(description="Whether the user is the outlet's head, who acts on its work orders.")
     allowed_actions: list[str] = Field(description="The actions the user may take on it now (a POST to its "
-                                                   "actions/{action}): acknowledge, done, problem.")
+                                                   "actions/{action}): acknowledge, done, problem, cancel.")
 
 
 def _detail(user, wo: WorkOrder) -> dict:
@@ -188,7 +190,9 @@ class HeatRowOut(Schema):
     code: str
     name: str
     capacity: float
-    loads: list[float]
+    loads: list[float] = Field(description="Hours of released work per week (what counts against capacity).")
+    expected: list[float] = Field(description="Hours of items pending (submitted, approved) per week: expected, "
+                                              "not counted.")
     ratios: list[float | None]
 
 
@@ -201,7 +205,7 @@ MAX_WEEKS = 26
 
 
 @router.get("/workload", response=HeatmapOut,
-            summary="Outlet × week load (hours and share of capacity) from released and pending items")
+            summary="Outlet × week load (hours and share of capacity) from released work; pending items as expected")
 def workload(request, start: Day | None = None, weeks: Annotated[int, Field(ge=1, le=MAX_WEEKS)] = 8, institution: Id | None = None):
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValidationError({"weeks": _("Between 1 and %(n)s weeks.") % {"n": MAX_WEEKS}})

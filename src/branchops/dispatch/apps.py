@@ -19,7 +19,8 @@ class DispatchConfig(AppConfig):
         branch_created.connect(create_settings, dispatch_uid="dispatch-branch-settings")
 
         register_verbs({"acknowledged": _("Acknowledged"), "done": _("Done"), "problem": _("Problem raised"),
-                        "capacity_set": _("Capacity set")})
+                        "capacity_set": _("Capacity set"), "cancelled": _("Work order cancelled"),
+                        "rescheduled": _("Work order moved")})
 
         nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
                                  ("dispatch.view_workorder",), 150))

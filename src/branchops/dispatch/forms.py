@@ -28,6 +28,10 @@ class ProblemForm(ActionForm):
                                   widget=forms.Textarea(attrs={"rows": 4}))
 
 
+class CancelForm(ActionForm):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=200)
+
+
 class CapacityForm(forms.Form):
     outlet = forms.ModelChoiceField(label=_("Outlet"), queryset=Institution.objects.none())
     weekly_hours = forms.DecimalField(label=_("Weekly capacity (hours)"), min_value=Decimal("0"),

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branchops.core import clock
@@ -84,6 +85,7 @@ class WorkOrder(TimeStampedModel):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         DONE = "done", _("Done")
         PROBLEM = "problem", _("Problem raised")
+        CANCELLED = "cancelled", pgettext_lazy("work order", "Cancelled")
 
     # A lazy reference: dispatch's code never imports coordination (DESIGN.md §2).
     item = models.ForeignKey("coordination.Item", on_delete=models.PROTECT, related_name="work_orders",
@@ -106,6 +108,10 @@ class WorkOrder(TimeStampedModel):
     note = models.TextField(_("note"), blank=True)
     problem_case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", verbose_name=_("problem raised"))
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("cancelled by"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=200, blank=True)
     # When the "due soon" and "overdue" notices went out: each is sent once.
     reminded_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +121,7 @@ class WorkOrder(TimeStampedModel):
         verbose_name = _("work order")
         verbose_name_plural = _("work orders")
         ordering = ["due_date", "id"]
+        permissions = [("cancel_workorder", _("Can cancel work orders"))]
         constraints = [models.UniqueConstraint(fields=["item", "institution"], name="dispatch_one_order_per_outlet")]
         indexes = [models.Index(fields=["institution", "status"], name="dispatch_inst_status")]
 

@@ -1,8 +1,8 @@
 """Reads of dispatch shared by pages, API and coordination: visible work orders, overdue rules,
 capacities and the outlets' workload.
 
-The workload counts what every registered load source says (coordination registers the items
-pending and released): dispatch never imports the apps above it."""
+The workload counts what every registered load source says (coordination registers the released
+work orders; the items still pending are "expected", shown apart and never counted): dispatch never imports the apps above it."""
 
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -54,11 +54,11 @@ def access_work_order(user, pk) -> WorkOrder:
 
 
 def is_overdue(wo: WorkOrder, today: date) -> bool:
-    return wo.status != WorkOrder.Status.DONE and wo.due_date < today
+    return wo.status not in (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED) and wo.due_date < today
 
 
 def overdue_q(today: date) -> Q:
-    return Q(due_date__lt=today) & ~Q(status=WorkOrder.Status.DONE)
+    return Q(due_date__lt=today) & ~Q(status__in=[WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED])
 
 
 def workload_settings_for(branch) -> WorkloadSettings:
@@ -71,17 +71,21 @@ HOURS_PER_WEEK = 40
 # Each source answers (outlet_ids or None for all, item pk to leave out or None) → loads.
 LoadSource = Callable[[list[int] | None, int | None], list[workload.Load]]
 _load_sources: list[LoadSource] = []
+_expected_sources: list[LoadSource] = []
 
 
-def register_load_source(source: LoadSource) -> None:
-    """An app above adds the load it puts on outlets (coordination: items pending and released)."""
-    if source not in _load_sources:
-        _load_sources.append(source)
+def register_load_source(source: LoadSource, *, expected: bool = False) -> None:
+    """An app above adds the load it puts on outlets (coordination: released work orders); an
+    ``expected`` source is work not yet released (items pending), shown apart and never counted."""
+    sources = _expected_sources if expected else _load_sources
+    if source not in sources:
+        sources.append(source)
 
 
-def loads(outlet_ids=None, exclude_item: int | None = None) -> list[workload.Load]:
+def loads(outlet_ids=None, exclude_item: int | None = None, *, expected: bool = False) -> list[workload.Load]:
     outlet_ids = list(outlet_ids) if outlet_ids is not None else None
-    return [load for source in _load_sources for load in source(outlet_ids, exclude_item)]
+    return [load for source in (_expected_sources if expected else _load_sources)
+            for load in source(outlet_ids, exclude_item)]
 
 
 def capacities(outlet_ids) -> dict[int, float]:
@@ -106,15 +110,20 @@ def capacities(outlet_ids) -> dict[int, float]:
     return out
 
 
-def check_load(candidate: workload.Load, exclude_item: int | None = None) -> dict:
-    """Which outlets a new load would push over capacity, and which blackout periods it hits."""
+def check_load(candidate: workload.Load, exclude_item: int | None = None,
+               plan: dict[int, tuple[date, date]] | None = None) -> dict:
+    """Which outlets a new load would push over capacity (released work only; with ``plan``, each
+    outlet in its own staggered wave), which released loads of lower urgency could yield, and which
+    blackout periods it hits."""
     outlet_ids = list(candidate.outlets)
     cap = capacities(outlet_ids)
-    over = workload.overloads(candidate, loads(outlet_ids, exclude_item), cap)
+    existing = loads(outlet_ids, exclude_item)
+    plan = plan or {o: (candidate.start, candidate.end) for o in outlet_ids}
+    over = workload.plan_overloads(candidate.key, candidate.hours, plan, existing, cap, candidate.urgency_rank)
     blackouts = [(b.start, b.end, b.name) for b in Blackout.objects.filter(start__lte=candidate.end,
                                                                           end__gte=candidate.start)]
     return {"overloads": over, "blackouts": workload.in_blackout(candidate.start, candidate.end, blackouts),
-            "capacity": cap}
+            "capacity": cap, "yielders": workload.yielders(candidate.urgency_rank, over, existing)}
 
 
 def heatmap(outlets, start: date, weeks: int = 8) -> dict:
@@ -123,6 +132,7 @@ def heatmap(outlets, start: date, weeks: int = 8) -> dict:
     ids = [o.pk for o in outlets]
     cap = capacities(ids)
     table = workload.weekly_load(loads(ids))
+    expected = workload.weekly_load(loads(ids, expected=True))
     first = workload.week_start(start)
     week_list = [first + timedelta(weeks=i) for i in range(weeks)]
     rows = []
@@ -130,5 +140,6 @@ def heatmap(outlets, start: date, weeks: int = 8) -> dict:
         hours = [round(table.get(o.pk, {}).get(w, 0.0), 1) for w in week_list]
         c = cap.get(o.pk) or 0
         rows.append({"id": o.pk, "code": o.code, "name": o.name, "capacity": c, "loads": hours,
+                     "expected": [round(expected.get(o.pk, {}).get(w, 0.0), 1) for w in week_list],
                      "ratios": [round(x / c, 2) if c else None for x in hours]})
     return {"weeks": week_list, "rows": rows}

@@ -14,18 +14,24 @@ from branchops.org.scope import in_scope
 from .models import WorkOrder
 
 W = WorkOrder.Status
+OPEN = (W.RELEASED, W.ACKNOWLEDGED, W.PROBLEM)  # work the outlet still has to do
+FINISHED = (W.DONE, W.CANCELLED)
 
 _REFUSALS = {
     "acknowledge": _("This work order was already acknowledged."),
     "done": _("This work order is already done."),
     "problem": _("A problem is raised on a work order not yet done, and once."),
+    "cancel": _("Only a work order not yet done or cancelled can be cancelled."),
 }
+_CANCELLED = _("This work order was cancelled: its work is no longer to be done.")
 
 WORK_ORDER_FLOW = Transitions({
     "acknowledge": ([W.RELEASED], W.ACKNOWLEDGED),
     "done": ([W.RELEASED, W.ACKNOWLEDGED, W.PROBLEM], W.DONE),
     "problem": ([W.RELEASED, W.ACKNOWLEDGED], W.PROBLEM),
-}, refusal=lambda wo, action: str(_REFUSALS[action]))  # in the language of the refused request
+    "cancel": (OPEN, W.CANCELLED),
+}, refusal=lambda wo, action: str(  # in the language of the refused request
+    _CANCELLED if wo.status == W.CANCELLED and action != "cancel" else _REFUSALS[action]))
 
 
 def acts_for_outlet(user, wo) -> bool:
@@ -38,3 +44,8 @@ def acts_for_outlet(user, wo) -> bool:
 def sets_capacity(user, outlet) -> bool:
     """The secretariat sets the capacity of the outlets in its scope."""
     return user.has_perm("dispatch.change_outletcapacity") and in_scope(user, outlet)
+
+
+def cancels(user, wo) -> bool:
+    """The secretariat cancels work orders of the outlets in its scope."""
+    return user.has_perm("dispatch.cancel_workorder") and in_scope(user, wo.institution)

@@ -12,5 +12,10 @@ class ProblemIn(ActionInput):
     description: str = ""
 
 
-class WorkOrderActionIn(DoneIn, ProblemIn):
-    """The fields each action reads (done: note; problem: title, description); the others are ignored."""
+class CancelIn(ActionInput):
+    reason: str = ""
+
+
+class WorkOrderActionIn(DoneIn, ProblemIn, CancelIn):
+    """The fields each action reads (done: note; problem: title, description; cancel: reason); the
+    others are ignored."""

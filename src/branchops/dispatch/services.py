@@ -135,6 +135,81 @@ def raise_problem(actor, wo: WorkOrder, title: str, description: str = ""):
     return case
 
 
+CANCEL_REASON_LENGTH = WorkOrder._meta.get_field("cancel_reason").max_length
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for cancelling.")})
+    check_lengths(reason=(reason, CANCEL_REASON_LENGTH))
+    return reason
+
+
+def _cancel(actor, wo: WorkOrder, reason: str) -> WorkOrder:
+    """Move one locked work order to cancelled, stamp it, and tell the people at the outlet."""
+    rules.WORK_ORDER_FLOW.apply(wo, "cancel")
+    wo.cancelled_by, wo.cancelled_at, wo.cancel_reason = actor, clock.now(), reason
+    stamp_history(wo, actor)
+    wo.save()
+    record_timeline(actor, wo, "cancelled", reason)
+    from django.contrib.auth import get_user_model
+
+    # The outlet's head and its staff: whoever might otherwise still do the work.
+    for user in get_user_model().objects.filter(is_active=True, staff__institution=wo.institution_id):
+        notify(user, _("Work order cancelled: %(title)s (%(number)s)") % {
+            "title": wo.item.title, "number": wo.approval_number}, reason, url=wo.get_absolute_url())
+    return wo
+
+
+@transaction.atomic
+def cancel_work_order(actor, wo: WorkOrder, reason: str) -> WorkOrder:
+    """The secretariat stops one outlet's work, with a reason: the outlet is told, the item's
+    timeline says so (through ``work_order_changed``)."""
+    wo = WorkOrder.objects.select_for_update().select_related("item", "institution").get(pk=wo.pk)
+    require(rules.cancels, actor, wo, _("Only the secretariat cancels work orders."))
+    rules.WORK_ORDER_FLOW.check(wo, "cancel")
+    wo = _cancel(actor, wo, _clean_reason(reason))
+    work_order_changed.send(sender=WorkOrder, actor=actor, work_order=wo, change="cancelled", case=None)
+    return wo
+
+
+@transaction.atomic
+def cancel_open_orders(actor, item, reason: str) -> list[WorkOrder]:
+    """Cancel every open work order of an item (its approval revoked, or the item closed): called by
+    coordination, which has checked its own rule; each outlet is told."""
+    reason = (reason or "").strip()[:CANCEL_REASON_LENGTH]  # coordination's own reason, already checked
+    orders = WorkOrder.objects.select_for_update().select_related("item", "institution").filter(
+        item=item, status__in=rules.OPEN).order_by("pk")
+    return [_cancel(actor, wo, reason) for wo in orders]
+
+
+@transaction.atomic
+def reschedule_open_orders(actor, item, outlet_ids, new_start: date, reason: str) -> list[WorkOrder]:
+    """Move an item's open work orders at these outlets to start on ``new_start``, keeping their
+    length (a lower-urgency item making room): called by coordination, which has checked its rule;
+    each outlet head is told."""
+    moved = []
+    orders = WorkOrder.objects.select_for_update().select_related("item", "institution").filter(
+        item=item, institution_id__in=list(outlet_ids), status__in=rules.OPEN).order_by("pk")
+    from django.contrib.auth import get_user_model
+
+    for wo in orders:
+        length = wo.due_date - wo.start_date
+        before = (wo.start_date, wo.due_date)
+        wo.start_date, wo.due_date = new_start, new_start + length
+        wo.reminded_at = None  # the new due date is reminded again
+        stamp_history(wo, actor)
+        wo.save()
+        record_timeline(actor, wo, "rescheduled", f"{before[0]}–{before[1]} → {wo.start_date}–{wo.due_date}；{reason}")
+        for user in get_user_model().objects.filter(is_active=True, groups__name=Role.OUTLET_HEAD,
+                                                    staff__institution=wo.institution_id):
+            notify(user, _("Work order moved: %(title)s now due %(due)s") % {"title": item.title, "due": wo.due_date},
+                   reason, url=wo.get_absolute_url())
+        moved.append(wo)
+    return moved
+
+
 WORK_ORDER_REMIND_WORKING_DAYS = 2
 
 
@@ -150,7 +225,7 @@ def check_work_orders(today: date | None = None) -> dict:
     today = today or clock.today()
     users = get_user_model().objects.filter(is_active=True)
     sent = {"due": 0, "overdue": 0}
-    open_orders = WorkOrder.objects.exclude(status=WorkOrder.Status.DONE).select_related("item", "institution")
+    open_orders = WorkOrder.objects.filter(status__in=rules.OPEN).select_related("item", "institution")
     soon = add_working_days(today, WORK_ORDER_REMIND_WORKING_DAYS)
     batches = (
         ("due", open_orders.filter(due_date__gte=today, due_date__lte=soon, reminded_at__isnull=True), "reminded_at"),

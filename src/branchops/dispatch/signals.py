@@ -3,5 +3,5 @@
 from django.dispatch import Signal
 
 # A work order was done, or its outlet raised a problem, inside the same transaction.
-# Arguments: actor, work_order, change ("done" | "problem"), case (the feedback case, for "problem").
+# Arguments: actor, work_order, change ("done" | "problem" | "cancelled"), case (the feedback case, for "problem").
 work_order_changed = Signal()

@@ -154,7 +154,8 @@ def work_order(request, pk):
         "actions": offered_actions(request.user, wo),
         "can_monitor": queries.follows_item(request.user, item),
         "timeline": timeline(wo),
-        "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by)},
+        "people": {"acknowledged_by": _name(wo.acknowledged_by), "done_by": _name(wo.done_by),
+                   "cancelled_by": _name(wo.cancelled_by)},
     })
 
 

@@ -81,16 +81,44 @@ def overloads(candidate: Load, existing: Iterable[Load], capacity: dict[int, flo
 
 
 def stagger(outlets: list[int], groups: int, start: date, end: date) -> dict[int, tuple[date, date]]:
-    """Split the outlets into ``groups`` waves, each starting one week after the previous one and
-    keeping the window's length — how the secretariat staggers an item that would overload outlets."""
+    """Split the outlets into ``groups`` waves, each starting one week after the previous one, all
+    inside the approved window: each wave's window is shortened by the weeks the last wave starts
+    later. ValueError when the window is too short for that many waves."""
     groups = max(1, min(groups, len(outlets) or 1))
-    length = end - start
+    length = end - start - timedelta(weeks=groups - 1)
+    if length < timedelta(0):
+        raise ValueError(f"a window of {(end - start).days + 1} days cannot hold {groups} waves a week apart")
     plan = {}
     for i, outlet in enumerate(sorted(outlets)):
         wave = i * groups // max(1, len(outlets))
         s = start + timedelta(weeks=wave)
         plan[outlet] = (s, s + length)
     return plan
+
+
+def plan_overloads(key: str, hours: float, plan: dict[int, tuple[date, date]], existing: Iterable[Load],
+                   capacity: dict[int, float], urgency_rank: int = 2) -> list[Overload]:
+    """The overloads of a staggered release: each outlet with its own wave's window."""
+    existing = list(existing)
+    out = []
+    for outlet, (s, e) in sorted(plan.items()):
+        out += overloads(Load(key, (outlet,), hours, s, e, urgency_rank), existing, capacity)
+    return out
+
+
+def yielders(candidate_rank: int, over: Iterable[Overload], existing: Iterable[Load]) -> dict[str, set[int]]:
+    """Which loads of lower urgency than the candidate share an overloaded outlet-week: item key →
+    the outlets where it could yield (move later) to make room — lower urgency yields first."""
+    hot = {(o.outlet, o.week) for o in over}
+    out: dict[str, set[int]] = defaultdict(set)
+    for load in existing:
+        if load.urgency_rank <= candidate_rank:
+            continue
+        weeks = spread(load.hours, load.start, load.end)
+        for outlet in load.outlets:
+            if any((outlet, w) in hot for w in weeks):
+                out[load.key].add(outlet)
+    return dict(out)
 
 
 def in_blackout(start: date, end: date, blackouts: Iterable[tuple[date, date, str]]) -> list[str]:
