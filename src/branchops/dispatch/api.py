@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import Day, Id, run_action
+from branchops.core.api import Day, Id, one_of, run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
@@ -143,7 +143,7 @@ def _access(user, pk: int) -> WorkOrder:
 
 class WorkOrderFilter(Schema):
     item: Id | None = None
-    status: str = ""
+    status: str = one_of(WorkOrder.Status.values)
     outlet: Id | None = None
     overdue: bool | None = None
 
