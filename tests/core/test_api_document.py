@@ -60,3 +60,15 @@ def test_verify_needs_a_number_as_documented(admin_client):
         r = admin_client.get("/api/v1/coordination/verify", query)
         assert r.status_code == 400 and "number" in r.json()["detail"], query
     assert admin_client.get("/api/v1/coordination/verify", {"number": "运统〔2026〕第9号"}).json()["status"] == "unknown"
+
+
+@pytest.mark.parametrize(("schema", "field"), [("CapacityIn", "weekly_hours"), ("ItemPatchIn", "effort_hours"),
+                                                ("ItemIn", "effort_hours")])
+def test_decimal_text_is_documented_as_a_number(schema, field):
+    """The fuzz run sent ``"weekly_hours": ""`` — a string the document allowed and the server refuses."""
+    text = next(s for s in DOC["components"]["schemas"][schema]["properties"][field]["anyOf"] if s["type"] == "string")
+    for typed in ("12", "12.5", "+0.5", ".5"):
+        assert re.search(text["pattern"], typed), typed
+    for typed in ("", "x", "1,5", "NaN", "1e3 "):
+        assert not re.search(text["pattern"], typed), typed
+

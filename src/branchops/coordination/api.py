@@ -9,7 +9,6 @@ resolved here to rows, and an unknown one is a 400 naming the field before anyth
 """
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +22,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import Day, Id, IdList, Version, Year, one_of, run_action
+from branchops.core.api import Amount, Day, Id, IdList, Version, Year, one_of, run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
@@ -490,7 +489,7 @@ class ItemFieldsIn(Schema):
     background: str | None = None
     actions: str | None = None
     target_mode: str | None = None
-    effort_hours: Decimal | None = None
+    effort_hours: Amount | None = None
     window_start: Day | None = None
     window_end: Day | None = None
     urgency: str | None = None

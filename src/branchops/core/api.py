@@ -1,10 +1,11 @@
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from django.http import Http404
 from ninja import Query, Router, Schema
 from ninja.pagination import PageNumberPagination
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from . import limits, queries, services, workdays
 from .actions import ActionTable
@@ -16,6 +17,9 @@ Year = Annotated[int, Field(ge=limits.MIN_YEAR, le=limits.MAX_YEAR)]
 Day = Annotated[date, Field(ge=limits.MIN_DATE, le=limits.MAX_DATE)]
 IdList = Annotated[list[Id], Field(max_length=limits.MAX_LIST)]
 Version = Annotated[int, Field(ge=0, le=limits.MAX_ID)]
+# A decimal as a number or its text; the document says which text (pydantic's would allow any string).
+DECIMAL_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+Amount = Annotated[Decimal, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT}]})]
 
 
 def one_of(values):
