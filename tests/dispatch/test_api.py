@@ -140,6 +140,10 @@ def test_capacity(api, coord_bank):
     assert bad.status_code == 400 and "weekly_hours" in bad.json()["detail"]
     bad = c.put(url, {"weekly_hours": 1000000}, content_type="application/json")
     assert bad.status_code == 400 and "weekly_hours" in bad.json()["detail"]
+    assert ok(c.put(url, {"weekly_hours": "10.5"}, content_type="application/json"))["weekly_hours"] == 10.5
+    bad = c.put(url, {"weekly_hours": ""}, content_type="application/json")  # the fuzz run's; the document forbids it
+    assert bad.status_code == 400 and "weekly_hours" in bad.json()["detail"]
+    assert OutletCapacity.objects.get(outlet=b.o11).weekly_hours == 10.5
     assert c.put(f"{URL}capacity/{b.sb1.pk}", {"weekly_hours": 1}, content_type="application/json").status_code == 404
     assert api(b.users["head11"]).put(url, {"weekly_hours": 1}, content_type="application/json").status_code == 403
     assert api(b.users["staff21"]).put(url, {"weekly_hours": 1}, content_type="application/json").status_code == 404

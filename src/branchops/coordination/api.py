@@ -9,7 +9,6 @@ resolved here to rows, and an unknown one is a 400 naming the field before anyth
 """
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +22,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import Day, Id, IdList, Version, Year, run_action
+from branchops.core.api import Amount, Day, Id, IdList, Version, Year, one_of, run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
 from branchops.org.models import Cluster, Department, Level, OutletType
@@ -407,10 +406,10 @@ def _reload(request, pk: Id) -> dict:
 
 class ItemFilter(Schema):
     q: str = ""
-    status: str = ""
-    decision: str = ""
+    status: str = one_of(ItemStatus.values)
+    decision: str = one_of(Decision.values)
     department: Id | None = None
-    item_type: str = ""
+    item_type: str = one_of(ItemType.values)
     meeting: Id | None = None
     since: Day | None = None
     until: Day | None = None
@@ -508,7 +507,7 @@ class ItemFieldsIn(Schema):
     background: str | None = None
     actions: str | None = None
     target_mode: str | None = None
-    effort_hours: Decimal | None = None
+    effort_hours: Amount | None = None
     window_start: Day | None = None
     window_end: Day | None = None
     urgency: str | None = None
@@ -787,9 +786,15 @@ def _access_meeting(user, pk: int) -> Meeting:
     return Meeting.objects.select_related("branch", "chair__staff").get(pk=meeting.pk)
 
 
+class MeetingFilter(Schema):
+    status: str = one_of(Meeting.Status.values)
+    year: Year | None = None
+
+
 @router.get("/meetings", response=list[MeetingOut], summary="Coordination meetings, newest first")
 @paginate(Pages)
-def list_meetings(request, status: str = "", year: Year | None = None):
+def list_meetings(request, filters: Query[MeetingFilter]):
+    status, year = filters.status, filters.year
     _choice(status, Meeting.Status, "status")
     qs = queries.meetings_with_counts(request.user).annotate(item_count=F("n_items"))  # the items they see
     if status:
@@ -951,7 +956,7 @@ def _verify_message(result: dict) -> str:
 
 
 @router.get("/verify", response=VerifyOut, summary="Verify an approval number (any staff member)")
-def verify(request, number: str = ""):
+def verify(request, number: str = Query(..., pattern=r"\S", max_length=100)):  # noqa: B008 - required, as the document says
     if not number.strip():
         raise ValidationError({"number": _("Give the approval number to verify.")})
     result = services.verify_number(number)

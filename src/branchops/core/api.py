@@ -1,10 +1,11 @@
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.pagination import PageNumberPagination
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from . import limits, queries, services, workdays
 from .actions import ActionTable
@@ -16,6 +17,15 @@ Year = Annotated[int, Field(ge=limits.MIN_YEAR, le=limits.MAX_YEAR)]
 Day = Annotated[date, Field(ge=limits.MIN_DATE, le=limits.MAX_DATE)]
 IdList = Annotated[list[Id], Field(max_length=limits.MAX_LIST)]
 Version = Annotated[int, Field(ge=0, le=limits.MAX_ID)]
+# A decimal as a number or its text; the document says which text (pydantic's would allow any string).
+DECIMAL_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+Amount = Annotated[Decimal, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT}]})]
+
+
+def one_of(values):
+    """A filter chosen from a list, empty meaning not given: the document lists the values the service
+    accepts, so a client (or a fuzzer) reading it cannot send one the service refuses."""
+    return Field("", json_schema_extra={"enum": ["", *values]})
 
 
 class ErrorOut(Schema):
@@ -85,7 +95,9 @@ def my_notifications(request, unread: bool = False, limit: Annotated[int, Field(
 
 
 @router.post("/me/notifications/read", summary="Mark all (or the given) notifications read")
-def read_notifications(request, ids: IdList | None = None):
+def read_notifications(request, ids: list[Id] | None = Query(None, max_length=limits.MAX_LIST)):  # noqa: B008
+    # Query() explicitly: ninja reads a query list only when it sees a bare list annotation, and the
+    # document already promised ``?ids=1&ids=2``.
     return {"marked": services.mark_notifications_read(request.user, ids)}
 
 

@@ -6,7 +6,6 @@ another outlet's work order answers the same 404 as a missing one. Writes go thr
 """
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
@@ -17,7 +16,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import Day, Id, run_action
+from branchops.core.api import Amount, Day, Id, one_of, run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
@@ -145,7 +144,7 @@ def _access(user, pk: int) -> WorkOrder:
 
 class WorkOrderFilter(Schema):
     item: Id | None = None
-    status: str = ""
+    status: str = one_of(WorkOrder.Status.values)
     outlet: Id | None = None
     overdue: bool | None = None
 
@@ -219,7 +218,7 @@ def workload(request, start: Day | None = None, weeks: Annotated[int, Field(ge=1
 
 
 class CapacityIn(Schema):
-    weekly_hours: Decimal = Field(max_digits=6, decimal_places=1, description="Hours per week, one decimal")
+    weekly_hours: Amount = Field(max_digits=6, decimal_places=1, description="Hours per week, one decimal")
     note: str = ""
 
 

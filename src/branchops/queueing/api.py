@@ -119,7 +119,8 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
 
 
 # Empty means not given (forms send it so), hence a pattern rather than ``format: date``.
-DATE = {"description": "YYYY-MM-DD", "json_schema_extra": {"pattern": r"^(\d{4}-\d{2}-\d{2})?$"}}
+DATE = {"description": "YYYY-MM-DD, 2000-01-01 to 2100-12-31",
+        "json_schema_extra": {"pattern": r"^((20\d\d|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?$"}}
 PERIOD_HELP = "Both or neither; neither means the newest month with data. At most 366 days."
 
 
@@ -211,7 +212,8 @@ class KpisOut(Schema):
 class KpiQuery(PeriodQuery):
     level: str = Field("outlet", description="outlet, cluster, sub_branch or branch",
                        json_schema_extra={"enum": list(queries.LEVELS)})
-    within: str | None = Field(None, description="An institution's id: only the units under it")
+    within: str | None = Field(None, description="An institution's id: only the units under it",
+                               json_schema_extra={"pattern": r"^\d{0,18}$"})
     grain: str = Field("total", description="total, day, week, month or interval",
                        json_schema_extra={"enum": list(GRAINS)})
 
