@@ -10,10 +10,11 @@ resolved here to rows, and an unknown one is a 400 naming the field before anyth
 
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
@@ -22,6 +23,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
+from branchops.core import queries as core_queries
 from branchops.core.api import Amount, Day, Id, IdList, Version, Year, one_of, run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
@@ -30,6 +32,7 @@ from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
 from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .minutes import DOCX_TYPE, build_minutes_docx
 from .models import (
     Condition,
     Decision,
@@ -873,6 +876,138 @@ def feedback_action(request, pk: Id, action: str, payload: schemas.FeedbackActio
     entry = queries.access_feedback(request.user, pk)
     run_action(FEEDBACK_ACTIONS, request.user, entry, action, payload)
     return _feedback(request.user, queries.access_feedback(request.user, pk))
+
+
+# --- the minutes ---------------------------------------------------------------------------------
+
+class MinutesConditionOut(Schema):
+    id: int
+    text: str
+    owner_department: Ref
+    due_date: date
+    proof: str
+    status: str
+
+
+class MinutesWaiverOut(Schema):
+    dimension: CodeOut
+    reason: str
+    waived_by: PersonOut
+    waived_at: datetime
+    is_stale: bool
+
+
+class MinutesItemOut(Schema):
+    id: int
+    number: str = Field(description="Item number (事项编号).")
+    title: str
+    department: Ref
+    item_type: str
+    consent: bool = Field(description="Approved in the consent block (无异议事项).")
+    opinions: list[OpinionOut] = Field(description="Every review department's opinion, one line per dimension.")
+    decision: str
+    decision_reasons: str
+    approval_number: str = Field(description="Approval number (批准文号), once issued.")
+    waivers: list[MinutesWaiverOut]
+    conditions: list[MinutesConditionOut]
+
+
+class MinutesFollowUpOut(MinutesConditionOut):
+    item: NumberRef
+    meeting: MeetingRef
+
+
+class MinutesFeedbackOut(Schema):
+    case: NumberRef
+    title: str
+    institution: Ref
+    status: str
+    answer: str
+    follow_up_department: Ref | None
+    follow_up_person: PersonOut | None
+    follow_up_due: date | None
+    done_note: str
+
+
+class MinutesOut(Schema):
+    meeting: MeetingRef
+    state: Literal["draft", "issued", "approved"] = Field(
+        description="draft (meeting open; 草稿), issued (closed by the secretariat, waiting for the chair), "
+                    "approved (numbered and stored: final).")
+    number: str = Field(description="The minutes' document number (文号), given on the chair's approval.")
+    chair: PersonOut | None
+    present: list[PersonOut] = Field(description="出席")
+    observers: list[PersonOut] = Field(description="列席")
+    on_leave: list[PersonOut] = Field(description="请假")
+    items: list[MinutesItemOut]
+    feedback: list[MinutesFeedbackOut]
+    notes: str = Field(description="Other business (其他事项).")
+    follow_up: list[MinutesFollowUpOut] = Field(
+        description="Conditions of earlier meetings still open, or signed off since the previous meeting.")
+    issued_by: PersonOut | None
+    issued_at: datetime | None
+    approved_by: PersonOut | None
+    approved_at: datetime | None
+    sha256: str = Field(description="SHA-256 of the stored document (approved minutes only).")
+    document_url: str = Field(description="The .docx: the stored bytes once approved, else the draft.")
+    allowed_actions: list[str] = ACTIONS_FIELD
+
+
+def _minutes_condition(c: Condition) -> dict:
+    return {"id": c.pk, "text": c.text, "owner_department": _ref(c.owner_department), "due_date": c.due_date,
+            "proof": c.proof, "status": c.status}
+
+
+def _minutes(user, meeting: Meeting) -> dict:
+    content = queries.minutes_content(meeting)
+    doc = content["document"]
+    return {
+        "meeting": _meeting_ref(meeting), "state": content["state"], "number": doc.number if doc else "",
+        "chair": _person(meeting.chair), "present": [_person(u) for u in content["present"]],
+        "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
+        "items": [{"id": i.pk, "number": i.number, "title": i.title, "department": _ref(i.department),
+                   "item_type": i.item_type, "consent": i.consent, "opinions": [_opinion(o) for o in i.opinions.all()],
+                   "decision": i.decision, "decision_reasons": i.decision_reasons,
+                   "approval_number": i.approval_number,
+                   "waivers": [{"dimension": _code(w.dimension), "reason": w.reason, "waived_by": _person(w.waived_by),
+                                "waived_at": w.waived_at, "is_stale": w.is_stale} for w in i.waivers.all()],
+                   "conditions": [_minutes_condition(c) for c in i.conditions.all()]} for i in content["items"]],
+        "feedback": [{"case": {"id": e.case.pk, "number": e.case.number}, "title": e.case.title,
+                      "institution": _ref(e.case.institution), "status": e.status, "answer": e.answer,
+                      "follow_up_department": _ref(e.follow_up_department),
+                      "follow_up_person": _person(e.follow_up_person), "follow_up_due": e.follow_up_due,
+                      "done_note": e.done_note} for e in content["feedback"]],
+        "notes": meeting.notes,
+        "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
+                                               "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],
+        "issued_by": _person(meeting.minutes_issued_by), "issued_at": meeting.minutes_issued_at,
+        "approved_by": _person(doc.approved_by) if doc else None, "approved_at": doc.approved_at if doc else None,
+        "sha256": doc.sha256 if doc else "",
+        "document_url": reverse("api:coordination_minutes_document", kwargs={"pk": meeting.pk}),
+        "allowed_actions": [a for a in MEETING_ACTIONS.allowed(user, meeting) if a in ("issue", "approve")],
+    }
+
+
+@router.get("/meetings/{int:pk}/minutes", response=MinutesOut,
+            summary="The minutes of a meeting (drafts: the secretariat and the chair only); issue and approve "
+                    "through the meeting's actions")
+def get_minutes(request, pk: Id):
+    return _minutes(request.user, queries.access_minutes(request.user, pk))
+
+
+@router.get("/meetings/{int:pk}/minutes/document", url_name="coordination_minutes_document",
+            summary="The minutes as .docx: the stored bytes once approved (never rebuilt), else the draft")
+def minutes_document(request, pk: Id):
+    meeting = queries.access_minutes(request.user, pk)
+    doc = meeting.minutes_document
+    if doc is not None:
+        response = HttpResponse(core_queries.document_bytes(doc), content_type=doc.content_type)
+        name = doc.file_name
+    else:
+        response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
+        name = f"minutes-{meeting.year}-{meeting.sequence}-draft.docx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 # --- register figures and verification ---------------------------------------------------------
