@@ -48,6 +48,11 @@ from .models import (
 )
 
 router = Router(tags=["coordination"])
+# The words of the glossary (README): 事项编号 for an item's number, 批准文号 for its approval number,
+# 第N次会议 for a meeting.
+ITEM_NUMBER = Field(description="Item number (事项编号).")
+APPROVAL_NUMBER = Field(description="Approval number (批准文号); empty until issued.")
+MEETING_LABEL = Field(description="The meeting as 〈year〉年第N次会议 (numbered per year in date order).")
 ACTIONS_FIELD = Field(description="The actions the user may take on it now (a POST to its actions/{action}); the "
                                   "others answer 403, or 400 saying why the state does not allow them.")
 
@@ -72,7 +77,7 @@ class NumberRef(Schema):
 
 class MeetingRef(Schema):
     id: int
-    label: str
+    label: str = MEETING_LABEL
     held_on: date
     status: str
 
@@ -105,7 +110,7 @@ class ItemLimitedOut(Schema):
 
     view: Literal["limited"] = "limited"
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     title: str
     department: Ref
     status: str
@@ -118,7 +123,7 @@ class ItemRowOut(Schema):
 
     view: Literal["full"] = "full"
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     revision: int
     title: str
     item_type: str
@@ -133,7 +138,7 @@ class ItemRowOut(Schema):
     meeting: MeetingRef | None
     decision: str
     decided_at: datetime | None
-    approval_number: str
+    approval_number: str = APPROVAL_NUMBER
     approval_revoked: bool
     conditions_open: int
     conditions_overdue: int
@@ -664,7 +669,7 @@ def condition_signoff(request, pk: Id, payload: schemas.SignoffIn):
 
 class MeetingFields(Schema):
     id: int
-    label: str
+    label: str = MEETING_LABEL
     year: int
     sequence: int
     held_on: date
@@ -688,12 +693,12 @@ class MeetingOut(MeetingFields):
 
 class AgendaItemOut(Schema):
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     title: str
     department: Ref
     status: str
     decision: str
-    approval_number: str
+    approval_number: str = APPROVAL_NUMBER
     agenda_order: int
     urgent_addition_reason: str
     consent: bool
@@ -814,7 +819,7 @@ class MeetingIn(Schema):
     chair_id: Id | None = Field(None, description="The chair: a branch leader or the head of operations management.")
 
 
-@router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N期 in its year)")
+@router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N次会议 in its year)")
 def create_meeting(request, payload: MeetingIn):
     if payload.branch_id is not None:
         branch = visible_institutions(request.user).filter(

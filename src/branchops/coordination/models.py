@@ -103,7 +103,7 @@ class ReviewRequirement(TimeStampedModel):
 
 
 class Meeting(TimeStampedModel):
-    """A weekly coordination meeting (运营沟通会), numbered per year: 第N期."""
+    """A weekly coordination meeting (运营沟通会), numbered per year: 第N次会议."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned (agenda open)")

@@ -99,7 +99,7 @@ def _register_filters(request) -> dict:
 
 
 def _export_register(qs):
-    headers = [_("Number"), _("Revision"), _("Title"), _("Submitting department"), _("Type"), _("Urgency"),
+    headers = [_("Item number"), _("Revision"), _("Title"), _("Submitting department"), _("Type"), _("Urgency"),
                _("Status"), _("Decision"), _("Approval number"), _("Meeting"), _("Submitted at"),
                _("Decided at"), _("Window start"), _("Window end"), _("Effort per outlet (person-hours)"),
                _("Open conditions"), _("Overdue conditions"), _("Work orders"), _("Work orders done"),

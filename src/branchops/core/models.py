@@ -94,7 +94,7 @@ class CalendarDay(models.Model):
 
 
 class Sequence(models.Model):
-    """Counters for human numbers (第N期, case numbers), one row per key and year."""
+    """Counters for human numbers (第N次会议, case numbers, 文号), one row per key and year."""
 
     key = models.CharField(max_length=64)
     year = models.PositiveIntegerField()
