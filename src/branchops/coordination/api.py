@@ -963,6 +963,22 @@ def _minutes_condition(c: Condition) -> dict:
             "proof": c.proof, "status": c.status}
 
 
+def _minutes_item(i: Item) -> dict:
+    return {"id": i.pk, "number": i.number, "title": i.title, "department": _ref(i.department),
+            "item_type": i.item_type, "consent": i.consent, "opinions": [_opinion(o) for o in i.opinions.all()],
+            "decision": i.decision, "decision_reasons": i.decision_reasons, "approval_number": i.approval_number,
+            "waivers": [{"dimension": _code(w.dimension), "reason": w.reason, "waived_by": _person(w.waived_by),
+                         "waived_at": w.waived_at, "is_stale": w.is_stale} for w in i.waivers.all()],
+            "conditions": [_minutes_condition(c) for c in i.conditions.all()]}
+
+
+def _minutes_feedback(e) -> dict:
+    return {"case": {"id": e.case.pk, "number": e.case.number}, "title": e.case.title,
+            "institution": _ref(e.case.institution), "status": e.status, "answer": e.answer,
+            "follow_up_department": _ref(e.follow_up_department), "follow_up_person": _person(e.follow_up_person),
+            "follow_up_due": e.follow_up_due, "done_note": e.done_note}
+
+
 def _minutes(user, meeting: Meeting) -> dict:
     content = queries.minutes_content(meeting)
     doc = content["document"]
@@ -970,18 +986,8 @@ def _minutes(user, meeting: Meeting) -> dict:
         "meeting": _meeting_ref(meeting), "state": content["state"], "number": doc.number if doc else "",
         "chair": _person(meeting.chair), "present": [_person(u) for u in content["present"]],
         "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
-        "items": [{"id": i.pk, "number": i.number, "title": i.title, "department": _ref(i.department),
-                   "item_type": i.item_type, "consent": i.consent, "opinions": [_opinion(o) for o in i.opinions.all()],
-                   "decision": i.decision, "decision_reasons": i.decision_reasons,
-                   "approval_number": i.approval_number,
-                   "waivers": [{"dimension": _code(w.dimension), "reason": w.reason, "waived_by": _person(w.waived_by),
-                                "waived_at": w.waived_at, "is_stale": w.is_stale} for w in i.waivers.all()],
-                   "conditions": [_minutes_condition(c) for c in i.conditions.all()]} for i in content["items"]],
-        "feedback": [{"case": {"id": e.case.pk, "number": e.case.number}, "title": e.case.title,
-                      "institution": _ref(e.case.institution), "status": e.status, "answer": e.answer,
-                      "follow_up_department": _ref(e.follow_up_department),
-                      "follow_up_person": _person(e.follow_up_person), "follow_up_due": e.follow_up_due,
-                      "done_note": e.done_note} for e in content["feedback"]],
+        "items": [_minutes_item(i) for i in content["items"]],
+        "feedback": [_minutes_feedback(e) for e in content["feedback"]],
         "notes": meeting.notes,
         "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
                                                "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],

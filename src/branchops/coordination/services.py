@@ -625,27 +625,34 @@ def freeze_due_agendas(now: datetime | None = None) -> int:
     return n
 
 
-def _check_attendance(meeting: Meeting, attendees: list, chair, observers=(), on_leave=()) -> None:
-    """Everyone in the attendance (present, in attendance, on leave) and the chair are active staff of
-    the meeting's branch — the people its page offers; each person is in one list only, and the chair
-    is present."""
-    people = {u.pk for u in [*attendees, *observers, *on_leave, chair] if u is not None}
-    staff = set(User.objects.filter(pk__in=people, is_active=True, staff__is_active=True,
-                                    staff__institution=meeting.branch).values_list("pk", flat=True))
-    errors = {}
-    seen: dict[int, str] = {}
-    for field, users in (("attendees", attendees), ("observers", observers), ("on_leave", on_leave)):
-        twice = [getattr(getattr(u, "staff", None), "name", None) or u.get_username()
-                 for u in users if seen.setdefault(u.pk, field) != field]
+def _name(user) -> str:
+    return getattr(getattr(user, "staff", None), "name", None) or user.get_username()
+
+
+def _attendance_overlaps(lists: dict, chair) -> dict:
+    """Each person in one list only (present, in attendance, on leave); the chair present."""
+    errors, seen = {}, {}
+    for field, users in lists.items():
+        twice = [_name(u) for u in users if seen.setdefault(u.pk, field) != field]
         if twice:
             errors[field] = _("Each person is present, in attendance or on leave — not two of these: %(names)s.") % {
                 "names": "、".join(twice)}
     if chair is not None and seen.get(chair.pk, "attendees") != "attendees":
         errors["chair"] = _("The chair presides: the chair is present, not in attendance or on leave.")
-    for field, users in (("attendees", attendees), ("observers", observers), ("on_leave", on_leave),
-                         ("chair", [chair] if chair is not None else [])):
-        outside = [getattr(getattr(u, "staff", None), "name", None) or u.get_username()
-                   for u in users if u.pk not in staff]
+    return errors
+
+
+def _check_attendance(meeting: Meeting, attendees: list, chair, observers=(), on_leave=()) -> None:
+    """Everyone in the attendance (present, in attendance, on leave) and the chair are active staff of
+    the meeting's branch — the people its page offers; each person is in one list only, and the chair
+    is present."""
+    lists = {"attendees": attendees, "observers": observers, "on_leave": on_leave}
+    people = {u.pk for u in [*attendees, *observers, *on_leave, chair] if u is not None}
+    staff = set(User.objects.filter(pk__in=people, is_active=True, staff__is_active=True,
+                                    staff__institution=meeting.branch).values_list("pk", flat=True))
+    errors = _attendance_overlaps(lists, chair)
+    for field, users in (*lists.items(), ("chair", [chair] if chair is not None else [])):
+        outside = [_name(u) for u in users if u.pk not in staff]
         if outside:
             errors[field] = _("Not active staff of %(branch)s: %(names)s.") % {
                 "branch": meeting.branch.name, "names": "、".join(outside)}
