@@ -10,11 +10,10 @@ resolved here to rows, and an unknown one is a 400 naming the field before anyth
 
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch, Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
@@ -23,7 +22,6 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core import queries as core_queries
 from branchops.core.api import Amount, Day, Id, IdList, Version, Year, one_of, run_action
 from branchops.core.audit import timeline
 from branchops.org.api import EventOut, Pages, Ref
@@ -32,7 +30,7 @@ from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
 from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
-from .minutes import DOCX_TYPE, build_minutes_docx
+from .minutes import minutes_response
 from .models import (
     Condition,
     Decision,
@@ -1009,16 +1007,7 @@ def get_minutes(request, pk: Id):
 @router.get("/meetings/{int:pk}/minutes/document", url_name="coordination_minutes_document",
             summary="The minutes as .docx: the stored bytes once approved (never rebuilt), else the draft")
 def minutes_document(request, pk: Id):
-    meeting = queries.access_minutes(request.user, pk)
-    doc = meeting.minutes_document
-    if doc is not None:
-        response = HttpResponse(core_queries.document_bytes(doc), content_type=doc.content_type)
-        name = doc.file_name
-    else:
-        response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
-        name = f"minutes-{meeting.year}-{meeting.sequence}-draft.docx"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
+    return minutes_response(queries.access_minutes(request.user, pk))
 
 
 # --- register figures and verification ---------------------------------------------------------

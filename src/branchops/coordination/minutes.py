@@ -11,13 +11,16 @@ their 文号 and sign-off, and stored in core's store of issued documents — ne
 from datetime import date
 from io import BytesIO
 
+from django.http import HttpResponse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
 from branchops.core import clock
+from branchops.core import queries as core_queries
 
 from .models import Condition, Decision, ItemStatus, Meeting
 from .queries import minutes_content
@@ -244,3 +247,20 @@ def build_minutes_docx(meeting: Meeting, *, number: str = "", approved_by=None, 
     buf = BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def minutes_response(meeting: Meeting) -> HttpResponse:
+    """The download of the page and the API alike: the bytes stored when the chair approved the
+    minutes (never rebuilt), else the draft built now."""
+    from urllib.parse import quote
+
+    doc = meeting.minutes_document
+    if doc is not None:
+        response = HttpResponse(core_queries.document_bytes(doc), content_type=doc.content_type)
+        filename = doc.file_name
+    else:
+        response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
+        filename = _("Minutes of the coordination meeting %(year)s No. %(seq)s (draft).docx") % {
+            "year": meeting.year, "seq": meeting.sequence}
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response

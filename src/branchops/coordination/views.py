@@ -10,19 +10,17 @@ message and, where the form is on the page, as field errors.
 """
 
 from datetime import date
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from branchops.core import clock, limits
-from branchops.core import queries as core_queries
 from branchops.core.audit import timeline
 from branchops.core.http import safe_next
 from branchops.core.queries import paginate
@@ -33,7 +31,7 @@ from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, rules, services
 from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
-from .minutes import DOCX_TYPE, build_minutes_docx
+from .minutes import minutes_response
 from .models import Condition, Decision, ItemStatus, ItemType
 
 CONDITION = "condition_"
@@ -501,17 +499,7 @@ def minutes(request, pk):
 @login_required
 def minutes_docx(request, pk):
     """The issued minutes: the bytes stored at approval, never rebuilt; before that, the draft."""
-    meeting = queries.access_minutes(request.user, pk)
-    doc = meeting.minutes_document
-    if doc is not None:
-        response = HttpResponse(core_queries.document_bytes(doc), content_type=doc.content_type)
-        filename = doc.file_name
-    else:
-        response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
-        filename = _("Minutes of the coordination meeting %(year)s No. %(seq)s (draft).docx") % {
-            "year": meeting.year, "seq": meeting.sequence}
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    return minutes_response(queries.access_minutes(request.user, pk))
 
 
 # --- verifying an approval number ----------------------------------------------------------------
