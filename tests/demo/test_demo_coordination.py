@@ -326,3 +326,21 @@ def test_reviewers_owing_an_opinion_on_the_next_agenda_were_reminded(built):
     reviewer = user("reviewer")
     assert [o.item.meeting_id for o in queries.awaiting_opinion(reviewer)] and all(
         o.item.meeting_id == nxt.pk for o in queries.awaiting_opinion(reviewer))
+
+
+@pytest.mark.django_db
+def test_closed_meetings_have_issued_and_approved_minutes(built):
+    """Closing issued the minutes (the secretariat); the chair — the ``leader`` account — approved them:
+    numbered in approval order within each year, stored once, dated on the meeting's day."""
+    closed = list(Meeting.objects.filter(branch__code="4000", status=Meeting.Status.CLOSED)
+                  .select_related("minutes_document").order_by("held_on"))
+    assert len(closed) >= 16
+    numbers: dict[int, list[str]] = {}
+    for m in closed:
+        doc = m.minutes_document
+        assert doc is not None, m
+        assert m.minutes_issued_by == user("secretariat") and doc.approved_by == user("leader")
+        assert local(doc.approved_at) == m.held_on and len(doc.sha256) == 64 and bytes(doc.content)[:2] == b"PK"
+        numbers.setdefault(m.year, []).append(doc.number)
+    for year, got in numbers.items():
+        assert got == [f"运管纪要〔{year}〕{n}号" for n in range(1, len(got) + 1)]

@@ -180,7 +180,7 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     told(sec, "议程已冻结")
     attendance = sec.locator("form[action$='/attendance/']")
     attendees = [b.users[u] for u in ("leader1", "sec1", "pfb1", "icc1", "legal1")]
-    attendance.get_by_label(field("参会人员")).select_option([str(u.pk) for u in attendees])
+    attendance.get_by_label(field("出席")).select_option([str(u.pk) for u in attendees])
     attendance.get_by_label(field("主持人")).select_option(str(b.users["leader1"].pk))
     follow(sec, attendance.get_by_role("button", name="记录出席情况"))
     told(sec, "出席情况已记录。")
@@ -217,14 +217,24 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     told(sec, "决定已记录。")
     expect(row.locator("[data-decision=conditional]")).to_have_text("有条件通过")
     follow_confirmed(sec, sec.get_by_role("button", name="结束会议"))
-    told(sec, "会议纪要已关闭。")
+    told(sec, "会议已结束，纪要已签发：请主持人审批。")
     follow(sec, sec.get_by_role("link", name="会议纪要", exact=True))
     minutes = sec.locator(f"[data-minutes-item='{item_pk}']")
     expect(minutes).to_contain_text("有条件通过")
     expect(minutes).to_contain_text(CONDITION)
     expect(minutes).to_contain_text(PROOF)
-    expect(sec.locator("[data-attendees]")).to_contain_text("legal1")
+    expect(sec.locator("[data-attendance=present]")).to_contain_text("legal1")
     expect(minutes.locator("[data-minutes-waiver=consumer_rights]")).to_contain_text("法律事务部书面确认无消保影响")
+    # Closing issued the minutes (a draft still); the secretariat cannot approve what it issued,
+    # the chair approves: numbered (文号) and stored.
+    expect(sec.locator("[data-minutes-state=issued]")).to_be_visible()
+    expect(sec.locator("[data-action=approve]")).to_have_count(0)
+    chair.goto(sec.url)
+    follow_confirmed(chair, chair.locator("[data-action=approve]"))
+    told(chair, "会议纪要已审批")
+    chair.goto(sec.url)
+    expect(chair.locator("[data-minutes-state=approved]")).to_be_visible()
+    expect(chair.locator("[data-minutes-number]")).to_contain_text("运管纪要〔")
     item.refresh_from_db()
     assert item.status == ItemStatus.CONDITIONAL and not item.approval_number
 

@@ -114,7 +114,13 @@ MEETING_ACTIONS = ActionTable([
            schema=schemas.NotesIn, run=_call(services.edit_notes), done=_("Notes and other business saved.")),
     Action("close", allowed=runs, state=_move(rules.MEETING_FLOW, "close"),
            form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.close_meeting),
-           done=_("Minutes closed.")),
+           done=_("Minutes closed and issued: the chair approves them.")),
+    # Closing issues the minutes; "issue" is for a meeting closed before that (older records).
+    Action("issue", allowed=runs, state=rules.minutes_issuable, form=forms.MeetingActionForm, schema=ActionInput,
+           run=_call(services.issue_minutes), done=_("Minutes issued: the chair approves them.")),
+    Action("approve", allowed=rule(rules, "chairs_meeting"), state=rules.minutes_approvable,
+           form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.approve_minutes),
+           done=_("Minutes approved: numbered and stored as issued.")),
 ])
 
 F = FeedbackEntry.Status

@@ -30,6 +30,7 @@ from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
 from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .minutes import minutes_response
 from .models import (
     Condition,
     Decision,
@@ -45,6 +46,11 @@ from .models import (
 )
 
 router = Router(tags=["coordination"])
+# The words of the glossary (README): 事项编号 for an item's number, 批准文号 for its approval number,
+# 第N次会议 for a meeting.
+ITEM_NUMBER = Field(description="Item number (事项编号).")
+APPROVAL_NUMBER = Field(description="Approval number (批准文号); empty until issued.")
+MEETING_LABEL = Field(description="The meeting as 〈year〉年第N次会议 (numbered per year in date order).")
 ACTIONS_FIELD = Field(description="The actions the user may take on it now (a POST to its actions/{action}); the "
                                   "others answer 403, or 400 saying why the state does not allow them.")
 
@@ -69,7 +75,7 @@ class NumberRef(Schema):
 
 class MeetingRef(Schema):
     id: int
-    label: str
+    label: str = MEETING_LABEL
     held_on: date
     status: str
 
@@ -102,7 +108,7 @@ class ItemLimitedOut(Schema):
 
     view: Literal["limited"] = "limited"
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     title: str
     department: Ref
     status: str
@@ -115,7 +121,7 @@ class ItemRowOut(Schema):
 
     view: Literal["full"] = "full"
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     revision: int
     title: str
     item_type: str
@@ -130,7 +136,7 @@ class ItemRowOut(Schema):
     meeting: MeetingRef | None
     decision: str
     decided_at: datetime | None
-    approval_number: str
+    approval_number: str = APPROVAL_NUMBER
     approval_revoked: bool
     conditions_open: int
     conditions_overdue: int
@@ -661,7 +667,7 @@ def condition_signoff(request, pk: Id, payload: schemas.SignoffIn):
 
 class MeetingFields(Schema):
     id: int
-    label: str
+    label: str = MEETING_LABEL
     year: int
     sequence: int
     held_on: date
@@ -685,12 +691,12 @@ class MeetingOut(MeetingFields):
 
 class AgendaItemOut(Schema):
     id: int
-    number: str
+    number: str = ITEM_NUMBER
     title: str
     department: Ref
     status: str
     decision: str
-    approval_number: str
+    approval_number: str = APPROVAL_NUMBER
     agenda_order: int
     urgent_addition_reason: str
     consent: bool
@@ -811,7 +817,7 @@ class MeetingIn(Schema):
     chair_id: Id | None = Field(None, description="The chair: a branch leader or the head of operations management.")
 
 
-@router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N期 in its year)")
+@router.post("/meetings", response={201: MeetingDetailOut}, summary="Plan a meeting (numbered 第N次会议 in its year)")
 def create_meeting(request, payload: MeetingIn):
     if payload.branch_id is not None:
         branch = visible_institutions(request.user).filter(
@@ -873,6 +879,135 @@ def feedback_action(request, pk: Id, action: str, payload: schemas.FeedbackActio
     entry = queries.access_feedback(request.user, pk)
     run_action(FEEDBACK_ACTIONS, request.user, entry, action, payload)
     return _feedback(request.user, queries.access_feedback(request.user, pk))
+
+
+# --- the minutes ---------------------------------------------------------------------------------
+
+class MinutesConditionOut(Schema):
+    id: int
+    text: str
+    owner_department: Ref
+    due_date: date
+    proof: str
+    status: str
+
+
+class MinutesWaiverOut(Schema):
+    dimension: CodeOut
+    reason: str
+    waived_by: PersonOut
+    waived_at: datetime
+    is_stale: bool
+
+
+class MinutesItemOut(Schema):
+    id: int
+    number: str = Field(description="Item number (事项编号).")
+    title: str
+    department: Ref
+    item_type: str
+    consent: bool = Field(description="Approved in the consent block (无异议事项).")
+    opinions: list[OpinionOut] = Field(description="Every review department's opinion, one line per dimension.")
+    decision: str
+    decision_reasons: str
+    approval_number: str = Field(description="Approval number (批准文号), once issued.")
+    waivers: list[MinutesWaiverOut]
+    conditions: list[MinutesConditionOut]
+
+
+class MinutesFollowUpOut(MinutesConditionOut):
+    item: NumberRef
+    meeting: MeetingRef
+
+
+class MinutesFeedbackOut(Schema):
+    case: NumberRef
+    title: str
+    institution: Ref
+    status: str
+    answer: str
+    follow_up_department: Ref | None
+    follow_up_person: PersonOut | None
+    follow_up_due: date | None
+    done_note: str
+
+
+class MinutesOut(Schema):
+    meeting: MeetingRef
+    state: Literal["draft", "issued", "approved"] = Field(
+        description="draft (meeting open; 草稿), issued (closed by the secretariat, waiting for the chair), "
+                    "approved (numbered and stored: final).")
+    number: str = Field(description="The minutes' document number (文号), given on the chair's approval.")
+    chair: PersonOut | None
+    present: list[PersonOut] = Field(description="出席")
+    observers: list[PersonOut] = Field(description="列席")
+    on_leave: list[PersonOut] = Field(description="请假")
+    items: list[MinutesItemOut]
+    feedback: list[MinutesFeedbackOut]
+    notes: str = Field(description="Other business (其他事项).")
+    follow_up: list[MinutesFollowUpOut] = Field(
+        description="Conditions of earlier meetings still open, or signed off since the previous meeting.")
+    issued_by: PersonOut | None
+    issued_at: datetime | None
+    approved_by: PersonOut | None
+    approved_at: datetime | None
+    sha256: str = Field(description="SHA-256 of the stored document (approved minutes only).")
+    document_url: str = Field(description="The .docx: the stored bytes once approved, else the draft.")
+    allowed_actions: list[str] = ACTIONS_FIELD
+
+
+def _minutes_condition(c: Condition) -> dict:
+    return {"id": c.pk, "text": c.text, "owner_department": _ref(c.owner_department), "due_date": c.due_date,
+            "proof": c.proof, "status": c.status}
+
+
+def _minutes_item(i: Item) -> dict:
+    return {"id": i.pk, "number": i.number, "title": i.title, "department": _ref(i.department),
+            "item_type": i.item_type, "consent": i.consent, "opinions": [_opinion(o) for o in i.opinions.all()],
+            "decision": i.decision, "decision_reasons": i.decision_reasons, "approval_number": i.approval_number,
+            "waivers": [{"dimension": _code(w.dimension), "reason": w.reason, "waived_by": _person(w.waived_by),
+                         "waived_at": w.waived_at, "is_stale": w.is_stale} for w in i.waivers.all()],
+            "conditions": [_minutes_condition(c) for c in i.conditions.all()]}
+
+
+def _minutes_feedback(e) -> dict:
+    return {"case": {"id": e.case.pk, "number": e.case.number}, "title": e.case.title,
+            "institution": _ref(e.case.institution), "status": e.status, "answer": e.answer,
+            "follow_up_department": _ref(e.follow_up_department), "follow_up_person": _person(e.follow_up_person),
+            "follow_up_due": e.follow_up_due, "done_note": e.done_note}
+
+
+def _minutes(user, meeting: Meeting) -> dict:
+    content = queries.minutes_content(meeting)
+    doc = content["document"]
+    return {
+        "meeting": _meeting_ref(meeting), "state": content["state"], "number": doc.number if doc else "",
+        "chair": _person(meeting.chair), "present": [_person(u) for u in content["present"]],
+        "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
+        "items": [_minutes_item(i) for i in content["items"]],
+        "feedback": [_minutes_feedback(e) for e in content["feedback"]],
+        "notes": meeting.notes,
+        "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
+                                               "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],
+        "issued_by": _person(meeting.minutes_issued_by), "issued_at": meeting.minutes_issued_at,
+        "approved_by": _person(doc.approved_by) if doc else None, "approved_at": doc.approved_at if doc else None,
+        "sha256": doc.sha256 if doc else "",
+        "document_url": reverse("api:coordination_minutes_document", kwargs={"pk": meeting.pk}),
+        "allowed_actions": [a for a in MEETING_ACTIONS.allowed(user, meeting) if a in ("issue", "approve")],
+    }
+
+
+@router.get("/meetings/{int:pk}/minutes", response=MinutesOut,
+            summary="The minutes of a meeting (drafts: the secretariat and the chair only); issue and approve "
+                    "through the meeting's actions")
+def get_minutes(request, pk: Id):
+    return _minutes(request.user, queries.access_minutes(request.user, pk))
+
+
+@router.get("/meetings/{int:pk}/minutes/document", url_name="coordination_minutes_document",
+            summary="The minutes as .docx: the stored bytes once approved (never rebuilt), else the draft")
+def minutes_document(request, pk: Id):
+    return minutes_response(queries.access_minutes(request.user, pk))
 
 
 # --- register figures and verification ---------------------------------------------------------

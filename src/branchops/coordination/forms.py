@@ -402,22 +402,29 @@ class MeetingActionForm(forms.Form):
 
 
 class AttendanceForm(MeetingActionForm):
-    attendees = StaffUsersChoiceField(label=_("attendees"), queryset=User.objects.none())
+    attendees = StaffUsersChoiceField(label=_("present"), queryset=User.objects.none())
+    observers = StaffUsersChoiceField(label=_("in attendance"), queryset=User.objects.none(), required=False)
+    on_leave = StaffUsersChoiceField(label=_("on leave"), queryset=User.objects.none(), required=False)
     chair = StaffUserChoiceField(label=_("chair"), queryset=User.objects.none(), required=False)
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
         kwargs.setdefault("initial", {"attendees": list(meeting.attendees.values_list("pk", flat=True)),
+                                      "observers": list(meeting.observers.values_list("pk", flat=True)),
+                                      "on_leave": list(meeting.on_leave.values_list("pk", flat=True)),
                                       "chair": meeting.chair_id})
         super().__init__(*args, meeting=meeting, **kwargs)
+        # What is offered; the service checks again that everyone is active staff of the branch.
         people = (User.objects.filter(is_active=True, staff__is_active=True, staff__institution=meeting.branch)
                   .select_related("staff__department", "staff__institution")
                   .order_by("staff__department__sort_order", "staff__department__code", "staff__staff_no"))
-        self.fields["attendees"].queryset = people
-        self.fields["attendees"].widget.attrs["size"] = 10
+        for name in ("attendees", "observers", "on_leave"):
+            self.fields[name].queryset = people
+            self.fields[name].widget.attrs["size"] = 10 if name == "attendees" else 5
         self.fields["chair"].queryset = people
 
     def action_data(self) -> dict:
-        return {"attendees": list(self.cleaned_data["attendees"]), "chair": self.cleaned_data["chair"]}
+        return {"attendees": list(self.cleaned_data["attendees"]), "chair": self.cleaned_data["chair"],
+                "observers": list(self.cleaned_data["observers"]), "on_leave": list(self.cleaned_data["on_leave"])}
 
 
 class ChairForm(MeetingActionForm):

@@ -103,7 +103,7 @@ class ReviewRequirement(TimeStampedModel):
 
 
 class Meeting(TimeStampedModel):
-    """A weekly coordination meeting (运营沟通会), numbered per year: 第N期."""
+    """A weekly coordination meeting (运营沟通会), numbered per year: 第N次会议."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned (agenda open)")
@@ -121,10 +121,22 @@ class Meeting(TimeStampedModel):
     location = models.CharField(_("location"), max_length=100, blank=True)
     chair = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", verbose_name=_("chair"))
+    # Attendance by kind: present (出席, counts for the quorum), in attendance (列席), on leave (请假).
     attendees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="meetings_attended",
-                                       verbose_name=_("attendees"))
+                                       verbose_name=_("present"))
+    observers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="meetings_observed",
+                                       verbose_name=_("in attendance"))
+    on_leave = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="meetings_excused",
+                                      verbose_name=_("on leave"))
     notes = models.TextField(_("notes and other business"), blank=True)
-    history = HistoricalRecords(m2m_fields=[attendees])
+    # The minutes: closing the meeting issues them (the secretariat); the chair's approval numbers
+    # them and stores the .docx once in core's store of issued documents.
+    minutes_issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+", verbose_name=_("minutes issued by"))
+    minutes_issued_at = models.DateTimeField(_("minutes issued at"), null=True, blank=True)
+    minutes_document = models.OneToOneField("core.IssuedDocument", null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="+", verbose_name=_("issued minutes"))
+    history = HistoricalRecords(m2m_fields=[attendees, observers, on_leave])
 
     class Meta:
         verbose_name = _("coordination meeting")
@@ -148,7 +160,7 @@ class Meeting(TimeStampedModel):
 class Item(TimeStampedModel):
     """An item (上会事项) a business department wants outlets to carry."""
 
-    number = models.CharField(_("number"), max_length=32, unique=True)
+    number = models.CharField(_("item number"), max_length=32, unique=True)
     revision = models.PositiveSmallIntegerField(_("revision"), default=1)
     previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="next_revision", verbose_name=_("previous revision"))
@@ -424,6 +436,10 @@ class Settings(models.Model):
     approval_valid_days = models.PositiveIntegerField(
         _("approval valid after the window (days)"), default=30,
         help_text=_("A number expires this many days after the item's window ends."))
+    minutes_number_format = models.CharField(
+        _("minutes number format"), max_length=64, default="运管纪要〔{year}〕{seq}号",
+        help_text=_("Python format with {year} and {seq}, e.g. 运管纪要〔{year}〕{seq}号; numbered per year when "
+                    "the chair approves the minutes, never renumbered."))
     condition_days = models.PositiveSmallIntegerField(_("default condition deadline (working days)"), default=5)
     quorum_chair = models.BooleanField(_("quorum: the chair present"), default=True)
     quorum_review_departments = models.PositiveSmallIntegerField(
@@ -454,4 +470,5 @@ VERB_LABELS = {
     "feedback_raised": _("Feedback put on the agenda"), "feedback_answered": _("Feedback answered"),
     "feedback_deferred": _("Feedback deferred"), "feedback_done": _("Feedback followed up"),
     "notes_edited": _("Other business edited"),
+    "minutes_issued": _("Minutes issued"), "minutes_approved": _("Minutes approved and numbered"),
 }

@@ -3,7 +3,7 @@
 from datetime import date
 from statistics import median
 
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from branchops.core import clock
@@ -188,11 +188,15 @@ def reads_minutes(user) -> bool:
 
 
 def access_minutes(user, pk) -> Meeting:
-    """The meeting whose minutes the user may read; the same 404 as a meeting they cannot see."""
+    """The meeting whose minutes the user may read (``rules.reads_minutes``: drafts the secretariat and
+    the chair only); the same 404 as a meeting they cannot see."""
+    from . import rules
+
     meeting = access_meeting(user, pk)
-    if not reads_minutes(user):
+    if not rules.reads_minutes(user, meeting):
         raise Http404
-    return meeting
+    return Meeting.objects.select_related("branch", "chair__staff__department", "chair__staff__institution",
+                                          "minutes_issued_by__staff", "minutes_document").get(pk=meeting.pk)
 
 
 def feedback_entries(user, meeting: Meeting) -> QuerySet:
@@ -210,7 +214,9 @@ def access_feedback(user, pk) -> FeedbackEntry:
     meeting_id = FeedbackEntry.objects.filter(pk=pk).values_list("meeting_id", flat=True).first()
     if meeting_id is None:
         raise Http404
-    meeting = access_minutes(user, meeting_id)
+    meeting = access_meeting(user, meeting_id)
+    if not reads_minutes(user):
+        raise Http404
     entry = feedback_entries(user, meeting).get(pk=pk)
     entry.meeting = meeting
     return entry
@@ -424,3 +430,67 @@ def awaiting_opinion(user) -> list[Opinion]:
     if not user.has_perm("coordination.review_item") or staff is None or staff.department_id is None:
         return []
     return owed_opinions(department_id=staff.department_id)
+
+
+def is_consent(item: Item) -> bool:
+    """Every opinion given, current, and without concern: decided together in the consent block."""
+    opinions = list(item.opinions.all())
+    return bool(opinions) and all(o.submitted_at and not o.is_stale and not o.has_concerns for o in opinions)
+
+
+# --- the minutes -----------------------------------------------------------------------------------
+
+MINUTES_KIND = "coordination.minutes"  # the kind of the issued document in core's store
+
+
+def minutes_state(meeting: Meeting) -> str:
+    """draft (the meeting is open), issued (closed: the secretariat issued them, waiting for the
+    chair), approved (numbered and stored: final)."""
+    if meeting.minutes_document_id:
+        return "approved"
+    if meeting.status == Meeting.Status.CLOSED and meeting.minutes_issued_at:
+        return "issued"
+    return "draft"
+
+
+def _people(qs) -> list:
+    return list(qs.select_related("staff__department", "staff__institution")
+                .order_by("staff__department__sort_order", "staff__staff_no", "pk"))
+
+
+def follow_up_conditions(meeting: Meeting) -> list[Condition]:
+    """Conditions decided at earlier meetings of the branch that are still open, or that changed
+    (reported met, signed off) since the previous meeting: issued minutes never change, so later
+    changes appear here, in the next meeting's minutes."""
+    previous = (Meeting.objects.filter(branch=meeting.branch, held_on__lt=meeting.held_on)
+                .order_by("-held_on").values_list("held_on", flat=True).first())
+    changed = Q(status=Condition.Status.SIGNED_OFF, signed_off_at__date__gte=previous) if previous else Q(pk__in=[])
+    return list(Condition.objects.filter(item__meeting__branch=meeting.branch,
+                                         item__meeting__held_on__lt=meeting.held_on)
+                .filter(~Q(status=Condition.Status.SIGNED_OFF) | changed)
+                .select_related("item__meeting", "owner_department").order_by("due_date", "id"))
+
+
+def minutes_content(meeting: Meeting) -> dict:
+    """What the minutes say, for the page, the API and the .docx alike: attendance by kind, every
+    agenda item with every review department's opinion per dimension, the decision, conditions,
+    waivers; the feedback answered; other business; the follow-up of earlier open conditions."""
+    from .models import OpinionLine, Waiver
+
+    items = list(meeting.items.select_related("department").prefetch_related(
+        "conditions__owner_department",
+        Prefetch("opinions", queryset=Opinion.objects.select_related("department", "reviewer__staff")
+                 .prefetch_related(Prefetch("lines", queryset=OpinionLine.objects.select_related("dimension")))
+                 .order_by("department__sort_order", "department__code")),
+        Prefetch("waivers", queryset=Waiver.objects.filter(meeting=meeting).select_related(
+            "dimension", "waived_by__staff"))).order_by("agenda_order", "id"))
+    for item in items:
+        item.consent = item.decision == Decision.APPROVED and is_consent(item)
+    return {
+        "meeting": meeting, "state": minutes_state(meeting), "document": meeting.minutes_document,
+        "present": _people(meeting.attendees), "observers": _people(meeting.observers),
+        "on_leave": _people(meeting.on_leave), "items": items,
+        "feedback": list(meeting.feedback_entries.select_related(
+            "case__institution", "follow_up_department", "follow_up_person__staff").order_by("id")),
+        "follow_up": follow_up_conditions(meeting),
+    }

@@ -10,8 +10,9 @@ tables are the only way a service moves an item, a meeting or a condition from o
 from django.utils.translation import gettext_lazy as _
 
 from branchops.core.actions import Transitions
+from branchops.org.models import Level
 from branchops.org.roles import Role, user_roles
-from branchops.org.scope import in_scope
+from branchops.org.scope import in_scope, sees_everything
 
 from .models import Condition, ItemStatus, Meeting
 
@@ -174,6 +175,42 @@ def chairs(user, item) -> bool:
 def runs(user, meeting) -> bool:
     """The secretariat of the meeting's branch."""
     return plans_meeting(user, meeting.branch)
+
+
+def chairs_meeting(user, meeting) -> bool:
+    """The chair designated on the meeting (approves its minutes, whatever their role elsewhere)."""
+    return user.is_authenticated and meeting.chair_id is not None and meeting.chair_id == user.pk
+
+
+def reads_minutes(user, meeting) -> bool:
+    """Readers of a meeting's minutes: the secretariat and the chair (drafts too); once approved, also
+    branch leaders, the branch's review departments and the departments whose items are on the
+    meeting. Outlets and sub-branches never: what reaches them comes through work orders."""
+    if sees_everything(user):
+        return True
+    staff = _staff(user)
+    if staff is None or not user.is_active or staff.institution.level in (Level.OUTLET, Level.SUB_BRANCH):
+        return False
+    if runs(user, meeting) or chairs_meeting(user, meeting):
+        return True
+    if not meeting.minutes_document_id:
+        return False  # a draft: the secretariat and the chair only
+    if Role.BRANCH_LEADER in user_roles(user) and in_scope(user, meeting.branch):
+        return True
+    dept = staff.department
+    return dept is not None and dept.institution_id == meeting.branch_id and (
+        dept.is_review or meeting.items.filter(department=dept).exists())
+
+
+def minutes_issuable(user, meeting) -> bool:
+    """A meeting closed before minutes were issued on closing (older records): the secretariat issues them."""
+    return meeting.status == M.CLOSED and meeting.minutes_issued_at is None
+
+
+def minutes_approvable(user, meeting) -> bool:
+    """Issued, not yet approved, and by someone else: two people, the secretariat and the chair."""
+    return (meeting.status == M.CLOSED and meeting.minutes_issued_at is not None
+            and meeting.minutes_document_id is None and meeting.minutes_issued_by_id != user.pk)
 
 
 def answers_feedback(user, entry) -> bool:

@@ -136,11 +136,15 @@ def users(ids, field: str) -> list:
 
 
 class AttendanceIn(ActionInput):
-    attendee_ids: IdList = []
+    attendee_ids: IdList = Field([], description="Present (出席): counted for the quorum.")
+    observer_ids: IdList = Field([], description="In attendance (列席): at the meeting, not a member.")
+    on_leave_ids: IdList = Field([], description="On leave (请假): excused.")
     chair_id: Id | None = None
 
     def data(self, user, meeting) -> dict:
         return {"attendees": users(self.attendee_ids, "attendee_ids"),
+                "observers": users(self.observer_ids, "observer_ids"),
+                "on_leave": users(self.on_leave_ids, "on_leave_ids"),
                 "chair": users([self.chair_id], "chair_id")[0] if self.chair_id is not None else None}
 
 

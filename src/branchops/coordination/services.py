@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +26,7 @@ from branchops.core.services import (
     require_perm,
     save_versioned,
     stamp_history,
+    store_document,
 )
 from branchops.core.workdays import add_working_days, is_working_day
 from branchops.dispatch import queries as dispatch_queries
@@ -34,7 +36,7 @@ from branchops.dispatch import workload
 from branchops.dispatch.models import Release, WorkOrder
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from . import rules
+from . import queries, rules
 from .models import (
     Condition,
     Decision,
@@ -50,7 +52,7 @@ from .models import (
     TargetMode,
     Waiver,
 )
-from .queries import branch_of, describe_gap, item_load, quorum, review_gap, settings_for
+from .queries import branch_of, describe_gap, is_consent, item_load, quorum, review_gap, settings_for
 
 User = get_user_model()
 
@@ -424,12 +426,6 @@ def _opinion_lines(department: Department, recommendation: str, lines: list[dict
     return clean
 
 
-def is_consent(item: Item) -> bool:
-    """Every opinion given, current, and without concern: decided together in the consent block."""
-    opinions = list(item.opinions.all())
-    return bool(opinions) and all(o.submitted_at and not o.is_stale and not o.has_concerns for o in opinions)
-
-
 # --- meetings ------------------------------------------------------------------------------------
 
 def _cutoff(settings: Settings, held_on: date) -> datetime:
@@ -629,15 +625,34 @@ def freeze_due_agendas(now: datetime | None = None) -> int:
     return n
 
 
-def _check_attendance(meeting: Meeting, attendees: list, chair) -> None:
-    """Attendees and chair are active staff of the meeting's branch — the people its page offers."""
-    people = {u.pk for u in [*attendees, chair] if u is not None}
+def _name(user) -> str:
+    return getattr(getattr(user, "staff", None), "name", None) or user.get_username()
+
+
+def _attendance_overlaps(lists: dict, chair) -> dict:
+    """Each person in one list only (present, in attendance, on leave); the chair present."""
+    errors, seen = {}, {}
+    for field, users in lists.items():
+        twice = [_name(u) for u in users if seen.setdefault(u.pk, field) != field]
+        if twice:
+            errors[field] = _("Each person is present, in attendance or on leave — not two of these: %(names)s.") % {
+                "names": "、".join(twice)}
+    if chair is not None and seen.get(chair.pk, "attendees") != "attendees":
+        errors["chair"] = _("The chair presides: the chair is present, not in attendance or on leave.")
+    return errors
+
+
+def _check_attendance(meeting: Meeting, attendees: list, chair, observers=(), on_leave=()) -> None:
+    """Everyone in the attendance (present, in attendance, on leave) and the chair are active staff of
+    the meeting's branch — the people its page offers; each person is in one list only, and the chair
+    is present."""
+    lists = {"attendees": attendees, "observers": observers, "on_leave": on_leave}
+    people = {u.pk for u in [*attendees, *observers, *on_leave, chair] if u is not None}
     staff = set(User.objects.filter(pk__in=people, is_active=True, staff__is_active=True,
                                     staff__institution=meeting.branch).values_list("pk", flat=True))
-    errors = {}
-    for field, users in (("attendees", attendees), ("chair", [chair] if chair is not None else [])):
-        outside = [getattr(getattr(u, "staff", None), "name", None) or u.get_username()
-                   for u in users if u.pk not in staff]
+    errors = _attendance_overlaps(lists, chair)
+    for field, users in (*lists.items(), ("chair", [chair] if chair is not None else [])):
+        outside = [_name(u) for u in users if u.pk not in staff]
         if outside:
             errors[field] = _("Not active staff of %(branch)s: %(names)s.") % {
                 "branch": meeting.branch.name, "names": "、".join(outside)}
@@ -664,13 +679,15 @@ def designate_chair(actor, meeting: Meeting, chair) -> Meeting:
 
 
 @transaction.atomic
-def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting:
+def record_attendance(actor, meeting: Meeting, attendees, chair=None, observers=(), on_leave=()) -> Meeting:
+    """The attendance by kind — present (出席, counted for the quorum), in attendance (列席), on leave
+    (请假) — all active staff of the branch; recording it holds the meeting."""
     require(rules.runs, actor, meeting)
     meeting = _lock_meeting(meeting)
     if meeting.status == Meeting.Status.CLOSED:
         raise ValidationError(_("The minutes are closed."))
-    attendees = list(attendees)
-    _check_attendance(meeting, attendees, chair)
+    attendees, observers, on_leave = list(attendees), list(observers or []), list(on_leave or [])
+    _check_attendance(meeting, attendees, chair, observers, on_leave)
     check_chair(meeting.branch, chair)
     check_meeting_day_reached(meeting)
     if chair is not None:
@@ -678,11 +695,14 @@ def record_attendance(actor, meeting: Meeting, attendees, chair=None) -> Meeting
         if chair not in attendees:
             attendees.append(chair)  # the chair named with the attendance presided: present
     meeting.attendees.set(attendees)
+    meeting.observers.set(observers)
+    meeting.on_leave.set(on_leave)
     if rules.MEETING_FLOW.can(meeting.status, "hold"):
         rules.MEETING_FLOW.apply(meeting, "hold")
     stamp_history(meeting, actor)
     meeting.save()
-    record_timeline(actor, meeting, "meeting_held", _("%(n)s attendees") % {"n": len(attendees)})
+    record_timeline(actor, meeting, "meeting_held", _("%(n)s present, %(o)s in attendance, %(l)s on leave") % {
+        "n": len(attendees), "o": len(observers), "l": len(on_leave)})
     return meeting
 
 
@@ -701,6 +721,83 @@ def close_meeting(actor, meeting: Meeting) -> Meeting:
     meeting.save(update_fields=["status", "updated_at"])
     record_timeline(actor, meeting, "meeting_closed", _("Minutes closed: %(n)s items decided") % {
         "n": meeting.items.exclude(decision="").count()})
+    _issue(actor, meeting)  # closing the meeting issues its minutes; the chair approves them
+    return meeting
+
+
+# --- the minutes as an issued record -------------------------------------------------------------
+
+def _issue(actor, meeting: Meeting) -> None:
+    meeting.minutes_issued_by, meeting.minutes_issued_at = actor, clock.now()
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["minutes_issued_by", "minutes_issued_at", "updated_at"])
+    record_timeline(actor, meeting, "minutes_issued", _("Minutes issued: waiting for the chair's approval"))
+    if meeting.chair_id and meeting.chair_id != getattr(actor, "pk", None):
+        notify(meeting.chair, _("Approve the minutes of %(meeting)s") % {"meeting": meeting},
+               url=reverse("coordination:minutes", args=[meeting.pk]))
+
+
+@transaction.atomic
+def issue_minutes(actor, meeting: Meeting) -> Meeting:
+    """The secretariat issues the minutes of a closed meeting whose minutes were not issued when it
+    closed (closed before minutes were issued on closing). An open meeting is closed instead."""
+    require(rules.runs, actor, meeting)
+    meeting = _lock_meeting(meeting)
+    if meeting.status != Meeting.Status.CLOSED:
+        raise ValidationError(_("Close the meeting: closing it issues the minutes."))
+    if meeting.minutes_issued_at is not None:
+        raise ValidationError(_("The minutes have already been issued."))
+    _issue(actor, meeting)
+    return meeting
+
+
+def minutes_number(meeting: Meeting) -> str:
+    """The next 文号 of the branch's minutes in the meeting's year, in the configured format; taken
+    once, on approval, and never given again (a gap is possible, a renumbering is not)."""
+    fmt = settings_for(meeting.branch).minutes_number_format
+    seq = next_number(f"coordination:minutes:{meeting.branch_id}", meeting.year)
+    try:
+        return fmt.format(year=meeting.year, seq=seq)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(_("The minutes number format “%(format)s” is not valid: use {year} and {seq}.") % {
+            "format": fmt}) from exc
+
+
+@transaction.atomic
+def approve_minutes(actor, meeting: Meeting) -> Meeting:
+    """The chair approves the issued minutes — never the person who issued them. Only now are they
+    numbered (文号) and the .docx built once and stored in core's store of issued documents: every
+    download serves those bytes, whatever changes later."""
+    from .minutes import DOCX_TYPE, build_minutes_docx, minutes_title
+
+    require(rules.chairs_meeting, actor, meeting, _("Only the chair of the meeting approves its minutes."))
+    meeting = _lock_meeting(meeting)
+    if meeting.minutes_document_id is not None:
+        raise ValidationError(_("The minutes have already been approved."))
+    if meeting.status != Meeting.Status.CLOSED or meeting.minutes_issued_at is None:
+        raise ValidationError(_("The minutes are approved once the secretariat has issued them (closed the meeting)."))
+    approver = actor or meeting.chair
+    if approver is None:
+        raise ValidationError({"chair": _("Designate the chair: the chair approves the minutes.")})
+    if approver.pk == meeting.minutes_issued_by_id:
+        raise ValidationError(_("The minutes are issued and approved by two different people: %(name)s issued "
+                                "them, so someone else (the chair) approves them.") % {
+            "name": getattr(getattr(approver, "staff", None), "name", None) or approver.get_username()})
+    number, now = minutes_number(meeting), clock.now()
+    content = build_minutes_docx(meeting, number=number, approved_by=approver, approved_at=now)
+    title = minutes_title(meeting)
+    doc = store_document(meeting, kind=queries.MINUTES_KIND, number=number, title=title, content=content,
+                         content_type=DOCX_TYPE, file_name=f"{title}（{number}）.docx",
+                         issued_by=meeting.minutes_issued_by, issued_at=meeting.minutes_issued_at,
+                         approved_by=approver, approved_at=now)
+    meeting.minutes_document = doc
+    stamp_history(meeting, actor)
+    meeting.save(update_fields=["minutes_document", "updated_at"])
+    record_timeline(actor, meeting, "minutes_approved", _("Minutes approved: %(number)s") % {"number": number},
+                    {"number": number, "sha256": doc.sha256})
+    if meeting.minutes_issued_by_id:
+        notify(meeting.minutes_issued_by, _("Minutes of %(meeting)s approved: %(number)s") % {
+            "meeting": meeting, "number": number}, url=reverse("coordination:minutes", args=[meeting.pk]))
     return meeting
 
 

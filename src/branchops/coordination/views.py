@@ -10,13 +10,12 @@ message and, where the form is on the page, as field errors.
 """
 
 from datetime import date
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Prefetch, Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.db.models import Count, F, Q
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -32,10 +31,11 @@ from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, rules, services
 from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
-from .models import Condition, Decision, ItemStatus, ItemType, Waiver
+from .minutes import minutes_response
+from .models import Condition, Decision, ItemStatus, ItemType
 
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-CONDITION = "condition_"  # the item page's actions on one of its conditions: condition_met, condition_signoff
+CONDITION = "condition_"
+MINUTES_EVENTS = ("meeting_closed", "minutes_issued", "minutes_approved")  # the minutes' page shows who did these  # the item page's actions on one of its conditions: condition_met, condition_signoff
 
 
 def _int(value):
@@ -97,7 +97,7 @@ def _register_filters(request) -> dict:
 
 
 def _export_register(qs):
-    headers = [_("Number"), _("Revision"), _("Title"), _("Submitting department"), _("Type"), _("Urgency"),
+    headers = [_("Item number"), _("Revision"), _("Title"), _("Submitting department"), _("Type"), _("Urgency"),
                _("Status"), _("Decision"), _("Approval number"), _("Meeting"), _("Submitted at"),
                _("Decided at"), _("Window start"), _("Window end"), _("Effort per outlet (person-hours)"),
                _("Open conditions"), _("Overdue conditions"), _("Work orders"), _("Work orders done"),
@@ -420,10 +420,11 @@ def meeting_detail(request, pk):
     return render(request, "coordination/meeting.html", {
         "meeting": meeting,
         "can": can,
-        "reads_minutes": queries.reads_minutes(request.user),
+        "reads_minutes": rules.reads_minutes(request.user, meeting),
         "agenda": [r for r in rows if not r["consent"]],
         "consent": [r for r in rows if r["consent"]],
         "attendees": meeting.attendees.select_related("staff__department", "staff__institution"),
+        "observers": meeting.observers.select_related("staff"), "on_leave": meeting.on_leave.select_related("staff"),
         "quorum": queries.quorum(meeting),
         "chair_form": forms.ChairForm(meeting=meeting, auto_id="chair-%s") if can["chair"] else None,
         "attendance_form": forms.AttendanceForm(meeting=meeting, auto_id="attendance-%s")
@@ -484,32 +485,21 @@ def meeting_action(request, pk, action):
 @login_required
 def minutes(request, pk):
     meeting = queries.access_minutes(request.user, pk)
-    items = (queries.visible_items(request.user).filter(meeting=meeting).select_related("department")
-             .prefetch_related("conditions__owner_department",
-                               Prefetch("waivers", queryset=Waiver.objects.filter(meeting=meeting).select_related(
-                                   "dimension", "waived_by__staff")))
-             .order_by("agenda_order", "id"))
+    content = queries.minutes_content(meeting)
     return render(request, "coordination/minutes.html", {
-        "meeting": meeting, "items": items, "feedback": queries.feedback_entries(request.user, meeting),
-        "attendees": meeting.attendees.select_related("staff__department", "staff__institution")
-        .order_by("staff__department__sort_order", "staff__staff_no"),
+        **content,
+        "attendance": [(_("Present"), content["present"], "present"),
+                       (_("In attendance"), content["observers"], "observers"),
+                       (_("On leave"), content["on_leave"], "on_leave")],
+        "can": MEETING_ACTIONS.can(request.user, meeting, only=["issue", "approve"]),
+        "timeline": [e for e in timeline(meeting) if e.action in MINUTES_EVENTS],
     })
 
 
 @login_required
 def minutes_docx(request, pk):
-    meeting = queries.access_minutes(request.user, pk)
-    try:
-        from .minutes import build_minutes_docx
-    except ModuleNotFoundError as exc:  # the .docx builder is not there yet
-        if exc.name != f"{__package__}.minutes":
-            raise
-        raise Http404 from exc
-    response = HttpResponse(build_minutes_docx(meeting), content_type=DOCX_TYPE)
-    filename = _("Minutes of the coordination meeting %(year)s No. %(seq)s.docx") % {
-        "year": meeting.year, "seq": meeting.sequence}
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    """The issued minutes: the bytes stored at approval, never rebuilt; before that, the draft."""
+    return minutes_response(queries.access_minutes(request.user, pk))
 
 
 # --- verifying an approval number ----------------------------------------------------------------

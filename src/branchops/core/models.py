@@ -94,7 +94,7 @@ class CalendarDay(models.Model):
 
 
 class Sequence(models.Model):
-    """Counters for human numbers (第N期, case numbers), one row per key and year."""
+    """Counters for human numbers (第N次会议, case numbers, 文号), one row per key and year."""
 
     key = models.CharField(max_length=64)
     year = models.PositiveIntegerField()
@@ -149,3 +149,49 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         now = clock.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IssuedDocument(models.Model):
+    """A document as issued (minutes, briefings, grading results): numbered (文号), approved, and
+    stored once with the bytes readers download. Never changed, never rebuilt (DESIGN.md §2): later
+    changes to its source appear in the next document, not in this one."""
+
+    kind = models.CharField(_("kind"), max_length=32, db_index=True)
+    number = models.CharField(_("document number"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    content = models.BinaryField(_("content"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    content_type = models.CharField(_("content type"), max_length=100)
+    file_name = models.CharField(_("file name"), max_length=200)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("issued by"))
+    issued_at = models.DateTimeField(_("issued at"))
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"))
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    source_id = models.CharField(max_length=64)
+    source = GenericForeignKey("source_type", "source_id")
+    stored_at = models.DateTimeField(_("stored at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("issued document")
+        verbose_name_plural = _("issued documents")
+        ordering = ["-approved_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "number"], name="core_issued_document_number"),
+            models.UniqueConstraint(fields=["kind", "source_type", "source_id"], name="core_issued_once_per_source"),
+        ]
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        # Issued is final: no change through any path that saves the row (services, admin).
+        if self.pk is not None and IssuedDocument.objects.filter(pk=self.pk).exists():
+            raise ValueError("an issued document never changes")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("an issued document is never deleted")

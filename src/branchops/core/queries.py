@@ -1,8 +1,9 @@
 """Reads shared by pages and the API."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 
-from .models import Notification, TimelineEntry
+from .models import IssuedDocument, Notification, TimelineEntry
 
 
 def my_notifications(user, unread_only: bool = False):
@@ -25,3 +26,16 @@ def paginate(request, qs, per_page: int | None = None):
     except ValueError:
         pass
     return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def issued_document(source, kind: str) -> IssuedDocument | None:
+    """The document of ``kind`` issued for ``source`` (a meeting, a briefing …), or None. The caller
+    has authorised the reader on the source."""
+    source_type = ContentType.objects.get_for_model(source, for_concrete_model=True)
+    return (IssuedDocument.objects.select_related("issued_by__staff", "approved_by__staff")
+            .filter(kind=kind, source_type=source_type, source_id=str(source.pk)).first())
+
+
+def document_bytes(doc: IssuedDocument) -> bytes:
+    """The stored bytes, exactly as issued (never rebuilt)."""
+    return bytes(doc.content)

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from . import clock
-from .models import ApiToken, CalendarDay, Notification, Sequence, TimelineEntry
+from .models import ApiToken, CalendarDay, IssuedDocument, Notification, Sequence, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -184,3 +184,24 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+@transaction.atomic
+def store_document(source, *, kind: str, number: str, title: str, content: bytes, content_type: str,
+                   file_name: str, issued_by, issued_at, approved_by, approved_at) -> IssuedDocument:
+    """Store an issued document once, with the SHA-256 of its bytes. The calling service has checked
+    who may issue and approve; a second document of the same kind for the same source, or a number
+    already used, is refused: what is issued is never replaced."""
+    import hashlib
+
+    source_type = ContentType.objects.get_for_model(source, for_concrete_model=True)
+    if IssuedDocument.objects.filter(kind=kind, source_type=source_type, source_id=str(source.pk)).exists():
+        raise ValidationError(_("This document has already been issued; an issued document never changes."))
+    if IssuedDocument.objects.filter(kind=kind, number=number).exists():
+        raise ValidationError(_("The document number %(number)s is already used.") % {"number": number})
+    content = bytes(content)
+    return IssuedDocument.objects.create(
+        kind=kind, number=number, title=title[:200], content=content,
+        sha256=hashlib.sha256(content).hexdigest(), content_type=content_type, file_name=file_name[:200],
+        issued_by=issued_by, issued_at=issued_at, approved_by=approved_by, approved_at=approved_at,
+        source_type=source_type, source_id=str(source.pk))

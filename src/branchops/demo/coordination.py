@@ -628,8 +628,14 @@ class _Builder:
                 self.call(t, coord.record_decision, self.secretariat, p.item, Decision.CONDITIONAL,
                           reasons="按评议意见补充完善后方可实施。", conditions=conditions)
         self.call(self.moment(day, 17, 30), coord.close_meeting, self.secretariat, meeting)
+        self.approve_minutes(meeting)
         for p in planned:
             p.item.refresh_from_db()
+
+    def approve_minutes(self, meeting: Meeting):
+        """Closing issued the minutes (the secretariat); the chair (the ``leader`` account) approves
+        them the same evening: numbered and stored once."""
+        self.call(self.moment(meeting.held_on, 17, 45), coord.approve_minutes, self.chair, meeting)
 
     # --- after the meeting ------------------------------------------------------------------
 
