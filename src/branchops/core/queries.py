@@ -25,3 +25,13 @@ def paginate(request, qs, per_page: int | None = None):
     except ValueError:
         pass
     return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def saved_filters(user, list_key: str | None = None):
+    """The user's saved filters, of one list or of all."""
+    from .models import SavedFilter
+
+    if not user.is_authenticated:
+        return SavedFilter.objects.none()
+    qs = SavedFilter.objects.filter(user=user)
+    return qs.filter(list_key=list_key) if list_key else qs

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from . import clock
-from .models import ApiToken, CalendarDay, Notification, Sequence, TimelineEntry
+from .models import ApiToken, CalendarDay, Notification, SavedFilter, Sequence, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -184,3 +184,45 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+# --- saved filters -------------------------------------------------------------------------------
+
+UNSAVED_PARAMS = {"page", "page_size", "format", "csrfmiddlewaretoken"}
+
+
+def save_filter(actor, list_key: str, name: str, query: str) -> SavedFilter:
+    """Keep the current filter of a list under a name (the same name again replaces it). The page
+    and the export format are not part of a filter."""
+    from urllib.parse import urlencode
+
+    from django.http import QueryDict
+
+    from . import nav
+
+    name = (name or "").strip()
+    errors = {}
+    if list_key not in nav.filterable_lists():
+        errors["list"] = _("This list has no saved filters.")
+    if not name:
+        errors["name"] = _("Give the filter a name.")
+    elif len(name) > 80:
+        errors["name"] = _("Ensure this value has at most %(limit)d characters (it has %(count)d).") % {
+            "limit": 80, "count": len(name)}
+    params = QueryDict(query or "", mutable=True)
+    kept = [(k, v) for k in params for v in params.getlist(k) if k not in UNSAVED_PARAMS and v != ""]
+    encoded = urlencode(kept)
+    if len(encoded) > 1000:
+        errors["query"] = _("The filter is too long to save.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        saved, _created = SavedFilter.objects.update_or_create(
+            user=actor, list_key=list_key, name=name, defaults={"query": encoded, "created_at": clock.now()})
+    return saved
+
+
+def delete_filter(actor, pk: int) -> None:
+    """Delete one of the user's saved filters; another's is SavedFilter.DoesNotExist, as a missing one."""
+    with transaction.atomic():
+        SavedFilter.objects.get(pk=pk, user=actor).delete()

@@ -170,20 +170,27 @@ def breakdown_rows(run: GradingRun, grade: OutletGrade, inputs: dict | None = No
     return rows
 
 
-def my_work_section(user) -> dict | None:
-    """The home page's list of the runs waiting for the secretariat: drafts to review, reviewed to publish."""
-    from django.urls import reverse
-
-    if not user.has_perm("service.change_gradingrun"):
-        return None
+def runs_waiting(user) -> QuerySet:
+    """The runs waiting for the secretariat in its branches: drafts to review, reviewed to publish."""
     root = scope_root(user)
     qs = visible_runs(user).exclude(status=GradingRun.Status.PUBLISHED)
     if root is not None and not sees_everything(user):
         qs = qs.filter(branch__path__startswith=root.path)
-    items = [{"title": f"{r.label} · {r.branch.name}", "url": r.get_absolute_url(), "meta": r.get_status_display(),
-              "overdue": False} for r in qs[:8]]
+    return qs
+
+
+def my_work_section(user) -> dict | None:
+    """The home page's list of the runs waiting for the secretariat: drafts to review, reviewed to publish."""
+    from django.urls import reverse
+
+    from branchops.core import nav
+
+    if not user.has_perm("service.change_gradingrun"):
+        return None
+    qs = runs_waiting(user)
+    items = [nav.entry(f"{r.label} · {r.branch.name}", r.get_absolute_url(), r.get_status_display()) for r in qs[:8]]
     return {"title": _("Service grading runs to review or publish"), "items": items, "count": qs.count(),
-            "url": reverse("service:runs"), "empty_message": _("No grading run is waiting.")}
+            "url": reverse("service:runs") + "?waiting=1", "empty_message": _("No grading run is waiting.")}
 
 
 # --- inspections ---------------------------------------------------------------------------------

@@ -68,8 +68,10 @@ def runs(request):
     year, quarter = services.previous_quarter(today.year, (today.month - 1) // 3 + 1)
     form = forms.RunForm(branches=branches, initial={"year": year, "quarter": quarter,
                                                      "branch": branches.first()})
+    waiting = request.GET.get("waiting") == "1"  # the home page's "runs to review or publish"
     return render(request, "service/runs.html", {
-        "runs": queries.visible_runs(request.user), "form": form if branches.exists() else None,
+        "runs": queries.runs_waiting(request.user) if waiting else queries.visible_runs(request.user),
+        "waiting": waiting, "form": form if branches.exists() else None,
         "colours": GRADE_COLOURS,
     })
 
