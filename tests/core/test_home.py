@@ -100,12 +100,25 @@ def test_the_roles_home_pages_show_their_work_in_numbers(world, client):
     assert world.wo11.get_absolute_url() in client.get("/").content.decode()
 
 
+def _counted(client, part: str) -> list[int]:
+    return [count for href, count in _figures(client.get("/").content.decode()).counted if part in href]
+
+
 def test_a_supervisor_sees_a_rectification_to_verify_once_its_evidence_is_in(world, client):
     from branchops.cases import services as cases
 
-    rect = world.rect11
     u = world.users
-    rect = cases.accept_case(u["head11"], rect) if hasattr(cases, "accept_case") else rect
     client.force_login(u["sb1mgr"])
-    before = [c for h, c in _figures(client.get("/").content.decode()).counted if "to_verify" in h]
-    assert before == [0]
+    assert _counted(client, "queue=to_verify") == [0]
+    rect = cases.resolve_case(u["head11"], world.rect11, outcome="resolved", resolution="已整理")
+    assert _counted(client, "queue=to_verify") == [0]  # no evidence yet: nothing to verify
+    cases.submit_evidence(u["head11"], rect, "整理后的照片")
+    assert _counted(client, "queue=to_verify") == [1]
+    listed = client.get("/cases/?queue=to_verify")
+    assert [c.pk for c in listed.context["page"]] == [rect.pk]
+    # Outside the supervisor's sub-branch, nothing to verify; an outlet head verifies nothing.
+    client.force_login(u["sb2mgr"])
+    assert _counted(client, "queue=to_verify") == [0]
+    client.force_login(u["head11"])
+    assert _counted(client, "queue=to_verify") == []
+    assert list(client.get("/cases/?queue=to_verify").context["page"]) == []
