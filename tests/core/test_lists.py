@@ -43,7 +43,7 @@ def orders(coord_bank, released):  # noqa: F811
     return late, soon, done
 
 
-def test_the_work_order_list_opens_on_open_work_soonest_due_first(coord_bank, orders, login):
+def test_the_work_order_list_opens_on_open_work_soonest_due_first(coord_bank, orders, login):  # noqa: F811
     late, soon, done = orders
     client = login(coord_bank.users["sec1"])
     page = client.get("/dispatch/")
@@ -58,7 +58,7 @@ def test_the_work_order_list_opens_on_open_work_soonest_due_first(coord_bank, or
     assert _xlsx_column(client.get("/dispatch/?format=xlsx"), 0) == [wo.item.number for wo in rows]
 
 
-def test_the_work_order_api_orders_by_due_date_and_filters_open_work(coord_bank, orders, api):
+def test_the_work_order_api_orders_by_due_date_and_filters_open_work(coord_bank, orders, api):  # noqa: F811
     late, soon, done = orders
     client = api(coord_bank.users["sec1"])
     every = client.get("/api/v1/dispatch/work-orders").json()["items"]
@@ -113,7 +113,7 @@ def conditional(coord_bank, draft):  # noqa: F811
     return item
 
 
-def test_the_conditions_list_across_items_soonest_due_first(coord_bank, conditional, login):
+def test_the_conditions_list_across_items_soonest_due_first(coord_bank, conditional, login):  # noqa: F811
     b = coord_bank
     client = login(b.users["sec1"])
     rows = list(client.get("/coordination/conditions/").context["page"])
@@ -127,7 +127,7 @@ def test_the_conditions_list_across_items_soonest_due_first(coord_bank, conditio
     assert _xlsx_column(client.get("/coordination/conditions/?format=xlsx"), 2) == ["先到期条件", "后到期条件"]
 
 
-def test_signed_off_conditions_are_behind_the_filter(coord_bank, conditional, login):
+def test_signed_off_conditions_are_behind_the_filter(coord_bank, conditional, login):  # noqa: F811
     b = coord_bank
     cond = conditional.conditions.get(text="先到期条件")
     coordination.report_condition_met(b.users["icc1"], cond, "已完成")
@@ -140,13 +140,13 @@ def test_signed_off_conditions_are_behind_the_filter(coord_bank, conditional, lo
     assert [r["text"] for r in api] == ["先到期条件", "后到期条件"]
 
 
-def test_a_user_who_sees_an_item_by_its_decision_only_does_not_read_its_conditions(coord_bank, conditional, login):
+def test_a_user_who_sees_an_item_by_its_decision_only_does_not_read_its_conditions(coord_bank, conditional, login):  # noqa: F811
     client = login(coord_bank.users["sb1mgr"])  # the sub-branch sees the decided item by its decision only
     assert list(client.get("/coordination/conditions/?state=all").context["page"]) == []
     assert client.get("/api/v1/coordination/conditions?state=all").json()["count"] == 0
 
 
-def test_the_register_opens_on_items_in_hand_by_meeting_date(coord_bank, draft, conditional, login):
+def test_the_register_opens_on_items_in_hand_by_meeting_date(coord_bank, draft, conditional, login):  # noqa: F811
     b = coord_bank
     rejected = coordination.record_decision(
         b.users["sec1"], ready(b, coordination.submit_item(b.users["pfb1"], draft(title="被否事项"))), "rejected",
