@@ -40,7 +40,7 @@ def _rows(response) -> int:
     ctx = response.context
     if "page" in ctx and hasattr(ctx["page"], "paginator"):
         return ctx["page"].paginator.count
-    for name in ("opinions", "runs"):  # lists shown whole, without pages
+    for name in ("opinions", "runs", "inspections"):  # lists shown whole, without pages
         if name in ctx:
             return len(list(ctx[name]))
     raise AssertionError(f"{response.request['PATH_INFO']} shows no list to count")
@@ -60,7 +60,7 @@ EXPECTED_SECTIONS = {
     "sec1": ["coordination-next-meeting", "coordination-follow-up", "dispatch-work-orders", "service-runs"],
     "head11": ["dispatch-work-orders", "queueing-outlet-yesterday", "cases"],
     "staff11": ["dispatch-work-orders", "queueing-outlet-yesterday", "cases"],
-    "sb1mgr": ["cases-to-verify", "dispatch-work-orders"],
+    "sb1mgr": ["cases-to-verify", "service-inspections", "dispatch-work-orders"],
     "leader1": ["coordination-leader", "cases-overview", "dispatch-work-orders", "queueing-branch-trend"],
 }
 
@@ -90,7 +90,7 @@ def test_every_number_on_each_roles_home_page_is_the_count_of_the_list_it_links_
 def test_the_roles_home_pages_show_their_work_in_numbers(world, client):
     """The seeded world has work for each role: the numbers are not all zero."""
     nonzero = {}
-    for key in ("pfb1", "icc1", "sec1", "head11", "leader1"):
+    for key in ("pfb1", "icc1", "sec1", "head11", "sb1mgr", "leader1"):
         client.force_login(world.users[key])
         found = _figures(client.get("/").content.decode())
         nonzero[key] = [href for href, count in found.counted if count]

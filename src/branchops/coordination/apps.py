@@ -43,6 +43,7 @@ class CoordinationConfig(AppConfig):
         nav.register_work_section("coordination-leader", home.leader_section, 10)
         nav.register_work_section("coordination-next-meeting", home.secretariat_section, 20)
         nav.register_work_section("coordination-follow-up", home.follow_up_section, 30)
+        nav.register_work_section("coordination-unheld-meetings", home.unheld_meetings_section, 35)
         nav.register_work_section("coordination-reviews", home.reviewer_section, 40)
         nav.register_work_section("coordination-items", home.submitter_section, 50)
         nav.register_filterable("coordination:register", _("Coordination register"))

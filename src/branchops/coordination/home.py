@@ -116,16 +116,26 @@ def follow_up_section(user) -> dict | None:
         feedback = case_queries.case_list(user, queue="open", case_type="feedback", status="new").count()
         figures.append(nav.figure(_("outlet feedback to triage"), feedback,
                                   _url("cases:list", queue="open", case_type="feedback", status="new")))
-    unheld = queries.unheld_meetings(user).count()
-    if unheld:
-        figures.append(nav.figure(_("past meetings not held: hold them or move their items"), unheld,
-                                  _url("coordination:meetings", unheld=1), tone="danger"))
     items = [nav.entry(f"{c.item.number} · {c.text}", c.item.get_absolute_url(),
                        _("%(department)s, due %(date)s") % {"department": c.owner_department.name,
                                                             "date": date_format(c.due_date, "SHORT_DATE_FORMAT")},
                        overdue=True) for c in overdue[:5]]
     return {"title": _("Follow-up"), "figures": figures, "items": items, "count": None, "url": "",
             "empty_message": ""}
+
+
+def unheld_meetings_section(user) -> dict | None:
+    """Meetings whose day has passed and that were not held: hold them now, or move their items to
+    the next meeting. Nothing when there are none."""
+    if not user.has_perm(RUNS_MEETINGS):
+        return None
+    qs = queries.unheld_meetings(user)
+    count = qs.count()
+    if not count:
+        return None
+    items = [nav.entry(_meeting_label(m), m.get_absolute_url(), m.get_status_display(), overdue=True) for m in qs[:8]]
+    return {"title": _("Past meetings not held: hold them now or move their items to the next meeting"),
+            "items": items, "count": count, "url": _url("coordination:meetings", unheld=1), "empty_message": ""}
 
 
 def leader_section(user) -> dict | None:

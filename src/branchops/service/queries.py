@@ -198,6 +198,33 @@ def my_work_section(user) -> dict | None:
 # mystery-shopper visit only once it has happened unless one schedules them (the outlet must not
 # learn of it from its sub-branch's screen); a supervisor also sees every one assigned to them.
 
+def inspections_due(user) -> QuerySet:
+    """The visits scheduled for this supervisor and not yet submitted, soonest planned first."""
+    from .models import Inspection
+
+    return (visible_inspections(user).filter(supervisor=user, status=Inspection.Status.SCHEDULED)
+            .order_by("planned_on", "id"))
+
+
+def inspections_section(user) -> dict | None:
+    """The home page's list of a supervisor's inspections still to make."""
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    from branchops.core import clock, nav
+    from branchops.org.roles import Role, user_roles
+
+    if Role.SERVICE_SUPERVISOR not in user_roles(user) or not user.has_perm("service.view_inspection"):
+        return None
+    qs = inspections_due(user).select_related("outlet")
+    today = clock.today()
+    items = [nav.entry(f"{i.outlet.name} · {i.get_inspection_type_display()}",
+                       reverse("service:inspection", kwargs={"pk": i.pk}),
+                       date_format(i.planned_on, "SHORT_DATE_FORMAT"), overdue=i.planned_on < today) for i in qs[:8]]
+    return {"title": _("Inspections to make"), "items": items, "count": qs.count(),
+            "url": reverse("service:inspections") + "?due=1", "empty_message": _("No inspection is scheduled for you.")}
+
+
 SUPERVISOR_MINIMUM = {Level.TIER1_BRANCH: 5, Level.TIER2_BRANCH: 3}
 
 
