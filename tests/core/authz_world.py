@@ -2,7 +2,7 @@
 
 Every object is made through the services, as users would make it, so each route has a real id to
 hit: cases of two outlets with a file and an extension waiting, items decided, released, waiting
-and drafted, a condition, a meeting, work orders, a ticket import, an API token, a published and a draft service-grading run and a scheme version not yet in force.
+and drafted, a condition, a meeting, work orders, a ticket import, an API token, a saved filter, a published and a draft service-grading run and a scheme version not yet in force.
 
 The users: one per role (``ROLES``) and, beside each, one of the same role outside its scope
 (``OUT_OF_SCOPE``): another outlet, another sub-branch, another department, another branch (every review department of a branch reviews every item, so the
@@ -187,4 +187,5 @@ def build_world(tmp_path) -> Org:
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)
     b.token, _raw = core.create_api_token(b.users["staff11"], "矩阵")
+    b.saved_filter = core.save_filter(b.users["staff11"], "cases:list", "我的逾期", "queue=overdue")
     return b

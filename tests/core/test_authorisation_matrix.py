@@ -98,6 +98,7 @@ EXPECTED = {
     },
     "GET /api/v1/coordination/meetings": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/coordination/reviews/waiting": {200: "icc1 rev_gz", 401: "anon", 403: but("anon", "icc1", "rev_gz")},
+    "GET /api/v1/coordination/conditions": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/coordination/meetings/{pk}": {
         200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
         401: "anon",
@@ -455,6 +456,7 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 sub_cpp rev_gz head21 staff21 sb2mgr leader_gz",
     },
     "coordination:meetings": {200: SIGNED_IN, 302: "anon"},
+    "coordination:conditions": {200: SIGNED_IN, 302: "anon"},
     "coordination:reviews": {200: "icc1 rev_gz", 302: "anon", 403: but("anon", "icc1", "rev_gz")},
     "coordination:minutes": {  # a draft: the secretariat and the chair
         200: "sec1 leader1 admin1",
@@ -502,6 +504,10 @@ EXPECTED = {
     "logout": {302: EVERYONE},
     "notifications": {200: SIGNED_IN, 302: "anon"},
     "notifications_read": {302: EVERYONE},
+    # Saved filters are the user's own: anyone signed in saves and lists theirs; another's is 404.
+    "saved_filters": {200: SIGNED_IN, 302: "anon"},
+    "saved_filter_save": {302: EVERYONE},
+    "saved_filter_delete": {302: "anon staff11", 404: but("staff11")},
     "org:department_detail": {
         200: "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
         302: "anon",
@@ -661,6 +667,12 @@ ROWS = {
     "GET /api/v1/coordination/meetings": {
         "meeting next_meeting": "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
         "": "sec_gz rev_gz leader_gz admin_gz",
+    },
+    # The conditions of the items one reads in full (department, reviewers, secretariat, leaders,
+    # the outlets targeted) and those one's department owns.
+    "GET /api/v1/coordination/conditions": {
+        "condition": "sec1 pfb1 icc1 head11 staff11 leader1 admin1 head21 staff21",
+        "": "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
     },
     "GET /api/v1/dispatch/work-orders": {
         "wo@SZ0101 wo@SZ0102 wo@SZ0201": "sec1 pfb1 leader1 admin1",
@@ -851,6 +863,7 @@ PROBES = {
     "POST /api/v1/queueing/imports/{pk}/actions/{action}": _post(
         lambda b: f"{API}/queueing/imports/{b.ticket_import.pk}/actions/undo"),
     "GET /api/v1/coordination/reviews/waiting": _get(lambda b: f"{API}/coordination/reviews/waiting"),
+    "GET /api/v1/coordination/conditions": _get(lambda b: f"{API}/coordination/conditions"),
     # --- pages ---
     "home": _get(lambda b: "/"),
     "login": _get(lambda b: "/accounts/login/"),
@@ -861,6 +874,10 @@ PROBES = {
     "token_revoke": _post(lambda b: f"/accounts/tokens/{b.token.pk}/revoke/", form=True),
     "notifications": _get(lambda b: "/notifications/"),
     "notifications_read": _post(lambda b: "/notifications/read/", form=True),
+    "saved_filters": _get(lambda b: "/filters/"),
+    "saved_filter_save": _post(lambda b: "/filters/save/", {"list": "cases:list", "name": "矩阵", "query": "queue=all"},
+                               form=True),
+    "saved_filter_delete": _post(lambda b: f"/filters/{b.saved_filter.pk}/delete/", form=True),
     "calendar": _get(lambda b: "/calendar/"),
     "set_language": _post(lambda b: "/i18n/setlang/", {"language": "zh-hans"}, form=True),
     "api:openapi-json": _get(lambda b: f"{API}/openapi.json"),
@@ -900,6 +917,7 @@ PROBES = {
                                       lambda b: {"reason": "矩阵测试", "version": _version(Item, "waiting")(b)},
                                       form=True),
     "coordination:meetings": _get(lambda b: "/coordination/meetings/"),
+    "coordination:conditions": _get(lambda b: "/coordination/conditions/"),
     "coordination:reviews": _get(lambda b: "/coordination/reviews/"),
     "queueing:import_action": _post(lambda b: f"/queueing/imports/{b.ticket_import.pk}/actions/undo/"),
     "coordination:meeting_new": _post(lambda b: "/coordination/meetings/new/",
@@ -993,6 +1011,7 @@ ROW_NAMES = {
                                                         ("waiting", b.waiting), ("draft", b.draft)]),
     "GET /api/v1/coordination/meetings": _named(lambda b: [("meeting", b.meeting),
                                                            ("next_meeting", b.waiting.meeting)]),
+    "GET /api/v1/coordination/conditions": _named(lambda b: [("condition", b.condition)]),
     "GET /api/v1/dispatch/work-orders": _named(lambda b: [(f"wo@{wo.institution.code}", wo)
                                                           for wo in b.released.work_orders.all()]),
     "GET /api/v1/service/runs": _named(lambda b: [("published", b.published_run), ("draft", b.draft_run)]),

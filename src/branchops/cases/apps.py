@@ -18,7 +18,11 @@ class CasesConfig(AppConfig):
         from .tasks import sla_job
 
         periodic.register("cases.sla", sla_job)
+        from . import home
         from .queries import my_work_section
 
         nav.register(nav.NavItem("cases", _("Cases"), "cases:list", "inboxes", ("cases.view_case",), 200))
         nav.register_work_section("cases", my_work_section, 200)
+        nav.register_work_section("cases-overview", home.overview_section, 60)
+        nav.register_work_section("cases-to-verify", home.to_verify_section, 70)
+        nav.register_filterable("cases:list", _("Cases"))

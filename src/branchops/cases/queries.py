@@ -5,8 +5,9 @@ from datetime import date
 from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from branchops.core import clock
+from branchops.core import clock, nav
 from branchops.core.workdays import calendar as working_calendar
 from branchops.org.scope import scope_q, sees_everything
 
@@ -56,6 +57,7 @@ QUEUES = {
     "team": "My team's",
     "first_contact": "First contact is me",
     "overdue": "Overdue",
+    "to_verify": "Rectifications to verify",
     "open": "All open",
     "all": "All",
 }
@@ -81,6 +83,8 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
         qs = qs.filter(first_contact_owner=user)
     elif queue == "overdue":
         qs = qs.filter(status__in=OPEN_STATUSES, resolution_due__lt=today)
+    elif queue == "to_verify":
+        qs = qs.filter(to_verify_q(user))
     elif queue == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     if q:
@@ -102,7 +106,21 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
         qs = qs.filter(received_at__date__gte=received_from)
     if received_to:
         qs = qs.filter(received_at__date__lte=received_to)
-    return qs.order_by("-received_at", "-id")
+    return qs.order_by(*CASE_ORDER)
+
+
+# Every list of cases: the soonest resolution deadline first (none — paused or not set — last), then
+# the oldest received; on the pages, the API and the exports alike.
+CASE_ORDER = (F("resolution_due").asc(nulls_last=True), "received_at", "id")
+
+
+def to_verify_q(user) -> Q:
+    """Rectifications resolved with their evidence and not yet verified, in the scope of a user who
+    verifies (``rules.may_verify`` for a whole list)."""
+    if not user.has_perm("cases.verify_rectification"):
+        return Q(pk__in=[])
+    return (scope_q(user, "institution") & Q(case_type=CaseType.RECTIFICATION, status=Status.RESOLVED, rectification__verified_at__isnull=True)
+            & ~Q(rectification__evidence=""))
 
 
 def sla_figures(user, *, since: date | None = None) -> dict:
@@ -157,9 +175,13 @@ def my_work_section(user) -> dict | None:
 
     if not user.has_perm("cases.view_case"):
         return None
-    qs = (visible_cases(user).filter(Q(assignee=user) | Q(first_contact_owner=user), status__in=OPEN_STATUSES)
-          .order_by(F("resolution_due").asc(nulls_last=True), "pk"))
-    return {"title": _("My open cases"), "items": list(qs[:8]), "count": qs.count(),
+    qs = case_list(user, queue="mine")
+    today = clock.today()
+    items = [nav.entry(f"{c.number} {c.title}", c.get_absolute_url(),
+                       _("resolve by %(date)s") % {"date": date_format(c.resolution_due, "SHORT_DATE_FORMAT")}
+                       if c.resolution_due else "", overdue=bool(c.resolution_due and c.resolution_due < today))
+             for c in qs[:8]]
+    return {"title": _("My open cases"), "items": items, "count": qs.count(),
             "url": reverse("cases:list") + "?queue=mine", "empty_message": _("No open cases are waiting for you.")}
 
 

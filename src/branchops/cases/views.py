@@ -33,6 +33,7 @@ QUEUE_LABELS = {
     "team": gettext_lazy("My team's"),
     "first_contact": gettext_lazy("First contact is me"),
     "overdue": gettext_lazy("Overdue"),
+    "to_verify": gettext_lazy("Rectifications to verify"),
     "open": gettext_lazy("All open"),
     "all": gettext_lazy("All"),
 }
@@ -41,6 +42,7 @@ QUEUE_EMPTY = {
     "team": gettext_lazy("Your team has no open cases."),
     "first_contact": gettext_lazy("You have not received any case yet."),
     "overdue": gettext_lazy("No case is overdue. Well done."),
+    "to_verify": gettext_lazy("No rectification is waiting for verification."),
     "open": gettext_lazy("There are no open cases."),
     "all": gettext_lazy("There are no cases yet."),
 }
@@ -133,7 +135,9 @@ def case_list(request):
     for case in page:
         case.sla = queries.sla_state(case, case.resolution_due, today) if case.is_open else None
     return render(request, "cases/list.html", {
-        "page": page, "filters": filters, "queues": QUEUE_LABELS.items(),
+        "page": page, "filters": filters,
+        "queues": [(k, v) for k, v in QUEUE_LABELS.items()
+                   if k != "to_verify" or request.user.has_perm("cases.verify_rectification")],
         "empty_message": QUEUE_EMPTY[filters["queue"]],
         "case_types": CaseType.choices, "statuses": Status.choices, "priorities": Priority.choices,
         "institutions": _institution_choices(request.user),

@@ -419,6 +419,9 @@ class ItemFilter(Schema):
     meeting: Id | None = None
     since: Day | None = None
     until: Day | None = None
+    state: str = Field("all", json_schema_extra={"enum": list(queries.ITEM_STATES)},
+                       description="open: items still in hand (draft to released); all (the default) every item. "
+                                   "Ordered by meeting date, drafts last.")
 
 
 @router.get("/items", response=list[ItemListOut],
@@ -428,7 +431,44 @@ def list_items(request, filters: Query[ItemFilter]):
     _choice(filters.status, ItemStatus, "status")
     _choice(filters.decision, Decision, "decision")
     _choice(filters.item_type, ItemType, "item_type")
+    if filters.state not in queries.ITEM_STATES:
+        raise ValidationError({"state": _("Choose one of: %(values)s.") % {"values": ", ".join(queries.ITEM_STATES)}})
     return queries.register(request.user, **filters.dict()).select_related("submitter__staff")
+
+
+class ConditionFilter(Schema):
+    q: str = ""
+    state: str = Field("pending", json_schema_extra={"enum": list(queries.CONDITION_STATES)},
+                       description="pending (the default): not signed off; open, met, signed_off; all.")
+    owner: Id | None = Field(None, description="The owner department's id.")
+    overdue: bool = False
+    item: Id | None = None
+
+
+class ConditionRowOut(ConditionOut):
+    item: NumberRef
+    item_title: str
+
+
+class ConditionPages(Pages):
+    """The conditions list's pages: each row with its item and the actions the user may take on it."""
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        page = super().paginate_queryset(queryset, pagination, request=request, **params)
+        today = clock.today()
+        page["items"] = [_condition(request.user, c, today) | {"item": {"id": c.item_id, "number": c.item.number},
+                                                                 "item_title": c.item.title} for c in page["items"]]
+        return page
+
+
+@router.get("/conditions", response=list[ConditionRowOut],
+            summary="Conditions across the items within my view, soonest due first")
+@paginate(ConditionPages)
+def list_conditions(request, filters: Query[ConditionFilter]):
+    if filters.state not in queries.CONDITION_STATES:
+        raise ValidationError({"state": _("Choose one of: %(values)s.") % {
+            "values": ", ".join(queries.CONDITION_STATES)}})
+    return queries.condition_list(request.user, **filters.dict()).select_related("signed_off_by__staff")
 
 
 @router.get("/items/{int:pk}", response=ItemOut, summary="One item, in full or by its decision only")

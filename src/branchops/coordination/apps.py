@@ -21,7 +21,8 @@ class CoordinationConfig(AppConfig):
         from branchops.dispatch.signals import work_order_changed
         from branchops.org.signals import branch_created
 
-        from .queries import pending_loads, released_loads, unheld_meetings_section
+        from . import home
+        from .queries import pending_loads, released_loads
         from .services import (
             check_conditions,
             create_settings,
@@ -39,6 +40,13 @@ class CoordinationConfig(AppConfig):
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")
         feedback_raised_to_meeting.connect(on_feedback_raised, dispatch_uid="coordination-feedback-to-meeting")
         branch_created.connect(create_settings, dispatch_uid="coordination-branch-settings")
-        nav.register_work_section("coordination-unheld-meetings", unheld_meetings_section, 150)
+        nav.register_work_section("coordination-leader", home.leader_section, 10)
+        nav.register_work_section("coordination-next-meeting", home.secretariat_section, 20)
+        nav.register_work_section("coordination-follow-up", home.follow_up_section, 30)
+        nav.register_work_section("coordination-unheld-meetings", home.unheld_meetings_section, 35)
+        nav.register_work_section("coordination-reviews", home.reviewer_section, 40)
+        nav.register_work_section("coordination-items", home.submitter_section, 50)
+        nav.register_filterable("coordination:register", _("Coordination register"))
+        nav.register_filterable("coordination:conditions", _("Conditions"))
         nav.register(nav.NavItem("coordination", _("Coordination"), "coordination:register", "people",
                                  ("coordination.view_item",), 100))

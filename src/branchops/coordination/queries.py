@@ -28,6 +28,10 @@ from .models import (
     Settings,
 )
 
+# Items still in the mechanism's hands (the register opens on these); the rest behind ``state=all``.
+OPEN_ITEM_STATUSES = [ItemStatus.DRAFT, ItemStatus.SUBMITTED, ItemStatus.APPROVED, ItemStatus.CONDITIONAL,
+                      ItemStatus.RELEASED]
+ITEM_STATES = ("open", "all")
 DECIDED = [ItemStatus.APPROVED, ItemStatus.CONDITIONAL, ItemStatus.REJECTED, ItemStatus.RELEASED, ItemStatus.CLOSED]
 BRANCH_WIDE = ("coordination.run_meeting", "coordination.export_register")
 
@@ -154,22 +158,10 @@ def meetings(user) -> QuerySet:
     return Meeting.objects.filter(branch__path__startswith=_branch_path(staff))
 
 
-def unheld_meetings_section(user) -> dict | None:
-    """The home page's list, for the secretariat, of meetings whose day has passed and that were not
-    held: hold them now, or move their items to the next meeting. Nothing when there are none."""
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
-
-    if not user.has_perm("coordination.run_meeting"):
-        return None
-    qs = meetings(user).filter(held_on__lt=clock.today(),
-                               status__in=[Meeting.Status.PLANNED, Meeting.Status.FROZEN]).order_by("held_on", "pk")
-    count = qs.count()
-    if not count:
-        return None
-    return {"title": _("Past meetings not held: hold them now or move their items to the next meeting"),
-            "items": list(qs[:8]), "count": count, "url": reverse("coordination:meetings"),
-            "empty_message": ""}
+def unheld_meetings(user) -> QuerySet:
+    """Meetings whose day has passed and that were not held."""
+    return meetings(user).filter(held_on__lt=clock.today(),
+                                 status__in=[Meeting.Status.PLANNED, Meeting.Status.FROZEN]).order_by("held_on", "pk")
 
 
 def access_meeting(user, pk) -> Meeting:
@@ -235,7 +227,7 @@ def _count(qs):
 
 def register(user, *, q: str = "", status: str = "", decision: str = "", department: int | None = None,
              item_type: str = "", meeting: int | None = None, since: date | None = None,
-             until: date | None = None) -> QuerySet:
+             until: date | None = None, state: str = "all") -> QuerySet:
     """The register (清单): every item with its decision, conditions and work-order completion."""
     today = clock.today()
     orders = WorkOrder.objects.filter(item=OuterRef("pk"))
@@ -254,6 +246,8 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
         qs = qs.filter(Q(title__icontains=q) | Q(number__icontains=q) | Q(approval_number__icontains=q))
     if status:
         qs = qs.filter(status=status)
+    elif state == "open":
+        qs = qs.filter(status__in=OPEN_ITEM_STATUSES)
     if decision:
         qs = qs.filter(decision=decision)
     if department:
@@ -266,7 +260,61 @@ def register(user, *, q: str = "", status: str = "", decision: str = "", departm
         qs = qs.filter(submitted_at__date__gte=since)
     if until:
         qs = qs.filter(submitted_at__date__lte=until)
-    return qs.order_by(F("submitted_at").desc(nulls_last=True), "-id")  # drafts last on every database
+    return qs.order_by(*ITEM_ORDER)
+
+
+# Items by their meeting's date, the next meeting first; drafts (no meeting yet) last on every database.
+ITEM_ORDER = (F("meeting__held_on").asc(nulls_last=True), "number", "id")
+
+def _full_view_q(user) -> Q:
+    """``full_view_ids`` as a filter on items: those whose plan (and conditions) the user reads."""
+    if sees_everything(user) or any(user.has_perm(p) for p in BRANCH_WIDE):
+        return Q()
+    staff = getattr(user, "staff", None)
+    q = Q(submitter=user)
+    if staff is not None and staff.department_id:
+        q |= Q(department_id=staff.department_id) | Q(
+            pk__in=Opinion.objects.filter(department_id=staff.department_id).values("item_id"))
+    if staff is not None and staff.institution_id:
+        q |= Q(pk__in=Item.outlets.through.objects.filter(institution_id=staff.institution_id).values("item_id"))
+    return q
+
+
+def _condition_scope(user) -> Q:
+    """The conditions of the items the user reads in full, and those their department owns."""
+    if not user.is_authenticated or not user.has_perm("coordination.view_item"):
+        return Q(pk__in=[])
+    items = visible_items(user).filter(_full_view_q(user))
+    q = Q(item__in=items)
+    staff = getattr(user, "staff", None)
+    if staff is not None and staff.department_id:
+        q |= Q(owner_department_id=staff.department_id)
+    return q
+
+
+CONDITION_STATES = ("pending", "open", "met", "signed_off", "all")
+
+
+def condition_list(user, *, q: str = "", state: str = "pending", owner: int | None = None,
+                   overdue: bool = False, item: int | None = None) -> QuerySet:
+    """The conditions of every item the user sees (the register's scope), soonest due first.
+    ``pending`` (the default) is every condition not signed off; overdue is pending past its due date."""
+    today = clock.today()
+    qs = (Condition.objects.filter(_condition_scope(user))
+          .select_related("item", "item__department", "item__meeting", "owner_department"))
+    if state == "pending":
+        qs = qs.exclude(status=Condition.Status.SIGNED_OFF)
+    elif state in Condition.Status.values:
+        qs = qs.filter(status=state)
+    if overdue:
+        qs = qs.exclude(status=Condition.Status.SIGNED_OFF).filter(due_date__lt=today)
+    if owner:
+        qs = qs.filter(owner_department_id=owner)
+    if item:
+        qs = qs.filter(item_id=item)
+    if q:
+        qs = qs.filter(Q(text__icontains=q) | Q(item__number__icontains=q) | Q(item__title__icontains=q))
+    return qs.order_by("due_date", "item__number", "id")
 
 
 def statistics(user, *, since: date | None = None, until: date | None = None) -> dict:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("items/<int:pk>/files/<int:att_pk>/", views.item_file, name="item_file"),
     path("items/<int:item_pk>/work-orders/", views.monitor, name="monitor"),
     path("items/<int:pk>/<slug:action>/", views.item_action, name="item_action"),
+    path("conditions/", views.condition_list, name="conditions"),
     path("meetings/", views.meeting_list, name="meetings"),
     path("meetings/new/", views.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),

@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from branchops.core import clock, limits
@@ -93,6 +94,10 @@ def _register_filters(request) -> dict:
         "meeting": _int(g.get("meeting")),
         "since": _date(g.get("since")),
         "until": _date(g.get("until")),
+        # The register opens on the items still in hand; every item behind state=all (and a status,
+        # decision or meeting asked for shows all of its items).
+        "state": g.get("state") if g.get("state") in queries.ITEM_STATES else (
+            "all" if g.get("status") or g.get("decision") or g.get("meeting") else "open"),
     }
 
 
@@ -124,13 +129,62 @@ def register(request):
     return render(request, "coordination/register.html", {
         "page": paginate(request, qs),
         "filters": filters,
-        "filtered": any(v not in (None, "") for v in filters.values()),
+        "filtered": any(v not in (None, "") for k, v in filters.items() if k != "state"),
         "statuses": ItemStatus.choices, "decisions": Decision.choices, "types": ItemType.choices,
         "departments": Department.objects.filter(pk__in=visible.values("department_id")),
         "meetings": queries.meetings(request.user).order_by("-held_on")[:200],
         "stats": stats,
         "chart": [{"name": d["label"], "value": d["count"], "decision": d["decision"]}
                   for d in stats["by_decision"] if d["count"]],
+    })
+
+
+# --- conditions across items ---------------------------------------------------------------------
+
+CONDITION_STATE_LABELS = {
+    "pending": gettext_lazy("Not signed off"), "open": Condition.Status.OPEN.label,
+    "met": Condition.Status.MET.label, "signed_off": Condition.Status.SIGNED_OFF.label, "all": gettext_lazy("All"),
+}
+
+
+def _condition_filters(request) -> dict:
+    g = request.GET
+    return {
+        "q": g.get("q", "").strip(),
+        "state": g.get("state") if g.get("state") in queries.CONDITION_STATES else "pending",
+        "owner": _int(g.get("owner")),
+        "overdue": g.get("overdue") == "1",
+        "item": _int(g.get("item")),
+    }
+
+
+def _export_conditions(qs):
+    today = clock.today()
+    yes, no = _("Yes"), _("No")
+    headers = [_("Item number"), _("Item"), _("Condition"), _("Owner department"), _("Due date"), _("Status"),
+               _("Overdue"), _("What proves it met"), _("Evidence"), _("Signed off at")]
+    rows = ([c.item.number, c.item.title, c.text, c.owner_department.name, c.due_date, c.get_status_display(),
+             yes if c.status != Condition.Status.SIGNED_OFF and c.due_date < today else no, c.proof, c.evidence,
+             c.signed_off_at] for c in qs.iterator(chunk_size=2000))
+    return export_list("conditions.xlsx", _("Conditions"), headers, rows)
+
+
+@login_required
+@permission_required("coordination.view_item", raise_exception=True)
+def condition_list(request):
+    filters = _condition_filters(request)
+    qs = queries.condition_list(request.user, **filters)
+    if request.GET.get("format") == "xlsx":
+        return _export_conditions(qs)
+    page = paginate(request, qs)
+    today = clock.today()
+    for c in page:
+        c.is_overdue = c.status != Condition.Status.SIGNED_OFF and c.due_date < today
+    owners = Department.objects.filter(pk__in=queries.condition_list(request.user, state="all")
+                                       .values("owner_department_id")).order_by("name")
+    return render(request, "coordination/conditions.html", {
+        "page": page, "filters": filters, "states": CONDITION_STATE_LABELS.items(), "owners": owners,
+        "filtered": any(v not in (None, "", False) for k, v in filters.items() if k != "state"),
     })
 
 
@@ -352,8 +406,11 @@ def item_file(request, pk, att_pk):
 @permission_required("coordination.view_meeting", raise_exception=True)
 def meeting_list(request):
     qs = queries.meetings_with_counts(request.user).select_related("branch").order_by("-held_on", "-id")
+    unheld = request.GET.get("unheld") == "1"
+    if unheld:  # the home page's "past meetings not held"
+        qs = qs.filter(pk__in=queries.unheld_meetings(request.user).values("pk"))
     return render(request, "coordination/meetings.html", {
-        "page": paginate(request, qs),
+        "page": paginate(request, qs), "unheld": unheld,
         "form": forms.MeetingForm(auto_id="meeting-%s", branch=_own_branch(request.user))
         if request.user.has_perm("coordination.run_meeting") else None,
     })

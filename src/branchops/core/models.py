@@ -195,3 +195,27 @@ class IssuedDocument(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("an issued document is never deleted")
+class SavedFilter(models.Model):
+    """A user's named filter of one list (``list_key`` is the list's URL name, ``query`` its query
+    string without the page): stored only when the user saves it, never on a GET."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters",
+                             verbose_name=_("user"))
+    list_key = models.CharField(_("list"), max_length=60)
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filter"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        ordering = ["list_key", "name"]
+        constraints = [models.UniqueConstraint(fields=["user", "list_key", "name"], name="core_saved_filter_name")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse(self.list_key) + (f"?{self.query}" if self.query else "")

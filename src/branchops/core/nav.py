@@ -33,9 +33,33 @@ def items_for(user) -> list[dict]:
     return out
 
 
-# "My work" on the home page: each module registers a function user -> section dict or None
-# ({"title", "items": [{"title", "url", "meta", "overdue"}], "count", "url", "empty_message"}).
+# The lists whose filters a user may save (their URL names, each with its label).
+_FILTERABLE: dict[str, object] = {}
+
+
+def register_filterable(url_name: str, label) -> None:
+    _FILTERABLE[url_name] = label
+
+
+def filterable_lists() -> dict[str, object]:
+    return dict(_FILTERABLE)
+
+
+# "My work" on the home page: each module registers a function user -> section dict or None:
+# {"title", "figures": [figure(...)], "items": [entry(...)], "count", "url", "empty_message", "note"}.
+# Every figure that counts rows links to the list that shows exactly those rows (the home page test
+# follows each link and compares); a figure that is a measure (a waiting time) links to its page.
 _WORK_SECTIONS: dict[str, tuple[int, object]] = {}
+
+
+def figure(label, count, url: str, *, tone: str = "", value: str | None = None) -> dict:
+    """A number on the home page and the list behind it; ``value`` for a measure (then ``count`` is None)."""
+    return {"label": label, "count": count, "url": url, "tone": tone, "value": value if value is not None else count}
+
+
+def entry(title: str, url: str, meta: str = "", *, overdue: bool = False) -> dict:
+    """One row of a section's short list."""
+    return {"title": title, "url": url, "meta": meta, "overdue": overdue}
 
 
 def register_work_section(key: str, fn, order: int = 100) -> None:
@@ -44,8 +68,8 @@ def register_work_section(key: str, fn, order: int = 100) -> None:
 
 def work_sections_for(user) -> list[dict]:
     out = []
-    for _order, fn in sorted(_WORK_SECTIONS.values(), key=lambda x: x[0]):
+    for key, (_order, fn) in sorted(_WORK_SECTIONS.items(), key=lambda kv: (kv[1][0], kv[0])):
         section = fn(user)
         if section is not None:
-            out.append(section)
+            out.append({"key": key, **section})
     return out

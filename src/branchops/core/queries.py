@@ -39,3 +39,11 @@ def issued_document(source, kind: str) -> IssuedDocument | None:
 def document_bytes(doc: IssuedDocument) -> bytes:
     """The stored bytes, exactly as issued (never rebuilt)."""
     return bytes(doc.content)
+def saved_filters(user, list_key: str | None = None):
+    """The user's saved filters, of one list or of all."""
+    from .models import SavedFilter
+
+    if not user.is_authenticated:
+        return SavedFilter.objects.none()
+    qs = SavedFilter.objects.filter(user=user)
+    return qs.filter(list_key=list_key) if list_key else qs

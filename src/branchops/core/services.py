@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from . import clock
-from .models import ApiToken, CalendarDay, IssuedDocument, Notification, Sequence, TimelineEntry
+from .models import ApiToken, CalendarDay, IssuedDocument, Notification, SavedFilter, Sequence, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -205,3 +205,43 @@ def store_document(source, *, kind: str, number: str, title: str, content: bytes
         sha256=hashlib.sha256(content).hexdigest(), content_type=content_type, file_name=file_name[:200],
         issued_by=issued_by, issued_at=issued_at, approved_by=approved_by, approved_at=approved_at,
         source_type=source_type, source_id=str(source.pk))
+# --- saved filters -------------------------------------------------------------------------------
+
+UNSAVED_PARAMS = {"page", "page_size", "format", "csrfmiddlewaretoken"}
+
+
+def save_filter(actor, list_key: str, name: str, query: str) -> SavedFilter:
+    """Keep the current filter of a list under a name (the same name again replaces it). The page
+    and the export format are not part of a filter."""
+    from urllib.parse import urlencode
+
+    from django.http import QueryDict
+
+    from . import nav
+
+    name = (name or "").strip()
+    errors = {}
+    if list_key not in nav.filterable_lists():
+        errors["list"] = _("This list has no saved filters.")
+    if not name:
+        errors["name"] = _("Give the filter a name.")
+    elif len(name) > 80:
+        errors["name"] = _("Ensure this value has at most %(limit)d characters (it has %(count)d).") % {
+            "limit": 80, "count": len(name)}
+    params = QueryDict(query or "", mutable=True)
+    kept = [(k, v) for k in params for v in params.getlist(k) if k not in UNSAVED_PARAMS and v != ""]
+    encoded = urlencode(kept)
+    if len(encoded) > 1000:
+        errors["query"] = _("The filter is too long to save.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        saved, _created = SavedFilter.objects.update_or_create(
+            user=actor, list_key=list_key, name=name, defaults={"query": encoded, "created_at": clock.now()})
+    return saved
+
+
+def delete_filter(actor, pk: int) -> None:
+    """Delete one of the user's saved filters; another's is SavedFilter.DoesNotExist, as a missing one."""
+    with transaction.atomic():
+        SavedFilter.objects.get(pk=pk, user=actor).delete()

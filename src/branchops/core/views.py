@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import clock, limits, queries, services
+from . import clock, limits, nav, queries, services
 from .http import safe_next
 
 
@@ -95,3 +95,49 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found"}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+# --- saved filters -------------------------------------------------------------------------------
+
+@login_required
+def saved_filter_list(request):
+    lists = nav.filterable_lists()
+    rows = [{"filter": f, "list_label": lists.get(f.list_key, f.list_key)}
+            for f in queries.saved_filters(request.user) if f.list_key in lists]
+    return render(request, "core/saved_filters.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def saved_filter_save(request):
+    """Save the filter a list shows (its query string) under a name; then back to the list with it."""
+    from django.core.exceptions import ValidationError
+    from django.urls import reverse
+
+    list_key = request.POST.get("list", "")
+    try:
+        saved = services.save_filter(request.user, list_key, request.POST.get("name", ""),
+                                     request.POST.get("query", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        if list_key in nav.filterable_lists():
+            query = request.POST.get("query", "")[:1000]
+            return redirect(reverse(list_key) + (f"?{query}" if query else ""))
+        return redirect("saved_filters")
+    messages.success(request, _("Filter “%(name)s” saved.") % {"name": saved.name})
+    return redirect(saved.get_absolute_url())
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk: int):
+    from django.http import Http404
+
+    from .models import SavedFilter
+
+    try:
+        services.delete_filter(request.user, pk)
+    except SavedFilter.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("The saved filter was deleted."))
+    return redirect(safe_next(request) or "saved_filters")

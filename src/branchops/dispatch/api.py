@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 from pydantic import Field
 
 from branchops.core import clock
-from branchops.core.api import Amount, Day, Id, one_of, run_action
+from branchops.core.api import Amount, Day, Id, run_action
 from branchops.org.api import Pages, Ref
 from branchops.org.models import Level
 from branchops.org.scope import visible_institutions
@@ -144,7 +144,9 @@ def _access(user, pk: int) -> WorkOrder:
 
 class WorkOrderFilter(Schema):
     item: Id | None = None
-    status: str = one_of(WorkOrder.Status.values)
+    status: str = Field("", json_schema_extra={"enum": ["", "open", *WorkOrder.Status.values]},
+                        description="A status, or open (not done nor cancelled); empty: every work order. "
+                                    "Ordered by due date, soonest first.")
     outlet: Id | None = None
     overdue: bool | None = None
 
@@ -152,20 +154,19 @@ class WorkOrderFilter(Schema):
 @router.get("/work-orders", response=list[WorkOrderOut], summary="Work orders within my view")
 @paginate(Pages)
 def list_work_orders(request, filters: Query[WorkOrderFilter]):
-    if filters.status and filters.status not in WorkOrder.Status.values:
+    if filters.status and filters.status not in ("open", *WorkOrder.Status.values):
         raise ValidationError({"status": _("Choose one of: %(values)s.") % {
-            "values": ", ".join(WorkOrder.Status.values)}})
+            "values": ", ".join(("open", *WorkOrder.Status.values))}})
     qs = queries.visible_work_orders(request.user).select_related("item", "institution", "problem_case")
     if filters.item:
         qs = qs.filter(item_id=filters.item)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = queries.with_status(qs, filters.status)
     if filters.outlet:
         qs = qs.filter(institution_id=filters.outlet)
     if filters.overdue is not None:
         late = qs.model.objects.filter(queries.overdue_q(clock.today()))
         qs = qs.filter(pk__in=late.values("pk")) if filters.overdue else qs.exclude(pk__in=late.values("pk"))
-    return qs.order_by("due_date", "id")
+    return qs.order_by(*queries.WORK_ORDER_ORDER)
 
 
 @router.get("/work-orders/{int:pk}", response=WorkOrderDetailOut, summary="One work order")

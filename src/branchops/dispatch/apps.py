@@ -12,7 +12,7 @@ class DispatchConfig(AppConfig):
         from branchops.core.audit import register_verbs
         from branchops.org.signals import branch_created
 
-        from . import roles  # noqa: F401
+        from . import home, roles  # noqa: F401
         from .services import check_work_orders, create_settings
 
         periodic.register("dispatch.work_orders_due", check_work_orders)
@@ -24,3 +24,5 @@ class DispatchConfig(AppConfig):
 
         nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
                                  ("dispatch.view_workorder",), 150))
+        nav.register_work_section("dispatch-work-orders", home.work_orders_section, 80)
+        nav.register_filterable("dispatch:work_orders", _("Work orders"))

@@ -53,6 +53,19 @@ def access_work_order(user, pk) -> WorkOrder:
         raise Http404 from exc
 
 
+# Lists of work orders: soonest due first (then the outlet's code), on every page, API list and export.
+WORK_ORDER_ORDER = ("due_date", "institution__code", "id")
+
+
+def with_status(qs: QuerySet, status: str) -> QuerySet:
+    """``open``: not done nor cancelled; ``all`` or nothing: every one; else that status."""
+    if status == "open":
+        return qs.exclude(status__in=[WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED])
+    if status in WorkOrder.Status.values:
+        return qs.filter(status=status)
+    return qs
+
+
 def is_overdue(wo: WorkOrder, today: date) -> bool:
     return wo.status not in (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED) and wo.due_date < today
 

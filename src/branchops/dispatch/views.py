@@ -61,11 +61,12 @@ def _form_errors(form) -> str:
 # --- the list ------------------------------------------------------------------------------------
 
 def _list_filters(request) -> dict:
+    # The list opens on the open work (soonest due first); done and cancelled behind status=all or their status.
     status = request.GET.get("status", "")
     return {
         "q": request.GET.get("q", "").strip(),
         "item": _int(request.GET.get("item")),
-        "status": status if status in Status.values else "",
+        "status": status if status in Status.values or status == "all" else "open",
         "outlet": _int(request.GET.get("outlet")),
         "overdue": request.GET.get("overdue") == "1",
     }
@@ -77,13 +78,12 @@ def _filtered(user, *, q="", item=None, status="", outlet=None, overdue=False):
         qs = qs.filter(Q(item__number__icontains=q) | Q(item__title__icontains=q) | Q(approval_number__icontains=q))
     if item:
         qs = qs.filter(item_id=item)
-    if status:
-        qs = qs.filter(status=status)
+    qs = queries.with_status(qs, status)
     if outlet:
         qs = qs.filter(institution_id=outlet)
     if overdue:
         qs = qs.filter(queries.overdue_q(clock.today()))
-    return qs
+    return qs.order_by(*queries.WORK_ORDER_ORDER)
 
 
 def _export(qs):
@@ -122,7 +122,8 @@ def work_orders(request):
         "page": page, "filters": filters, "statuses": Status.choices, "outlets": outlets,
         "filter_item": item,
         "overdue_count": visible.filter(queries.overdue_q(today)).count(),
-        "filtered": any(v not in (None, "", False) for v in filters.values()),
+        "filtered": any(v not in (None, "", False) for k, v in filters.items() if k != "status")
+        or filters["status"] != "open",
     })
 
 

@@ -12,7 +12,7 @@ class ServiceConfig(AppConfig):
         from branchops.core.audit import register_verbs
 
         from . import roles  # noqa: F401
-        from .queries import my_work_section
+        from .queries import inspections_section, my_work_section
 
         register_verbs({"run_created": _("Run created"), "run_refreshed": _("Inputs gathered again"),
                         "input_adjusted": _("Input adjusted"), "run_reviewed": _("Reviewed"),
@@ -21,3 +21,4 @@ class ServiceConfig(AppConfig):
         nav.register(nav.NavItem("service", _("Service grading"), "service:runs", "award",
                                  ("service.view_gradingrun",), 170))
         nav.register_work_section("service-runs", my_work_section, 250)
+        nav.register_work_section("service-inspections", inspections_section, 75)

@@ -170,26 +170,60 @@ def breakdown_rows(run: GradingRun, grade: OutletGrade, inputs: dict | None = No
     return rows
 
 
-def my_work_section(user) -> dict | None:
-    """The home page's list of the runs waiting for the secretariat: drafts to review, reviewed to publish."""
-    from django.urls import reverse
-
-    if not user.has_perm("service.change_gradingrun"):
-        return None
+def runs_waiting(user) -> QuerySet:
+    """The runs waiting for the secretariat in its branches: drafts to review, reviewed to publish."""
     root = scope_root(user)
     qs = visible_runs(user).exclude(status=GradingRun.Status.PUBLISHED)
     if root is not None and not sees_everything(user):
         qs = qs.filter(branch__path__startswith=root.path)
-    items = [{"title": f"{r.label} · {r.branch.name}", "url": r.get_absolute_url(), "meta": r.get_status_display(),
-              "overdue": False} for r in qs[:8]]
+    return qs
+
+
+def my_work_section(user) -> dict | None:
+    """The home page's list of the runs waiting for the secretariat: drafts to review, reviewed to publish."""
+    from django.urls import reverse
+
+    from branchops.core import nav
+
+    if not user.has_perm("service.change_gradingrun"):
+        return None
+    qs = runs_waiting(user)
+    items = [nav.entry(f"{r.label} · {r.branch.name}", r.get_absolute_url(), r.get_status_display()) for r in qs[:8]]
     return {"title": _("Service grading runs to review or publish"), "items": items, "count": qs.count(),
-            "url": reverse("service:runs"), "empty_message": _("No grading run is waiting.")}
+            "url": reverse("service:runs") + "?waiting=1", "empty_message": _("No grading run is waiting.")}
 
 
 # --- inspections ---------------------------------------------------------------------------------
 # An outlet sees its own inspections once visited; above it, the inspections of one's outlets, but a
 # mystery-shopper visit only once it has happened unless one schedules them (the outlet must not
 # learn of it from its sub-branch's screen); a supervisor also sees every one assigned to them.
+
+def inspections_due(user) -> QuerySet:
+    """The visits scheduled for this supervisor and not yet submitted, soonest planned first."""
+    from .models import Inspection
+
+    return (visible_inspections(user).filter(supervisor=user, status=Inspection.Status.SCHEDULED)
+            .order_by("planned_on", "id"))
+
+
+def inspections_section(user) -> dict | None:
+    """The home page's list of a supervisor's inspections still to make."""
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    from branchops.core import clock, nav
+    from branchops.org.roles import Role, user_roles
+
+    if Role.SERVICE_SUPERVISOR not in user_roles(user) or not user.has_perm("service.view_inspection"):
+        return None
+    qs = inspections_due(user).select_related("outlet")
+    today = clock.today()
+    items = [nav.entry(f"{i.outlet.name} · {i.get_inspection_type_display()}",
+                       reverse("service:inspection", kwargs={"pk": i.pk}),
+                       date_format(i.planned_on, "SHORT_DATE_FORMAT"), overdue=i.planned_on < today) for i in qs[:8]]
+    return {"title": _("Inspections to make"), "items": items, "count": qs.count(),
+            "url": reverse("service:inspections") + "?due=1", "empty_message": _("No inspection is scheduled for you.")}
+
 
 SUPERVISOR_MINIMUM = {Level.TIER1_BRANCH: 5, Level.TIER2_BRANCH: 3}
 

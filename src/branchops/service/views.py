@@ -68,8 +68,10 @@ def runs(request):
     year, quarter = services.previous_quarter(today.year, (today.month - 1) // 3 + 1)
     form = forms.RunForm(branches=branches, initial={"year": year, "quarter": quarter,
                                                      "branch": branches.first()})
+    waiting = request.GET.get("waiting") == "1"  # the home page's "runs to review or publish"
     return render(request, "service/runs.html", {
-        "runs": queries.visible_runs(request.user), "form": form if branches.exists() else None,
+        "runs": queries.runs_waiting(request.user) if waiting else queries.visible_runs(request.user),
+        "waiting": waiting, "form": form if branches.exists() else None,
         "colours": GRADE_COLOURS,
     })
 
@@ -221,7 +223,8 @@ def _date_param(request, key):
 @permission_required("service.view_inspection", raise_exception=True)
 def inspections(request):
     """Inspections in view (the grading's evidence link filters by outlet and visit dates)."""
-    qs = queries.visible_inspections(request.user)
+    due = request.GET.get("due") == "1"  # the home page's "inspections to make"
+    qs = queries.inspections_due(request.user) if due else queries.visible_inspections(request.user)
     outlet = request.GET.get("outlet", "")
     if outlet.isdigit():
         qs = qs.filter(outlet_id=int(outlet))
@@ -234,7 +237,7 @@ def inspections(request):
     if rules.schedules_inspections(request.user):
         outlets, supervisors = queries.schedulable(request.user)
         form = forms.ScheduleForm(outlets=outlets, supervisors=supervisors, initial={"planned_on": clock.today()})
-    return render(request, "service/inspections.html", {"inspections": qs[:300], "form": form})
+    return render(request, "service/inspections.html", {"inspections": qs[:300], "form": form, "due": due})
 
 
 def _refused(request, exc_or_form, form=None) -> None:
