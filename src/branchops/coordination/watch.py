@@ -16,10 +16,11 @@ control outlets with data in both periods give "not enough outlets" — never a 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
+WEEKS = 4
 MIN_OUTLETS = 3
 RESAMPLES = 2_000
 SEED = 20_260_412
@@ -47,6 +48,13 @@ class OutletSeries:
     outlet: str
     treated: bool
     weeks: Mapping[date, Week] = field(default_factory=dict)
+
+
+def weeks_around(window_start: date, weeks: int = WEEKS) -> tuple[list[date], list[date]]:
+    """The Mondays of the ``weeks`` weeks before the week the window starts, and of the ``weeks`` from it."""
+    monday = window_start - timedelta(days=window_start.weekday())
+    return ([monday + timedelta(weeks=k) for k in range(-weeks, 0)],
+            [monday + timedelta(weeks=k) for k in range(weeks)])
 
 
 def _overtime(series: OutletSeries, weeks: Sequence[date]) -> float | None:
