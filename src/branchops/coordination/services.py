@@ -1449,14 +1449,26 @@ def evaluate_watch(actor, item: Item) -> WatchResult:
         item=item, status=result["status"], flagged=result["flagged"], n_treated=result["n_treated"],
         n_control=result["n_control"], result=result)
     if stored.flagged:
-        meeting = next_meeting(branch)
-        PostReview.objects.create(meeting=meeting, item=item)
-        record_timeline(actor, item, "watch_flagged", _("On the agenda of %(meeting)s") % {"meeting": meeting})
-        record_timeline(actor, meeting, "post_review_raised", str(item))
-        for user in _users_with_perm("run_meeting", institution=branch):
-            notify(user, _("Post-release watch flagged %(number)s for a post-implementation review") % {
-                "number": item.number}, item.title, item.get_absolute_url())
+        raise_post_review(actor, item)
     return stored
+
+
+def raise_post_review(actor, item: Item) -> PostReview:
+    """A released item back on the next meeting's agenda as a post-implementation review (the watch
+    flagged it); the secretariat is told."""
+    if item.status not in RELEASED_ONCE:
+        raise ValidationError(_("Only a released item is watched after its release."))
+    if item.post_reviews.filter(status=PostReview.Status.OPEN).exists():
+        raise ValidationError(_("This item is already on a meeting's agenda for its post-implementation review."))
+    branch = branch_of(item.department.institution)
+    meeting = next_meeting(branch)
+    entry = PostReview.objects.create(meeting=meeting, item=item)
+    record_timeline(actor, item, "watch_flagged", _("On the agenda of %(meeting)s") % {"meeting": meeting})
+    record_timeline(actor, meeting, "post_review_raised", str(item))
+    for user in _users_with_perm("run_meeting", institution=branch):
+        notify(user, _("Post-release watch flagged %(number)s for a post-implementation review") % {
+            "number": item.number}, item.title, item.get_absolute_url())
+    return entry
 
 
 def evaluate_due_watches(today: date | None = None) -> int:
