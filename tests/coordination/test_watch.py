@@ -193,3 +193,34 @@ def test_only_released_items_are_watched(watch_bank, draft):
     with pytest.raises(ValidationError):
         services.evaluate_watch(None, item)
     assert item.status == ItemStatus.SUBMITTED
+
+
+def test_the_meeting_page_records_the_outcome_and_the_register_exports_it(watch_bank, draft, monkeypatch, login):
+    import io
+
+    from openpyxl import load_workbook
+
+    b = watch_bank
+    item = released(b, draft, b.targets)
+    planted_kpis(monkeypatch, item, effect=0.10)
+    with after_the_watch(item):
+        services.evaluate_due_watches()
+        entry = PostReview.objects.get(item=item)
+        services.freeze_agenda(b.users["sec1"], entry.meeting)
+        hold(b, entry.meeting)
+        c = login(b.users["sec1"])
+        page = c.get(f"/coordination/meetings/{entry.meeting.pk}/")
+        assert f'data-post-review="{entry.pk}"'.encode() in page.content
+        assert b'data-form="post-review-record"' in page.content
+        # The form refuses "failed" without the conclusion, as the service does; nothing changes.
+        c.post(f"/coordination/post-reviews/{entry.pk}/record/", {"outcome": "failed"})
+        assert PostReview.objects.get(pk=entry.pk).status == PostReview.Status.OPEN
+        c.post(f"/coordination/post-reviews/{entry.pk}/record/", {"outcome": "successful"})
+        assert PostReview.objects.get(pk=entry.pk).outcome == ReviewOutcome.SUCCESSFUL
+        assert b'data-form="post-review-record"' not in c.get(f"/coordination/meetings/{entry.meeting.pk}/").content
+    response = c.get("/coordination/?format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(r for r in rows if "Post-implementation review" in r or "实施后评估" in r)
+    col = header.index("Post-implementation review" if "Post-implementation review" in header else "实施后评估")
+    assert [r[col] for r in rows if r and item.number in r] in (["Successful"], ["成功"])
