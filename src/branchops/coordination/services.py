@@ -804,23 +804,37 @@ def complete_feedback(actor, entry: FeedbackEntry, *, note: str) -> FeedbackEntr
     return entry
 
 
-def _defer_open_feedback(actor, meeting: Meeting) -> list[FeedbackEntry]:
-    """Entries the closing meeting did not answer move to the next meeting (the seed's way: defer)."""
-    entries = list(meeting.feedback_entries.filter(status=FeedbackEntry.Status.OPEN).select_related("case"))
+def _meeting_after(meeting: Meeting) -> Meeting:
+    """The next planned meeting of the branch after this one, planned a week later if there is none."""
+    return (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
+                                   status=Meeting.Status.PLANNED).order_by("held_on").first()
+            or create_meeting(None, meeting.branch, _week_after(meeting)))
+
+
+def _carry_over(actor, meeting: Meeting, entries: list, deferred: str, verb: str, copy) -> None:
+    """Agenda entries the closing meeting left open move to the next meeting: each is marked
+    ``deferred`` and ``copy(entry, later)`` makes its new entry there (the seed's way: defer)."""
     if not entries:
-        return []
-    later = (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
-                                    status=Meeting.Status.PLANNED).order_by("held_on").first()
-             or create_meeting(None, meeting.branch, _week_after(meeting)))
+        return
+    later = _meeting_after(meeting)
     for entry in entries:
-        entry.status = FeedbackEntry.Status.DEFERRED
+        entry.status = deferred
         stamp_history(entry, actor)
         entry.save(update_fields=["status", "updated_at"])
+        label = copy(entry, later)
+        record_timeline(actor, later, verb, _("%(item)s deferred from %(meeting)s") % {
+            "item": label, "meeting": meeting})
+
+
+def _defer_open_feedback(actor, meeting: Meeting) -> None:
+    def copy(entry, later):
         FeedbackEntry.objects.create(meeting=later, case=entry.case, deferred_from=entry, note=entry.note,
                                      raised_by=entry.raised_by)
-        record_timeline(actor, later, "feedback_deferred", _("%(case)s deferred from %(meeting)s") % {
-            "case": entry.case.number, "meeting": meeting})
-    return entries
+        return entry.case.number
+
+    _carry_over(actor, meeting, list(meeting.feedback_entries.filter(status=FeedbackEntry.Status.OPEN)
+                                     .select_related("case")),
+                FeedbackEntry.Status.DEFERRED, "feedback_deferred", copy)
 
 
 @transaction.atomic
@@ -1532,16 +1546,9 @@ def record_post_review(actor, entry: PostReview, *, outcome: str, note: str = ""
 
 def _defer_open_post_reviews(actor, meeting: Meeting) -> None:
     """Reviews the closing meeting did not record move to the next meeting, like feedback."""
-    entries = list(meeting.post_reviews.filter(status=PostReview.Status.OPEN).select_related("item"))
-    if not entries:
-        return
-    later = (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
-                                    status=Meeting.Status.PLANNED).order_by("held_on").first()
-             or create_meeting(None, meeting.branch, _week_after(meeting)))
-    for entry in entries:
-        entry.status = PostReview.Status.DEFERRED
-        stamp_history(entry, actor)
-        entry.save(update_fields=["status", "updated_at"])
+    def copy(entry, later):
         PostReview.objects.create(meeting=later, item=entry.item, deferred_from=entry)
-        record_timeline(actor, later, "post_review_deferred", _("%(item)s deferred from %(meeting)s") % {
-            "item": entry.item.number, "meeting": meeting})
+        return entry.item.number
+
+    _carry_over(actor, meeting, list(meeting.post_reviews.filter(status=PostReview.Status.OPEN).select_related("item")),
+                PostReview.Status.DEFERRED, "post_review_deferred", copy)

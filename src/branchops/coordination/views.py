@@ -465,64 +465,52 @@ def meeting_detail(request, pk):
     })
 
 
-def _post_review_rows(user, meeting) -> list[dict]:
-    """Each post-implementation review with the form of each action the user may take on it now."""
+def _entry_rows(user, meeting, entries, table, prefix: str) -> list[dict]:
+    """Each agenda entry (feedback, post-implementation review) with the form of each action the
+    user may take on it now."""
     rows = []
-    for entry in queries.post_reviews(user, meeting):
+    for entry in entries:
         entry.meeting = meeting  # the predicates read it
-        can = POST_REVIEW_ACTIONS.can(user, entry)
+        can = table.can(user, entry)
         rows.append({"entry": entry, "forms": {
-            a.name: a.form(entry=entry, auto_id=f"post-review-{entry.pk}-{a.name}-%s") for a in POST_REVIEW_ACTIONS
-            if can[a.name]}})
+            a.name: a.form(entry=entry, auto_id=f"{prefix}-{entry.pk}-{a.name}-%s") for a in table if can[a.name]}})
     return rows
+
+
+def _post_review_rows(user, meeting) -> list[dict]:
+    return _entry_rows(user, meeting, queries.post_reviews(user, meeting), POST_REVIEW_ACTIONS, "post-review")
+
+
+def _feedback_rows(user, meeting) -> list[dict]:
+    return _entry_rows(user, meeting, queries.feedback_entries(user, meeting), FEEDBACK_ACTIONS, "feedback")
+
+
+def _entry_action(request, table, entry, action):
+    """An action on an agenda entry from the meeting page; back to the meeting, saying how it went."""
+    act = table.authorize(request.user, entry, action)
+    form = act.form(request.POST, entry=entry)
+    if not form.is_valid():
+        messages.error(request, _form_error_text(form))
+        return redirect(entry.meeting)
+    try:
+        result = act.run(request.user, entry, form.action_data())
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc, form))
+    else:
+        messages.success(request, act.done_message(result))
+    return redirect(entry.meeting)
 
 
 @login_required
 @require_POST
 def post_review_action(request, pk, action):
-    entry = queries.access_post_review(request.user, pk)
-    act = POST_REVIEW_ACTIONS.authorize(request.user, entry, action)
-    form = act.form(request.POST, entry=entry)
-    if not form.is_valid():
-        messages.error(request, _form_error_text(form))
-        return redirect(entry.meeting)
-    try:
-        result = act.run(request.user, entry, form.action_data())
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
-    else:
-        messages.success(request, act.done_message(result))
-    return redirect(entry.meeting)
-
-
-def _feedback_rows(user, meeting) -> list[dict]:
-    """Each feedback entry with the form of each action the user may take on it now."""
-    rows = []
-    for entry in queries.feedback_entries(user, meeting):
-        entry.meeting = meeting  # the predicates read it
-        can = FEEDBACK_ACTIONS.can(user, entry)
-        rows.append({"entry": entry, "forms": {
-            a.name: a.form(entry=entry, auto_id=f"feedback-{entry.pk}-{a.name}-%s") for a in FEEDBACK_ACTIONS
-            if can[a.name]}})
-    return rows
+    return _entry_action(request, POST_REVIEW_ACTIONS, queries.access_post_review(request.user, pk), action)
 
 
 @login_required
 @require_POST
 def feedback_action(request, pk, action):
-    entry = queries.access_feedback(request.user, pk)
-    act = FEEDBACK_ACTIONS.authorize(request.user, entry, action)
-    form = act.form(request.POST, entry=entry)
-    if not form.is_valid():
-        messages.error(request, _form_error_text(form))
-        return redirect(entry.meeting)
-    try:
-        result = act.run(request.user, entry, form.action_data())
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
-    else:
-        messages.success(request, act.done_message(result))
-    return redirect(entry.meeting)
+    return _entry_action(request, FEEDBACK_ACTIONS, queries.access_feedback(request.user, pk), action)
 
 
 @login_required
