@@ -141,6 +141,8 @@ def _coordination(b: Org) -> None:
     b.released.refresh_from_db()
     b.wo11 = b.released.work_orders.get(institution=b.o11)
     b.wo21 = b.released.work_orders.get(institution=b.o21)
+    # The post-release watch flagged it: a post-implementation review on the next meeting's agenda.
+    b.post_review = coordination.raise_post_review(None, b.released)
 
 
 def _service(b: Org) -> None:

@@ -96,6 +96,11 @@ EXPECTED = {
         401: "anon",
         404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
+    "GET /api/v1/coordination/items/{pk}/watch": {  # the item's full readers; not outlets (nor sub-branches)
+        200: "sec1 pfb1 icc1 leader1 admin1",
+        401: "anon",
+        404: "head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     "GET /api/v1/coordination/meetings": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/coordination/reviews/waiting": {200: "icc1 rev_gz", 401: "anon", 403: but("anon", "icc1", "rev_gz")},
     "GET /api/v1/coordination/conditions": {200: SIGNED_IN, 401: "anon"},
@@ -233,6 +238,12 @@ EXPECTED = {
         200: "sec1 pfb1 admin1",
         401: "anon",
         403: "icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/coordination/post-reviews/{pk}/actions/{action}": {  # its meeting's agenda is not frozen yet
+        400: "sec1 admin1",
+        401: "anon",
+        403: "pfb1 icc1 leader1 sub_cpp",
         404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "POST /api/v1/coordination/items": {
@@ -449,6 +460,11 @@ EXPECTED = {
     "coordination:feedback_action": {
         302: "anon sec1 pfb1 admin1",
         403: "icc1 leader1 sub_cpp",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "coordination:post_review_action": {
+        302: "anon sec1 admin1",
+        403: "pfb1 icc1 leader1 sub_cpp",
         404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "coordination:meeting_new": {
@@ -813,6 +829,9 @@ PROBES = {
     "GET /api/v1/coordination/items": _get(lambda b: f"{API}/coordination/items"),
     "POST /api/v1/coordination/items": _post(lambda b: f"{API}/coordination/items", _item_body),
     "GET /api/v1/coordination/items/{pk}": _get(lambda b: f"{API}/coordination/items/{b.waiting.pk}"),
+    "GET /api/v1/coordination/items/{pk}/watch": _get(lambda b: f"{API}/coordination/items/{b.released.pk}/watch"),
+    "POST /api/v1/coordination/post-reviews/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/coordination/post-reviews/{b.post_review.pk}/actions/record", {"outcome": "successful"}),
     "PATCH /api/v1/coordination/items/{pk}": _json("patch", lambda b: f"{API}/coordination/items/{b.draft.pk}",
                                                    lambda b: {"title": "改过的标题"}),
     "GET /api/v1/coordination/items/{pk}/history": _get(lambda b: f"{API}/coordination/items/{b.waiting.pk}/history"),
@@ -928,6 +947,8 @@ PROBES = {
     "coordination:meeting_action": _post(lambda b: f"/coordination/meetings/{b.meeting.pk}/close/", form=True),
     "coordination:feedback_action": _post(lambda b: f"/coordination/feedback/{b.feedback_entry.pk}/done/",
                                           {"note": "已更换"}, form=True),
+    "coordination:post_review_action": _post(lambda b: f"/coordination/post-reviews/{b.post_review.pk}/record/",
+                                             {"outcome": "successful"}, form=True),
     "coordination:verify": _get(lambda b: "/coordination/verify/"),
     "dispatch/items/<int:item_pk>/": _get(lambda b: f"/dispatch/items/{b.released.pk}/"),
     "dispatch:work_orders": _get(lambda b: "/dispatch/"),

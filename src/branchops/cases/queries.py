@@ -197,3 +197,19 @@ def sla_state(case, due: date | None, today: date) -> dict | None:
     state = sla.evaluate(today, due, done, policy.remind_before_days if policy else 1, working_calendar, kind)
     return {"state": state.state, "days_left": state.days_left, "overdue_days": state.overdue_days,
             "done": done is not None}
+
+
+def weekly_complaints(institution_ids, start: date, end: date) -> dict[tuple[int, date], int]:
+    """Complaints received per institution and week (the Monday it starts), ``start``…``end``
+    inclusive, local dates: a system read for analyses authorised by their own owner (the
+    post-release watch compares outlets' complaints before and after an item)."""
+    from datetime import timedelta
+
+    out: dict[tuple[int, date], int] = {}
+    rows = Case.objects.filter(case_type=CaseType.COMPLAINT, institution_id__in=list(institution_ids),
+                               received_at__date__gte=start, received_at__date__lte=end)
+    for inst, received in rows.values_list("institution_id", "received_at").iterator():
+        day = timezone.localdate(received)
+        key = (inst, day - timedelta(days=day.weekday()))
+        out[key] = out.get(key, 0) + 1
+    return out

@@ -15,7 +15,7 @@ from branchops.core.actions import Action, ActionTable, rule
 from branchops.core.api import ActionInput, VersionedInput
 
 from . import forms, rules, schemas, services
-from .models import FeedbackEntry, Meeting
+from .models import FeedbackEntry, Meeting, PostReview
 
 
 def _when(state):
@@ -134,4 +134,13 @@ FEEDBACK_ACTIONS = ActionTable([
     Action("done", allowed=rule(rules, "follows_up"), state=_status_in(F.ANSWERED),
            form=forms.FeedbackDoneForm, schema=schemas.FeedbackDoneIn, run=_call(services.complete_feedback),
            done=_("Follow-up done: the feedback case is resolved with the meeting's answer.")),
+])
+
+# A post-implementation review of a meeting: on the meeting page (``post_review_<name>``) and under
+# /post-reviews/ in the API.
+POST_REVIEW_ACTIONS = ActionTable([
+    Action("record", allowed=rule(rules, "records_post_review"),
+           state=_when(lambda e: e.status == PostReview.Status.OPEN and e.meeting.status in rules.DECIDING),
+           form=forms.PostReviewForm, schema=schemas.PostReviewIn, run=_call(services.record_post_review),
+           done=_("Post-implementation review recorded on the item.")),
 ])

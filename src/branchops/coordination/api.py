@@ -29,7 +29,7 @@ from branchops.org.models import Cluster, Department, Level, OutletType
 from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
-from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS, POST_REVIEW_ACTIONS
 from .minutes import minutes_response
 from .models import (
     Condition,
@@ -41,6 +41,7 @@ from .models import (
     Meeting,
     Opinion,
     OpinionLine,
+    PostReview,
     TargetMode,
     Urgency,
 )
@@ -145,6 +146,8 @@ class ItemRowOut(Schema):
     work_orders_overdue: int
     work_orders_cancelled: int
     close_reason: str
+    review_outcome: str = Field(description="The post-implementation review's outcome: successful, with_issues, "
+                                            "failed, or empty when none was held.")
     version: int
 
 
@@ -170,7 +173,7 @@ def _row(item: Item, counts: dict | None = None) -> dict:
             "meeting": _meeting_ref(item.meeting) if item.meeting_id else None, "decision": item.decision,
             "decided_at": item.decided_at, "approval_number": item.approval_number,
             "approval_revoked": item.approval_revoked_at is not None, "close_reason": item.close_reason,
-            "version": item.version, **c}
+            "review_outcome": item.review_outcome, "version": item.version, **c}
 
 
 class ItemPages(Pages):
@@ -771,6 +774,21 @@ class FeedbackOut(Schema):
     allowed_actions: list[str] = ACTIONS_FIELD
 
 
+class PostReviewOut(Schema):
+    id: int
+    item: NumberRef
+    title: str
+    status: str = Field(description="open, recorded or deferred")
+    flagged_metrics: list[str] = Field(description="The metrics the watch flagged: overtime_ratio, complaints_per_10k.")
+    deferred_from: MeetingRef | None
+    deferred_to: MeetingRef | None
+    outcome: str
+    note: str
+    recorded_by: PersonOut | None
+    recorded_at: datetime | None
+    allowed_actions: list[str] = ACTIONS_FIELD
+
+
 class MeetingDetailOut(MeetingFields):
     branch: Ref
     chair: PersonOut | None
@@ -779,7 +797,21 @@ class MeetingDetailOut(MeetingFields):
     notes: str
     agenda: list[AgendaItemOut]
     feedback: list[FeedbackOut] = Field(description="Outlets' feedback raised to the meeting (readers of minutes).")
+    post_reviews: list[PostReviewOut] = Field(description="Items the post-release watch flagged back to the meeting "
+                                                          "(readers of minutes).")
     allowed_actions: list[str] = ACTIONS_FIELD
+
+
+def _post_review(user, e: PostReview) -> dict:
+    later = getattr(e, "deferred_to", None) if e.status == PostReview.Status.DEFERRED else None
+    watch = getattr(e.item, "watch", None)
+    return {"id": e.pk, "item": {"id": e.item.pk, "number": e.item.number}, "title": e.item.title,
+            "status": e.status, "flagged_metrics": [m["metric"] for m in (watch.result.get("metrics") or {}).values()
+                                                    if m.get("flagged")] if watch else [],
+            "deferred_from": _meeting_ref(e.deferred_from.meeting) if e.deferred_from_id else None,
+            "deferred_to": _meeting_ref(later.meeting) if later else None,
+            "outcome": e.outcome, "note": e.note, "recorded_by": _person(e.recorded_by), "recorded_at": e.recorded_at,
+            "allowed_actions": POST_REVIEW_ACTIONS.allowed(user, e)}
 
 
 def _feedback(user, e) -> dict:
@@ -815,6 +847,7 @@ def _meeting_detail(user, meeting: Meeting) -> dict:
         allowed_actions=MEETING_ACTIONS.allowed(user, meeting),
         quorum=_quorum(meeting),
         feedback=[_feedback(user, e) for e in queries.feedback_entries(user, meeting)],
+        post_reviews=[_post_review(user, e) for e in queries.post_reviews(user, meeting)],
     )
     return data
 
@@ -1048,6 +1081,60 @@ def get_minutes(request, pk: Id):
             summary="The minutes as .docx: the stored bytes once approved (never rebuilt), else the draft")
 def minutes_document(request, pk: Id):
     return minutes_response(queries.access_minutes(request.user, pk))
+@router.post("/post-reviews/{int:pk}/actions/{action}", response=PostReviewOut,
+             summary="A post-implementation review on a meeting's agenda: " + ", ".join(POST_REVIEW_ACTIONS.names()))
+def post_review_action(request, pk: Id, action: str, payload: schemas.PostReviewIn | None = None):
+    entry = queries.access_post_review(request.user, pk)
+    run_action(POST_REVIEW_ACTIONS, request.user, entry, action, payload)
+    return _post_review(request.user, queries.access_post_review(request.user, pk))
+
+
+# --- post-release watch ------------------------------------------------------------------------
+
+class WatchMetricOut(Schema):
+    metric: str = Field(description="overtime_ratio (a share, 0–1) or complaints_per_10k")
+    status: str = Field(description="ok, or not_enough_outlets (fewer than 3 target or comparison outlets with "
+                                    "data before and after): then no figure")
+    effect: float | None = Field(description="Difference in differences: the target outlets' change minus the "
+                                             "comparison outlets' change.")
+    low: float | None = Field(description="95 % bootstrap interval, lower end")
+    high: float | None
+    threshold: float
+    flagged: bool
+    n_treated: int
+    n_control: int
+
+
+class WatchGroupOut(Schema):
+    overtime_ratio: list[float | None]
+    complaints_per_10k: list[float | None]
+
+
+class WatchSeriesOut(Schema):
+    weeks: list[date] = Field(description="The Monday of each week: four before the window's week, four from it.")
+    treated: WatchGroupOut
+    control: WatchGroupOut
+
+
+class WatchOut(Schema):
+    status: str = Field(description="pending (the four weeks after have not been evaluated yet), ok, or "
+                                    "not_enough_outlets")
+    evaluated_at: datetime | None
+    flagged: bool
+    n_treated: int
+    n_control: int
+    before: list[date]
+    after: list[date]
+    metrics: list[WatchMetricOut]
+    series: WatchSeriesOut | None
+    review_outcome: str
+
+
+@router.get("/items/{int:pk}/watch", response=WatchOut,
+            summary="The post-release watch of an item: its target outlets against the others, before and after")
+def item_watch(request, pk: Id):
+    item = queries.access_item(request.user, pk)
+    return queries.watch_data(item, queries.watch_of(request.user, item))
 
 
 # --- register figures and verification ---------------------------------------------------------

@@ -26,6 +26,7 @@ class CoordinationConfig(AppConfig):
         from .services import (
             check_conditions,
             create_settings,
+            evaluate_due_watches,
             freeze_due_agendas,
             on_feedback_raised,
             on_work_order_changed,
@@ -35,6 +36,7 @@ class CoordinationConfig(AppConfig):
         periodic.register("coordination.freeze_agendas", lambda today: freeze_due_agendas())
         periodic.register("coordination.overdue_conditions", check_conditions)
         periodic.register("coordination.opinion_reminders", remind_reviewers)
+        periodic.register("coordination.post_release_watch", evaluate_due_watches)
         dispatch.register_load_source(released_loads)
         dispatch.register_load_source(pending_loads, expected=True)
         work_order_changed.connect(on_work_order_changed, dispatch_uid="coordination-work-order-changed")

@@ -10,7 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from .models import Decision, FeedbackEntry, Item, ItemAttachment, Meeting, Opinion, ReviewDimension
+from .models import (
+    Decision,
+    FeedbackEntry,
+    Item,
+    ItemAttachment,
+    Meeting,
+    Opinion,
+    PostReview,
+    ReviewDimension,
+    ReviewOutcome,
+)
 from .queries import review_gap
 from .services import branch_of, remit_of
 
@@ -503,3 +513,18 @@ class FeedbackAnswerForm(FeedbackForm):
 
 class FeedbackDoneForm(FeedbackForm):
     note = forms.CharField(label=_("what was done"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PostReviewForm(forms.Form):
+    """The outcome of a post-implementation review on the meeting's agenda."""
+
+    outcome = forms.ChoiceField(label=_("outcome"), choices=ReviewOutcome.choices)
+    note = forms.CharField(label=_("the meeting's conclusion"), max_length=10_000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, entry: PostReview, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)

@@ -23,9 +23,11 @@ from .models import (
     ItemStatus,
     Meeting,
     Opinion,
+    PostReview,
     ReviewDimension,
     ReviewRequirement,
     Settings,
+    WatchResult,
 )
 
 # Items still in the mechanism's hands (the register opens on these); the rest behind ``state=all``.
@@ -542,3 +544,60 @@ def minutes_content(meeting: Meeting) -> dict:
             "case__institution", "follow_up_department", "follow_up_person__staff").order_by("id")),
         "follow_up": follow_up_conditions(meeting),
     }
+# --- post-release watch ------------------------------------------------------------------------
+
+def watch_weeks(item: Item) -> tuple[list[date], list[date]]:
+    """The Mondays of the four weeks before the week the item's window starts, and of the four from it."""
+    from . import watch
+
+    return watch.weeks_around(item.window_start)
+
+
+def watch_data(item: Item, result: WatchResult | None) -> dict:
+    """The watch of an item as the API and the item page's chart show it: ``pending`` until stored."""
+    before, after = watch_weeks(item)
+    if result is None:
+        return {"status": "pending", "evaluated_at": None, "flagged": False, "n_treated": 0, "n_control": 0,
+                "before": before, "after": after, "metrics": [], "series": None, "review_outcome": item.review_outcome}
+    r = result.result
+    return {"status": result.status, "evaluated_at": result.evaluated_at, "flagged": result.flagged,
+            "n_treated": result.n_treated, "n_control": result.n_control, "before": r["before"], "after": r["after"],
+            "metrics": list(r["metrics"].values()), "series": r["series"], "review_outcome": item.review_outcome}
+
+
+def sees_watch(user, item: Item) -> bool:
+    """The watch compares outlets with each other: the item's full readers see it, outlets do not."""
+    if sees_everything(user):
+        return True
+    staff = getattr(user, "staff", None)
+    return (staff is not None and staff.institution.level != Level.OUTLET and sees_full_item(user, item))
+
+
+def watch_of(user, item: Item) -> WatchResult | None:
+    """The item's stored watch result for a reader of it (``sees_watch``), or None; 404 for others."""
+    if not sees_watch(user, item):
+        raise Http404
+    return WatchResult.objects.filter(item=item).first()
+
+
+def post_reviews(user, meeting: Meeting) -> QuerySet:
+    """The post-implementation reviews on the meeting's agenda, for readers of minutes."""
+    if not reads_minutes(user):
+        return PostReview.objects.none()
+    return (meeting.post_reviews.select_related("item__watch", "deferred_from__meeting", "recorded_by__staff")
+            .prefetch_related("deferred_to__meeting").order_by("id"))
+
+
+def access_post_review(user, pk) -> PostReview:
+    """A post-implementation review of a meeting whose minutes the user reads; 404 otherwise."""
+    meeting_id = PostReview.objects.filter(pk=pk).values_list("meeting_id", flat=True).first()
+    if meeting_id is None:
+        raise Http404
+    meeting = access_minutes(user, meeting_id)
+    entry = post_reviews(user, meeting).get(pk=pk)
+    entry.meeting = meeting
+    return entry
+
+
+def item_post_reviews(item: Item) -> QuerySet:
+    return item.post_reviews.select_related("meeting").order_by("meeting__held_on", "id")

@@ -218,6 +218,11 @@ def answers_feedback(user, entry) -> bool:
     return runs(user, entry.meeting) or (user.is_authenticated and entry.meeting.chair_id == user.pk)
 
 
+def records_post_review(user, entry) -> bool:
+    """The secretariat of the meeting, or its chair, records a post-implementation review's outcome."""
+    return runs(user, entry.meeting) or (user.is_authenticated and entry.meeting.chair_id == user.pk)
+
+
 def follows_up(user, entry) -> bool:
     """The follow-up person, staff of the follow-up department, or the secretariat."""
     staff = _staff(user)

@@ -193,3 +193,8 @@ class FeedbackDoneIn(ActionInput):
 
 class FeedbackActionIn(FeedbackAnswerIn, FeedbackDoneIn):
     """The fields each action reads (answer: answer, follow_up_*; done: note)."""
+
+
+class PostReviewIn(ActionInput):
+    outcome: str = Field("", description="successful, with_issues or failed")
+    note: str = Field("", description="The meeting's conclusion; required unless successful.")

@@ -36,7 +36,7 @@ from branchops.dispatch import workload
 from branchops.dispatch.models import Release, WorkOrder
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
-from . import queries, rules
+from . import queries, rules, watch
 from .models import (
     Condition,
     Decision,
@@ -47,10 +47,13 @@ from .models import (
     Meeting,
     Opinion,
     OpinionLine,
+    PostReview,
     ReviewDimension,
+    ReviewOutcome,
     Settings,
     TargetMode,
     Waiver,
+    WatchResult,
 )
 from .queries import branch_of, describe_gap, is_consent, item_load, quorum, review_gap, settings_for
 
@@ -716,6 +719,7 @@ def close_meeting(actor, meeting: Meeting) -> Meeting:
         raise ValidationError(_("Decide or defer every item first: %(items)s") % {
             "items": "、".join(undecided.values_list("number", flat=True))})
     _defer_open_feedback(actor, meeting)
+    _defer_open_post_reviews(actor, meeting)
     rules.MEETING_FLOW.apply(meeting, "close")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
@@ -897,23 +901,37 @@ def complete_feedback(actor, entry: FeedbackEntry, *, note: str) -> FeedbackEntr
     return entry
 
 
-def _defer_open_feedback(actor, meeting: Meeting) -> list[FeedbackEntry]:
-    """Entries the closing meeting did not answer move to the next meeting (the seed's way: defer)."""
-    entries = list(meeting.feedback_entries.filter(status=FeedbackEntry.Status.OPEN).select_related("case"))
+def _meeting_after(meeting: Meeting) -> Meeting:
+    """The next planned meeting of the branch after this one, planned a week later if there is none."""
+    return (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
+                                   status=Meeting.Status.PLANNED).order_by("held_on").first()
+            or create_meeting(None, meeting.branch, _week_after(meeting)))
+
+
+def _carry_over(actor, meeting: Meeting, entries: list, deferred: str, verb: str, copy) -> None:
+    """Agenda entries the closing meeting left open move to the next meeting: each is marked
+    ``deferred`` and ``copy(entry, later)`` makes its new entry there (the seed's way: defer)."""
     if not entries:
-        return []
-    later = (Meeting.objects.filter(branch=meeting.branch, held_on__gt=max(meeting.held_on, clock.today() - timedelta(days=1)),
-                                    status=Meeting.Status.PLANNED).order_by("held_on").first()
-             or create_meeting(None, meeting.branch, _week_after(meeting)))
+        return
+    later = _meeting_after(meeting)
     for entry in entries:
-        entry.status = FeedbackEntry.Status.DEFERRED
+        entry.status = deferred
         stamp_history(entry, actor)
         entry.save(update_fields=["status", "updated_at"])
+        label = copy(entry, later)
+        record_timeline(actor, later, verb, _("%(item)s deferred from %(meeting)s") % {
+            "item": label, "meeting": meeting})
+
+
+def _defer_open_feedback(actor, meeting: Meeting) -> None:
+    def copy(entry, later):
         FeedbackEntry.objects.create(meeting=later, case=entry.case, deferred_from=entry, note=entry.note,
                                      raised_by=entry.raised_by)
-        record_timeline(actor, later, "feedback_deferred", _("%(case)s deferred from %(meeting)s") % {
-            "case": entry.case.number, "meeting": meeting})
-    return entries
+        return entry.case.number
+
+    _carry_over(actor, meeting, list(meeting.feedback_entries.filter(status=FeedbackEntry.Status.OPEN)
+                                     .select_related("case")),
+                FeedbackEntry.Status.DEFERRED, "feedback_deferred", copy)
 
 
 @transaction.atomic
@@ -1481,3 +1499,153 @@ def remind_reviewers(today: date | None = None) -> int:
                     opinion.item.title, opinion.item.get_absolute_url())
             n += 1
     return n
+
+
+# --- post-release watch and post-implementation reviews ---------------------------------------
+
+RELEASED_ONCE = (ItemStatus.RELEASED, ItemStatus.CLOSED)
+WATCH_WEEKS = watch.WEEKS
+watch_weeks = queries.watch_weeks
+
+
+def watch_due(item: Item, today: date) -> bool:
+    """The four weeks after have all ended."""
+    return watch_weeks(item)[1][-1] + timedelta(days=6) < today
+
+
+def _watch_series(item: Item, branch: Institution, before: list[date], after: list[date]) -> list:
+    """Every active outlet of the branch, targeted or not, with its weekly figures from the apps that
+    own them: queue KPIs from queueing's roll-ups, complaints from cases."""
+    from branchops.cases import queries as case_queries
+    from branchops.queueing import queries as queue_queries
+
+    treated = set(item.outlets.values_list("pk", flat=True))
+    outlets = list(Institution.objects.filter(level=Level.OUTLET, is_active=True, path__startswith=branch.path)
+                   .values_list("pk", "code"))
+    first, last = before[0], after[-1] + timedelta(days=6)
+    kpis = {(r["outlet_code"], r["period_start"]): r
+            for r in queue_queries.weekly_outlet_kpis(branch, [c for _pk, c in outlets], first, last)}
+    complaints = case_queries.weekly_complaints([pk for pk, _c in outlets], first, last)
+    series = []
+    for pk, code in outlets:
+        weeks = {}
+        for monday in [*before, *after]:
+            row = kpis.get((code, monday))
+            if row is None:
+                continue  # no queue data that week: the outlet's period means use the weeks it has
+            weeks[monday] = watch.Week(overtime_ratio=row.get("overtime_ratio"), served=int(row.get("served") or 0),
+                                       complaints=complaints.get((pk, monday), 0))
+        series.append(watch.OutletSeries(code, pk in treated, weeks))
+    return series
+
+
+@transaction.atomic
+def evaluate_watch(actor, item: Item) -> WatchResult:
+    """Compare the item's target outlets with the branch's other outlets before and after its window
+    (``watch.evaluate``), store the result once, and put a flagged item on the next meeting's agenda
+    as a post-implementation review."""
+    item = Item.objects.select_for_update().select_related("department__institution").get(pk=item.pk)
+    if item.status not in RELEASED_ONCE or not item.releases.exists():
+        raise ValidationError(_("Only a released item is watched after its release."))
+    if hasattr(item, "watch"):
+        return item.watch
+    if not watch_due(item, clock.today()):
+        raise ValidationError(_("The four weeks after the item's window start have not passed yet."))
+    branch = branch_of(item.department.institution)
+    conf = settings_for(branch)
+    before, after = watch_weeks(item)
+    result = watch.evaluate(_watch_series(item, branch, before, after), before, after, {
+        watch.OVERTIME: float(conf.watch_overtime_threshold), watch.COMPLAINTS: float(conf.watch_complaints_threshold)})
+    stored = WatchResult.objects.create(
+        item=item, status=result["status"], flagged=result["flagged"], n_treated=result["n_treated"],
+        n_control=result["n_control"], result=result)
+    if stored.flagged:
+        raise_post_review(actor, item)
+    return stored
+
+
+def raise_post_review(actor, item: Item) -> PostReview:
+    """A released item back on the next meeting's agenda as a post-implementation review (the watch
+    flagged it); the secretariat is told."""
+    if item.status not in RELEASED_ONCE:
+        raise ValidationError(_("Only a released item is watched after its release."))
+    if item.post_reviews.filter(status=PostReview.Status.OPEN).exists():
+        raise ValidationError(_("This item is already on a meeting's agenda for its post-implementation review."))
+    branch = branch_of(item.department.institution)
+    meeting = next_meeting(branch)
+    entry = PostReview.objects.create(meeting=meeting, item=item)
+    record_timeline(actor, item, "watch_flagged", _("On the agenda of %(meeting)s") % {"meeting": meeting})
+    record_timeline(actor, meeting, "post_review_raised", str(item))
+    for user in _users_with_perm("run_meeting", institution=branch):
+        notify(user, _("Post-release watch flagged %(number)s for a post-implementation review") % {
+            "number": item.number}, item.title, item.get_absolute_url())
+    return entry
+
+
+def evaluate_due_watches(today: date | None = None) -> int:
+    """The periodic job: every released item whose four weeks after have passed and that has not been
+    watched yet. Idempotent (one result per item)."""
+    today = today or clock.today()
+    # Due means the Monday of the window's week is at least four weeks back: the window starts at most
+    # six days after that Monday (``watch_due`` decides exactly).
+    candidates = (Item.objects.filter(status__in=RELEASED_ONCE, watch__isnull=True, releases__isnull=False,
+                                      window_start__lte=today - timedelta(days=WATCH_WEEKS * 7 - 6))
+                  .distinct().order_by("window_start", "pk"))
+    done = 0
+    for item in candidates:
+        if watch_due(item, today):
+            evaluate_watch(None, item)
+            done += 1
+    return done
+
+
+def _lock_post_review(entry: PostReview) -> PostReview:
+    return PostReview.objects.select_for_update(of=("self",)).select_related("meeting__branch", "item").get(
+        pk=entry.pk)
+
+
+@transaction.atomic
+def record_post_review(actor, entry: PostReview, *, outcome: str, note: str = "") -> PostReview:
+    """The meeting's outcome of a post-implementation review (successful / with issues / failed), kept
+    on the item as well — recorded like a decision: the agenda frozen, on or after the meeting's date,
+    quorate, before the minutes close."""
+    entry = _lock_post_review(entry)
+    meeting = entry.meeting
+    require(rules.records_post_review, actor, entry)
+    if entry.status != PostReview.Status.OPEN:
+        raise ValidationError(_("This post-implementation review has already been recorded or deferred."))
+    if meeting.status == Meeting.Status.PLANNED:
+        raise ValidationError(_("Freeze the agenda before recording the outcome."))
+    if meeting.status == Meeting.Status.CLOSED:
+        raise ValidationError(_("The meeting's minutes are closed."))
+    check_meeting_day_reached(meeting)
+    note = (note or "").strip()
+    errors = {} if outcome in ReviewOutcome.values else {"outcome": _("Choose the outcome.")}
+    if outcome in (ReviewOutcome.WITH_ISSUES, ReviewOutcome.FAILED) and not note:
+        errors["note"] = _("Say what went wrong and what follows.")
+    errors |= length_errors(note=(note, NOTES_LENGTH))
+    if errors:
+        raise ValidationError(errors)
+    check_quorum(meeting)
+    entry.status, entry.outcome, entry.note = PostReview.Status.RECORDED, outcome, note
+    entry.recorded_by, entry.recorded_at = actor, clock.now()
+    stamp_history(entry, actor)
+    entry.save()
+    item = Item.objects.select_for_update().get(pk=entry.item_id)
+    item.review_outcome = outcome
+    stamp_history(item, actor)
+    item.save(update_fields=["review_outcome", "updated_at"])
+    label = ReviewOutcome(outcome).label
+    record_timeline(actor, item, "post_review_recorded", f"{meeting}：{label} {note[:300]}".strip())
+    record_timeline(actor, meeting, "post_review_recorded", f"{item.number}：{label}")
+    return entry
+
+
+def _defer_open_post_reviews(actor, meeting: Meeting) -> None:
+    """Reviews the closing meeting did not record move to the next meeting, like feedback."""
+    def copy(entry, later):
+        PostReview.objects.create(meeting=later, item=entry.item, deferred_from=entry)
+        return entry.item.number
+
+    _carry_over(actor, meeting, list(meeting.post_reviews.filter(status=PostReview.Status.OPEN).select_related("item")),
+                PostReview.Status.DEFERRED, "post_review_deferred", copy)

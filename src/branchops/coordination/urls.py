@@ -19,6 +19,7 @@ urlpatterns = [
     path("meetings/<int:pk>/minutes.docx", views.minutes_docx, name="minutes_docx"),
     path("meetings/<int:pk>/<slug:action>/", views.meeting_action, name="meeting_action"),
     path("feedback/<int:pk>/<slug:action>/", views.feedback_action, name="feedback_action"),
+    path("post-reviews/<int:pk>/<slug:action>/", views.post_review_action, name="post_review_action"),
     path("verify/", views.verify, name="verify"),
     path("reviews/", views.reviews_waiting, name="reviews"),
 ]

@@ -31,12 +31,12 @@ from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level
 
 from . import forms, queries, rules, services
-from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS
+from .actions import CONDITION_ACTIONS, FEEDBACK_ACTIONS, ITEM_ACTIONS, MEETING_ACTIONS, POST_REVIEW_ACTIONS
 from .minutes import minutes_response
 from .models import Condition, Decision, ItemStatus, ItemType
 
-CONDITION = "condition_"
-MINUTES_EVENTS = ("meeting_closed", "minutes_issued", "minutes_approved")  # the minutes' page shows who did these  # the item page's actions on one of its conditions: condition_met, condition_signoff
+CONDITION = "condition_"  # the item page's actions on one of its conditions: condition_met, condition_signoff
+MINUTES_EVENTS = ("meeting_closed", "minutes_issued", "minutes_approved")  # the minutes' page shows who did these
 
 
 def _int(value):
@@ -106,12 +106,12 @@ def _export_register(qs):
                _("Status"), _("Decision"), _("Approval number"), _("Meeting"), _("Submitted at"),
                _("Decided at"), _("Window start"), _("Window end"), _("Effort per outlet (person-hours)"),
                _("Open conditions"), _("Overdue conditions"), _("Work orders"), _("Work orders done"),
-               _("Work orders overdue")]
+               _("Work orders overdue"), _("Post-implementation review")]
     rows = ([i.number, i.revision, i.title, i.department.name, i.get_item_type_display(), i.get_urgency_display(),
              i.get_status_display(), i.get_decision_display(), i.approval_number,
              str(i.meeting) if i.meeting else "", i.submitted_at, i.decided_at, i.window_start, i.window_end,
              float(i.effort_hours), i.conditions_open, i.conditions_overdue, i.orders, i.orders_done,
-             i.orders_overdue] for i in qs.iterator(chunk_size=2000))
+             i.orders_overdue, i.get_review_outcome_display()] for i in qs.iterator(chunk_size=2000))
     return export_list("coordination-register.xlsx", _("Register"), headers, rows)
 
 
@@ -317,9 +317,40 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
         "next_revision": getattr(item, "next_revision", None),
         "timeline": timeline(item),
         "today": clock.today(),
+        **_watch_panel(user, item),
         **_action_forms(user, item, can, bound or {}),
         **_decision_panels(user, item, can),
     }
+
+
+def _watch_figure(metric: str, value) -> str:
+    """The overtime-wait ratio in percentage points, complaints per 10,000 with two decimals."""
+    if value is None:
+        return "–"
+    if metric == "overtime_ratio":
+        return _("%(value)s pts") % {"value": f"{value * 100:+.1f}"}
+    return f"{value:+.2f}"
+
+
+def _watch_panel(user, item) -> dict:
+    """The post-release watch of a released item for its readers (not outlets), with the chart's data."""
+    if not item.releases.exists() or not queries.sees_watch(user, item):
+        return {}
+    data = queries.watch_data(item, queries.watch_of(user, item))
+    chart = None
+    if data["series"]:
+        before = len(data["before"])
+        chart = {"weeks": data["series"]["weeks"], "treated": data["series"]["treated"],
+                 "control": data["series"]["control"], "window_index": before,
+                 "labels": {"treated": _("Target outlets"), "control": _("Other outlets of the branch"),
+                            "overtime": _("Overtime-wait ratio"), "complaints": _("Complaints per 10,000 served"),
+                            "window": _("Window starts")}}
+    labels = {"overtime_ratio": _("Overtime-wait ratio"), "complaints_per_10k": _("Complaints per 10,000 served")}
+    metrics = [{**m, "label": labels.get(m["metric"], m["metric"]),
+                **{f"{k}_text": _watch_figure(m["metric"], m[k]) for k in ("effect", "low", "high", "threshold")}}
+               for m in data["metrics"]]
+    return {"watch": data, "watch_metrics": metrics, "watch_chart": chart,
+            "post_reviews": queries.item_post_reviews(item)}
 
 
 @login_required
@@ -488,26 +519,33 @@ def meeting_detail(request, pk):
         if can["attendance"] else None,
         "notes_form": forms.NotesForm(meeting=meeting, auto_id="notes-%s") if can["notes"] else None,
         "feedback": _feedback_rows(request.user, meeting),
+        "post_reviews": _post_review_rows(request.user, meeting),
     })
 
 
-def _feedback_rows(user, meeting) -> list[dict]:
-    """Each feedback entry with the form of each action the user may take on it now."""
+def _entry_rows(user, meeting, entries, table, prefix: str) -> list[dict]:
+    """Each agenda entry (feedback, post-implementation review) with the form of each action the
+    user may take on it now."""
     rows = []
-    for entry in queries.feedback_entries(user, meeting):
+    for entry in entries:
         entry.meeting = meeting  # the predicates read it
-        can = FEEDBACK_ACTIONS.can(user, entry)
+        can = table.can(user, entry)
         rows.append({"entry": entry, "forms": {
-            a.name: a.form(entry=entry, auto_id=f"feedback-{entry.pk}-{a.name}-%s") for a in FEEDBACK_ACTIONS
-            if can[a.name]}})
+            a.name: a.form(entry=entry, auto_id=f"{prefix}-{entry.pk}-{a.name}-%s") for a in table if can[a.name]}})
     return rows
 
 
-@login_required
-@require_POST
-def feedback_action(request, pk, action):
-    entry = queries.access_feedback(request.user, pk)
-    act = FEEDBACK_ACTIONS.authorize(request.user, entry, action)
+def _post_review_rows(user, meeting) -> list[dict]:
+    return _entry_rows(user, meeting, queries.post_reviews(user, meeting), POST_REVIEW_ACTIONS, "post-review")
+
+
+def _feedback_rows(user, meeting) -> list[dict]:
+    return _entry_rows(user, meeting, queries.feedback_entries(user, meeting), FEEDBACK_ACTIONS, "feedback")
+
+
+def _entry_action(request, table, entry, action):
+    """An action on an agenda entry from the meeting page; back to the meeting, saying how it went."""
+    act = table.authorize(request.user, entry, action)
     form = act.form(request.POST, entry=entry)
     if not form.is_valid():
         messages.error(request, _form_error_text(form))
@@ -519,6 +557,18 @@ def feedback_action(request, pk, action):
     else:
         messages.success(request, act.done_message(result))
     return redirect(entry.meeting)
+
+
+@login_required
+@require_POST
+def post_review_action(request, pk, action):
+    return _entry_action(request, POST_REVIEW_ACTIONS, queries.access_post_review(request.user, pk), action)
+
+
+@login_required
+@require_POST
+def feedback_action(request, pk, action):
+    return _entry_action(request, FEEDBACK_ACTIONS, queries.access_feedback(request.user, pk), action)
 
 
 @login_required

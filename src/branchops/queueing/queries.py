@@ -298,3 +298,19 @@ def outlet_forecast(user, outlet: Institution, start, weeks: int = 2, history_we
         return forecast.forecast_arrivals(history, start, horizon_weeks=weeks, closed_dates=closed, paydays=paydays)
     except ValueError:
         return None  # under a week of history: nothing honest to say yet
+
+
+def weekly_outlet_kpis(branch: Institution, outlet_codes, start, end) -> list[dict]:
+    """Each outlet's KPIs per week (Monday ``period_start``) from the roll-ups, under the branch's
+    overtime thresholds: a system read for analyses that are authorised by their own owner (the
+    post-release watch), so no user scope here. Rows: ``outlet_code``, ``period_start``,
+    ``overtime_ratio``, ``wait_mean``, ``served`` …"""
+    from . import rollup
+
+    codes = sorted(set(outlet_codes))
+    if not codes:
+        return []
+    conf = QueueSettings.objects.filter(branch=branch).first() or QueueSettings(branch=branch)
+    table = rollup.rollup_wait_kpis(data_root(), start, end, grain="week", outlets=codes,
+                                    thresholds=conf.thresholds_seconds())
+    return _records(table)

@@ -89,6 +89,30 @@
     });
   }
 
+  // coordination/item.html: the post-release watch — target outlets against the others, week by week,
+  // with the window's start marked (the weeks before it on the left, those from it on the right).
+  function watchChart(data) {
+    function lines(id, key, percent) {
+      var scale = function (v) { return v === null ? null : (percent ? Math.round(v * 1000) / 10 : v); };
+      draw(id, {
+        title: {text: percent ? data.labels.overtime : data.labels.complaints, left: "center", textStyle: {fontSize: 13}},
+        tooltip: {trigger: "axis", formatter: B.axisTooltip},
+        legend: {data: [data.labels.treated, data.labels.control], bottom: 0},
+        grid: {left: 48, right: 16, top: 36, bottom: 48},
+        xAxis: {type: "category", data: data.weeks},
+        yAxis: {type: "value", axisLabel: {formatter: percent ? "{value}%" : "{value}"}},
+        series: [
+          {name: data.labels.treated, type: "line", data: data.treated[key].map(scale), itemStyle: {color: "#dc3545"},
+           markLine: {symbol: "none", silent: true, label: {formatter: data.labels.window},
+                      lineStyle: {color: "#6c757d", type: "dashed"}, data: [{xAxis: data.window_index}]}},
+          {name: data.labels.control, type: "line", data: data.control[key].map(scale), itemStyle: {color: "#21497a"}}
+        ]
+      });
+    }
+    lines("watch-chart", "overtime_ratio", true);
+    lines("watch-chart-complaints", "complaints_per_10k", false);
+  }
+
   // queueing/dashboard.html: the trend over the months and the ranking of the units.
   function queueDashboard(data) {
     draw("chart-trend", {
@@ -144,5 +168,6 @@
   if ((data = B.json("cases-charts"))) casesDashboard(data);
   if ((data = B.json("coordination-decisions"))) decisions(data);
   if ((data = B.json("queue-chart"))) queueDashboard(data);
+  if ((data = B.json("watch-data"))) watchChart(data);
   if (document.getElementById("heat-data")) queueOutlet(B.json("heat-data"), B.json("forecast-data"));
 })();
