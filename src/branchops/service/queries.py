@@ -327,3 +327,94 @@ def schedulable(user) -> tuple[QuerySet, QuerySet]:
                                                    staff__institution__in=Institution.objects.filter(scope_q(user, "")))
                    .select_related("staff").order_by("username").distinct())
     return outlets, supervisors
+
+
+# --- imported inputs (ratings, surveys, call-centre days) --------------------------------------------
+
+def visible_ratings(user, *, outlet: int | None = None, since=None, until=None, teller: str = "",
+                    unmapped: bool = False) -> QuerySet:
+    """Teller-evaluator ratings in the user's scope: an outlet sees its own; ``until`` is inclusive."""
+    from .inputs import TellerRating
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return TellerRating.objects.none()
+    qs = TellerRating.objects.select_related("outlet", "staff").filter(scope_q(user, "outlet"))
+    if outlet:
+        qs = qs.filter(outlet_id=outlet)
+    if since:
+        qs = qs.filter(rated_at__date__gte=since)
+    if until:
+        qs = qs.filter(rated_at__date__lte=until)
+    if teller:
+        qs = qs.filter(teller_no=teller)
+    if unmapped:
+        qs = qs.filter(staff__isnull=True)
+    return qs.order_by("-rated_at", "outlet__path", "teller_no")
+
+
+def visible_surveys(user, *, outlet: int | None = None, year: int | None = None) -> QuerySet:
+    from .inputs import SurveyScore
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return SurveyScore.objects.none()
+    qs = SurveyScore.objects.select_related("outlet").filter(scope_q(user, "outlet"))
+    if outlet:
+        qs = qs.filter(outlet_id=outlet)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("-year", "-quarter", "outlet__path")
+
+
+def visible_call_days(user, *, branch: int | None = None, since=None, until=None) -> QuerySet:
+    """Call-centre days are branch figures: seen by the branch and above, not by its outlets."""
+    from .inputs import CallCentreDay
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return CallCentreDay.objects.none()
+    qs = CallCentreDay.objects.select_related("branch").filter(scope_q(user, "branch"))
+    if branch:
+        qs = qs.filter(branch_id=branch)
+    if since:
+        qs = qs.filter(day__gte=since)
+    if until:
+        qs = qs.filter(day__lte=until)
+    return qs.order_by("-day")
+
+
+def visible_imports(user, *, kind: str = "") -> QuerySet:
+    from .inputs import InputImport
+
+    if not user.is_authenticated or not user.has_perm("service.view_inputimport"):
+        return InputImport.objects.none()
+    qs = InputImport.objects.select_related("branch", "imported_by__staff").filter(scope_q(user, "branch"))
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-created_at", "-id")
+
+
+def import_branches(user) -> QuerySet:
+    """The branches the user may import service inputs for."""
+    if not user.has_perm("service.add_inputimport"):
+        return Institution.objects.none()
+    qs = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH], is_active=True)
+    return qs.filter(scope_q(user, "")).order_by("path")
+
+
+def rating_figures(branch: Institution, start, end) -> dict[int, dict[str, int]]:
+    """Per outlet of the branch: ratings given from ``start`` to ``end`` (inclusive) and how many were
+    satisfied (4 or 5). The grading's source for teller-evaluator satisfaction and evaluation rate."""
+    from django.db.models import Count
+
+    from .inputs import SATISFIED_FROM, TellerRating
+
+    rows = (TellerRating.objects.filter(outlet__path__startswith=branch.path, rated_at__date__range=(start, end))
+            .order_by().values("outlet_id")
+            .annotate(n=Count("id"), satisfied=Count("id", filter=Q(rating__gte=SATISFIED_FROM))))
+    return {r["outlet_id"]: {"ratings": r["n"], "satisfied": r["satisfied"]} for r in rows}
+
+
+def survey_figures(branch: Institution, year: int, quarter: int) -> dict[int, float]:
+    from .inputs import SurveyScore
+
+    return {outlet_id: float(score) for outlet_id, score in SurveyScore.objects.filter(
+        outlet__path__startswith=branch.path, year=year, quarter=quarter).values_list("outlet_id", "score")}

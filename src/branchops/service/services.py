@@ -20,7 +20,7 @@ from branchops.core.actions import require
 from branchops.core.services import lock_versioned, record_timeline, stamp_history
 from branchops.org.models import Institution, Level
 
-from . import inspecting, rules, scoring
+from . import inspecting, queries, rules, scoring
 from .models import (
     Answer,
     ChecklistItem,
@@ -49,7 +49,7 @@ PER_10K = "complaints_per_10k"
 # Figures stored beside the indicators: what a derived indicator was computed from (the evidence).
 CONTEXT = {SERVED: Source.QUEUEING, COMPLAINTS: Source.CASES}
 FROM_QUEUE = {"overtime_wait_ratio": "overtime_ratio", "device_migration_rate": "migration_rate"}
-_SOURCES_WITH_EVIDENCE = (Source.QUEUEING, Source.CASES, Source.INSPECTION)
+_SOURCES_WITH_EVIDENCE = (Source.QUEUEING, Source.CASES, Source.INSPECTION, Source.TELLER_EVALUATOR, Source.SURVEY)
 CHANGED = gettext_lazy("The run changed since you opened it; reload and try again.")
 
 
@@ -249,8 +249,23 @@ def _inspection_figures(branch: Institution, start: date, end: date) -> dict[int
     return out
 
 
+def _imported_values(outlet: Institution, served, imported: dict, evidence: dict) -> dict:
+    """Teller-evaluator satisfaction, evaluation rate (ratings ÷ served tickets of the queue analytics)
+    and survey satisfaction from the imports. No rating imported for the outlet: both rating figures
+    are missing, not zero; no served tickets: the evaluation rate is missing."""
+    rated = imported.get("ratings", {}).get(outlet.pk)
+    survey = imported.get("surveys", {}).get(outlet.pk)
+    n = rated["ratings"] if rated else 0
+    return {
+        "teller_satisfaction": (_dec(rated["satisfied"] / n) if n else None, Source.TELLER_EVALUATOR,
+                                evidence["ratings"]),
+        "evaluation_rate": (_dec(n / served) if n and served else None, Source.TELLER_EVALUATOR, evidence["ratings"]),
+        "survey_satisfaction": (_dec(survey), Source.SURVEY, evidence["surveys"]),
+    }
+
+
 def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints: dict, evidence: dict,
-                   inspected: dict | None = None) -> list:
+                   inspected: dict | None = None, imported: dict | None = None) -> list:
     kpi = queue.get(outlet.code) or {}
     served = kpi.get("served")
     n = complaints.get(outlet.pk, 0)
@@ -259,6 +274,7 @@ def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints
     values[SERVED] = (_dec(served) if served else None, Source.QUEUEING, evidence["queue"])
     values[COMPLAINTS] = (Decimal(n), Source.CASES, evidence["cases"])
     values[PER_10K] = (_per_10k(n, served), Source.CASES, evidence["cases"])
+    values.update(_imported_values(outlet, served, imported or {}, evidence))
     seen = (inspected or {}).get(outlet.pk, {})
     values["serious_violation"] = (Decimal(seen.get("serious_violation", 0)), Source.INSPECTION, evidence["inspections"])
     for code in ("inspection_score", "rectification_on_time"):
@@ -282,7 +298,10 @@ def _evidence(outlet: Institution, start: date, end: date) -> dict:
         "received_to": end.isoformat()})
     inspections = reverse("service:inspections") + "?" + urlencode({
         "outlet": outlet.pk, "visited_from": start.isoformat(), "visited_to": end.isoformat()})
-    return {"queue": queue, "cases": cases, "inspections": inspections}
+    ratings = reverse("service:ratings") + "?" + urlencode({
+        "outlet": outlet.pk, "since": start.isoformat(), "until": end.isoformat()})
+    surveys = reverse("service:surveys") + "?" + urlencode({"outlet": outlet.pk, "year": start.year})
+    return {"queue": queue, "cases": cases, "inspections": inspections, "ratings": ratings, "surveys": surveys}
 
 
 def _gather(run: GradingRun) -> None:
@@ -291,11 +310,14 @@ def _gather(run: GradingRun) -> None:
     queue = _queue_figures(run.branch, start, end)
     complaints = _complaint_counts(run.branch, start, end)
     inspected = _inspection_figures(run.branch, start, end)
+    imported = {"ratings": queries.rating_figures(run.branch, start, end),
+                "surveys": queries.survey_figures(run.branch, run.year, run.quarter)}
     kept = {(i.outlet_id, i.code): i for i in run.inputs.filter(adjusted=True)}
     run.inputs.filter(adjusted=False).delete()
     fresh = []
     for outlet in _outlets(run.branch):
-        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end), inspected):
+        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end), inspected,
+                                  imported):
             mine = kept.get((outlet.pk, row.code))
             if mine is not None:
                 RunInput.objects.filter(pk=mine.pk).update(gathered_value=row.value, evidence=row.evidence)
