@@ -106,7 +106,7 @@ def list_imports(request, kind: Literal["", "ratings", "surveys", "call_centre"]
     return queries.visible_imports(request.user, kind=kind)
 
 
-class RatingOut(Schema):
+class TellerRatingOut(Schema):
     id: int
     outlet: ServiceInputRef
     teller_no: str
@@ -128,7 +128,7 @@ class RatingOut(Schema):
         return obj.batch_id
 
 
-class RatingFilter(Schema):
+class TellerRatingFilter(Schema):
     outlet: Id | None = None
     since: Day | None = None
     until: Day | None = None
@@ -136,13 +136,13 @@ class RatingFilter(Schema):
     unmapped: bool = False
 
 
-@router.get("/ratings", response=list[RatingOut], summary="Teller-evaluator ratings in my scope")
+@router.get("/ratings", response=list[TellerRatingOut], summary="Teller-evaluator ratings in my scope")
 @paginate(Pages)
-def list_ratings(request, filters: Query[RatingFilter]):
+def list_ratings(request, filters: Query[TellerRatingFilter]):
     return queries.visible_ratings(request.user, **filters.dict())
 
 
-class SurveyOut(Schema):
+class SurveyScoreOut(Schema):
     id: int
     outlet: ServiceInputRef
     year: int
@@ -155,13 +155,13 @@ class SurveyOut(Schema):
         return _ref(obj.outlet)
 
 
-@router.get("/surveys", response=list[SurveyOut], summary="Survey scores in my scope")
+@router.get("/surveys", response=list[SurveyScoreOut], summary="Survey scores in my scope")
 @paginate(Pages)
 def list_surveys(request, outlet: Id | None = None, year: Year | None = None):
     return queries.visible_surveys(request.user, outlet=outlet, year=year)
 
 
-class CallDayOut(Schema):
+class CallCentreDayOut(Schema):
     id: int
     branch: ServiceInputRef
     day: date
@@ -174,7 +174,7 @@ class CallDayOut(Schema):
         return _ref(obj.branch)
 
 
-@router.get("/call-centre", response=list[CallDayOut], summary="Call-centre days of the branches in my scope")
+@router.get("/call-centre", response=list[CallCentreDayOut], summary="Call-centre days of the branches in my scope")
 @paginate(Pages)
 def list_call_days(request, since: Day | None = None, until: Day | None = None):
     return queries.visible_call_days(request.user, since=since, until=until)
@@ -182,7 +182,7 @@ def list_call_days(request, since: Day | None = None, until: Day | None = None):
 
 # --- targets ---------------------------------------------------------------------------------------
 
-class TargetOut(Schema):
+class ServiceTargetOut(Schema):
     id: int
     branch: ServiceInputRef
     year: int
@@ -205,7 +205,7 @@ def _target(user, row: dict) -> dict:
             "allowed_actions": ["change", "delete"] if rules.sets_targets(user, t.branch) else []}
 
 
-@router.get("/targets", response=list[TargetOut], summary="Service targets of a year with their progress")
+@router.get("/targets", response=list[ServiceTargetOut], summary="Service targets of a year with their progress")
 def list_targets(request, year: Year | None = None, branch: Id | None = None):
     from branchops.core import clock
 
@@ -213,12 +213,12 @@ def list_targets(request, year: Year | None = None, branch: Id | None = None):
     return [_target(request.user, queries.target_progress(t)) for t in rows]
 
 
-@router.get("/targets/{int:pk}", response=TargetOut)
+@router.get("/targets/{int:pk}", response=ServiceTargetOut)
 def get_target(request, pk: Id):
     return _target(request.user, queries.target_progress(queries.access_target(request.user, pk)))
 
 
-class TargetIn(Schema):
+class ServiceTargetIn(Schema):
     branch: Id
     year: Year
     metric: Literal["avg_wait_minutes", "call_answer_rate", "call_20s_level", "teller_satisfaction",
@@ -228,9 +228,9 @@ class TargetIn(Schema):
     note: str = Field("", max_length=200)
 
 
-@router.post("/targets", response={200: TargetOut}, summary="Set a branch's target for a metric and year "
+@router.post("/targets", response={200: ServiceTargetOut}, summary="Set a branch's target for a metric and year "
                                                             "(creates or changes it)")
-def set_target(request, payload: TargetIn):
+def set_target(request, payload: ServiceTargetIn):
     if not rules.sets_targets(request.user):
         raise PermissionDenied
     branch = queries.target_branches(request.user).filter(pk=payload.branch).first()
