@@ -194,7 +194,7 @@ def targets(request):
         "rows": rows, "year": year, "form": form, "years": range(year - 2, year + 3),
         "months": queries.target_months(year),
         "charts": {"labels": {"actual": _("Actual"), "trend": _("Trend"), "target": _("Target")},
-                   "months": [_("%(m)s月") % {"m": m} for m in range(1, 13)],
+                   "months": [_("Month %(m)s") % {"m": m} for m in range(1, 13)],
                    "items": [_chart(r) for r in rows]},
     })
 
