@@ -31,6 +31,7 @@ from branchops.demo.queueing import (
     write_results,
 )
 from branchops.demo.service import build_demo_grading
+from branchops.demo.service_inputs import build_demo_service_inputs
 
 
 def _width(text: str) -> int:
@@ -117,6 +118,7 @@ class Command(BaseCommand):
             if not no_coordination:
                 build_demo_coordination(stdout=None if quiet else self.stdout)
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
+            build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
             if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
                 build_demo_grading(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
