@@ -3,7 +3,7 @@ quarterly satisfaction survey and the call centre's daily figures, and the servi
 (seed 004) — all through the services, as a user would import them (one import per kind and quarter,
 so the import list shows who brought what).
 
-Deterministic (seeded by outlet code and day). Ratings are a sample of about 20–45 a month per outlet,
+Deterministic (seeded by outlet code and day). Ratings are a sample of about 30 a month per outlet,
 so the evaluation rate (ratings ÷ served tickets) stays low and the grading marks satisfaction as
 unreliable — the rule working, shown as it is. Idempotent: a branch that already has imports is left
 as it is. Built before the grading so that the runs read these figures.
@@ -16,6 +16,7 @@ import time
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 
 from branchops.core import clock
 from branchops.org import services as org
@@ -52,9 +53,10 @@ def _quarters(start: date, end: date) -> list[tuple[date, date]]:
 
 
 def _tellers(outlets: list[Institution]) -> dict[str, list[str]]:
-    """Give every active outlet person a teller number (T + staff number) once; outlet code → numbers."""
+    """Give every active outlet teller a teller number (T + staff number) once; outlet code → numbers."""
     out: dict[str, list[str]] = {}
-    for person in Staff.objects.filter(institution__in=outlets, is_active=True).select_related("institution"):
+    for person in Staff.objects.filter(institution__in=outlets, is_active=True, post__code="teller").select_related(
+            "institution"):
         if not person.teller_no:
             person = org.save_staff(None, person, teller_no=f"T{person.staff_no}"[:16])
         out.setdefault(person.institution.code, []).append(person.teller_no)
@@ -68,11 +70,9 @@ def _rating_rows(outlets, tellers, first: date, last: date, now) -> list[list]:
         happy = 0.80 + 0.18 * random.Random(outlet.code).random()  # each outlet its own level
         numbers = tellers.get(outlet.code) or [f"T{outlet.code}X"]  # an unknown teller: kept as unmapped
         day = first
-        while day <= last:
-            for _i in range(rng.randint(1, 2)):
+        while day <= last and clock.instant(day, 17) <= now:
+            for _i in range(rng.randint(0, 2)):
                 at = f"{day} {rng.randint(9, 16):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
-                if clock.instant(day, 17) > now:
-                    break
                 rating = rng.choice((4, 5)) if rng.random() < happy else rng.choice((1, 2, 3))
                 rows.append([outlet.code, rng.choice(numbers), at, rating])
             day += timedelta(days=1)
@@ -105,7 +105,7 @@ def build_demo_service_inputs(stdout=None, *, today: date | None = None, branch_
     branch = Institution.objects.filter(code=branch_code).first()
     if branch is None or InputImport.objects.filter(branch=branch).exists():
         return {"status": "skipped"}
-    _say(stdout, "Service inputs: teller ratings, surveys, call-centre figures and targets …")
+    _say(stdout, _("Service inputs: teller ratings, surveys, call-centre figures and targets …"))
     secretariat = (get_user_model().objects.filter(groups__name=Role.SECRETARIAT, staff__institution=branch)
                    .order_by("username").first())
     outlets = list(Institution.objects.filter(path__startswith=branch.path, level=Level.OUTLET, is_active=True)

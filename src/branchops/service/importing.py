@@ -171,7 +171,7 @@ def _plan_ratings(plan: Plan, rows) -> None:
             continue
         if teller_no not in staff:
             plan.unmapped.append(teller_no)
-        plan.new.append({"outlet": outlet, "teller_no": teller_no, "rated_at": rated_at, "rating": rating,
+        plan.new.append({"outlet_id": outlet.pk, "teller_no": teller_no, "rated_at": rated_at, "rating": rating,
                          "staff_id": staff.get(teller_no)})
 
 
@@ -208,7 +208,7 @@ def _plan_surveys(plan: Plan, rows) -> None:
             else:
                 plan.unchanged += 1
             continue
-        plan.new.append({"outlet": outlet, "year": year, "quarter": quarter, "score": values["score"],
+        plan.new.append({"outlet_id": outlet.pk, "year": year, "quarter": quarter, "score": values["score"],
                          "sample_size": values["sample_size"]})
 
 
