@@ -155,6 +155,11 @@ def _plan_ratings(plan: Plan, rows) -> None:
             continue
         if keys.first(line, (outlet.pk, values["teller_no"], rated_at), values["rating"]):
             wanted.append((line, outlet, values["teller_no"], rated_at, values["rating"]))
+    _sort_ratings(plan, wanted)
+
+
+def _sort_ratings(plan: Plan, wanted: list) -> None:
+    """Stored with the same rating: already stored; with another: refused; new: kept (unmapped or not)."""
     if not wanted:
         return
     times = [w[3] for w in wanted]

@@ -156,36 +156,48 @@ def call_centre(request):
 
 # --- targets -------------------------------------------------------------------------------------
 
+def _year(request) -> int:
+    year = limits.whole_number(request.GET.get("year")) or clock.today().year
+    return year if limits.year_in_range(year) else clock.today().year
+
+
+def _save_target(request, form) -> bool:
+    """The form's target saved through the service; its refusals shown on the form's fields."""
+    try:
+        services.save_target(request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return False
+    messages.success(request, _("Target saved."))
+    return True
+
+
+def _targets_xlsx(rows):
+    headers = [_("Branch"), _("Year"), _("Metric"), _("Comparison"), _("Target value"), _("Year to date"),
+               _("Projected for the year"), _("At risk")]
+    out = ([r["target"].branch.name, r["target"].year, r["target"].get_metric_display(),
+            r["target"].get_comparison_display(), r["target"].value, r["year_to_date"], r["projected"],
+            "" if r["at_risk"] is None else (_("Yes") if r["at_risk"] else _("No"))] for r in rows)
+    return export_list("service-targets.xlsx", _("Service targets"), headers, out)
+
+
 @login_required
 def targets(request):
     if not request.user.has_perm("service.view_servicetarget"):
         raise PermissionDenied
-    year = limits.whole_number(request.GET.get("year")) or clock.today().year
-    if not limits.year_in_range(year):
-        year = clock.today().year
-    branches = queries.target_branches(request.user)
+    year = _year(request)
     form = None
     if rules.sets_targets(request.user):
-        form = TargetForm(request.POST or None, branches=branches, initial={"year": year})
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.save_target(request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                messages.success(request, _("Target saved."))
-                return redirect(f"{request.path}?year={form.cleaned_data['year']}")
+        form = TargetForm(request.POST or None, branches=queries.target_branches(request.user),
+                          initial={"year": year})
+        if request.method == "POST" and form.is_valid() and _save_target(request, form):
+            return redirect(f"{request.path}?year={form.cleaned_data['year']}")
     elif request.method == "POST":
         raise PermissionDenied
     rows = [queries.target_progress(t) for t in queries.visible_targets(request.user, year=year)]
     if request.GET.get("format") == "xlsx":
-        headers = [_("Branch"), _("Year"), _("Metric"), _("Comparison"), _("Target value"), _("Year to date"),
-                   _("Projected for the year"), _("At risk")]
-        out = ([r["target"].branch.name, r["target"].year, r["target"].get_metric_display(),
-                r["target"].get_comparison_display(), r["target"].value, r["year_to_date"], r["projected"],
-                "" if r["at_risk"] is None else (_("Yes") if r["at_risk"] else _("No"))] for r in rows)
-        return export_list("service-targets.xlsx", _("Service targets"), headers, out)
+        return _targets_xlsx(rows)
     for i, row in enumerate(rows):
         row["chart_id"] = f"target-chart-{i}"
         row["shown"] = {k: _shown(row[k], row["unit"]) for k in ("year_to_date", "projected")}
