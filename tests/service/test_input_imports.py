@@ -167,10 +167,12 @@ CALL_H = ["日期", "呼入量", "接通量", "20秒内接通量"]
 
 def test_call_centre_days(bank, sec):
     rows = [CALL_H, [day(2).isoformat(), 1000, 920, 640], [day(1).isoformat(), 1000, 1001, 10],
-            [day(3).isoformat(), 100, 90, 95], [day(4).isoformat(), "-5", 0, 0]]
+            [day(3).isoformat(), 100, 90, 95], [day(4).isoformat(), "-5", 0, 0],
+            [day(5).isoformat(), "Infinity", "NaN", "1e30"]]
     plan = services.import_inputs(sec, kind="call_centre", branch=bank.branch, data=csv_bytes(rows),
                                   file_name="c.csv", dry_run=False)
-    assert [(e.line, e.field) for e in plan.errors] == [(3, "接通量"), (4, "20秒内接通量"), (5, "呼入量")]
+    assert [(e.line, e.field) for e in plan.errors] == [
+        (3, "接通量"), (4, "20秒内接通量"), (5, "呼入量"), (6, "呼入量"), (6, "接通量"), (6, "20秒内接通量")]
     assert not CallCentreDay.objects.exists()
     plan = services.import_inputs(sec, kind="call_centre", branch=bank.branch, data=csv_bytes(rows[:2]),
                                   file_name="c.csv", dry_run=False)

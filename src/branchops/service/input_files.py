@@ -146,8 +146,9 @@ def read_rows(kind: str, data: bytes, file_name: str) -> list[tuple[int, dict[st
 
 def parse_count(text: str) -> int:
     try:
-        number = int(Decimal(text)) if text and Decimal(text) == int(Decimal(text)) else None
-    except (InvalidOperation, ValueError):
+        value = Decimal(text)
+        number = int(value) if value.is_finite() and value == int(value) else None
+    except (InvalidOperation, ValueError, OverflowError):
         number = None
     if number is None or number < 0 or number > 10**9:
         raise CellProblem(_("A whole number from 0 is required, not “%(value)s”.") % {"value": text})
