@@ -2,7 +2,9 @@
 
 Every object is made through the services, as users would make it, so each route has a real id to
 hit: cases of two outlets with a file and an extension waiting, items decided, released, waiting
-and drafted, a condition, a meeting, work orders, a ticket import, an API token, a saved filter, a published and a draft service-grading run and a scheme version not yet in force.
+and drafted, a condition, a meeting, work orders, a ticket import, an API token, a saved filter, a
+published and a draft service-grading run and a scheme version not yet in force, imported
+teller-evaluator ratings and a service target.
 
 The users: one per role (``ROLES``) and, beside each, one of the same role outside its scope
 (``OUT_OF_SCOPE``): another outlet, another sub-branch, another department, another branch (every review department of a branch reviews every item, so the
@@ -27,7 +29,7 @@ from branchops.org.models import Level
 from branchops.org.roles import Role
 from branchops.queueing import services as queueing
 from branchops.service import services as service
-from branchops.service.models import GradingScheme
+from branchops.service.models import GradingScheme, InputImport
 
 from ..conftest import Org, ago, on_meeting_day
 
@@ -177,6 +179,21 @@ def _inspections(b: Org) -> None:
     b.insp_rect = b.finding.rectification
 
 
+def _service_inputs(b: Org) -> None:
+    """Ratings imported at SZ0101 (teller of staff11) and SZ0201, and a service target of SZ this year."""
+    u = b.users
+    org.save_staff(None, u["staff11"].staff, teller_no="T1101")
+    when = (clock.today() - timedelta(days=1)).isoformat()
+    rows = f"网点代码,柜员号,评价时间,评价结果\nSZ0101,T1101,{when} 09:30:00,5\nSZ0201,T2101,{when} 10:00:00,4\n"
+    plan = service.import_inputs(u["sec1"], kind="ratings", branch=b.branch, data=rows.encode(),
+                                 file_name="ratings.csv", dry_run=False)
+    b.input_import = InputImport.objects.get(pk=plan.batch_id)
+    b.rating11 = b.input_import.ratings.get(outlet=b.o11)
+    b.rating21 = b.input_import.ratings.get(outlet=b.o21)
+    b.target = service.save_target(u["sec1"], branch=b.branch, year=clock.today().year,
+                                   metric="call_answer_rate", comparison="at_least", value="0.9")
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -185,6 +202,7 @@ def build_world(tmp_path) -> Org:
     _cases(b)
     _coordination(b)
     _service(b)
+    _service_inputs(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

@@ -393,6 +393,42 @@ EXPECTED = {
     "GET /api/v1/service/supervisors/counts": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/service/supervisors/minimum": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/service/supervisors/agreement": {200: SIGNED_IN, 401: "anon"},
+    # Imported inputs: the secretariat and the administrator import for a branch in their scope (another
+    # branch's: 400 naming the branch); the import list is theirs and the branch leader's; everyone reads
+    # ratings, surveys and call-centre days within their scope (ROWS). Targets: the secretariat sets its
+    # branch's; everyone of the branch, outlets included, reads them; another branch gets 404.
+    "POST /api/v1/service/inputs": {
+        200: "sec1 admin1",
+        400: "sec_gz admin_gz",
+        401: "anon",
+        403: but("sec1", "admin1", "sec_gz", "admin_gz"),
+    },
+    "GET /api/v1/service/inputs": {
+        200: "sec1 leader1 admin1 sec_gz leader_gz admin_gz",
+        401: "anon",
+        403: but("sec1", "leader1", "admin1", "sec_gz", "leader_gz", "admin_gz"),
+    },
+    "GET /api/v1/service/ratings": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/surveys": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/call-centre": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/targets": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/targets/{pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        401: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "POST /api/v1/service/targets": {
+        200: "sec1",
+        400: "sec_gz",  # another branch's secretariat: SZ is outside its view (named field)
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "DELETE /api/v1/service/targets/{pk}": {
+        204: "sec1",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -650,6 +686,25 @@ EXPECTED = {
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "service:supervisors": {200: SIGNED_IN, 302: "anon"},
+    "service:inputs": {
+        200: "sec1 leader1 admin1 sec_gz leader_gz admin_gz",
+        302: "anon",
+        403: but("sec1", "leader1", "admin1", "sec_gz", "leader_gz", "admin_gz"),
+    },
+    "service:input_import": {  # SZ's ratings import
+        200: "sec1 leader1 admin1",
+        302: "anon",
+        404: but("sec1", "leader1", "admin1"),
+    },
+    "service:ratings": {200: SIGNED_IN, 302: "anon"},
+    "service:surveys": {200: SIGNED_IN, 302: "anon"},
+    "service:call_centre": {200: SIGNED_IN, 302: "anon"},
+    "service:targets": {200: SIGNED_IN, 302: "anon"},
+    "service:target_delete": {  # SZ's target
+        302: "anon sec1",
+        403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
     "service:inspection_new": {
         302: "anon sec1 sec_gz",  # sec_gz: refused with a message (the outlet is outside its view)
         403: but("sec1", "sec_gz"),
@@ -729,6 +784,12 @@ ROWS = {
         "mystery visited": "sec1 sb1mgr",
         "visited": "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
         "": "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/ratings": {
+        "rating11 rating21": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
+        "rating11": "head11 staff11 sb1mgr",
+        "rating21": "head21 staff21 sb2mgr",
+        "": "sec_gz rev_gz leader_gz admin_gz",
     },
     "GET /api/v1/queueing/imports": {
         "ticket_import": "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
@@ -1007,6 +1068,27 @@ PROBES = {
     "GET /api/v1/service/supervisors/counts": _get(lambda b: f"{API}/service/supervisors/counts?year={clock.today().year}"),
     "GET /api/v1/service/supervisors/minimum": _get(lambda b: f"{API}/service/supervisors/minimum"),
     "GET /api/v1/service/supervisors/agreement": _get(lambda b: f"{API}/service/supervisors/agreement"),
+    "POST /api/v1/service/inputs": _post(
+        lambda b: f"{API}/service/inputs?kind=ratings&branch={b.branch.pk}&dry_run=true",
+        _upload("r.csv", f"网点代码,柜员号,评价时间,评价结果\nSZ0102,T9,{clock.today()} 08:00:00,5\n".encode()),
+        form=True),
+    "GET /api/v1/service/inputs": _get(lambda b: f"{API}/service/inputs"),
+    "GET /api/v1/service/ratings": _get(lambda b: f"{API}/service/ratings"),
+    "GET /api/v1/service/surveys": _get(lambda b: f"{API}/service/surveys"),
+    "GET /api/v1/service/call-centre": _get(lambda b: f"{API}/service/call-centre"),
+    "GET /api/v1/service/targets": _get(lambda b: f"{API}/service/targets"),
+    "GET /api/v1/service/targets/{pk}": _get(lambda b: f"{API}/service/targets/{b.target.pk}"),
+    "POST /api/v1/service/targets": _post(lambda b: f"{API}/service/targets", lambda b: {
+        "branch": b.branch.pk, "year": clock.today().year, "metric": "complaints", "comparison": "at_most",
+        "value": 10}),
+    "DELETE /api/v1/service/targets/{pk}": lambda b: ("delete", f"{API}/service/targets/{b.target.pk}", {}),
+    "service:inputs": _get(lambda b: "/service/inputs/"),
+    "service:input_import": _get(lambda b: f"/service/inputs/{b.input_import.pk}/"),
+    "service:ratings": _get(lambda b: "/service/ratings/"),
+    "service:surveys": _get(lambda b: "/service/surveys/"),
+    "service:call_centre": _get(lambda b: "/service/call-centre/"),
+    "service:targets": _get(lambda b: "/service/targets/"),
+    "service:target_delete": _post(lambda b: f"/service/targets/{b.target.pk}/delete/", form=True),
     "service:inspections": _get(lambda b: "/service/inspections/"),
     "service:inspection": _get(lambda b: f"/service/inspections/{b.visited.pk}/"),
     "service:supervisors": _get(lambda b: "/service/supervisors/"),
@@ -1038,6 +1120,7 @@ ROW_NAMES = {
     "GET /api/v1/service/runs": _named(lambda b: [("published", b.published_run), ("draft", b.draft_run)]),
     "GET /api/v1/service/runs/{pk}/outlets": _named(lambda b: [(o.code, o) for o in (b.o11, b.o12, b.o21)]),
     "GET /api/v1/queueing/imports": _named(lambda b: [("ticket_import", b.ticket_import)]),
+    "GET /api/v1/service/ratings": _named(lambda b: [("rating11", b.rating11), ("rating21", b.rating21)]),
     "GET /api/v1/org/institutions": _named(lambda b: [(i.code, i) for i in
                                                       (b.ho, b.branch, b.gz, b.sb1, b.sb2, b.o11, b.o12, b.o21)]),
     "GET /api/v1/org/people": _named(lambda b: [(key, user.staff) for key, user in b.users.items()]),

@@ -146,6 +146,7 @@ class StaffOut(Schema):
     institution: Ref
     department: Ref | None
     post: str | None
+    teller_no: str
     phone: str
     email: str
     is_active: bool

@@ -68,6 +68,8 @@ class StaffForm(forms.Form):
     institution = forms.ModelChoiceField(label=_("institution"), queryset=Institution.objects.none())
     department = forms.ModelChoiceField(label=_("department"), queryset=Department.objects.none(), required=False)
     post = forms.ModelChoiceField(label=_("post"), queryset=Post.objects.filter(is_active=True), required=False)
+    teller_no = forms.CharField(label=_("teller number"), max_length=16, required=False,
+                                help_text=_("As in the core banking system; ratings map to the person by it."))
     phone = forms.CharField(label=_("phone"), max_length=32, required=False)
     email = forms.EmailField(label=_("email"), required=False)
     roles = forms.MultipleChoiceField(label=_("roles"), choices=Role.choices, required=False,

@@ -110,7 +110,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     PEOPLE: (
         Column("staff_no", "员工号", True), Column("name", "姓名"), Column("username", "用户名"),
         Column("institution_code", "所属机构代码"), Column("department_code", "部门代码"), Column("post", "岗位"),
-        Column("phone", "电话"), Column("email", "邮箱"), Column("roles", "角色"), Column("is_active", "在职"),
+        Column("teller_no", "柜员号"), Column("phone", "电话"), Column("email", "邮箱"), Column("roles", "角色"), Column("is_active", "在职"),
     ),
 }
 HEADERS = {sheet: {c.key: c.header for c in cols} for sheet, cols in COLUMNS.items()}
@@ -420,12 +420,12 @@ def _staff_values(person: Staff, roles: list[str]) -> dict:
     return {
         "staff_no": person.staff_no, "name": person.name, "username": person.user.username,
         "institution_code": person.institution.code, "department": _department_ref(person.department),
-        "post": person.post.code if person.post_id else "", "phone": person.phone, "email": person.email,
+        "post": person.post.code if person.post_id else "", "teller_no": person.teller_no, "phone": person.phone, "email": person.email,
         "roles": [r for r in Role.values if r in roles], "is_active": person.is_active,
     }
 
 
-NEW_STAFF = {"department": "", "post": "", "phone": "", "email": "", "roles": [], "is_active": True}
+NEW_STAFF = {"department": "", "post": "", "teller_no": "", "phone": "", "email": "", "roles": [], "is_active": True}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -757,6 +757,7 @@ class _Importer:
             "username": _optional(User, User.USERNAME_FIELD), "institution_code": str.strip,
             "department_code": str.strip,
             "post": lambda t: self.posts.code(t, _("Unknown post %(value)s")),
+            "teller_no": _optional(Staff, "teller_no"),
             "phone": _char(Staff, "phone"), "email": _char(Staff, "email"), "roles": _parse_roles,
             "is_active": _bool(True),
         }
@@ -776,6 +777,30 @@ class _Importer:
             plan = _Plan(PEOPLE, row, staff_no, existing, current, {**current, **parsed}, bad)
             self.plans[PEOPLE][staff_no] = plan
             self.check_person(plan, username, department_code)
+        self.check_teller_numbers(people)
+
+    def check_teller_numbers(self, people: dict) -> None:
+        """A teller number names one person after the import: twice in the sheet, or already held by
+        someone the sheet leaves holding it, is an error on every row that claims it."""
+        holders: dict[str, list[str]] = defaultdict(list)
+        for staff_no, person in people.items():
+            plan = self.plans[PEOPLE].get(staff_no)
+            teller_no = plan.final.get("teller_no", "") if plan is not None else person.teller_no
+            if teller_no:
+                holders[teller_no].append(staff_no)
+        for staff_no, plan in self.plans[PEOPLE].items():
+            teller_no = plan.final.get("teller_no", "")
+            if plan.existing is None and teller_no:
+                holders[teller_no].append(staff_no)
+        for teller_no, staff_nos in holders.items():
+            if len(staff_nos) < 2:
+                continue
+            for staff_no in staff_nos:
+                plan = self.plans[PEOPLE].get(staff_no)
+                if plan is not None and "teller_no" not in plan.bad:
+                    others = "、".join(s for s in staff_nos if s != staff_no)
+                    self.plan_error(plan, "teller_no", _("Teller number %(no)s is also given to %(others)s.")
+                                    % {"no": teller_no, "others": others})
 
     def check_person(self, plan: _Plan, username: str, department_code: str | None) -> None:
         final = plan.final
@@ -869,7 +894,9 @@ class _Importer:
             if plan.action != "unchanged":
                 with self.applying(plan):
                     self.apply_department(plan)
-        for plan in self.plans[PEOPLE].values():
+        # People who give up a teller number first, so that another row may take it over.
+        people = sorted(self.plans[PEOPLE].values(), key=lambda p: not (p.current.get("teller_no") and "teller_no" in p.changed))
+        for plan in people:
             if plan.action != "unchanged":
                 with self.applying(plan):
                     self.apply_person(plan)
@@ -924,7 +951,8 @@ class _Importer:
             roles=final["roles"] if creating or "roles" in plan.changed else None,
             staff_no=plan.key, name=final["name"],
             institution=Institution.objects.get(code=final["institution_code"]), department=department,
-            post=self.posts.by_code.get(final["post"]), phone=final["phone"], email=final["email"],
+            post=self.posts.by_code.get(final["post"]), teller_no=final["teller_no"], phone=final["phone"],
+            email=final["email"],
             is_active=final["is_active"],
         )
 

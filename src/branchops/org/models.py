@@ -250,6 +250,10 @@ class Staff(TimeStampedModel):
         verbose_name=_("department"),
     )
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("post"))
+    # The number the core banking system and the teller evaluators know a teller by; ratings and
+    # ticket logs map to a person through it. Unique across the installation (one bank's branch),
+    # so a rating row needs no more than this number to find its teller.
+    teller_no = models.CharField(_("teller number"), max_length=16, blank=True, validators=[code_validator])
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
     is_active = models.BooleanField(_("in service"), default=True)
@@ -259,6 +263,12 @@ class Staff(TimeStampedModel):
         verbose_name = _("staff member")
         verbose_name_plural = _("staff")
         ordering = ["institution__path", "staff_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["teller_no"], condition=~Q(teller_no=""), name="org_teller_no_unique",
+                violation_error_message=_("This teller number is already used by another person."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name}（{self.staff_no}）"

@@ -72,7 +72,7 @@ def staff(user, *, q: str = "", institution: int | None = None, department: int 
           post: str = "", role: str = "", active: bool | None = True) -> QuerySet:
     qs = scope_filter(user, Staff.objects.select_related("institution", "department", "post", "user"))
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(staff_no__icontains=q) | Q(user__username__icontains=q)
+        qs = qs.filter(Q(name__icontains=q) | Q(staff_no__icontains=q) | Q(teller_no__iexact=q) | Q(user__username__icontains=q)
                        | Q(phone__icontains=q))
     if institution:
         root = Institution.objects.filter(pk=institution).values_list("path", flat=True).first()

@@ -225,10 +225,15 @@ def save_department(actor, instance: Department | None = None, **fields) -> Depa
                         created_message=_("Department created"), check=_check_department)[0]
 
 
-STAFF_FIELDS = {"staff_no", "name", "institution", "department", "post", "phone", "email", "is_active"}
+STAFF_FIELDS = {"staff_no", "name", "institution", "department", "post", "teller_no", "phone", "email", "is_active"}
 
 
 def _check_staff(staff: Staff) -> None:
+    if staff.teller_no:
+        other = Staff.objects.filter(teller_no=staff.teller_no).exclude(pk=staff.pk).first()
+        if other is not None:
+            raise ValidationError({"teller_no": _("Teller number %(no)s is already used by %(name)s.")
+                                   % {"no": staff.teller_no, "name": other.name}})
     if staff.department_id and staff.institution_id:
         dept_inst = staff.department.institution
         if not staff.institution.path.startswith(dept_inst.path):

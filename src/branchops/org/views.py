@@ -207,9 +207,9 @@ def staff_list(request):
         roles = queries.roles_by_user([p.user_id for p in people])
         labels = dict(Role.choices)
         headers = [_("Staff number"), _("Name"), _("User name"), _("Institution"), _("Department"), _("Post"),
-                   _("Phone"), _("Email"), _("Roles"), _("Active")]
+                   _("Teller number"), _("Phone"), _("Email"), _("Roles"), _("Active")]
         rows = ([p.staff_no, p.name, p.user.username, p.institution.name, p.department or "", p.post or "",
-                 p.phone, p.email, "、".join(str(labels[r]) for r in roles.get(p.user_id, [])),
+                 p.teller_no, p.phone, p.email, "、".join(str(labels[r]) for r in roles.get(p.user_id, [])),
                  _("Yes") if p.is_active else _("No")] for p in people)
         return export_list("staff.xlsx", _("Staff"), headers, rows)
     page = paginate(request, qs)
@@ -241,7 +241,7 @@ def staff_edit(request, pk=None):
         initial = {
             "staff_no": person.staff_no, "name": person.name, "username": person.user.username,
             "institution": person.institution, "department": person.department, "post": person.post,
-            "phone": person.phone, "email": person.email, "is_active": person.is_active,
+            "teller_no": person.teller_no, "phone": person.phone, "email": person.email, "is_active": person.is_active,
             "roles": [g.name for g in person.user.groups.filter(name__in=Role.values)],
         }
     form = StaffForm(request.POST or None, initial=initial, visible=visible_institutions(request.user),

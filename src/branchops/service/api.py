@@ -493,3 +493,9 @@ class AgreementOut(Schema):
 def supervisor_agreement(request):
     return [r | {"first": r["first"].username, "second": r["second"].username}
             for r in queries.inter_rater(request.user)]
+
+
+# Imported inputs and service targets: their own module, joined here under the same prefix.
+from .input_api import router as _inputs_router  # noqa: E402
+
+router.add_router("", _inputs_router)

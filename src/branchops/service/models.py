@@ -457,3 +457,13 @@ class Finding(models.Model):
 
     def __str__(self):
         return f"{self.inspection_id}/{self.item.code}"
+
+
+# Imported inputs and service targets live in their own module; imported here so Django registers them.
+from .inputs import (  # noqa: E402, F401
+    CallCentreDay,
+    InputImport,
+    ServiceTarget,
+    SurveyScore,
+    TellerRating,
+)

@@ -361,3 +361,287 @@ def schedulable(user) -> tuple[QuerySet, QuerySet]:
                                                    staff__institution__in=Institution.objects.filter(scope_q(user, "")))
                    .select_related("staff").order_by("username").distinct())
     return outlets, supervisors
+
+
+# --- imported inputs (ratings, surveys, call-centre days) --------------------------------------------
+
+def visible_ratings(user, *, outlet: int | None = None, since=None, until=None, teller: str = "",
+                    unmapped: bool = False) -> QuerySet:
+    """Teller-evaluator ratings in the user's scope: an outlet sees its own; ``until`` is inclusive."""
+    from .inputs import TellerRating
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return TellerRating.objects.none()
+    qs = TellerRating.objects.select_related("outlet", "staff").filter(scope_q(user, "outlet"))
+    if outlet:
+        qs = qs.filter(outlet_id=outlet)
+    if since:
+        qs = qs.filter(rated_at__date__gte=since)
+    if until:
+        qs = qs.filter(rated_at__date__lte=until)
+    if teller:
+        qs = qs.filter(teller_no=teller)
+    if unmapped:
+        qs = qs.filter(staff__isnull=True)
+    return qs.order_by("-rated_at", "outlet__path", "teller_no")
+
+
+def visible_surveys(user, *, outlet: int | None = None, year: int | None = None) -> QuerySet:
+    from .inputs import SurveyScore
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return SurveyScore.objects.none()
+    qs = SurveyScore.objects.select_related("outlet").filter(scope_q(user, "outlet"))
+    if outlet:
+        qs = qs.filter(outlet_id=outlet)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("-year", "-quarter", "outlet__path")
+
+
+def visible_call_days(user, *, branch: int | None = None, since=None, until=None) -> QuerySet:
+    """Call-centre days are branch figures: seen by the branch and above, not by its outlets."""
+    from .inputs import CallCentreDay
+
+    if not user.is_authenticated or not user.has_perm("service.view_tellerrating"):
+        return CallCentreDay.objects.none()
+    qs = CallCentreDay.objects.select_related("branch").filter(scope_q(user, "branch"))
+    if branch:
+        qs = qs.filter(branch_id=branch)
+    if since:
+        qs = qs.filter(day__gte=since)
+    if until:
+        qs = qs.filter(day__lte=until)
+    return qs.order_by("-day")
+
+
+def visible_imports(user, *, kind: str = "") -> QuerySet:
+    from .inputs import InputImport
+
+    if not user.is_authenticated or not user.has_perm("service.view_inputimport"):
+        return InputImport.objects.none()
+    qs = InputImport.objects.select_related("branch", "imported_by__staff").filter(scope_q(user, "branch"))
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-created_at", "-id")
+
+
+def import_branches(user) -> QuerySet:
+    """The branches the user may import service inputs for."""
+    if not user.has_perm("service.add_inputimport"):
+        return Institution.objects.none()
+    qs = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH], is_active=True)
+    return qs.filter(scope_q(user, "")).order_by("path")
+
+
+def rating_figures(branch: Institution, start, end) -> dict[int, dict[str, int]]:
+    """Per outlet of the branch: ratings given from ``start`` to ``end`` (inclusive) and how many were
+    satisfied (4 or 5). The grading's source for teller-evaluator satisfaction and evaluation rate."""
+    from django.db.models import Count
+
+    from .inputs import SATISFIED_FROM, TellerRating
+
+    rows = (TellerRating.objects.filter(outlet__path__startswith=branch.path, rated_at__date__range=(start, end))
+            .order_by().values("outlet_id")
+            .annotate(n=Count("id"), satisfied=Count("id", filter=Q(rating__gte=SATISFIED_FROM))))
+    return {r["outlet_id"]: {"ratings": r["n"], "satisfied": r["satisfied"]} for r in rows}
+
+
+def survey_figures(branch: Institution, year: int, quarter: int) -> dict[int, float]:
+    from .inputs import SurveyScore
+
+    return {outlet_id: float(score) for outlet_id, score in SurveyScore.objects.filter(
+        outlet__path__startswith=branch.path, year=year, quarter=quarter).values_list("outlet_id", "score")}
+
+
+# --- service targets ---------------------------------------------------------------------------------
+
+# How each metric adds up over the year (``targets``), its ceiling and how its figure reads.
+METRIC_SHAPE = {
+    "avg_wait_minutes": ("mean", None, "minutes"),
+    "call_answer_rate": ("mean", 1.0, "ratio"),
+    "call_20s_level": ("mean", 1.0, "ratio"),
+    "teller_satisfaction": ("mean", 1.0, "ratio"),
+    "mystery_shopper_score": ("mean", 100.0, "score"),
+    "complaints": ("sum", None, "count"),
+    "model_outlets": ("last", None, "count"),
+}
+
+
+def visible_targets(user, *, branch: int | None = None, year: int | None = None) -> QuerySet:
+    """Targets of the branches in the user's scope, or of the user's own branch (an outlet sees its
+    branch's targets: they are the branch's, and the outlet works towards them)."""
+    from .inputs import ServiceTarget
+
+    if not user.is_authenticated or not user.has_perm("service.view_servicetarget"):
+        return ServiceTarget.objects.none()
+    qs = ServiceTarget.objects.select_related("branch")
+    if not sees_everything(user):
+        root = scope_root(user)
+        if root is None:
+            return qs.none()
+        qs = qs.filter(Q(branch__path__startswith=root.path) | Q(branch_id__in=root.ancestor_ids()))
+    if branch:
+        qs = qs.filter(branch_id=branch)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("-year", "branch__path", "metric")
+
+
+def access_target(user, pk: int):
+    try:
+        return visible_targets(user).get(pk=pk)
+    except (ValueError, TypeError, visible_targets(user).model.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def target_months(year: int) -> int:
+    """The complete months of ``year`` by the clock: the progress counts whole months only."""
+    from branchops.core import clock
+
+    today = clock.today()
+    if year < today.year:
+        return 12
+    if year > today.year:
+        return 0
+    return today.month - 1
+
+
+def _by_month(rows) -> dict[int, float]:
+    return {r["month"].month: r["value"] for r in rows if r["value"] is not None}
+
+
+def _wait_months(branch, year: int, months: int) -> dict[int, float]:
+    from datetime import date
+
+    from branchops.queueing import queries as queue
+    from branchops.queueing.models import QueueSettings
+
+    conf = QueueSettings.objects.filter(branch=branch).first() or QueueSettings(branch=branch)
+    rows = queue.kpi_table(_SystemReader(), date(year, 1, 1), _month_end(year, months), level="branch",
+                           within=branch, grain="month", conf=conf)
+    out = {}
+    for r in rows:
+        start = r.get("period_start")
+        if start is not None and r.get("wait_mean") is not None and r["unit"] == branch.code:
+            out[start.month] = float(r["wait_mean"]) / 60
+    return out
+
+
+def _month_end(year: int, months: int):
+    from calendar import monthrange
+    from datetime import date
+
+    return date(year, months, monthrange(year, months)[1])
+
+
+class _SystemReader:
+    """Targets are the branch's figures: read them whole, whoever looks (the page is scoped already)."""
+
+    is_authenticated = is_active = is_superuser = True
+    pk = None
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return True
+
+
+def _call_months(branch, year: int, field: str) -> dict[int, float]:
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    from .inputs import CallCentreDay
+
+    rows = (CallCentreDay.objects.filter(branch=branch, day__year=year).annotate(month=TruncMonth("day"))
+            .order_by().values("month").annotate(part=Sum(field), whole=Sum("offered")))
+    return {r["month"].month: r["part"] / r["whole"] for r in rows if r["whole"]}
+
+
+def _satisfaction_months(branch, year: int) -> dict[int, float]:
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    from .inputs import SATISFIED_FROM, TellerRating
+
+    rows = (TellerRating.objects.filter(outlet__path__startswith=branch.path, rated_at__year=year)
+            .annotate(month=TruncMonth("rated_at")).order_by().values("month")
+            .annotate(n=Count("id"), ok=Count("id", filter=Q(rating__gte=SATISFIED_FROM))))
+    return {r["month"].month: r["ok"] / r["n"] for r in rows if r["n"]}
+
+
+def _mystery_months(branch, year: int) -> dict[int, float]:
+    from django.db.models import Avg
+    from django.db.models.functions import TruncMonth
+
+    from .models import Inspection, InspectionType
+
+    rows = (Inspection.objects.filter(outlet__path__startswith=branch.path, status=Inspection.Status.SUBMITTED,
+                                      inspection_type=InspectionType.MYSTERY, reinspects__isnull=True,
+                                      visited_at__year=year)
+            .annotate(month=TruncMonth("visited_at")).order_by().values("month").annotate(value=Avg("score")))
+    return {m: float(v) for m, v in _by_month(rows).items()}
+
+
+def _complaint_months(branch, year: int, months: int) -> dict[int, float]:
+    from datetime import date
+
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    from branchops.cases import queries as cases
+    from branchops.cases.models import CaseType, Status
+
+    qs = cases.case_list(_SystemReader(), queue="all", case_type=CaseType.COMPLAINT, institution=branch.pk,
+                         received_from=date(year, 1, 1), received_to=_month_end(year, months))
+    rows = (qs.exclude(status=Status.CANCELLED).annotate(month=TruncMonth("received_at")).order_by()
+            .values("month").annotate(value=Count("id")))
+    found = _by_month(rows)
+    return {m: float(found.get(m, 0)) for m in range(1, months + 1)}  # a month without complaints counts 0
+
+
+def _model_outlet_months(branch, year: int) -> dict[int, float]:
+    from django.db.models import Count
+
+    rows = (OutletGrade.objects.filter(run__branch=branch, run__year=year, run__status=GradingRun.Status.PUBLISHED)
+            .order_by().values("run__quarter").annotate(n=Count("id", filter=Q(grade="A"))))
+    return {r["run__quarter"] * 3: float(r["n"]) for r in rows}
+
+
+def metric_months(branch: Institution, year: int, metric: str) -> dict[int, float]:
+    """The metric's figure per complete month of the year so far, from the owning app's queries."""
+    months = target_months(year)
+    if months == 0:
+        return {}
+    series = {
+        "avg_wait_minutes": lambda: _wait_months(branch, year, months),
+        "call_answer_rate": lambda: _call_months(branch, year, "answered"),
+        "call_20s_level": lambda: _call_months(branch, year, "answered_20s"),
+        "teller_satisfaction": lambda: _satisfaction_months(branch, year),
+        "mystery_shopper_score": lambda: _mystery_months(branch, year),
+        "complaints": lambda: _complaint_months(branch, year, months),
+        "model_outlets": lambda: _model_outlet_months(branch, year),
+    }[metric]()
+    return {m: v for m, v in series.items() if m <= months}
+
+
+def target_progress(target) -> dict:
+    """Progress of one target: its monthly figures, the trend projected to December and whether it is at risk."""
+    from . import targets
+
+    how, ceiling, unit = METRIC_SHAPE[target.metric]
+    points = metric_months(target.branch, target.year, target.metric)
+    p = targets.project(points, how=how, comparison=target.comparison, target=float(target.value), ceiling=ceiling)
+    return {"target": target, "unit": unit, "how": how, "months": points, "year_to_date": p.year_to_date,
+            "projected": p.projected, "slope": p.slope, "at_risk": p.at_risk, "line": p.line}
+
+
+def rating_outlets(user) -> QuerySet:
+    """The outlets the user may filter ratings and surveys by."""
+    return Institution.objects.filter(scope_q(user, ""), level=Level.OUTLET).order_by("path")
+
+
+def target_branches(user) -> QuerySet:
+    """The branches the user may set targets for."""
+    if not user.has_perm("service.change_servicetarget"):
+        return Institution.objects.none()
+    qs = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH], is_active=True)
+    return qs.filter(scope_q(user, "")).order_by("path")

@@ -17,3 +17,13 @@ for _role in Role:
 grant(Role.SECRETARIAT, "service.add_inspection", "service.change_checklisttemplate")
 grant(Role.ADMINISTRATOR, "service.change_checklisttemplate")
 grant(Role.SERVICE_SUPERVISOR, "service.change_inspection")
+
+# Imported inputs: the secretariat and administrators import (supervisors do not: the files come from the
+# evaluators', the survey firm's and the call centre's systems, not from inspections); everyone reads the
+# ratings of their own scope. Targets: the secretariat sets them, everyone reads their branch's.
+for _role in Role:
+    grant(_role, "service.view_tellerrating", "service.view_servicetarget")
+grant(Role.SECRETARIAT, "service.add_inputimport", "service.view_inputimport", "service.add_servicetarget",
+      "service.change_servicetarget", "service.delete_servicetarget")
+grant(Role.ADMINISTRATOR, "service.add_inputimport", "service.view_inputimport")
+grant(Role.BRANCH_LEADER, "service.view_inputimport")

@@ -65,3 +65,16 @@ def fills_inspection(user, inspection) -> bool:
 
 def edits_checklists(user, template=None) -> bool:
     return user.has_perm("service.change_checklisttemplate")
+
+
+# --- imported inputs and targets ---------------------------------------------------------------------
+
+def imports_inputs(user, branch=None) -> bool:
+    """The secretariat (or an administrator) imports ratings, surveys and call-centre figures for a branch
+    in its scope."""
+    return user.has_perm("service.add_inputimport") and (branch is None or in_scope(user, branch))
+
+
+def sets_targets(user, branch=None) -> bool:
+    """The secretariat sets its branch's service targets."""
+    return user.has_perm("service.change_servicetarget") and (branch is None or in_scope(user, branch))

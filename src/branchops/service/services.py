@@ -20,7 +20,7 @@ from branchops.core.actions import require
 from branchops.core.services import lock_versioned, record_timeline, stamp_history
 from branchops.org.models import Institution, Level
 
-from . import inspecting, rules, scoring
+from . import inspecting, queries, rules, scoring
 from .models import (
     Answer,
     ChecklistItem,
@@ -49,7 +49,7 @@ PER_10K = "complaints_per_10k"
 # Figures stored beside the indicators: what a derived indicator was computed from (the evidence).
 CONTEXT = {SERVED: Source.QUEUEING, COMPLAINTS: Source.CASES}
 FROM_QUEUE = {"overtime_wait_ratio": "overtime_ratio", "device_migration_rate": "migration_rate"}
-_SOURCES_WITH_EVIDENCE = (Source.QUEUEING, Source.CASES, Source.INSPECTION)
+_SOURCES_WITH_EVIDENCE = (Source.QUEUEING, Source.CASES, Source.INSPECTION, Source.TELLER_EVALUATOR, Source.SURVEY)
 CHANGED = gettext_lazy("The run changed since you opened it; reload and try again.")
 
 
@@ -249,8 +249,23 @@ def _inspection_figures(branch: Institution, start: date, end: date) -> dict[int
     return out
 
 
+def _imported_values(outlet: Institution, served, imported: dict, evidence: dict) -> dict:
+    """Teller-evaluator satisfaction, evaluation rate (ratings ÷ served tickets of the queue analytics)
+    and survey satisfaction from the imports. No rating imported for the outlet: both rating figures
+    are missing, not zero; no served tickets: the evaluation rate is missing."""
+    rated = imported.get("ratings", {}).get(outlet.pk)
+    survey = imported.get("surveys", {}).get(outlet.pk)
+    n = rated["ratings"] if rated else 0
+    return {
+        "teller_satisfaction": (_dec(rated["satisfied"] / n) if n else None, Source.TELLER_EVALUATOR,
+                                evidence["ratings"]),
+        "evaluation_rate": (_dec(n / served) if n and served else None, Source.TELLER_EVALUATOR, evidence["ratings"]),
+        "survey_satisfaction": (_dec(survey), Source.SURVEY, evidence["surveys"]),
+    }
+
+
 def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints: dict, evidence: dict,
-                   inspected: dict | None = None) -> list:
+                   inspected: dict | None = None, imported: dict | None = None) -> list:
     kpi = queue.get(outlet.code) or {}
     served = kpi.get("served")
     n = complaints.get(outlet.pk, 0)
@@ -259,6 +274,7 @@ def _outlet_inputs(run: GradingRun, outlet: Institution, queue: dict, complaints
     values[SERVED] = (_dec(served) if served else None, Source.QUEUEING, evidence["queue"])
     values[COMPLAINTS] = (Decimal(n), Source.CASES, evidence["cases"])
     values[PER_10K] = (_per_10k(n, served), Source.CASES, evidence["cases"])
+    values.update(_imported_values(outlet, served, imported or {}, evidence))
     seen = (inspected or {}).get(outlet.pk, {})
     values["serious_violation"] = (Decimal(seen.get("serious_violation", 0)), Source.INSPECTION, evidence["inspections"])
     for code in ("inspection_score", "rectification_on_time"):
@@ -282,7 +298,10 @@ def _evidence(outlet: Institution, start: date, end: date) -> dict:
         "received_to": end.isoformat()})
     inspections = reverse("service:inspections") + "?" + urlencode({
         "outlet": outlet.pk, "visited_from": start.isoformat(), "visited_to": end.isoformat()})
-    return {"queue": queue, "cases": cases, "inspections": inspections}
+    ratings = reverse("service:ratings") + "?" + urlencode({
+        "outlet": outlet.pk, "since": start.isoformat(), "until": end.isoformat()})
+    surveys = reverse("service:surveys") + "?" + urlencode({"outlet": outlet.pk, "year": start.year})
+    return {"queue": queue, "cases": cases, "inspections": inspections, "ratings": ratings, "surveys": surveys}
 
 
 def _gather(run: GradingRun) -> None:
@@ -291,11 +310,14 @@ def _gather(run: GradingRun) -> None:
     queue = _queue_figures(run.branch, start, end)
     complaints = _complaint_counts(run.branch, start, end)
     inspected = _inspection_figures(run.branch, start, end)
+    imported = {"ratings": queries.rating_figures(run.branch, start, end),
+                "surveys": queries.survey_figures(run.branch, run.year, run.quarter)}
     kept = {(i.outlet_id, i.code): i for i in run.inputs.filter(adjusted=True)}
     run.inputs.filter(adjusted=False).delete()
     fresh = []
     for outlet in _outlets(run.branch):
-        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end), inspected):
+        for row in _outlet_inputs(run, outlet, queue, complaints, _evidence(outlet, start, end), inspected,
+                                  imported):
             mine = kept.get((outlet.pk, row.code))
             if mine is not None:
                 RunInput.objects.filter(pk=mine.pk).update(gathered_value=row.value, evidence=row.evidence)
@@ -804,3 +826,99 @@ def schedule_reinspection(actor, finding: Finding, *, supervisor, planned_on: da
     inspection.reinspects = finding
     inspection.save(update_fields=["reinspects"])
     return inspection
+
+
+# --- imported inputs (ratings, surveys, call-centre figures) and service targets ---------------------------
+
+def import_inputs(actor, *, kind: str, branch: Institution, data: bytes, file_name: str, dry_run: bool = True):
+    """Validate a file (``importing.plan_import``) and, unless ``dry_run`` or any row is bad, store its new
+    rows in one transaction with the batch that brought them. All or nothing; re-importing changes nothing."""
+    from django.db import IntegrityError
+
+    from . import importing
+    from .inputs import CallCentreDay, InputImport, InputKind, SurveyScore, TellerRating
+
+    require(rules.imports_inputs, actor, branch)
+    if kind not in InputKind.values:
+        raise ValidationError({"kind": _("Unknown kind of import.")})
+    if branch.level not in BRANCH_LEVELS:
+        raise ValidationError({"branch": _("Choose a tier-1 or tier-2 branch.")})
+    plan = importing.plan_import(kind, branch, data, file_name[:255], dry_run=dry_run)
+    if not plan.ok or dry_run:
+        return plan
+    model = {InputKind.RATINGS: TellerRating, InputKind.SURVEYS: SurveyScore, InputKind.CALL_CENTRE: CallCentreDay}
+    try:
+        with transaction.atomic():
+            batch = InputImport.objects.create(
+                kind=kind, branch=branch, file_name=file_name[:255], imported_by=actor, rows=plan.rows,
+                added=len(plan.new), unchanged=plan.unchanged, unmapped=len(plan.unmapped))
+            extra = {"branch": branch} if kind == InputKind.CALL_CENTRE else {}
+            model[kind].objects.bulk_create([model[kind](batch=batch, **extra, **row) for row in plan.new],
+                                            batch_size=2000)
+            record_timeline(actor, batch, "imported", _("%(file)s imported: %(added)s rows added, %(same)s already "
+                                                        "stored") % {"file": batch.file_name, "added": batch.added,
+                                                                     "same": batch.unchanged})
+    except IntegrityError:  # another import stored the same keys meanwhile
+        plan.errors.append(importing.RowError(0, "", _("Rows of this file were stored meanwhile; import it again.")))
+        return plan
+    plan.batch_id = batch.pk
+    return plan
+
+
+def _target_errors(year: int, comparison: str, metric: str, value) -> dict:
+    from branchops.core import limits
+
+    from .inputs import Comparison, Metric
+
+    errors = {}
+    if not limits.year_in_range(year):
+        errors["year"] = _("The year is out of range.")
+    if metric not in Metric.values:
+        errors["metric"] = _("Unknown metric.")
+    if comparison not in Comparison.values:
+        errors["comparison"] = _("Unknown comparison.")
+    if value is None or not Decimal(value).is_finite() or Decimal(value) < 0 or Decimal(value) >= 10**8:
+        errors["value"] = _("Give a number from 0.")
+    elif metric in RATE_METRICS and Decimal(value) > 1:
+        errors["value"] = _("A rate is a share between 0 and 1 (0.9 for 90 %).")
+    return errors
+
+
+RATE_METRICS = ("call_answer_rate", "call_20s_level", "teller_satisfaction")
+
+
+@transaction.atomic
+def save_target(actor, *, branch: Institution, year: int, metric: str, comparison: str, value, note: str = ""):
+    """Set (create or change) the branch's target for a metric and year; audited on the target's timeline."""
+    from .inputs import ServiceTarget
+
+    require(rules.sets_targets, actor, branch)
+    if branch.level not in BRANCH_LEVELS:
+        raise ValidationError({"branch": _("Choose a tier-1 or tier-2 branch.")})
+    try:
+        value = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        value = None
+    errors = _target_errors(year, comparison, metric, value)
+    if errors:
+        raise ValidationError(errors)
+    target = ServiceTarget.objects.select_for_update().filter(branch=branch, year=year, metric=metric).first()
+    before = None if target is None else (target.comparison, str(target.value), target.note)
+    if target is None:
+        target = ServiceTarget(branch=branch, year=year, metric=metric)
+    target.comparison, target.value, target.note = comparison, value, note[:200]
+    if before == (comparison, str(target.value), target.note):
+        return target
+    target.save()
+    record_timeline(actor, target, "target_set", _("Target set: %(metric)s %(cmp)s %(value)s") % {
+        "metric": target.get_metric_display(), "cmp": target.get_comparison_display(), "value": value},
+        {"before": before and list(before)})
+    return target
+
+
+@transaction.atomic
+def delete_target(actor, target) -> None:
+    require(rules.sets_targets, actor, target.branch)
+    record_timeline(actor, target.branch, "target_deleted", _("Target removed: %(metric)s %(year)s")
+                    % {"metric": target.get_metric_display(), "year": target.year})
+    target.delete()

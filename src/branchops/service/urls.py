@@ -18,3 +18,7 @@ urlpatterns = [
     path("findings/<int:pk>/reinspect/", views.reinspect, name="reinspect"),
     path("supervisors/", views.supervisors, name="supervisors"),
 ]
+
+from .input_urls import urlpatterns as _input_urls  # noqa: E402
+
+urlpatterns += _input_urls

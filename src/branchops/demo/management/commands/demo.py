@@ -32,6 +32,7 @@ from branchops.demo.queueing import (
 )
 from branchops.demo.service import build_demo_grading
 from branchops.demo.watch import build_demo_watch
+from branchops.demo.service_inputs import build_demo_service_inputs
 
 
 def _width(text: str) -> int:
@@ -120,6 +121,7 @@ class Command(BaseCommand):
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
             if not (no_tickets or no_coordination):  # the watch reads the queues the tickets built
                 build_demo_watch(stdout=None if quiet else self.stdout)
+            build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
             if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
                 build_demo_grading(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
