@@ -31,8 +31,8 @@ from branchops.demo.queueing import (
     write_results,
 )
 from branchops.demo.service import build_demo_grading
-from branchops.demo.watch import build_demo_watch
 from branchops.demo.service_inputs import build_demo_service_inputs
+from branchops.demo.watch import build_demo_watch
 
 
 def _width(text: str) -> int:
