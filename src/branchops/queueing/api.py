@@ -454,6 +454,97 @@ def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
     return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message}
 
 
+# --- settings ----------------------------------------------------------------------------------
+
+class QueueSettingsOut(Schema):
+    branch: Ref | None
+    regular_threshold_minutes: int
+    vip_threshold_minutes: int
+    private_threshold_minutes: int
+    target_wait_minutes: int
+    target_level: float
+    abandonment_significant: float
+    pattern_ratio: float
+    all_day_share: float
+    device_saturation: float
+    paydays: str
+    opens_at: str = Field(description="HH:MM, business hours used by the planner")
+    closes_at: str = Field(description="HH:MM")
+    effects: dict[str, str] = Field(description="What each setting changes")
+    allowed_actions: list[str] = Field(description="change, when the user may change them")
+
+
+class QueueSettingsIn(Schema):
+    """Any of the settings; the others keep their values. All are checked before any is saved."""
+
+    regular_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    vip_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    private_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    target_wait_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    target_level: float | None = Field(None, ge=0, le=1)
+    abandonment_significant: float | None = Field(None, ge=0, le=1)
+    pattern_ratio: float | None = Field(None, ge=0, le=1)
+    all_day_share: float | None = Field(None, ge=0, le=1)
+    device_saturation: float | None = Field(None, ge=0, le=1)
+    paydays: str | None = Field(None, max_length=40)
+    opens_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+    closes_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+
+
+def _settings_out(conf: QueueSettings, user) -> dict:
+    from . import rules
+
+    data = {name: getattr(conf, name) for name in services.SETTINGS_FIELDS}
+    for name in ("target_level", "abandonment_significant", "pattern_ratio", "all_day_share", "device_saturation"):
+        data[name] = float(data[name])
+    data["opens_at"], data["closes_at"] = conf.opens_at.strftime("%H:%M"), conf.closes_at.strftime("%H:%M")
+    data["branch"] = _ref(conf.branch) if conf.branch_id else None
+    data["effects"] = {k: str(v) for k, v in labels.SETTING_EFFECTS.items()}
+    data["allowed_actions"] = ["change"] if rules.can_change_settings(user) else []
+    return data
+
+
+def _time(value: str, field: str):
+    from datetime import time
+
+    try:
+        hours, minutes = (int(p) for p in value.split(":"))
+        return time(hours, minutes)
+    except ValueError as exc:
+        raise ValidationError({field: _("Give a time as HH:MM, e.g. 08:30.")}) from exc
+
+
+@router.get("/settings", response=QueueSettingsOut,
+            summary="My branch's queue settings (overtime thresholds, service target, pattern rules, business "
+                    "hours) and what each changes")
+def get_settings(request):
+    _require(request.user, "queueing.view_queuesettings")
+    return _settings_out(queries.queue_settings_for(request.user), request.user)
+
+
+@router.patch("/settings", response={200: QueueSettingsOut, INVALID: ErrorOut},
+              summary="Change my branch's queue settings (the secretariat); the KPIs use them at once")
+@unprocessable
+def patch_settings(request, payload: QueueSettingsIn):
+    _require(request.user, "queueing.change_queuesettings")
+    fields = payload.dict(exclude_unset=True)
+    errors: dict[str, list[str]] = {}
+    for name in ("opens_at", "closes_at"):
+        if fields.get(name) is not None:
+            try:
+                fields[name] = _time(fields[name], name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    missing = [name for name, value in fields.items() if value is None]
+    for name in missing:
+        errors[name] = [_("Give a value or leave the field out.")]
+    if errors:
+        raise ValidationError(errors)
+    conf = queries.queue_settings_for(request.user)
+    conf = services.save_settings(request.user, conf.branch if conf.branch_id else None, **fields)
+    return _settings_out(conf, request.user)
+
+
 # --- imports -----------------------------------------------------------------------------------
 
 class PersonOut(Schema):

@@ -72,6 +72,13 @@ def queue_settings_for(user) -> QueueSettings:
     return QueueSettings.objects.filter(branch=branch).first() or QueueSettings(branch=branch)
 
 
+def queue_settings_copy(conf: QueueSettings) -> QueueSettings:
+    """An unsaved copy of the settings (a form may change it without touching the original)."""
+    import copy
+
+    return copy.copy(conf)
+
+
 def imports(user):
     if not user.has_perm("queueing.view_ticketimport"):
         return TicketImport.objects.none()

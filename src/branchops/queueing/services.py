@@ -404,12 +404,34 @@ def create_settings(sender=None, *, actor=None, branch: Institution, **kwargs) -
     return QueueSettings.objects.get_or_create(branch=branch)[0]
 
 
-def save_settings(actor, branch: Institution, **fields) -> QueueSettings:
+# What the settings page and the API may change (the branch itself is not a setting).
+SETTINGS_FIELDS = ("regular_threshold_minutes", "vip_threshold_minutes", "private_threshold_minutes",
+                   "target_wait_minutes", "target_level", "abandonment_significant", "pattern_ratio",
+                   "all_day_share", "device_saturation", "paydays", "opens_at", "closes_at")
+
+
+@transaction.atomic
+def save_settings(actor, branch: Institution | None, **fields) -> QueueSettings:
+    """Change the branch's queue settings: validated as a whole (nothing saved on any error), recorded
+    on the settings' timeline with the values before and after. The KPIs read the thresholds at every
+    query (the roll-ups keep whole wait histograms), so figures follow at once; nothing to rebuild."""
     require_perm(actor, "queueing.change_queuesettings")
+    if branch is None:
+        raise ValidationError(_("Queue settings belong to a branch; your account is not placed in one."))
+    unknown = sorted(set(fields) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValidationError({name: _("This is not a queue setting.") for name in unknown})
     conf = QueueSettings.objects.select_for_update().filter(branch=branch).first() or QueueSettings(branch=branch)
+    before = {name: getattr(conf, name) for name in SETTINGS_FIELDS}
     for name, value in fields.items():
         setattr(conf, name, value)
     conf.full_clean()
+    changed = [name for name in SETTINGS_FIELDS if getattr(conf, name) != before[name]]
+    if conf.pk and not changed:
+        return conf
     stamp_history(conf, actor)
     conf.save()
+    labels = ", ".join(str(QueueSettings._meta.get_field(name).verbose_name) for name in changed)
+    record_timeline(actor, conf, "updated", _("Queue settings changed: %(fields)s.") % {"fields": labels},
+                    data={"changed": changed})
     return conf

@@ -17,8 +17,11 @@ from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
-from . import labels, queries, services
+from branchops.core.audit import timeline
+
+from . import labels, queries, rules, services
 from .actions import IMPORT_ACTIONS
+from .forms import QueueSettingsForm
 from .models import TicketImport
 
 VIEW = "queueing.view_ticketimport"
@@ -286,3 +289,33 @@ def import_action(request, pk, action):
     else:
         messages.success(request, act.done_message(result))
     return redirect("queueing:import", pk)
+
+
+@login_required
+@permission_required("queueing.view_queuesettings", raise_exception=True)
+def settings_page(request):
+    """The branch's queue settings with what each changes; the secretariat edits them here."""
+    conf = queries.queue_settings_for(request.user)
+    can_change = rules.can_change_settings(request.user)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        # A copy: the form's own validation must not touch the settings shown if it fails.
+        form = QueueSettingsForm(request.POST, instance=queries.queue_settings_copy(conf))
+        if form.is_valid():
+            try:
+                services.save_settings(request.user, conf.branch if conf.branch_id else None,
+                                       **{k: form.cleaned_data[k] for k in services.SETTINGS_FIELDS})
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Queue settings saved; the figures use them from now on."))
+                return redirect("queueing:settings")
+    else:
+        form = QueueSettingsForm(instance=conf)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "queueing/settings.html", {
+        "form": form, "conf": conf, "can_change": can_change,
+        "timeline": timeline(conf) if conf.pk else [], "definitions": labels.definitions(conf)})
