@@ -389,7 +389,7 @@ class ForecastRowOut(Schema):
 
 
 class ForecastFitOut(Schema):
-    method: str = Field(description="baseline (mean of the last four same weekdays), mstl or ets")
+    method: str = Field(description="baseline (median of the last four same weekdays), mstl or ets")
     model: str | None = Field(description="The best model candidate tried against the baseline")
     wape: float | None = Field(description="Holdout WAPE of the method used")
     wape_baseline: float | None
@@ -411,6 +411,10 @@ class ForecastOut(Schema):
     weeks: int
     forecast: ForecastFitOut | None = Field(description="Null when there is not enough history yet")
     message: str
+    uncovered_years: list[int] = Field(description="Years of the forecast days whose public holidays neither "
+                                                   "chinese-calendar nor the bank's calendar overrides cover: "
+                                                   "those days are forecast as ordinary days")
+    warnings: list[str]
 
 
 class ForecastQuery(Schema):
@@ -451,7 +455,9 @@ def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
     fit = _forecast(queries.outlet_forecast(request.user, outlet, start, weeks=weeks, conf=conf), outlet.code)
     message = "" if fit is not None else _(
         "Not enough history to forecast yet: at least a week of data before the start is needed.")
-    return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message}
+    uncovered = queries.forecast_uncovered_years(start, weeks)
+    return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message,
+            "uncovered_years": uncovered, "warnings": [labels.calendar_warning(uncovered)] if uncovered else []}
 
 
 # --- settings ----------------------------------------------------------------------------------

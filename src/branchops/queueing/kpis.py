@@ -45,13 +45,13 @@ Definitions (the UI states them):
                   x 1800 s, summed over the intervals of the period.
   utilisation     busy_seconds / counter_seconds, i.e. per interval busy seconds over (counters that
                   served in the interval x interval seconds); coarser grains sum both sides.
-  peak_queue      the largest number of customers waiting (issued, not yet called) at any instant
-                  in the interval; a coarser grain takes the largest interval peak. A ticket waits
-                  from issued_at until called_at. An abandoned ticket without a called_at waits until
-                  the queue moved past it: the first call of a later-issued ticket of the same
-                  queue_type at the same outlet that day; if no later ticket of that queue type is
-                  called, it is not counted. Queues are per outlet, so for a group of outlets this
-                  is the largest outlet peak, not the sum.
+  peak_queue      the largest number of customers waiting at once (issued, not yet called) at any
+                  instant in the interval, counting the customers who were called (served or
+                  transferred): each waits from issued_at until called_at. Abandoned tickets are not
+                  counted: the log does not say when they left, and assuming "until the next call"
+                  kept them in the queue across a multi-hour gap (315 where served customers peaked
+                  at ~15). A coarser grain takes the largest interval peak. Queues are per outlet, so
+                  for a group of outlets this is the largest outlet peak, not the sum.
   device_txns     device (self-service) transactions, in the interval of their start_at.
   eligible_tickets  counter tickets of device-eligible business types: tickets served at a counter
                   whose business_type is in ``eligible_types`` (all types when None).
@@ -465,15 +465,11 @@ WITH t AS (
   SELECT outlet_code, ticket_date, interval_idx, COUNT(DISTINCT counter_no) AS counters_open,
     SUM(busy_s) AS busy_seconds
   FROM busy GROUP BY outlet_code, ticket_date, interval_idx
-), nx AS (
-  SELECT outlet_code, ticket_date, issued_at, called_at, outcome,
-    MIN(called_at) OVER (PARTITION BY outlet_code, ticket_date, queue_type ORDER BY issued_at, ticket_no
-                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_call
-  FROM t
 ), stay AS (
-  SELECT outlet_code, ticket_date, issued_at,
-    CASE WHEN called_at IS NOT NULL THEN called_at WHEN outcome = 'abandoned' THEN later_call END AS left_at
-  FROM nx
+  -- Customers who were called: an abandoned ticket has no time it left (it could be hours later,
+  -- across a closed gap), so it never counts; the peak is a served-customers figure.
+  SELECT outlet_code, ticket_date, issued_at, called_at AS left_at
+  FROM t WHERE called_at IS NOT NULL
 ), ev AS (
   SELECT outlet_code, ticket_date, issued_at AS ts, 1 AS delta FROM stay WHERE left_at > issued_at
   UNION ALL

@@ -65,7 +65,9 @@ def definitions(conf) -> list[tuple[str, str]]:
             "private": conf.private_threshold_minutes}),
         (_("Counter utilisation"), _("Serving time over the time of the counters that served in each "
                                      "half-hour.")),
-        (_("Peak queue"), _("The most customers waiting at once (issued, not yet called) in any half-hour.")),
+        (_("Peak queue"), _("The most customers waiting at once (issued, not yet called) in any half-hour, "
+                            "counting the customers who were called; those who gave up are left out, as the "
+                            "log does not say when they left.")),
         (_("Device migration"), _("Device transactions over device transactions plus counter tickets.")),
         (_("Service target"), _("%(level)s%% of customers called within %(minutes)s minutes; counters needed by "
                                 "Erlang C, or Erlang A where more than %(abandon)s%% of customers give up.") % {
@@ -136,3 +138,10 @@ SETTING_EFFECTS = {
         "outside them are flagged (a queue machine's wrong clock, or a test run left in the log)."),
     "closes_at": gettext_lazy("The end of business hours (see the opening time)."),
 }
+
+
+def calendar_warning(years) -> str:
+    """The warning beside a forecast over years whose holidays the calendar does not know."""
+    return _("The public holidays of %(years)s are not known yet: the forecast treats those days as "
+             "ordinary days. Enter the State Council's schedule as calendar overrides (Working-day calendar; "
+             "Admin → Calendar days) once it is published.") % {"years": ", ".join(str(y) for y in years)}

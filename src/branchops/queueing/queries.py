@@ -274,12 +274,26 @@ def _calendar_sets(first, last, paydays_of_month: tuple[int, ...]):
     closed, paydays = set(), set()
     d = first
     while d <= last:
-        if statutory_holiday(d) and not is_working_day(d):
+        # A statutory holiday, or a weekday the bank's calendar overrides close (next year's schedule
+        # entered before the chinese-calendar package knows it).
+        if not is_working_day(d) and (statutory_holiday(d) or d.weekday() < 5):
             closed.add(d)
         if d.day in paydays_of_month:
             paydays.add(d)
         d += timedelta(days=1)
     return closed, paydays
+
+
+def forecast_uncovered_years(start, weeks: int) -> list[int]:
+    """Years of the forecast days whose public holidays nobody has given us: ``chinese-calendar`` does
+    not know them (it covers up to 2026) and the bank has not entered the published schedule as
+    calendar overrides — those days are forecast as ordinary days, and the pages and API say so."""
+    from datetime import timedelta
+
+    from branchops.core.workdays import uncovered_years
+
+    last = start + timedelta(weeks=weeks) - timedelta(days=1)
+    return uncovered_years(range(start.year, last.year + 1))
 
 
 def outlet_forecast(user, outlet: Institution, start, weeks: int = 2, history_weeks: int = 16,

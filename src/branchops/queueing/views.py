@@ -192,6 +192,11 @@ def _forecast_chart(fc, outlet) -> tuple[dict | None, dict | None]:
     return chart, fc.outlets.get(outlet.code)
 
 
+def _forecast_warning(start: date) -> str:
+    uncovered = queries.forecast_uncovered_years(start, 2)
+    return labels.calendar_warning(uncovered) if uncovered else ""
+
+
 def _outlet_analysis(user, outlet, start: date, end: date, conf, intervals: list[dict]) -> dict:
     """What the log of the period says beyond its figures: pattern, staffing and proposals, forecast."""
     if not intervals:
@@ -228,6 +233,7 @@ def outlet(request, code):
         "staffing": found["staffing"], "proposals": found["proposals"], "heat": _heat(intervals, found["staffing"]["rows"]),
         "heat_height": 90 + 18 * len({r["period_start"] for r in intervals}),
         "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": end + timedelta(days=1), "conf": conf,
+        "forecast_warning": _forecast_warning(end + timedelta(days=1)),
         "definitions": labels.definitions(conf), "slot_label": labels.slot,
     })
 
