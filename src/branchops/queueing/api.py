@@ -189,6 +189,10 @@ class FiguresOut(Schema):
     device_txns: int | None = None
     eligible_tickets: int | None = None
     migration_rate: float | None = None
+    percentiles: str | None = Field(None, description="exact: wait_median and wait_p90 from the tickets; "
+                                                      "histogram: from one-minute bins, within "
+                                                      "percentile_resolution_seconds of the exact figure")
+    percentile_resolution_seconds: int | None = Field(None, description="0 when exact, 60 from the histograms")
 
 
 class KpiRowOut(FiguresOut):
@@ -199,6 +203,33 @@ class KpiRowOut(FiguresOut):
     slot: str | None = Field(None, description="Grain interval: the half-hour's start, e.g. 09:30")
 
 
+class TierRowOut(Schema):
+    """Wait figures of one unit for one customer tier, against that tier's own overtime threshold."""
+
+    unit: str
+    unit_name: str
+    customer_tier: str = Field(description="regular, vip or private")
+    period_start: date | None = None
+    interval_idx: int | None = None
+    slot: str | None = None
+    threshold_minutes: int
+    arrivals: int | None = None
+    served: int | None = None
+    transferred: int | None = None
+    abandoned: int | None = None
+    called: int | None = None
+    abandon_rate: float | None = None
+    wait_mean: float | None = None
+    wait_median: float | None = None
+    wait_p90: float | None = None
+    wait_max: float | None = None
+    overtime: int | None = None
+    overtime_ratio: float | None = None
+    service_mean: float | None = None
+    percentiles: str | None = None
+    percentile_resolution_seconds: int | None = None
+
+
 class KpisOut(Schema):
     start: date
     end: date
@@ -207,6 +238,7 @@ class KpisOut(Schema):
     within: Ref | None
     definitions: DefinitionsOut
     rows: list[KpiRowOut]
+    by_tier: list[TierRowOut] = Field(description="The wait figures of the same units per customer tier")
 
 
 class KpiQuery(PeriodQuery):
@@ -221,6 +253,8 @@ class KpiQuery(PeriodQuery):
 def _slot(row: dict, key: str = "interval_idx") -> dict:
     if row.get(key) is not None:
         row["slot"] = labels.slot(row[key])
+    if "percentiles" in row:
+        row["percentile_resolution_seconds"] = 0 if row["percentiles"] == "exact" else queries.HIST_RESOLUTION_SECONDS
     return row
 
 
@@ -256,8 +290,11 @@ def kpis(request, params: Query[KpiQuery]):
     services.queue_stale_refresh(start, end)
     rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                              conf=conf)
+    tiers = queries.tier_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
+                               conf=conf)
     return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
-            "definitions": _definitions(conf), "rows": [_slot(r) for r in rows]}
+            "definitions": _definitions(conf), "rows": [_slot(r) for r in rows],
+            "by_tier": [_slot(r) for r in tiers]}
 
 
 # --- one outlet --------------------------------------------------------------------------------
@@ -273,6 +310,9 @@ class IntervalsOut(Schema):
     start: date
     end: date
     definitions: DefinitionsOut
+    business_hours: list[str] = Field(description="Opening and closing time (HH:MM) from the queue settings")
+    outside_hours_days: list[date] = Field(description="Days with tickets issued outside the business hours "
+                                                       "(a queue machine's wrong clock, a test run left in the log)")
     rows: list[IntervalRowOut]
 
 
@@ -284,8 +324,10 @@ def outlet_intervals(request, code: str, params: Query[PeriodQuery]):
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
     services.queue_stale_refresh(start, end)
-    rows = queries.outlet_intervals(request.user, outlet, start, end, conf)
+    rows = queries.outlet_intervals(request.user, outlet, start, end, conf, exact=True)
     return {"outlet": _ref(outlet), "start": start, "end": end, "definitions": _definitions(conf),
+            "business_hours": [conf.opens_at.strftime("%H:%M"), conf.closes_at.strftime("%H:%M")],
+            "outside_hours_days": queries.days_outside_hours(rows, conf),
             "rows": [_slot({**r, "date": r["period_start"]}) for r in rows]}
 
 

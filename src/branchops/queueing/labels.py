@@ -13,6 +13,12 @@ LEVELS = {
     "branch": gettext_lazy("Branch"),
 }
 
+TIERS = {
+    "regular": gettext_lazy("Regular"),
+    "vip": gettext_lazy("VIP"),
+    "private": gettext_lazy("Private banking"),
+}
+
 PATTERNS = {
     "all_day": gettext_lazy("All-day queueing (全天排队)"),
     "vip": gettext_lazy("VIP queueing (高端客户排队)"),

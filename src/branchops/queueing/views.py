@@ -64,6 +64,10 @@ def _shape(rows: list[dict]) -> list[dict]:
         r["migration_pct"] = _pct(r.get("migration_rate"))
         for k in ("wait_mean", "wait_median", "wait_p90", "service_mean"):
             r[k + "_min"] = None if r.get(k) is None else round(r[k] / 60, 1)
+        # "≈" before a median or P90 read off the one-minute histograms (exact ones carry no mark).
+        r["approx"] = "" if r.get("percentiles") == "exact" else "≈"
+        if r.get("customer_tier"):
+            r["tier_label"] = labels.TIERS.get(r["customer_tier"], r["customer_tier"])
     return rows
 
 
@@ -120,8 +124,9 @@ def _drill_down(user, rows: list[dict], level: str, month: str) -> None:
 def _dashboard_chart(user, rows: list[dict], end: date, within, conf, cluster: str) -> dict:
     """The branch's monthly trend up to ``end`` (about a year) and the ranking of the rows."""
     trend_start = (end.replace(day=1) - timedelta(days=330)).replace(day=1)
+    # The trend shows means and ratios only: the histograms answer it without reading a year of tickets.
     trend = _shape(queries.kpi_table(user, trend_start, end, level="branch", within=within,
-                                     grain="month", conf=conf, cluster=cluster))
+                                     grain="month", conf=conf, cluster=cluster, exact=False))
     return {
         "months": [r["period_start"].strftime("%Y-%m") for r in trend],
         "ratio": [r["overtime_pct"] for r in trend],
@@ -149,9 +154,11 @@ def dashboard(request):
                                      cluster=cluster))
     # One branch in scope; a head-office user seeing several gets no single summary.
     summary = total[0] if len(total) == 1 else None
+    tiers = _shape(queries.tier_table(request.user, start, end, level="branch", within=within, conf=conf,
+                                      cluster=cluster)) if summary else []
     _drill_down(request.user, rows, level, month)
     return render(request, "queueing/dashboard.html", {
-        "rows": rows, "summary": summary, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
+        "rows": rows, "summary": summary, "tiers": tiers, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
         "month": month, "months": queries.data_months()[:24], "conf": conf,
         "chart": _dashboard_chart(request.user, rows, end, within, conf, cluster),
         "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
@@ -222,6 +229,10 @@ def outlet(request, code):
         return _export_intervals(outlet, intervals, start, end)
     days = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, grain="day", conf=conf))
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
+    outside = set(queries.days_outside_hours(intervals, conf))
+    for d in days:
+        d["outside_hours"] = d["period_start"] in outside
+    tiers = _shape(queries.tier_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
     found = _outlet_analysis(request.user, outlet, start, end, conf, intervals)
     pattern = found["pattern"]
     fc_chart, fc_info = _forecast_chart(found["forecast"], outlet)
@@ -235,6 +246,7 @@ def outlet(request, code):
         "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": end + timedelta(days=1), "conf": conf,
         "forecast_warning": _forecast_warning(end + timedelta(days=1)),
         "definitions": labels.definitions(conf), "slot_label": labels.slot,
+        "tiers": tiers, "outside_hours": sorted(outside),
     })
 
 
