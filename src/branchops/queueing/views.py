@@ -12,12 +12,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from branchops.core import clock
+from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
-
-from branchops.core.audit import timeline
 
 from . import labels, queries, rules, services
 from .actions import IMPORT_ACTIONS
