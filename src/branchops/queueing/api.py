@@ -107,8 +107,7 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
     """Both dates, or neither: then the newest month with data (this month when there is none)."""
     first, last = _date(start, "start"), _date(end, "end")
     if first is None and last is None:
-        months = queries.data_months()
-        return _month_bounds(months[0] if months else clock.today().strftime("%Y-%m"))
+        return _month_bounds(queries.default_month())
     if first is None or last is None:
         raise ValidationError({"start" if first is None else "end": _("Give both start and end, or neither.")})
     if first > last:

@@ -214,6 +214,28 @@ def partition_paths(root: str | os.PathLike, kind: str, months: Sequence[str],
     return paths
 
 
+def future_tickets(root: str | os.PathLike, partitions: Iterable[tuple[str, str]], today: date,
+                   con=None) -> tuple[int, date | None, date | None]:
+    """Tickets dated after ``today`` in these (month, outlet) partitions: count, first and last day.
+    Only partitions of today's month or later are opened."""
+    this = today.strftime("%Y-%m")
+    files = [os.path.join(os.fspath(root), "tickets", f"month={m}", f"outlet={o}", "data.parquet")
+             for m, o in partitions if m >= this]
+    files = [f for f in files if os.path.exists(f)]
+    if not files:
+        return 0, None, None
+    own = con is None
+    con = con or connect()
+    try:
+        n, first, last = con.execute(
+            f"SELECT COUNT(*), MIN(ticket_date), MAX(ticket_date) FROM read_parquet([{_list(files)}]) "
+            "WHERE ticket_date > ?", [today]).fetchone()
+    finally:
+        if own:
+            con.close()
+    return int(n), first, last
+
+
 def check_thresholds(thresholds: Mapping[str, int] | None) -> dict[str, int]:
     """Per-tier thresholds in seconds; whole minutes from 1 to 120 (so roll-ups are exact)."""
     out = dict(DEFAULT_THRESHOLDS)

@@ -242,12 +242,42 @@ def outlet_tiers(user, outlet: Institution, start, end, conf: QueueSettings | No
 
 
 def data_months() -> list[str]:
-    """The months the roll-ups hold, newest first."""
-    root = data_root() / "rollup_month"
-    if not root.exists():
-        return []
-    return sorted((p.name.split("=", 1)[1] for p in root.glob("month=*") if (p / "data.parquet").exists()),
-                  reverse=True)
+    """Every month the store holds tickets or roll-ups of, newest first (all of them: the picker lists
+    old data too)."""
+    import re
+
+    root = data_root()
+    found = set()
+    for table in ("tickets", "rollup_month"):
+        base = root / table
+        if base.exists():
+            found |= {p.name.split("=", 1)[1] for p in base.glob("month=*")
+                      if re.fullmatch(r"month=\d{4}-\d{2}", p.name) and any(p.iterdir())}
+    return sorted(found, reverse=True)
+
+
+def default_month(months: list[str] | None = None) -> str:
+    """The month a page opens on: the newest with data that is not after this month (future-dated
+    tickets never become everyone's default), else this month."""
+    from branchops.core import clock
+
+    this = clock.today().strftime("%Y-%m")
+    months = data_months() if months is None else months
+    return next((m for m in months if m <= this), this)
+
+
+def month_choices(selected: str = "") -> list[tuple[str, str]]:
+    """(value, label) of every month with data, the selected one included even without data, so the
+    picker never shows another month than the one on the page; future months say so."""
+    from django.utils.translation import gettext as _
+
+    from branchops.core import clock
+
+    this = clock.today().strftime("%Y-%m")
+    months = data_months()
+    if selected and selected not in months:
+        months = sorted([*months, selected], reverse=True)
+    return [(m, _("%(month)s (after today)") % {"month": m} if m > this else m) for m in months]
 
 
 def access_outlet(user, code: str) -> Institution:

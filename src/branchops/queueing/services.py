@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from branchops.core import clock
 from branchops.core.actions import require
@@ -217,6 +217,8 @@ def _run_locked(batch: TicketImport, progress: store.Progress | None) -> TicketI
               result.error_count, [{"line": e.line, "field": e.field, "reason": e.reason, "value": e.value}
                                    for e in result.errors[:MAX_STORED_ERRORS]])
         batch.replaced = result.replaced
+        if batch.status == TicketImport.Status.DONE and batch.kind == TicketImport.Kind.TICKETS:
+            batch.message = " ".join(filter(None, [batch.message, _future_warning(summary.partitions)]))
         if result.txid is None:
             batch.txid = ""  # nothing changed: nothing to undo
     except Exception as exc:  # recorded on the import; the store transaction left nothing half written
@@ -227,6 +229,21 @@ def _run_locked(batch: TicketImport, progress: store.Progress | None) -> TicketI
     batch.save()
     _record_done(batch)
     return batch
+
+
+def _future_warning(partitions) -> str:
+    """A warning when the outlets and months the file touched hold tickets dated after today (a queue
+    machine's clock set wrong): they are stored, but pages never open on their month by default."""
+    from . import kpis
+
+    n, first, last = kpis.future_tickets(data_root(), partitions, clock.today())
+    if not n:
+        return ""
+    return ngettext("Warning: %(n)s ticket is dated after today (%(first)s to %(last)s); check the queue "
+                    "machine's clock. It is stored, but the pages do not open on its month.",
+                    "Warning: %(n)s tickets are dated after today (%(first)s to %(last)s); check the queue "
+                    "machine's clock. They are stored, but the pages do not open on their month.", n) % {
+        "n": n, "first": first, "last": last}
 
 
 def _fill(batch: TicketImport, rows: int, added: int, stored: int, recalls: int, rejected: int, error_count: int,

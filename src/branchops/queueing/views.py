@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from branchops.core import clock
 from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
@@ -35,10 +34,11 @@ def _month_bounds(month: str) -> tuple[date, date]:
 
 def _period(get) -> tuple[date, date, str]:
     """start/end from ?month=YYYY-MM or ?start=&end=; default the newest month with data."""
-    months = queries.data_months()
     month = get.get("month") or ""
     try:
         if month:  # the month picker wins: its form also carries the range shown before
+            if len(month) != 7:
+                raise ValueError(month)
             return (*_month_bounds(month), month)
         if get.get("start") and get.get("end"):
             start, end = date.fromisoformat(get["start"]), date.fromisoformat(get["end"])
@@ -47,7 +47,7 @@ def _period(get) -> tuple[date, date, str]:
             return start, end, ""
     except ValueError as exc:
         raise Http404 from exc
-    month = months[0] if months else clock.today().strftime("%Y-%m")
+    month = queries.default_month()
     return (*_month_bounds(month), month)
 
 
@@ -158,7 +158,7 @@ def dashboard(request):
     _drill_down(request.user, rows, level, month)
     return render(request, "queueing/dashboard.html", {
         "rows": rows, "summary": summary, "tiers": tiers, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
-        "month": month, "months": queries.data_months()[:24], "conf": conf,
+        "month": month, "months": queries.month_choices(month), "conf": conf,
         "chart": _dashboard_chart(request.user, rows, end, within, conf, cluster),
         "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
         "definitions": labels.definitions(conf),
@@ -236,7 +236,7 @@ def outlet(request, code):
     pattern = found["pattern"]
     fc_chart, fc_info = _forecast_chart(found["forecast"], outlet)
     return render(request, "queueing/outlet.html", {
-        "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.data_months()[:24],
+        "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.month_choices(month),
         "total": total[0] if total else None, "days": days, "pattern": pattern,
         "pattern_labels": labels.PATTERNS,
         "pattern_slots": [labels.slot(s) for s in pattern.queueing_slots] if pattern else [], "measure_labels": labels.MEASURES,
