@@ -212,7 +212,7 @@ def _outlet_analysis(user, outlet, start: date, end: date, conf, intervals: list
     # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
     most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
     return {"pattern": queries.outlet_pattern(user, outlet, start, end, conf), "staffing": staffing,
-            "proposals": labels.proposals(staffing["rows"], most or None),
+            "proposals": labels.proposals(staffing["rows"], most or None, conf.business_slots()),
             "forecast": queries.outlet_forecast(user, outlet, end + timedelta(days=1), weeks=2, conf=conf)}
 
 
