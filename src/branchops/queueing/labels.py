@@ -156,3 +156,30 @@ def calendar_warning(years) -> str:
     return _("The public holidays of %(years)s are not known yet: the forecast treats those days as "
              "ordinary days. Enter the State Council's schedule as calendar overrides (Working-day calendar; "
              "Admin → Calendar days) once it is published.") % {"years": ", ".join(str(y) for y in years)}
+
+
+# What each queue setting changes, shown beside it on the settings page (and in the API).
+SETTING_EFFECTS = {
+    "regular_threshold_minutes": gettext_lazy(
+        "A regular customer called after waiting longer than this counts as an overtime wait: the "
+        "overtime-wait ratio on every page, in the API and in service grading changes at once."),
+    "vip_threshold_minutes": gettext_lazy("The same for VIP customers (usually shorter)."),
+    "private_threshold_minutes": gettext_lazy("The same for private-banking customers."),
+    "target_wait_minutes": gettext_lazy(
+        "The service target the staffing model plans for: how soon customers should be called. A shorter "
+        "time asks for more counters in the staffing table and the flexible-window proposals."),
+    "target_level": gettext_lazy("The share of customers the target must hold for (0.50–0.99)."),
+    "abandonment_significant": gettext_lazy(
+        "Above this share of customers giving up, staffing uses Erlang A (which counts their impatience) "
+        "instead of Erlang C."),
+    "pattern_ratio": gettext_lazy(
+        "A half-hour whose overtime-wait ratio reaches this is a queueing half-hour for the queue patterns."),
+    "all_day_share": gettext_lazy(
+        "When at least this share of the open half-hours are queueing, the outlet's pattern is all-day queueing."),
+    "device_saturation": gettext_lazy("Device utilisation at or above this counts as self-service saturation."),
+    "paydays": gettext_lazy("Days of the month when wages arrive: the forecast expects more customers on them."),
+    "opens_at": gettext_lazy(
+        "Business hours: flexible-window proposals stay inside them, and outlet days with tickets issued "
+        "outside them are flagged (a queue machine's wrong clock, or a test run left in the log)."),
+    "closes_at": gettext_lazy("The end of business hours (see the opening time)."),
+}
