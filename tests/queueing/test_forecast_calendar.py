@@ -7,12 +7,21 @@ from datetime import date
 import pytest
 
 from branchops.core import services as core_services
+from branchops.core.workdays import invalidate_overrides
 from branchops.queueing import queries
 
 from .test_api import HEADER, upload
 
 URL = "/api/v1/queueing/"
 pytestmark = pytest.mark.usefixtures("english_messages")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_overrides():
+    """The overrides are cached; a rolled-back test must not leave its entered days in the cache."""
+    invalidate_overrides()
+    yield
+    invalidate_overrides()
 
 
 def test_a_2027_forecast_warns_until_the_schedule_is_entered(api, bank, queue_dir):
