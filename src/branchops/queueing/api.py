@@ -165,8 +165,8 @@ def _definitions(conf: QueueSettings) -> dict:
             "terms": [{"term": str(t), "text": str(x)} for t, x in labels.definitions(conf)]}
 
 
-class FiguresOut(Schema):
-    """The KPIs of a unit over a period (or one half-hour); null where there is nothing to divide by."""
+class WaitFiguresOut(Schema):
+    """The wait figures of a unit (or of one customer tier); null where there is nothing to divide by."""
 
     arrivals: int | None = None
     served: int | None = None
@@ -181,17 +181,23 @@ class FiguresOut(Schema):
     overtime: int | None = None
     overtime_ratio: float | None = None
     service_mean: float | None = None
-    busy_seconds: float | None = None
-    counter_seconds: float | None = None
-    utilisation: float | None = None
-    peak_queue: int | None = None
-    device_txns: int | None = None
-    eligible_tickets: int | None = None
-    migration_rate: float | None = None
     percentiles: str | None = Field(None, description="exact: wait_median and wait_p90 from the tickets; "
                                                       "histogram: from one-minute bins, within "
                                                       "percentile_resolution_seconds of the exact figure")
     percentile_resolution_seconds: int | None = Field(None, description="0 when exact, 60 from the histograms")
+
+
+class FiguresOut(WaitFiguresOut):
+    """The KPIs of a unit over a period (or one half-hour); null where there is nothing to divide by."""
+
+    busy_seconds: float | None = None
+    counter_seconds: float | None = None
+    utilisation: float | None = None
+    peak_queue: int | None = Field(None, description="The most called customers waiting at once (those who "
+                                                     "gave up are not counted)")
+    device_txns: int | None = None
+    eligible_tickets: int | None = None
+    migration_rate: float | None = None
 
 
 class KpiRowOut(FiguresOut):
@@ -202,7 +208,7 @@ class KpiRowOut(FiguresOut):
     slot: str | None = Field(None, description="Grain interval: the half-hour's start, e.g. 09:30")
 
 
-class TierRowOut(Schema):
+class TierRowOut(WaitFiguresOut):
     """Wait figures of one unit for one customer tier, against that tier's own overtime threshold."""
 
     unit: str
@@ -212,21 +218,6 @@ class TierRowOut(Schema):
     interval_idx: int | None = None
     slot: str | None = None
     threshold_minutes: int
-    arrivals: int | None = None
-    served: int | None = None
-    transferred: int | None = None
-    abandoned: int | None = None
-    called: int | None = None
-    abandon_rate: float | None = None
-    wait_mean: float | None = None
-    wait_median: float | None = None
-    wait_p90: float | None = None
-    wait_max: float | None = None
-    overtime: int | None = None
-    overtime_ratio: float | None = None
-    service_mean: float | None = None
-    percentiles: str | None = None
-    percentile_resolution_seconds: int | None = None
 
 
 class KpisOut(Schema):
