@@ -57,6 +57,7 @@ def but(*users) -> str:
 # Those who see the whole seeded branch; those who keep the grading schemes (bank-wide: any branch's).
 BRANCH_WIDE = "sec1 pfb1 icc1 leader1 admin1 sub_cpp"
 SCHEME_KEEPERS = "sec1 admin1 sec_gz admin_gz"
+QUEUE_KEEPERS = "sec1 admin1 sec_gz admin_gz"  # each keeps their own branch's queue settings
 
 EXPECTED = {
     # --- API operations ---
@@ -178,6 +179,9 @@ EXPECTED = {
         404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "GET /api/v1/queueing/kpis": {200: SIGNED_IN, 401: "anon"},
+    # Queue settings: the secretariat and administrators, each of their own branch's (GZ has its own).
+    "GET /api/v1/queueing/settings": {200: QUEUE_KEEPERS, 401: "anon", 403: but(*QUEUE_KEEPERS.split())},
+    "PATCH /api/v1/queueing/settings": {200: QUEUE_KEEPERS, 401: "anon", 403: but(*QUEUE_KEEPERS.split())},
     "GET /api/v1/queueing/outlets/{code}/forecast": {
         200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
         401: "anon",
@@ -638,6 +642,7 @@ EXPECTED = {
         404: "head11 staff11 sb1mgr sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "queueing:imports": {200: SIGNED_IN, 302: "anon"},
+    "queueing:settings": {200: QUEUE_KEEPERS, 302: "anon", 403: but(*QUEUE_KEEPERS.split())},
     "queueing:import_action": {  # undo: the importers (a recorded, not imported file cannot be undone)
         302: "anon sec1 admin1",
         403: "pfb1 icc1 leader1 sub_cpp",
@@ -938,6 +943,9 @@ PROBES = {
     "GET /api/v1/queueing/outlets/{code}/staffing": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/staffing"),
     "GET /api/v1/queueing/outlets/{code}/forecast": _get(lambda b: f"{API}/queueing/outlets/{b.o11.code}/forecast"),
     "GET /api/v1/queueing/imports": _get(lambda b: f"{API}/queueing/imports"),
+    "GET /api/v1/queueing/settings": _get(lambda b: f"{API}/queueing/settings"),
+    "PATCH /api/v1/queueing/settings": _json("patch", lambda b: f"{API}/queueing/settings",
+                                             lambda b: {"regular_threshold_minutes": 12}),
     "POST /api/v1/queueing/imports": _post(lambda b: f"{API}/queueing/imports", _upload("t.txt", b"x"), form=True),
     "GET /api/v1/queueing/imports/{pk}": _get(lambda b: f"{API}/queueing/imports/{b.ticket_import.pk}"),
     "POST /api/v1/queueing/imports/{pk}/actions/{action}": _post(
@@ -1020,6 +1028,7 @@ PROBES = {
     "dispatch:action": _post(lambda b: f"/dispatch/{b.wo11.pk}/acknowledge/", form=True),
     "queueing:dashboard": _get(lambda b: "/queueing/"),
     "queueing:outlet": _get(lambda b: f"/queueing/outlets/{b.o11.code}/"),
+    "queueing:settings": _get(lambda b: "/queueing/settings/"),
     "queueing:imports": _get(lambda b: "/queueing/imports/"),
     "queueing:import": _get(lambda b: f"/queueing/imports/{b.ticket_import.pk}/"),
     "favicon.ico": _get(lambda b: "/favicon.ico"),

@@ -73,25 +73,44 @@ def at(frame: pd.DataFrame, d: date, interval: int, outlet: str = "A") -> pd.Ser
 # Baseline and calendar
 
 
-def test_baseline_is_the_mean_of_the_last_four_same_weekdays():
+def test_baseline_is_the_median_of_the_last_four_same_weekdays():
     hist = counting_history()
     # A missing interval inside opening hours is a zero, not a gap.
     hist = hist[~((hist.date == pd.Timestamp(day(35))) & (hist.interval == 20))]
     fc = baseline_forecast(hist, day(42), 7)
-    # Next Monday: Mondays 14, 21, 28, 35 → (14+21+28+35)/4 + interval.
-    assert at(fc, day(42), 18).forecast == pytest.approx(24.5 + 18)
+    mean = baseline_forecast(hist, day(42), 7, baseline="mean")
+    # Next Monday: Mondays 14, 21, 28, 35 → median (21+28)/2 = mean (14+21+28+35)/4 + interval.
+    assert at(fc, day(42), 18).forecast == pytest.approx(24.5 + 18) == at(mean, day(42), 18).forecast
     assert at(fc, day(42), 19).forecast == pytest.approx(24.5 + 19)
-    assert at(fc, day(42), 20).forecast == pytest.approx((34 + 41 + 48 + 0) / 4)
+    # The zero counts: median of 0, 34, 41, 48 is (34 + 41) / 2; the mean is pulled down by it.
+    assert at(fc, day(42), 20).forecast == pytest.approx((34 + 41) / 2)
+    assert at(mean, day(42), 20).forecast == pytest.approx((34 + 41 + 48 + 0) / 4)
     # Tuesday: 15, 22, 29, 36.
     assert at(fc, day(43), 18).forecast == pytest.approx(25.5 + 18)
     assert set(fc.columns) == {"outlet_code", "date", "interval", "forecast", "method", "closed", "payday"}
     assert len(fc) == 7 * 3 and (fc.method == "baseline").all()
 
 
+def test_a_burst_on_one_day_does_not_carry_into_next_week():
+    """Issue 16: one interval of a ~50-ticket series holds a 406-ticket burst (a queue machine replaying
+    its log, a one-off event); next week's forecast of that interval stays within 20 % of 50."""
+    rng = np.random.default_rng(16)
+    rows = [("A", pd.Timestamp(day(n)), i, int(rng.poisson(50))) for n in range(42) for i in (18, 19, 20)]
+    hist = pd.DataFrame(rows, columns=["outlet_code", "date", "interval", "arrivals"])
+    hist.loc[(hist.date == pd.Timestamp(day(35))) & (hist.interval == 19), "arrivals"] = 406
+    fc = forecast_arrivals(hist, day(42), horizon_weeks=1)
+    assert abs(at(fc.forecast, day(42), 19).forecast - 50) <= 0.2 * 50
+    # The plain mean of the last four Mondays would not: (3 × ~50 + 406) / 4 ≈ 139.
+    mean = baseline_forecast(hist, day(42), 7, baseline="mean")
+    assert at(mean, day(42), 19).forecast > 120
+    with pytest.raises(ValueError, match="baseline"):
+        baseline_forecast(hist, day(42), 7, baseline="mode")
+
+
 def test_closed_dates_are_zero_and_skipped_in_the_weekday_pool():
     hist = counting_history()
     hist.loc[hist.date == pd.Timestamp(day(28)), "arrivals"] = 1000  # holiday opening, odd hours
-    fc = baseline_forecast(hist, day(42), 14, closed_dates={day(28), day(49)})
+    fc = baseline_forecast(hist, day(42), 14, closed_dates={day(28), day(49)}, baseline="mean")
     # Mondays 7, 14, 21, 35 (28 is closed).
     assert at(fc, day(42), 18).forecast == pytest.approx((7 + 14 + 21 + 35) / 4 + 18)
     closed = fc[fc.date == pd.Timestamp(day(49))]

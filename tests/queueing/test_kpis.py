@@ -236,9 +236,9 @@ def test_ops_interval(hand_store, con):
     assert (i18["busy_seconds"], i18["counter_seconds"]) == (1199, 3 * 1800)
     assert i18["utilisation"] == pytest.approx(1199 / 5400)
     assert (i19["busy_seconds"], i19["counter_seconds"]) == (841, 2 * 1800)
-    # Queue: 2 at 09:05 and again 09:10-09:15 (t1 leaves as t3 arrives); t4 waits 09:20 until the queue
-    # moved past it (t5 called 09:50), so with t5 and t6 there are 3 at 09:45.
-    assert (i18["peak_queue"], i19["peak_queue"]) == (2, 3)
+    # Queue: 2 at 09:05 and again 09:10-09:15 (t1 leaves as t3 arrives); t4 gave up (no time it left:
+    # never counted), so t5 and t6 make 2 at 09:45 — the peak counts customers who were called.
+    assert (i18["peak_queue"], i19["peak_queue"]) == (2, 2)
     # Devices by start time; eligible = served tickets of eligible types (t1, t2; t5 was transferred).
     assert (i18["device_txns"], i18["eligible_tickets"]) == (1, 2)
     assert i18["migration_rate"] == pytest.approx(1 / 3)
@@ -255,16 +255,38 @@ def test_ops_queue_spans_idle_interval(hand_store, con):
     assert one(b1)["peak_queue"] == 1  # t10 had no later call of its queue: not counted
 
 
+def test_peak_queue_is_a_served_customers_figure_across_a_gap(tmp_path, con):
+    """Issue 16: abandoners kept counting until the next call, across a multi-hour gap (315 where served
+    customers peaked at ~15). The peak counts the customers who were called, each until their call."""
+    from branchops.queueing import rollup as R
+
+    served = [tk("G1", D1, f"A{n:03d}", "regular", "cash", "cash_deposit",
+                 f"09:{n:02d}:00 09:{30 + n:02d}:00 09:{30 + n:02d}:00 09:{31 + n:02d}:00", "C1") for n in range(15)]
+    # 300 tickets drawn 11:00–11:59 and given up: the log has no time they left.
+    gave_up = [tk("G1", D1, f"X{n:03d}", "regular", "cash", "cash_deposit", f"11:{n // 5:02d}:{n % 5 * 10:02d}")
+               for n in range(300)]
+    # The next call comes three hours later.
+    late = [tk("G1", D1, "A900", "regular", "cash", "cash_deposit", "15:00:00 15:01:00 15:01:00 15:05:00", "C1")]
+    parts = write_store(tmp_path, served + gave_up + late)
+    day = one(K.ops_kpis(tmp_path, *MARCH, grain="day", outlets=["G1"], con=con))
+    assert day["peak_queue"] == 15  # 09:14, before the first call at 09:30
+    by_slot = {r["interval_idx"]: r["peak_queue"] for r in rows(
+        K.ops_kpis(tmp_path, *MARCH, grain="interval", outlets=["G1"], con=con))}
+    assert by_slot[18] == 15 and all(by_slot.get(i, 0) == 0 for i in range(22, 30))  # no queue 11:00–15:00
+    R.refresh(tmp_path, parts)
+    assert one(R.rollup_ops_kpis(tmp_path, *MARCH, grain="day", outlets=["G1"]))["peak_queue"] == 15
+
+
 def test_ops_grains_and_groups(hand_store, con):
     day = K.ops_kpis(hand_store, *MARCH, grain="day", eligible_types=ELIGIBLE, con=con)
     a1 = one(day, outlet_code="A1")
     assert (a1["busy_seconds"], a1["counter_seconds"], a1["peak_queue"], a1["device_txns"],
-            a1["eligible_tickets"], a1["migration_rate"]) == (2040, 9000, 3, 3, 2, 0.6)
+            a1["eligible_tickets"], a1["migration_rate"]) == (2040, 9000, 2, 3, 2, 0.6)
     s = K.ops_kpis(hand_store, *MARCH, grain="day", mapping=SUB_BRANCH, con=con)
     s1 = one(s, sub_branch="S1")
     # Sums over A1 + A2; peak is the largest outlet peak; all served tickets are eligible by default.
     assert (s1["busy_seconds"], s1["counter_seconds"], s1["peak_queue"], s1["eligible_tickets"]) == \
-        (2940, 12600, 3, 6)
+        (2940, 12600, 2, 6)
     none = K.ops_kpis(hand_store, *MARCH, grain="total", outlets=["A1"], eligible_types=(), con=con)
     assert (one(none)["eligible_tickets"], one(none)["migration_rate"]) == (0, 1.0)
 

@@ -107,8 +107,7 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
     """Both dates, or neither: then the newest month with data (this month when there is none)."""
     first, last = _date(start, "start"), _date(end, "end")
     if first is None and last is None:
-        months = queries.data_months()
-        return _month_bounds(months[0] if months else clock.today().strftime("%Y-%m"))
+        return _month_bounds(queries.default_month())
     if first is None or last is None:
         raise ValidationError({"start" if first is None else "end": _("Give both start and end, or neither.")})
     if first > last:
@@ -166,8 +165,8 @@ def _definitions(conf: QueueSettings) -> dict:
             "terms": [{"term": str(t), "text": str(x)} for t, x in labels.definitions(conf)]}
 
 
-class FiguresOut(Schema):
-    """The KPIs of a unit over a period (or one half-hour); null where there is nothing to divide by."""
+class WaitFiguresOut(Schema):
+    """The wait figures of a unit (or of one customer tier); null where there is nothing to divide by."""
 
     arrivals: int | None = None
     served: int | None = None
@@ -182,10 +181,20 @@ class FiguresOut(Schema):
     overtime: int | None = None
     overtime_ratio: float | None = None
     service_mean: float | None = None
+    percentiles: str | None = Field(None, description="exact: wait_median and wait_p90 from the tickets; "
+                                                      "histogram: from one-minute bins, within "
+                                                      "percentile_resolution_seconds of the exact figure")
+    percentile_resolution_seconds: int | None = Field(None, description="0 when exact, 60 from the histograms")
+
+
+class FiguresOut(WaitFiguresOut):
+    """The KPIs of a unit over a period (or one half-hour); null where there is nothing to divide by."""
+
     busy_seconds: float | None = None
     counter_seconds: float | None = None
     utilisation: float | None = None
-    peak_queue: int | None = None
+    peak_queue: int | None = Field(None, description="The most called customers waiting at once (those who "
+                                                     "gave up are not counted)")
     device_txns: int | None = None
     eligible_tickets: int | None = None
     migration_rate: float | None = None
@@ -199,6 +208,18 @@ class KpiRowOut(FiguresOut):
     slot: str | None = Field(None, description="Grain interval: the half-hour's start, e.g. 09:30")
 
 
+class TierRowOut(WaitFiguresOut):
+    """Wait figures of one unit for one customer tier, against that tier's own overtime threshold."""
+
+    unit: str
+    unit_name: str
+    customer_tier: str = Field(description="regular, vip or private")
+    period_start: date | None = None
+    interval_idx: int | None = None
+    slot: str | None = None
+    threshold_minutes: int
+
+
 class KpisOut(Schema):
     start: date
     end: date
@@ -207,6 +228,7 @@ class KpisOut(Schema):
     within: Ref | None
     definitions: DefinitionsOut
     rows: list[KpiRowOut]
+    by_tier: list[TierRowOut] = Field(description="The wait figures of the same units per customer tier")
 
 
 class KpiQuery(PeriodQuery):
@@ -221,6 +243,8 @@ class KpiQuery(PeriodQuery):
 def _slot(row: dict, key: str = "interval_idx") -> dict:
     if row.get(key) is not None:
         row["slot"] = labels.slot(row[key])
+    if "percentiles" in row:
+        row["percentile_resolution_seconds"] = 0 if row["percentiles"] == "exact" else queries.HIST_RESOLUTION_SECONDS
     return row
 
 
@@ -256,8 +280,11 @@ def kpis(request, params: Query[KpiQuery]):
     services.queue_stale_refresh(start, end)
     rows = queries.kpi_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                              conf=conf)
+    tiers = queries.tier_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
+                               conf=conf)
     return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
-            "definitions": _definitions(conf), "rows": [_slot(r) for r in rows]}
+            "definitions": _definitions(conf), "rows": [_slot(r) for r in rows],
+            "by_tier": [_slot(r) for r in tiers]}
 
 
 # --- one outlet --------------------------------------------------------------------------------
@@ -273,6 +300,9 @@ class IntervalsOut(Schema):
     start: date
     end: date
     definitions: DefinitionsOut
+    business_hours: list[str] = Field(description="Opening and closing time (HH:MM) from the queue settings")
+    outside_hours_days: list[date] = Field(description="Days with tickets issued outside the business hours "
+                                                       "(a queue machine's wrong clock, a test run left in the log)")
     rows: list[IntervalRowOut]
 
 
@@ -284,8 +314,10 @@ def outlet_intervals(request, code: str, params: Query[PeriodQuery]):
     start, end = _period(params.start, params.end)
     conf = queries.queue_settings_for(request.user)
     services.queue_stale_refresh(start, end)
-    rows = queries.outlet_intervals(request.user, outlet, start, end, conf)
+    rows = queries.outlet_intervals(request.user, outlet, start, end, conf, exact=True)
     return {"outlet": _ref(outlet), "start": start, "end": end, "definitions": _definitions(conf),
+            "business_hours": [conf.opens_at.strftime("%H:%M"), conf.closes_at.strftime("%H:%M")],
+            "outside_hours_days": queries.days_outside_hours(rows, conf),
             "rows": [_slot({**r, "date": r["period_start"]}) for r in rows]}
 
 
@@ -389,7 +421,7 @@ class ForecastRowOut(Schema):
 
 
 class ForecastFitOut(Schema):
-    method: str = Field(description="baseline (mean of the last four same weekdays), mstl or ets")
+    method: str = Field(description="baseline (median of the last four same weekdays), mstl or ets")
     model: str | None = Field(description="The best model candidate tried against the baseline")
     wape: float | None = Field(description="Holdout WAPE of the method used")
     wape_baseline: float | None
@@ -411,6 +443,10 @@ class ForecastOut(Schema):
     weeks: int
     forecast: ForecastFitOut | None = Field(description="Null when there is not enough history yet")
     message: str
+    uncovered_years: list[int] = Field(description="Years of the forecast days whose public holidays neither "
+                                                   "chinese-calendar nor the bank's calendar overrides cover: "
+                                                   "those days are forecast as ordinary days")
+    warnings: list[str]
 
 
 class ForecastQuery(Schema):
@@ -451,7 +487,100 @@ def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
     fit = _forecast(queries.outlet_forecast(request.user, outlet, start, weeks=weeks, conf=conf), outlet.code)
     message = "" if fit is not None else _(
         "Not enough history to forecast yet: at least a week of data before the start is needed.")
-    return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message}
+    uncovered = queries.forecast_uncovered_years(start, weeks)
+    return {"outlet": _ref(outlet), "start": start, "weeks": weeks, "forecast": fit, "message": message,
+            "uncovered_years": uncovered, "warnings": [labels.calendar_warning(uncovered)] if uncovered else []}
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+class QueueSettingsOut(Schema):
+    branch: Ref | None
+    regular_threshold_minutes: int
+    vip_threshold_minutes: int
+    private_threshold_minutes: int
+    target_wait_minutes: int
+    target_level: float
+    abandonment_significant: float
+    pattern_ratio: float
+    all_day_share: float
+    device_saturation: float
+    paydays: str
+    opens_at: str = Field(description="HH:MM, business hours used by the planner")
+    closes_at: str = Field(description="HH:MM")
+    effects: dict[str, str] = Field(description="What each setting changes")
+    allowed_actions: list[str] = Field(description="change, when the user may change them")
+
+
+class QueueSettingsIn(Schema):
+    """Any of the settings; the others keep their values. All are checked before any is saved."""
+
+    regular_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    vip_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    private_threshold_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    target_wait_minutes: int | None = Field(None, ge=0, le=limits.MAX_ID)
+    target_level: float | None = Field(None, ge=0, le=1)
+    abandonment_significant: float | None = Field(None, ge=0, le=1)
+    pattern_ratio: float | None = Field(None, ge=0, le=1)
+    all_day_share: float | None = Field(None, ge=0, le=1)
+    device_saturation: float | None = Field(None, ge=0, le=1)
+    paydays: str | None = Field(None, max_length=40)
+    opens_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+    closes_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+
+
+def _settings_out(conf: QueueSettings, user) -> dict:
+    from . import rules
+
+    data = {name: getattr(conf, name) for name in services.SETTINGS_FIELDS}
+    for name in ("target_level", "abandonment_significant", "pattern_ratio", "all_day_share", "device_saturation"):
+        data[name] = float(data[name])
+    data["opens_at"], data["closes_at"] = conf.opens_at.strftime("%H:%M"), conf.closes_at.strftime("%H:%M")
+    data["branch"] = _ref(conf.branch) if conf.branch_id else None
+    data["effects"] = {k: str(v) for k, v in labels.SETTING_EFFECTS.items()}
+    data["allowed_actions"] = ["change"] if rules.can_change_settings(user) else []
+    return data
+
+
+def _time(value: str, field: str):
+    from datetime import time
+
+    try:
+        hours, minutes = (int(p) for p in value.split(":"))
+        return time(hours, minutes)
+    except ValueError as exc:
+        raise ValidationError({field: _("Give a time as HH:MM, e.g. 08:30.")}) from exc
+
+
+@router.get("/settings", response=QueueSettingsOut,
+            summary="My branch's queue settings (overtime thresholds, service target, pattern rules, business "
+                    "hours) and what each changes")
+def get_settings(request):
+    _require(request.user, "queueing.view_queuesettings")
+    return _settings_out(queries.queue_settings_for(request.user), request.user)
+
+
+@router.patch("/settings", response={200: QueueSettingsOut, INVALID: ErrorOut},
+              summary="Change my branch's queue settings (the secretariat); the KPIs use them at once")
+@unprocessable
+def patch_settings(request, payload: QueueSettingsIn):
+    _require(request.user, "queueing.change_queuesettings")
+    fields = payload.dict(exclude_unset=True)
+    errors: dict[str, list[str]] = {}
+    for name in ("opens_at", "closes_at"):
+        if fields.get(name) is not None:
+            try:
+                fields[name] = _time(fields[name], name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    missing = [name for name, value in fields.items() if value is None]
+    for name in missing:
+        errors[name] = [_("Give a value or leave the field out.")]
+    if errors:
+        raise ValidationError(errors)
+    conf = queries.queue_settings_for(request.user)
+    conf = services.save_settings(request.user, conf.branch if conf.branch_id else None, **fields)
+    return _settings_out(conf, request.user)
 
 
 # --- imports -----------------------------------------------------------------------------------

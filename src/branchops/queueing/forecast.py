@@ -5,7 +5,16 @@ calendar (closed dates, paydays, make-up working days) in.
 
 Method
 ------
-* **Baseline** — the mean of the last four "same weekdays" per half-hour interval. Closed dates,
+* **Baseline** — the median of the last four "same weekdays" per half-hour interval (a missing
+  interval counts as 0; ``baseline="mean"`` gives the plain mean). With four values a trimmed mean
+  dropping the highest and the lowest is the mean of the middle two — the median — so one robust
+  baseline stands for both. Holdout (``bench/forecast_baselines.py``: 8 simulated outlets, weeks 7–11
+  each forecast from the weeks before): clean log, WAPE median 32.5 % vs mean 32.1 % (the mean is
+  the efficient estimate of a Poisson rate; the difference is within the noise); with bursts (× 8)
+  in 0.5 % of the training intervals, median 32.5 % vs mean 33.9 %; and one 406-ticket burst in a
+  ~50-ticket interval forecasts ~50 by the median, ~139 by the mean. The median wins where it
+  matters, at a negligible cost on clean logs: it is the default. Models train on values clipped at
+  their weekday-and-interval median + 5 robust spreads, so a burst does not reach them either. Closed dates,
   paydays and make-up working days are left out of that pool (they are not typical days), and only
   days within ``max_lookback_weeks`` of the cut-off count, so a weekday the outlet stopped opening
   on drops out instead of being forecast from months-old data.
@@ -292,8 +301,15 @@ def _prepare(history: pd.DataFrame, cal: _Calendar, start: int) -> _History:
 # Baseline
 
 
-def _profile(h: _History, cutoff: int, n_weeks: int, max_lookback_weeks: int) -> pd.DataFrame:
-    """Mean arrivals per (outlet, weekday, interval) over the last ``n_weeks`` typical same weekdays."""
+BASELINES = ("median", "mean")
+
+
+def _profile(h: _History, cutoff: int, n_weeks: int, max_lookback_weeks: int,
+             baseline: str = "median") -> pd.DataFrame:
+    """Arrivals per (outlet, weekday, interval) over the last ``n_weeks`` typical same weekdays: their
+    median (default; a one-off burst on one day does not carry into next week) or their mean."""
+    if baseline not in BASELINES:
+        raise ValueError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
     daily = h.daily
     pool = daily[(daily.d.values < cutoff) & (daily.d.values >= cutoff - 7 * max_lookback_weeks)
                  & ~daily.closed.values & ~daily.payday.values & ~daily.makeup.values]
@@ -305,10 +321,23 @@ def _profile(h: _History, cutoff: int, n_weeks: int, max_lookback_weeks: int) ->
     rows = rows[np.isin(rows.o.values.astype(np.int64) * (1 << 24) + rows.d.values, chosen_key)]
     # Typical days have no make-up override, so the physical weekday is the pool's weekday.
     rows = rows.assign(wd=((rows.d.values + _EPOCH_WEEKDAY) % 7).astype(np.int8))
-    # Σ over the chosen days / their number = mean with the missing (zero) intervals filled in.
-    prof = rows.groupby(["o", "wd", "i"], as_index=False)["y"].sum()
-    prof = prof.join(n_days, on=["o", "wd"])
-    prof["base"] = prof.y.values / prof.n.values
+    if baseline == "mean":
+        # Σ over the chosen days / their number = mean with the missing (zero) intervals filled in.
+        prof = rows.groupby(["o", "wd", "i"], as_index=False)["y"].sum()
+        prof = prof.join(n_days, on=["o", "wd"])
+        prof["base"] = prof.y.values / prof.n.values
+        return prof[["o", "wd", "i", "base", "n"]]
+    # Median of the n chosen days, a missing interval counting as 0: in the sorted list of n values
+    # the n − k zeros come first, so a row of rank r among its group's k values sits at rank n − k + r;
+    # the median is the value at rank (n − 1) // 2 and n // 2, averaged (the same one when n is odd).
+    rows = rows.sort_values(["o", "wd", "i", "y"], kind="stable").join(n_days, on=["o", "wd"])
+    g = rows.groupby(["o", "wd", "i"], sort=False)
+    k = g["y"].transform("size").to_numpy()
+    n = rows.n.to_numpy()
+    rank = n - k + g.cumcount().to_numpy()
+    weight = ((rank == (n - 1) // 2).astype(float) + (rank == n // 2)) / 2
+    prof = rows.assign(y=rows.y.values * weight).groupby(["o", "wd", "i"], as_index=False).agg(
+        base=("y", "sum"), n=("n", "first"))
     return prof[["o", "wd", "i", "base", "n"]]
 
 
@@ -351,9 +380,10 @@ def _target_days(cal: _Calendar, first: int, n_days: int) -> pd.DataFrame:
 
 
 def _baseline_grid(h: _History, cal: _Calendar, cutoff: int, first: int, n_days: int,
-                   factors: pd.DataFrame, n_weeks: int, max_lookback_weeks: int) -> pd.DataFrame:
+                   factors: pd.DataFrame, n_weeks: int, max_lookback_weeks: int,
+                   baseline: str = "median") -> pd.DataFrame:
     """Rows o, d, i, wd, closed, payday, makeup, base, forecast for days first .. first+n_days-1."""
-    prof = _profile(h, cutoff, n_weeks, max_lookback_weeks)
+    prof = _profile(h, cutoff, n_weeks, max_lookback_weeks, baseline)
     grid = _target_days(cal, first, n_days).merge(prof[["o", "wd", "i", "base"]], on="wd")
     grid = grid.sort_values(["o", "d", "i"], kind="stable", ignore_index=True)
     factor = factors.factor.to_numpy()[grid.o.values]
@@ -464,6 +494,13 @@ def _training_grid(h: _History, cal: _Calendar, outlets: np.ndarray, cutoff: int
     y = np.where(payday, y / factors.factor.to_numpy()[grid.o.values], y)
     grid["y"] = y
     grid["dow"] = ((grid.d.values + _EPOCH_WEEKDAY) % 7).astype(np.int8)
+    # A one-off burst (406 tickets where ~50 is usual) must not teach the model a new level: clip
+    # each value to its weekday-and-interval median + 5 spreads (robust MAD, at least Poisson's √λ + 1).
+    g = grid.groupby(["o", "dow", "i"], sort=False)["y"]
+    med = g.transform("median").to_numpy()
+    mad = (grid.y - med).abs().groupby([grid.o, grid.dow, grid.i], sort=False).transform("median").to_numpy()
+    spread = np.maximum(1.4826 * np.nan_to_num(mad), np.sqrt(np.maximum(np.nan_to_num(med), 0.0)) + 1.0)
+    grid["y"] = np.where(np.isfinite(med), np.minimum(grid.y.values, med + 5 * spread), grid.y.values)
     # Irregular days take the same weekday's value of the week before (or after, at the start);
     # weekdays the outlet never opens stay 0.
     g = grid.groupby(["o", "dow", "i"], sort=False)["y"]
@@ -563,8 +600,10 @@ def baseline_forecast(
     n_weeks: int = 4,
     max_lookback_weeks: int = 8,
     min_paydays: int = 3,
+    baseline: str = "median",
 ) -> pd.DataFrame:
-    """Mean of the last ``n_weeks`` same weekdays per interval (× payday factor on paydays).
+    """Median (``baseline="mean"``: mean) of the last ``n_weeks`` same weekdays per interval (× payday
+    factor on paydays).
 
     Uses history before ``start_date`` only. Returns outlet_code, date, interval, forecast,
     method, closed, payday."""
@@ -575,7 +614,7 @@ def baseline_forecast(
     h = _prepare(history, cal, start)
     cutoff = int(h.daily.d.max()) + 1
     factors = _payday_factors(h, cutoff, n_weeks, max_lookback_weeks, min_paydays)
-    grid = _baseline_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks)
+    grid = _baseline_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks, baseline)
     return _output(h, grid, grid.forecast.to_numpy(), np.full(len(grid), "baseline", dtype=object))
 
 
@@ -593,6 +632,7 @@ def model_forecast(
     max_lookback_weeks: int = 8,
     min_paydays: int = 3,
     n_jobs: int = 1,
+    baseline: str = "median",
 ) -> pd.DataFrame:
     """The model's forecast on the baseline's grid (same columns as :func:`baseline_forecast`).
 
@@ -607,7 +647,7 @@ def model_forecast(
     h = _prepare(history, cal, start)
     cutoff = int(h.daily.d.max()) + 1
     factors = _payday_factors(h, cutoff, n_weeks, max_lookback_weeks, min_paydays)
-    grid = _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks)
+    grid = _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks, baseline)
     spans = _spans(h)
     outlets = np.flatnonzero(spans >= FULL_DAYS)
     values = _model_values(h, cal, grid, outlets, cutoff, model, factors, window_weeks, n_jobs)
@@ -619,11 +659,12 @@ def model_forecast(
     return _output(h, grid[keep], fc[keep], method[keep])
 
 
-def _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks):
+def _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks,
+                   baseline="median"):
     """Baseline grid from the cut-off on, so a model can step through a gap before ``start``."""
     first = min(cutoff, start)
     return _baseline_grid(h, cal, cutoff, first, start + horizon_days - first, factors, n_weeks,
-                          max_lookback_weeks)
+                          max_lookback_weeks, baseline)
 
 
 def _spans(h: _History) -> np.ndarray:
@@ -651,6 +692,7 @@ def forecast_arrivals(
     min_paydays: int = 3,
     skip_insufficient: bool = False,
     n_jobs: int = 1,
+    baseline: str = "median",
 ) -> ForecastResult:
     """Forecast ``horizon_weeks`` weeks from ``start_date`` for every outlet in ``history``.
 
@@ -710,7 +752,7 @@ def forecast_arrivals(
         train = h.before(hold_start)
         f_hold = _payday_factors(train, hold_start, n_weeks, max_lookback_weeks, min_paydays)
         hgrid = _baseline_grid(train, cal, hold_start, hold_start, hold_days, f_hold, n_weeks,
-                               max_lookback_weeks)
+                               max_lookback_weeks, baseline)
         hgrid = hgrid[full[hgrid.o.values]].reset_index(drop=True)
         actual, scored = _holdout_actuals(h, hgrid, hold_start, cutoff, full)
         base_fc = np.concatenate([hgrid.forecast.to_numpy(), np.zeros(len(actual) - len(hgrid))])
@@ -742,7 +784,7 @@ def forecast_arrivals(
 
     # --- the future: baseline everywhere, winners refitted on all history
     factors = _payday_factors(h, cutoff, n_weeks, max_lookback_weeks, min_paydays)
-    grid = _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks)
+    grid = _extended_grid(h, cal, cutoff, start, horizon_days, factors, n_weeks, max_lookback_weeks, baseline)
     fc = grid.forecast.to_numpy().copy()
     method = np.full(len(grid), "baseline", dtype=object)
     refit_failed: set[int] = set()

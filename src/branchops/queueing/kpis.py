@@ -45,13 +45,13 @@ Definitions (the UI states them):
                   x 1800 s, summed over the intervals of the period.
   utilisation     busy_seconds / counter_seconds, i.e. per interval busy seconds over (counters that
                   served in the interval x interval seconds); coarser grains sum both sides.
-  peak_queue      the largest number of customers waiting (issued, not yet called) at any instant
-                  in the interval; a coarser grain takes the largest interval peak. A ticket waits
-                  from issued_at until called_at. An abandoned ticket without a called_at waits until
-                  the queue moved past it: the first call of a later-issued ticket of the same
-                  queue_type at the same outlet that day; if no later ticket of that queue type is
-                  called, it is not counted. Queues are per outlet, so for a group of outlets this
-                  is the largest outlet peak, not the sum.
+  peak_queue      the largest number of customers waiting at once (issued, not yet called) at any
+                  instant in the interval, counting the customers who were called (served or
+                  transferred): each waits from issued_at until called_at. Abandoned tickets are not
+                  counted: the log does not say when they left, and assuming "until the next call"
+                  kept them in the queue across a multi-hour gap (315 where served customers peaked
+                  at ~15). A coarser grain takes the largest interval peak. Queues are per outlet, so
+                  for a group of outlets this is the largest outlet peak, not the sum.
   device_txns     device (self-service) transactions, in the interval of their start_at.
   eligible_tickets  counter tickets of device-eligible business types: tickets served at a counter
                   whose business_type is in ``eligible_types`` (all types when None).
@@ -212,6 +212,28 @@ def partition_paths(root: str | os.PathLike, kind: str, months: Sequence[str],
             candidates = [os.path.join(mdir, f"outlet={check_outlet_code(o)}", name) for o in outlets]
         paths.extend(p for p in candidates if os.path.exists(p))
     return paths
+
+
+def future_tickets(root: str | os.PathLike, partitions: Iterable[tuple[str, str]], today: date,
+                   con=None) -> tuple[int, date | None, date | None]:
+    """Tickets dated after ``today`` in these (month, outlet) partitions: count, first and last day.
+    Only partitions of today's month or later are opened."""
+    this = today.strftime("%Y-%m")
+    files = [os.path.join(os.fspath(root), "tickets", f"month={m}", f"outlet={o}", "data.parquet")
+             for m, o in partitions if m >= this]
+    files = [f for f in files if os.path.exists(f)]
+    if not files:
+        return 0, None, None
+    own = con is None
+    con = con or connect()
+    try:
+        n, first, last = con.execute(
+            f"SELECT COUNT(*), MIN(ticket_date), MAX(ticket_date) FROM read_parquet([{_list(files)}]) "
+            "WHERE ticket_date > ?", [today]).fetchone()
+    finally:
+        if own:
+            con.close()
+    return int(n), first, last
 
 
 def check_thresholds(thresholds: Mapping[str, int] | None) -> dict[str, int]:
@@ -465,15 +487,11 @@ WITH t AS (
   SELECT outlet_code, ticket_date, interval_idx, COUNT(DISTINCT counter_no) AS counters_open,
     SUM(busy_s) AS busy_seconds
   FROM busy GROUP BY outlet_code, ticket_date, interval_idx
-), nx AS (
-  SELECT outlet_code, ticket_date, issued_at, called_at, outcome,
-    MIN(called_at) OVER (PARTITION BY outlet_code, ticket_date, queue_type ORDER BY issued_at, ticket_no
-                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_call
-  FROM t
 ), stay AS (
-  SELECT outlet_code, ticket_date, issued_at,
-    CASE WHEN called_at IS NOT NULL THEN called_at WHEN outcome = 'abandoned' THEN later_call END AS left_at
-  FROM nx
+  -- Customers who were called: an abandoned ticket has no time it left (it could be hours later,
+  -- across a closed gap), so it never counts; the peak is a served-customers figure.
+  SELECT outlet_code, ticket_date, issued_at, called_at AS left_at
+  FROM t WHERE called_at IS NOT NULL
 ), ev AS (
   SELECT outlet_code, ticket_date, issued_at AS ts, 1 AS delta FROM stay WHERE left_at > issued_at
   UNION ALL

@@ -1,10 +1,13 @@
 """Queue analytics: the tickets themselves live in Parquet (see ``store``); the database keeps the
 settings that define the KPIs and the record of every import."""
 
+from datetime import time
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from branchops.core import clock
 from branchops.org.models import Institution
@@ -21,25 +24,35 @@ class QueueSettings(models.Model):
     private_threshold_minutes = models.PositiveSmallIntegerField(
         _("overtime wait, private-banking customers (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(120)])
     target_wait_minutes = models.PositiveSmallIntegerField(
-        _("service target: called within (minutes)"), default=10, validators=[MinValueValidator(1)])
+        _("service target: called within (minutes)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(120)])
     target_level = models.DecimalField(
         _("service target: share of customers"), max_digits=3, decimal_places=2, default=0.80,
         validators=[MinValueValidator(0.5), MaxValueValidator(0.99)])
     abandonment_significant = models.DecimalField(
         _("abandonment counts as significant above"), max_digits=3, decimal_places=2, default=0.05,
+        validators=[MinValueValidator(0.01), MaxValueValidator(0.99)],
         help_text=_("Above this share of abandoned tickets staffing uses Erlang A instead of Erlang C."))
     pattern_ratio = models.DecimalField(
         _("pattern rule: overtime-wait ratio that marks a queueing half-hour"), max_digits=3,
-        decimal_places=2, default=0.20)
+        decimal_places=2, default=0.20,
+        validators=[MinValueValidator(0.01), MaxValueValidator(0.99)])
     all_day_share = models.DecimalField(
         _("pattern rule: share of open half-hours for all-day queueing"), max_digits=3, decimal_places=2,
-        default=0.60)
+        default=0.60, validators=[MinValueValidator(0.01), MaxValueValidator(1)])
     paydays = models.CharField(
         _("paydays (days of the month)"), max_length=40, default="10,25",
         help_text=_("Comma-separated days of the month when wages arrive; forecasts expect more customers."))
     device_saturation = models.DecimalField(
         _("pattern rule: device utilisation that counts as saturated"), max_digits=3, decimal_places=2,
-        default=0.85)
+        default=0.85, validators=[MinValueValidator(0.01), MaxValueValidator(1)])
+
+    # Business hours: the planner proposes windows only inside them, and days with tickets issued
+    # outside them are flagged (a queue machine with a wrong clock, or a test run left in the log).
+    opens_at = models.TimeField(_("business hours: opening"), default=time(8, 30),
+                                help_text=_("Flexible-window proposals start no earlier."))
+    closes_at = models.TimeField(_("business hours: closing"), default=time(17, 30),
+                                 help_text=_("Flexible-window proposals end no later."))
+    history = HistoricalRecords()  # the settings page's timeline shows each change before → after
 
     class Meta:
         verbose_name = _("queue settings")
@@ -51,6 +64,25 @@ class QueueSettings(models.Model):
     def paydays_of_month(self) -> tuple[int, ...]:
         return tuple(sorted({int(p) for p in self.paydays.replace("，", ",").split(",")
                              if p.strip().isdigit() and 1 <= int(p) <= 31}))
+
+    def business_slots(self) -> tuple[int, int]:
+        """The half-hours of the business day: first (inclusive) and last (exclusive) interval index."""
+        first = (self.opens_at.hour * 60 + self.opens_at.minute) // 30
+        last = -(-(self.closes_at.hour * 60 + self.closes_at.minute) // 30)
+        return first, last
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.opens_at is not None and self.closes_at is not None and self.opens_at >= self.closes_at:
+            raise ValidationError({"closes_at": _("The closing time must be after the opening time.")})
+        try:
+            days = [int(p) for p in self.paydays.replace("，", ",").split(",") if p.strip()]
+        except ValueError:
+            raise ValidationError({"paydays": _("Give days of the month as whole numbers separated by commas, "
+                                                "e.g. 10,25.")}) from None
+        if any(not 1 <= d <= 31 for d in days):
+            raise ValidationError({"paydays": _("Days of the month run from 1 to 31.")})
 
     def thresholds_seconds(self) -> dict[str, int]:
         return {"regular": self.regular_threshold_minutes * 60, "vip": self.vip_threshold_minutes * 60,

@@ -72,6 +72,13 @@ def queue_settings_for(user) -> QueueSettings:
     return QueueSettings.objects.filter(branch=branch).first() or QueueSettings(branch=branch)
 
 
+def queue_settings_copy(conf: QueueSettings) -> QueueSettings:
+    """An unsaved copy of the settings (a form may change it without touching the original)."""
+    import copy
+
+    return copy.copy(conf)
+
+
 def imports(user):
     if not user.has_perm("queueing.view_ticketimport"):
         return TicketImport.objects.none()
@@ -116,10 +123,38 @@ def _records(table) -> list[dict]:
     return table.to_pylist() if table is not None else []
 
 
+HIST_RESOLUTION_SECONDS = 60  # the roll-ups' wait histograms: one-minute bins
+
+
+def _exact_percentiles(out: list[dict], start, end, *, grain: str, outlets=None, mapping=None,
+                       breakdown=(), thresholds=None) -> None:
+    """Replace the histogram median and P90 of ``out`` by the exact ones from the tickets (DuckDB over
+    the partitions, or the month compact where it is current); every row says which it carries."""
+    from . import kpis
+
+    for r in out:
+        r["percentiles"] = "histogram"
+    if not out:
+        return
+    exact = kpis.wait_kpis(data_root(), start, end, grain=grain, outlets=outlets, mapping=mapping,
+                           breakdown=breakdown, thresholds=thresholds).to_pylist()
+    if not exact:
+        return
+    keys = [k for k in exact[0] if k in ("period_start", "interval_idx", "outlet_code", "unit", *breakdown)]
+    found = {tuple(e[k] for k in keys): e for e in exact}
+    for r in out:
+        hit = found.get(tuple(r.get(k) for k in keys))
+        if hit is not None:
+            r["wait_median"], r["wait_p90"], r["percentiles"] = hit["wait_median"], hit["wait_p90"], "exact"
+
+
 def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
-              grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
+              grain: str = "total", conf: QueueSettings | None = None, cluster: str = "",
+              exact: bool = True) -> list[dict]:
     """KPIs of the units at ``level`` the user sees (under ``within``), from the roll-ups.
-    Each row carries ``unit`` (code) and ``unit_name``; ordered by overtime-wait ratio, worst first."""
+    Each row carries ``unit`` (code) and ``unit_name``; ordered by overtime-wait ratio, worst first.
+    Median and P90 are exact (``percentiles == "exact"``) unless ``exact=False`` (a long trend that shows
+    no percentile): then they come from the one-minute histograms (``"histogram"``, within a minute)."""
     from . import rollup
 
     if level not in LEVEL_FIELDS:
@@ -130,24 +165,70 @@ def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | 
     if not rows:
         return []
     conf = conf or queue_settings_for(user)
-    table = rollup.rollup_kpis(data_root(), start, end, grain=grain, mapping=_mapping(rows, level),
+    mapping = _mapping(rows, level)
+    table = rollup.rollup_kpis(data_root(), start, end, grain=grain, mapping=mapping,
                                thresholds=conf.thresholds_seconds())
     names = _names(rows, level)
     out = _records(table)
+    if exact:
+        _exact_percentiles(out, start, end, grain=grain, mapping=mapping, thresholds=conf.thresholds_seconds())
+    else:
+        for r in out:
+            r["percentiles"] = "histogram"
     for r in out:
         r["unit_name"] = names.get(r["unit"], r["unit"])
     out.sort(key=lambda r: (r.get("period_start") or start, -(r["overtime_ratio"] or 0), r["unit"]))
     return out
 
 
-def outlet_intervals(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> list[dict]:
-    """One outlet's KPIs per day × half-hour (the heat-maps and staffing)."""
+def tier_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
+               grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
+    """Wait figures per unit and customer tier (regular, VIP, private banking), each tier against its
+    own overtime threshold; exact median and P90. Ordered by unit, then tier."""
+    from . import rollup
+
+    rows = outlet_rows(user, within=within)
+    if cluster:
+        rows = [r for r in rows if r.cluster_code == cluster]
+    if not rows or level not in LEVEL_FIELDS:
+        return []
+    conf = conf or queue_settings_for(user)
+    th = conf.thresholds_seconds()
+    mapping = _mapping(rows, level)
+    out = _records(rollup.rollup_wait_kpis(data_root(), start, end, grain=grain, mapping=mapping,
+                                           breakdown=("customer_tier",), thresholds=th))
+    _exact_percentiles(out, start, end, grain=grain, mapping=mapping, breakdown=("customer_tier",), thresholds=th)
+    names = _names(rows, level)
+    for r in out:
+        r["unit_name"] = names.get(r["unit"], r["unit"])
+        r["threshold_minutes"] = th.get(r["customer_tier"], th["regular"]) // 60
+    return out
+
+
+def outlet_intervals(user, outlet: Institution, start, end, conf: QueueSettings | None = None,
+                     exact: bool = False) -> list[dict]:
+    """One outlet's KPIs per day × half-hour (the heat-maps and staffing); ``exact``: exact percentiles
+    (the API), else from the histograms (``percentiles`` says which)."""
     from . import rollup
 
     conf = conf or queue_settings_for(user)
     table = rollup.rollup_kpis(data_root(), start, end, grain="interval", outlets=[outlet.code],
                                thresholds=conf.thresholds_seconds())
-    return _records(table)
+    out = _records(table)
+    if exact:
+        _exact_percentiles(out, start, end, grain="interval", outlets=[outlet.code],
+                           thresholds=conf.thresholds_seconds())
+    else:
+        for r in out:
+            r["percentiles"] = "histogram"
+    return out
+
+
+def days_outside_hours(intervals: list[dict], conf: QueueSettings) -> list:
+    """Days with tickets issued outside the business hours (from an outlet's interval rows)."""
+    first, last = conf.business_slots()
+    return sorted({r["period_start"] for r in intervals
+                   if r.get("arrivals") and not first <= r["interval_idx"] < last})
 
 
 def outlet_tiers(user, outlet: Institution, start, end, conf: QueueSettings | None = None) -> list[dict]:
@@ -161,12 +242,42 @@ def outlet_tiers(user, outlet: Institution, start, end, conf: QueueSettings | No
 
 
 def data_months() -> list[str]:
-    """The months the roll-ups hold, newest first."""
-    root = data_root() / "rollup_month"
-    if not root.exists():
-        return []
-    return sorted((p.name.split("=", 1)[1] for p in root.glob("month=*") if (p / "data.parquet").exists()),
-                  reverse=True)
+    """Every month the store holds tickets or roll-ups of, newest first (all of them: the picker lists
+    old data too)."""
+    import re
+
+    root = data_root()
+    found = set()
+    for table in ("tickets", "rollup_month"):
+        base = root / table
+        if base.exists():
+            found |= {p.name.split("=", 1)[1] for p in base.glob("month=*")
+                      if re.fullmatch(r"month=\d{4}-\d{2}", p.name) and any(p.iterdir())}
+    return sorted(found, reverse=True)
+
+
+def default_month(months: list[str] | None = None) -> str:
+    """The month a page opens on: the newest with data that is not after this month (future-dated
+    tickets never become everyone's default), else this month."""
+    from branchops.core import clock
+
+    this = clock.today().strftime("%Y-%m")
+    months = data_months() if months is None else months
+    return next((m for m in months if m <= this), this)
+
+
+def month_choices(selected: str = "") -> list[tuple[str, str]]:
+    """(value, label) of every month with data, the selected one included even without data, so the
+    picker never shows another month than the one on the page; future months say so."""
+    from django.utils.translation import gettext as _
+
+    from branchops.core import clock
+
+    this = clock.today().strftime("%Y-%m")
+    months = data_months()
+    if selected and selected not in months:
+        months = sorted([*months, selected], reverse=True)
+    return [(m, _("%(month)s (after today)") % {"month": m} if m > this else m) for m in months]
 
 
 def access_outlet(user, code: str) -> Institution:
@@ -267,12 +378,26 @@ def _calendar_sets(first, last, paydays_of_month: tuple[int, ...]):
     closed, paydays = set(), set()
     d = first
     while d <= last:
-        if statutory_holiday(d) and not is_working_day(d):
+        # A statutory holiday, or a weekday the bank's calendar overrides close (next year's schedule
+        # entered before the chinese-calendar package knows it).
+        if not is_working_day(d) and (statutory_holiday(d) or d.weekday() < 5):
             closed.add(d)
         if d.day in paydays_of_month:
             paydays.add(d)
         d += timedelta(days=1)
     return closed, paydays
+
+
+def forecast_uncovered_years(start, weeks: int) -> list[int]:
+    """Years of the forecast days whose public holidays nobody has given us: ``chinese-calendar`` does
+    not know them (it covers up to 2026) and the bank has not entered the published schedule as
+    calendar overrides — those days are forecast as ordinary days, and the pages and API say so."""
+    from datetime import timedelta
+
+    from branchops.core.workdays import uncovered_years
+
+    last = start + timedelta(weeks=weeks) - timedelta(days=1)
+    return uncovered_years(range(start.year, last.year + 1))
 
 
 def outlet_forecast(user, outlet: Institution, start, weeks: int = 2, history_weeks: int = 16,

@@ -13,3 +13,12 @@ def awaiting(user, batch: TicketImport) -> bool:
 
 def undoable(batch: TicketImport) -> bool:
     return batch.status == TicketImport.Status.DONE and bool(batch.txid) and batch.undone_at is None
+
+
+def can_change_settings(user) -> bool:
+    """The secretariat (and administrators) keep their branch's queue settings."""
+    return user.has_perm("queueing.change_queuesettings")
+
+
+def can_view_settings(user) -> bool:
+    return user.has_perm("queueing.view_queuesettings")

@@ -11,14 +11,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from branchops.core import clock
+from branchops.core.audit import timeline
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
-from . import labels, queries, services
+from . import labels, queries, rules, services
 from .actions import IMPORT_ACTIONS
+from .forms import QueueSettingsForm
 from .models import TicketImport
 
 VIEW = "queueing.view_ticketimport"
@@ -33,10 +34,11 @@ def _month_bounds(month: str) -> tuple[date, date]:
 
 def _period(get) -> tuple[date, date, str]:
     """start/end from ?month=YYYY-MM or ?start=&end=; default the newest month with data."""
-    months = queries.data_months()
     month = get.get("month") or ""
     try:
         if month:  # the month picker wins: its form also carries the range shown before
+            if len(month) != 7:
+                raise ValueError(month)
             return (*_month_bounds(month), month)
         if get.get("start") and get.get("end"):
             start, end = date.fromisoformat(get["start"]), date.fromisoformat(get["end"])
@@ -45,7 +47,7 @@ def _period(get) -> tuple[date, date, str]:
             return start, end, ""
     except ValueError as exc:
         raise Http404 from exc
-    month = months[0] if months else clock.today().strftime("%Y-%m")
+    month = queries.default_month()
     return (*_month_bounds(month), month)
 
 
@@ -61,6 +63,10 @@ def _shape(rows: list[dict]) -> list[dict]:
         r["migration_pct"] = _pct(r.get("migration_rate"))
         for k in ("wait_mean", "wait_median", "wait_p90", "service_mean"):
             r[k + "_min"] = None if r.get(k) is None else round(r[k] / 60, 1)
+        # "≈" before a median or P90 read off the one-minute histograms (exact ones carry no mark).
+        r["approx"] = "" if r.get("percentiles") == "exact" else "≈"
+        if r.get("customer_tier"):
+            r["tier_label"] = labels.TIERS.get(r["customer_tier"], r["customer_tier"])
     return rows
 
 
@@ -117,8 +123,9 @@ def _drill_down(user, rows: list[dict], level: str, month: str) -> None:
 def _dashboard_chart(user, rows: list[dict], end: date, within, conf, cluster: str) -> dict:
     """The branch's monthly trend up to ``end`` (about a year) and the ranking of the rows."""
     trend_start = (end.replace(day=1) - timedelta(days=330)).replace(day=1)
+    # The trend shows means and ratios only: the histograms answer it without reading a year of tickets.
     trend = _shape(queries.kpi_table(user, trend_start, end, level="branch", within=within,
-                                     grain="month", conf=conf, cluster=cluster))
+                                     grain="month", conf=conf, cluster=cluster, exact=False))
     return {
         "months": [r["period_start"].strftime("%Y-%m") for r in trend],
         "ratio": [r["overtime_pct"] for r in trend],
@@ -146,10 +153,12 @@ def dashboard(request):
                                      cluster=cluster))
     # One branch in scope; a head-office user seeing several gets no single summary.
     summary = total[0] if len(total) == 1 else None
+    tiers = _shape(queries.tier_table(request.user, start, end, level="branch", within=within, conf=conf,
+                                      cluster=cluster)) if summary else []
     _drill_down(request.user, rows, level, month)
     return render(request, "queueing/dashboard.html", {
-        "rows": rows, "summary": summary, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
-        "month": month, "months": queries.data_months()[:24], "conf": conf,
+        "rows": rows, "summary": summary, "tiers": tiers, "level": level, "within": within, "cluster": cluster, "start": start, "end": end,
+        "month": month, "months": queries.month_choices(month), "conf": conf,
         "chart": _dashboard_chart(request.user, rows, end, within, conf, cluster),
         "levels": [(k, labels.LEVELS[k]) for k in ("sub_branch", "cluster", "outlet")],
         "definitions": labels.definitions(conf),
@@ -189,6 +198,11 @@ def _forecast_chart(fc, outlet) -> tuple[dict | None, dict | None]:
     return chart, fc.outlets.get(outlet.code)
 
 
+def _forecast_warning(start: date) -> str:
+    uncovered = queries.forecast_uncovered_years(start, 2)
+    return labels.calendar_warning(uncovered) if uncovered else ""
+
+
 def _outlet_analysis(user, outlet, start: date, end: date, conf, intervals: list[dict]) -> dict:
     """What the log of the period says beyond its figures: pattern, staffing and proposals, forecast."""
     if not intervals:
@@ -198,7 +212,7 @@ def _outlet_analysis(user, outlet, start: date, end: date, conf, intervals: list
     # The outlet record may lag the queue machine's counter numbers: trust what the log shows served.
     most = max([outlet.counters, *(r["open"] for r in staffing["rows"])], default=0)
     return {"pattern": queries.outlet_pattern(user, outlet, start, end, conf), "staffing": staffing,
-            "proposals": labels.proposals(staffing["rows"], most or None),
+            "proposals": labels.proposals(staffing["rows"], most or None, conf.business_slots()),
             "forecast": queries.outlet_forecast(user, outlet, end + timedelta(days=1), weeks=2, conf=conf)}
 
 
@@ -214,18 +228,24 @@ def outlet(request, code):
         return _export_intervals(outlet, intervals, start, end)
     days = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, grain="day", conf=conf))
     total = _shape(queries.kpi_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
+    outside = set(queries.days_outside_hours(intervals, conf))
+    for d in days:
+        d["outside_hours"] = d["period_start"] in outside
+    tiers = _shape(queries.tier_table(request.user, start, end, level="outlet", within=outlet, conf=conf))
     found = _outlet_analysis(request.user, outlet, start, end, conf, intervals)
     pattern = found["pattern"]
     fc_chart, fc_info = _forecast_chart(found["forecast"], outlet)
     return render(request, "queueing/outlet.html", {
-        "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.data_months()[:24],
+        "outlet": outlet, "start": start, "end": end, "month": month, "months": queries.month_choices(month),
         "total": total[0] if total else None, "days": days, "pattern": pattern,
         "pattern_labels": labels.PATTERNS,
         "pattern_slots": [labels.slot(s) for s in pattern.queueing_slots] if pattern else [], "measure_labels": labels.MEASURES,
         "staffing": found["staffing"], "proposals": found["proposals"], "heat": _heat(intervals, found["staffing"]["rows"]),
         "heat_height": 90 + 18 * len({r["period_start"] for r in intervals}),
         "forecast": fc_chart, "forecast_info": fc_info, "forecast_start": end + timedelta(days=1), "conf": conf,
+        "forecast_warning": _forecast_warning(end + timedelta(days=1)),
         "definitions": labels.definitions(conf), "slot_label": labels.slot,
+        "tiers": tiers, "outside_hours": sorted(outside),
     })
 
 
@@ -286,3 +306,33 @@ def import_action(request, pk, action):
     else:
         messages.success(request, act.done_message(result))
     return redirect("queueing:import", pk)
+
+
+@login_required
+@permission_required("queueing.view_queuesettings", raise_exception=True)
+def settings_page(request):
+    """The branch's queue settings with what each changes; the secretariat edits them here."""
+    conf = queries.queue_settings_for(request.user)
+    can_change = rules.can_change_settings(request.user)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        # A copy: the form's own validation must not touch the settings shown if it fails.
+        form = QueueSettingsForm(request.POST, instance=queries.queue_settings_copy(conf))
+        if form.is_valid():
+            try:
+                services.save_settings(request.user, conf.branch if conf.branch_id else None,
+                                       **{k: form.cleaned_data[k] for k in services.SETTINGS_FIELDS})
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Queue settings saved; the figures use them from now on."))
+                return redirect("queueing:settings")
+    else:
+        form = QueueSettingsForm(instance=conf)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "queueing/settings.html", {
+        "form": form, "conf": conf, "can_change": can_change,
+        "timeline": timeline(conf) if conf.pk else [], "definitions": labels.definitions(conf)})
