@@ -102,8 +102,10 @@ def test_api_submit_needs_photos_then_opens_findings(api, world):
     data = done.json()
     assert data["status"] == "submitted" and data["findings"][0]["item"] == "l2"
     assert data["findings"][0]["rectification"]
+    assert data["allowed_actions"] == [] and data["can_fill"] is False
     again = post(sup(), f"{url}/submit", {"answers": answers(b)})
-    assert again.status_code == 403  # submitted: no longer the supervisor's to fill
+    assert again.status_code == 400  # the state refuses, saying why (not a bare 403)
+    assert Inspection.objects.get(pk=data["id"]).results.count() == len(b.items)
     # A re-inspection is scheduled by the secretariat; the outlet may not.
     finding = data["findings"][0]["id"]
     body = {"supervisor": b.users["sb1mgr"].pk, "planned_on": clock.today().isoformat()}

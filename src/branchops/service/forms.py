@@ -66,6 +66,8 @@ class ScheduleForm(forms.Form):
 
 
 class ReinspectForm(forms.Form):
+    """A re-inspection of one finding: a supervisor and a date (the service checks the rest)."""
+
     supervisor = forms.ModelChoiceField(label=_("Supervisor"), queryset=Institution.objects.none())
     planned_on = forms.DateField(label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -73,3 +75,16 @@ class ReinspectForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supervisor"].queryset = supervisors
         self.fields["supervisor"].label_from_instance = lambda u: getattr(getattr(u, "staff", None), "name", "") or u.username
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class DeadlineForm(forms.Form):
+    """Move a finding's deadline (限期整改); the service moves its rectification case's due date."""
+
+    deadline = forms.DateField(label=_("Rectify by"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)

@@ -222,6 +222,17 @@ def access_inspection(user, pk):
         raise Http404 from exc
 
 
+def access_finding(user, pk):
+    """A finding of an inspection the user sees (404 alike for missing and hidden)."""
+    from .models import Finding
+
+    finding = (Finding.objects.select_related("item", "rectification", "inspection__outlet")
+               .filter(pk=pk, inspection__in=visible_inspections(user)).first())
+    if finding is None:
+        raise Http404
+    return finding
+
+
 def inspection_rows(inspection) -> list[dict]:
     """The checklist as the form shows it: section, item, the answer given (if any), photos."""
     from .models import ChecklistItem

@@ -16,5 +16,6 @@ urlpatterns = [
     path("inspections/new/", views.inspection_new, name="inspection_new"),
     path("inspections/<int:pk>/", views.inspection, name="inspection"),
     path("findings/<int:pk>/reinspect/", views.reinspect, name="reinspect"),
+    path("findings/<int:pk>/deadline/", views.finding_deadline, name="finding_deadline"),
     path("supervisors/", views.supervisors, name="supervisors"),
 ]
