@@ -497,3 +497,77 @@ class AgreementOut(Schema):
 def supervisor_agreement(request):
     return [r | {"first": r["first"].username, "second": r["second"].username}
             for r in queries.inter_rater(request.user)]
+
+
+# --- checklist templates -----------------------------------------------------------------------------
+
+class ChecklistItemOut(Schema):
+    code: str
+    section: str
+    text: str
+    weight: float
+    na_allowed: bool
+    veto: bool
+    severity: str
+
+
+class ChecklistOut(Schema):
+    id: int
+    code: str
+    version: int
+    name: str
+    inspection_type: str
+    effective_from: date
+    in_use: bool = Field(description="An inspection used this version: it is frozen (a change makes a new version)")
+    items: int
+
+
+class ChecklistDetailOut(ChecklistOut):
+    checklist_items: list[ChecklistItemOut]
+    can_edit: bool
+
+
+def _checklist(t) -> dict:
+    return {"id": t.pk, "code": t.code, "version": t.version, "name": t.name, "inspection_type": t.inspection_type,
+            "effective_from": t.effective_from, "in_use": t.used, "items": t.item_count}
+
+
+def _checklist_detail(user, t) -> dict:
+    items = [{"code": i.code, "section": i.section.code, "text": i.text, "weight": float(i.weight),
+              "na_allowed": i.na_allowed, "veto": i.veto, "severity": i.severity} for i in queries.checklist_items(t)]
+    return _checklist(t) | {"checklist_items": items, "can_edit": rules.edits_checklists(user, t)}
+
+
+def _reads_checklists(user) -> None:
+    if not user.has_perm("service.view_inspection"):
+        raise Http404
+
+
+@router.get("/checklists", response=list[ChecklistOut], summary="Checklist templates, every version")
+def list_checklists(request):
+    _reads_checklists(request.user)
+    return [_checklist(t) for t in queries.checklists()]
+
+
+@router.get("/checklists/{int:pk}", response=ChecklistDetailOut, summary="One checklist version and its items")
+def get_checklist(request, pk: Id):
+    _reads_checklists(request.user)
+    return _checklist_detail(request.user, queries.access_checklist(pk))
+
+
+@router.patch("/checklists/{int:pk}/items/{code}", response=ChecklistDetailOut,
+              summary="Change an item; on a version an inspection used the change makes a new version (answered) "
+                      "and past inspections keep theirs")
+def change_checklist_item(request, pk: Id, code: Annotated[str, Field(max_length=32)], payload: schemas.ChecklistItemIn):
+    _reads_checklists(request.user)
+    template = queries.access_checklist(pk)
+    item = next((i for i in queries.checklist_items(template) if i.code == code), None)
+    if item is None:
+        raise Http404
+    if not rules.edits_checklists(request.user, template):
+        raise PermissionDenied
+    fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    if "weight" in fields:
+        fields["weight"] = f"{fields['weight']:.2f}"
+    changed = services.edit_checklist_item(request.user, item, **fields)
+    return _checklist_detail(request.user, queries.access_checklist(changed.section.template_id))

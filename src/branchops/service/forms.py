@@ -88,3 +88,27 @@ class DeadlineForm(forms.Form):
 
     def action_data(self) -> dict:
         return dict(self.cleaned_data)
+
+
+class ChecklistItemForm(forms.Form):
+    """One item of a checklist; on a version an inspection used, the change makes a new version from
+    ``effective_from`` (the service decides)."""
+
+    text = forms.CharField(label=_("Item"), max_length=300)
+    weight = forms.DecimalField(label=_("Weight"), min_value=0.01, max_value=1000, decimal_places=2)
+    na_allowed = forms.BooleanField(label=_("N/A allowed"), required=False)
+    veto = forms.BooleanField(label=_("Veto item"), required=False)
+    severity = forms.ChoiceField(label=_("Severity when failed"), choices=())
+    effective_from = forms.DateField(label=_("New version from"), required=False,
+                                     widget=forms.DateInput(attrs={"type": "date"}),
+                                     help_text=_("Only when the checklist was used: the day the new version starts "
+                                                 "(today if empty)."))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Severity
+
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].choices = Severity.choices
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)

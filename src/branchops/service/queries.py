@@ -338,3 +338,29 @@ def schedulable(user) -> tuple[QuerySet, QuerySet]:
                                                    staff__institution__in=Institution.objects.filter(scope_q(user, "")))
                    .select_related("staff").order_by("username").distinct())
     return outlets, supervisors
+
+
+def checklists():
+    """Every checklist template version, newest version of each code first."""
+    from django.db.models import Count, Exists, OuterRef
+
+    from .models import ChecklistTemplate, Inspection
+
+    return (ChecklistTemplate.objects.annotate(
+        item_count=Count("sections__items", distinct=True),
+        used=Exists(Inspection.objects.filter(template=OuterRef("pk"))))
+        .order_by("code", "-version"))
+
+
+def access_checklist(pk):
+    """A checklist version (reference data: everyone signed in reads it); 404 when missing."""
+    found = checklists().filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def checklist_items(template) -> list:
+    from .models import ChecklistItem
+
+    return list(ChecklistItem.objects.filter(section__template=template).select_related("section"))

@@ -1,5 +1,7 @@
 """Input schemas of the grading and inspection API (each action's typed input)."""
 
+from typing import Literal
+
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -67,3 +69,13 @@ class ReinspectIn(ActionInput):
 class DeadlineIn(ActionInput):
     deadline: Day = Field(description="The new day to rectify by (today or later); the case's due date follows")
     reason: str = Field(max_length=2000, description="Why the deadline moves (required)")
+
+
+class ChecklistItemIn(Schema):
+    text: str | None = Field(None, min_length=1, max_length=300)
+    weight: float | None = Field(None, ge=0.01, le=1000, description="Rounded to 2 decimals")
+    na_allowed: bool | None = None
+    veto: bool | None = None
+    severity: Literal["minor", "major", "serious"] | None = None
+    effective_from: Day | None = Field(None, description="When the checklist was used: the day the new version "
+                                                         "starts (today if absent)")

@@ -567,6 +567,8 @@ def update_checklist_item(actor, item: ChecklistItem, **fields) -> ChecklistItem
     unknown = set(fields) - ITEM_FIELDS
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})
+    if "weight" in fields and not (_dec(fields["weight"]) or 0) > 0:
+        raise ValidationError({"weight": _("A weight is more than zero.")})
     if item.section.template.in_use:
         raise ValidationError(_("This checklist was used by an inspection and is frozen; make a new version "
                                 "to change it."))
@@ -574,6 +576,38 @@ def update_checklist_item(actor, item: ChecklistItem, **fields) -> ChecklistItem
         setattr(item, k, v)
     item.full_clean()
     item.save()
+    return item
+
+
+def _later_version(template: ChecklistTemplate) -> ChecklistTemplate | None:
+    return ChecklistTemplate.objects.filter(code=template.code, version__gt=template.version).order_by("version").first()
+
+
+def _changes(item: ChecklistItem, fields: dict) -> list[str]:
+    return [f"{k}: {getattr(item, k)} → {v}" for k, v in fields.items() if str(getattr(item, k)) != str(v)]
+
+
+@transaction.atomic
+def edit_checklist_item(actor, item: ChecklistItem, *, effective_from: date | None = None, **fields) -> ChecklistItem:
+    """The checklist editing page's change of one item. A version no inspection used changes in place;
+    a used one is never changed: the edit makes a new version (in force from ``effective_from``, today
+    by default) and lands there, so past inspections keep the items — and the score — they had."""
+    require(rules.edits_checklists, actor, item.section.template)
+    template = item.section.template
+    if effective_from is not None and effective_from < clock.today():
+        raise ValidationError({"effective_from": _("A new version starts today or later.")})
+    if template.in_use:
+        later = _later_version(template)
+        if later is not None:
+            raise ValidationError(_("Version %(v)s of this checklist already exists: edit that one.") % {
+                "v": later.version})
+        template = new_template_version(actor, template, effective_from or clock.today())
+        item = ChecklistItem.objects.select_related("section__template").get(
+            section__template=template, section__code=item.section.code, code=item.code)
+    changes = _changes(item, fields)
+    item = update_checklist_item(actor, item, **fields)
+    if changes:
+        record_timeline(actor, template, "checklist_item_changed", f"{item.code}: " + "; ".join(changes))
     return item
 
 

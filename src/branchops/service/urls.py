@@ -18,4 +18,7 @@ urlpatterns = [
     path("findings/<int:pk>/reinspect/", views.reinspect, name="reinspect"),
     path("findings/<int:pk>/deadline/", views.finding_deadline, name="finding_deadline"),
     path("supervisors/", views.supervisors, name="supervisors"),
+    path("checklists/", views.checklists, name="checklists"),
+    path("checklists/<int:pk>/", views.checklist, name="checklist"),
+    path("checklists/<int:pk>/items/<slug:code>/", views.checklist_item, name="checklist_item"),
 ]

@@ -367,3 +367,61 @@ def supervisors(request):
     return render(request, "service/supervisors.html", {
         "year": year, "counts": queries.supervisor_counts(request.user, year),
         "minimum": queries.supervisor_minimum(request.user), "agreement": queries.inter_rater(request.user)})
+
+
+# --- checklist templates -----------------------------------------------------------------------------
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def checklists(request):
+    """Every checklist version: which is in force, which were used (frozen)."""
+    rows = list(queries.checklists())
+    current = services.template_for(clock.today())
+    return render(request, "service/checklists.html", {"rows": rows, "current": current})
+
+
+def _item_forms(template) -> list[dict]:
+    return [{"item": i, "form": forms.ChecklistItemForm(auto_id=f"i{i.pk}-%s", initial={
+        "text": i.text, "weight": i.weight, "na_allowed": i.na_allowed, "veto": i.veto, "severity": i.severity})}
+        for i in queries.checklist_items(template)]
+
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def checklist(request, pk):
+    """One version's sections and items; the secretariat and the administrator edit each item here."""
+    template = queries.access_checklist(pk)
+    editable = rules.edits_checklists(request.user, template)
+    rows = _item_forms(template) if editable else [{"item": i} for i in queries.checklist_items(template)]
+    return render(request, "service/checklist.html", {
+        "template": template, "rows": rows, "editable": editable, "timeline": timeline(template),
+        "later": template.__class__.objects.filter(code=template.code, version__gt=template.version).first()})
+
+
+@login_required
+def checklist_item(request, pk, code):
+    template = queries.access_checklist(pk)
+    item = next((i for i in queries.checklist_items(template) if i.code == code), None)
+    if item is None:
+        raise Http404
+    if request.method != "POST":
+        return redirect("service:checklist", pk=template.pk)
+    if not rules.edits_checklists(request.user, template):
+        raise PermissionDenied
+    form = forms.ChecklistItemForm(request.POST)
+    if not form.is_valid():
+        _refused(request, form)
+        return redirect("service:checklist", pk=template.pk)
+    try:
+        changed = services.edit_checklist_item(request.user, item, **form.action_data())
+    except ValidationError as exc:
+        _refused(request, exc, form)
+        return redirect("service:checklist", pk=template.pk)
+    made = changed.section.template
+    if made.pk != template.pk:
+        messages.success(request, _("Version %(new)s made from %(day)s with the change; inspections that used "
+                                    "version %(old)s keep it.") % {
+            "new": made.version, "day": made.effective_from.isoformat(), "old": template.version})
+    else:
+        messages.success(request, _("Item saved."))
+    return redirect(reverse("service:checklist", args=[made.pk]) + f"#item-{changed.code}")
