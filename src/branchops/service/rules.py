@@ -55,11 +55,11 @@ def edits_schemes(user, scheme=None) -> bool:
 # item is a finding, open until a re-inspection passes it. The action tables (``actions``) offer what
 # these predicates allow; the services check them again.
 
-I = Inspection.Status
+IS = Inspection.Status
 
 INSPECTION_FLOW = Transitions({
-    "photo": ([I.SCHEDULED], I.SCHEDULED),
-    "submit": ([I.SCHEDULED], I.SUBMITTED),
+    "photo": ([IS.SCHEDULED], IS.SCHEDULED),
+    "submit": ([IS.SCHEDULED], IS.SUBMITTED),
 }, refusal=lambda inspection, action: str(_("This inspection was already submitted.")))
 
 
@@ -84,7 +84,7 @@ def finding_open(finding) -> bool:
 
 def reinspectable(finding) -> bool:
     """Open, with no re-inspection already waiting."""
-    return finding_open(finding) and not finding.reinspections.filter(status=I.SCHEDULED).exists()
+    return finding_open(finding) and not finding.reinspections.filter(status=IS.SCHEDULED).exists()
 
 
 def deadline_movable(finding) -> bool:

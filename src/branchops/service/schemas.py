@@ -2,7 +2,6 @@
 
 from typing import Literal
 
-
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Schema
