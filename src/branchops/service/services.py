@@ -850,7 +850,7 @@ def change_finding_deadline(actor, finding: Finding, *, deadline: date, reason: 
 
     require(rules.sets_deadline, actor, finding, _("Only the secretariat over the outlet or the supervisor who "
                                                    "found it moves the deadline."))
-    finding = Finding.objects.select_for_update().select_related("rectification", "inspection").get(pk=finding.pk)
+    finding = Finding.objects.select_for_update(of=("self",)).select_related("rectification", "inspection").get(pk=finding.pk)
     if not rules.deadline_movable(finding):
         raise ValidationError({"deadline": _("The finding or its rectification is closed: the deadline no longer "
                                              "changes.")})
