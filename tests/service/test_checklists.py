@@ -9,21 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from branchops.core import clock
-from branchops.org.roles import Role
 from branchops.service import inspecting, services
 from branchops.service.models import ChecklistItem, ChecklistTemplate, Inspection
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/service/"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-@pytest.fixture
-def world(bank, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    bank.person("sup2", bank.sb2, [Role.SERVICE_SUPERVISOR])
-    bank.v1 = ChecklistTemplate.objects.get(code="hall", version=1)
-    return bank
 
 
 def item(template, code) -> ChecklistItem:

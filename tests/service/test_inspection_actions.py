@@ -12,10 +12,9 @@ from branchops.cases import services as cases
 from branchops.cases.models import Status
 from branchops.core import clock
 from branchops.core.audit import timeline
-from branchops.org.roles import Role
 from branchops.service import services
 from branchops.service.actions import FINDING_ACTIONS, INSPECTION_ACTIONS
-from branchops.service.models import ChecklistTemplate, Finding
+from branchops.service.models import Finding
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/service/"
@@ -24,14 +23,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 def post(client, url, data=None):
     return client.post(url, data or {}, content_type="application/json")
-
-
-@pytest.fixture
-def world(bank, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    bank.person("sup2", bank.sb2, [Role.SERVICE_SUPERVISOR])
-    bank.items = services.template_items(ChecklistTemplate.objects.get(code="hall", version=1))
-    return bank
 
 
 def finding_of(b, code="l1", outlet=None) -> Finding:

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from branchops.core import clock
 from branchops.org.roles import Role
 from branchops.service import services
-from branchops.service.models import ChecklistTemplate, Inspection, RunInput
+from branchops.service.models import Inspection, RunInput
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/service/"
@@ -19,15 +19,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 def post(client, url, data=None):
     return client.post(url, data or {}, content_type="application/json")
-
-
-@pytest.fixture
-def world(bank, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    bank.person("sup2", bank.sb2, [Role.SERVICE_SUPERVISOR])
-    bank.person("sbm1", bank.sb1, [Role.OUTLET_HEAD])  # someone at the sub-branch who does not schedule
-    bank.items = services.template_items(ChecklistTemplate.objects.get(code="hall", version=1))
-    return bank
 
 
 def answers(bank, **over):

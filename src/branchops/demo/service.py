@@ -225,6 +225,8 @@ def build_demo_inspections(stdout=None, *, today: date | None = None, branch_cod
     today = today or clock.today()
     scheduler, _publisher = _secretariat(branch)
     branch_sups, sub_sups, heads = _inspection_people(branch)
+    if not branch_sups and not sub_sups:
+        return {"status": "no service supervisors"}  # nobody to inspect: nothing made up
     outlets = list(Institution.objects.filter(path__startswith=branch.path, level=Level.OUTLET, is_active=True)
                    .order_by("code"))
     rng = random.Random(SEED + 14)
@@ -241,8 +243,10 @@ def build_demo_inspections(stdout=None, *, today: date | None = None, branch_cod
                 continue
             kind = INSPECTION_TYPES[(k + n) % 3]
             sups = [s for s in (sub_sups.get(outlet.parent_id), *branch_sups) if s is not None]
+            if not sups:
+                continue
             # Mystery shoppers come from the branch (the sub-branch's supervisor is known at the outlet).
-            supervisor = rng.choice(branch_sups) if kind == "mystery" and branch_sups else rng.choice(sups)
+            supervisor = rng.choice(branch_sups if kind == "mystery" and branch_sups else sups)
             day = start + timedelta(days=rng.randint(min(7, (end - start).days), (end - start).days))
             visit = _Visit(outlet, heads[outlet.pk], supervisor, kind, day)
             done = _visit(visit, scheduler, rng, weakness[outlet.pk])
@@ -250,6 +254,8 @@ def build_demo_inspections(stdout=None, *, today: date | None = None, branch_cod
     # Three visits of the last days, each with a post found empty: findings still within their deadline.
     for outlet in [o for o in outlets if o.pk in heads][6:9]:
         sups = [s for s in (sub_sups.get(outlet.parent_id), *branch_sups) if s is not None]
+        if not sups:
+            continue
         visit = _Visit(outlet, heads[outlet.pk], sups[0], "on_site", today - timedelta(days=3))
         done = _visit(visit, scheduler, rng, 0.0, fail=("l2",))
         found += [(f, visit) for f in done.findings.select_related("item", "rectification", "inspection")]

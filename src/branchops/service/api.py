@@ -318,13 +318,17 @@ def _inspection(i) -> dict:
             "vetoed": i.vetoed, "template": str(i.template), "reinspects": i.reinspects_id}
 
 
-class InspectionItemRowOut(Schema):
+class ChecklistItemOut(Schema):
     code: str
     section: str
     text: str
     weight: float
     na_allowed: bool
     veto: bool
+    severity: str
+
+
+class InspectionItemRowOut(ChecklistItemOut):
     answer: str | None
     note: str
     photos: int
@@ -363,6 +367,7 @@ def _finding(user, f) -> dict:
 def _inspection_detail(user, i) -> dict:
     rows = [{"code": r["item"].code, "section": r["section"], "text": r["item"].text,
              "weight": float(r["item"].weight), "na_allowed": r["item"].na_allowed, "veto": r["item"].veto,
+             "severity": r["item"].severity,
              "answer": r["result"].answer if r["result"] else None, "note": r["result"].note if r["result"] else "",
              "photos": len(r["photos"])} for r in queries.inspection_rows(i)]
     findings = [_finding(user, f) for f in i.findings.select_related("item", "rectification", "inspection__outlet")]
@@ -501,16 +506,6 @@ def supervisor_agreement(request):
 
 # --- checklist templates -----------------------------------------------------------------------------
 
-class ChecklistItemOut(Schema):
-    code: str
-    section: str
-    text: str
-    weight: float
-    na_allowed: bool
-    veto: bool
-    severity: str
-
-
 class ChecklistOut(Schema):
     id: int
     code: str
@@ -533,7 +528,7 @@ def _checklist(t) -> dict:
 
 
 def _checklist_detail(user, t) -> dict:
-    items = [{"code": i.code, "section": i.section.code, "text": i.text, "weight": float(i.weight),
+    items = [{"code": i.code, "section": i.section.name, "text": i.text, "weight": float(i.weight),
               "na_allowed": i.na_allowed, "veto": i.veto, "severity": i.severity} for i in queries.checklist_items(t)]
     return _checklist(t) | {"checklist_items": items, "can_edit": rules.edits_checklists(user, t)}
 
