@@ -12,13 +12,20 @@ from branchops.core import clock
 from branchops.demo.data import BRANCH
 from branchops.demo.service import build_demo_grading
 from branchops.service.models import Finding, GradingRun, Inspection, RunInput
+from tests.conftest import run_day
 
 
 @pytest.fixture(scope="module")
 def built(demo_part, django_db_blocker, tmp_path_factory):
     with override_settings(BRANCHOPS_QUEUE_DIR=tmp_path_factory.mktemp("no-queue"),
                            MEDIA_ROOT=tmp_path_factory.mktemp("media")), django_db_blocker.unblock():
-        yield build_demo_grading()
+        # Built on the run's day (a module fixture runs before each test's clock is set).
+        clock.travel_to(clock.instant(run_day(), 10))
+        try:
+            result = build_demo_grading()
+        finally:
+            clock.release()
+        yield result
 
 
 @pytest.mark.django_db
