@@ -394,6 +394,23 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
+    # 限期整改: the secretariat over the outlet or the supervisor who found it moves the finding's deadline
+    # (and with it the case's due date); the outlet and the others in view may not.
+    "POST /api/v1/service/findings/{pk}/deadline": {
+        200: "sec1 sb1mgr",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    # Checklists are reference data every signed-in reader sees; the secretariat and the administrator
+    # (bank-wide, like the schemes) edit them — the used version's edit makes a new version.
+    "GET /api/v1/service/checklists": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/checklists/{pk}": {200: SIGNED_IN, 401: "anon"},
+    "PATCH /api/v1/service/checklists/{pk}/items/{code}": {
+        200: SCHEME_KEEPERS,
+        401: "anon",
+        403: but(*SCHEME_KEEPERS.split()),
+    },
     "GET /api/v1/service/supervisors/counts": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/service/supervisors/minimum": {200: SIGNED_IN, 401: "anon"},
     "GET /api/v1/service/supervisors/agreement": {200: SIGNED_IN, 401: "anon"},
@@ -717,6 +734,17 @@ EXPECTED = {
     "service:reinspect": {  # the submitted inspection's finding
         302: "anon sec1",
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:checklists": {200: SIGNED_IN, 302: "anon"},
+    "service:checklist": {200: SIGNED_IN, 302: "anon"},
+    "service:checklist_item": {  # an item of the version the submitted inspection used
+        302: "anon " + SCHEME_KEEPERS,
+        403: but(*SCHEME_KEEPERS.split()),
+    },
+    "service:finding_deadline": {  # the submitted inspection's finding
+        302: "anon sec1 sb1mgr",
+        403: "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "token_revoke": {
@@ -1106,6 +1134,20 @@ PROBES = {
         "inspection_type": "video"}, form=True),
     "service:reinspect": _post(lambda b: f"/service/findings/{b.finding.pk}/reinspect/", lambda b: {
         "supervisor": b.users["sb1mgr"].pk, "planned_on": str(clock.today())}, form=True),
+    "GET /api/v1/service/checklists": _get(lambda b: f"{API}/service/checklists"),
+    "GET /api/v1/service/checklists/{pk}": _get(lambda b: f"{API}/service/checklists/{b.visited.template_id}"),
+    "PATCH /api/v1/service/checklists/{pk}/items/{code}":
+        _json("patch", lambda b: f"{API}/service/checklists/{b.visited.template_id}/items/l1",
+              lambda b: {"weight": 6}),
+    "service:checklists": _get(lambda b: "/service/checklists/"),
+    "service:checklist": _get(lambda b: f"/service/checklists/{b.visited.template_id}/"),
+    "service:checklist_item": _post(lambda b: f"/service/checklists/{b.visited.template_id}/items/l1/", lambda b: {
+        "text": "1号岗不空岗", "weight": "6", "severity": "major"}, form=True),
+    "POST /api/v1/service/findings/{pk}/deadline": _post(
+        lambda b: f"{API}/service/findings/{b.finding.pk}/deadline",
+        lambda b: {"deadline": str(clock.today() + timedelta(days=30)), "reason": "等待设备"}),
+    "service:finding_deadline": _post(lambda b: f"/service/findings/{b.finding.pk}/deadline/", lambda b: {
+        "deadline": str(clock.today() + timedelta(days=30)), "reason": "等待设备"}, form=True),
 }
 
 

@@ -58,3 +58,17 @@ def queue_data(grading, settings, tmp_path):
             batch = queueing.import_uploaded(grading.users["admin1"], fh, path.name, kind)
         assert batch.status == "done", batch.message
     return grading
+
+
+@pytest.fixture
+def world(bank, settings, tmp_path):
+    """The bank for inspections: photos under a temporary media folder, a supervisor of sub-branch 2,
+    someone at sub-branch 1 who does not schedule, and the default checklist's items."""
+    from branchops.service.models import ChecklistTemplate
+
+    settings.MEDIA_ROOT = tmp_path
+    bank.person("sup2", bank.sb2, [Role.SERVICE_SUPERVISOR])
+    bank.person("sbm1", bank.sb1, [Role.OUTLET_HEAD])
+    bank.v1 = ChecklistTemplate.objects.get(code="hall", version=1)
+    bank.items = services.template_items(bank.v1)
+    return bank

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from branchops.core import clock
 from branchops.org.roles import Role
 from branchops.service import services
-from branchops.service.models import ChecklistTemplate, Inspection, RunInput
+from branchops.service.models import Inspection, RunInput
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/service/"
@@ -19,15 +19,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 def post(client, url, data=None):
     return client.post(url, data or {}, content_type="application/json")
-
-
-@pytest.fixture
-def world(bank, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    bank.person("sup2", bank.sb2, [Role.SERVICE_SUPERVISOR])
-    bank.person("sbm1", bank.sb1, [Role.OUTLET_HEAD])  # someone at the sub-branch who does not schedule
-    bank.items = services.template_items(ChecklistTemplate.objects.get(code="hall", version=1))
-    return bank
 
 
 def answers(bank, **over):
@@ -102,8 +93,10 @@ def test_api_submit_needs_photos_then_opens_findings(api, world):
     data = done.json()
     assert data["status"] == "submitted" and data["findings"][0]["item"] == "l2"
     assert data["findings"][0]["rectification"]
+    assert data["allowed_actions"] == [] and data["can_fill"] is False
     again = post(sup(), f"{url}/submit", {"answers": answers(b)})
-    assert again.status_code == 403  # submitted: no longer the supervisor's to fill
+    assert again.status_code == 400  # the state refuses, saying why (not a bare 403)
+    assert Inspection.objects.get(pk=data["id"]).results.count() == len(b.items)
     # A re-inspection is scheduled by the secretariat; the outlet may not.
     finding = data["findings"][0]["id"]
     body = {"supervisor": b.users["sb1mgr"].pk, "planned_on": clock.today().isoformat()}

@@ -135,11 +135,13 @@ def test_findings_open_a_rectification_and_reinspection_closes_it(insp):
     assert findings["fn1"].severity == "serious" and findings["fn1"].note == "拒办转账"
     assert findings["fn1"].deadline == clock.today() + timedelta(days=5)
     assert findings["s1"].deadline == clock.today() + timedelta(days=20)
-    case = findings["fn1"].rectification
-    assert case.case_type == CaseType.RECTIFICATION and case.institution == insp.o11
-    assert findings["s1"].rectification == case and "fn1" in case.description
+    # One rectification case per finding, due the finding's deadline (限期整改).
+    first, case = findings["fn1"].rectification, findings["s1"].rectification
+    assert first.case_type == CaseType.RECTIFICATION and first.institution == insp.o11 and first != case
+    assert first.resolution_due == findings["fn1"].deadline and case.resolution_due == findings["s1"].deadline
+    assert "fn1" in first.description and "拒办转账" in first.description
 
-    # The first finding passes re-inspection: the case stays open while s1 is open.
+    # The first finding passes re-inspection: its case closes, s1's stays open.
     again = services.schedule_reinspection(insp.users["sec1"], findings["fn1"], supervisor=sup, planned_on=clock.today())
     with pytest.raises(ValidationError):  # one scheduled re-inspection per finding
         services.schedule_reinspection(insp.users["sec1"], findings["fn1"], supervisor=sup, planned_on=clock.today())
@@ -147,8 +149,9 @@ def test_findings_open_a_rectification_and_reinspection_closes_it(insp):
         services.submit_inspection(sup, again, answers=all_pass(insp))
     assert "answers" in err.value.message_dict
     services.submit_inspection(sup, again, answers={"fn1": "pass"})
+    first.refresh_from_db()
     case.refresh_from_db()
-    assert case.status != Status.CLOSED
+    assert first.status == Status.CLOSED and case.status != Status.CLOSED
     assert Finding.objects.get(pk=findings["fn1"].pk).closed_at is not None
 
     # A failing re-inspection keeps s1 open (and needs its photo); a passing one closes the case.
@@ -165,7 +168,7 @@ def test_findings_open_a_rectification_and_reinspection_closes_it(insp):
     with pytest.raises(ValidationError):
         services.schedule_reinspection(insp.users["sec1"], findings["s1"], supervisor=sup, planned_on=clock.today())
     assert Inspection.objects.filter(reinspects__isnull=True).count() == 1  # re-inspections open no findings
-    assert Case.objects.count() == 1
+    assert Case.objects.count() == 2
 
 
 def test_used_checklist_is_frozen_and_a_new_version_leaves_the_past_alone(insp):

@@ -316,6 +316,9 @@ class RectificationDetail(models.Model):
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="rectification", primary_key=True)
     evidence_required = models.TextField(_("evidence required"))
     evidence = models.TextField(_("evidence provided"), blank=True)
+    # 限期整改: the day set by whoever found the problem (an inspection's finding); the case's
+    # resolution_due follows it (moved by pauses and approved extensions) instead of the SLA policy.
+    deadline = models.DateField(_("rectify by"), null=True, blank=True)
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("verified by"))
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)

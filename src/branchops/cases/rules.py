@@ -162,6 +162,11 @@ def can_verify(user, case) -> bool:
     return user.has_perm("cases.verify_rectification") and in_scope(user, case.institution)
 
 
+def sets_rectification_deadline(user, case) -> bool:
+    """限期整改: the supervisor who verifies or the approver of extensions in scope sets the deadline."""
+    return can_verify(user, case) or can_decide_extension(user, case)
+
+
 def can_decide_extension(user, case) -> bool:
     """An approver in scope decides extensions (never their own request: see may_decide_extension)."""
     return user.has_perm("cases.approve_extension") and not reads_only(user) and in_scope(user, case.institution)

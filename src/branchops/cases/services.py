@@ -141,7 +141,7 @@ def compute_due_dates(case: Case) -> dict[str, date | None]:
     policy = case.sla_policy
     out = {"response_due": None, "resolution_due": None, "decision_due": None}
     if policy is None:
-        return out
+        return _rectification_due(case, out)
     kind = sla.DayKind.WORKING if policy.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
     pauses, extensions = _pauses(case), _extensions(case)
     start = case.clock_start
@@ -157,6 +157,19 @@ def compute_due_dates(case: Case) -> dict[str, date | None]:
         # The resolution target never lies beyond the regulatory decision deadline.
         if out["decision_due"] and out["resolution_due"] and out["resolution_due"] > out["decision_due"]:
             out["resolution_due"] = out["decision_due"]
+    return _rectification_due(case, out)
+
+
+def _rectification_due(case: Case, out: dict) -> dict:
+    """A rectification with a deadline (限期整改) is due that day — as calendar days from the clock
+    start, so pauses and approved extensions move it like any other due date."""
+    detail = getattr(case, "rectification", None) if case.case_type == CaseType.RECTIFICATION else None
+    if detail is None or detail.deadline is None:
+        return out
+    days = max(0, (detail.deadline - case.clock_start).days)
+    rule = sla.Rule("resolution", days, sla.DayKind.CALENDAR, roll_to_working_day=False)
+    out["resolution_due"] = sla.due_date(case.clock_start, rule, working_calendar, pauses=_pauses(case),
+                                         extensions=_extensions(case))
     return out
 
 
@@ -266,6 +279,9 @@ def _type_errors(case_type: str, channel: str, is_major: bool, complaint: dict |
             errors["channel"] = _("Choose where the rectification comes from.")
         if not ((rectification or {}).get("evidence_required") or "").strip():
             errors["evidence_required"] = _("Say what evidence will prove the rectification.")
+        deadline = (rectification or {}).get("deadline")
+        if deadline is not None and deadline < received_on:
+            errors["deadline"] = _("The deadline is on or after the day the rectification is opened.")
     return errors
 
 
@@ -803,6 +819,36 @@ def mark_major(actor, case: Case, expected_version: int | None = None) -> Case:
     record_timeline(actor, case, "marked_major", _("Marked as a major complaint: fast track"))
     _refresh_due(actor, case, _("Fast track deadlines"))
     _notify_major(case)
+    return case
+
+
+@transaction.atomic
+def set_rectification_deadline(actor, case: Case, deadline: date, reason: str,
+                               expected_version: int | None = None) -> Case:
+    """Move a rectification's deadline (限期整改): its resolution_due follows. Whoever may verify the
+    rectification or decide its extensions sets it; the outlet asks for an extension instead."""
+    case = _lock(case, expected_version)
+    require(rules.sets_rectification_deadline, actor, case,
+            _("Only the supervisor or the secretariat above the outlet sets a rectification's deadline."))
+    if case.case_type != CaseType.RECTIFICATION:
+        raise ValidationError(_("Only rectifications have a deadline to rectify by."))
+    if case.status not in OPEN_STATUSES:
+        raise ValidationError(_("The rectification is no longer open: its deadline does not change."))
+    errors = {}
+    if deadline is None or deadline < _today():
+        errors["deadline"] = _("The deadline is today or later.")
+    if not (reason or "").strip():
+        errors["reason"] = _("Give a reason.")
+    if errors:
+        raise ValidationError(errors)
+    detail = case.rectification
+    old = detail.deadline
+    detail.deadline = deadline
+    stamp_history(detail, actor)
+    detail.save()
+    _save(actor, case, [])
+    _refresh_due(actor, case, _("Deadline to rectify by %(old)s → %(new)s: %(reason)s") % {
+        "old": old.isoformat() if old else "—", "new": deadline.isoformat(), "reason": reason.strip()})
     return case
 
 

@@ -43,3 +43,40 @@ RUN_ACTIONS = ActionTable([
            confirm=_("Publish the grades? Every grade D opens a rectification case."),
            done=_("Run published; grade D outlets have rectification cases.")),
 ])
+
+
+# --- inspections -------------------------------------------------------------------------------------
+# The inspection page's form and the API's photos / submit, and each finding's re-inspection and
+# deadline (``finding_<name>`` on the page, /findings/{id}/… in the API), are offered and authorised
+# here; the services check the same predicates and refuse a wrong state saying why.
+
+def _inspection_state(move: str):
+    return lambda user, inspection: rules.INSPECTION_FLOW.can(inspection.status, move)
+
+
+def _finding_state(state):
+    return lambda user, finding: state(finding)
+
+
+assigned = rule(rules, "assigned")
+
+INSPECTION_ACTIONS = ActionTable([
+    Action("photo", allowed=assigned, state=_inspection_state("photo"),
+           run=lambda user, inspection, data: services.add_photo(user, inspection, data["item"], data["file"]),
+           label=_("Add a photo"), done=_("Photo added.")),
+    Action("submit", allowed=assigned, state=_inspection_state("submit"), schema=schemas.SubmitIn,
+           run=lambda user, inspection, data: services.submit_inspection(user, inspection, **data),
+           label=_("Submit inspection"), done=_("Inspection submitted.")),
+])
+
+FINDING_ACTIONS = ActionTable([
+    Action("reinspect", allowed=rule(rules, "reinspects"), state=_finding_state(rules.reinspectable),
+           form=forms.ReinspectForm, schema=schemas.ReinspectIn,
+           run=lambda user, finding, data: services.schedule_reinspection(user, finding, **data),
+           label=_("Schedule a re-inspection"), done=_("Re-inspection scheduled.")),
+    Action("deadline", allowed=rule(rules, "sets_deadline"), state=_finding_state(rules.deadline_movable),
+           form=forms.DeadlineForm, schema=schemas.DeadlineIn,
+           run=lambda user, finding, data: services.change_finding_deadline(user, finding, **data),
+           label=_("Change the deadline"), icon="calendar-event", style="outline-secondary",
+           done=_("Deadline changed: the rectification case is due the same day.")),
+])

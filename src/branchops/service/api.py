@@ -19,7 +19,7 @@ from branchops.org.models import Institution, Level
 from branchops.org.scope import visible_institutions
 
 from . import queries, rules, schemas, services
-from .actions import RUN_ACTIONS
+from .actions import FINDING_ACTIONS, INSPECTION_ACTIONS, RUN_ACTIONS
 
 router = Router(tags=["service"])
 Month = Annotated[int, Field(ge=1, le=12)]
@@ -318,13 +318,17 @@ def _inspection(i) -> dict:
             "vetoed": i.vetoed, "template": str(i.template), "reinspects": i.reinspects_id}
 
 
-class InspectionItemRowOut(Schema):
+class ChecklistItemOut(Schema):
     code: str
     section: str
     text: str
     weight: float
     na_allowed: bool
     veto: bool
+    severity: str
+
+
+class InspectionItemRowOut(ChecklistItemOut):
     answer: str | None
     note: str
     photos: int
@@ -335,26 +339,40 @@ class FindingOut(Schema):
     item: str
     text: str
     severity: str
-    deadline: date
+    deadline: date = Field(description="The day to rectify by (限期整改): the rectification case's due date")
     closed_at: datetime | None
     rectification: str | None
+    rectification_status: str | None
+    allowed_actions: list[str] = Field(description="What the user may do now: reinspect (POST reinspections), "
+                                                   "deadline (POST deadline)")
 
 
 class InspectionDetailOut(InspectionOut):
     items: list[InspectionItemRowOut]
     findings: list[FindingOut]
     can_fill: bool
+    allowed_actions: list[str] = Field(description="What the user may do now: photo (POST photos), submit "
+                                                   "(POST submit)")
+
+
+def _finding(user, f) -> dict:
+    case = f.rectification
+    return {"id": f.pk, "item": f.item.code, "text": f.item.text, "severity": f.severity,
+            "deadline": case.resolution_due if case and case.resolution_due else f.deadline,
+            "closed_at": f.closed_at, "rectification": case.number if case else None,
+            "rectification_status": case.status if case else None,
+            "allowed_actions": FINDING_ACTIONS.allowed(user, f)}
 
 
 def _inspection_detail(user, i) -> dict:
     rows = [{"code": r["item"].code, "section": r["section"], "text": r["item"].text,
              "weight": float(r["item"].weight), "na_allowed": r["item"].na_allowed, "veto": r["item"].veto,
+             "severity": r["item"].severity,
              "answer": r["result"].answer if r["result"] else None, "note": r["result"].note if r["result"] else "",
              "photos": len(r["photos"])} for r in queries.inspection_rows(i)]
-    findings = [{"id": f.pk, "item": f.item.code, "text": f.item.text, "severity": f.severity, "deadline": f.deadline,
-                 "closed_at": f.closed_at, "rectification": f.rectification.number if f.rectification_id else None}
-                for f in i.findings.select_related("item", "rectification")]
-    return _inspection(i) | {"items": rows, "findings": findings, "can_fill": rules.fills_inspection(user, i)}
+    findings = [_finding(user, f) for f in i.findings.select_related("item", "rectification", "inspection__outlet")]
+    return _inspection(i) | {"items": rows, "findings": findings, "can_fill": rules.fills_inspection(user, i),
+                             "allowed_actions": INSPECTION_ACTIONS.allowed(user, i)}
 
 
 @router.get("/inspections", response=list[InspectionOut], summary="Inspections within my view (an outlet: its "
@@ -408,48 +426,39 @@ class PhotoOut(Schema):
              summary="Photo evidence of an item (multipart: item, file; JPEG, PNG or WebP up to 5 MB)")
 def add_photo(request, pk: Id):
     inspection = queries.access_inspection(request.user, pk)
+    action = INSPECTION_ACTIONS.authorize(request.user, inspection, "photo")
     upload = request.FILES.get("file")
     if upload is None:
         raise ValidationError({"file": _("Choose a photo.")})
-    photo = services.add_photo(request.user, inspection, request.POST.get("item", ""), upload)
+    photo = action.run(request.user, inspection, {"item": request.POST.get("item", ""), "file": upload})
     return Status(201, {"id": photo.pk, "item": photo.item.code, "name": photo.name, "size": photo.size})
-
-
-class SubmitIn(Schema):
-    answers: dict[str, str] = Field(description="Item code → pass, fail or na")
-    notes: dict[str, str] = Field(default_factory=dict)
 
 
 @router.post("/inspections/{int:pk}/submit", response=InspectionDetailOut,
              summary="Submit the answers: scored, failed items become findings and a rectification opens "
                      "(refused when a failed item has no photo)")
-def submit_inspection(request, pk: Id, payload: SubmitIn):
+def submit_inspection(request, pk: Id, payload: schemas.SubmitIn):
     inspection = queries.access_inspection(request.user, pk)
-    done = services.submit_inspection(request.user, inspection, answers=payload.answers, notes=payload.notes)
+    done = run_action(INSPECTION_ACTIONS, request.user, inspection, "submit", payload)
     return _inspection_detail(request.user, queries.access_inspection(request.user, done.pk))
 
 
-class ReinspectIn(Schema):
-    supervisor: Id
-    planned_on: date
-
-
 @router.post("/findings/{int:pk}/reinspections", response={201: InspectionDetailOut},
-             summary="Schedule a re-inspection of an open finding (its pass closes the finding)")
-def schedule_reinspection(request, pk: Id, payload: ReinspectIn):
-    from django.contrib.auth import get_user_model
-
-    from .models import Finding
-
-    finding = Finding.objects.filter(pk=pk, inspection__in=queries.visible_inspections(request.user)).first()
-    if finding is None:
-        raise Http404
-    if not rules.schedules_inspections(request.user):
-        raise PermissionDenied
-    supervisor = get_user_model().objects.filter(pk=payload.supervisor).first()
-    inspection = services.schedule_reinspection(request.user, finding, supervisor=supervisor,
-                                                planned_on=payload.planned_on)
+             summary="Schedule a re-inspection of an open finding (its pass closes the finding and its "
+                     "rectification case)")
+def schedule_reinspection(request, pk: Id, payload: schemas.ReinspectIn):
+    finding = queries.access_finding(request.user, pk)
+    inspection = run_action(FINDING_ACTIONS, request.user, finding, "reinspect", payload)
     return Status(201, _inspection_detail(request.user, inspection))
+
+
+@router.post("/findings/{int:pk}/deadline", response=FindingOut,
+             summary="Move an open finding's deadline (限期整改): its rectification case's due date moves with "
+                     "it; refused once the finding or the case is closed")
+def change_finding_deadline(request, pk: Id, payload: schemas.DeadlineIn):
+    finding = queries.access_finding(request.user, pk)
+    run_action(FINDING_ACTIONS, request.user, finding, "deadline", payload)
+    return _finding(request.user, queries.access_finding(request.user, pk))
 
 
 class CountOut(Schema):
@@ -499,3 +508,65 @@ def supervisor_agreement(request):
 from .input_api import router as _inputs_router  # noqa: E402
 
 router.add_router("", _inputs_router)
+# --- checklist templates -----------------------------------------------------------------------------
+
+class ChecklistOut(Schema):
+    id: int
+    code: str
+    version: int
+    name: str
+    inspection_type: str
+    effective_from: date
+    in_use: bool = Field(description="An inspection used this version: it is frozen (a change makes a new version)")
+    items: int
+
+
+class ChecklistDetailOut(ChecklistOut):
+    checklist_items: list[ChecklistItemOut]
+    can_edit: bool
+
+
+def _checklist(t) -> dict:
+    return {"id": t.pk, "code": t.code, "version": t.version, "name": t.name, "inspection_type": t.inspection_type,
+            "effective_from": t.effective_from, "in_use": t.used, "items": t.item_count}
+
+
+def _checklist_detail(user, t) -> dict:
+    items = [{"code": i.code, "section": i.section.name, "text": i.text, "weight": float(i.weight),
+              "na_allowed": i.na_allowed, "veto": i.veto, "severity": i.severity} for i in queries.checklist_items(t)]
+    return _checklist(t) | {"checklist_items": items, "can_edit": rules.edits_checklists(user, t)}
+
+
+def _reads_checklists(user) -> None:
+    if not user.has_perm("service.view_inspection"):
+        raise Http404
+
+
+@router.get("/checklists", response=list[ChecklistOut], summary="Checklist templates, every version")
+def list_checklists(request):
+    _reads_checklists(request.user)
+    return [_checklist(t) for t in queries.checklists()]
+
+
+@router.get("/checklists/{int:pk}", response=ChecklistDetailOut, summary="One checklist version and its items")
+def get_checklist(request, pk: Id):
+    _reads_checklists(request.user)
+    return _checklist_detail(request.user, queries.access_checklist(pk))
+
+
+@router.patch("/checklists/{int:pk}/items/{code}", response=ChecklistDetailOut,
+              summary="Change an item; on a version an inspection used the change makes a new version (answered) "
+                      "and past inspections keep theirs")
+def change_checklist_item(request, pk: Id, code: Annotated[str, Field(max_length=32)], payload: schemas.ChecklistItemIn):
+    _reads_checklists(request.user)
+    template = queries.access_checklist(pk)
+    item = next((i for i in queries.checklist_items(template) if i.code == code), None)
+    if item is None:
+        raise Http404
+    if not rules.edits_checklists(request.user, template):
+        raise PermissionDenied
+    fields = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    if "weight" in fields:
+        fields["weight"] = f"{fields['weight']:.2f}"
+    changed = services.edit_checklist_item(request.user, item, **fields)
+    return _checklist_detail(request.user, queries.access_checklist(changed.section.template_id))

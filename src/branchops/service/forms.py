@@ -66,6 +66,8 @@ class ScheduleForm(forms.Form):
 
 
 class ReinspectForm(forms.Form):
+    """A re-inspection of one finding: a supervisor and a date (the service checks the rest)."""
+
     supervisor = forms.ModelChoiceField(label=_("Supervisor"), queryset=Institution.objects.none())
     planned_on = forms.DateField(label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -73,3 +75,40 @@ class ReinspectForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supervisor"].queryset = supervisors
         self.fields["supervisor"].label_from_instance = lambda u: getattr(getattr(u, "staff", None), "name", "") or u.username
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class DeadlineForm(forms.Form):
+    """Move a finding's deadline (限期整改); the service moves its rectification case's due date."""
+
+    deadline = forms.DateField(label=_("Rectify by"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ChecklistItemForm(forms.Form):
+    """One item of a checklist; on a version an inspection used, the change makes a new version from
+    ``effective_from`` (the service decides)."""
+
+    text = forms.CharField(label=_("Item"), max_length=300)
+    weight = forms.DecimalField(label=_("Weight"), min_value=0.01, max_value=1000, decimal_places=2)
+    na_allowed = forms.BooleanField(label=_("N/A allowed"), required=False)
+    veto = forms.BooleanField(label=_("Veto item"), required=False)
+    severity = forms.ChoiceField(label=_("Severity when failed"), choices=())
+    effective_from = forms.DateField(label=_("New version from"), required=False,
+                                     widget=forms.DateInput(attrs={"type": "date"}),
+                                     help_text=_("Only when the checklist was used: the day the new version starts "
+                                                 "(today if empty)."))
+
+    def __init__(self, *args, **kwargs):
+        from .models import Severity
+
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].choices = Severity.choices
+
+    def action_data(self) -> dict:
+        return dict(self.cleaned_data)

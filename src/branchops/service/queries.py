@@ -256,6 +256,17 @@ def access_inspection(user, pk):
         raise Http404 from exc
 
 
+def access_finding(user, pk):
+    """A finding of an inspection the user sees (404 alike for missing and hidden)."""
+    from .models import Finding
+
+    finding = (Finding.objects.select_related("item", "rectification", "inspection__outlet")
+               .filter(pk=pk, inspection__in=visible_inspections(user)).first())
+    if finding is None:
+        raise Http404
+    return finding
+
+
 def inspection_rows(inspection) -> list[dict]:
     """The checklist as the form shows it: section, item, the answer given (if any), photos."""
     from .models import ChecklistItem
@@ -645,3 +656,27 @@ def target_branches(user) -> QuerySet:
         return Institution.objects.none()
     qs = Institution.objects.filter(level__in=[Level.TIER1_BRANCH, Level.TIER2_BRANCH], is_active=True)
     return qs.filter(scope_q(user, "")).order_by("path")
+def checklists():
+    """Every checklist template version, newest version of each code first."""
+    from django.db.models import Count, Exists, OuterRef
+
+    from .models import ChecklistTemplate, Inspection
+
+    return (ChecklistTemplate.objects.annotate(
+        item_count=Count("sections__items", distinct=True),
+        used=Exists(Inspection.objects.filter(template=OuterRef("pk"))))
+        .order_by("code", "-version"))
+
+
+def access_checklist(pk):
+    """A checklist version (reference data: everyone signed in reads it); 404 when missing."""
+    found = checklists().filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def checklist_items(template) -> list:
+    from .models import ChecklistItem
+
+    return list(ChecklistItem.objects.filter(section__template=template).select_related("section"))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from branchops.core.actions import Transitions
 from branchops.org.scope import in_scope
 
-from .models import GradingRun
+from .models import GradingRun, Inspection
 
 S = GradingRun.Status
 
@@ -51,16 +51,58 @@ def edits_schemes(user, scheme=None) -> bool:
 
 
 # --- inspections ---------------------------------------------------------------------------------
+# An inspection is scheduled, then filled and submitted by its supervisor (INSPECTION_FLOW); a failed
+# item is a finding, open until a re-inspection passes it. The action tables (``actions``) offer what
+# these predicates allow; the services check them again.
+
+IS = Inspection.Status
+
+INSPECTION_FLOW = Transitions({
+    "photo": ([IS.SCHEDULED], IS.SCHEDULED),
+    "submit": ([IS.SCHEDULED], IS.SUBMITTED),
+}, refusal=lambda inspection, action: str(_("This inspection was already submitted.")))
+
 
 def schedules_inspections(user, outlet=None) -> bool:
     """The secretariat schedules inspections of the outlets in its scope."""
     return user.has_perm("service.add_inspection") and (outlet is None or in_scope(user, outlet))
 
 
+def assigned(user, inspection) -> bool:
+    """The supervisor the inspection is assigned to (whatever its state)."""
+    return user.has_perm("service.change_inspection") and inspection.supervisor_id == user.pk
+
+
 def fills_inspection(user, inspection) -> bool:
     """Only the supervisor it is assigned to fills an inspection, while it is scheduled."""
-    return (user.has_perm("service.change_inspection") and inspection.supervisor_id == user.pk
-            and inspection.status == inspection.Status.SCHEDULED)
+    return assigned(user, inspection) and INSPECTION_FLOW.can(inspection.status, "submit")
+
+
+def finding_open(finding) -> bool:
+    return finding.closed_at is None
+
+
+def reinspectable(finding) -> bool:
+    """Open, with no re-inspection already waiting."""
+    return finding_open(finding) and not finding.reinspections.filter(status=IS.SCHEDULED).exists()
+
+
+def deadline_movable(finding) -> bool:
+    """Open, and its rectification case still open (a resolved or closed one keeps its deadline)."""
+    from branchops.cases.models import OPEN_STATUSES
+
+    case = finding.rectification
+    return finding_open(finding) and case is not None and case.status in OPEN_STATUSES
+
+
+def reinspects(user, finding) -> bool:
+    """The secretariat over the outlet schedules a re-inspection."""
+    return schedules_inspections(user, finding.inspection.outlet)
+
+
+def sets_deadline(user, finding) -> bool:
+    """限期整改: the secretariat over the outlet, or the supervisor who found it, moves the deadline."""
+    return reinspects(user, finding) or assigned(user, finding.inspection)
 
 
 def edits_checklists(user, template=None) -> bool:

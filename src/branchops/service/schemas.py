@@ -1,11 +1,14 @@
-"""Input schemas of the grading API (each action's typed input)."""
+"""Input schemas of the grading and inspection API (each action's typed input)."""
+
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import Field
 
-from branchops.core.api import Id, VersionedInput, Year
+from branchops.core import limits
+from branchops.core.api import ActionInput, Day, Id, VersionedInput, Year
 from branchops.org.models import Institution, Level
 
 
@@ -40,3 +43,38 @@ class AdjustIn(VersionedInput):
 class RunActionIn(AdjustIn, ReturnIn):
     """The fields each action reads (adjust: outlet, code, value, reason; return: reason); the others
     are ignored."""
+
+
+# --- inspections -------------------------------------------------------------------------------------
+
+class SubmitIn(ActionInput):
+    answers: dict[str, str] = Field(description="Item code → pass, fail or na", max_length=limits.MAX_LIST)
+    notes: dict[str, str] = Field(default_factory=dict, max_length=limits.MAX_LIST)
+
+
+class ReinspectIn(ActionInput):
+    supervisor: Id = Field(description="The service supervisor's user id")
+    planned_on: Day
+
+    def data(self, user, finding) -> dict:
+        from django.contrib.auth import get_user_model
+
+        supervisor = get_user_model().objects.filter(pk=self.supervisor).first()
+        if supervisor is None:
+            raise ValidationError({"supervisor": _("Choose a service supervisor.")})
+        return {"supervisor": supervisor, "planned_on": self.planned_on}
+
+
+class DeadlineIn(ActionInput):
+    deadline: Day = Field(description="The new day to rectify by (today or later); the case's due date follows")
+    reason: str = Field(max_length=2000, description="Why the deadline moves (required)")
+
+
+class ChecklistItemIn(Schema):
+    text: str | None = Field(None, min_length=1, max_length=300)
+    weight: float | None = Field(None, ge=0.01, le=1000, description="Rounded to 2 decimals")
+    na_allowed: bool | None = None
+    veto: bool | None = None
+    severity: Literal["minor", "major", "serious"] | None = None
+    effective_from: Day | None = Field(None, description="When the checklist was used: the day the new version "
+                                                         "starts (today if absent)")

@@ -589,6 +589,8 @@ def update_checklist_item(actor, item: ChecklistItem, **fields) -> ChecklistItem
     unknown = set(fields) - ITEM_FIELDS
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})
+    if "weight" in fields and not (_dec(fields["weight"]) or 0) > 0:
+        raise ValidationError({"weight": _("A weight is more than zero.")})
     if item.section.template.in_use:
         raise ValidationError(_("This checklist was used by an inspection and is frozen; make a new version "
                                 "to change it."))
@@ -596,6 +598,38 @@ def update_checklist_item(actor, item: ChecklistItem, **fields) -> ChecklistItem
         setattr(item, k, v)
     item.full_clean()
     item.save()
+    return item
+
+
+def _later_version(template: ChecklistTemplate) -> ChecklistTemplate | None:
+    return ChecklistTemplate.objects.filter(code=template.code, version__gt=template.version).order_by("version").first()
+
+
+def _changes(item: ChecklistItem, fields: dict) -> list[str]:
+    return [f"{k}: {getattr(item, k)} → {v}" for k, v in fields.items() if str(getattr(item, k)) != str(v)]
+
+
+@transaction.atomic
+def edit_checklist_item(actor, item: ChecklistItem, *, effective_from: date | None = None, **fields) -> ChecklistItem:
+    """The checklist editing page's change of one item. A version no inspection used changes in place;
+    a used one is never changed: the edit makes a new version (in force from ``effective_from``, today
+    by default) and lands there, so past inspections keep the items — and the score — they had."""
+    require(rules.edits_checklists, actor, item.section.template)
+    template = item.section.template
+    if effective_from is not None and effective_from < clock.today():
+        raise ValidationError({"effective_from": _("A new version starts today or later.")})
+    if template.in_use:
+        later = _later_version(template)
+        if later is not None:
+            raise ValidationError(_("Version %(v)s of this checklist already exists: edit that one.") % {
+                "v": later.version})
+        template = new_template_version(actor, template, effective_from or clock.today())
+        item = ChecklistItem.objects.select_related("section__template").get(
+            section__template=template, section__code=item.section.code, code=item.code)
+    changes = _changes(item, fields)
+    item = update_checklist_item(actor, item, **fields)
+    if changes:
+        record_timeline(actor, template, "checklist_item_changed", f"{item.code}: " + "; ".join(changes))
     return item
 
 
@@ -681,8 +715,8 @@ def add_photo(actor, inspection: Inspection, item_code: str, upload) -> Inspecti
     """Photo evidence of an item, before the inspection is submitted."""
     import os
 
-    require(rules.fills_inspection, actor, inspection, _("Only the assigned supervisor adds photos to a "
-                                                        "scheduled inspection."))
+    require(rules.assigned, actor, inspection, _("Only the assigned supervisor adds photos to an inspection."))
+    rules.INSPECTION_FLOW.check(inspection, "photo")
     item = _item_by_code(inspection, item_code)
     if error := _photo_error(upload):
         raise ValidationError({"file": error})
@@ -723,8 +757,8 @@ def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: di
     finding, and a rectification opened for the findings. Refused, changing nothing, when an item is
     unanswered or a failed item has no photo."""
     notes = {k: str(v or "").strip() for k, v in (notes or {}).items()}
-    require(rules.fills_inspection, actor, inspection, _("Only the assigned supervisor submits a scheduled "
-                                                        "inspection."))
+    require(rules.assigned, actor, inspection, _("Only the assigned supervisor submits an inspection."))
+    rules.INSPECTION_FLOW.check(inspection, "submit")
     items = _inspection_items(inspection)
     errors = _answer_errors(items, answers, notes)
     if errors:
@@ -754,32 +788,33 @@ def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: di
 
 
 def _open_findings(actor, inspection: Inspection, failed: list[ChecklistItem], notes: dict) -> None:
-    if not failed:
-        return
+    """Each failed item a finding with its own rectification case: the finding's deadline (by its
+    severity) is the case's due date, so the cases engine reminds, escalates and counts it overdue."""
     today = clock.today()
-    findings = [Finding(inspection=inspection, item=i, severity=i.severity, note=notes.get(i.code, "")[:500],
-                        deadline=today + timedelta(days=DEADLINE_DAYS[i.severity])) for i in failed]
-    case = _open_inspection_rectification(actor, inspection, findings)
-    for f in findings:
-        f.rectification = case
-    Finding.objects.bulk_create(findings)
+    for i in failed:
+        finding = Finding(inspection=inspection, item=i, severity=i.severity, note=notes.get(i.code, "")[:500],
+                          deadline=today + timedelta(days=DEADLINE_DAYS[i.severity]))
+        case = _open_finding_rectification(actor, inspection, finding)
+        finding.rectification, finding.deadline = case, case.resolution_due or finding.deadline
+        finding.save()
 
 
-def _open_inspection_rectification(actor, inspection: Inspection, findings: list[Finding]):
+def _open_finding_rectification(actor, inspection: Inspection, finding: Finding):
     from branchops.cases import services as cases
     from branchops.cases.models import CaseType, Channel
 
-    lines = [_("%(code)s %(text)s (%(severity)s) — rectify by %(day)s") % {
-        "code": f.item.code, "text": f.item.text, "severity": f.get_severity_display(), "day": f.deadline.isoformat()}
-        for f in findings]
     description = _("%(type)s on %(day)s, score %(score)s.") % {
         "type": inspection.get_inspection_type_display(), "day": clock.today().isoformat(),
-        "score": "—" if inspection.score is None else inspection.score} + "\n" + "\n".join(lines)
+        "score": "—" if inspection.score is None else inspection.score} + "\n" + _(
+        "%(code)s %(text)s (%(severity)s) — rectify by %(day)s") % {
+        "code": finding.item.code, "text": finding.item.text, "severity": finding.get_severity_display(),
+        "day": finding.deadline.isoformat()} + (f"\n{finding.note}" if finding.note else "")
     return cases.open_case(
         actor, case_type=CaseType.RECTIFICATION, institution=inspection.outlet, channel=Channel.INSPECTION,
-        title=_("Inspection findings to rectify by %(day)s") % {"day": min(f.deadline for f in findings).isoformat()},
+        title=_("Rectify by %(day)s: %(text)s") % {"day": finding.deadline.isoformat(), "text": finding.item.text},
         description=description, first_contact_owner=actor or inspection.supervisor,
-        rectification={"evidence_required": _("Each finding rectified; a re-inspection passes it.")},
+        rectification={"evidence_required": _("The finding rectified; a re-inspection passes it."),
+                       "deadline": finding.deadline},
         link_to=inspection)
 
 
@@ -789,8 +824,7 @@ def _after_reinspection(actor, inspection: Inspection, answer: str) -> None:
         return  # still failing (or N/A): the finding stays open
     finding.closed_at = clock.now()
     finding.save(update_fields=["closed_at"])
-    open_left = Finding.objects.filter(inspection=finding.inspection_id, closed_at__isnull=True).exists()
-    if finding.rectification_id and not open_left:
+    if finding.rectification_id:
         _close_rectification(actor, finding.rectification, inspection)
 
 
@@ -800,7 +834,7 @@ def _close_rectification(actor, case, inspection: Inspection) -> None:
     from branchops.cases import services as cases
     from branchops.cases.models import OPEN_STATUSES, Outcome, Status
 
-    note = _("Re-inspection #%(id)s passed every finding.") % {"id": inspection.pk}
+    note = _("Re-inspection #%(id)s passed the finding.") % {"id": inspection.pk}
     if case.status in OPEN_STATUSES:
         case = cases.resolve_case(actor, case, outcome=Outcome.RESOLVED, resolution=note)
     if case.status != Status.RESOLVED:
@@ -815,6 +849,7 @@ def _close_rectification(actor, case, inspection: Inspection) -> None:
 @transaction.atomic
 def schedule_reinspection(actor, finding: Finding, *, supervisor, planned_on: date) -> Inspection:
     """A re-inspection of one open finding (its item only), on the original inspection's checklist."""
+    require(rules.reinspects, actor, finding)
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.closed_at is not None:
         raise ValidationError({"finding": _("This finding is already closed.")})
@@ -922,3 +957,24 @@ def delete_target(actor, target) -> None:
     record_timeline(actor, target.branch, "target_deleted", _("Target removed: %(metric)s %(year)s")
                     % {"metric": target.get_metric_display(), "year": target.year})
     target.delete()
+@transaction.atomic
+def change_finding_deadline(actor, finding: Finding, *, deadline: date, reason: str) -> Finding:
+    """Move a finding's deadline (限期整改) through the cases services: its rectification's due date
+    moves with it (and pauses or approved extensions keep applying). Refused, changing nothing, once the
+    finding or its case is closed."""
+    from branchops.cases import services as cases
+
+    require(rules.sets_deadline, actor, finding, _("Only the secretariat over the outlet or the supervisor who "
+                                                   "found it moves the deadline."))
+    finding = Finding.objects.select_for_update(of=("self",)).select_related("rectification", "inspection").get(pk=finding.pk)
+    if not rules.deadline_movable(finding):
+        raise ValidationError({"deadline": _("The finding or its rectification is closed: the deadline no longer "
+                                             "changes.")})
+    old = finding.deadline
+    case = cases.set_rectification_deadline(actor, finding.rectification, deadline, reason)
+    finding.deadline = case.resolution_due or deadline
+    finding.save(update_fields=["deadline"])
+    record_timeline(actor, finding.inspection, "finding_deadline", _("%(code)s: rectify by %(old)s → %(new)s (%(reason)s)")
+                    % {"code": finding.item.code, "old": old.isoformat(), "new": finding.deadline.isoformat(),
+                       "reason": reason.strip()})
+    return finding

@@ -16,7 +16,11 @@ urlpatterns = [
     path("inspections/new/", views.inspection_new, name="inspection_new"),
     path("inspections/<int:pk>/", views.inspection, name="inspection"),
     path("findings/<int:pk>/reinspect/", views.reinspect, name="reinspect"),
+    path("findings/<int:pk>/deadline/", views.finding_deadline, name="finding_deadline"),
     path("supervisors/", views.supervisors, name="supervisors"),
+    path("checklists/", views.checklists, name="checklists"),
+    path("checklists/<int:pk>/", views.checklist, name="checklist"),
+    path("checklists/<int:pk>/items/<slug:code>/", views.checklist_item, name="checklist_item"),
 ]
 
 from .input_urls import urlpatterns as _input_urls  # noqa: E402

@@ -19,7 +19,7 @@ from branchops.core.xlsx import export_list
 from branchops.org.models import Institution, Level
 
 from . import forms, queries, rules, services
-from .actions import RUN_ACTIONS
+from .actions import FINDING_ACTIONS, INSPECTION_ACTIONS, RUN_ACTIONS
 
 GRADE_COLOURS = {"A": "success", "B": "primary", "C": "warning", "D": "danger"}
 
@@ -267,28 +267,41 @@ def inspection_new(request):
     return redirect("service:inspection", pk=made.pk)
 
 
-@login_required
-def reinspect(request, pk):
-    from .models import Finding
+def _finding_form(user, action, finding, **kwargs):
+    if action.name == "reinspect":
+        return action.form(supervisors=queries.schedulable(user)[1], **kwargs)
+    return action.form(**kwargs)
 
-    finding = Finding.objects.filter(pk=pk, inspection__in=queries.visible_inspections(request.user)).first()
-    if finding is None:
-        raise Http404
+
+def _finding_action(request, pk, name):
+    """A finding's action from the inspection page, through the action table (404 hidden, 403 not
+    allowed, the service's refusal as a message)."""
+    finding = queries.access_finding(request.user, pk)
+    back = redirect("service:inspection", pk=finding.inspection_id)
     if request.method != "POST":
-        return redirect("service:inspection", pk=finding.inspection_id)
-    if not rules.schedules_inspections(request.user):
-        raise PermissionDenied
-    form = forms.ReinspectForm(request.POST, supervisors=queries.schedulable(request.user)[1])
+        return back
+    action = FINDING_ACTIONS.authorize(request.user, finding, name)
+    form = _finding_form(request.user, action, finding, data=request.POST)
     if not form.is_valid():
         _refused(request, form)
-        return redirect("service:inspection", pk=finding.inspection_id)
+        return back
     try:
-        made = services.schedule_reinspection(request.user, finding, **form.cleaned_data)
+        result = action.run(request.user, finding, form.action_data())
     except ValidationError as exc:
         _refused(request, exc, form)
-        return redirect("service:inspection", pk=finding.inspection_id)
-    messages.success(request, _("Re-inspection scheduled."))
-    return redirect("service:inspection", pk=made.pk)
+        return back
+    messages.success(request, action.done_message(result))
+    return redirect("service:inspection", pk=result.pk) if name == "reinspect" else back
+
+
+@login_required
+def reinspect(request, pk):
+    return _finding_action(request, pk, "reinspect")
+
+
+@login_required
+def finding_deadline(request, pk):
+    return _finding_action(request, pk, "deadline")
 
 
 @login_required
@@ -303,12 +316,14 @@ def inspection(request, pk):
         # An item left without a choice is sent as missing, so the refusal names it.
         for row in rows:
             answers.setdefault(row["item"].code, "")
+        photo = INSPECTION_ACTIONS.authorize(request.user, item, "photo")
+        submit = INSPECTION_ACTIONS.authorize(request.user, item, "submit")
         try:
             # Photos are kept even when the submission is refused: the supervisor adds what is missing.
             for key, upload in request.FILES.items():
                 if key.startswith("photo-"):
-                    services.add_photo(request.user, item, key[len("photo-"):], upload)
-            services.submit_inspection(request.user, item, answers=answers, notes=notes)
+                    photo.run(request.user, item, {"item": key[len("photo-"):], "file": upload})
+            submit.run(request.user, item, {"answers": answers, "notes": notes})
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
             return render(request, "service/inspection.html", _inspection_context(request, item, answers, notes),
@@ -319,15 +334,18 @@ def inspection(request, pk):
 
 
 def _findings(user, item) -> list:
-    """The inspection's findings, each open one with its own re-inspection form for a scheduler (its
-    own ids: several forms on one page)."""
-    findings = list(item.findings.select_related("item", "rectification"))
-    if rules.schedules_inspections(user):
-        supervisors = queries.schedulable(user)[1]
-        for f in findings:
-            if f.closed_at is None:
-                f.reinspect_form = forms.ReinspectForm(supervisors=supervisors, auto_id=f"re{f.pk}-%s",
-                                                       initial={"planned_on": clock.today()})
+    """The inspection's findings, each with the forms of what ``can`` offers on it (their own ids:
+    several forms on one page)."""
+    findings = list(item.findings.select_related("item", "rectification", "inspection__outlet"))
+    for f in findings:
+        f.can = FINDING_ACTIONS.can(user, f)
+        f.due = f.rectification.resolution_due if f.rectification_id and f.rectification.resolution_due else f.deadline
+        f.overdue = f.closed_at is None and f.due < clock.today()
+        if f.can["reinspect"]:
+            f.reinspect_form = _finding_form(user, FINDING_ACTIONS.get("reinspect"), f, auto_id=f"re{f.pk}-%s",
+                                             initial={"planned_on": clock.today()})
+        if f.can["deadline"]:
+            f.deadline_form = forms.DeadlineForm(auto_id=f"dl{f.pk}-%s", initial={"deadline": f.due})
     return findings
 
 
@@ -337,7 +355,8 @@ def _inspection_context(request, item, answers=None, notes=None) -> dict:
         code = row["item"].code
         row["chosen"] = (answers or {}).get(code) or (row["result"].answer if row["result"] else "")
         row["note"] = (notes or {}).get(code) or (row["result"].note if row["result"] else "")
-    return {"inspection": item, "rows": rows, "can_fill": rules.fills_inspection(request.user, item),
+    can = INSPECTION_ACTIONS.can(request.user, item)
+    return {"inspection": item, "rows": rows, "can": can, "can_fill": can["submit"],
             "findings": _findings(request.user, item),
             "choices": [("pass", _("Pass")), ("fail", _("Fail")), ("na", _("N/A"))]}
 
@@ -351,3 +370,61 @@ def supervisors(request):
     return render(request, "service/supervisors.html", {
         "year": year, "counts": queries.supervisor_counts(request.user, year),
         "minimum": queries.supervisor_minimum(request.user), "agreement": queries.inter_rater(request.user)})
+
+
+# --- checklist templates -----------------------------------------------------------------------------
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def checklists(request):
+    """Every checklist version: which is in force, which were used (frozen)."""
+    rows = list(queries.checklists())
+    current = services.template_for(clock.today())
+    return render(request, "service/checklists.html", {"rows": rows, "current": current})
+
+
+def _item_forms(template) -> list[dict]:
+    return [{"item": i, "form": forms.ChecklistItemForm(auto_id=f"i{i.pk}-%s", initial={
+        "text": i.text, "weight": i.weight, "na_allowed": i.na_allowed, "veto": i.veto, "severity": i.severity})}
+        for i in queries.checklist_items(template)]
+
+
+@login_required
+@permission_required("service.view_inspection", raise_exception=True)
+def checklist(request, pk):
+    """One version's sections and items; the secretariat and the administrator edit each item here."""
+    template = queries.access_checklist(pk)
+    editable = rules.edits_checklists(request.user, template)
+    rows = _item_forms(template) if editable else [{"item": i} for i in queries.checklist_items(template)]
+    return render(request, "service/checklist.html", {
+        "template": template, "rows": rows, "editable": editable, "timeline": timeline(template),
+        "later": template.__class__.objects.filter(code=template.code, version__gt=template.version).first()})
+
+
+@login_required
+def checklist_item(request, pk, code):
+    template = queries.access_checklist(pk)
+    item = next((i for i in queries.checklist_items(template) if i.code == code), None)
+    if item is None:
+        raise Http404
+    if request.method != "POST":
+        return redirect("service:checklist", pk=template.pk)
+    if not rules.edits_checklists(request.user, template):
+        raise PermissionDenied
+    form = forms.ChecklistItemForm(request.POST)
+    if not form.is_valid():
+        _refused(request, form)
+        return redirect("service:checklist", pk=template.pk)
+    try:
+        changed = services.edit_checklist_item(request.user, item, **form.action_data())
+    except ValidationError as exc:
+        _refused(request, exc, form)
+        return redirect("service:checklist", pk=template.pk)
+    made = changed.section.template
+    if made.pk != template.pk:
+        messages.success(request, _("Version %(new)s made from %(day)s with the change; inspections that used "
+                                    "version %(old)s keep it.") % {
+            "new": made.version, "day": made.effective_from.isoformat(), "old": template.version})
+    else:
+        messages.success(request, _("Item saved."))
+    return redirect(reverse("service:checklist", args=[made.pk]) + f"#item-{changed.code}")
