@@ -17,7 +17,7 @@ FILTERS = [
     ("/api/v1/coordination/items", "decision", Decision.values),
     ("/api/v1/coordination/items", "item_type", ItemType.values),
     ("/api/v1/coordination/meetings", "status", Meeting.Status.values),
-    ("/api/v1/dispatch/work-orders", "status", WorkOrder.Status.values),
+    ("/api/v1/dispatch/work-orders", "status", ["open", *WorkOrder.Status.values]),  # open: not done or cancelled
 ]
 
 
