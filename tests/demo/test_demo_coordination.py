@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from branchops.cases.models import CaseType
 from branchops.coordination import queries
-from branchops.coordination.models import Condition, Item, ItemStatus, Meeting, Opinion
+from branchops.coordination.models import Condition, FeedbackEntry, Item, ItemStatus, Meeting, Opinion
 from branchops.coordination.services import verify_number
 from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
@@ -157,6 +157,9 @@ def test_current_open_work(built):
     assert orders.filter(status=WorkOrder.Status.RELEASED).exists()
     problem = orders.get(status=WorkOrder.Status.PROBLEM)
     assert problem.problem_case.case_type == CaseType.FEEDBACK
+    # The secretariat raised it to the next meeting: on its agenda, the case open until followed up.
+    entry = FeedbackEntry.objects.get(case=problem.problem_case)
+    assert entry.meeting == nxt and entry.status == FeedbackEntry.Status.OPEN and problem.problem_case.is_open
     assert Item.objects.filter(status=ItemStatus.APPROVED, decided_at__date__gt=HISTORY_END,
                                work_orders__isnull=True).exists()
     assert Item.objects.filter(status=ItemStatus.REJECTED, decided_at__date__gt=HISTORY_END).exists()

@@ -9,11 +9,19 @@ decided at its meeting; conditions are reported met and signed off (so approval 
 issued in order), one item's condition is sent back and never closed, one rejected item comes
 back revised; approved items are released and their work orders are (mostly) done by the outlets.
 
-**The current weeks** (up to ``REFERENCE_DATE``, the same fixed day as the demo cases): an item
-released to every outlet with work orders in progress (also at the ``outlet_head`` demo account's
-outlet) and one problem raised by an outlet; a conditionally approved item with an open, an overdue
-and a reported-met condition; an approved item waiting for release; a rejected one; three items on
-the next meeting's agenda still waiting for opinions; and a draft of the ``submitter`` account.
+**The current weeks** (up to the moment the demo is built, ``data.anchor``: the core clock, so the
+mechanism is alive on that day): three meetings on the configured weekday (the next working day when
+it is a holiday) — one four weeks before the next, held; last week's, held; and the next one, this
+week's until its day is over, with its agenda open or frozen as its cut-off says. An item released to
+every outlet with work orders in progress (also at the ``outlet_head`` demo account's outlet) and one
+problem raised by an outlet, which the secretariat puts on the next agenda; a conditionally approved
+item with an open, an overdue and a reported-met condition; an approved item waiting for release; a
+rejected one; items on the next meeting's agenda still waiting for opinions; a draft of the
+``submitter`` account — as far as now has come (a step planned later has not happened yet). The
+outlets' workload feedback of these weeks (left to triage by the demo cases) is raised to the next
+meeting's agenda; the held meetings answer it and name who follows up, and the follow-up done
+resolves the case. After the first year the secretariat closed, with a reason, the items whose loop
+would not close by itself: every first-year item is closed or carries a reason.
 
 Everything is written through the services (``coordination.services``, ``dispatch.services``) with
 the demo accounts and the departments' own people, so records, timelines, history and notifications
@@ -925,7 +933,7 @@ class _Builder:
         reviews(k4, self.moment(back(w2 - timedelta(days=6)), 9), reject=True)
         # Meanwhile: an outlet raises a problem with the identity check; the app switch's training is
         # reported done.
-        self.raise_problem(self.moment(back(w2 - timedelta(days=1)), 15, 30))
+        problem = self.raise_problem(self.moment(back(w2 - timedelta(days=1)), 15, 30))
         self._report(self.moment(back(w2 - timedelta(days=1)), 16, 20), k2.item.conditions.get(due_date=train), pfb,
                      "已分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
         self.raise_feedback(meeting)
@@ -936,6 +944,11 @@ class _Builder:
         # agenda frozen at its cut-off when that has passed).
         meeting = self.create_meeting(self.moment(back(w3 - timedelta(days=9)), 9, 0), m3)
         cutoff = meeting.cutoff_at
+        # The outlet's problem concerns several departments: the secretariat puts it on this agenda.
+        raised = self.moment(back(w2 - timedelta(days=1)), 16, 40)
+        if problem is not None and self.before(raised, cutoff):
+            self.call(raised, case_services.triage_feedback, self.secretariat, problem, "to_meeting",
+                      note="涉及远程银行与个人金融业务部，提交运营沟通会统筹研究。")
         steps = [
             (self.moment(back(w3 - timedelta(days=12)), 16, 40), "draft", s1, pfb),
             (self.moment(back(w3 - timedelta(days=9)), 11, 0), "submit", s1, pfb),
@@ -1028,7 +1041,7 @@ class _Builder:
                     self.call(done, dispatch.complete_work_order, head, wo, self.rng.choice(DONE_NOTES))
 
     def raise_problem(self, moment: datetime):
-        """An outlet whose work order is acknowledged but not done reports a problem with it."""
+        """An outlet whose work order is acknowledged but not done reports a problem with it (its case)."""
         wo = (WorkOrder.objects.filter(item=self.in_progress.item, status=WorkOrder.Status.ACKNOWLEDGED)
               .exclude(institution__in=[self.outlet_head.staff.institution_id])
               .select_related("institution").order_by("institution__path").first())
