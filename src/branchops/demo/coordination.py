@@ -953,14 +953,14 @@ class _Builder:
             (self.moment(back(w3 - timedelta(days=12)), 16, 40), "draft", s1, pfb),
             (self.moment(back(w3 - timedelta(days=9)), 11, 0), "submit", s1, pfb),
             (self.moment(back(w3 - timedelta(days=8)), 10, 15), "opinion", s1, "ICC"),
-            (self.moment(w3 - timedelta(days=7), 9, 30), "opinion", s1, "FINTECH"),
-            (self.moment(w3 - timedelta(days=7), 10, 0), "draft", s2, self.person("CARD")),
-            (self.moment(w3 - timedelta(days=7), 15, 0), "submit", s2, None),
-            (self.moment(w3 - timedelta(days=6), 15, 10), "opinion", s1, "LEGAL"),
-            (self.moment(w3 - timedelta(days=6), 17, 5), "opinion", s2, "ONLINE"),
-            (self.moment(w3 - timedelta(days=6), 17, 30), "draft", s3, self.person("WEALTH")),
-            (self.moment(w3 - timedelta(days=5), 10, 0), "submit", s3, None),
-            (self.moment(w3 - timedelta(days=5), 16, 0), "draft", d1, pfb),
+            (self.moment(back(w3 - timedelta(days=7)), 9, 30), "opinion", s1, "FINTECH"),
+            (self.moment(back(w3 - timedelta(days=7)), 10, 0), "draft", s2, self.person("CARD")),
+            (self.moment(back(w3 - timedelta(days=7)), 15, 0), "submit", s2, None),
+            (self.moment(back(w3 - timedelta(days=6)), 15, 10), "opinion", s1, "LEGAL"),
+            (self.moment(back(w3 - timedelta(days=6)), 17, 5), "opinion", s2, "ONLINE"),
+            (self.moment(back(w3 - timedelta(days=6)), 17, 30), "draft", s3, self.person("WEALTH")),
+            (self.moment(back(w3 - timedelta(days=5)), 10, 0), "submit", s3, None),
+            (self.moment(back(w3 - timedelta(days=5)), 16, 0), "draft", d1, pfb),
         ]
         for moment, step, p, who in sorted(steps, key=lambda s: s[0]):
             if not self.before(moment, cutoff if step != "draft" else None):
