@@ -71,7 +71,7 @@ def test_under_one_open_case_in_ten_is_overdue(living):
     day = living["day"]
     open_cases = demo_cases(day).filter(status__in=OPEN_STATUSES)
     overdue = open_cases.filter(resolution_due__lt=day)
-    assert open_cases.count() >= 2
+    assert open_cases.exists()  # few in a demo a tenth of the size: test_demo_cases has the year's figures
     assert overdue.count() < 0.1 * open_cases.count(), (overdue.count(), open_cases.count())
     supervisor = Staff.objects.get(user__username="supervisor").user
     figures = case_queries.sla_figures(supervisor)
