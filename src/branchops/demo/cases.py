@@ -97,7 +97,7 @@ SUPPORT_DEPARTMENTS = {
 # under one open case in ten is overdue. Older cases were all settled.
 STUCK = 0.04
 STUCK_DAYS = 30
-OVERDUE_SHARE = 0.002
+OVERDUE_SHARE = 0.0013
 LATE = 0.09  # share of cases resolved a few working days after their deadline
 
 OUTLET_WEIGHT = {"flagship": 3.0, "comprehensive": 2.0, "light": 1.2, "community": 1.0, "self_service": 0.5}

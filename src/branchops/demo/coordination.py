@@ -931,21 +931,22 @@ class _Builder:
         self.submit(self.moment(back(w2 - timedelta(days=7)), 14, 45), k4, k4.item.submitter, meeting)
         reviews(k3, self.moment(back(w2 - timedelta(days=7)), 9))
         reviews(k4, self.moment(back(w2 - timedelta(days=6)), 9), reject=True)
-        # Meanwhile: an outlet raises a problem with the identity check; the app switch's training is
-        # reported done.
-        problem = self.raise_problem(self.moment(back(w2 - timedelta(days=1)), 15, 30))
+        # Meanwhile: the app switch's training is reported done.
         self._report(self.moment(back(w2 - timedelta(days=1)), 16, 20), k2.item.conditions.get(due_date=train), pfb,
                      "已分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
         self.raise_feedback(meeting)
         self.freeze(meeting)
         self.hold(meeting, [k3, k4])
+        # After it, an outlet raises a problem with the identity check (within its deadline until the
+        # next meeting, which takes it).
+        problem = self.raise_problem(self.moment(m2, 15, 50))
 
         # The next meeting: items waiting for opinions, and a draft — as far as now has come (its
         # agenda frozen at its cut-off when that has passed).
         meeting = self.create_meeting(self.moment(back(w3 - timedelta(days=9)), 9, 0), m3)
         cutoff = meeting.cutoff_at
         # The outlet's problem concerns several departments: the secretariat puts it on this agenda.
-        raised = self.moment(back(w2 - timedelta(days=1)), 16, 40)
+        raised = self.moment(m2, 17, 40)
         if problem is not None and self.before(raised, cutoff):
             self.call(raised, case_services.triage_feedback, self.secretariat, problem, "to_meeting",
                       note="涉及远程银行与个人金融业务部，提交运营沟通会统筹研究。")
