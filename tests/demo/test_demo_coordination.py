@@ -139,9 +139,10 @@ def test_current_open_work(built):
     waiting = nxt.items.filter(status=ItemStatus.SUBMITTED)
     assert 1 <= waiting.count() <= 3
     assert Opinion.objects.filter(item__in=waiting, submitted_at__isnull=True).exists()
-    reviewer = user("reviewer")
-    assert Opinion.objects.filter(item__in=waiting, department=reviewer.staff.department,
-                                  submitted_at__isnull=True).exists()
+    if nxt.status == Meeting.Status.PLANNED:  # the demo reviewer still owes an opinion before the cut-off
+        reviewer = user("reviewer")
+        assert Opinion.objects.filter(item__in=waiting, department=reviewer.staff.department,
+                                      submitted_at__isnull=True).exists()
 
     conditional = Item.objects.get(status=ItemStatus.CONDITIONAL, decided_at__date__gt=HISTORY_END)
     conds = conditional.conditions.all()
