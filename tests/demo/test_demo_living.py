@@ -44,6 +44,13 @@ def living(request, demo_branch, django_db_blocker):
         transaction.set_rollback(True)
 
 
+@pytest.fixture(autouse=True)
+def on_the_day(living):
+    """Each test reads the clock of the day the demo was built (after the suite's run clock)."""
+    with clock.frozen(living["now"]):
+        yield
+
+
 def local(dt):
     return timezone.localtime(dt).date()
 
