@@ -4,13 +4,13 @@ history row and notification dated at its event, approval numbers in order, and 
 second run.
 
 The organisation and the coordination demo (not the demo cases) are built once for the module
-inside a transaction rolled back at the end, on a clock frozen at a "load time" years away from
-the demo's dates; the notifications, sent on commit, are written at the end of the build. Each test
-runs in a savepoint.
+inside a transaction rolled back at the end, on the clock frozen at 10:00 of the run's day (the
+"load time", the demo's now: the current weeks run up to it); the notifications, sent on commit, are
+written at the end of the build. Each test runs in a savepoint.
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,23 +20,23 @@ from django.utils import timezone
 
 from branchops.cases.models import CaseType
 from branchops.coordination import queries
-from branchops.coordination.models import Condition, Item, ItemStatus, Meeting, Opinion
+from branchops.coordination.models import Condition, FeedbackEntry, Item, ItemStatus, Meeting, Opinion
 from branchops.coordination.services import verify_number
 from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.demo.coordination import (
-    CURRENT_MEETINGS,
     HISTORY_END,
     HISTORY_START,
-    REFERENCE_DATE,
     build_demo_coordination,
     history_items,
 )
 from branchops.dispatch.models import WorkOrder
 from branchops.dispatch.queries import visible_work_orders
+from tests.conftest import run_day
 
-#: When the demo is "loaded" in these tests: nothing of the demo may carry this time.
-LOADED_AT = clock.instant(datetime(2030, 1, 2, 9, 0))
+#: When the demo is "loaded" in these tests (the run's day, as every test's clock): the demo's now.
+LOADED_AT = clock.instant(run_day(), 10)
+TODAY = run_day()
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,15 @@ def built(demo_part, django_db_blocker):
             result = build_demo_coordination()
             result["clock_after"] = clock.now()
     return result
+
+
+def next_meeting():
+    """The current week's meeting: the first on or after today."""
+    return Meeting.objects.filter(held_on__gte=TODAY).order_by("held_on").first()
+
+
+def current_meetings():
+    return list(Meeting.objects.filter(held_on__gt=HISTORY_END).order_by("held_on"))
 
 
 def user(username):
@@ -91,9 +100,11 @@ def test_meetings_and_numbers_read_as_in_their_year(built):
         assert item.approval_number.startswith(f"运统〔{year}〕")
         per_year.setdefault(year, []).append(seq(item))
     assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in per_year.values())
-    # Every conditional item but one got its number once its conditions were signed off.
+    # Every conditional item but one got its number once its conditions were signed off; that one was
+    # closed by the secretariat with a reason after the year.
     assert len(numbered) == 16 + 29
-    assert items.filter(decision="conditional", status=ItemStatus.CONDITIONAL).count() == 1
+    stalled = items.get(decision="conditional", approval_number="")
+    assert stalled.status == ItemStatus.CLOSED and stalled.close_reason
     # One rejected item came back revised and was approved.
     revised = items.get(previous__isnull=False)
     assert revised.previous.decision == "rejected" and revised.number == f"{revised.previous.number}/2"
@@ -120,24 +131,26 @@ def test_history_is_dated_in_its_year(built):
 
 @pytest.mark.django_db
 def test_current_open_work(built):
-    today = REFERENCE_DATE
-    nxt = Meeting.objects.get(held_on=date(2026, 11, 25))
-    assert nxt.status == Meeting.Status.PLANNED and local(nxt.cutoff_at) == date(2026, 11, 23)
+    today = TODAY
+    nxt = next_meeting()
+    # The current week's meeting: its agenda open until the cut-off, frozen after it.
+    assert nxt.status == (Meeting.Status.PLANNED if nxt.cutoff_at > LOADED_AT else Meeting.Status.FROZEN)
+    assert today <= nxt.held_on <= today + timedelta(days=8)
     waiting = nxt.items.filter(status=ItemStatus.SUBMITTED)
-    assert waiting.count() == 3
+    assert 1 <= waiting.count() <= 3
     assert Opinion.objects.filter(item__in=waiting, submitted_at__isnull=True).exists()
-    reviewer = user("reviewer")
-    assert Opinion.objects.filter(item__in=waiting, department=reviewer.staff.department,
-                                  submitted_at__isnull=True).exists()
-    assert Item.objects.filter(status=ItemStatus.DRAFT, submitter=user("submitter")).exists()
+    if nxt.status == Meeting.Status.PLANNED:  # the demo reviewer still owes an opinion before the cut-off
+        reviewer = user("reviewer")
+        assert Opinion.objects.filter(item__in=waiting, department=reviewer.staff.department,
+                                      submitted_at__isnull=True).exists()
 
-    conditional = Item.objects.get(status=ItemStatus.CONDITIONAL, decided_at__year=2026)
+    conditional = Item.objects.get(status=ItemStatus.CONDITIONAL, decided_at__date__gt=HISTORY_END)
     conds = conditional.conditions.all()
     assert conds.filter(status=Condition.Status.OPEN, due_date__lt=today, escalated_at__isnull=False).exists()
     assert conds.filter(status=Condition.Status.OPEN, due_date__gte=today).exists()
     assert conds.filter(status=Condition.Status.MET).exists()
 
-    released = Item.objects.get(status=ItemStatus.RELEASED, decided_at__year=2026)
+    released = Item.objects.get(status=ItemStatus.RELEASED, decided_at__date__gt=HISTORY_END)
     assert verify_number(released.approval_number, today=today)["status"] == "valid"
     orders = released.work_orders
     assert orders.filter(status=WorkOrder.Status.DONE).exists()
@@ -145,8 +158,43 @@ def test_current_open_work(built):
     assert orders.filter(status=WorkOrder.Status.RELEASED).exists()
     problem = orders.get(status=WorkOrder.Status.PROBLEM)
     assert problem.problem_case.case_type == CaseType.FEEDBACK
-    assert Item.objects.filter(status=ItemStatus.APPROVED, decided_at__year=2026, work_orders__isnull=True).exists()
-    assert Item.objects.filter(status=ItemStatus.REJECTED, decided_at__year=2026).exists()
+    # Raised after last week's meeting, within its deadline; the secretariat put it on the next agenda
+    # (unless that agenda's cut-off had passed: a holiday week), the case open until followed up.
+    case = problem.problem_case
+    assert case.is_open and case.resolution_due >= today
+    if nxt.cutoff_at > case.received_at + timedelta(hours=2):
+        entry = FeedbackEntry.objects.get(case=case)
+        assert entry.meeting == nxt and entry.status == FeedbackEntry.Status.OPEN
+    assert Item.objects.filter(status=ItemStatus.APPROVED, decided_at__date__gt=HISTORY_END,
+                               work_orders__isnull=True).exists()
+    assert Item.objects.filter(status=ItemStatus.REJECTED, decided_at__date__gt=HISTORY_END).exists()
+
+
+@pytest.mark.django_db
+def test_meetings_held_on_their_dates_and_none_in_the_past_left_unheld(built):
+    meetings = current_meetings()
+    assert len(meetings) == 3 and meetings[-1] == next_meeting()
+    for meeting in meetings[:-1]:  # held on their day (the next working day if a holiday), minutes closed
+        assert meeting.status == Meeting.Status.CLOSED and meeting.held_on < TODAY + timedelta(days=1)
+        held = meeting.history.filter(status=Meeting.Status.HELD).earliest("history_date").history_date
+        assert local(held) == meeting.held_on
+    assert meetings[1].held_on - meetings[0].held_on >= timedelta(days=14)
+    assert not Meeting.objects.filter(held_on__lt=TODAY).exclude(status=Meeting.Status.CLOSED).exists()
+    assert not Meeting.objects.filter(held_on__gt=next_meeting().held_on).exists()
+
+
+@pytest.mark.django_db
+def test_every_first_year_item_is_closed_or_carries_a_reason(built):
+    items = history_items()
+    assert items.count() == 51
+    for item in items:
+        assert item.status in (ItemStatus.CLOSED, ItemStatus.REJECTED), (item.number, item.status)
+        if item.status == ItemStatus.REJECTED:
+            assert item.decision_reasons
+    by_secretariat = items.exclude(close_reason="")
+    assert by_secretariat.exists() and set(by_secretariat.values_list("closed_by__username", flat=True)) == {
+        "secretariat"}
+    assert all(local(i.closed_at) <= date(2022, 12, 31) for i in by_secretariat)
 
 
 @pytest.mark.django_db
@@ -163,10 +211,10 @@ def test_approval_numbers_verify(built):
     old = history_items().exclude(approval_number="").order_by("approval_issued_at").first()
     assert old.approval_number.startswith("运统〔2021〕")
     assert verify_number(old.approval_number)["status"] == "expired"
-    assert verify_number(old.approval_number, today=REFERENCE_DATE)["status"] == "expired"
-    current = Item.objects.get(status=ItemStatus.RELEASED, decided_at__year=2026)
-    assert current.approval_number.startswith("运统〔2026〕第001号")
-    assert verify_number(current.approval_number, today=REFERENCE_DATE)["status"] == "valid"
+    assert verify_number(old.approval_number, today=TODAY)["status"] == "expired"
+    current = Item.objects.get(status=ItemStatus.RELEASED, decided_at__date__gt=HISTORY_END)
+    assert current.approval_number.startswith(f"运统〔{local(current.approval_issued_at).year}〕第00")
+    assert verify_number(current.approval_number, today=TODAY)["status"] == "valid"
     assert all(wo.approval_number == current.approval_number for wo in current.work_orders.all())
 
 
@@ -201,7 +249,7 @@ def period(item) -> tuple[date, date]:
     the current weeks."""
     if local(item.created_at) <= HISTORY_END:
         return HISTORY_START, date(2022, 6, 30)
-    return CURRENT_MEETINGS[0] - timedelta(days=14), REFERENCE_DATE
+    return current_meetings()[0].held_on - timedelta(days=30), TODAY
 
 
 @pytest.mark.django_db
@@ -238,7 +286,7 @@ def test_timeline_entries_are_dated_at_their_events(built):
     assert checked > 1000
     problem = WorkOrder.objects.get(item__in=items.values(), status=WorkOrder.Status.PROBLEM)
     assert timeline("workorder", [problem.pk]).get(verb="problem").created_at == problem.problem_case.received_at
-    assert local(problem.problem_case.received_at) < REFERENCE_DATE + timedelta(days=1)
+    assert problem.problem_case.received_at < LOADED_AT
 
 
 @pytest.mark.django_db
@@ -320,7 +368,9 @@ def test_every_decision_passed_the_review_gate_at_a_quorate_meeting(built):
 
 @pytest.mark.django_db
 def test_reviewers_owing_an_opinion_on_the_next_agenda_were_reminded(built):
-    nxt = Meeting.objects.get(held_on=date(2026, 11, 25))
+    nxt = next_meeting()
+    if nxt.status != Meeting.Status.PLANNED:
+        return  # its cut-off has passed: nothing is owed on a frozen agenda
     owed = [o for o in queries.owed_opinions() if o.item.meeting_id == nxt.pk]
     assert owed and all(o.reminded_at is not None for o in owed)
     reviewer = user("reviewer")

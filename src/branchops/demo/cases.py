@@ -1,5 +1,6 @@
 """Deterministic demo cases: a year of complaints, outlet feedback, support requests and
-rectifications at the demo branch's outlets, up to a fixed reference date.
+rectifications at the demo branch's outlets, up to the moment the demo is built (``data.anchor``:
+the core clock), so the branch looks alive on the day it is built.
 
 Every case is written through ``branchops.cases.services`` — opened, accepted, assigned, triaged,
 paused, resolved, called back, verified and closed by the demo accounts and the outlets' own
@@ -8,11 +9,20 @@ writes. The plan is drawn from one fixed-seed generator (``random.Random(2026)``
 outlets and categories are taken in a fixed order, so the same database state gives the same cases.
 
 Every service call runs with the core clock frozen at the moment that step is planned for
-(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(when)``), and the SLA worker runs at
-07:00 on the reference date: the services themselves stamp what happens (opened, responded,
+(``_Builder.call`` = ``data.call_at``: ``with clock.frozen(when)``); a step planned after the anchor
+has not happened yet and is left out. The SLA worker runs at 07:00 on the anchor's day (or just
+before the anchor when the demo is built earlier than that): the services themselves stamp what happens (opened, responded,
 resolved, closed, called back, verified, extensions, reminders, escalations), the timeline, the
 history rows and the notifications, and apply their rules as on that day. Nothing is rewritten
 afterwards, and the clock is as it was after each call.
+
+A living branch has few overdue cases: old cases are resolved and closed in their history; the open
+ones are mostly recent and within their deadline (under one open case in ten is overdue).
+Feedback the secretariat raises to the coordination meeting goes onto the next meeting's agenda
+(``cases.services.triage_feedback``); that meeting is held on its day (quorate, chaired by the demo's
+chair account), answers it and names who follows up, and the follow-up done resolves the case
+(``coordination.services``). The meetings of the coordination demo's current weeks (``CURRENT_WEEKS``
+before the anchor) are that demo's: feedback received then waits for its triage, which that demo does.
 
 Idempotent: when the demo outlets already hold cases received in the demo year, nothing is done
 and the result says "already present". Running ``branchops demo`` again never duplicates them.
@@ -47,18 +57,20 @@ from branchops.cases.models import (
     Status,
 )
 from branchops.cases.sla import FastCalendar
+from branchops.coordination import services as coord
+from branchops.coordination.models import FeedbackEntry, Meeting
+from branchops.core import clock
 from branchops.core.models import Notification
 from branchops.core.services import mark_notifications_read
 from branchops.core.workdays import calendar as working_calendar
 from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level, Staff
 
-from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say, call_at
+from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say, anchor, call_at, current_from
+from .feedback import REVIEW_DEPARTMENTS, answer_open_entries
 
-#: The demo year ends on this day (a Friday); fixed, so the data does not depend on when it is loaded.
-REFERENCE_DATE = date(2026, 11, 20)
+#: The demo year: the 365 days up to the anchor's day.
 YEAR_DAYS = 365
-FIRST_DAY = REFERENCE_DATE - timedelta(days=YEAR_DAYS - 1)
 
 #: Cases at scale 1: about 25 per outlet over the year. Every case goes through three to eight
 #: service calls (~30 ms of CPU per case on SQLite, most of it in the services' ORM work), so 3,000
@@ -80,9 +92,12 @@ SUPPORT_DEPARTMENTS = {
     "OTHER": "OPS",
 }
 
-# How often a case whose deadline passed before the reference date is still open on it (scaled up
-# for recent cases, down for old ones): about one case in ten is open and overdue.
-STUCK = 0.19
+# How often a recent case (received in the last STUCK_DAYS) whose deadline has passed is still open,
+# up to OVERDUE_SHARE of all cases (a couple of stragglers at full scale, none in a small demo), so that
+# under one open case in ten is overdue. Older cases were all settled.
+STUCK = 0.04
+STUCK_DAYS = 30
+OVERDUE_SHARE = 0.0013
 LATE = 0.09  # share of cases resolved a few working days after their deadline
 
 OUTLET_WEIGHT = {"flagship": 3.0, "comprehensive": 2.0, "light": 1.2, "community": 1.0, "self_service": 0.5}
@@ -333,21 +348,27 @@ class _Job:
 
 
 class _Builder:
-    def __init__(self, scale: float):
+    def __init__(self, scale: float, now: datetime):
+        self.now = now
+        self.today = timezone.localdate(now)
+        self.first_day = first_day(self.today)
+        self.current_from = current_from(self.today)
+        self.meetings: set[int] = set()
         self.rng = random.Random(SEED)
         self.names = _Names(SEED + 11)
-        self.cal = FastCalendar(working_calendar, date(FIRST_DAY.year - 1, 1, 1), date(REFERENCE_DATE.year + 1, 12, 31))
+        self.cal = FastCalendar(working_calendar, date(self.first_day.year - 1, 1, 1),
+                                 date(self.today.year + 1, 12, 31))
         self.total = max(40, round(BASE_CASES * scale))
         self.majors = max(2, min(len(MAJORS), round(len(MAJORS) * scale)))
         self.tz = timezone.get_current_timezone()
         self._load_people()
         self.categories = {(c.case_type, c.code): c for c in Category.objects.select_related("parent", "department")}
-        codes = ComplaintCode.objects.filter(effective_from__lte=REFERENCE_DATE).exclude(
-            effective_to__lt=REFERENCE_DATE)
+        codes = ComplaintCode.objects.filter(effective_from__lte=self.today).exclude(effective_to__lt=self.today)
         self.codes = {(c.dimension, c.code): c for c in codes}
         self.seq = 0
         self.jobs: list[_Job] = []
-        self.stats = {"stuck": 0}
+        self.stats = {"stuck": 0, "for_the_meeting": 0}
+        self.overdue_budget = round(self.total * OVERDUE_SHARE)
 
     # --- people ------------------------------------------------------------------------------
 
@@ -418,13 +439,13 @@ class _Builder:
 
     def received_day(self) -> date:
         while True:
-            d = FIRST_DAY + timedelta(days=self.rng.randrange(YEAR_DAYS))
+            d = self.first_day + timedelta(days=self.rng.randrange(YEAR_DAYS))
             if self.cal.is_working_day(d) or self.rng.random() < 0.3:
                 return d
 
-    @staticmethod
-    def past(t: datetime) -> bool:
-        return timezone.localtime(t).date() <= REFERENCE_DATE
+    def past(self, t: datetime) -> bool:
+        """Has it happened by the anchor? (What is planned later has not happened yet.)"""
+        return t < self.now
 
     def day(self, t: datetime) -> date:
         return timezone.localtime(t, self.tz).date()
@@ -433,13 +454,20 @@ class _Builder:
         """When the case gets resolved: None while it stays open past its deadline (stuck), else
         a moment before its due date, or (sometimes) a few working days late."""
         due = case.resolution_due or self.cal.add_working_days(self.day(start), 5)
-        age = (REFERENCE_DATE - self.day(start)).days
-        if due < REFERENCE_DATE and self.rng.random() < stuck_p * (3.0 if age <= 45 else 1.2 if age <= 120 else 0.15):
+        age = (self.today - self.day(start)).days
+        if due < self.today and age <= STUCK_DAYS and self.rng.random() < stuck_p and self.overdue_budget > 0:
+            self.overdue_budget -= 1
             return None
         if self.rng.random() < LATE:
-            return self.at(self.cal.add_working_days(due, self.rng.randint(1, 8)))
+            late = self.at(self.cal.add_working_days(due, self.rng.randint(1, 8)))
+            if due >= self.today or late < self.now:
+                return late  # settled late by now, or not yet overdue
+            if self.overdue_budget > 0:
+                self.overdue_budget -= 1
+                return late  # still open, overdue
         span = max(0, self.cal.working_days_between(self.day(start), due))
-        n = min(span, int(self.rng.triangular(0, span + 1, span * 0.35))) if span else 0
+        # Cases still within their deadline take about half of it; the year's took a third.
+        n = min(span, int(self.rng.triangular(0, span + 1, span * (0.6 if due >= self.today else 0.35)))) if span else 0
         t = self.after(start, n, 30, 240)
         return t if t > start else start + timedelta(minutes=45)
 
@@ -475,6 +503,8 @@ class _Builder:
         started = time.monotonic()
         while self.jobs:
             job = heapq.heappop(self.jobs)
+            if not self.past(job.when):
+                continue  # received after the anchor: not yet
             getattr(self, f"_{job.kind}")(job.when, **job.data)
             done += 1
             if stdout is not None and done % 500 == 0:
@@ -526,8 +556,11 @@ class _Builder:
 
         if channel == "on_site" and not major and rng.random() < 0.42:  # 诉前化解
             t1 = self.after(t0, 0, 10, 45)
-            self.call(t1, services.resolve_case, owner, case, outcome=Outcome.ON_THE_SPOT, resolution=ON_THE_SPOT)
-            self.call(self.after(t1, 0, 5, 30), services.close_case, owner, case)
+            if self.past(t1):
+                case = self.call(t1, services.resolve_case, owner, case, outcome=Outcome.ON_THE_SPOT,
+                                 resolution=ON_THE_SPOT)
+                if self.past(t2 := self.after(t1, 0, 5, 30)):
+                    self.call(t2, services.close_case, owner, case)
             return
 
         handler = outlet.head if (major or rng.random() < 0.2) else owner
@@ -543,13 +576,13 @@ class _Builder:
         if not major and rng.random() < 0.02:  # waiting for an external appraisal (e.g. counterfeit notes)
             t = self.after(t, 1)
             p0 = self.day(t)
-            if p0 > REFERENCE_DATE:
+            if not self.past(t):
                 return
             case = self.call(t, services.pause_clock, owner, case, "等待人民银行假币鉴定结果", on=p0)
             p1 = self.cal.add_working_days(p0, rng.randint(3, 8))
-            if p1 > REFERENCE_DATE:
-                return  # still paused on the reference date
             t = self.at(p1)
+            if not self.past(t):
+                return  # still paused now
             case = self.call(t, services.resume_clock, owner, case, on=p1)
         resolved = self.after(t, rng.randint(0, 2)) if major else self.resolution_moment(case, t, STUCK)
         if resolved is None:  # still open past its deadline on the reference date
@@ -598,7 +631,18 @@ class _Builder:
                          title=title, description=f"{outlet.inst.name}反映：{description}。",
                          category=self.categories[(CaseType.FEEDBACK, code)], received_at=t0)
         action = preferred if rng.random() < 0.6 else rng.choice(["answer", "assign", "to_meeting"])
-        triaged = self.resolution_moment(case, t0, STUCK) if action != "assign" else self.after(t0, rng.randint(0, 2))
+        if self.day(t0) >= self.current_from:
+            if code == "WORKLOAD":
+                self.stats["for_the_meeting"] += 1
+                return  # the coordination demo's current meetings take it (its secretariat triages it)
+            if action == "to_meeting":
+                action = "answer"
+        if action == "to_meeting":  # the secretariat puts it on the next agenda within days
+            triaged = self.after(t0, rng.randint(0, 2))
+        elif action == "answer":
+            triaged = self.resolution_moment(case, t0, STUCK)
+        else:
+            triaged = self.after(t0, rng.randint(0, 2))
         if triaged is None:
             self.stats["stuck"] += 1
             return  # still waiting for the secretariat
@@ -609,10 +653,12 @@ class _Builder:
             case = self.call(triaged, services.triage_feedback, secretary, case, "answer",
                              answer=FEEDBACK_ANSWERS["answer"])
         elif action == "to_meeting":
-            # The demo's history records the meeting's answer without building its agendas (the
-            # demo's meetings are counted: feedback entries there are left to the demo's own piece).
-            case = self.call(triaged, services.resolve_from_meeting, secretary, case,
-                             FEEDBACK_ANSWERS["to_meeting"])
+            # On the next meeting's agenda: the meeting answers it; the follow-up done resolves it.
+            self.call(triaged, services.triage_feedback, secretary, case, "to_meeting",
+                      note=FEEDBACK_ANSWERS["to_meeting"])
+            self.plan_meeting(FeedbackEntry.objects.select_related("meeting").get(
+                case=case, status=FeedbackEntry.Status.OPEN).meeting)
+            return
         else:
             case = self.call(triaged, services.triage_feedback, secretary, case, "assign",
                              department=self.dept_objs[dept_code], note="请牵头研究并答复网点")
@@ -630,9 +676,47 @@ class _Builder:
             case = self.call(resolved, services.resolve_case, member, case, outcome=Outcome.ANSWERED,
                              resolution=FEEDBACK_ANSWERS["dept"].format(fix=FEEDBACK_FIXES[dept_code]))
             triaged = resolved
-        t = self.after(triaged, rng.randint(1, 4) if action == "to_meeting" else rng.randint(0, 2))
+        t = self.after(triaged, rng.randint(0, 2))
         if self.past(t):
             self.call(t, services.close_case, reporter, case)
+
+    # --- the coordination meetings that answer feedback (feedback-only: the demo year's) ----------
+
+    def plan_meeting(self, meeting: Meeting):
+        """Freeze its agenda at the cut-off and hold it on its day (the next working day if that is a
+        holiday), once for each meeting."""
+        if meeting.pk in self.meetings:
+            return
+        self.meetings.add(meeting.pk)
+        self.schedule(meeting.cutoff_at, "freeze", meeting=meeting)
+        day = meeting.held_on
+        while not self.cal.is_working_day(day):
+            day += timedelta(days=1)
+        self.schedule(timezone.make_aware(datetime.combine(day, dtime(14, 30)), self.tz), "hold", meeting=meeting)
+
+    def _freeze(self, t: datetime, meeting: Meeting):
+        self.call(t, coord.freeze_agenda, self.demo["secretariat"], meeting)
+
+    def _hold(self, t: datetime, meeting: Meeting):
+        """Held with the chair and the five review departments present; every entry answered, each
+        with who follows up; the minutes closed at 17:30."""
+        secretary = self.demo["secretariat"]
+        attendees = [*self.secretariat[:2], *[self.departments[c][0] for c in REVIEW_DEPARTMENTS
+                                              if self.departments.get(c)]]
+        meeting = self.call(t, coord.record_attendance, secretary, meeting, attendees, chair=self.demo["leader"])
+        people = {**self.departments, "OPS": self.secretariat}
+        for day, entry, person, note in answer_open_entries(meeting, t + timedelta(minutes=10), secretary,
+                                                            self.dept_objs, people, self.rng):
+            self.schedule(self.at(day), "follow_up", entry=entry, person=person, note=note)
+        self.call(t + timedelta(hours=3), coord.close_meeting, secretary, meeting)
+
+    def _follow_up(self, t: datetime, entry, person, note: str):
+        """The follow-up done: the feedback case is resolved with the meeting's answer; its reporter
+        closes it a few days later."""
+        self.call(t, coord.complete_feedback, person, entry, note=note)
+        case = Case.objects.get(pk=entry.case_id)
+        if self.past(t := self.after(t, self.rng.randint(1, 3))):
+            self.call(t, services.close_case, case.requester or case.first_contact_owner, case)
 
     # --- support requests -----------------------------------------------------------------------
 
@@ -723,8 +807,10 @@ class _Builder:
             return
         evidence = "已完成整改：附整改前后照片、员工培训签到表及整改说明"
         case = self.call(resolved, services.submit_evidence, head, case, evidence)
-        case = self.call(self.after(resolved, 0, 5, 30), services.resolve_case, head, case,
-                         outcome=Outcome.RESOLVED, resolution="已按要求完成整改，整改材料已提交")
+        if not self.past(t := self.after(resolved, 0, 5, 30)):
+            return
+        case = self.call(t, services.resolve_case, head, case, outcome=Outcome.RESOLVED,
+                         resolution="已按要求完成整改，整改材料已提交")
         verifier = self.demo["supervisor"]
         t = self.after(resolved, rng.randint(1, 3))
         if not self.past(t):
@@ -736,13 +822,16 @@ class _Builder:
             if not self.past(t):
                 return
             case = self.call(t, services.submit_evidence, head, case, evidence + "（已补充全部问题点照片）")
-            case = self.call(self.after(t, 0, 5, 30), services.resolve_case, head, case, outcome=Outcome.RESOLVED,
+            if not self.past(t2 := self.after(t, 0, 5, 30)):
+                return
+            case = self.call(t2, services.resolve_case, head, case, outcome=Outcome.RESOLVED,
                              resolution="已补充整改材料")
             t = self.after(t, rng.randint(1, 2))
             if not self.past(t):
                 return
         case = self.call(t, services.verify_rectification, verifier, case, passed=True, note="复查通过")
-        self.call(self.after(t, 0, 5, 60), services.close_case, verifier, case)
+        if self.past(t := self.after(t, 0, 5, 60)):
+            self.call(t, services.close_case, verifier, case)
 
 # --------------------------------------------------------------------------------------------
 # Entry point
@@ -753,16 +842,22 @@ def _demo_outlets():
     return Institution.objects.filter(level=Level.OUTLET, parent__parent__code=BRANCH["code"])
 
 
-def _window():
+def first_day(today: date) -> date:
+    """The first day of the demo year that ends on ``today``."""
+    return today - timedelta(days=YEAR_DAYS - 1)
+
+
+def _window(today: date):
     tz = timezone.get_current_timezone()
-    return (timezone.make_aware(datetime.combine(FIRST_DAY, dtime.min), tz),
-            timezone.make_aware(datetime.combine(REFERENCE_DATE + timedelta(days=1), dtime.min), tz))
+    return (timezone.make_aware(datetime.combine(first_day(today), dtime.min), tz),
+            timezone.make_aware(datetime.combine(today + timedelta(days=1), dtime.min), tz))
 
 
-def demo_cases():
-    """The cases of the demo year at the demo outlets — not the problem an outlet raises on a work
-    order in the coordination demo, so that either demo may be built first."""
-    start, end = _window()
+def demo_cases(today: date | None = None):
+    """The cases of the demo year (up to ``today``, the core clock's by default) at the demo outlets —
+    not the problem an outlet raises on a work order in the coordination demo, so that either demo may
+    be built first."""
+    start, end = _window(today or clock.today())
     raised_on_work_orders = WorkOrder.objects.filter(problem_case__isnull=False).values("problem_case")
     return Case.objects.filter(institution__in=_demo_outlets(), received_at__gte=start, received_at__lt=end
                                ).exclude(pk__in=raised_on_work_orders)
@@ -784,15 +879,16 @@ def route_support_categories() -> int:
     return changed
 
 
-def case_counts() -> dict:
-    qs = demo_cases()
+def case_counts(today: date | None = None) -> dict:
+    today = today or clock.today()
+    qs = demo_cases(today)
     by_type = dict(qs.values_list("case_type").annotate(n=Count("id")).order_by())
     open_qs = qs.filter(status__in=OPEN_STATUSES)
     return {
         "cases": qs.count(),
         "by_type": {str(t): by_type.get(t, 0) for t in CaseType.values},
         "open": open_qs.count(),
-        "overdue": open_qs.filter(resolution_due__lt=REFERENCE_DATE).count(),
+        "overdue": open_qs.filter(resolution_due__lt=today).count(),
         "closed": qs.filter(status=Status.CLOSED).count(),
         "resolved_late": qs.filter(resolved_at__isnull=False, resolved_at__date__gt=F("resolution_due")).count(),
         "major": qs.filter(is_major=True).count(),
@@ -804,7 +900,7 @@ def case_counts() -> dict:
 
 
 def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
-    """Create a year of demo cases (about ``1500 × scale``) up to ``REFERENCE_DATE`` and apply the
+    """Create a year of demo cases (about ``1500 × scale``) up to the anchor (now) and apply the
     SLA worker on that day; return the counts. Needs the demo organisation (``build_demo``) first.
     Does nothing when the demo outlets already hold cases of the demo year."""
     started = time.monotonic()
@@ -817,11 +913,11 @@ def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
 
     _say(stdout, "案件（投诉、问题反馈、援助保障、整改）…")
     first_notification = Notification.objects.aggregate(m=Max("id"))["m"] or 0
-    builder = _Builder(scale)
+    builder = _Builder(scale, anchor())
     with transaction.atomic():
         builder.run(stdout)
     # The year's notifications are history: mark them read (through the service, per recipient),
-    # so the demo accounts' bells show only what the SLA worker raises on the reference date.
+    # so the demo accounts' bells show only what the SLA worker raises today.
     recipients = (Notification.objects.filter(id__gt=first_notification, read_at__isnull=True)
                   .values_list("recipient", flat=True).distinct())
     for user in get_user_model().objects.filter(pk__in=list(recipients)).order_by("pk"):
@@ -829,10 +925,11 @@ def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
                                 .values("id"))
 
     _say(stdout, "案件时限：提醒与升级 …")
-    # The worker runs early on the reference date.
-    worker_at = timezone.make_aware(datetime.combine(REFERENCE_DATE, dtime(7, 0)), builder.tz)
+    # The worker runs early on the anchor's day (just before the anchor if the demo is built earlier).
+    worker_at = min(timezone.make_aware(datetime.combine(builder.today, dtime(7, 0)), builder.tz),
+                    builder.now - timedelta(minutes=1))
     with transaction.atomic():
-        sla = builder.call(worker_at, services.apply_sla, today=REFERENCE_DATE)
-    result = {"status": "created", **case_counts(), "stuck_planned": builder.stats["stuck"], "sla": sla,
+        sla = builder.call(worker_at, services.apply_sla, today=builder.today)
+    result = {"status": "created", **case_counts(builder.today), "stuck_planned": builder.stats["stuck"], "sla": sla,
               "seconds": round(time.monotonic() - started, 1)}
     return result

@@ -9,11 +9,19 @@ decided at its meeting; conditions are reported met and signed off (so approval 
 issued in order), one item's condition is sent back and never closed, one rejected item comes
 back revised; approved items are released and their work orders are (mostly) done by the outlets.
 
-**The current weeks** (up to ``REFERENCE_DATE``, the same fixed day as the demo cases): an item
-released to every outlet with work orders in progress (also at the ``outlet_head`` demo account's
-outlet) and one problem raised by an outlet; a conditionally approved item with an open, an overdue
-and a reported-met condition; an approved item waiting for release; a rejected one; three items on
-the next meeting's agenda still waiting for opinions; and a draft of the ``submitter`` account.
+**The current weeks** (up to the moment the demo is built, ``data.anchor``: the core clock, so the
+mechanism is alive on that day): three meetings on the configured weekday (the next working day when
+it is a holiday) — one four weeks before the next, held; last week's, held; and the next one, this
+week's until its day is over, with its agenda open or frozen as its cut-off says. An item released to
+every outlet with work orders in progress (also at the ``outlet_head`` demo account's outlet) and one
+problem raised by an outlet, which the secretariat puts on the next agenda; a conditionally approved
+item with an open, an overdue and a reported-met condition; an approved item waiting for release; a
+rejected one; items on the next meeting's agenda still waiting for opinions; a draft of the
+``submitter`` account — as far as now has come (a step planned later has not happened yet). The
+outlets' workload feedback of these weeks (left to triage by the demo cases) is raised to the next
+meeting's agenda; the held meetings answer it and name who follows up, and the follow-up done
+resolves the case. After the first year the secretariat closed, with a reason, the items whose loop
+would not close by itself: every first-year item is closed or carries a reason.
 
 Everything is written through the services (``coordination.services``, ``dispatch.services``) with
 the demo accounts and the departments' own people, so records, timelines, history and notifications
@@ -52,6 +60,9 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from branchops.cases import services as case_services
+from branchops.cases.models import Case, CaseType
+from branchops.cases.models import Status as CaseStatus
 from branchops.coordination import services as coord
 from branchops.coordination.models import (
     Condition,
@@ -74,14 +85,15 @@ from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType, Staff
 from branchops.org.roles import Role
 
-from .data import BRANCH, _say, call_at
+from .data import BRANCH, _say, anchor, call_at, current_from
+from .feedback import answer_open_entries
 
 SEED = 2021
-#: The same fixed day as the demo cases: "now" of the current open work.
-REFERENCE_DATE = date(2026, 11, 20)
 #: The seed's first year, by submission date (statistics over this period give 16 / 51 / 16-30-5).
 HISTORY_START = date(2021, 6, 1)
 HISTORY_END = date(2022, 3, 31)
+#: After the first year, the secretariat reviews the register and closes what will not close by itself.
+REGISTER_REVIEW = date(2022, 6, 29)
 
 # Which review dimensions each review department covers (ReviewRemit; set only where a department
 # has none yet, so a remit the bank changed in the admin is kept). The seed names the seven
@@ -380,8 +392,6 @@ assert [s.decision for s in HISTORY].count("C") == 30
 assert [s.decision for s in HISTORY].count("R") == 5
 assert len({s.meeting for s in HISTORY}) == len(MEETING_DAYS)
 
-# The current weeks: meetings held 2026-10-28 and 2026-11-18, the next one 2026-11-25 (planned).
-CURRENT_MEETINGS = [date(2026, 10, 28), date(2026, 11, 18), date(2026, 11, 25)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,8 +414,10 @@ class _Planned:
 
 
 class _Builder:
-    def __init__(self, stdout=None):
+    def __init__(self, stdout=None, now: datetime | None = None):
         self.stdout = stdout
+        self.now = now or anchor()
+        self.today = timezone.localdate(self.now)
         self.rng = random.Random(SEED)
         self.tz = timezone.get_current_timezone()
         self.queue: list = []
@@ -627,6 +639,17 @@ class _Builder:
                 conditions = p.conditions
                 self.call(t, coord.record_decision, self.secretariat, p.item, Decision.CONDITIONAL,
                           reasons="按评议意见补充完善后方可实施。", conditions=conditions)
+        # Feedback on the agenda: answered, each with who follows up; done later, which resolves the case.
+        people = {**self.submitters, **self.reviewers, "OPS": self.ops_people}
+        for follow_day, entry, person, note in answer_open_entries(meeting, t + timedelta(minutes=10), self.secretariat,
+                                                                   self.depts, people, self.rng):
+            done = self.at(follow_day, 9, 17)
+            if self.before(done):
+                self.call(done, coord.complete_feedback, person, entry, note=note)
+                closed = self.at(add_working_days(follow_day, self.rng.randint(1, 3)), 9, 17)
+                case = Case.objects.get(pk=entry.case_id)
+                if self.before(closed):
+                    self.call(closed, case_services.close_case, case.requester, case)
         self.call(self.moment(day, 17, 30), coord.close_meeting, self.secretariat, meeting)
         self.approve_minutes(meeting)
         for p in planned:
@@ -789,52 +812,93 @@ class _Builder:
             when = max(self.at(min(day, start - timedelta(days=1)), 13, 17), last + timedelta(minutes=30))
             self.plan(when, self.release, p, self.history_outcomes)
 
+    def close_stale_history(self):
+        """The first year's loose ends, closed by the secretariat with a reason when it reviewed the
+        register after the year (the conditional item whose condition was never met, released items
+        whose last outlets never reported done): every first-year item is closed or carries a reason."""
+        reasons = {
+            ItemStatus.CONDITIONAL: "所附条件逾期未满足、实施窗口已过，经秘书处清单清理，事项终止，不再下发。",
+            ItemStatus.RELEASED: "实施窗口已结束，个别网点工单未反馈完成，经秘书处核实后清单销号，未完成工单予以取消。",
+            ItemStatus.APPROVED: "批准后未下发、实施窗口已过，经秘书处清单清理，事项终止。",
+        }
+        for p in self.planned:
+            item = Item.objects.get(pk=p.item.pk)
+            if not p.history or item.status not in reasons:
+                continue
+            moment = self.at(self.workday(max(REGISTER_REVIEW, p.window[1] + timedelta(days=21))), 9, 12)
+            self.call(moment, coord.close_item, self.secretariat, item, reasons[item.status])
+
     # --- the current weeks ------------------------------------------------------------------
 
+    def current_meetings(self) -> tuple[date, date, date]:
+        """The current weeks' meetings, on the configured weekday (the next working day when that is a
+        holiday): the next one — this week's, until its day is over (18:00) — the one a week before it
+        and the one three weeks before that."""
+        wd = self.conf.meeting_weekday
+        week = self.today - timedelta(days=(self.today.weekday() - wd) % 7)
+        if self.workday(week) < self.today or (self.workday(week) == self.today
+                                                and self.now >= self.moment(self.today, 18)):
+            week += timedelta(days=7)
+        return self.workday(week - timedelta(days=28)), self.workday(week - timedelta(days=7)), self.workday(week)
+
+    def before(self, t: datetime, horizon: datetime | None = None) -> bool:
+        """Has ``t`` happened by now (and, for the next agenda, before its cut-off)? What is planned
+        later has not happened yet and is left out."""
+        return t < min(self.now, horizon or self.now)
+
     def build_current(self):
-        """The open work around the reference date, written meeting by meeting, each call at its
-        planned moment."""
+        """The open work of the current weeks up to now, written meeting by meeting, each call at its
+        planned moment: two meetings held, the next one's agenda open or frozen as its cut-off says."""
         rng = self.rng
         pfb = self.submitter
-        m1, m2, m3 = CURRENT_MEETINGS
+        m1, m2, m3 = self.current_meetings()
+        w1 = m1 - timedelta(days=(m1.weekday() - self.conf.meeting_weekday) % 7)  # the weeks' weekday
+        w2 = m2 - timedelta(days=(m2.weekday() - self.conf.meeting_weekday) % 7)
+        w3 = m3 - timedelta(days=(m3.weekday() - self.conf.meeting_weekday) % 7)
+
+        def back(day: date) -> date:  # a working day on or before ``day``
+            return self.workday(day, step=-1)
 
         def planned(spec: Spec, start: date, end: date) -> _Planned:
             p = _Planned(spec, (start, end), history=False)
             self.planned.append(p)
             return p
 
-        k1 = planned(S(1, "PFB", "I", "存量个人客户身份信息核查（2026年度）", "A", 6.0, 0, ALL, "important", True,
+        k1 = planned(S(1, "PFB", "I", f"存量个人客户身份信息核查（{w1.year}年度）", "A", 6.0, 0, ALL, "important", True,
                        "对身份信息要素不全、证件过期或联系方式失效的存量个人客户，在客户到店时核实并更新；"
                        "按清单逐户登记核查结果。", attachments=["script", "guide", "training"]),
-                     date(2026, 11, 9), date(2027, 2, 26))
+                     w1 + timedelta(days=12), w1 + timedelta(days=121))
         k2 = planned(S(1, "PFB", "S", "手机银行10.0版本切换", "C", 3.0, 0, ALL, "urgent", True,
                        "切换后协助到店客户完成升级和首次登录，解答新版功能咨询，收集客户反馈的问题。",
                        concerns=["emergency", "consumer_rights", "training"], attachments=["guide"]),
-                     date(2026, 12, 7), date(2026, 12, 20))
-        k3 = planned(S(2, "CPP", "C", "反诈宣传月活动（2026年12月）", "A", 2.0, 0, ALL, "important", True,
+                     w1 + timedelta(days=40), w1 + timedelta(days=53))
+        k3_start = w2 + timedelta(days=13)
+        k3 = planned(S(2, "CPP", "C", f"反诈宣传月活动（{k3_start.year}年{k3_start.month}月）", "A", 2.0, 0, ALL,
+                       "important", True,
                        "厅堂播放反诈宣传片，柜面办理转账汇款时提示风险，发放反诈宣传折页，开展一次进社区宣传。",
                        attachments=["script", "guide"]),
-                     date(2026, 12, 1), date(2026, 12, 31))
-        k4 = planned(S(2, "CREDIT", "C", "信用卡年末账单分期厅堂推广", "R", 3.0, 0, BIG, "normal", True,
+                     k3_start, k3_start + timedelta(days=30))
+        k4 = planned(S(2, "CREDIT", "C", "信用卡账单分期厅堂推广", "R", 3.0, 0, BIG, "normal", True,
                        "大堂人员向到店客户推介信用卡账单分期，按网点下达分期笔数。",
-                       concerns=["consumer_rights", "compliance"], justification="年末冲刺需要。",
+                       concerns=["consumer_rights", "compliance"], justification="冲刺业绩需要。",
                        texts={"consumer_rights": "未告知分期手续费率和提前还款规则，存在误导销售隐患。",
                               "compliance": "按网点下达销售笔数，不符合销售适当性和考核导向要求。"},
                        reasons="以销售指标为导向，缺少费率告知和风险提示，重营销轻服务，不具备落地条件。"),
-                     date(2026, 12, 1), date(2027, 1, 15))
+                     w2 + timedelta(days=13), w2 + timedelta(days=58))
         s1 = planned(S(3, "PFB", "N", "个人养老金账户开立上线（新版流程）", "", 2.0, 0, ALL, "important", True,
                        "按新版流程为客户开立个人养老金账户，讲解缴存、投资和领取规则，做好风险提示。",
                        concerns=["consumer_rights"], attachments=["script", "guide", "training"]),
-                     date(2026, 12, 14), date(2027, 1, 29))
+                     w3 + timedelta(days=19), w3 + timedelta(days=65))
         s2 = planned(S(3, "CARD", "N", "第三代社保卡换发网点集中办理", "", 4.0, 0, ALL, "important", True,
                        "为到期换发的社保卡客户办理领卡激活，做好分时预约和厅堂分流。", concerns=["channel"]),
-                     date(2026, 12, 7), date(2027, 1, 29))
-        s3 = planned(S(3, "WEALTH", "C", "贵金属实物金条春节营销布放", "", 1.5, 0, BIG, "normal", True,
-                       "厅堂布放春节金条营销物料，理财经理向到店客户推介。", justification="营销需要。"),
-                     date(2026, 12, 15), date(2027, 1, 31))
-        d1 = planned(S(3, "PFB", "I", "2027年元旦春节网点营业时间调整公告", "", 0.5, 0, ALL, "normal", True,
-                       "按分行统一安排在厅堂和线上渠道公告节日营业时间，做好客户解释。"),
-                     date(2026, 12, 28), date(2027, 2, 28))
+                     w3 + timedelta(days=12), w3 + timedelta(days=65))
+        s3 = planned(S(3, "WEALTH", "C", "贵金属实物金条节日营销布放", "", 1.5, 0, BIG, "normal", True,
+                       "厅堂布放节日金条营销物料，理财经理向到店客户推介。", justification="营销需要。"),
+                     w3 + timedelta(days=20), w3 + timedelta(days=67))
+        d1_start = w3 + timedelta(days=33)
+        d1 = planned(S(3, "PFB", "I", f"节假日网点营业时间调整公告（{d1_start.year}年{d1_start.month}月起）", "", 0.5, 0,
+                       ALL, "normal", True, "按分行统一安排在厅堂和线上渠道公告节日营业时间，做好客户解释。"),
+                     d1_start, d1_start + timedelta(days=62))
 
         def reviews(p: _Planned, start: datetime, depts=REVIEW_ORDER, reject=False):
             t = start
@@ -842,67 +906,108 @@ class _Builder:
                 t += timedelta(hours=rng.uniform(3, 20))
                 self.opinion(self.workhour(t), p, dept, reject=reject)
 
-        # Meeting of 2026-10-28: the identity check (approved, released) and the app switch (conditional).
-        meeting = self.create_meeting(self.moment(date(2026, 10, 16), 17, 30), m1)
-        self.draft(self.moment(date(2026, 10, 19), 10, 12), k2, pfb)
-        self.draft(self.moment(date(2026, 10, 20), 9, 40), k1, pfb)
-        self.submit(self.moment(date(2026, 10, 21), 10, 30), k1, pfb, meeting)
-        self.submit(self.moment(date(2026, 10, 21), 16, 5), k2, pfb, meeting)
-        reviews(k1, self.moment(date(2026, 10, 22), 9))
-        reviews(k2, self.moment(date(2026, 10, 22), 10))
+        # The first held meeting: the identity check (approved, released) and the app switch (conditional).
+        meeting = self.create_meeting(self.moment(back(w1 - timedelta(days=12)), 17, 30), m1)
+        self.draft(self.moment(back(w1 - timedelta(days=9)), 10, 12), k2, pfb)
+        self.draft(self.moment(back(w1 - timedelta(days=8)), 9, 40), k1, pfb)
+        self.submit(self.moment(back(w1 - timedelta(days=7)), 10, 30), k1, pfb, meeting)
+        self.submit(self.moment(back(w1 - timedelta(days=7)), 16, 5), k2, pfb, meeting)
+        reviews(k1, self.moment(back(w1 - timedelta(days=6)), 9))
+        reviews(k2, self.moment(back(w1 - timedelta(days=6)), 10))
+        emergency, script, train = (self.workday(w1 + timedelta(days=n)) for n in (16, 30, 23))
         k2.conditions = [
             {"text": "制定手机银行切换应急预案，明确切换失败的回退和客户安抚措施，并组织网点演练。",
-             "owner_department": self.depts["FINTECH"], "due_date": date(2026, 11, 13), "proof": "应急预案及演练记录"},
+             "owner_department": self.depts["FINTECH"], "due_date": emergency, "proof": "应急预案及演练记录"},
             {"text": "补充新版手机银行服务话术和老年客户操作指引，报法律事务部审核。",
-             "owner_department": self.depts["PFB"], "due_date": date(2026, 11, 27), "proof": "法律事务部审核通过的服务话术"},
+             "owner_department": self.depts["PFB"], "due_date": script, "proof": "法律事务部审核通过的服务话术"},
             {"text": "切换前完成网点大堂及柜面人员培训，覆盖率不低于90%。",
-             "owner_department": self.depts["PFB"], "due_date": date(2026, 11, 20), "proof": "培训签到表及测试结果"},
+             "owner_department": self.depts["PFB"], "due_date": train, "proof": "培训签到表及测试结果"},
         ]
+        self.raise_feedback(meeting)
         self.freeze(meeting)
         self.hold(meeting, [k1, k2])
-        self.release(self.moment(date(2026, 11, 4), 10, 0), k1, self.current_outcomes)
+        self.release(self.moment(self.workday(w1 + timedelta(days=7)), 10, 0), k1, self.current_outcomes)
         self.in_progress = k1
 
-        # Meeting of 2026-11-18: the anti-fraud month (approved, waiting for release) and a rejection.
-        meeting = self.create_meeting(self.moment(date(2026, 11, 6), 17, 30), m2)
-        self.draft(self.moment(date(2026, 11, 9), 15, 0), k3, self.person("CPP"))
-        self.draft(self.moment(date(2026, 11, 10), 11, 0), k4, self.person("CREDIT"))
-        self.submit(self.moment(date(2026, 11, 10), 9, 20), k3, k3.item.submitter, meeting)
-        self.submit(self.moment(date(2026, 11, 11), 14, 45), k4, k4.item.submitter, meeting)
-        reviews(k3, self.moment(date(2026, 11, 11), 9))
-        reviews(k4, self.moment(date(2026, 11, 12), 9), reject=True)
+        # The meeting a week ago: the anti-fraud month (approved, waiting for release) and a rejection.
+        meeting = self.create_meeting(self.moment(back(w2 - timedelta(days=12)), 17, 30), m2)
+        self.draft(self.moment(back(w2 - timedelta(days=9)), 15, 0), k3, self.person("CPP"))
+        self.draft(self.moment(back(w2 - timedelta(days=8)), 11, 0), k4, self.person("CREDIT"))
+        self.submit(self.moment(back(w2 - timedelta(days=8)), 11, 20), k3, k3.item.submitter, meeting)
+        self.submit(self.moment(back(w2 - timedelta(days=7)), 14, 45), k4, k4.item.submitter, meeting)
+        reviews(k3, self.moment(back(w2 - timedelta(days=7)), 9))
+        reviews(k4, self.moment(back(w2 - timedelta(days=6)), 9), reject=True)
+        # Meanwhile: the app switch's training is reported done.
+        self._report(self.moment(back(w2 - timedelta(days=1)), 16, 20), k2.item.conditions.get(due_date=train), pfb,
+                     "已分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
+        self.raise_feedback(meeting)
         self.freeze(meeting)
         self.hold(meeting, [k3, k4])
+        # After it, an outlet raises a problem with the identity check (within its deadline until the
+        # next meeting, which takes it).
+        problem = self.raise_problem(self.moment(m2, 15, 50))
 
-        # The next meeting, 2026-11-25: three items waiting for opinions, and a draft.
-        meeting = self.create_meeting(self.moment(date(2026, 11, 16), 9, 0), m3)
-        self.draft(self.moment(date(2026, 11, 13), 16, 40), s1, pfb)
-        self.submit(self.moment(date(2026, 11, 16), 11, 0), s1, pfb, meeting)
-        self.opinion(self.moment(date(2026, 11, 17), 10, 15), s1, "ICC")
-        self.opinion(self.moment(date(2026, 11, 18), 9, 30), s1, "FINTECH")
-        self.opinion(self.moment(date(2026, 11, 19), 15, 10), s1, "LEGAL")
-        self.draft(self.moment(date(2026, 11, 18), 10, 0), s2, self.person("CARD"))
-        self.submit(self.moment(date(2026, 11, 18), 15, 0), s2, s2.item.submitter, meeting)
-        self.opinion(self.moment(date(2026, 11, 19), 17, 5), s2, "ONLINE")
-        self.draft(self.moment(date(2026, 11, 19), 17, 30), s3, self.person("WEALTH"))
-        self.submit(self.moment(date(2026, 11, 20), 10, 0), s3, s3.item.submitter, meeting)
-        self.draft(self.moment(date(2026, 11, 20), 16, 0), d1, pfb)
+        # The next meeting: items waiting for opinions, and a draft — as far as now has come (its
+        # agenda frozen at its cut-off when that has passed).
+        meeting = self.create_meeting(self.moment(back(w3 - timedelta(days=9)), 9, 0), m3)
+        cutoff = meeting.cutoff_at
+        # The outlet's problem concerns several departments: the secretariat puts it on this agenda.
+        raised = self.moment(m2, 17, 40)
+        if problem is not None and self.before(raised, cutoff):
+            self.call(raised, case_services.triage_feedback, self.secretariat, problem, "to_meeting",
+                      note="涉及远程银行与个人金融业务部，提交运营沟通会统筹研究。")
+        steps = [
+            (self.moment(back(w3 - timedelta(days=12)), 16, 40), "draft", s1, pfb),
+            (self.moment(back(w3 - timedelta(days=9)), 11, 0), "submit", s1, pfb),
+            (self.moment(back(w3 - timedelta(days=8)), 10, 15), "opinion", s1, "ICC"),
+            (self.moment(back(w3 - timedelta(days=7)), 9, 30), "opinion", s1, "FINTECH"),
+            (self.moment(back(w3 - timedelta(days=7)), 10, 0), "draft", s2, self.person("CARD")),
+            (self.moment(back(w3 - timedelta(days=7)), 15, 0), "submit", s2, None),
+            (self.moment(back(w3 - timedelta(days=6)), 15, 10), "opinion", s1, "LEGAL"),
+            (self.moment(back(w3 - timedelta(days=6)), 17, 5), "opinion", s2, "ONLINE"),
+            (self.moment(back(w3 - timedelta(days=6)), 17, 30), "draft", s3, self.person("WEALTH")),
+            (self.moment(back(w3 - timedelta(days=5)), 10, 0), "submit", s3, None),
+            (self.moment(back(w3 - timedelta(days=5)), 16, 0), "draft", d1, pfb),
+        ]
+        for moment, step, p, who in sorted(steps, key=lambda s: s[0]):
+            if not self.before(moment, cutoff if step != "draft" else None):
+                continue  # not yet (or after the cut-off: for the meeting after)
+            if step == "draft":
+                self.draft(moment, p, who)
+            elif p.item is None:
+                continue
+            elif step == "submit":
+                self.submit(moment, p, who or p.item.submitter, meeting)
+            elif p.item.status == ItemStatus.SUBMITTED:
+                self.opinion(moment, p, who)
+        self.raise_feedback(meeting)
+        if cutoff < self.now:
+            self.freeze(meeting)
 
-        # Meanwhile: an outlet raises a problem with the identity check; the app switch's training is
-        # reported done.
-        self.raise_problem(self.moment(date(2026, 11, 19), 15, 30))
-        train = k2.item.conditions.get(due_date=date(2026, 11, 20))
-        self._report(self.moment(date(2026, 11, 19), 16, 20), train, pfb,
-                     "已于11月17日至19日分三场完成培训，覆盖率96%，签到表和测试结果已上传。")
+        # The worker early today: overdue conditions flagged and escalated; the reviewers still owing
+        # an opinion on the next agenda reminded before its cut-off.
+        self.worker_at = min(self.moment(self.today, 7, 0), self.now - timedelta(minutes=1))
+        self.call(self.worker_at, coord.check_conditions, self.today)
+        self.call(self.worker_at, coord.remind_reviewers, self.today)
 
-        # The worker on the reference date: overdue conditions flagged and escalated; the reviewers
-        # still owing an opinion on the next agenda reminded before its cut-off.
-        self.call(self.moment(REFERENCE_DATE, 7, 0), coord.check_conditions, REFERENCE_DATE)
-        self.call(self.moment(REFERENCE_DATE, 7, 0), coord.remind_reviewers, REFERENCE_DATE)
+    def raise_feedback(self, meeting: Meeting):
+        """The secretariat raises the outlets' workload feedback (left to triage by the demo cases) to
+        the meeting's agenda, before its cut-off and no earlier than the day after it came in."""
+        open_from = meeting.created_at + timedelta(minutes=5)
+        for case in (Case.objects.filter(case_type=CaseType.FEEDBACK, status=CaseStatus.NEW, category__code="WORKLOAD",
+                                         institution__path__startswith=self.branch.path,
+                                         received_at__date__gte=current_from(self.today))
+                     .order_by("received_at")):
+            t = max(open_from, self.at(add_working_days(self.local_day(case.received_at), 1), 9, 12))
+            if t >= min(meeting.cutoff_at, self.now):
+                continue  # for a later agenda
+            self.call(t, case_services.triage_feedback, self.secretariat, case, "to_meeting",
+                      note="涉及多个部门下派任务，提交运营沟通会统筹研究。")
+
 
     def open_work(self):
         """(items waiting for opinions, decided items still open, the work orders' page, reviewers)."""
-        waiting = [p.item.pk for p in self.planned if not p.history and p.spec.decision == ""]
+        waiting = [p.item.pk for p in self.planned if not p.history and p.spec.decision == "" and p.item is not None]
         decided = [p.item.pk for p in self.planned if not p.history and p.spec.decision in ("A", "C")
                    and p is not self.in_progress]
         reviewers = sorted({u.pk for people in self.reviewers.values() for u in people})
@@ -920,25 +1025,30 @@ class _Builder:
         return t
 
     def current_outcomes(self, released: datetime, p: _Planned, orders):
-        """Two weeks into a long window: a quarter done, most acknowledged, some not yet seen."""
+        """Weeks into a long window: some done, most acknowledged, some not yet seen (as far as now)."""
+        day = self.local_day(released)
         for pk, outlet in orders:
             head = self.heads.get(outlet)
             wo = WorkOrder(pk=pk)
             r = self.rng.random()
             if self.is_demo_head(head):
-                self.call(self.moment(date(2026, 11, 5), 9, 12), dispatch.acknowledge_work_order, head, wo)
+                self.call(self.moment(self.workday(day + timedelta(days=1)), 9, 12), dispatch.acknowledge_work_order,
+                          head, wo)
                 continue
             if r < 0.3:
                 continue  # released, not yet acknowledged
-            ack = self.at(self.workday(date(2026, 11, 4) + timedelta(days=self.rng.randint(1, 6))), 9, 17)
+            ack = self.at(self.workday(day + timedelta(days=self.rng.randint(1, 6))), 9, 17)
+            if not self.before(ack):
+                continue
             self.call(ack, dispatch.acknowledge_work_order, head, wo)
             if r > 0.72:
-                done = self.at(self.workday(date(2026, 11, 10) + timedelta(days=self.rng.randint(0, 9))), 9, 17)
-                self.call(max(done, ack + timedelta(hours=1)), dispatch.complete_work_order, head, wo,
-                          self.rng.choice(DONE_NOTES))
+                done = self.at(self.workday(day + timedelta(days=6 + self.rng.randint(0, 9))), 9, 17)
+                done = max(done, ack + timedelta(hours=1))
+                if self.before(done):
+                    self.call(done, dispatch.complete_work_order, head, wo, self.rng.choice(DONE_NOTES))
 
     def raise_problem(self, moment: datetime):
-        """An outlet whose work order is acknowledged but not done reports a problem with it."""
+        """An outlet whose work order is acknowledged but not done reports a problem with it (its case)."""
         wo = (WorkOrder.objects.filter(item=self.in_progress.item, status=WorkOrder.Status.ACKNOWLEDGED)
               .exclude(institution__in=[self.outlet_head.staff.institution_id])
               .select_related("institution").order_by("institution__path").first())
@@ -1020,31 +1130,34 @@ def _fewer_fsyncs():
             cursor.execute(f"PRAGMA synchronous={int(previous)}")
 
 
-def build_demo_coordination(stdout=None) -> dict:
+def build_demo_coordination(stdout=None, *, first_year: bool = True) -> dict:
     """Create the coordination demo (the seed's first year and the current open work); return the
     counts. Needs the demo organisation (``build_demo``) first. Does nothing when the first year is
-    already there."""
+    already there. ``first_year=False`` (a reduced demo, for tests on several days) builds only the
+    current weeks, and does nothing when the demo branch already holds items."""
     started = time.monotonic()
     if not Institution.objects.filter(code=BRANCH["code"]).exists():
         raise ValueError("The demo organisation is missing: run build_demo() first.")
     ensure_configuration()
-    if history_items().exists():
+    if history_items().exists() or (not first_year and _demo_items().exists()):
         _say(stdout, "运营统筹：演示数据已存在，跳过 …")
         return {"status": "already present", **coordination_counts(), "seconds": round(time.monotonic() - started, 1)}
 
     _say(stdout, "运营统筹：运营沟通会、上会事项、评议、条件与工单 …")
     with _fewer_fsyncs():
-        result = _build(stdout)
+        result = _build(stdout, first_year)
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 
 
-def _build(stdout) -> dict:
+def _build(stdout, first_year: bool = True) -> dict:
     first_notification = Notification.objects.aggregate(m=models.Max("id"))["m"] or 0
     with transaction.atomic():
         builder = _Builder(stdout)
-        builder.plan_history()
-        builder.run_queue()
+        if first_year:
+            builder.plan_history()
+            builder.run_queue()
+            builder.close_stale_history()
         builder.build_current()
         open_work = builder.open_work()
 

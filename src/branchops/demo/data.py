@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -401,6 +401,22 @@ def _ensure_reference(model, rows) -> dict:
 def _say(stdout, message: str) -> None:
     if stdout is not None:
         stdout.write(message)
+
+
+def anchor() -> datetime:
+    """The demo's "now", shared by the demo modules: the core clock when the demo is built. Each module
+    builds its history up to this moment and plans nothing after it, so the branch looks alive as of the
+    day the demo is built, whatever that day is (tests freeze the clock on the days they need)."""
+    return clock.now()
+
+
+#: The coordination demo's current weeks before the anchor: its own meetings fall within them (and
+#: take the outlets' feedback raised then); the demo cases' feedback meetings come before them.
+CURRENT_WEEKS = 8
+
+
+def current_from(today: date) -> date:
+    return today - timedelta(weeks=CURRENT_WEEKS)
 
 
 def call_at(moment, fn, *args, **kwargs):
