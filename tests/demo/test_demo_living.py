@@ -133,3 +133,13 @@ def test_workload_feedback_goes_through_the_meetings(living):
             assert entry.case.outcome == Outcome.TO_MEETING and entry.case.resolved_at == entry.done_at < now
     answered = demo_cases(day).filter(case_type=CaseType.FEEDBACK, outcome=Outcome.TO_MEETING)
     assert answered.count() == entries.filter(status=FeedbackEntry.Status.DONE).count()
+
+
+@pytest.mark.django_db
+def test_every_closed_meeting_has_minutes_the_chair_approved(living):
+    """The cases demo's feedback meetings too: closing issued the minutes, the chair approved them."""
+    closed = list(meetings().filter(status=Meeting.Status.CLOSED).select_related("minutes_document"))
+    assert closed
+    for m in closed:
+        assert m.minutes_document is not None, m
+        assert m.minutes_document.approved_by_id == m.chair_id != m.minutes_issued_by_id

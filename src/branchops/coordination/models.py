@@ -521,7 +521,7 @@ class Settings(models.Model):
         _("post-release watch: overtime-wait ratio threshold"), max_digits=4, decimal_places=3, default=0.03,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("An item is flagged when its target outlets' change differs from the others' by at least "
-                    "this much (0.03 = 3 percentage points) and the 95 % interval excludes 0."))
+                    "this much (0.03 = 3 percentage points) and the 95-percent interval excludes 0."))
     watch_complaints_threshold = models.DecimalField(
         _("post-release watch: complaints threshold (per 10,000 customers served)"), max_digits=6,
         decimal_places=2, default=1, validators=[MinValueValidator(0)])

@@ -708,7 +708,9 @@ class _Builder:
         for day, entry, person, note in answer_open_entries(meeting, t + timedelta(minutes=10), secretary,
                                                             self.dept_objs, people, self.rng):
             self.schedule(self.at(day), "follow_up", entry=entry, person=person, note=note)
-        self.call(t + timedelta(hours=3), coord.close_meeting, secretary, meeting)
+        meeting = self.call(t + timedelta(hours=3), coord.close_meeting, secretary, meeting)
+        # Closing issued the minutes; the chair approves them that evening, as at every demo meeting.
+        self.call(t + timedelta(hours=3, minutes=15), coord.approve_minutes, self.demo["leader"], meeting)
 
     def _follow_up(self, t: datetime, entry, person, note: str):
         """The follow-up done: the feedback case is resolved with the meeting's answer; its reporter

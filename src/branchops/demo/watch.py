@@ -147,6 +147,8 @@ def _write_item(b: _Builder, step: int, window_start: date, held_on: date, treat
     call_at(_at(held_on, 15), coord.record_decision, b.secretariat, Item.objects.get(pk=item.pk), "approved",
             reasons="评议无异议，同意按计划实施。")
     call_at(_at(held_on, 17, 30), coord.close_meeting, b.secretariat, Meeting.objects.get(pk=meeting.pk))
+    # Closing issued the minutes; the chair approves them that evening, as at every demo meeting.
+    call_at(_at(held_on, 17, 45), coord.approve_minutes, b.chair, Meeting.objects.get(pk=meeting.pk))
     release = max(held_on + timedelta(days=1), window_start - timedelta(days=7))
     call_at(_at(release, 10), coord.release_item, b.secretariat, Item.objects.get(pk=item.pk),
             override_reason="按计划在实施窗口前一周下发，网点已确认排班。")
