@@ -75,3 +75,18 @@ def test_inspections_in_every_state(built):
     # Visits spread over the last quarters, by several supervisors.
     assert qs.filter(planned_on__lt=clock.today() - timedelta(days=180)).exists()
     assert qs.values("supervisor").distinct().count() >= 3
+
+
+@pytest.mark.django_db
+def test_grade_d_rectifications_are_worked_before_they_are_due(built):
+    """A published quarter's grade D opens a rectification; the demo outlet rectifies it before it is
+    due, a supervisor verifies and the secretariat closes it — none is left overdue."""
+    from branchops.service.models import OutletGrade
+
+    cases = [g.rectification for g in OutletGrade.objects.exclude(rectification=None).select_related(
+        "rectification__rectification")]
+    today = clock.today()
+    assert not [c.number for c in cases if c.status in OPEN_STATUSES and c.resolution_due < today]
+    for c in cases:
+        if c.resolution_due - timedelta(days=3) < today:
+            assert c.status == Status.CLOSED and c.rectification.verified_at is not None, c.number

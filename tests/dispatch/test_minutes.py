@@ -63,18 +63,18 @@ def test_minutes_docx_has_every_item_with_its_decision(coord_bank, draft):
     headings, paragraphs = _texts(build_minutes_docx(meeting))
     text = "\n".join(paragraphs)
 
-    assert headings[0] == f"运营沟通会会议纪要（{meeting.year}年第{meeting.sequence}期）"
+    assert headings[0] == f"运营沟通会会议纪要（{meeting.year}年第{meeting.sequence}次会议）（草稿）"  # open: a draft
     d = meeting.held_on
     assert f"会议时间：{d.year}年{d.month}月{d.day}日" in paragraphs
     assert "会议地点：分行 12 楼第一会议室" in paragraphs
     assert "主持人：leader1（深圳分行）" in paragraphs
-    attendees = next(p for p in paragraphs if p.startswith("参会人员："))
+    attendees = next(p for p in paragraphs if p.startswith("出席："))
     for person in ("sec1（运行管理部）", "icc1（内控合规部）", "legal1（法律事务部）"):
         assert person in attendees
 
     # Every agenda item, in agenda order, with number, title and submitting department.
     item_headings = [h for h in headings if h.startswith("（")]
-    assert [h.split("）", 1)[1].replace("【一致同意事项】", "") for h in item_headings] == [
+    assert [h.split("）", 1)[1].replace("【无异议事项】", "") for h in item_headings] == [
         consent.title, conditional.title, rejected.title]
     for item in (consent, conditional, rejected):
         assert f"事项编号：{item.number}" in paragraphs
@@ -92,19 +92,19 @@ def test_minutes_docx_has_every_item_with_its_decision(coord_bank, draft):
     assert (f"1. 补充风险提示话术；责任部门：个人金融业务部；完成时限：{due.year}年{due.month}月{due.day}日；"
             f"完成证明：修订后的话术文本") in text
     consent.refresh_from_db()
-    assert f"审批编号：{consent.approval_number}" in paragraphs and consent.approval_number
-    assert "审批编号：待全部条件落实并经秘书处确认后核发" in paragraphs
-    assert "审批编号：不予核发" in paragraphs
+    assert f"批准文号：{consent.approval_number}" in paragraphs and consent.approval_number
+    assert "批准文号：待全部条件落实并经秘书处确认后核发" in paragraphs
+    assert "批准文号：不予核发" in paragraphs
 
     # The consent block is noted: in the summary and on the item itself.
-    assert item_headings[0].endswith("【一致同意事项】") and not item_headings[1].endswith("【一致同意事项】")
-    summary = next(p for p in paragraphs if p.startswith("一致同意事项"))
+    assert item_headings[0].endswith("【无异议事项】") and not item_headings[1].endswith("【无异议事项】")
+    summary = next(p for p in paragraphs if p.startswith("无异议事项"))
     assert consent.number in summary and conditional.number not in summary
-    assert f"本期会议共审议事项3项，其中{_label('approved')}1项，{_label('conditional')}1项，{_label('rejected')}1项。" \
+    assert f"本次会议共审议事项3项，其中{_label('approved')}1项，{_label('conditional')}1项，{_label('rejected')}1项。" \
         in paragraphs
     assert b.users["sec1"].staff.department.name in text
     # The consent block's own reason is not repeated as a reason; the meeting's notes close the minutes.
-    assert paragraphs.count("该事项各评议部门均无异议，列入一致同意事项集中审议通过。") == 1
+    assert paragraphs.count("该事项各评议部门均无异议，列入无异议事项一并审议通过。") == 1
     assert sum(1 for p in paragraphs if p.startswith("决定理由：")) == 2
     assert "三、其他事项" in headings and "下期会议研究网点减负清单。" in paragraphs
 
@@ -122,5 +122,5 @@ def test_minutes_of_a_meeting_not_yet_decided(coord_bank, draft):
     item = services.submit_item(coord_bank.users["pfb1"], draft())
     headings, paragraphs = _texts(build_minutes_docx(item.meeting))
     assert headings[0].startswith("运营沟通会会议纪要")
-    assert "会议决定：尚未决定" in paragraphs and "主持人：—" in paragraphs and "本期无一致同意事项。" in paragraphs
+    assert "会议决定：尚未决定" in paragraphs and "主持人：—" in paragraphs and "本次会议没有无异议事项。" in paragraphs
     assert any("尚未决定1项" in p for p in paragraphs)

@@ -39,6 +39,7 @@ def test_meeting_counts_only_the_items_the_reader_sees(coord_bank, draft, login)
 def test_outlets_get_no_minutes_link_on_the_meeting_page(coord_bank, draft, login):
     b = coord_bank
     meeting = coordination.submit_item(b.users["pfb1"], draft()).meeting
-    for user, offered in (("sec1", True), ("pfb1", True), ("staff11", False), ("sb1mgr", False)):
+    # A draft's minutes: the secretariat (and the chair) only; the submitting department reads them once approved.
+    for user, offered in (("sec1", True), ("pfb1", False), ("staff11", False), ("sb1mgr", False)):
         page = login(b.users[user]).get(f"/coordination/meetings/{meeting.pk}/").content.decode()
         assert (f"/coordination/meetings/{meeting.pk}/minutes.docx" in page) is offered, user

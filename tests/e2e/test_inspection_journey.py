@@ -48,6 +48,14 @@ def answer_all(page, fail=()):
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    # A browser test's transaction flush empties what the migrations wrote (the default grading scheme
+    # and checklist) for the tests after it on the same worker: write them again (idempotent).
+    from django.apps import apps
+
+    from branchops.service import checklists, defaults
+
+    defaults.install(apps)
+    checklists.install(apps)
 
 
 def test_inspection_to_rectification_and_a_published_quarter(browser, live_server, grading, media):  # noqa: F811

@@ -223,7 +223,7 @@ def build_minutes_docx(meeting: Meeting, *, number: str = "", approved_by=None, 
             doc.add_paragraph(f"无异议事项（各评议部门均无异议，一并审议通过）{len(consent)}项："
                               + "；".join(f"{i.number}《{i.title}》" for i in consent) + "。")
         else:
-            doc.add_paragraph("本次会议无无异议事项。")
+            doc.add_paragraph("本次会议没有无异议事项。")
 
         doc.add_heading(f"{_section(2)}议题及决定", level=1)
         consent_marks = {CONSENT_REASON, translation.gettext(CONSENT_REASON)}  # the reason the consent block writes

@@ -589,11 +589,14 @@ def post_reviews(user, meeting: Meeting) -> QuerySet:
 
 
 def access_post_review(user, pk) -> PostReview:
-    """A post-implementation review of a meeting whose minutes the user reads; 404 otherwise."""
+    """A post-implementation review of a meeting the user sees, for branch-level readers (as feedback
+    entries: the agenda, not the issued minutes, decides who sees it); 404 otherwise."""
     meeting_id = PostReview.objects.filter(pk=pk).values_list("meeting_id", flat=True).first()
     if meeting_id is None:
         raise Http404
-    meeting = access_minutes(user, meeting_id)
+    meeting = access_meeting(user, meeting_id)
+    if not reads_minutes(user):
+        raise Http404
     entry = post_reviews(user, meeting).get(pk=pk)
     entry.meeting = meeting
     return entry

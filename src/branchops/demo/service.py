@@ -79,9 +79,31 @@ def build_demo_grading(stdout=None, *, today: date | None = None, branch_code: s
         run = call_at(opened, services.create_run, reviewer, branch=branch, year=year, quarter=quarter)
         run = call_at(opened + timedelta(hours=2), services.review_run, reviewer, run)
         runs.append(call_at(opened + timedelta(days=1), services.publish_run, publisher, run))
+        _rectify_grade_d(runs[-1], publisher, clock.today())
     graded = sum(r.grades.exclude(grade="").count() for r in runs)
     return {"status": "created", "runs": len(runs), "published": sum(r.status == "published" for r in runs),
             "graded": graded, "inspections": inspected, "seconds": round(time.monotonic() - started, 1)}
+
+
+def _rectify_grade_d(run, publisher, today: date) -> None:
+    """A grade-D outlet rectifies before its case is due; a service supervisor verifies and the
+    secretariat closes it. A case not yet due on ``today`` stays open (within its deadline), never late."""
+    from branchops.cases import services as cases
+    from branchops.cases.models import Outcome
+
+    branch_sups, sub_sups, heads = _inspection_people(run.branch)
+    for grade in run.grades.exclude(rectification=None).select_related("rectification__institution"):
+        case, head = grade.rectification, heads.get(grade.outlet_id)
+        verifier = sub_sups.get(case.institution.parent_id) or (branch_sups[0] if branch_sups else None)
+        fixed_on = case.resolution_due - timedelta(days=3) if case.resolution_due else None
+        if head is None or verifier is None or fixed_on is None or fixed_on >= today:
+            continue
+        at = clock.instant(fixed_on, 16)
+        call_at(at, cases.submit_evidence, head, case, _("Rectified; the outlet's plan and photos attached."))
+        call_at(at, cases.resolve_case, head, case, outcome=Outcome.RESOLVED, resolution=_("Rectified."))
+        check = clock.instant(min(fixed_on + timedelta(days=1), today), 11)
+        call_at(check, cases.verify_rectification, verifier, case, passed=True)
+        call_at(check + timedelta(hours=1), cases.close_case, publisher, case)
 
 
 # --- inspections -------------------------------------------------------------------------------------

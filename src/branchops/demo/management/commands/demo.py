@@ -121,8 +121,8 @@ class Command(BaseCommand):
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
             if not (no_tickets or no_coordination):  # the watch reads the queues the tickets built
                 build_demo_watch(stdout=None if quiet else self.stdout)
-            build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
             if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
+                build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
                 build_demo_grading(stdout=None if quiet else self.stdout)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
