@@ -852,9 +852,10 @@ def _json(method, path, data):
 
 
 def _upload(name, content, **fields):
+    """``content`` may be a function of the world: read on the probe's day (the clock is set by then)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return lambda b: {"file": SimpleUploadedFile(name, content), **fields}
+    return lambda b: {"file": SimpleUploadedFile(name, content(b) if callable(content) else content), **fields}
 
 
 def _version(model, attr):
@@ -1107,7 +1108,7 @@ PROBES = {
     "GET /api/v1/service/supervisors/agreement": _get(lambda b: f"{API}/service/supervisors/agreement"),
     "POST /api/v1/service/inputs": _post(
         lambda b: f"{API}/service/inputs?kind=ratings&branch={b.branch.pk}&dry_run=true",
-        _upload("r.csv", f"网点代码,柜员号,评价时间,评价结果\nSZ0102,T9,{clock.today()} 08:00:00,5\n".encode()),
+        _upload("r.csv", lambda b: f"网点代码,柜员号,评价时间,评价结果\nSZ0102,T9,{clock.today()} 08:00:00,5\n".encode()),
         form=True),
     "GET /api/v1/service/inputs": _get(lambda b: f"{API}/service/inputs"),
     "GET /api/v1/service/ratings": _get(lambda b: f"{API}/service/ratings"),
