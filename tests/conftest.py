@@ -13,7 +13,9 @@ import os
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from branchops.core import clock
 from branchops.org import services as org
@@ -155,9 +157,21 @@ def api(login):
     return login
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the product's default language: a request leaves its language active on
+    the worker's thread, so without this a service message's language hangs on which test ran before."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def english_messages(client, settings):
+    """Requests and the services called directly speak English."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
