@@ -78,8 +78,8 @@ RULES = (
 # Why a need stayed uncovered.
 NO_QUALIFIED_STAFF = "no_qualified_staff"  # nobody with the role's skills may work at the outlet
 QUALIFIED_STAFF_ABSENT = "qualified_staff_absent"  # they exist, but all are on leave / unavailable then
-QUALIFIED_STAFF_BUSY = "qualified_staff_busy"  # all who could are already working (elsewhere or another role)
-HOURS_OR_REST_LIMITS = "hours_or_rest_limits"  # someone is free that day, but contract hours / days / rest forbid
+QUALIFIED_STAFF_BUSY = "qualified_staff_busy"  # all who could are working then (elsewhere or another role)
+HOURS_OR_REST_LIMITS = "hours_or_rest_limits"  # someone is free then, but hours / days / rest / shift length forbid
 SHORTFALL_REASONS = (NO_QUALIFIED_STAFF, QUALIFIED_STAFF_ABSENT, QUALIFIED_STAFF_BUSY, HOURS_OR_REST_LIMITS)
 
 OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = "OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN"
@@ -220,6 +220,7 @@ class Plan:
     best_bound: float | None = None
     gap: float | None = None
     wall_seconds: float = 0.0
+    deterministic_seconds: float | None = None  # CP-SAT's work measure: comparable on a loaded machine
 
     @property
     def rules(self) -> list[str]:
@@ -316,6 +317,8 @@ def validate(problem: Problem) -> list[Violation]:
             (max((e - s for o in _allowed_outlets(problem, p)
                   for s, e in _windows(p, o, d, problem.start_step, problem.length_step)), default=0)
              for d in range(DAYS)), reverse=True)
+        if not any(_qualified(r, p) for r in problem.roles):
+            longest = [0]
         possible = min(sum(longest[:p.max_days]), p.max_week_slots)
         if p.min_week_slots > possible:
             out.append(Violation(MIN_HOURS_ABOVE_AVAILABILITY, p.code,
@@ -395,8 +398,8 @@ class _Index:
             for o in _allowed_outlets(problem, p):
                 for d in range(DAYS):
                     rs = [r for r in sorted(needed_roles.get((o.code, d), ())) if _qualified(self.roles[r], p)]
-                    if not rs:
-                        continue
+                    if not rs:  # no need they can serve that day: a shift still counts to their contract
+                        rs = [r.code for r in problem.roles if _qualified(r, p)][:1]
                     for s, e in _windows(p, o, d, problem.start_step, problem.length_step):
                         cands.update(Shift(p.code, d, o.code, s, e, r) for r in rs)
         # Published shifts are kept, and the previous plan's shifts stay possible where still allowed.
@@ -480,12 +483,14 @@ def _build(ix: _Index, explain: bool = False, hint: Iterable[Shift] = ()):
     x = [m.NewBoolVar(f"x{i}") for i in range(len(cands))]
     pos = {c: i for i, c in enumerate(cands)}
     assumptions: dict[int, tuple[str, str]] = {}
+    literals = []
 
     def hard(ct, rule: str, staff: str) -> None:
         if explain:
             lit = m.NewBoolVar(f"{rule}:{staff}")
             ct.OnlyEnforceIf(lit)
             assumptions[lit.Index()] = (rule, staff)
+            literals.append(lit)
 
     total = cp_model.LinearExpr.sum
     wsum = cp_model.LinearExpr.weighted_sum
@@ -514,7 +519,7 @@ def _build(ix: _Index, explain: bool = False, hint: Iterable[Shift] = ()):
                 if bad:
                     hard(m.Add(x[i] + total(bad) <= 1), REST_BETWEEN_SHIFTS, p.code)
     if explain:
-        m.AddAssumptions(list(assumptions))
+        m.AddAssumptions(literals)
         return m, x, assumptions
 
     covering: dict[tuple[str, int, int, str], list] = defaultdict(list)
@@ -599,11 +604,13 @@ def _build(ix: _Index, explain: bool = False, hint: Iterable[Shift] = ()):
     return m, x, assumptions
 
 
-def _solver(time_limit: float, num_workers: int, seed: int, relative_gap: float):
+def _solver(time_limit: float, num_workers: int, seed: int, relative_gap: float, work_limit: float | None = None):
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
+    if work_limit is not None:
+        solver.parameters.max_deterministic_time = work_limit
     solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = seed
     solver.parameters.relative_gap_limit = relative_gap
@@ -611,13 +618,17 @@ def _solver(time_limit: float, num_workers: int, seed: int, relative_gap: float)
 
 
 def solve(problem: Problem, *, time_limit: float = 10.0, num_workers: int = 2, seed: int = 0,
-          relative_gap: float = 0.0, warm_start: bool = True) -> Plan:
+          relative_gap: float = 0.0, warm_start: bool = True, work_limit: float | None = None) -> Plan:
     """The best plan CP-SAT finds within ``time_limit`` seconds (stopping early at ``relative_gap``).
 
     Never fails for lack of staff: what stays uncovered is in ``Plan.shortfalls``. Refused requests
     come back with status INFEASIBLE and ``Plan.violations`` naming the hard rules. The search starts
     from the previous plan when there is one, else (``warm_start``) from the greedy plan: with two
     workers CP-SAT otherwise spends seconds finding any plan that meets every contract minimum.
+
+    Deterministic for a given ``seed`` with ``num_workers=1`` when the search ends by itself or by
+    ``work_limit`` (CP-SAT's deterministic time); a wall-clock ``time_limit`` that cuts the search
+    depends on the machine's load.
     """
     from ortools.sat.python import cp_model
 
@@ -628,7 +639,7 @@ def solve(problem: Problem, *, time_limit: float = 10.0, num_workers: int = 2, s
     ix = _Index(problem)
     hint = problem.previous or (_greedy(ix).shifts if warm_start else ())
     model, x, _ = _build(ix, hint=hint)
-    solver = _solver(time_limit, num_workers, seed, relative_gap)
+    solver = _solver(time_limit, num_workers, seed, relative_gap, work_limit)
     status = solver.Solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         shifts = [c for c, v in zip(ix.cands, x, strict=True) if solver.BooleanValue(v)]
@@ -639,7 +650,8 @@ def solve(problem: Problem, *, time_limit: float = 10.0, num_workers: int = 2, s
         return Plan(
             OPTIMAL if status == cp_model.OPTIMAL else FEASIBLE, shifts, shortfalls(problem, shifts),
             score=score, objective=objective, best_bound=bound,
-            gap=abs(objective - bound) / max(1.0, abs(objective)), wall_seconds=time.perf_counter() - t0)
+            gap=abs(objective - bound) / max(1.0, abs(objective)), wall_seconds=time.perf_counter() - t0,
+            deterministic_seconds=solver.deterministic_time)
     if status == cp_model.INFEASIBLE:
         return Plan(INFEASIBLE, violations=_explain(ix, time_limit, seed),
                     wall_seconds=time.perf_counter() - t0)
@@ -668,7 +680,7 @@ def shortfalls(problem: Problem, shifts: Sequence[Shift]) -> list[Shortfall]:
     need = _demand(problem)
     roles = {r.code: r for r in problem.roles}
     cover: dict[tuple[str, int, int, str], int] = defaultdict(int)
-    working_days = {(sh.staff, sh.day) for sh in shifts}
+    working = {(sh.staff, sh.day, t) for sh in shifts for t in range(sh.start, sh.end)}
     for sh in shifts:
         for t in range(sh.start, sh.end):
             cover[(sh.outlet, sh.day, t, sh.role)] += 1
@@ -680,7 +692,7 @@ def shortfalls(problem: Problem, shifts: Sequence[Shift]) -> list[Shortfall]:
         present = [p for p in qualified if not p.absent(d, s)]
         if not present:
             return QUALIFIED_STAFF_ABSENT
-        if any((p.code, d) not in working_days for p in present):
+        if any((p.code, d, s) not in working for p in present):
             return HOURS_OR_REST_LIMITS
         return QUALIFIED_STAFF_BUSY
 
