@@ -24,8 +24,9 @@ CP-SAT minimises one weighted objective (``Weights``; the defaults keep the orde
 apart so a lower term never buys a higher one):
 
     Σ uncovered half-hours × the role's weight   (lobby 1: 10,000; lobby 2: 5,000; counter: 1,000)
+  + changed shifts against the previous plan × 1,500  (re-planning: a change must win back more
+    than a counter's half-hour, so an announced week is not reshuffled for small gains)
   + moves (shifts away from the home outlet) × 100
-  + changed shifts against the previous plan × 60  (re-planning after sick leave)
   + spread of hours (max − min of each person's shortfall against their week's target) × 2
   + spread of unpopular shifts (weekend days, or ending after ``late_end_slot``) × 10
 
@@ -145,7 +146,7 @@ class Shift:
 @dataclass(frozen=True)
 class Weights:
     move: int = 100
-    change: int = 60
+    change: int = 1500
     hours_spread: int = 2
     unpopular_spread: int = 10
 
@@ -167,6 +168,7 @@ class Problem:
     hold_lobby: tuple[str, ...] = (LOBBY_1, LOBBY_2)  # held by one person every open slot
     pinned: tuple[Shift, ...] = ()  # published shifts: kept as they are
     previous: tuple[Shift, ...] = ()  # the plan being revised: each shift changed costs Weights.change
+    first_day: int = 0  # re-planning: days before it are history, only their pinned shifts stand
     weights: Weights = Weights()
     unpopular_days: frozenset[int] = frozenset({5, 6})
     late_end_slot: int = 36  # a shift ending after 18:00 is unpopular
@@ -295,6 +297,8 @@ def validate(problem: Problem) -> list[Violation]:
             out.append(Violation(UNKNOWN_REFERENCE, detail=f"need {n}"))
         elif not (0 <= n.day < DAYS and 0 <= n.slot < SLOTS_PER_DAY) or n.count < 0:
             out.append(Violation(BAD_VALUE, detail=f"need {n}"))
+    if not 0 <= problem.first_day <= DAYS:
+        out.append(Violation(BAD_VALUE, detail=f"first day {problem.first_day}"))
     if out:
         return out
     for p in problem.staff:
@@ -313,8 +317,13 @@ def validate(problem: Problem) -> list[Violation]:
                                  detail=f"{p.min_week_slots} > {p.max_week_slots} half-hours"))
             continue
         # The most a person could work: their longest possible shift on their best max_days days.
+        history = defaultdict(int)
+        for sh in problem.pinned:
+            if sh.staff == p.code and 0 <= sh.day < problem.first_day:
+                history[sh.day] = max(history[sh.day], sh.end - sh.start)
         longest = sorted(
-            (max((e - s for o in _allowed_outlets(problem, p)
+            (history[d] if d < problem.first_day else
+             max((e - s for o in _allowed_outlets(problem, p)
                   for s, e in _windows(p, o, d, problem.start_step, problem.length_step)), default=0)
              for d in range(DAYS)), reverse=True)
         if not any(_qualified(r, p) for r in problem.roles):
@@ -396,7 +405,7 @@ class _Index:
         cands: set[Shift] = set()
         for p in problem.staff:
             for o in _allowed_outlets(problem, p):
-                for d in range(DAYS):
+                for d in range(problem.first_day, DAYS):
                     rs = [r for r in sorted(needed_roles.get((o.code, d), ())) if _qualified(self.roles[r], p)]
                     if not rs:  # no need they can serve that day: a shift still counts to their contract
                         rs = [r.code for r in problem.roles if _qualified(r, p)][:1]
@@ -407,7 +416,8 @@ class _Index:
         for sh in problem.previous:
             p, o = self.staff.get(sh.staff), None
             o = next((x for x in problem.outlets if x.code == sh.outlet), None)
-            if p is None or o is None or sh.role not in self.roles or not 0 <= sh.day < DAYS:
+            if (p is None or o is None or sh.role not in self.roles
+                    or not problem.first_day <= sh.day < DAYS):
                 continue
             h = o.hours[sh.day]
             if (h and h[0] <= sh.start < sh.end <= h[1] and (p.floats or o.code == p.home)
@@ -639,7 +649,10 @@ def solve(problem: Problem, *, time_limit: float = 10.0, num_workers: int = 2, s
     ix = _Index(problem)
     hint = problem.previous or (_greedy(ix).shifts if warm_start else ())
     model, x, _ = _build(ix, hint=hint)
-    solver = _solver(time_limit, num_workers, seed, relative_gap, work_limit)
+    # The time limit is the whole call's: checking and building the model count, and a tenth is kept
+    # for reading the answer (scores, shortfalls).
+    solver = _solver(max(0.1, 0.9 * time_limit - (time.perf_counter() - t0)), num_workers, seed, relative_gap,
+                     work_limit)
     status = solver.Solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         shifts = [c for c, v in zip(ix.cands, x, strict=True) if solver.BooleanValue(v)]
