@@ -252,3 +252,11 @@ def test_greedy_baseline_is_a_valid_plan_no_better_than_cp_sat():
 def test_time_limit_gives_a_status_never_an_exception(limit):
     plan = roster.solve(_team_week(), time_limit=limit, num_workers=1, warm_start=False)
     assert plan.status in (roster.OPTIMAL, roster.FEASIBLE, roster.UNKNOWN)
+
+
+def test_a_day_of_leave_counts_towards_the_contract_minimum():
+    outlet = Outlet("A", week(0, 1, 2, 3, 4))
+    p = person("T", min_week_slots=64, max_days=4, leave_days=frozenset({0, 1}))  # 4 days × 8 h, 2 away
+    plan = solve(Problem((outlet,), (p,), counters("A", 2), hold_lobby=()))
+    assert p.min_slots == 32 and plan.status == roster.OPTIMAL
+    assert sum(sh.slots for sh in plan.shifts) >= 32 and all(sh.day >= 2 for sh in plan.shifts)

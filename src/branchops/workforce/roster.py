@@ -15,8 +15,8 @@ they may float (统调统配) — at any outlet of the cluster.
 
 Hard rules (never broken; a request that breaks one is refused with the rule's name, see
 ``RULES``): pinned (published) shifts are kept; at most one shift a day; contract hours per week
-between ``min_week_slots`` and ``max_week_slots``; at most ``max_days`` working days; at least
-``min_rest_slots`` between the end of one day's shift and the start of the next day's. Inputs are
+between ``min_week_slots`` (less a working day's share for each day of leave) and
+``max_week_slots``; at most ``max_days`` working days; at least ``min_rest_slots`` between the end of one day's shift and the start of the next day's. Inputs are
 checked first (``validate``); if the solver still proves the hard rules contradictory, a second
 solve with one assumption literal per rule and person names the rules involved.
 
@@ -127,6 +127,14 @@ class Staff:
 
     def absent(self, day: int, slot: int) -> bool:
         return day in self.leave_days or (day, slot) in self.unavailable
+
+    @property
+    def min_slots(self) -> int:
+        """The contract minimum to work this week: a day of leave counts as one working day of it."""
+        if not self.leave_days or self.max_days <= 0:
+            return self.min_week_slots
+        per_day = -(-self.min_week_slots // self.max_days)
+        return max(0, self.min_week_slots - len(self.leave_days) * per_day)
 
 
 @dataclass(frozen=True, order=True)
@@ -329,9 +337,9 @@ def validate(problem: Problem) -> list[Violation]:
         if not any(_qualified(r, p) for r in problem.roles):
             longest = [0]
         possible = min(sum(longest[:p.max_days]), p.max_week_slots)
-        if p.min_week_slots > possible:
+        if p.min_slots > possible:
             out.append(Violation(MIN_HOURS_ABOVE_AVAILABILITY, p.code,
-                                 detail=f"needs {p.min_week_slots} half-hours, at most {possible} possible"))
+                                 detail=f"needs {p.min_slots} half-hours, at most {possible} possible"))
     by_person: dict[str, list[Shift]] = defaultdict(list)
     for sh in problem.pinned:
         p, o, r = staff.get(sh.staff), outlets.get(sh.outlet), roles.get(sh.role)
@@ -519,7 +527,7 @@ def _build(ix: _Index, explain: bool = False, hint: Iterable[Shift] = ()):
         worked[p.code] = m.NewIntVar(0, SLOTS_PER_DAY * DAYS, f"worked:{p.code}")
         m.Add(worked[p.code] == wsum([x[i] for i in idxs], [cands[i].slots for i in idxs]))
         hard(m.Add(worked[p.code] <= p.max_week_slots), MAX_HOURS, p.code)
-        hard(m.Add(worked[p.code] >= p.min_week_slots), MIN_HOURS, p.code)
+        hard(m.Add(worked[p.code] >= p.min_slots), MIN_HOURS, p.code)
         hard(m.Add(total([x[i] for i in idxs]) <= p.max_days), MAX_DAYS, p.code)
         for d in range(DAYS - 1):
             nxt = by_pd.get((p.code, d + 1), [])
@@ -783,7 +791,7 @@ def _greedy(ix: _Index) -> Plan:
             if (o.day == c.day or o.slots > p.max_week_slots - worked[c.staff]
                     or len(days[c.staff]) >= p.max_days
                     # keep the contract minimum within reach
-                    or worked[c.staff] + o.slots + days_left * longest[c.staff] < p.min_week_slots
+                    or worked[c.staff] + o.slots + days_left * longest[c.staff] < p.min_slots
                     or (o.day == c.day + 1 and SLOTS_PER_DAY - c.end + o.start < p.min_rest_slots)
                     or (o.day == c.day - 1 and SLOTS_PER_DAY - o.end + c.start < p.min_rest_slots)):
                 alive[j] = False
@@ -800,7 +808,7 @@ def _greedy(ix: _Index) -> Plan:
             break
         take(i)
     for p in problem.staff:  # contract minimum: the longest shifts still open, most useful first
-        while worked[p.code] < p.min_week_slots:
+        while worked[p.code] < p.min_slots:
             idxs = [i for i in by_staff[p.code] if alive[i]]
             if not idxs:
                 break
@@ -808,6 +816,6 @@ def _greedy(ix: _Index) -> Plan:
             best = max(range(len(idxs)), key=lambda k: (slots[idxs[k]], useful[k] - penalty[idxs[k]]))
             take(idxs[best])
     score = evaluate(problem, chosen, ix)
-    unmet = [Violation(MIN_HOURS, p.code) for p in problem.staff if worked[p.code] < p.min_week_slots]
+    unmet = [Violation(MIN_HOURS, p.code) for p in problem.staff if worked[p.code] < p.min_slots]
     return Plan(FEASIBLE if not unmet else INFEASIBLE, sorted(chosen), shortfalls(problem, chosen), unmet,
                 score=score, objective=score.objective)
