@@ -438,6 +438,15 @@ class _Index:
         self.unpopular_people = sorted({c.staff for c in self.cands if _unpopular(problem, c.day, c.end)})
 
 
+def _cover(shifts: Iterable[Shift]) -> dict[tuple[str, int, int, str], int]:
+    """People per (outlet, day, slot, role)."""
+    cover: dict[tuple[str, int, int, str], int] = defaultdict(int)
+    for sh in shifts:
+        for t in range(sh.start, sh.end):
+            cover[(sh.outlet, sh.day, t, sh.role)] += 1
+    return cover
+
+
 def _key(c: Shift) -> tuple:
     return (c.staff, c.day, c.outlet, c.start, c.end, c.role)
 
@@ -449,10 +458,7 @@ def evaluate(problem: Problem, shifts: Iterable[Shift], index: _Index | None = N
     roles = {r.code: r for r in problem.roles}
     staff = {p.code: p for p in problem.staff}
     w = problem.weights
-    cover: dict[tuple[str, int, int, str], int] = defaultdict(int)
-    for sh in shifts:
-        for t in range(sh.start, sh.end):
-            cover[(sh.outlet, sh.day, t, sh.role)] += 1
+    cover = _cover(shifts)
     uncovered: dict[str, int] = defaultdict(int)
     needed = covered = 0
     for cell, n in need.items():
@@ -599,14 +605,12 @@ def _build(ix: _Index, explain: bool = False, hint: Iterable[Shift] = ()):
         chosen = set(hint)
         for c, v in zip(cands, x, strict=True):
             m.AddHint(v, c in chosen)
-        cover: dict[tuple[str, int, int, str], int] = defaultdict(int)
+        cover = _cover(hint)
         hours: dict[str, int] = defaultdict(int)
         unpop: dict[str, int] = defaultdict(int)
         for c in hint:
             hours[c.staff] += c.slots
             unpop[c.staff] += _unpopular(problem, c.day, c.end)
-            for t in range(c.start, c.end):
-                cover[(c.outlet, c.day, t, c.role)] += 1
         for short, cell, n in shorts:
             m.AddHint(short, max(0, n - cover[cell]))
         for code, v in worked.items():
@@ -700,11 +704,8 @@ def shortfalls(problem: Problem, shifts: Sequence[Shift]) -> list[Shortfall]:
     """What the plan leaves uncovered, in runs of half-hours, each with the reason."""
     need = _demand(problem)
     roles = {r.code: r for r in problem.roles}
-    cover: dict[tuple[str, int, int, str], int] = defaultdict(int)
+    cover = _cover(shifts)
     working = {(sh.staff, sh.day, t) for sh in shifts for t in range(sh.start, sh.end)}
-    for sh in shifts:
-        for t in range(sh.start, sh.end):
-            cover[(sh.outlet, sh.day, t, sh.role)] += 1
 
     def reason(o: str, d: int, s: int, r: str) -> str:
         qualified = [p for p in problem.staff if _qualified(roles[r], p) and (p.floats or p.home == o)]
