@@ -84,6 +84,7 @@ HOURS_OR_REST_LIMITS = "hours_or_rest_limits"  # someone is free then, but hours
 SHORTFALL_REASONS = (NO_QUALIFIED_STAFF, QUALIFIED_STAFF_ABSENT, QUALIFIED_STAFF_BUSY, HOURS_OR_REST_LIMITS)
 
 OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN = "OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN"
+GREEDY = "GREEDY"  # CP-SAT found no plan in time: the greedy plan, which keeps every hard rule
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,9 @@ class Staff:
 
     @property
     def min_slots(self) -> int:
-        """The contract minimum to work this week: a day of leave counts as one working day of it."""
-        if not self.leave_days or self.max_days <= 0:
-            return self.min_week_slots
-        per_day = -(-self.min_week_slots // self.max_days)
-        return max(0, self.min_week_slots - len(self.leave_days) * per_day)
+        """The contract minimum to work this week: a day of leave counts as a full day (the longest
+        shift), so a sick day never forces the person's other shifts to grow."""
+        return max(0, self.min_week_slots - len(self.leave_days) * self.max_shift_slots)
 
 
 @dataclass(frozen=True, order=True)
@@ -680,6 +679,11 @@ def solve(problem: Problem, *, time_limit: float = 10.0, num_workers: int = 2, s
     if status == cp_model.INFEASIBLE:
         return Plan(INFEASIBLE, violations=_explain(ix, time_limit, seed),
                     wall_seconds=time.perf_counter() - t0)
+    fallback = _greedy(ix)  # out of time before any plan: never leave the caller without one
+    if fallback.status == FEASIBLE:
+        fallback.status = GREEDY
+        fallback.wall_seconds = time.perf_counter() - t0
+        return fallback
     return Plan(UNKNOWN, wall_seconds=time.perf_counter() - t0)
 
 
