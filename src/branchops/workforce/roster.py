@@ -384,6 +384,18 @@ def validate(problem: Problem) -> list[Violation]:
     return out
 
 
+def check(problem: Problem, shifts: Sequence[Shift]) -> list[Violation]:
+    """The hard rules a finished plan breaks — e.g. after a shift was moved by hand before publishing
+    (empty when none). The plan's shifts are checked as if all were pinned, plus the contract minimum."""
+    out = validate(replace(problem, pinned=tuple(shifts), previous=()))
+    worked: dict[str, int] = defaultdict(int)
+    for sh in shifts:
+        worked[sh.staff] += sh.slots
+    out += [Violation(MIN_HOURS, p.code, detail=f"{worked[p.code]} < {p.min_slots} half-hours")
+            for p in problem.staff if worked[p.code] < p.min_slots]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Scoring (shared by CP-SAT's objective and the greedy baseline)
 
