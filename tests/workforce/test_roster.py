@@ -185,6 +185,8 @@ def test_bad_values_are_named():
     bad = Problem((Outlet("A", week(0)),), (person("T"),), (Need("A", 9, 18, COUNTER, 1), Need("Z", 0, 18, COUNTER, 1)))
     assert set(solve(bad).rules) == {roster.BAD_VALUE, roster.UNKNOWN_REFERENCE}
     assert solve(replace(bad, needs=(), outlets=(Outlet("A", ((18, 60),) * 7),))).rules == [roster.BAD_VALUE]
+    twice = solve(replace(bad, needs=(), staff=(person("T"), person("T"))))
+    assert twice.rules == [roster.BAD_VALUE] and "staff listed twice: T" in twice.violations[0].detail
 
 
 def test_rules_that_only_clash_together_are_named_by_the_solver():

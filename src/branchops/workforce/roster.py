@@ -304,6 +304,11 @@ def validate(problem: Problem) -> list[Violation]:
             out.append(Violation(UNKNOWN_REFERENCE, detail=f"need {n}"))
         elif not (0 <= n.day < DAYS and 0 <= n.slot < SLOTS_PER_DAY) or n.count < 0:
             out.append(Violation(BAD_VALUE, detail=f"need {n}"))
+    for kind, codes in (("outlet", [o.code for o in problem.outlets]), ("staff", [p.code for p in problem.staff]),
+                        ("role", [r.code for r in problem.roles])):
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            out.append(Violation(BAD_VALUE, detail=f"{kind} listed twice: {', '.join(twice)}"))
     if not 0 <= problem.first_day <= DAYS:
         out.append(Violation(BAD_VALUE, detail=f"first day {problem.first_day}"))
     if out:
