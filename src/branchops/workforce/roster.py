@@ -438,7 +438,7 @@ class _Index:
         # Published shifts are kept, and the previous plan's shifts stay possible where still allowed.
         cands.update(problem.pinned)
         for sh in problem.previous:
-            p, o = self.staff.get(sh.staff), None
+            p = self.staff.get(sh.staff)
             o = next((x for x in problem.outlets if x.code == sh.outlet), None)
             if (p is None or o is None or sh.role not in self.roles
                     or not problem.first_day <= sh.day < DAYS):
@@ -711,7 +711,9 @@ def _explain(ix: _Index, time_limit: float, seed: int) -> list[Violation]:
     model, _, assumptions = _build(ix, explain=True)
     solver = _solver(time_limit, 1, seed, 0.0)  # cores need a single worker and no objective
     if solver.Solve(model) != cp_model.INFEASIBLE:
-        return [Violation(UNKNOWN_REFERENCE, detail="infeasible, no core found")]
+        # Out of time explaining: name every rule that could be involved rather than none.
+        return [Violation(r, detail="infeasible; no smaller set found in time") for r in
+                (PINNED_SHIFT, MIN_HOURS, MAX_HOURS, MAX_DAYS, REST_BETWEEN_SHIFTS)]
     core = solver.SufficientAssumptionsForInfeasibility()
     return sorted({Violation(*assumptions[i]) for i in core if i in assumptions},
                   key=lambda v: (v.rule, v.staff))
