@@ -12,7 +12,6 @@ from simple_history.models import HistoricalRecords
 from branchops.core import clock
 from branchops.org.models import Institution
 
-
 MAX_MAPPED_CODES = 500  # per column: far more than any queue machine's menu
 
 

@@ -29,6 +29,9 @@ SESSION_CONF = {
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
     "spark.sql.shuffle.partitions": "1",  # local and small; a cluster sets its own
     "spark.default.parallelism": "1",
+    # Tiny local queries: compiling generated code and re-planning cost more than they save.
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
 }
