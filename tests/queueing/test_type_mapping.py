@@ -84,6 +84,7 @@ def test_bad_mappings_are_refused_naming_the_field_and_nothing_changes(api, bank
     invalid(patch(c, {"type_mapping": {"queue_type": {" A ": "cash"}}}), "type_mapping")
     invalid(patch(c, {"type_mapping": {"queue_type": {"x" * 101: "cash"}}}), "type_mapping")
     invalid(patch(c, {"type_mapping": {"queue_type": {f"q{i}": "cash" for i in range(501)}}}), "type_mapping")
+    invalid(patch(c, {"type_mapping": {"queue_type": {"A\x00": "cash"}}}), "type_mapping")  # jsonb refuses NUL
     invalid(patch(c, {"type_mapping": None}), "type_mapping")
     # Wrong shapes are refused by the schema (what a form could never send).
     assert patch(c, {"type_mapping": {"queue_type": ["cash"]}}).status_code in (400, 422)

@@ -34,9 +34,10 @@ def check_type_mapping(mapping) -> list[str]:
             problems.append(str(_("%(column)s: at most %(n)s values.") % {"column": column, "n": MAX_MAPPED_CODES}))
         allowed = MAPPED_COLUMNS[column]
         for value, code in codes.items():
-            if not isinstance(value, str) or not value.strip() or len(value) > 100 or value != value.strip():
+            if (not isinstance(value, str) or not value.strip() or len(value) > 100 or value != value.strip()
+                    or not value.isprintable()):
                 problems.append(str(_("%(column)s: “%(value)s” is not a value a log can carry (1–100 characters, "
-                                      "no leading or trailing spaces).") % {"column": column, "value": value}))
+                                      "no leading or trailing spaces).") % {"column": column, "value": repr(value)[1:-1]}))
             elif code not in allowed:
                 problems.append(str(_("%(column)s: “%(value)s” maps to “%(code)s”, which is not one of %(allowed)s.")
                                     % {"column": column, "value": value, "code": code,
