@@ -181,16 +181,22 @@ def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | 
     return out
 
 
+def _unit_rows(user, within: Institution | None, cluster: str, level: str) -> list[OutletRow]:
+    """The user's outlets (under ``within``, in ``cluster``); none for an unknown level."""
+    if level not in LEVEL_FIELDS:
+        return []
+    rows = outlet_rows(user, within=within)
+    return [r for r in rows if r.cluster_code == cluster] if cluster else rows
+
+
 def tier_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
                grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
     """Wait figures per unit and customer tier (regular, VIP, private banking), each tier against its
     own overtime threshold; exact median and P90. Ordered by unit, then tier."""
     from . import rollup
 
-    rows = outlet_rows(user, within=within)
-    if cluster:
-        rows = [r for r in rows if r.cluster_code == cluster]
-    if not rows or level not in LEVEL_FIELDS:
+    rows = _unit_rows(user, within, cluster, level)
+    if not rows:
         return []
     conf = conf or queue_settings_for(user)
     th = conf.thresholds_seconds()
@@ -212,10 +218,8 @@ def category_table(user, start, end, *, level: str = "outlet", within: Instituti
     ``business_category == "unmapped"``, never dropped. Exact percentiles, from the tickets."""
     from . import kpis
 
-    rows = outlet_rows(user, within=within)
-    if cluster:
-        rows = [r for r in rows if r.cluster_code == cluster]
-    if not rows or level not in LEVEL_FIELDS:
+    rows = _unit_rows(user, within, cluster, level)
+    if not rows:
         return []
     conf = conf or queue_settings_for(user)
     th = conf.thresholds_seconds()
