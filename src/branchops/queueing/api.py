@@ -30,6 +30,7 @@ from branchops.org.scope import visible_institutions
 from . import labels, queries, services
 from .actions import IMPORT_ACTIONS
 from .models import QueueSettings, TicketImport
+from .schema import MAPPED_COLUMNS
 
 router = Router(tags=["queueing"])
 
@@ -220,6 +221,17 @@ class TierRowOut(WaitFiguresOut):
     threshold_minutes: int
 
 
+class CategoryRowOut(WaitFiguresOut):
+    """Wait figures of one unit for one business category."""
+
+    unit: str
+    unit_name: str
+    business_category: str = Field(description="A business category of the queue settings, or unmapped")
+    period_start: date | None = None
+    interval_idx: int | None = None
+    slot: str | None = None
+
+
 class KpisOut(Schema):
     start: date
     end: date
@@ -229,6 +241,9 @@ class KpisOut(Schema):
     definitions: DefinitionsOut
     rows: list[KpiRowOut]
     by_tier: list[TierRowOut] = Field(description="The wait figures of the same units per customer tier")
+    by_category: list[CategoryRowOut] = Field(
+        description="The wait figures of the same units per business category (the queue settings' mapping of "
+                    "the log's business types; unmapped types together as 'unmapped'), exact percentiles")
 
 
 class KpiQuery(PeriodQuery):
@@ -282,9 +297,11 @@ def kpis(request, params: Query[KpiQuery]):
                              conf=conf)
     tiers = queries.tier_table(request.user, start, end, level=params.level, within=within, grain=params.grain,
                                conf=conf)
+    categories = queries.category_table(request.user, start, end, level=params.level, within=within,
+                                        grain=params.grain, conf=conf)
     return {"start": start, "end": end, "level": params.level, "grain": params.grain, "within": _ref(within),
             "definitions": _definitions(conf), "rows": [_slot(r) for r in rows],
-            "by_tier": [_slot(r) for r in tiers]}
+            "by_tier": [_slot(r) for r in tiers], "by_category": [_slot(r) for r in categories]}
 
 
 # --- one outlet --------------------------------------------------------------------------------
@@ -494,6 +511,12 @@ def outlet_forecast(request, code: str, params: Query[ForecastQuery]):
 
 # --- settings ----------------------------------------------------------------------------------
 
+class BusinessTypeOut(Schema):
+    business_type: str
+    tickets: int
+    business_category: str = Field(description="A business category, or unmapped")
+
+
 class QueueSettingsOut(Schema):
     branch: Ref | None
     regular_threshold_minutes: int
@@ -508,6 +531,13 @@ class QueueSettingsOut(Schema):
     paydays: str
     opens_at: str = Field(description="HH:MM, business hours used by the planner")
     closes_at: str = Field(description="HH:MM")
+    type_mapping: dict[str, dict[str, str]] = Field(
+        description="The log's own codes -> the product's: business_type -> business category (applied when "
+                    "the KPIs are read), queue_type and customer_tier -> their codes (applied at import)")
+    mapping_targets: dict[str, list[str]] = Field(description="The product codes each column maps onto")
+    business_types: list[BusinessTypeOut] = Field(
+        description="The business types in the stored tickets of my outlets and the category each goes to "
+                    "(unmapped where the mapping names none)")
     effects: dict[str, str] = Field(description="What each setting changes")
     allowed_actions: list[str] = Field(description="change, when the user may change them")
 
@@ -527,6 +557,9 @@ class QueueSettingsIn(Schema):
     paydays: str | None = Field(None, max_length=40)
     opens_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
     closes_at: str | None = Field(None, description="HH:MM", json_schema_extra={"pattern": r"^\d{2}:\d{2}$"})
+    type_mapping: dict[str, dict[str, str]] | None = Field(
+        None, description="The whole mapping (it replaces the stored one): {column: {value in the log: product "
+                          "code}}, columns business_type, queue_type, customer_tier")
 
 
 def _settings_out(conf: QueueSettings, user) -> dict:
@@ -537,6 +570,9 @@ def _settings_out(conf: QueueSettings, user) -> dict:
         data[name] = float(data[name])
     data["opens_at"], data["closes_at"] = conf.opens_at.strftime("%H:%M"), conf.closes_at.strftime("%H:%M")
     data["branch"] = _ref(conf.branch) if conf.branch_id else None
+    data["type_mapping"] = conf.type_mapping or {}
+    data["mapping_targets"] = {k: list(v) for k, v in MAPPED_COLUMNS.items()}
+    data["business_types"] = queries.business_types_seen(user, conf)
     data["effects"] = {k: str(v) for k, v in labels.SETTING_EFFECTS.items()}
     data["allowed_actions"] = ["change"] if rules.can_change_settings(user) else []
     return data

@@ -104,6 +104,8 @@ WAITS_SCHEMA = pa.schema([
 COMPACT_MIN_OUTLETS = 20
 _WAITS_ROW_GROUP = 1 << 20
 _SOURCES_KEY = "branchops_sources"
+# The business category of a ticket whose business type the queue settings do not map.
+UNMAPPED = "unmapped"
 
 _CALLED = ", ".join(f"'{o}'" for o in CALLED_OUTCOMES)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -247,6 +249,13 @@ def check_thresholds(thresholds: Mapping[str, int] | None) -> dict[str, int]:
     return out
 
 
+def category_case(categories: Mapping[str, str], col: str = "business_type") -> str:
+    """The business category of a ticket from the settings' mapping (log business type -> category);
+    a type the mapping does not name is ``UNMAPPED``, never dropped."""
+    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in sorted(categories.items()))
+    return f"CASE {col} {whens} ELSE {_lit(UNMAPPED)} END" if whens else _lit(UNMAPPED)
+
+
 def threshold_case(thresholds: Mapping[str, int], tier_col: str = "customer_tier") -> str:
     th = check_thresholds(thresholds)
     whens = " ".join(f"WHEN {_lit(t)} THEN {v}" for t, v in th.items() if t != "regular")
@@ -384,10 +393,13 @@ def waits_select(src: str, dialect: Dialect = DUCKDB) -> str:
 
 
 def wait_sql(root: str, scope: Scope, thresholds: Mapping[str, int] | None = None,
-             dialect: Dialect = DUCKDB, compact: bool = False) -> str:
+             dialect: Dialect = DUCKDB, compact: bool = False,
+             categories: Mapping[str, str] | None = None) -> str:
     """Exact wait KPIs from the raw tickets, one row per key of the scope.
 
     ``compact`` reads the month compacts (same rows, see the module docstring) instead of the partitions.
+    ``categories`` (log business type -> business category): the business_type key carries the
+    category instead, at read time, so a changed mapping needs no re-import.
     """
     if compact:
         src = dialect.source(root, WAITS, scope.months, None, alias="w")
@@ -398,9 +410,11 @@ def wait_sql(root: str, scope: Scope, thresholds: Mapping[str, int] | None = Non
     keys = scope.keys()
     by_cols = [f"{group_expr} AS {scope.group}"] + [f"t.{b} AS {b}" for b in scope.breakdown]
     key_list = ", ".join(keys)
+    business = "business_type" if categories is None else category_case(categories)
     return f"""
 WITH t AS (
-  SELECT outlet_code, ticket_date, CAST(interval_idx AS SMALLINT) AS interval_idx, business_type,
+  SELECT outlet_code, ticket_date, CAST(interval_idx AS SMALLINT) AS interval_idx,
+    {business} AS business_type,
     customer_tier, outcome, wait_s, service_s, {threshold_case(thresholds or {})} AS threshold_s
   FROM {src}
   WHERE {_date_filter(scope, 'ticket_date')}{_outlet_filter(scope)}
@@ -708,7 +722,8 @@ def _run_by_month(con, scope: Scope, make_sql) -> pa.Table:
 
 def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | None = "day",
               outlets: Iterable[str] | None = None, mapping=None, breakdown: Sequence[str] = (),
-              thresholds: Mapping[str, int] | None = None, con=None, compact: bool = True) -> pa.Table:
+              thresholds: Mapping[str, int] | None = None, con=None, compact: bool = True,
+              categories: Mapping[str, str] | None = None) -> pa.Table:
     """Exact wait KPIs: keys (period_start[, interval_idx], outlet_code | group[, breakdown]) + WAIT_COLUMNS.
 
     Sorted by the keys. Day / interval / month grains run one query per calendar month. Each query
@@ -720,7 +735,7 @@ def wait_kpis(root: str | os.PathLike, start: date, end: date, *, grain: str | N
     root = os.fspath(root)
 
     def sql(s: Scope) -> str:
-        return wait_sql(root, s, thresholds, compact=compact and use_compact(root, s))
+        return wait_sql(root, s, thresholds, compact=compact and use_compact(root, s), categories=categories)
 
     return _run_by_month(con, scope, sql)
 

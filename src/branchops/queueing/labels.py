@@ -182,4 +182,11 @@ SETTING_EFFECTS = {
         "Business hours: flexible-window proposals stay inside them, and outlet days with tickets issued "
         "outside them are flagged (a queue machine's wrong clock, or a test run left in the log)."),
     "closes_at": gettext_lazy("The end of business hours (see the opening time)."),
+    "type_mapping": gettext_lazy(
+        "Maps the codes of your queue machines' log to the product's. business_type lines give each business "
+        "type of the log its business category: the KPIs by category use them when read, so a change applies "
+        "to every stored month at once and types not mapped show as “unmapped”. queue_type and customer_tier "
+        "lines translate the log's own queue and tier codes when a file is imported; rows with a code that is "
+        "neither a product code nor mapped are rejected with their line — add the code here and import the "
+        "same file again: only those rows are added."),
 }

@@ -12,6 +12,38 @@ from simple_history.models import HistoricalRecords
 from branchops.core import clock
 from branchops.org.models import Institution
 
+MAX_MAPPED_CODES = 500  # per column: far more than any queue machine's menu
+
+
+def check_type_mapping(mapping) -> list[str]:
+    """Every problem of a queue-type mapping, each naming the column and the log's value."""
+    from .schema import MAPPED_COLUMNS
+
+    if not isinstance(mapping, dict):
+        return [str(_("The mapping must be an object of columns."))]
+    problems = []
+    for column, codes in mapping.items():
+        if column not in MAPPED_COLUMNS:
+            problems.append(str(_("“%(column)s” cannot be mapped; map business_type, queue_type or customer_tier.")
+                                % {"column": column}))
+            continue
+        if not isinstance(codes, dict):
+            problems.append(str(_("%(column)s: give pairs of value in the log and product code.") % {"column": column}))
+            continue
+        if len(codes) > MAX_MAPPED_CODES:
+            problems.append(str(_("%(column)s: at most %(n)s values.") % {"column": column, "n": MAX_MAPPED_CODES}))
+        allowed = MAPPED_COLUMNS[column]
+        for value, code in codes.items():
+            if (not isinstance(value, str) or not value.strip() or len(value) > 100 or value != value.strip()
+                    or not value.isprintable()):
+                problems.append(str(_("%(column)s: “%(value)s” is not a value a log can carry (1–100 characters, "
+                                      "no leading or trailing spaces).") % {"column": column, "value": repr(value)[1:-1]}))
+            elif code not in allowed:
+                problems.append(str(_("%(column)s: “%(value)s” maps to “%(code)s”, which is not one of %(allowed)s.")
+                                    % {"column": column, "value": value, "code": code,
+                                       "allowed": ", ".join(allowed)}))
+    return problems
+
 
 class QueueSettings(models.Model):
     """Per-branch definitions: what counts as an overtime wait, the service target, pattern rules."""
@@ -52,6 +84,12 @@ class QueueSettings(models.Model):
                                 help_text=_("Flexible-window proposals start no earlier."))
     closes_at = models.TimeField(_("business hours: closing"), default=time(17, 30),
                                  help_text=_("Flexible-window proposals end no later."))
+    # The log's own codes -> the product's: {"business_type": {log type: category}, "queue_type": {...},
+    # "customer_tier": {...}}. Business types map at read time (KPIs by category; nothing re-imported);
+    # queue types and tiers at import (they are part of a ticket's identity and pick its threshold).
+    type_mapping = models.JSONField(
+        _("queue-type mapping"), default=dict, blank=True,
+        help_text=_("One line per code: column: value in the log = product code."))
     history = HistoricalRecords()  # the settings page's timeline shows each change before → after
 
     class Meta:
@@ -83,6 +121,22 @@ class QueueSettings(models.Model):
                                                 "e.g. 10,25.")}) from None
         if any(not 1 <= d <= 31 for d in days):
             raise ValidationError({"paydays": _("Days of the month run from 1 to 31.")})
+        problems = check_type_mapping(self.type_mapping)
+        if problems:
+            raise ValidationError({"type_mapping": problems})
+
+    def categories(self) -> dict[str, str]:
+        """Log business type -> business category: the product's own types map to themselves."""
+        from .schema import BUSINESS_CATEGORIES
+
+        out = {c: c for c in BUSINESS_CATEGORIES}
+        out.update((self.type_mapping or {}).get("business_type") or {})
+        return out
+
+    def import_aliases(self) -> dict[str, dict[str, str]]:
+        """The log's codes for queue types and tiers, applied by the import before its checks."""
+        mapping = self.type_mapping or {}
+        return {col: dict(mapping.get(col) or {}) for col in ("queue_type", "customer_tier") if mapping.get(col)}
 
     def thresholds_seconds(self) -> dict[str, int]:
         return {"regular": self.regular_threshold_minutes * 60, "vip": self.vip_threshold_minutes * 60,

@@ -181,16 +181,22 @@ def kpi_table(user, start, end, *, level: str = "outlet", within: Institution | 
     return out
 
 
+def _unit_rows(user, within: Institution | None, cluster: str, level: str) -> list[OutletRow]:
+    """The user's outlets (under ``within``, in ``cluster``); none for an unknown level."""
+    if level not in LEVEL_FIELDS:
+        return []
+    rows = outlet_rows(user, within=within)
+    return [r for r in rows if r.cluster_code == cluster] if cluster else rows
+
+
 def tier_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
                grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
     """Wait figures per unit and customer tier (regular, VIP, private banking), each tier against its
     own overtime threshold; exact median and P90. Ordered by unit, then tier."""
     from . import rollup
 
-    rows = outlet_rows(user, within=within)
-    if cluster:
-        rows = [r for r in rows if r.cluster_code == cluster]
-    if not rows or level not in LEVEL_FIELDS:
+    rows = _unit_rows(user, within, cluster, level)
+    if not rows:
         return []
     conf = conf or queue_settings_for(user)
     th = conf.thresholds_seconds()
@@ -203,6 +209,54 @@ def tier_table(user, start, end, *, level: str = "outlet", within: Institution |
         r["unit_name"] = names.get(r["unit"], r["unit"])
         r["threshold_minutes"] = th.get(r["customer_tier"], th["regular"]) // 60
     return out
+
+
+def category_table(user, start, end, *, level: str = "outlet", within: Institution | None = None,
+                   grain: str = "total", conf: QueueSettings | None = None, cluster: str = "") -> list[dict]:
+    """Wait figures per unit and business category (the settings' mapping of the log's business types,
+    applied now: a changed mapping shows at once). Types the mapping does not name are one row
+    ``business_category == "unmapped"``, never dropped. Exact percentiles, from the tickets."""
+    from . import kpis
+
+    rows = _unit_rows(user, within, cluster, level)
+    if not rows:
+        return []
+    conf = conf or queue_settings_for(user)
+    th = conf.thresholds_seconds()
+    out = kpis.wait_kpis(data_root(), start, end, grain=grain, mapping=_mapping(rows, level),
+                         breakdown=("business_type",), thresholds=th, categories=conf.categories()).to_pylist()
+    names = _names(rows, level)
+    for r in out:
+        r["business_category"] = r.pop("business_type")
+        r["unit_name"] = names.get(r["unit"], r["unit"])
+        r["percentiles"] = "exact"
+    return out
+
+
+def business_types_seen(user, conf: QueueSettings | None = None) -> list[dict]:
+    """Every business type in the stored tickets of the user's outlets, with its ticket count and the
+    category the mapping gives it (``unmapped`` where none): from the month roll-ups, a few rows each."""
+    import duckdb
+
+    from . import kpis
+
+    conf = conf or queue_settings_for(user)
+    outlets = [r.outlet_code for r in outlet_rows(user)]
+    files = sorted(str(p) for p in (data_root() / "rollup_month").glob("month=*/data.parquet"))
+    if not outlets or not files:
+        return []
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        found = con.execute(
+            "SELECT business_type, SUM(arrivals) FROM read_parquet(?, union_by_name = true) "
+            "WHERE outlet_code IN (SELECT UNNEST(?)) GROUP BY business_type ORDER BY 2 DESC, 1",
+            [files, outlets]).fetchall()
+    finally:
+        con.close()
+    categories = conf.categories()
+    return [{"business_type": t, "tickets": int(n), "business_category": categories.get(t, kpis.UNMAPPED)}
+            for t, n in found if t is not None]
 
 
 def outlet_intervals(user, outlet: Institution, start, end, conf: QueueSettings | None = None,

@@ -28,6 +28,13 @@ TICKET_KEY = ("outlet_code", "ticket_date", "ticket_no", "issued_at")
 CUSTOMER_TIERS = ("regular", "vip", "private")
 QUEUE_TYPES = ("cash", "non_cash", "vip", "low_counter")
 OUTCOMES = ("served", "abandoned", "transferred")
+# The product's business categories (the simulator's business types): the queue settings map the log's
+# own business types onto them for the KPIs by category; a type that already is one maps to itself.
+BUSINESS_CATEGORIES = ("cash_withdrawal", "cash_deposit", "currency_exchange", "transfer", "bill_payment",
+                       "card_services", "account_opening", "wealth_management", "loan_services")
+# What the queue settings' type mapping may map, and onto which codes.
+MAPPED_COLUMNS = {"business_type": BUSINESS_CATEGORIES, "queue_type": QUEUE_TYPES,
+                  "customer_tier": CUSTOMER_TIERS}
 # Outcomes where the customer was called to a counter (wait = called_at - issued_at).
 CALLED_OUTCOMES = ("served", "transferred")
 

@@ -21,6 +21,7 @@ from branchops.core import clock
 from branchops.core.actions import require
 from branchops.core.services import record_timeline, require_perm, stamp_history
 from branchops.org.models import Institution, Level
+from branchops.org.queries import branch_of
 
 from . import rollup, rules, store
 from .models import QueueSettings, TicketImport
@@ -185,6 +186,16 @@ def run_import(batch_id: int, progress: store.Progress | None = None) -> TicketI
         return _run_locked(batch, progress)
 
 
+def _import_aliases(batch: TicketImport) -> dict:
+    """The queue-type mapping of the branch the import belongs to (its uploader's branch; the first
+    branch for a file imported on the server): the log's queue-type and tier codes."""
+    inst = batch.institution
+    branch = branch_of(inst) if inst is not None else None
+    conf = (QueueSettings.objects.filter(branch=branch or inst).first() if inst is not None
+            else QueueSettings.objects.order_by("branch__path").first())
+    return conf.import_aliases() if conf is not None else {}
+
+
 def _run_locked(batch: TicketImport, progress: store.Progress | None) -> TicketImport:
     batch.attempts += 1
     batch.txid = _txid(batch)
@@ -202,6 +213,8 @@ def _run_locked(batch: TicketImport, progress: store.Progress | None) -> TicketI
 
     runner = store.import_device_files if batch.kind == TicketImport.Kind.DEVICES else store.import_ticket_files
     options = {"replace": True} if batch.mode == TicketImport.Mode.REPLACE else {}
+    if batch.kind == TicketImport.Kind.TICKETS:
+        options["aliases"] = _import_aliases(batch)
     try:
         summary = runner([batch.stored_path], data_root(), known_outlets(), report,
                          max_errors=MAX_STORED_ERRORS, txid=batch.txid, **options)
@@ -424,7 +437,7 @@ def create_settings(sender=None, *, actor=None, branch: Institution, **kwargs) -
 # What the settings page and the API may change (the branch itself is not a setting).
 SETTINGS_FIELDS = ("regular_threshold_minutes", "vip_threshold_minutes", "private_threshold_minutes",
                    "target_wait_minutes", "target_level", "abandonment_significant", "pattern_ratio",
-                   "all_day_share", "device_saturation", "paydays", "opens_at", "closes_at")
+                   "all_day_share", "device_saturation", "paydays", "opens_at", "closes_at", "type_mapping")
 
 
 @transaction.atomic

@@ -38,7 +38,7 @@ import re
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -648,10 +648,19 @@ def _parse(col: pa.ChunkedArray, typ: pa.DataType) -> pa.ChunkedArray:
     return pa.chunked_array([_parse_chunk(chunk, typ) for chunk in col.chunks], type=typ)
 
 
-def _normalise_enum(col: pa.ChunkedArray, allowed: Sequence[str]) -> pa.ChunkedArray:
-    """Lower-case an enum column, but only when some value is not already an exact code."""
+def _normalise_enum(col: pa.ChunkedArray, allowed: Sequence[str],
+                    aliases: Mapping[str, str] | None = None) -> pa.ChunkedArray:
+    """Lower-case an enum column, but only when some value is not already an exact code; then the
+    log's own codes (``aliases``, lower-case keys: the queue settings' type mapping) become the product's."""
     if pc.any(_not_in(col, allowed)).as_py():
         col = pc.utf8_lower(col)
+    if aliases:
+        # Map the few distinct values, then take: one pass over the rows. Unmapped values stay as they
+        # are, so an unknown code is still a rejected row with its line, never silently dropped.
+        uniq = pc.unique(col)
+        mapped = pa.array([aliases.get(v, v) if v is not None else None for v in uniq.to_pylist()], pa.string())
+        col = pc.take(mapped, pc.index_in(col, value_set=uniq))
+        col = col if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col])
     return col
 
 
@@ -728,19 +737,23 @@ def validate_tickets(
     tier_codes: Sequence[str] = CUSTOMER_TIERS,
     queue_types: Sequence[str] = QUEUE_TYPES,
     max_errors: int | None = None,
+    aliases: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Validation:
     """Check raw ticket rows (strings + line); returns the good rows typed as TICKET_SCHEMA and the errors.
 
     Values are trimmed, empty means missing, enum codes are compared lower-case. Rows of one ticket key that
     differ by called_at are recalls: the last call is kept, the earlier ones dropped and counted (no error);
     the same called_at twice is a duplicate_ticket error. ``known_outlets=None`` skips the outlet check.
-    ``max_errors`` caps the RowError objects built (counts stay complete).
+    ``max_errors`` caps the RowError objects built (counts stay complete). ``aliases``: per column
+    (customer_tier, queue_type) the log's codes -> the product's codes, applied before the checks.
     """
     tiers, queues = list(tier_codes), list(queue_types)
+    aliases = {col: {str(k).strip().lower(): v for k, v in (codes or {}).items()}
+               for col, codes in (aliases or {}).items()}
     return _validate(
         TICKETS, raw, known_outlets,
         {"customer_tier": tiers, "queue_type": queues, "outcome": list(OUTCOMES)},
-        lambda s, t, known: _ticket_conditions(s, t, known, tiers, queues), max_errors)
+        lambda s, t, known: _ticket_conditions(s, t, known, tiers, queues), max_errors, aliases)
 
 
 def validate_devices(raw: pa.Table, known_outlets: Iterable[str] | None,
@@ -919,7 +932,7 @@ def _repeats(key: np.ndarray, lines: np.ndarray, call: np.ndarray | None, pos: n
 
 def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, enums: dict[str, list[str]],
               conditions: Callable[[dict, dict, set[str] | None], list[tuple[_Check, Cond]]],
-              max_errors: int | None) -> Validation:
+              max_errors: int | None, aliases: Mapping[str, Mapping[str, str]] | None = None) -> Validation:
     raw = _prepare_raw(raw, kind)
     known = None if known_outlets is None else {str(c) for c in known_outlets}
     typed_types = {**dict.fromkeys(kind.dates, pa.date32()), **dict.fromkeys(kind.times, pa.timestamp("s"))}
@@ -927,7 +940,7 @@ def _validate(kind: _Kind, raw: pa.Table, known_outlets: Iterable[str] | None, e
     def prepare(name: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
         col = _clean(raw[name])
         if name in enums:
-            col = _normalise_enum(col, enums[name])
+            col = _normalise_enum(col, enums[name], (aliases or {}).get(name))
         return col, _parse(col, typed_types[name]) if name in typed_types else None
 
     names = list(kind.columns) + ([EXTRA] if EXTRA in raw.column_names else [])
@@ -1517,6 +1530,7 @@ def import_ticket_files(
     max_errors: int = DEFAULT_MAX_ERRORS,
     replace: bool = False,
     txid: str | None = None,
+    aliases: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportSummary:
     """Read, validate and store ticket files one by one: each file's good rows are stored, its bad rows
     reported (first ``max_errors`` per file with line numbers; counts are complete), none of them stored.
@@ -1525,7 +1539,8 @@ def import_ticket_files(
     estimated from file sizes for the rest; the last call has done_rows == total_rows.
     """
     return _import(TICKETS, paths, root, known_outlets, progress_callback,
-                   lambda raw, known: validate_tickets(raw, known, tier_codes, max_errors=max_errors),
+                   lambda raw, known: validate_tickets(raw, known, tier_codes, max_errors=max_errors,
+                                                       aliases=aliases),
                    replace=replace, txid=txid)
 
 

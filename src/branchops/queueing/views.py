@@ -335,4 +335,5 @@ def settings_page(request):
             field.disabled = True
     return render(request, "queueing/settings.html", {
         "form": form, "conf": conf, "can_change": can_change,
-        "timeline": timeline(conf) if conf.pk else [], "definitions": labels.definitions(conf)})
+        "timeline": timeline(conf) if conf.pk else [], "definitions": labels.definitions(conf),
+        "business_types": queries.business_types_seen(request.user, conf)})
