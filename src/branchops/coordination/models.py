@@ -267,9 +267,18 @@ class ItemAttachment(models.Model):
     name = models.CharField(_("name"), max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=clock.now)
+    # Materials revised after the decision (to meet a condition, or corrected by the secretariat) are
+    # versioned: the earlier version stays readable, work orders carry the current one.
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="next_version", verbose_name=_("revises"))
+    is_current = models.BooleanField(_("current"), default=True, db_index=True)
+    condition = models.ForeignKey("Condition", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="revisions", verbose_name=_("condition met"))
+    reason = models.CharField(_("reason for the revision"), max_length=200, blank=True)
 
     class Meta:
-        ordering = ["kind", "uploaded_at"]
+        ordering = ["kind", "uploaded_at", "id"]
         verbose_name = _("item attachment")
         verbose_name_plural = _("item attachments")
 
@@ -542,6 +551,7 @@ VERB_LABELS = {
     "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
     "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
     "closed_by_secretariat": _("Closed by the secretariat"),
+    "material_revised": _("Material revised"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
     "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
     "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),

@@ -123,6 +123,20 @@ def access_item(user, pk) -> Item:
         raise Http404 from exc
 
 
+def material_versions(item: Item) -> list[dict]:
+    """Each material of the item with its versions, newest first: ``{"current", "versions"}`` (the
+    current version is what the work orders carry; the earlier ones stay readable)."""
+    atts = {a.pk: a for a in item.attachments.select_related("uploaded_by__staff", "condition")}
+    out = []
+    for att in (a for a in atts.values() if a.is_current):
+        chain, step = [], att
+        while step is not None:
+            chain.append(step)
+            step = atts.get(step.previous_id)
+        out.append({"current": att, "versions": chain})
+    return out
+
+
 def sees_full_item(user, item: Item) -> bool:
     """Others' items show their decision only; the full plan to the department, its reviewers,
     the secretariat, branch leaders and the outlets it targets."""

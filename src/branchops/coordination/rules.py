@@ -245,6 +245,23 @@ def attachable(item) -> bool:
     return item.status in EDITABLE
 
 
+# A decided item's materials change only as versioned revisions, while the decision is in force.
+REVISABLE = frozenset({S.CONDITIONAL, S.APPROVED, S.RELEASED})
+
+
+def revises_materials(user, item) -> bool:
+    """The submitter (to meet an open condition) or the secretariat (also to correct a released item)."""
+    return owns(user, item) or decides(user, item)
+
+
+def materials_revisable(item) -> bool:
+    return item.status in REVISABLE and item.approval_revoked_at is None
+
+
+def has_open_condition(item) -> bool:
+    return item.conditions.exclude(status=C.SIGNED_OFF).exists()
+
+
 def submittable(item) -> bool:
     return ITEM_FLOW.can(item.status, "submit")
 
