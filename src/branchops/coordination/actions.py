@@ -120,7 +120,7 @@ MEETING_ACTIONS = ActionTable([
            schema=schemas.NotesIn, run=_call(services.edit_notes), done=_("Notes and other business saved.")),
     Action("close", allowed=runs, state=_move(rules.MEETING_FLOW, "close"),
            form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.close_meeting),
-           done=_("Minutes closed and issued: the chair approves them.")),
+           done=_("Meeting closed and minutes issued: the chair approves them.")),
     # Closing issues the minutes; "issue" is for a meeting closed before that (older records).
     Action("issue", allowed=runs, state=rules.minutes_issuable, form=forms.MeetingActionForm, schema=ActionInput,
            run=_call(services.issue_minutes), done=_("Minutes issued: the chair approves them.")),

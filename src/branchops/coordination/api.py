@@ -1046,6 +1046,25 @@ class MinutesFeedbackOut(Schema):
     done_note: str
 
 
+class MinutesMetricOut(Schema):
+    metric: str = Field(description="overtime_ratio or complaints_per_10k")
+    effect: float
+    low: float
+    high: float
+
+
+class MinutesPostReviewOut(Schema):
+    id: int
+    item: NumberRef
+    title: str
+    approval_number: str
+    status: str = Field(description="open, recorded, or deferred (carried to the next meeting).")
+    outcome: str = Field(description="successful, with_issues or failed once recorded.")
+    note: str = Field(description="The meeting's conclusion.")
+    flagged_metrics: list[MinutesMetricOut] = Field(
+        description="What the post-release watch flagged: the effect and its 95% interval.")
+
+
 class MinutesOut(Schema):
     meeting: MeetingRef
     state: Literal["draft", "issued", "approved"] = Field(
@@ -1058,6 +1077,8 @@ class MinutesOut(Schema):
     on_leave: list[PersonOut] = Field(description="请假")
     items: list[MinutesItemOut]
     feedback: list[MinutesFeedbackOut]
+    post_reviews: list[MinutesPostReviewOut] = Field(
+        description="Post-implementation reviews the post-release watch brought to the meeting (上线后评估).")
     notes: str = Field(description="Other business (其他事项).")
     follow_up: list[MinutesFollowUpOut] = Field(
         description="Conditions of earlier meetings still open, or signed off since the previous meeting.")
@@ -1100,6 +1121,11 @@ def _minutes(user, meeting: Meeting) -> dict:
         "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
         "items": [_minutes_item(i) for i in content["items"]],
         "feedback": [_minutes_feedback(e) for e in content["feedback"]],
+        "post_reviews": [{"id": e.pk, "item": {"id": e.item.pk, "number": e.item.number}, "title": e.item.title,
+                          "approval_number": e.item.approval_number, "status": e.status, "outcome": e.outcome,
+                          "note": e.note, "flagged_metrics": [
+                              {k: m[k] for k in ("metric", "effect", "low", "high")} for m in e.flagged_metrics]}
+                         for e in content["post_reviews"]],
         "notes": meeting.notes,
         "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
                                                "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],

@@ -116,7 +116,7 @@ class Meeting(TimeStampedModel):
         PLANNED = "planned", _("Planned (agenda open)")
         FROZEN = "frozen", _("Agenda frozen")
         HELD = "held", _("Held")
-        CLOSED = "closed", _("Minutes closed")
+        CLOSED = "closed", _("Minutes issued")  # closing the meeting issues its minutes
 
     branch = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="meetings",
                                verbose_name=_("branch"))
@@ -157,6 +157,13 @@ class Meeting(TimeStampedModel):
 
     def __str__(self):
         return _("Meeting %(year)s No. %(seq)s") % {"year": self.year, "seq": self.sequence}
+
+    @property
+    def status_label(self) -> str:
+        """The status as pages and lists say it: a closed meeting's minutes are issued, then approved."""
+        if self.status == self.Status.CLOSED and self.minutes_document_id:
+            return str(_("Minutes approved"))
+        return self.get_status_display()
 
     def get_absolute_url(self):
         from django.urls import reverse
@@ -553,7 +560,7 @@ VERB_LABELS = {
     "closed_by_secretariat": _("Closed by the secretariat"),
     "material_revised": _("Material revised"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
-    "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
+    "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Meeting closed, minutes issued"),
     "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),
     "feedback_raised": _("Feedback put on the agenda"), "feedback_answered": _("Feedback answered"),
     "feedback_deferred": _("Feedback deferred"), "feedback_done": _("Feedback followed up"),

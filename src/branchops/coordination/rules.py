@@ -9,6 +9,7 @@ tables are the only way a service moves an item, a meeting or a condition from o
 
 from django.utils.translation import gettext_lazy as _
 
+from branchops.core import clock
 from branchops.core.actions import Transitions
 from branchops.org.models import Level
 from branchops.org.roles import Role, user_roles
@@ -291,10 +292,10 @@ def decidable(item) -> bool:
 
 
 def waivable(item) -> bool:
-    """Offered while the item can be decided and its review is incomplete."""
+    """Offered while the item can be decided, its meeting's day has come, and its review is incomplete."""
     from .queries import review_gap
 
-    return decidable(item) and bool(review_gap(item))
+    return decidable(item) and clock.today() >= item.meeting.held_on and bool(review_gap(item))
 
 
 def closable(item) -> bool:

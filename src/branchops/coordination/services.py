@@ -794,7 +794,7 @@ def close_meeting(actor, meeting: Meeting) -> Meeting:
     rules.MEETING_FLOW.apply(meeting, "close")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
-    record_timeline(actor, meeting, "meeting_closed", _("Minutes closed: %(n)s items decided") % {
+    record_timeline(actor, meeting, "meeting_closed", _("Meeting closed, minutes issued: %(n)s items decided") % {
         "n": meeting.items.exclude(decision="").count()})
     _issue(actor, meeting)  # closing the meeting issues its minutes; the chair approves them
     return meeting
@@ -1145,6 +1145,9 @@ def waive_review(actor, item: Item, dimensions, reason: str, *, expected_version
     require(rules.chairs, actor, item, _("Only the chair of the item's meeting waives a review."))
     if not rules.decidable(item):
         raise ValidationError(_("Only an undecided item on a meeting being held can have its review waived."))
+    # A waiver is part of the meeting's decision (DESIGN.md §1.1: "at the meeting the item gets a
+    # decision"): a frozen agenda is not yet a meeting held.
+    check_meeting_day_reached(item.meeting)
     reason = (reason or "").strip()
     errors = {}
     if not reason:
@@ -1486,14 +1489,16 @@ def _check_release_reason(check: dict, reason: str) -> None:
 
 
 def close_item_when_done(actor, item: Item) -> Item:
-    """The loop closes when every outlet has done its work order: the item leaves the open work."""
+    """The loop closes when every outlet has done its work order: the item leaves the open work,
+    dated (``closed_at``; no ``closed_by`` nor reason: it closed by itself)."""
     item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
     finished = (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED)
     if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(status__in=finished).exists() \
             or not item.work_orders.filter(status=WorkOrder.Status.DONE).exists():
         return item  # work left, or none of it done (every order cancelled: the secretariat closes it)
     rules.ITEM_FLOW.apply(item, "close")
-    _save(actor, item, ["status"])
+    item.closed_at = clock.now()
+    _save(actor, item, ["status", "closed_at"])
     record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
     notify(item.submitter, _("All outlets have done %(title)s (%(number)s)") % {
         "title": item.title, "number": item.approval_number}, url=item.get_absolute_url())
