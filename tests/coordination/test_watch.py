@@ -259,7 +259,7 @@ def test_the_minutes_carry_the_post_implementation_review(watch_bank, draft, mon
     text = "\n".join(p.text for p in Document(BytesIO(content)).paragraphs)
     with translation.override("zh-hans"):
         outcome = str(ReviewOutcome.WITH_ISSUES.label)
-    assert "上线后评估" in text and item.number in text and outcome in text and "排队改善明显" in text
+    assert "实施后评估" in text and item.number in text and outcome in text and "排队改善明显" in text
     assert "超时等候率变化+0.1000" in text
     # the meeting's status says the minutes are approved (not "closed")
     meeting = Meeting.objects.get(pk=meeting.pk)

@@ -1078,7 +1078,7 @@ class MinutesOut(Schema):
     items: list[MinutesItemOut]
     feedback: list[MinutesFeedbackOut]
     post_reviews: list[MinutesPostReviewOut] = Field(
-        description="Post-implementation reviews the post-release watch brought to the meeting (上线后评估).")
+        description="Post-implementation reviews the post-release watch brought to the meeting (实施后评估).")
     notes: str = Field(description="Other business (其他事项).")
     follow_up: list[MinutesFollowUpOut] = Field(
         description="Conditions of earlier meetings still open, or signed off since the previous meeting.")

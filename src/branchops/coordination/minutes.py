@@ -178,7 +178,7 @@ def _add_post_reviews(doc, entries: list, section: int) -> bool:
     """The post-implementation reviews the watch brought to the meeting: what it measured, and the outcome."""
     if not entries:
         return False
-    doc.add_heading(f"{_section(section)}上线后评估", level=1)
+    doc.add_heading(f"{_section(section)}实施后评估", level=1)
     for n, e in enumerate(entries, start=1):
         doc.add_heading(f"（{n}）{e.item.number}《{e.item.title}》", level=2)
         if e.item.approval_number:
