@@ -59,7 +59,7 @@ def signed_in(browser, live_server, username, path="/"):
     ``path`` (as when following a link from a notification)."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(30000)  # a long journey on a shared, busy machine
     page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': path})}")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
