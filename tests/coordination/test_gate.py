@@ -411,7 +411,7 @@ def test_no_waiver_before_the_meetings_date(api, coord_bank, draft):
     the service, the API and the page's offer alike."""
     b = coord_bank
     item = services.submit_item(b.users["pfb1"], draft())
-    meeting = item.meeting
+    meeting = services.designate_chair(b.users["sec1"], item.meeting, b.users["leader1"])
     _opinion(b, "icc1", item, ["compliance"])
     services.freeze_agenda(b.users["sec1"], meeting)
     assert clock.today() < meeting.held_on
