@@ -93,7 +93,8 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     assert both("sec1") == {"schedule", "defer", "decide"}  # before the meeting: not closed under it
     item = services.record_decision(b.users["sec1"], Item.objects.get(pk=item.pk), "conditional", conditions=[
         {"text": "补充话术", "owner_department": b.pfb, "proof": "话术定稿"}])
-    assert both("pfb1") == set() and both("sec1") == {"close"}
+    # a condition open: its department revises a material to meet it, the secretariat too
+    assert both("pfb1") == {"revise_material"} and both("sec1") == {"revise_material", "close"}
     cond = item.conditions.get()
     detail = ok(api(b.users["pfb1"]).get(f"{URL}items/{item.pk}"))
     assert detail["conditions"][0]["allowed_actions"] == ["met"]
@@ -101,8 +102,8 @@ def test_actions_follow_the_item_through_its_life(api, client, coord_bank, draft
     services.report_condition_met(b.users["pfb1"], cond, "已补充")
     assert ok(api(b.users["sec1"]).get(f"{URL}items/{item.pk}"))["conditions"][0]["allowed_actions"] == ["signoff"]
     services.sign_off_condition(b.users["sec1"], cond)
-    assert both("sec1") == {"revoke", "release", "make_room", "close"}
-    assert both("pfb1") == set()
+    assert both("sec1") == {"revoke", "release", "make_room", "close", "revise_material"}
+    assert both("pfb1") == set()  # no condition left open: the department no longer revises
 
 
 def test_meeting_actions_in_the_api_and_on_the_page(api, client, coord_bank, draft):

@@ -19,6 +19,7 @@ from branchops.coordination.models import (
     Settings,
     Waiver,
 )
+from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.core.workdays import add_working_days
 from branchops.org.roles import Role
@@ -250,6 +251,7 @@ def test_a_waiver_lapses_when_the_item_changes(coord_bank, draft):
     item = services.schedule_item(b.users["sec1"], item, meeting)
     _opinion(b, "icc1", item, ["compliance"])
     services.freeze_agenda(b.users["sec1"], meeting)
+    on_meeting_day(meeting)  # a waiver is the meeting's act: on its day (the agenda still open until held)
     services.waive_review(b.users["leader1"], Item.objects.get(pk=item.pk), [b.dim["consumer_rights"]], "口头确认")
     services.save_item(b.users["pfb1"], Item.objects.get(pk=item.pk), effort_hours=8)  # the frozen agenda is open
     assert Waiver.objects.get().is_stale
@@ -402,3 +404,28 @@ def test_one_reminder_per_item_and_department_before_the_cut_off(coord_bank, dra
     from branchops.core import periodic
 
     assert "coordination.opinion_reminders" in periodic.registered()
+
+
+def test_no_waiver_before_the_meetings_date(api, coord_bank, draft):
+    """A frozen agenda is not a meeting held: the chair waives at the meeting, on its day or later —
+    the service, the API and the page's offer alike."""
+    b = coord_bank
+    item = services.submit_item(b.users["pfb1"], draft())
+    meeting = services.designate_chair(b.users["sec1"], item.meeting, b.users["leader1"])
+    _opinion(b, "icc1", item, ["compliance"])
+    services.freeze_agenda(b.users["sec1"], meeting)
+    assert clock.today() < meeting.held_on
+    with pytest.raises(ValidationError) as exc:
+        services.waive_review(b.users["leader1"], Item.objects.get(pk=item.pk), [b.dim["consumer_rights"]], "口头确认")
+    assert "held_on" in exc.value.message_dict
+    leader = api(b.users["leader1"])
+    detail = ok(leader.get(f"{URL}items/{item.pk}"))
+    assert "waive" not in detail["allowed_actions"]
+    refused = post(leader, f"{URL}items/{item.pk}/actions/waive", {"dimensions": ["consumer_rights"], "reason": "口头确认",
+                                                                  "version": detail["version"]})
+    assert refused.status_code == 400 and "held_on" in refused.json()["detail"], refused.content
+    assert not Waiver.objects.exists()
+    on_meeting_day(meeting)
+    assert "waive" in ok(leader.get(f"{URL}items/{item.pk}"))["allowed_actions"]
+    services.waive_review(b.users["leader1"], Item.objects.get(pk=item.pk), [b.dim["consumer_rights"]], "口头确认")
+    assert Waiver.objects.count() == 1

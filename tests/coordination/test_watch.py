@@ -224,3 +224,43 @@ def test_the_meeting_page_records_the_outcome_and_the_register_exports_it(watch_
     header = next(r for r in rows if "Post-implementation review" in r or "实施后评估" in r)
     col = header.index("Post-implementation review" if "Post-implementation review" in header else "实施后评估")
     assert [r[col] for r in rows if r and item.number in r] in (["Successful"], ["成功"])
+
+
+def test_the_minutes_carry_the_post_implementation_review(watch_bank, draft, monkeypatch, api, login):
+    """Page, API and the issued .docx alike: what the watch flagged, and the meeting's outcome."""
+    from io import BytesIO
+
+    from django.utils import translation
+    from docx import Document
+
+    from branchops.coordination.models import Meeting
+
+    b = watch_bank
+    item = released(b, draft, b.targets)
+    planted_kpis(monkeypatch, item, effect=0.10)
+    with after_the_watch(item):
+        services.evaluate_due_watches()
+        entry = PostReview.objects.get(item=item)
+        meeting = entry.meeting
+        services.freeze_agenda(b.users["sec1"], meeting)
+        hold(b, meeting)
+        services.record_post_review(b.users["leader1"], entry, outcome="with_issues", note="排队改善明显，需补充老年客户引导")
+        minutes = api(b.users["sec1"]).get(f"{URL}meetings/{meeting.pk}/minutes").json()
+        [row] = minutes["post_reviews"]
+        assert (row["item"]["number"], row["outcome"], row["status"]) == (item.number, "with_issues", "recorded")
+        [metric] = [m for m in row["flagged_metrics"] if m["metric"] == "overtime_ratio"]
+        assert metric["effect"] == pytest.approx(0.10) and metric["low"] > 0
+        page = login(b.users["sec1"]).get(f"/coordination/meetings/{meeting.pk}/minutes/").content.decode()
+        assert f'data-minutes-post-review="{entry.pk}"' in page and "排队改善明显" in page
+        assert 'data-minutes-outcome="with_issues"' in page
+        services.close_meeting(b.users["sec1"], Meeting.objects.get(pk=meeting.pk))
+        services.approve_minutes(b.users["leader1"], Meeting.objects.get(pk=meeting.pk))
+        content = login(b.users["leader1"]).get(f"/coordination/meetings/{meeting.pk}/minutes.docx").content
+    text = "\n".join(p.text for p in Document(BytesIO(content)).paragraphs)
+    with translation.override("zh-hans"):
+        outcome = str(ReviewOutcome.WITH_ISSUES.label)
+    assert "实施后评估" in text and item.number in text and outcome in text and "排队改善明显" in text
+    assert "超时等候率变化+0.1000" in text
+    # the meeting's status says the minutes are approved (not "closed")
+    meeting = Meeting.objects.get(pk=meeting.pk)
+    assert meeting.status_label == str(translation.gettext("Minutes approved"))

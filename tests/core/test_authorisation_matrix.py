@@ -92,6 +92,11 @@ EXPECTED = {
         401: "anon",
         404: "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
     },
+    "GET /api/v1/coordination/items/{pk}/materials": {  # like the materials themselves
+        200: "sec1 pfb1 icc1 head11 staff11 leader1 admin1 head21 staff21",
+        401: "anon",
+        404: "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
+    },
     "GET /api/v1/coordination/items/{pk}/history": {
         200: "sec1 pfb1 icc1 leader1 admin1",
         401: "anon",
@@ -267,6 +272,15 @@ EXPECTED = {
         401: "anon",
         403: "sec1 leader1 admin1",
         404: "icc1 head11 staff11 sb1mgr sec_gz sub_cpp rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    # A released item, no condition open: the secretariat corrects its material; the submitter may
+    # only to meet an open condition (400, saying so).
+    "POST /api/v1/coordination/items/{pk}/materials/revisions": {
+        201: "sec1 admin1",
+        400: "pfb1",
+        401: "anon",
+        403: "icc1 head11 staff11 leader1 head21 staff21",
+        404: "sb1mgr sec_gz sub_cpp rev_gz sb2mgr leader_gz admin_gz",
     },
     "POST /api/v1/coordination/meetings": {
         201: "sec_gz admin_gz",
@@ -936,6 +950,10 @@ PROBES = {
     "POST /api/v1/coordination/items/{pk}/attachments": _post(
         lambda b: f"{API}/coordination/items/{b.draft.pk}/attachments", _upload("指引.txt", b"x", kind="guide"),
         form=True),
+    "GET /api/v1/coordination/items/{pk}/materials": _get(lambda b: f"{API}/coordination/items/{b.released.pk}/materials"),
+    "POST /api/v1/coordination/items/{pk}/materials/revisions": _post(
+        lambda b: f"{API}/coordination/items/{b.released.pk}/materials/revisions",
+        lambda b: _upload("话术v2.txt", b"y", reason="矩阵测试", replaces=b.item_file.pk)(b), form=True),
     "GET /api/v1/coordination/items/{pk}/attachments/{att_pk}": _get(
         lambda b: f"{API}/coordination/items/{b.released.pk}/attachments/{b.item_file.pk}"),
     "POST /api/v1/coordination/items/{pk}/actions/{action}": _post(

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from branchops.coordination import services as coordination
 from branchops.coordination.models import Item, ItemStatus
+from branchops.core import clock
 from branchops.core.models import Notification, TimelineEntry
 from branchops.dispatch import services as dispatch
 from branchops.dispatch.models import WorkOrder
@@ -129,6 +130,8 @@ def test_the_secretariat_cancels_one_work_order_with_a_reason(coord_bank, releas
         dispatch.complete_work_order(None, orders[b.o21.pk], "完成")
     item.refresh_from_db()
     assert item.status == ItemStatus.CLOSED
+    # closed by itself: dated, with no one and no reason of the secretariat's
+    assert item.closed_at is not None and item.closed_at <= clock.now() and item.closed_by is None and not item.close_reason
     done = WorkOrder.objects.get(pk=orders[b.o12.pk].pk)
     with pytest.raises(ValidationError):
         dispatch.cancel_work_order(b.users["sec1"], done, "已完成的不能取消")
@@ -213,7 +216,6 @@ def test_closing_through_the_api_and_the_page_needs_a_reason(api, login, coord_b
 def test_cancelled_orders_are_neither_reminded_nor_overdue(coord_bank, released):
     from datetime import timedelta
 
-    from branchops.core import clock
     from branchops.dispatch import queries
 
     b = coord_bank

@@ -2,8 +2,10 @@
 department drafts and submits it, internal control gives its opinion but legal affairs does not, so
 the secretariat's first decision is refused until the chair (a branch leader) waives the missing
 review with a reason; the secretariat then approves it on a condition (the minutes carry the waiver), the condition is met and signed off (the item
-gets its approval number), the secretariat releases it, the outlet heads complete their work
-orders, and an outlet checks an approval number — a valid one and an unknown one."""
+gets its approval number), the secretariat releases it, one outlet head completes its work order
+while the other has only acknowledged it, an outlet checks an approval number — a valid one and an
+unknown one — and then the secretariat revokes the approval: the open work order is cancelled, its
+outlet head is notified, and the verify page says revoked."""
 
 import importlib
 import re
@@ -33,6 +35,7 @@ CONDITION = "服务话术补充风险提示并经内控合规部确认"
 PROOF = "内控合规部确认的话术定稿"
 EVIDENCE = "话术定稿已由内控合规部书面确认（附邮件）"
 UNKNOWN_NUMBER = "运统〔2099〕第999号"
+REVOKE_REASON = "监管通知暂停该类推广"
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def signed_in(browser, live_server, username, path="/"):
     ``path`` (as when following a link from a notification)."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(30000)  # a long journey on a shared, busy machine
     page.goto(f"{live_server.url}/accounts/login/?{urlencode({'next': path})}")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -267,8 +270,8 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     assert {wo.institution_id for wo in orders} == {b.o11.pk, b.o12.pk}
     assert {wo.approval_number for wo in orders} == {number}
 
-    # 6. Each outlet head finds the work order, acknowledges it and marks it done with a note;
-    #    the secretariat's item page shows the work completed.
+    # 6. Each outlet head finds the work order and acknowledges it; the first marks it done with a
+    #    note, the second is still at work. The secretariat's item page shows the work completed.
     for username, outlet in (("head11", b.o11), ("head12", b.o12)):
         head = signed_in(browser, live_server, username, "/dispatch/")
         follow(head, head.get_by_role("link", name=TITLE))
@@ -276,14 +279,17 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
         expect(head.locator("dd").filter(has_text=outlet.code)).to_contain_text(outlet.name)
         follow(head, head.get_by_role("button", name="签收"))
         told(head, "下发工单已签收。")
+        if username == "head12":
+            head12 = head
+            continue
         done = head.locator("form[action$='/done/']")
         done.get_by_label(field("完成情况")).fill(f"{outlet.name}已完成推广，协助32位客户完成首次登录")
         follow(head, done.get_by_role("button", name="标记为已完成"))
         told(head, "下发工单已标记为已完成。")
         head.context.close()
     sec.goto(item_url)
-    expect(sec.locator("[data-figure=work_orders]")).to_contain_text("已完成2/2个下发工单")
-    expect(sec.locator("h1 + div [data-status]")).to_have_attribute("data-status", ItemStatus.CLOSED)
+    expect(sec.locator("[data-figure=work_orders]")).to_contain_text("已完成1/2个下发工单")
+    expect(sec.locator("h1 + div [data-status]")).to_have_attribute("data-status", ItemStatus.RELEASED)
 
     # 7. An outlet checks the number on the instruction it received: valid, with the item, the
     #    scope (its own outlet included) and the window. An unknown number is plainly refused.
@@ -310,4 +316,27 @@ def test_item_from_draft_to_outlets_and_verification(browser, live_server, journ
     expect(refused).to_contain_text("未知的批准文号")
     expect(refused).to_contain_text("此项工作未经运营沟通会评议（或其批准已失效）：您的网点可不予实施。")
     expect(refused).to_contain_text(UNKNOWN_NUMBER)
+    expect(teller.locator("[data-verify=valid]")).to_have_count(0)
+
+    # 8. The secretariat revokes the approval after release, with a reason: the second outlet's open
+    #    work order is cancelled (the done one stays done), its head is told, and the verify page
+    #    now says revoked.
+    revoke = sec.locator("details:has(form[action$='/revoke/'])")
+    open_panel(revoke)
+    revoke.get_by_label(field("原因")).fill(REVOKE_REASON)
+    follow_confirmed(sec, revoke.get_by_role("button", name="吊销"))
+    told(sec, "批准文号已撤销：未完成的工单已取消")
+    expect(sec.locator("#approval")).to_contain_text(REVOKE_REASON)
+    statuses = dict(WorkOrder.objects.filter(item=item).values_list("institution_id", "status"))
+    assert statuses == {b.o11.pk: WorkOrder.Status.DONE, b.o12.pk: WorkOrder.Status.CANCELLED}
+    head12.reload()
+    expect(head12.locator("[data-cancel-reason]")).to_contain_text(REVOKE_REASON)
+    expect(head12.get_by_role("button", name="标记为已完成")).to_have_count(0)
+    head12.goto(f"{url}/notifications/")
+    expect(head12.locator("main")).to_contain_text(f"工单已取消：{TITLE}（{number}）")
+    teller.get_by_label(field("您收到的工作要求上的批准文号")).fill(number)
+    follow(teller, teller.get_by_role("button", name="复核", exact=True))
+    revoked = teller.locator("[data-verify=revoked]")
+    expect(revoked).to_contain_text("该批准文号已撤销")
+    expect(revoked).to_contain_text(REVOKE_REASON)
     expect(teller.locator("[data-verify=valid]")).to_have_count(0)

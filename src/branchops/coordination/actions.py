@@ -46,6 +46,12 @@ ITEM_ACTIONS = ActionTable([
            run=_call(services.save_item)),
     Action("attach", allowed=owns, state=_when(rules.attachable), form=forms.AttachmentForm, versioned=True,
            run=_call(services.add_attachment), done=_("File attached.")),
+    # The submitter revises to meet an open condition; the secretariat also without one.
+    Action("revise_material", allowed=rule(rules, "revises_materials"),
+           state=lambda user, item: rules.materials_revisable(item) and (
+               rules.decides(user, item) or rules.has_open_condition(item)),
+           form=forms.RevisionForm, versioned=True, run=_call(services.revise_material),
+           done=_("New version uploaded: the work orders carry it and their outlets are told.")),
     Action("submit", allowed=owns, state=_when(rules.submittable), form=forms.ActionForm, schema=VersionedInput,
            versioned=True, run=_call(services.submit_item),
            done=_("Item submitted: it is on the agenda of the next meeting.")),
@@ -114,7 +120,7 @@ MEETING_ACTIONS = ActionTable([
            schema=schemas.NotesIn, run=_call(services.edit_notes), done=_("Notes and other business saved.")),
     Action("close", allowed=runs, state=_move(rules.MEETING_FLOW, "close"),
            form=forms.MeetingActionForm, schema=ActionInput, run=_call(services.close_meeting),
-           done=_("Minutes closed and issued: the chair approves them.")),
+           done=_("Meeting closed and minutes issued: the chair approves them.")),
     # Closing issues the minutes; "issue" is for a meeting closed before that (older records).
     Action("issue", allowed=runs, state=rules.minutes_issuable, form=forms.MeetingActionForm, schema=ActionInput,
            run=_call(services.issue_minutes), done=_("Minutes issued: the chair approves them.")),

@@ -202,6 +202,17 @@ class AttachmentOut(Schema):
     url: str
     uploaded_by: PersonOut
     uploaded_at: datetime
+    version: int = Field(description="1 for the material as decided; each revision after the decision adds one.")
+    is_current: bool = Field(description="The version the work orders carry.")
+    previous_id: int | None = Field(description="The version this one replaces.")
+    condition_id: int | None = Field(description="The condition the revision meets.")
+    reason: str = Field(description="Why it was revised (empty for a version 1).")
+
+
+class MaterialOut(Schema):
+    kind: str
+    current: AttachmentOut
+    versions: list[AttachmentOut] = Field(description="Every version, newest first (the current one first).")
 
 
 class OpinionLineOut(Schema):
@@ -301,6 +312,12 @@ def _attachment_url(att: ItemAttachment) -> str:
     return reverse("api:coordination_item_attachment", kwargs={"pk": att.item_id, "att_pk": att.pk})
 
 
+def _attachment(a: ItemAttachment) -> dict:
+    return {"id": a.id, "kind": a.kind, "name": a.name, "url": _attachment_url(a), "uploaded_by": _person(a.uploaded_by),
+            "uploaded_at": a.uploaded_at, "version": a.version, "is_current": a.is_current,
+            "previous_id": a.previous_id, "condition_id": a.condition_id, "reason": a.reason}
+
+
 def _condition(user, c: Condition, today: date) -> dict:
     return {"id": c.id, "text": c.text, "owner_department": _ref(c.owner_department), "due_date": c.due_date,
             "proof": c.proof, "status": c.status, "evidence": c.evidence, "met_at": c.met_at,
@@ -337,9 +354,8 @@ def _plan(item: Item) -> dict:
         outlets=[_ref(o) for o in item.outlets.order_by("path")],
         customer_facing=item.customer_facing, customer_impact=item.customer_impact,
         online_justification=item.online_justification, precheck=item.precheck or [],
-        attachments=[{"id": a.id, "kind": a.kind, "name": a.name, "url": _attachment_url(a),
-                      "uploaded_by": _person(a.uploaded_by), "uploaded_at": a.uploaded_at}
-                     for a in item.attachments.select_related("uploaded_by__staff")],
+        attachments=[_attachment(a) for a in item.attachments.filter(is_current=True)
+                     .select_related("uploaded_by__staff")],
     )
 
 
@@ -651,6 +667,31 @@ def edit_item(request, pk: Id, payload: ItemPatchIn):
 def add_attachment(request, pk: Id, kind: Form[str], file: File[UploadedFile]):
     item = queries.access_item(request.user, pk)
     ITEM_ACTIONS.authorize(request.user, item, "attach").run(request.user, item, {"kind": kind, "upload": file})
+    return Status(201, _reload(request, pk))
+
+
+@router.get("/items/{int:pk}/materials", response=list[MaterialOut],
+            summary="An item's materials with every version (the current one is what work orders carry)")
+def list_materials(request, pk: Id):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise Http404
+    return [{"kind": m["current"].kind, "current": _attachment(m["current"]),
+             "versions": [_attachment(a) for a in m["versions"]]} for m in queries.material_versions(item)]
+
+
+@router.post("/items/{int:pk}/materials/revisions", response={201: ItemDetailOut},
+             summary="Upload a new version of a decided item's material (or a material added after the decision): "
+                     "the submitter to meet an open condition, the secretariat also without one")
+def revise_material(request, pk: Id, file: File[UploadedFile], reason: Form[str],
+                    replaces: Form[Id | None] = None, kind: Form[str] = "", condition: Form[Id | None] = None,
+                    version: Form[Id | None] = None):
+    item = queries.access_item(request.user, pk)
+    if not queries.sees_full_item(request.user, item):
+        raise Http404
+    ITEM_ACTIONS.authorize(request.user, item, "revise_material").run(request.user, item, {
+        "upload": file, "reason": reason, "replaces": replaces, "kind": kind, "condition": condition,
+        "expected_version": version})
     return Status(201, _reload(request, pk))
 
 
@@ -1005,6 +1046,25 @@ class MinutesFeedbackOut(Schema):
     done_note: str
 
 
+class MinutesMetricOut(Schema):
+    metric: str = Field(description="overtime_ratio or complaints_per_10k")
+    effect: float
+    low: float
+    high: float
+
+
+class MinutesPostReviewOut(Schema):
+    id: int
+    item: NumberRef
+    title: str
+    approval_number: str
+    status: str = Field(description="open, recorded, or deferred (carried to the next meeting).")
+    outcome: str = Field(description="successful, with_issues or failed once recorded.")
+    note: str = Field(description="The meeting's conclusion.")
+    flagged_metrics: list[MinutesMetricOut] = Field(
+        description="What the post-release watch flagged: the effect and its 95% interval.")
+
+
 class MinutesOut(Schema):
     meeting: MeetingRef
     state: Literal["draft", "issued", "approved"] = Field(
@@ -1017,6 +1077,8 @@ class MinutesOut(Schema):
     on_leave: list[PersonOut] = Field(description="请假")
     items: list[MinutesItemOut]
     feedback: list[MinutesFeedbackOut]
+    post_reviews: list[MinutesPostReviewOut] = Field(
+        description="Post-implementation reviews the post-release watch brought to the meeting (实施后评估).")
     notes: str = Field(description="Other business (其他事项).")
     follow_up: list[MinutesFollowUpOut] = Field(
         description="Conditions of earlier meetings still open, or signed off since the previous meeting.")
@@ -1059,6 +1121,11 @@ def _minutes(user, meeting: Meeting) -> dict:
         "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
         "items": [_minutes_item(i) for i in content["items"]],
         "feedback": [_minutes_feedback(e) for e in content["feedback"]],
+        "post_reviews": [{"id": e.pk, "item": {"id": e.item.pk, "number": e.item.number}, "title": e.item.title,
+                          "approval_number": e.item.approval_number, "status": e.status, "outcome": e.outcome,
+                          "note": e.note, "flagged_metrics": [
+                              {k: m[k] for k in ("metric", "effect", "low", "high")} for m in e.flagged_metrics]}
+                         for e in content["post_reviews"]],
         "notes": meeting.notes,
         "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
                                                "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from branchops.org.models import Cluster, Department, Institution, Level, OutletType
 
 from .models import (
+    Condition,
     Decision,
     FeedbackEntry,
     Item,
@@ -188,6 +189,30 @@ class AttachmentForm(ActionForm):
 
     def action_data(self) -> dict:
         return {"kind": self.cleaned_data["kind"], "upload": self.cleaned_data["file"]}
+
+
+class RevisionForm(ActionForm):
+    """A new version of a decided item's material (the service holds the rules: who, which condition)."""
+
+    replaces = forms.TypedChoiceField(label=_("material revised"), coerce=int, required=False, empty_value=None)
+    kind = forms.ChoiceField(label=_("kind (of a new material)"), required=False,
+                             choices=[("", "—"), *ItemAttachment.Kind.choices])
+    condition = forms.TypedChoiceField(label=_("condition it meets"), coerce=int, required=False, empty_value=None)
+    reason = forms.CharField(label=_("why it is revised"), max_length=200)
+    file = forms.FileField(label=_("file"), help_text=_("At most 20 MB."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.item.attachments.filter(is_current=True)
+        self.fields["replaces"].choices = [("", _("— a new material —"))] + [
+            (a.pk, f"{a.get_kind_display()} v{a.version}: {a.name}") for a in current]
+        self.fields["condition"].choices = [("", "—")] + [
+            (c.pk, c.text[:60]) for c in self.item.conditions.exclude(status=Condition.Status.SIGNED_OFF)]
+
+    def action_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["upload"] = data.pop("file")
+        return {k: v for k, v in data.items() if k not in self.NOT_INPUT}
 
 
 class ScheduleForm(ActionForm):

@@ -87,7 +87,7 @@ def _next_meeting_section(user) -> dict:
     q = queries.quorum(meeting)
     total = len(q["present"]) + len(q["absent"])
     note = _("%(status)s · cut-off %(cutoff)s · quorum: %(needed)s of %(total)s review departments%(chair)s") % {
-        "status": meeting.get_status_display(),
+        "status": meeting.status_label,
         "cutoff": date_format(localtime(meeting.cutoff_at), "SHORT_DATETIME_FORMAT"),
         "needed": q["needed"], "total": total, "chair": _(" and the chair") if q["chair_required"] else ""}
     figures = [nav.figure(_("items on the agenda"), agenda, _url("coordination:register", meeting=meeting.pk)),
@@ -134,7 +134,7 @@ def unheld_meetings_section(user) -> dict | None:
     count = qs.count()
     if not count:
         return None
-    items = [nav.entry(_meeting_label(m), m.get_absolute_url(), m.get_status_display(), overdue=True) for m in qs[:8]]
+    items = [nav.entry(_meeting_label(m), m.get_absolute_url(), m.status_label, overdue=True) for m in qs[:8]]
     return {"title": _("Past meetings not held: hold them now or move their items to the next meeting"),
             "items": items, "count": count, "url": _url("coordination:meetings", unheld=1), "empty_message": ""}
 

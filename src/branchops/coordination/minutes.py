@@ -171,6 +171,28 @@ def _add_feedback(doc, entries: list, section: int) -> bool:
     return True
 
 
+METRIC_NAMES = {"overtime_ratio": "超时等候率", "complaints_per_10k": "每万名客户投诉量"}
+
+
+def _add_post_reviews(doc, entries: list, section: int) -> bool:
+    """The post-implementation reviews the watch brought to the meeting: what it measured, and the outcome."""
+    if not entries:
+        return False
+    doc.add_heading(f"{_section(section)}实施后评估", level=1)
+    for n, e in enumerate(entries, start=1):
+        doc.add_heading(f"（{n}）{e.item.number}《{e.item.title}》", level=2)
+        if e.item.approval_number:
+            _field(doc, "批准文号", e.item.approval_number)
+        for m in e.flagged_metrics:
+            _field(doc, "监测结果", f"{METRIC_NAMES.get(m['metric'], m['metric'])}变化{m['effect']:+.4f}"
+                                   f"（95%区间{m['low']:+.4f}～{m['high']:+.4f}）")
+        if e.status == e.Status.RECORDED:
+            _field(doc, "评估结论", e.get_outcome_display() + (f"；{e.note}" if e.note else ""))
+        else:
+            _field(doc, "处理情况", e.get_status_display())
+    return True
+
+
 def _add_follow_up(doc, conditions: list, section: int) -> None:
     """Earlier meetings' conditions still open or changed since: the only place later changes appear."""
     doc.add_heading(f"{_section(section)}前期条件跟踪落实情况", level=1)
@@ -232,6 +254,8 @@ def build_minutes_docx(meeting: Meeting, *, number: str = "", approved_by=None, 
 
         section = 3
         if _add_feedback(doc, content["feedback"], section):
+            section += 1
+        if _add_post_reviews(doc, content["post_reviews"], section):
             section += 1
         doc.add_heading(f"{_section(section)}其他事项", level=1)
         lines = [line.strip() for line in meeting.notes.strip().splitlines() if line.strip()]

@@ -116,7 +116,7 @@ class Meeting(TimeStampedModel):
         PLANNED = "planned", _("Planned (agenda open)")
         FROZEN = "frozen", _("Agenda frozen")
         HELD = "held", _("Held")
-        CLOSED = "closed", _("Minutes closed")
+        CLOSED = "closed", _("Minutes issued")  # closing the meeting issues its minutes
 
     branch = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="meetings",
                                verbose_name=_("branch"))
@@ -157,6 +157,13 @@ class Meeting(TimeStampedModel):
 
     def __str__(self):
         return _("Meeting %(year)s No. %(seq)s") % {"year": self.year, "seq": self.sequence}
+
+    @property
+    def status_label(self) -> str:
+        """The status as pages and lists say it: a closed meeting's minutes are issued, then approved."""
+        if self.status == self.Status.CLOSED and self.minutes_document_id:
+            return str(_("Minutes approved"))
+        return self.get_status_display()
 
     def get_absolute_url(self):
         from django.urls import reverse
@@ -267,9 +274,18 @@ class ItemAttachment(models.Model):
     name = models.CharField(_("name"), max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=clock.now)
+    # Materials revised after the decision (to meet a condition, or corrected by the secretariat) are
+    # versioned: the earlier version stays readable, work orders carry the current one.
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="next_version", verbose_name=_("revises"))
+    is_current = models.BooleanField(_("current"), default=True, db_index=True)
+    condition = models.ForeignKey("Condition", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="revisions", verbose_name=_("condition met"))
+    reason = models.CharField(_("reason for the revision"), max_length=200, blank=True)
 
     class Meta:
-        ordering = ["kind", "uploaded_at"]
+        ordering = ["kind", "uploaded_at", "id"]
         verbose_name = _("item attachment")
         verbose_name_plural = _("item attachments")
 
@@ -542,8 +558,9 @@ VERB_LABELS = {
     "number_issued": _("Approval number issued"), "number_revoked": _("Approval number revoked"),
     "released": _("Released to outlets"), "closed": _("Closed: all work orders done"),
     "closed_by_secretariat": _("Closed by the secretariat"),
+    "material_revised": _("Material revised"),
     "meeting_planned": _("Meeting planned"), "agenda_reordered": _("Agenda reordered"),
-    "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Minutes closed"),
+    "agenda_frozen": _("Agenda frozen"), "meeting_held": _("Meeting held"), "meeting_closed": _("Meeting closed, minutes issued"),
     "review_waived": _("Review waived by the chair"), "chair_designated": _("Chair designated"),
     "feedback_raised": _("Feedback put on the agenda"), "feedback_answered": _("Feedback answered"),
     "feedback_deferred": _("Feedback deferred"), "feedback_done": _("Feedback followed up"),

@@ -123,6 +123,20 @@ def access_item(user, pk) -> Item:
         raise Http404 from exc
 
 
+def material_versions(item: Item) -> list[dict]:
+    """Each material of the item with its versions, newest first: ``{"current", "versions"}`` (the
+    current version is what the work orders carry; the earlier ones stay readable)."""
+    atts = {a.pk: a for a in item.attachments.select_related("uploaded_by__staff", "condition")}
+    out = []
+    for att in (a for a in atts.values() if a.is_current):
+        chain, step = [], att
+        while step is not None:
+            chain.append(step)
+            step = atts.get(step.previous_id)
+        out.append({"current": att, "versions": chain})
+    return out
+
+
 def sees_full_item(user, item: Item) -> bool:
     """Others' items show their decision only; the full plan to the department, its reviewers,
     the secretariat, branch leaders and the outlets it targets."""
@@ -524,7 +538,8 @@ def follow_up_conditions(meeting: Meeting) -> list[Condition]:
 def minutes_content(meeting: Meeting) -> dict:
     """What the minutes say, for the page, the API and the .docx alike: attendance by kind, every
     agenda item with every review department's opinion per dimension, the decision, conditions,
-    waivers; the feedback answered; other business; the follow-up of earlier open conditions."""
+    waivers; the feedback answered; the post-implementation reviews; other business; the follow-up
+    of earlier open conditions."""
     from .models import OpinionLine, Waiver
 
     items = list(meeting.items.select_related("department").prefetch_related(
@@ -542,8 +557,21 @@ def minutes_content(meeting: Meeting) -> dict:
         "on_leave": _people(meeting.on_leave), "items": items,
         "feedback": list(meeting.feedback_entries.select_related(
             "case__institution", "follow_up_department", "follow_up_person__staff").order_by("id")),
+        "post_reviews": [_minutes_post_review(e) for e in meeting.post_reviews.select_related(
+            "item__watch", "recorded_by__staff").order_by("id")],
         "follow_up": follow_up_conditions(meeting),
     }
+
+
+def _minutes_post_review(entry: PostReview) -> PostReview:
+    """A post-implementation review as the minutes carry it: the flagged figures (effect and its 95 %
+    interval per metric) on ``entry.flagged_metrics``."""
+    watch = getattr(entry.item, "watch", None)
+    metrics = (watch.result or {}).get("metrics", {}) if watch is not None else {}
+    entry.flagged_metrics = [{"metric": name, **m} for name, m in metrics.items() if m.get("flagged")]
+    return entry
+
+
 # --- post-release watch ------------------------------------------------------------------------
 
 def watch_weeks(item: Item) -> tuple[list[date], list[date]]:

@@ -9,6 +9,7 @@ tables are the only way a service moves an item, a meeting or a condition from o
 
 from django.utils.translation import gettext_lazy as _
 
+from branchops.core import clock
 from branchops.core.actions import Transitions
 from branchops.org.models import Level
 from branchops.org.roles import Role, user_roles
@@ -245,6 +246,23 @@ def attachable(item) -> bool:
     return item.status in EDITABLE
 
 
+# A decided item's materials change only as versioned revisions, while the decision is in force.
+REVISABLE = frozenset({S.CONDITIONAL, S.APPROVED, S.RELEASED})
+
+
+def revises_materials(user, item) -> bool:
+    """The submitter (to meet an open condition) or the secretariat (also to correct a released item)."""
+    return owns(user, item) or decides(user, item)
+
+
+def materials_revisable(item) -> bool:
+    return item.status in REVISABLE and item.approval_revoked_at is None
+
+
+def has_open_condition(item) -> bool:
+    return item.conditions.exclude(status=C.SIGNED_OFF).exists()
+
+
 def submittable(item) -> bool:
     return ITEM_FLOW.can(item.status, "submit")
 
@@ -274,10 +292,10 @@ def decidable(item) -> bool:
 
 
 def waivable(item) -> bool:
-    """Offered while the item can be decided and its review is incomplete."""
+    """Offered while the item can be decided, its meeting's day has come, and its review is incomplete."""
     from .queries import review_gap
 
-    return decidable(item) and bool(review_gap(item))
+    return decidable(item) and clock.today() >= item.meeting.held_on and bool(review_gap(item))
 
 
 def closable(item) -> bool:

@@ -225,7 +225,7 @@ def add_attachment(actor, item: Item, kind: str, upload, *, expected_version: in
         raise ValidationError(_("A decided item's materials are fixed."))
     if kind not in ItemAttachment.Kind.values:
         raise ValidationError({"kind": _("Choose what the file is.")})
-    if upload.size > 20 * 1024 * 1024:
+    if upload.size > MAX_UPLOAD:
         raise ValidationError({"file": _("A file may be at most 20 MB.")})
     att = ItemAttachment(item=item, kind=kind, name=os.path.basename(upload.name)[:200], uploaded_by=actor)
     att.file.save(att.name, upload, save=False)
@@ -234,6 +234,77 @@ def add_attachment(actor, item: Item, kind: str, upload, *, expected_version: in
     if item.status == ItemStatus.SUBMITTED:
         Item.objects.filter(pk=item.pk).update(precheck=precheck(item))
         _mark_opinions_stale(actor, item)
+    return att
+
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@transaction.atomic
+def revise_material(actor, item: Item, *, upload, reason: str, kind: str = "", replaces: int | None = None,
+                    condition: int | None = None, expected_version: int | None = None) -> ItemAttachment:
+    """A new version of a decided item's material (or a material added after the decision): who, when,
+    why and which condition it meets are kept; the version it replaces stays readable. The submitter
+    revises only to meet an open condition; the secretariat also without one (a correction). Outlets
+    with open work orders are told that the material they work to has changed."""
+    import os
+
+    require(rules.revises_materials, actor, item, _not_owner())
+    item = _lock(item, expected_version)
+    if not rules.materials_revisable(item):
+        raise ValidationError(_("Materials are revised only while the item's decision is in force (conditionally "
+                                "approved, approved or released, and not revoked)."))
+    errors = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = _("Say why the material is revised.")
+    errors |= length_errors(reason=(reason, REASON_LENGTH))
+    cond = None
+    if condition is not None:
+        cond = item.conditions.filter(pk=condition).first()
+        if cond is None:
+            errors["condition"] = _("Not a condition of this item.")
+        elif cond.status == Condition.Status.SIGNED_OFF:
+            errors["condition"] = _("This condition is already signed off: its material can no longer change.")
+    elif not rules.decides(actor, item):
+        errors["condition"] = _("Name the open condition the revision meets (only the secretariat revises "
+                                "without one).")
+    previous = None
+    if replaces is not None:
+        previous = item.attachments.filter(pk=replaces).first()
+        if previous is None:
+            errors["replaces"] = _("Not a material of this item.")
+        elif not previous.is_current:
+            errors["replaces"] = _("A later version of this material exists: revise the current version.")
+        else:
+            kind = previous.kind
+    if previous is None and kind not in ItemAttachment.Kind.values:
+        errors.setdefault("kind", _("Choose what the file is."))
+    if upload is None or not getattr(upload, "size", 0):
+        errors["file"] = _("Choose a file that is not empty.")
+    elif upload.size > MAX_UPLOAD:
+        errors["file"] = _("A file may be at most 20 MB.")
+    if errors:
+        raise ValidationError(errors)
+    att = ItemAttachment(item=item, kind=kind, name=os.path.basename(upload.name)[:200], uploaded_by=actor,
+                         uploaded_at=clock.now(), version=previous.version + 1 if previous else 1,
+                         previous=previous, condition=cond, reason=reason)
+    att.file.save(att.name, upload, save=False)
+    if previous is not None:  # one current version per material; the earlier one stays readable
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    att.save()
+    _save(actor, item, [])  # the version moves: a page showing the old list refuses its next write
+    text = _("%(kind)s version %(version)s: %(name)s — %(reason)s") % {
+        "kind": att.get_kind_display(), "version": att.version, "name": att.name, "reason": reason}
+    record_timeline(actor, item, "material_revised", text, {"attachment": att.pk, "condition": condition})
+    reached = dispatch.material_revised(actor, item, text)
+    if actor is not None and actor.pk != item.submitter_id:
+        notify(item.submitter, _("Material of %(number)s revised") % {"number": item.number}, text,
+               url=item.get_absolute_url())
+    if cond is not None:
+        record_timeline(actor, item, "edited", _("Revision for the condition: %(condition)s") % {
+            "condition": cond.text[:150]}, {"work_orders_told": len(reached)})
     return att
 
 
@@ -723,7 +794,7 @@ def close_meeting(actor, meeting: Meeting) -> Meeting:
     rules.MEETING_FLOW.apply(meeting, "close")
     stamp_history(meeting, actor)
     meeting.save(update_fields=["status", "updated_at"])
-    record_timeline(actor, meeting, "meeting_closed", _("Minutes closed: %(n)s items decided") % {
+    record_timeline(actor, meeting, "meeting_closed", _("Meeting closed, minutes issued: %(n)s items decided") % {
         "n": meeting.items.exclude(decision="").count()})
     _issue(actor, meeting)  # closing the meeting issues its minutes; the chair approves them
     return meeting
@@ -1074,6 +1145,9 @@ def waive_review(actor, item: Item, dimensions, reason: str, *, expected_version
     require(rules.chairs, actor, item, _("Only the chair of the item's meeting waives a review."))
     if not rules.decidable(item):
         raise ValidationError(_("Only an undecided item on a meeting being held can have its review waived."))
+    # A waiver is part of the meeting's decision (DESIGN.md §1.1: "at the meeting the item gets a
+    # decision"): a frozen agenda is not yet a meeting held.
+    check_meeting_day_reached(item.meeting)
     reason = (reason or "").strip()
     errors = {}
     if not reason:
@@ -1415,14 +1489,16 @@ def _check_release_reason(check: dict, reason: str) -> None:
 
 
 def close_item_when_done(actor, item: Item) -> Item:
-    """The loop closes when every outlet has done its work order: the item leaves the open work."""
+    """The loop closes when every outlet has done its work order: the item leaves the open work,
+    dated (``closed_at``; no ``closed_by`` nor reason: it closed by itself)."""
     item = _lock(item)  # two outlets finishing at once: the second sees the first's work order done
     finished = (WorkOrder.Status.DONE, WorkOrder.Status.CANCELLED)
     if not rules.ITEM_FLOW.can(item.status, "close") or item.work_orders.exclude(status__in=finished).exists() \
             or not item.work_orders.filter(status=WorkOrder.Status.DONE).exists():
         return item  # work left, or none of it done (every order cancelled: the secretariat closes it)
     rules.ITEM_FLOW.apply(item, "close")
-    _save(actor, item, ["status"])
+    item.closed_at = clock.now()
+    _save(actor, item, ["status", "closed_at"])
     record_timeline(actor, item, "closed", _("All %(n)s work orders done") % {"n": item.work_orders.count()})
     notify(item.submitter, _("All outlets have done %(title)s (%(number)s)") % {
         "title": item.title, "number": item.approval_number}, url=item.get_absolute_url())

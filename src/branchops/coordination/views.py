@@ -306,7 +306,7 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
         "is_owner": rules.owns(user, item),
         "outlets": item.outlets.order_by("path"),
         "own_outlet_targeted": staff is not None and item.outlets.filter(pk=staff.institution_id).exists(),
-        "attachments": item.attachments.select_related("uploaded_by__staff"),
+        "materials": queries.material_versions(item),
         "see_opinions": see_opinions,
         "opinions": item.opinions.select_related("department", "reviewer__staff").prefetch_related(
             "lines__dimension") if see_opinions else None,

@@ -348,8 +348,9 @@ class _Job:
 
 
 class _Builder:
-    def __init__(self, scale: float, now: datetime):
+    def __init__(self, scale: float, now: datetime, watch=None):
         self.now = now
+        self.watch = watch  # demo.watch.WatchAgenda: its item goes on one of these meetings
         self.today = timezone.localdate(now)
         self.first_day = first_day(self.today)
         self.current_from = current_from(self.today)
@@ -688,11 +689,19 @@ class _Builder:
         if meeting.pk in self.meetings:
             return
         self.meetings.add(meeting.pk)
+        if self.watch is not None and self.watch.wants(meeting):
+            # The post-release watch's item, submitted and reviewed before the cut-off.
+            self.watch.claim(meeting)
+            self.schedule(max(meeting.created_at + timedelta(minutes=1), meeting.cutoff_at - timedelta(hours=3)),
+                          "watch_item", meeting=meeting)
         self.schedule(meeting.cutoff_at, "freeze", meeting=meeting)
         day = meeting.held_on
         while not self.cal.is_working_day(day):
             day += timedelta(days=1)
         self.schedule(timezone.make_aware(datetime.combine(day, dtime(14, 30)), self.tz), "hold", meeting=meeting)
+
+    def _watch_item(self, t: datetime, meeting: Meeting):
+        self.watch.submit(t, meeting)
 
     def _freeze(self, t: datetime, meeting: Meeting):
         self.call(t, coord.freeze_agenda, self.demo["secretariat"], meeting)
@@ -704,6 +713,8 @@ class _Builder:
         attendees = [*self.secretariat[:2], *[self.departments[c][0] for c in REVIEW_DEPARTMENTS
                                               if self.departments.get(c)]]
         meeting = self.call(t, coord.record_attendance, secretary, meeting, attendees, chair=self.demo["leader"])
+        if self.watch is not None and self.watch.meeting_id == meeting.pk:
+            self.watch.decide(t + timedelta(minutes=5))
         people = {**self.departments, "OPS": self.secretariat}
         for day, entry, person, note in answer_open_entries(meeting, t + timedelta(minutes=10), secretary,
                                                             self.dept_objs, people, self.rng):
@@ -901,10 +912,11 @@ def case_counts(today: date | None = None) -> dict:
     }
 
 
-def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
+def build_demo_cases(stdout=None, scale: float = 1.0, watch=None) -> dict:
     """Create a year of demo cases (about ``1500 × scale``) up to the anchor (now) and apply the
     SLA worker on that day; return the counts. Needs the demo organisation (``build_demo``) first.
-    Does nothing when the demo outlets already hold cases of the demo year."""
+    Does nothing when the demo outlets already hold cases of the demo year. ``watch`` (a
+    ``demo.watch.WatchAgenda``) puts the post-release watch's item on one of the year's meetings."""
     started = time.monotonic()
     if not _demo_outlets().exists():
         raise ValueError("The demo organisation is missing: run build_demo() first.")
@@ -915,7 +927,7 @@ def build_demo_cases(stdout=None, scale: float = 1.0) -> dict:
 
     _say(stdout, "案件（投诉、问题反馈、援助保障、整改）…")
     first_notification = Notification.objects.aggregate(m=Max("id"))["m"] or 0
-    builder = _Builder(scale, anchor())
+    builder = _Builder(scale, anchor(), watch)
     with transaction.atomic():
         builder.run(stdout)
     # The year's notifications are history: mark them read (through the service, per recipient),

@@ -11,8 +11,12 @@ Nothing is planted by hand: the effect is the simulated remedy's, measured from 
 any real item's (the other patterns' own steps and drift are the comparison's noise).
 
 The item goes to the latest step whose four weeks after have passed inside the full-year outlets'
-data and whose meeting can be dated in order with the meetings already there (numbers stay in
-date order). Idempotent: an item of that title already there is left as it is.
+data. The demo cases fill the queue year with feedback meetings, and a meeting may not be dated
+before one already there (numbers stay in date order), so the item goes on one of those meetings
+as the cases demo builds it (``WatchAgenda``: submitted and reviewed before the cut-off, approved
+when the meeting is held); without the cases demo the item gets a meeting of its own where one can
+be dated in order. Released, done and evaluated afterwards, once the queue data is there.
+Idempotent: an item of that title already released is left as it is.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from branchops.coordination import services as coord
-from branchops.coordination.models import Item, Meeting, ReviewDimension, WatchResult
+from branchops.coordination.models import Item, ItemStatus, Meeting, ReviewDimension, WatchResult
 from branchops.coordination.watch import weeks_around
 from branchops.core import clock
 from branchops.dispatch import services as dispatch
@@ -80,20 +84,71 @@ def _meeting_day(branch: Institution, window_start: date, weekday: int) -> date 
     return None
 
 
-def _plan(b: _Builder, today: date):
-    """(step index, window start, meeting day, treated outlets) of the latest usable step, or None."""
-    _start, end, codes, profiles = _profiles(today)
+def _windows(today: date):
+    """``(step, window start, treated outlets)`` of every step whose four weeks after have passed
+    inside the queue data, latest first (empty without three peak-queueing outlets)."""
+    _start, end, _codes, profiles = _profiles(today)
     full = profiles[:FULL_YEAR_OUTLETS]
     treated = [p.code for p in full if p.pattern == PATTERN]
     if len(treated) < 3:
-        return None
+        return []
     days = _step_days(next(p for p in full if p.pattern == PATTERN))
+    out = []
     for k in reversed(range(len(days))):
-        window_start = days[k]
-        _before, after = weeks_around(window_start)
+        _before, after = weeks_around(days[k])
         last = after[-1] + timedelta(days=6)
-        if last > end or last >= today:
-            continue
+        if last <= end and last < today:
+            out.append((k, days[k], treated))
+    return out
+
+
+class WatchAgenda:
+    """The watch's item on a meeting of the demo cases, as that demo builds it: ``wants`` a meeting
+    2 to 26 weeks before the latest usable window, ``submit`` before its cut-off (reviewed at once),
+    ``decide`` once it is held. The cases demo calls these at their moments."""
+
+    def __init__(self, today: date):
+        windows = _windows(today)
+        self.window = windows[0] if windows else None
+        self.meeting_id: int | None = None
+        self.item_id: int | None = None
+        self._builder: _Builder | None = None
+
+    def wants(self, meeting: Meeting) -> bool:
+        if self.window is None or self.meeting_id is not None:
+            return False
+        start = self.window[1]
+        return start - timedelta(weeks=26) <= meeting.held_on <= start - timedelta(weeks=2)
+
+    def claim(self, meeting: Meeting) -> None:
+        self.meeting_id = meeting.pk
+
+    def submit(self, moment: datetime, meeting: Meeting) -> None:
+        from .coordination import ensure_configuration
+
+        if Item.objects.filter(title__in=[t for t, _b, _a in STEP_ITEMS]).exists():
+            return  # a second run: the item is there
+        ensure_configuration()  # the review remits (the coordination demo keeps what exists)
+        self._builder = b = _Builder()
+        step, window_start, treated = self.window
+        item = _submit(b, step, window_start, treated, moment)
+        if item.meeting_id != meeting.pk:
+            call_at(moment + timedelta(minutes=1), coord.schedule_item, b.secretariat, item,
+                    Meeting.objects.get(pk=meeting.pk))
+        _opinions(b, item, moment + timedelta(minutes=10))
+        self.item_id = item.pk
+
+    def decide(self, moment: datetime) -> None:
+        if self.item_id is None:
+            return
+        call_at(moment, coord.record_decision, self._builder.secretariat, Item.objects.get(pk=self.item_id),
+                "approved", reasons="评议无异议，同意按计划实施。")
+
+
+def _plan(b: _Builder, today: date):
+    """(step index, window start, meeting day, treated outlets) of the latest usable step whose
+    meeting can be dated in order with the meetings already there, or None."""
+    for k, window_start, treated in _windows(today):
         held_on = _meeting_day(b.branch, window_start, b.conf.meeting_weekday)
         if held_on is not None:
             return k, window_start, held_on, treated
@@ -125,20 +180,26 @@ def _opinions(b: _Builder, item: Item, moment: datetime) -> None:
         moment += timedelta(minutes=20)
 
 
-def _write_item(b: _Builder, step: int, window_start: date, held_on: date, treated: list[str]) -> Item:
+def _submit(b: _Builder, step: int, window_start: date, treated: list[str], moment: datetime) -> Item:
     title, background, actions = STEP_ITEMS[min(step, len(STEP_ITEMS) - 1)]
     submitter = _submitter(b)
-    planned = held_on - timedelta(days=14)
-    meeting = call_at(_at(planned, 9, 30), coord.create_meeting, b.secretariat, b.branch, held_on,
-                      location="分行大楼12楼第二会议室", chair=b.chair)
-    item = call_at(_at(planned, 10), coord.save_item, submitter, department=submitter.staff.department,
+    item = call_at(moment, coord.save_item, submitter, department=submitter.staff.department,
                    title=title, item_type="instruction", background=background, actions=actions,
                    target_mode="list", effort_hours=3, window_start=window_start,
                    window_end=window_start + timedelta(days=13), urgency="important", customer_facing=True,
                    customer_impact="午间及下午高峰等候时间缩短。", online_justification=JUSTIFICATION,
                    target_list=list(Institution.objects.filter(code__in=treated)))
-    item = call_at(_at(planned, 11), coord.submit_item, submitter, item)
+    return call_at(moment + timedelta(minutes=5), coord.submit_item, submitter, item)
+
+
+def _write_item(b: _Builder, step: int, window_start: date, held_on: date, treated: list[str]) -> Item:
+    """The item with a meeting of its own (no demo cases: the year has room for it)."""
+    planned = held_on - timedelta(days=14)
+    meeting = call_at(_at(planned, 9, 30), coord.create_meeting, b.secretariat, b.branch, held_on,
+                      location="分行大楼12楼第二会议室", chair=b.chair)
+    item = _submit(b, step, window_start, treated, _at(planned, 10))
     _opinions(b, item, _at(planned + timedelta(days=2), 10))
+    submitter = item.submitter
     call_at(meeting.cutoff_at, coord.freeze_agenda, b.secretariat, Meeting.objects.get(pk=meeting.pk))
     attendees = list(b.ops_people) + [b.reviewers[d][0] for d in REVIEW_ORDER if b.reviewers.get(d)]
     attendees += [submitter] if submitter not in attendees else []
@@ -149,7 +210,13 @@ def _write_item(b: _Builder, step: int, window_start: date, held_on: date, treat
     call_at(_at(held_on, 17, 30), coord.close_meeting, b.secretariat, Meeting.objects.get(pk=meeting.pk))
     # Closing issued the minutes; the chair approves them that evening, as at every demo meeting.
     call_at(_at(held_on, 17, 45), coord.approve_minutes, b.chair, Meeting.objects.get(pk=meeting.pk))
-    release = max(held_on + timedelta(days=1), window_start - timedelta(days=7))
+    return _release(b, Item.objects.get(pk=item.pk))
+
+
+def _release(b: _Builder, item: Item) -> Item:
+    """Released a week before its window (or the day after its meeting); every outlet done."""
+    window_start, decided_on = item.window_start, timezone.localtime(item.decided_at).date()
+    release = max(decided_on + timedelta(days=1), window_start - timedelta(days=7))
     call_at(_at(release, 10), coord.release_item, b.secretariat, Item.objects.get(pk=item.pk),
             override_reason="按计划在实施窗口前一周下发，网点已确认排班。")
     for wo in WorkOrder.objects.filter(item=item).select_related("institution").order_by("institution__path"):
@@ -166,18 +233,24 @@ def build_demo_watch(stdout=None) -> dict:
     """The demo's post-release watch (see the module docstring); returns what it did."""
     today = clock.today()
     titles = [t for t, _b, _a in STEP_ITEMS]
-    existing = Item.objects.filter(title__in=titles).order_by("pk").first()
-    if existing is not None:
+    existing = Item.objects.filter(title__in=titles).select_related("meeting").order_by("pk").first()
+    b = _Builder(stdout)
+    if existing is not None and existing.status == ItemStatus.APPROVED:  # decided at a cases-demo meeting
+        _say(stdout, f"Post-release watch: {existing.number} released to {existing.outlets.count()} outlets on "
+                     f"{existing.window_start} …")
+        with transaction.atomic():
+            item = _release(b, existing)
+    elif existing is not None:
         _say(stdout, "Post-release watch: already present, skipped …")
         return {"status": "already present", "item": existing.number}
-    b = _Builder(stdout)
-    plan = _plan(b, today)
-    if plan is None:
-        _say(stdout, "Post-release watch: no remedy of the demo year fits a watch yet, skipped …")
-        return {"status": "skipped"}
-    step, window_start, held_on, treated = plan
-    _say(stdout, f"Post-release watch: an item released to {len(treated)} outlets on {window_start} …")
-    with transaction.atomic():
-        item = _write_item(b, step, window_start, held_on, treated)
+    else:
+        plan = _plan(b, today)
+        if plan is None:
+            _say(stdout, "Post-release watch: no remedy of the demo year fits a watch yet, skipped …")
+            return {"status": "skipped"}
+        step, window_start, held_on, treated = plan
+        _say(stdout, f"Post-release watch: an item released to {len(treated)} outlets on {window_start} …")
+        with transaction.atomic():
+            item = _write_item(b, step, window_start, held_on, treated)
     watch: WatchResult = coord.evaluate_watch(None, item)
     return {"status": "created", "item": item.number, "flagged": watch.flagged, "watch": watch.status}

@@ -104,6 +104,9 @@ class MaterialOut(Schema):
     kind: str
     name: str
     url: str
+    version: int = Field(description="The version the outlet works to (1 as decided; revisions add one).")
+    revised_at: datetime | None = Field(description="When this version replaced the previous one.")
+    reason: str = Field(description="Why it was revised.")
 
 
 class WorkOrderDetailOut(WorkOrderFields):
@@ -125,9 +128,10 @@ def _detail(user, wo: WorkOrder) -> dict:
     data = WorkOrderOut.from_orm(wo).dict()
     data.update(
         actions=item.actions, urgency=item.urgency,
-        materials=[{"id": a.pk, "kind": a.kind, "name": a.name,
+        materials=[{"id": a.pk, "kind": a.kind, "name": a.name, "version": a.version, "reason": a.reason,
+                    "revised_at": a.uploaded_at if a.version > 1 else None,
                     "url": reverse("api:coordination_item_attachment", kwargs={"pk": item.pk, "att_pk": a.pk})}
-                   for a in item.attachments.all()],
+                   for a in item.attachments.filter(is_current=True)],  # the current versions only
         acknowledged_by=_person(wo.acknowledged_by), done_by=_person(wo.done_by), note=wo.note,
         can_act=rules.acts_for_outlet(user, wo), allowed_actions=WORK_ORDER_ACTIONS.allowed(user, wo),
     )

@@ -20,7 +20,8 @@ class DispatchConfig(AppConfig):
 
         register_verbs({"acknowledged": _("Acknowledged"), "done": _("Done"), "problem": _("Problem raised"),
                         "capacity_set": _("Capacity set"), "cancelled": _("Work order cancelled"),
-                        "rescheduled": _("Work order moved")})
+                        "rescheduled": _("Work order moved"),
+                        "material_changed": _("New version of a material")})
 
         nav.register(nav.NavItem("workorders", _("Work orders"), "dispatch:work_orders", "clipboard-check",
                                  ("dispatch.view_workorder",), 150))

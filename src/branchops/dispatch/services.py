@@ -184,6 +184,21 @@ def cancel_open_orders(actor, item, reason: str) -> list[WorkOrder]:
     return [_cancel(actor, wo, reason) for wo in orders]
 
 
+def material_revised(actor, item, text: str) -> list[WorkOrder]:
+    """A material of an item changed after release (coordination has checked its rule): each open work
+    order's timeline says so and the people at its outlet are told to work to the new version."""
+    from django.contrib.auth import get_user_model
+
+    orders = list(WorkOrder.objects.select_related("institution").filter(item=item, status__in=rules.OPEN)
+                  .order_by("pk"))
+    for wo in orders:
+        record_timeline(actor, wo, "material_changed", text)
+        for user in get_user_model().objects.filter(is_active=True, staff__institution=wo.institution_id):
+            notify(user, _("New version of a material: %(title)s (%(number)s)") % {
+                "title": item.title, "number": wo.approval_number}, text, url=wo.get_absolute_url())
+    return orders
+
+
 @transaction.atomic
 def reschedule_open_orders(actor, item, outlet_ids, new_start: date, reason: str) -> list[WorkOrder]:
     """Move an item's open work orders at these outlets to start on ``new_start``, keeping their

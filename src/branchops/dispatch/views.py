@@ -151,7 +151,7 @@ def work_order(request, pk):
         "is_overdue": queries.is_overdue(wo, today),
         "days_left": (wo.due_date - today).days,
         "days_overdue": max(0, (today - wo.due_date).days),
-        "materials": item.attachments.all(),
+        "materials": item.attachments.filter(is_current=True),  # the versions the outlet works to
         "actions": offered_actions(request.user, wo),
         "can_monitor": queries.follows_item(request.user, item),
         "timeline": timeline(wo),
@@ -190,7 +190,7 @@ def work_order_action(request, pk, action):
 def material(request, pk, att_pk):
     """A material of the work order's item (service scripts, guides, training, emergency plan)."""
     wo = queries.access_work_order(request.user, pk)
-    att = get_object_or_404(wo.item.attachments, pk=att_pk)
+    att = get_object_or_404(wo.item.attachments.filter(is_current=True), pk=att_pk)
     try:
         handle = att.file.open("rb")
     except (FileNotFoundError, ValueError) as exc:

@@ -32,7 +32,7 @@ from branchops.demo.queueing import (
 )
 from branchops.demo.service import build_demo_grading
 from branchops.demo.service_inputs import build_demo_service_inputs
-from branchops.demo.watch import build_demo_watch
+from branchops.demo.watch import WatchAgenda, build_demo_watch
 
 
 def _width(text: str) -> int:
@@ -115,7 +115,10 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             counts = build_demo(stdout=None if quiet else self.stdout)
-            cases = None if no_cases else build_demo_cases(stdout=None if quiet else self.stdout)
+            # The post-release watch needs the queue data and coordination; its item goes on one of
+            # the cases demo's meetings (they fill the queue year).
+            watch = None if (no_tickets or no_coordination) else WatchAgenda(clock.today())
+            cases = None if no_cases else build_demo_cases(stdout=None if quiet else self.stdout, watch=watch)
             if not no_coordination:
                 build_demo_coordination(stdout=None if quiet else self.stdout)
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
