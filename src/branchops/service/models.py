@@ -467,3 +467,6 @@ from .inputs import (  # noqa: E402, F401
     SurveyScore,
     TellerRating,
 )
+
+# The public-phone directory and its check campaigns (公示电话专项治理).
+from .phonebook import PhoneCall, PhoneCampaign, PhoneCorrection, PhoneEntry  # noqa: E402, F401

@@ -26,3 +26,7 @@ urlpatterns = [
 from .input_urls import urlpatterns as _input_urls  # noqa: E402
 
 urlpatterns += _input_urls
+
+from .phone_urls import urlpatterns as _phone_urls  # noqa: E402
+
+urlpatterns += _phone_urls
