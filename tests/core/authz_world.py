@@ -209,6 +209,15 @@ def _phones(b: Org) -> None:
     b.correction21 = call21.correction
 
 
+def _routines(b: Org) -> None:
+    """An equipment-check plan over SZ: every SZ outlet's first check due today (SZ0101's is the probe's)."""
+    from branchops.service import routines
+
+    plan = routines.create_plan(b.users["sec1"], name="设备月检", kind="equipment", scope=b.branch, frequency_days=30,
+                                starts_on=clock.today())
+    b.routine_check = plan.checks.get(outlet=b.o11)
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -219,6 +228,7 @@ def build_world(tmp_path) -> Org:
     _service(b)
     _service_inputs(b)
     _phones(b)
+    _routines(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

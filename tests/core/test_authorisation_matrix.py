@@ -504,6 +504,27 @@ EXPECTED = {
         403: "pfb1 icc1 leader1 admin1 sub_cpp staff21 sb2mgr",
         404: "head11 staff11 sb1mgr sec_gz rev_gz leader_gz admin_gz",
     },
+    # Outlet routines: the secretariat plans for the outlets in its scope (another branch's: 400 naming the
+    # field); an outlet's head and staff do its own checks; everyone whose scope holds the outlet reads them.
+    "GET /api/v1/service/routine-plans": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/service/routine-plans": {
+        201: "sec1",
+        400: "sec_gz",
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "GET /api/v1/service/routine-checks": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/routine-checks/{pk}": {  # SZ0101's check, due today
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/service/routine-checks/{pk}/submit": {
+        200: "head11 staff11",
+        401: "anon",
+        403: "sec1 pfb1 icc1 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -821,6 +842,9 @@ EXPECTED = {
         403: "pfb1 icc1 leader1 admin1 sub_cpp staff21 sb2mgr",
         404: "head11 staff11 sb1mgr sec_gz rev_gz leader_gz admin_gz",
     },
+    "service:routines": {200: SIGNED_IN, 302: "anon"},
+    "service:routine_checks": {200: SIGNED_IN, 302: "anon"},
+    "service:routine_check": {200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp", 302: "anon", 404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz"},
     "token_revoke": {
         302: "anon staff11",
         404: but("staff11"),
@@ -1223,6 +1247,18 @@ PROBES = {
     "service:phone_corrections": _get(lambda b: "/service/phone-corrections/"),
     "service:phone_fix": _post(lambda b: f"/service/phone-corrections/{b.correction21.pk}/fix/",
                                {"number": "0755-88881111"}, form=True),
+    "GET /api/v1/service/routine-plans": _get(lambda b: f"{API}/service/routine-plans"),
+    "POST /api/v1/service/routine-plans": _post(lambda b: f"{API}/service/routine-plans", lambda b: {
+        "name": "便民设施月检", "kind": "facilities", "scope": b.branch.pk, "frequency_days": 30,
+        "starts_on": str(clock.today())}),
+    "GET /api/v1/service/routine-checks": _get(lambda b: f"{API}/service/routine-checks"),
+    "GET /api/v1/service/routine-checks/{pk}": _get(lambda b: f"{API}/service/routine-checks/{b.routine_check.pk}"),
+    "POST /api/v1/service/routine-checks/{pk}/submit": _post(
+        lambda b: f"{API}/service/routine-checks/{b.routine_check.pk}/submit",
+        lambda b: {"answers": {i.code: "pass" for i in template_items(b.routine_check.template)}}),
+    "service:routines": _get(lambda b: "/service/routines/"),
+    "service:routine_checks": _get(lambda b: "/service/routine-checks/"),
+    "service:routine_check": _get(lambda b: f"/service/routine-checks/{b.routine_check.pk}/"),
     "service:inputs": _get(lambda b: "/service/inputs/"),
     "service:input_import": _get(lambda b: f"/service/inputs/{b.input_import.pk}/"),
     "service:ratings": _get(lambda b: "/service/ratings/"),

@@ -101,3 +101,14 @@ PHONE_CORRECTION_ACTIONS = ActionTable([
            run=lambda user, correction, data: phones.fix_correction(user, correction, **data),
            label=_("Number fixed"), done=_("Correction closed; the directory has the right number.")),
 ])
+
+
+# --- outlet routines ---------------------------------------------------------------------------------
+
+from . import routine_forms, routines  # noqa: E402
+
+ROUTINE_ACTIONS = ActionTable([
+    Action("submit", allowed=rule(rules, "does_routine"), state=lambda user, check: rules.routine_due(check),
+           schema=routine_forms.CheckIn, run=lambda user, check, data: routines.submit_check(user, check, **data),
+           label=_("Submit the check"), done=_("Check done; the next one is scheduled.")),
+])

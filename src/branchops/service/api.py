@@ -513,6 +513,11 @@ router.add_router("", _inputs_router)
 from .phone_api import router as _phones_router  # noqa: E402
 
 router.add_router("", _phones_router)
+
+# Outlet routines: their own module, same prefix.
+from .routine_api import router as _routines_router  # noqa: E402
+
+router.add_router("", _routines_router)
 # --- checklist templates -----------------------------------------------------------------------------
 
 class ChecklistOut(Schema):

@@ -158,24 +158,30 @@ def campaign(request, pk):
     })
 
 
-@login_required
-def record_call(request, pk):
-    call = queries.access_call(request.user, pk)
-    back = redirect("service:phone_campaign", pk=call.campaign_id)
+def _row_action(request, table, obj, name: str, form_class, back):
+    """A call's or a correction's action from its card: 404 hidden (the caller looked it up), 403 not
+    allowed, the form's or the service's refusal as a message."""
     if request.method != "POST":
         return back
-    action = PHONE_CALL_ACTIONS.authorize(request.user, call, "record")
-    form = RecordCallForm(request.POST)
+    action = table.authorize(request.user, obj, name)
+    form = form_class(request.POST)
     if not form.is_valid():
         _refused(request, form)
         return back
     try:
-        action.run(request.user, call, form.action_data())
+        action.run(request.user, obj, form.action_data())
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
         return back
     messages.success(request, action.done_message(None))
     return back
+
+
+@login_required
+def record_call(request, pk):
+    call = queries.access_call(request.user, pk)
+    return _row_action(request, PHONE_CALL_ACTIONS, call, "record", RecordCallForm,
+                       redirect("service:phone_campaign", pk=call.campaign_id))
 
 
 @login_required
@@ -201,18 +207,5 @@ def corrections(request):
 @login_required
 def fix_correction(request, pk):
     correction = queries.access_correction(request.user, pk)
-    back = redirect("service:phone_corrections")
-    if request.method != "POST":
-        return back
-    action = PHONE_CORRECTION_ACTIONS.authorize(request.user, correction, "fix")
-    form = FixForm(request.POST)
-    if not form.is_valid():
-        _refused(request, form)
-        return back
-    try:
-        action.run(request.user, correction, form.action_data())
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
-        return back
-    messages.success(request, action.done_message(None))
-    return back
+    return _row_action(request, PHONE_CORRECTION_ACTIONS, correction, "fix", FixForm,
+                       redirect("service:phone_corrections"))

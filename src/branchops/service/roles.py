@@ -37,3 +37,10 @@ grant(Role.SECRETARIAT, "service.change_phoneentry", "service.add_phonecampaign"
       "service.change_phonecorrection")
 grant(Role.OUTLET_HEAD, "service.change_phoneentry", "service.change_phonecorrection")
 grant(Role.SERVICE_SUPERVISOR, "service.change_phonecall")
+
+# Outlet routines: the secretariat plans them; the outlet's head and staff do their own checks.
+for _role in Role:
+    grant(_role, "service.view_routineplan", "service.view_routinecheck")
+grant(Role.SECRETARIAT, "service.add_routineplan")
+grant(Role.OUTLET_HEAD, "service.change_routinecheck")
+grant(Role.OUTLET_STAFF, "service.change_routinecheck")

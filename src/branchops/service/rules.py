@@ -153,3 +153,21 @@ def fixes_phone(user, correction) -> bool:
 
 def correction_open(correction) -> bool:
     return correction.closed_at is None
+
+
+# --- outlet routines -------------------------------------------------------------------------------
+# The secretariat plans the routines of the outlets in its scope; the outlet (head or staff) does its
+# own checks while they are due (a done check stays done: the next one is scheduled).
+
+def plans_routines(user, scope=None) -> bool:
+    return user.has_perm("service.add_routineplan") and (scope is None or in_scope(user, scope))
+
+
+def does_routine(user, check) -> bool:
+    return user.has_perm("service.change_routinecheck") and in_scope(user, check.outlet)
+
+
+def routine_due(check) -> bool:
+    from .routinebook import RoutineCheck
+
+    return check.status == RoutineCheck.Status.DUE
