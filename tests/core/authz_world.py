@@ -194,6 +194,30 @@ def _service_inputs(b: Org) -> None:
                                    metric="call_answer_rate", comparison="at_least", value="0.9")
 
 
+def _phones(b: Org) -> None:
+    """Published numbers at SZ0101 and SZ0201, a check campaign of SZ: SZ0101's call not yet made,
+    SZ0201's found wrong (its correction owned by head21)."""
+    from branchops.service import phones
+
+    u = b.users
+    b.phone11 = phones.save_phone(u["sec1"], outlet=b.o11, kind="service", number="0755-82345678")
+    b.phone21 = phones.save_phone(u["sec1"], outlet=b.o21, kind="service", number="0755-88880000")
+    b.phone_campaign = phones.create_campaign(u["sec1"], name="公示电话专项治理", scope=b.branch,
+                                              starts_on=clock.today(), ends_on=clock.today() + timedelta(days=30))
+    b.call11 = b.phone_campaign.calls.get(entry=b.phone11)
+    call21 = phones.record_call(u["sec1"], b.phone_campaign.calls.get(entry=b.phone21), result="wrong", note="空号")
+    b.correction21 = call21.correction
+
+
+def _routines(b: Org) -> None:
+    """An equipment-check plan over SZ: every SZ outlet's first check due today (SZ0101's is the probe's)."""
+    from branchops.service import routines
+
+    plan = routines.create_plan(b.users["sec1"], name="设备月检", kind="equipment", scope=b.branch, frequency_days=30,
+                                starts_on=clock.today())
+    b.routine_check = plan.checks.get(outlet=b.o11)
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -203,6 +227,8 @@ def build_world(tmp_path) -> Org:
     _coordination(b)
     _service(b)
     _service_inputs(b)
+    _phones(b)
+    _routines(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

@@ -464,6 +464,81 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
         404: "sec_gz rev_gz leader_gz admin_gz",
     },
+    # Public phones: everyone reads the directory, campaigns and corrections of their scope; the
+    # secretariat keeps the directory and opens campaigns (another branch's: 400 naming the field);
+    # an outlet head keeps its own outlet's numbers and fixes its corrections; service supervisors and
+    # the secretariat record the calls of outlets in their scope. A campaign of the branch is seen by
+    # all of the branch (an outlet: its own calls).
+    "GET /api/v1/service/phones": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/service/phones": {  # a number at SZ0101
+        201: "sec1 head11",
+        400: "sec_gz head21",  # the outlet is not theirs (named field)
+        401: "anon",
+        403: but("sec1", "head11", "sec_gz", "head21"),
+    },
+    "PUT /api/v1/service/phones/{pk}": {  # SZ0101's number
+        200: "sec1 head11",
+        401: "anon",
+        403: "pfb1 icc1 staff11 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/service/phones/import": {  # SZ's directory, dry run
+        200: "sec1",
+        400: "sec_gz",
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "GET /api/v1/service/phone-campaigns": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/service/phone-campaigns": {
+        201: "sec1",
+        400: "sec_gz",
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "GET /api/v1/service/phone-campaigns/{pk}": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        401: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "GET /api/v1/service/phone-campaigns/{pk}/calls": {
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr",
+        401: "anon",
+        404: "sec_gz rev_gz leader_gz admin_gz",
+    },
+    "POST /api/v1/service/phone-calls/{pk}/record": {  # SZ0101's call, not yet made
+        200: "sec1 sb1mgr",
+        401: "anon",
+        403: "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "GET /api/v1/service/phone-corrections": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/service/phone-corrections/{pk}/fix": {  # SZ0201's wrong number
+        200: "sec1 head21",
+        401: "anon",
+        403: "pfb1 icc1 leader1 admin1 sub_cpp staff21 sb2mgr",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz leader_gz admin_gz",
+    },
+    # Outlet routines: the secretariat plans for the outlets in its scope (another branch's: 400 naming the
+    # field); an outlet's head and staff do its own checks; everyone whose scope holds the outlet reads them.
+    "GET /api/v1/service/routine-plans": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/service/routine-plans": {
+        201: "sec1",
+        400: "sec_gz",
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "GET /api/v1/service/routine-checks": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/service/routine-checks/{pk}": {  # SZ0101's check, due today
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        401: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "POST /api/v1/service/routine-checks/{pk}/submit": {
+        200: "head11 staff11",
+        401: "anon",
+        403: "sec1 pfb1 icc1 sb1mgr leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
     # --- pages ---
     "admin:*": {302: EVERYONE},
     "api:api-root": {404: EVERYONE},
@@ -761,6 +836,29 @@ EXPECTED = {
         403: "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
+    "service:phones": {200: SIGNED_IN, 302: "anon"},
+    "service:phones_import": {200: "sec1 sec_gz", 302: "anon", 403: but("sec1", "sec_gz")},
+    "service:phone": {  # SZ0101's number
+        200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
+        302: "anon",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:phone_campaigns": {200: SIGNED_IN, 302: "anon"},
+    "service:phone_campaign": {200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp head21 staff21 sb2mgr", 302: "anon", 404: "sec_gz rev_gz leader_gz admin_gz"},
+    "service:phone_call": {  # record SZ0101's call
+        302: "anon sec1 sb1mgr",
+        403: "pfb1 icc1 head11 staff11 leader1 admin1 sub_cpp",
+        404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
+    },
+    "service:phone_corrections": {200: SIGNED_IN, 302: "anon"},
+    "service:phone_fix": {  # SZ0201's wrong number
+        302: "anon sec1 head21",
+        403: "pfb1 icc1 leader1 admin1 sub_cpp staff21 sb2mgr",
+        404: "head11 staff11 sb1mgr sec_gz rev_gz leader_gz admin_gz",
+    },
+    "service:routines": {200: SIGNED_IN, 302: "anon"},
+    "service:routine_checks": {200: SIGNED_IN, 302: "anon"},
+    "service:routine_check": {200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp", 302: "anon", 404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz"},
     "token_revoke": {
         302: "anon staff11",
         404: but("staff11"),
@@ -1138,6 +1236,47 @@ PROBES = {
         "branch": b.branch.pk, "year": clock.today().year, "metric": "complaints", "comparison": "at_most",
         "value": 10}),
     "DELETE /api/v1/service/targets/{pk}": lambda b: ("delete", f"{API}/service/targets/{b.target.pk}", {}),
+    "GET /api/v1/service/phones": _get(lambda b: f"{API}/service/phones"),
+    "POST /api/v1/service/phones": _post(lambda b: f"{API}/service/phones", lambda b: {
+        "outlet": b.o11.pk, "kind": "lobby", "number": "13900001111", "published_at": "大堂"}),
+    "PUT /api/v1/service/phones/{pk}": _json("put", lambda b: f"{API}/service/phones/{b.phone11.pk}", lambda b: {
+        "outlet": b.o11.pk, "kind": "service", "number": "0755-82345679", "published_at": "门楣"}),
+    "POST /api/v1/service/phones/import": _post(
+        lambda b: f"{API}/service/phones/import?branch={b.branch.pk}&dry_run=true",
+        _upload("p.csv", "网点代码,电话类型,电话号码,公示位置\nSZ0102,服务电话,95588,门楣\n".encode()), form=True),
+    "GET /api/v1/service/phone-campaigns": _get(lambda b: f"{API}/service/phone-campaigns"),
+    "POST /api/v1/service/phone-campaigns": _post(lambda b: f"{API}/service/phone-campaigns", lambda b: {
+        "name": "复查", "scope": b.branch.pk, "starts_on": str(clock.today()), "ends_on": str(clock.today())}),
+    "GET /api/v1/service/phone-campaigns/{pk}": _get(lambda b: f"{API}/service/phone-campaigns/{b.phone_campaign.pk}"),
+    "GET /api/v1/service/phone-campaigns/{pk}/calls": _get(
+        lambda b: f"{API}/service/phone-campaigns/{b.phone_campaign.pk}/calls"),
+    "POST /api/v1/service/phone-calls/{pk}/record": _post(lambda b: f"{API}/service/phone-calls/{b.call11.pk}/record",
+                                                          {"result": "answered"}),
+    "GET /api/v1/service/phone-corrections": _get(lambda b: f"{API}/service/phone-corrections"),
+    "POST /api/v1/service/phone-corrections/{pk}/fix": _post(
+        lambda b: f"{API}/service/phone-corrections/{b.correction21.pk}/fix", {"number": "0755-88881111"}),
+    "service:phones": _get(lambda b: "/service/phones/"),
+    "service:phones_import": _get(lambda b: "/service/phones/import/"),
+    "service:phone": _get(lambda b: f"/service/phones/{b.phone11.pk}/"),
+    "service:phone_campaigns": _get(lambda b: "/service/phone-checks/"),
+    "service:phone_campaign": _get(lambda b: f"/service/phone-checks/{b.phone_campaign.pk}/"),
+    "service:phone_call": _post(lambda b: f"/service/phone-calls/{b.call11.pk}/record/", {"result": "answered"},
+                                form=True),
+    "service:phone_corrections": _get(lambda b: "/service/phone-corrections/"),
+    "service:phone_fix": _post(lambda b: f"/service/phone-corrections/{b.correction21.pk}/fix/",
+                               {"number": "0755-88881111"}, form=True),
+    "GET /api/v1/service/routine-plans": _get(lambda b: f"{API}/service/routine-plans"),
+    "POST /api/v1/service/routine-plans": _post(lambda b: f"{API}/service/routine-plans", lambda b: {
+        "name": "便民设施月检", "kind": "facilities", "scope": b.branch.pk, "frequency_days": 30,
+        "starts_on": str(clock.today())}),
+    "GET /api/v1/service/routine-checks": _get(lambda b: f"{API}/service/routine-checks"),
+    "GET /api/v1/service/routine-checks/{pk}": _get(lambda b: f"{API}/service/routine-checks/{b.routine_check.pk}"),
+    "POST /api/v1/service/routine-checks/{pk}/submit": _post(
+        lambda b: f"{API}/service/routine-checks/{b.routine_check.pk}/submit",
+        lambda b: {"answers": {i.code: "pass" for i in template_items(b.routine_check.template)}}),
+    "service:routines": _get(lambda b: "/service/routines/"),
+    "service:routine_checks": _get(lambda b: "/service/routine-checks/"),
+    "service:routine_check": _get(lambda b: f"/service/routine-checks/{b.routine_check.pk}/"),
     "service:inputs": _get(lambda b: "/service/inputs/"),
     "service:input_import": _get(lambda b: f"/service/inputs/{b.input_import.pk}/"),
     "service:ratings": _get(lambda b: "/service/ratings/"),

@@ -80,3 +80,35 @@ FINDING_ACTIONS = ActionTable([
            label=_("Change the deadline"), icon="calendar-event", style="outline-secondary",
            done=_("Deadline changed: the rectification case is due the same day.")),
 ])
+
+
+# --- public phones -----------------------------------------------------------------------------------
+# A campaign's call is recorded (answered / wrong / unanswered), a wrong number's correction fixed; the
+# campaign page offers what ``can`` says, the API answers ``allowed_actions``.
+
+from . import phone_forms, phones  # noqa: E402
+
+PHONE_CALL_ACTIONS = ActionTable([
+    Action("record", allowed=rule(rules, "calls_phones"), state=lambda user, call: rules.call_recordable(call),
+           form=phone_forms.RecordCallForm, schema=phone_forms.RecordCallIn,
+           run=lambda user, call, data: phones.record_call(user, call, **data),
+           label=_("Record the call"), done=_("Call recorded.")),
+])
+
+PHONE_CORRECTION_ACTIONS = ActionTable([
+    Action("fix", allowed=rule(rules, "fixes_phone"), state=lambda user, c: rules.correction_open(c),
+           form=phone_forms.FixForm, schema=phone_forms.FixIn,
+           run=lambda user, correction, data: phones.fix_correction(user, correction, **data),
+           label=_("Number fixed"), done=_("Correction closed; the directory has the right number.")),
+])
+
+
+# --- outlet routines ---------------------------------------------------------------------------------
+
+from . import routine_forms, routines  # noqa: E402
+
+ROUTINE_ACTIONS = ActionTable([
+    Action("submit", allowed=rule(rules, "does_routine"), state=lambda user, check: rules.routine_due(check),
+           schema=routine_forms.CheckIn, run=lambda user, check, data: routines.submit_check(user, check, **data),
+           label=_("Submit the check"), done=_("Check done; the next one is scheduled.")),
+])

@@ -508,6 +508,16 @@ def supervisor_agreement(request):
 from .input_api import router as _inputs_router  # noqa: E402
 
 router.add_router("", _inputs_router)
+
+# The public-phone directory, campaigns and corrections: their own module, same prefix.
+from .phone_api import router as _phones_router  # noqa: E402
+
+router.add_router("", _phones_router)
+
+# Outlet routines: their own module, same prefix.
+from .routine_api import router as _routines_router  # noqa: E402
+
+router.add_router("", _routines_router)
 # --- checklist templates -----------------------------------------------------------------------------
 
 class ChecklistOut(Schema):

@@ -24,6 +24,7 @@ from branchops.core import limits
 from branchops.queueing.store import ImportFileError, detect_encoding
 
 RATINGS, SURVEYS, CALL_CENTRE = "ratings", "surveys", "call_centre"
+PHONES = "phones"  # the public-phone directory (``phones.import_directory``)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
               Column("sample_size", "样本量")),
     CALL_CENTRE: (Column("day", "日期"), Column("offered", "呼入量"), Column("answered", "接通量"),
                   Column("answered_20s", "20秒内接通量")),
+    PHONES: (Column("outlet_code", "网点代码"), Column("kind", "电话类型"), Column("number", "电话号码"),
+             Column("published_at", "公示位置")),
 }
 HEADERS = {kind: {c.key: c.header for c in cols} for kind, cols in COLUMNS.items()}
 

@@ -283,6 +283,7 @@ class InspectionType(models.TextChoices):
     MYSTERY = "mystery", _("Mystery shopper")
     VIDEO = "video", _("Video check")
     ON_SITE = "on_site", _("On-site check")
+    ROUTINE = "routine", _("Outlet routine")  # done by the outlet itself (``routinebook``), never scheduled here
 
 
 class ChecklistTemplate(TimeStampedModel):
@@ -467,3 +468,9 @@ from .inputs import (  # noqa: E402, F401
     SurveyScore,
     TellerRating,
 )
+
+# The public-phone directory and its check campaigns (公示电话专项治理).
+from .phonebook import PhoneCall, PhoneCampaign, PhoneCorrection, PhoneEntry  # noqa: E402, F401
+
+# Outlet routines (equipment checks, drills, facilities, environment) on the same checklists.
+from .routinebook import RoutineAnswer, RoutineCheck, RoutinePlan  # noqa: E402, F401

@@ -27,3 +27,20 @@ grant(Role.SECRETARIAT, "service.add_inputimport", "service.view_inputimport", "
       "service.change_servicetarget", "service.delete_servicetarget")
 grant(Role.ADMINISTRATOR, "service.add_inputimport", "service.view_inputimport")
 grant(Role.BRANCH_LEADER, "service.view_inputimport")
+
+# Public phones: everyone reads the directory and corrections of their scope; the secretariat keeps the
+# directory and runs the campaigns; outlet heads keep their outlet's numbers and fix its corrections;
+# service supervisors and the secretariat make the calls.
+for _role in Role:
+    grant(_role, "service.view_phoneentry", "service.view_phonecampaign", "service.view_phonecorrection")
+grant(Role.SECRETARIAT, "service.change_phoneentry", "service.add_phonecampaign", "service.change_phonecall",
+      "service.change_phonecorrection")
+grant(Role.OUTLET_HEAD, "service.change_phoneentry", "service.change_phonecorrection")
+grant(Role.SERVICE_SUPERVISOR, "service.change_phonecall")
+
+# Outlet routines: the secretariat plans them; the outlet's head and staff do their own checks.
+for _role in Role:
+    grant(_role, "service.view_routineplan", "service.view_routinecheck")
+grant(Role.SECRETARIAT, "service.add_routineplan")
+grant(Role.OUTLET_HEAD, "service.change_routinecheck")
+grant(Role.OUTLET_STAFF, "service.change_routinecheck")

@@ -120,3 +120,54 @@ def imports_inputs(user, branch=None) -> bool:
 def sets_targets(user, branch=None) -> bool:
     """The secretariat sets its branch's service targets."""
     return user.has_perm("service.change_servicetarget") and (branch is None or in_scope(user, branch))
+
+
+# --- public phones (公示电话专项治理) -------------------------------------------------------------------
+# The secretariat keeps the directory and runs the check campaigns of its scope; an outlet head keeps
+# its own outlet's entries; callers (service supervisors, the secretariat) record the calls of a campaign
+# in their scope while it is open; a correction is fixed by its outlet's head or the secretariat over it.
+
+def edits_phones(user, outlet=None) -> bool:
+    return user.has_perm("service.change_phoneentry") and (outlet is None or in_scope(user, outlet))
+
+
+def runs_phone_checks(user, scope=None) -> bool:
+    return user.has_perm("service.add_phonecampaign") and (scope is None or in_scope(user, scope))
+
+
+def calls_phones(user, call) -> bool:
+    """A caller whose scope holds the called outlet."""
+    return user.has_perm("service.change_phonecall") and in_scope(user, call.entry.outlet)
+
+
+def call_recordable(call) -> bool:
+    """The campaign is open and the call has not become a correction (a wrong number stays wrong)."""
+    from .phonebook import CallResult, PhoneCampaign
+
+    return call.campaign.status == PhoneCampaign.Status.OPEN and call.result != CallResult.WRONG
+
+
+def fixes_phone(user, correction) -> bool:
+    return user.has_perm("service.change_phonecorrection") and in_scope(user, correction.entry.outlet)
+
+
+def correction_open(correction) -> bool:
+    return correction.closed_at is None
+
+
+# --- outlet routines -------------------------------------------------------------------------------
+# The secretariat plans the routines of the outlets in its scope; the outlet (head or staff) does its
+# own checks while they are due (a done check stays done: the next one is scheduled).
+
+def plans_routines(user, scope=None) -> bool:
+    return user.has_perm("service.add_routineplan") and (scope is None or in_scope(user, scope))
+
+
+def does_routine(user, check) -> bool:
+    return user.has_perm("service.change_routinecheck") and in_scope(user, check.outlet)
+
+
+def routine_due(check) -> bool:
+    from .routinebook import RoutineCheck
+
+    return check.status == RoutineCheck.Status.DUE

@@ -546,9 +546,12 @@ _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 INSPECTION_CHANGED = gettext_lazy("The inspection changed since you opened it; reload and try again.")
 
 
-def template_for(on: date) -> ChecklistTemplate | None:
-    """The checklist in force on a day: the latest effective one, its highest version."""
-    return ChecklistTemplate.objects.filter(effective_from__lte=on).order_by("-effective_from", "-version").first()
+def template_for(on: date, code: str | None = None) -> ChecklistTemplate | None:
+    """The checklist in force on a day: the latest effective one, its highest version — an inspection's
+    (the outlet routines' templates have their own ``code``)."""
+    qs = ChecklistTemplate.objects.filter(effective_from__lte=on)
+    qs = qs.filter(code=code) if code else qs.exclude(inspection_type=InspectionType.ROUTINE)
+    return qs.order_by("-effective_from", "-version").first()
 
 
 def template_items(template: ChecklistTemplate) -> list[ChecklistItem]:

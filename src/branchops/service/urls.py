@@ -26,3 +26,11 @@ urlpatterns = [
 from .input_urls import urlpatterns as _input_urls  # noqa: E402
 
 urlpatterns += _input_urls
+
+from .phone_urls import urlpatterns as _phone_urls  # noqa: E402
+
+urlpatterns += _phone_urls
+
+from .routine_urls import urlpatterns as _routine_urls  # noqa: E402
+
+urlpatterns += _routine_urls

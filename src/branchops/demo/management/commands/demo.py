@@ -32,6 +32,8 @@ from branchops.demo.queueing import (
 )
 from branchops.demo.service import build_demo_grading
 from branchops.demo.service_inputs import build_demo_service_inputs
+from branchops.demo.service_phones import build_demo_phones
+from branchops.demo.service_routines import build_demo_routines
 from branchops.demo.watch import WatchAgenda, build_demo_watch
 
 
@@ -121,6 +123,9 @@ class Command(BaseCommand):
             cases = None if no_cases else build_demo_cases(stdout=None if quiet else self.stdout, watch=watch)
             if not no_coordination:
                 build_demo_coordination(stdout=None if quiet else self.stdout)
+            build_demo_phones(stdout=None if quiet else self.stdout)  # needs only the organisation
+            if not no_cases:  # failed routines open cases
+                build_demo_routines(stdout=None if quiet else self.stdout)
             queue = None if no_tickets else build_demo_tickets(stdout=None if quiet else self.stdout)
             if not (no_tickets or no_coordination):  # the watch reads the queues the tickets built
                 build_demo_watch(stdout=None if quiet else self.stdout)
