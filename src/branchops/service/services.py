@@ -751,6 +751,14 @@ def _lock_inspection(inspection: Inspection) -> Inspection:
     return locked
 
 
+def _require_photos(inspection: Inspection, items, answers: dict) -> None:
+    with_photo = set(inspection.photos.values_list("item__code", flat=True))
+    unproven = [f"{i.code} {i.text}" for i in items if answers[i.code] == Answer.FAIL and i.code not in with_photo]
+    if unproven:
+        raise ValidationError({"photos": _("Add a photo to each failed item: %(items)s.") % {
+            "items": "; ".join(unproven)}})
+
+
 @transaction.atomic
 def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: dict | None = None) -> Inspection:
     """The supervisor's answers (item code → pass / fail / na) and notes: scored, every failed item a
@@ -764,11 +772,7 @@ def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: di
     if errors:
         raise ValidationError(errors)
     inspection = _lock_inspection(inspection)
-    with_photo = set(inspection.photos.values_list("item__code", flat=True))
-    unproven = [f"{i.code} {i.text}" for i in items if answers[i.code] == Answer.FAIL and i.code not in with_photo]
-    if unproven:
-        raise ValidationError({"photos": _("Add a photo to each failed item: %(items)s.") % {
-            "items": "; ".join(unproven)}})
+    _require_photos(inspection, items, answers)
     result = inspecting.score(_engine_items(items), answers)
     InspectionResult.objects.bulk_create([
         InspectionResult(inspection=inspection, item=i, answer=answers[i.code], note=notes.get(i.code, "")[:500])
