@@ -508,6 +508,10 @@ def supervisor_agreement(request):
 from .input_api import router as _inputs_router  # noqa: E402
 
 router.add_router("", _inputs_router)
+# The quarterly briefing: its own module too.
+from .briefing_api import router as _briefing_router  # noqa: E402
+
+router.add_router("", _briefing_router)
 # --- checklist templates -----------------------------------------------------------------------------
 
 class ChecklistOut(Schema):

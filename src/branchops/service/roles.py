@@ -27,3 +27,10 @@ grant(Role.SECRETARIAT, "service.add_inputimport", "service.view_inputimport", "
       "service.change_servicetarget", "service.delete_servicetarget")
 grant(Role.ADMINISTRATOR, "service.add_inputimport", "service.view_inputimport")
 grant(Role.BRANCH_LEADER, "service.view_inputimport")
+
+# The quarterly briefing: the secretariat drafts and issues it; a branch leader — or the department head,
+# given "approve service briefings" on their account — approves it; the secretariat, branch leaders and
+# service supervisors of the branch read it. Outlets do not: its ranking and tables name every outlet.
+grant(Role.SECRETARIAT, "service.view_briefing", "service.add_briefing", "service.change_briefing")
+grant(Role.BRANCH_LEADER, "service.view_briefing", "service.approve_briefing")
+grant(Role.SERVICE_SUPERVISOR, "service.view_briefing")

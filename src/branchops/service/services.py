@@ -982,3 +982,15 @@ def change_finding_deadline(actor, finding: Finding, *, deadline: date, reason: 
                     % {"code": finding.item.code, "old": old.isoformat(), "new": finding.deadline.isoformat(),
                        "reason": reason.strip()})
     return finding
+
+
+# The quarterly briefing's writes live in their own module.
+from .briefing import (  # noqa: E402, F401
+    add_case,
+    approve_briefing,
+    create_briefing,
+    issue_briefing,
+    remove_case,
+    return_briefing,
+    update_briefing,
+)

@@ -26,3 +26,7 @@ urlpatterns = [
 from .input_urls import urlpatterns as _input_urls  # noqa: E402
 
 urlpatterns += _input_urls
+
+from .briefing_urls import urlpatterns as _briefing_urls  # noqa: E402
+
+urlpatterns += _briefing_urls
