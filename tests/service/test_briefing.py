@@ -151,7 +151,7 @@ def test_draft_issue_approve_stores_once_and_never_changes(briefed, complain):
     assert briefing.document.approved_by == leader and briefing.document.issued_by == sec
     stored = bytes(briefing.document.content)
     with pytest.raises(ValidationError):
-        services.approve_briefing(b.users["sec2"], briefing)
+        services.approve_briefing(leader, briefing)  # approved once: never again
     with pytest.raises(ValueError):
         briefing.document.save()
     # The download serves the stored bytes, whatever changed since.

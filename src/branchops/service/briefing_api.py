@@ -90,7 +90,7 @@ def _detail(user, b) -> dict:
 
 
 def _reads(user) -> None:
-    if not (user.has_perm("service.view_briefing") or user.has_perm("service.approve_briefing")):
+    if not queries.reads_briefings(user):
         raise PermissionDenied
 
 

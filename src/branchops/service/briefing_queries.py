@@ -8,6 +8,7 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -178,8 +179,7 @@ def figures(briefing: Briefing) -> dict:
 def visible_briefings(user) -> QuerySet:
     """Drafts to the secretariat of the branch; issued ones also to their approvers; approved ones to
     every reader of the branch (secretariat, branch leaders, service supervisors) — outlets none."""
-    if not user.is_authenticated or not (user.has_perm("service.view_briefing")
-                                         or user.has_perm("service.approve_briefing")):
+    if not user.is_authenticated or not reads_briefings(user):
         return Briefing.objects.none()
     qs = Briefing.objects.select_related("branch", "document", "workbook", "issued_by__staff")
     if sees_everything(user):
@@ -192,8 +192,16 @@ def visible_briefings(user) -> QuerySet:
     return qs.filter(status=Briefing.Status.APPROVED)
 
 
+def reads_briefings(user) -> bool:
+    """The role reads briefings at all (which ones: ``visible_briefings``)."""
+    return user.has_perm("service.view_briefing") or user.has_perm("service.approve_briefing")
+
+
 def access_briefing(user, pk) -> Briefing:
-    """One briefing the user may read, or 404 — the same for missing and out of view."""
+    """One briefing the user may read, or 404 — the same for missing and out of view; 403 for a role that
+    reads no briefing at all."""
+    if not reads_briefings(user):
+        raise PermissionDenied
     try:
         briefing = visible_briefings(user).get(pk=pk)
     except (Briefing.DoesNotExist, ValueError, TypeError) as exc:

@@ -28,7 +28,7 @@ from .views import _error_text, _form_errors
 
 
 def _reads_briefings(user) -> None:
-    if not (user.has_perm("service.view_briefing") or user.has_perm("service.approve_briefing")):
+    if not queries.reads_briefings(user):
         raise PermissionDenied
 
 
