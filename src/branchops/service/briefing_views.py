@@ -24,7 +24,7 @@ from . import briefing_docx, forms, rules, services
 from . import briefing_queries as queries
 from .actions import BRIEFING_ACTIONS
 from .briefing_models import Briefing
-from .views import _error_text, _form_errors
+from .views import _error_text, _form_errors, run_form_action
 
 
 def _reads_briefings(user) -> None:
@@ -115,20 +115,7 @@ def briefing_action(request, pk, action):
         return redirect("service:briefing", pk=pk)
     item = queries.access_briefing(request.user, pk)
     act = BRIEFING_ACTIONS.authorize(request.user, item, action)
-    form = _form(act, item, data=request.POST)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
-        return redirect(item)
-    data = form.action_data()
-    version = request.POST.get("version", "")
-    data["expected_version"] = int(version) if version.isdigit() else None
-    try:
-        result = act.run(request.user, item, data)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
-    else:
-        messages.success(request, act.done_message(result))
-    return redirect(item)
+    return run_form_action(request, act, item, _form(act, item, data=request.POST), item.get_absolute_url())
 
 
 def document_response(briefing: Briefing, kind: str) -> HttpResponse:
