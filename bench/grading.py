@@ -118,6 +118,7 @@ def main():
     parser.add_argument("--baseline-outlets", type=int, default=1000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--budget-seconds", type=float, default=60.0)
+    parser.add_argument("--profile", action="store_true", help="cProfile the first run (to stderr)")
     args = parser.parse_args()
     if args.database == "postgres":
         os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/branchops_grading_bench_{os.getpid()}"
@@ -139,13 +140,24 @@ def main():
         built = time.perf_counter() - t0
         log(f"built {len(outlets)} outlets, {n_inputs} stored inputs in {built:.1f} s")
         runs = []
-        for _ in range(args.repeat):
+        for i in range(args.repeat):
+            profiler = None
+            if args.profile and i == 0:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             t = time.perf_counter()
             with transaction.atomic():
                 run = GradingRun.objects.get(pk=run.pk)
                 services._compute(run)
                 run.save(update_fields=["computed_at"])
             runs.append(time.perf_counter() - t)
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
             log(f"run: {runs[-1]:.2f} s")
         grades = {code: (grade, None if total is None else float(total)) for code, grade, total in
                   OutletGrade.objects.filter(run=run).values_list("outlet__code", "grade", "total")}
