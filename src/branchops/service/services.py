@@ -329,9 +329,12 @@ def _gather(run: GradingRun) -> None:
 # --- computing ---------------------------------------------------------------------------------------
 
 def stored_inputs(run: GradingRun) -> dict[str, dict[str, float | None]]:
+    # Unordered and without the join: 16,000 outlets' inputs are read in one pass (bench/grading.py).
+    codes = dict(Institution.objects.filter(pk__in=run.inputs.values("outlet_id")).values_list("pk", "code"))
     out: dict[str, dict[str, float | None]] = {}
-    for code, key, value in run.inputs.values_list("outlet__code", "code", "value"):
-        out.setdefault(code, {})[key] = None if value is None else float(value)
+    rows = run.inputs.order_by().values_list("outlet_id", "code", "value").iterator(chunk_size=10_000)
+    for outlet_id, key, value in rows:
+        out.setdefault(codes[outlet_id], {})[key] = None if value is None else float(value)
     return out
 
 
