@@ -4,7 +4,7 @@ approved: the branch's secretariat, leaders and service supervisors; outlets non
 answers 404 like a missing one); writes through ``BRIEFING_ACTIONS`` with the rules the page uses."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -96,7 +96,7 @@ def _reads(user) -> None:
 
 @router.get("/briefings", response=list[BriefingOut], summary="Quarterly service briefings within my view")
 @paginate(Pages)
-def list_briefings(request, q: str = Field("", max_length=100), status: Literal["", "draft", "issued", "approved"] = "",
+def list_briefings(request, q: Annotated[str, Field(max_length=100)] = "", status: Literal["", "draft", "issued", "approved"] = "",
                    year: Year | None = None):
     _reads(request.user)
     return [_briefing(b) for b in queries.briefing_list(request.user, q=q, status=status, year=year)]
