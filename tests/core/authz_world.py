@@ -216,6 +216,19 @@ def _routines(b: Org) -> None:
     plan = routines.create_plan(b.users["sec1"], name="设备月检", kind="equipment", scope=b.branch, frequency_days=30,
                                 starts_on=clock.today())
     b.routine_check = plan.checks.get(outlet=b.o11)
+def _briefings(b: Org) -> None:
+    """Briefings of SZ: the published run's quarter approved by the leader, last quarter's a draft, and
+    the quarter before the published one issued (waiting for approval)."""
+    u = b.users
+    (y1, q1), (y2, q2) = b.published_quarter, b.draft_quarter
+    approved = service.create_briefing(u["sec1"], branch=b.branch, year=y1, quarter=q1)
+    approved = service.issue_briefing(u["sec1"], approved)
+    b.briefing_approved = service.approve_briefing(u["leader1"], approved)
+    b.briefing_draft = service.create_briefing(u["sec1"], branch=b.branch, year=y2, quarter=q2)
+    y0, q0 = service.previous_quarter(y1, q1)
+    b.briefing_issued = service.issue_briefing(
+        u["sec1"], service.create_briefing(u["sec1"], branch=b.branch, year=y0, quarter=q0))
+    b.briefing_free = service.previous_quarter(y0, q0)  # a quarter without a briefing
 
 
 def build_world(tmp_path) -> Org:
@@ -229,6 +242,7 @@ def build_world(tmp_path) -> Org:
     _service_inputs(b)
     _phones(b)
     _routines(b)
+    _briefings(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

@@ -59,6 +59,14 @@ BRANCH_WIDE = "sec1 pfb1 icc1 leader1 admin1 sub_cpp"
 SCHEME_KEEPERS = "sec1 admin1 sec_gz admin_gz"
 QUEUE_KEEPERS = "sec1 admin1 sec_gz admin_gz"  # each keeps their own branch's queue settings
 
+# Who reads service briefings at all, and who of them is outside SZ's (or at a sub-branch).
+BRIEFING_ROLES = "sec1 sb1mgr leader1 sec_gz sb2mgr leader_gz"
+BRIEFING_OUTSIDE = "sb1mgr sec_gz sb2mgr leader_gz"
+BRIEFING_READ = {200: "sec1 leader1", 401: "anon", 404: BRIEFING_OUTSIDE,
+                 403: but("sec1", "leader1", *BRIEFING_OUTSIDE.split())}
+BRIEFING_PAGE = {200: "sec1 leader1", 302: "anon", 404: BRIEFING_OUTSIDE,
+                 403: but("sec1", "leader1", *BRIEFING_OUTSIDE.split())}
+
 EXPECTED = {
     # --- API operations ---
     "GET /api/v1/calendar/add-working-days": {200: SIGNED_IN, 401: "anon"},
@@ -326,6 +334,28 @@ EXPECTED = {
     # Service grading: the branch's people see its runs whole (drafts too); an outlet, or a sub-branch,
     # sees its branch's published runs and only its own outlets' rows; the secretariat alone runs them
     # (the reviewer does not publish); the secretariat and the administrator keep the (bank-wide) schemes.
+    # The quarterly briefing: the secretariat drafts; the leader approves; approved ones are read by the
+    # branch's secretariat, leaders and branch-level supervisors (sb1mgr sits at a sub-branch); outlets none.
+    "GET /api/v1/service/briefings": {
+        200: BRIEFING_ROLES,
+        401: "anon",
+        403: but(*BRIEFING_ROLES.split()),
+    },
+    "POST /api/v1/service/briefings": {
+        201: "sec1",
+        400: "sec_gz",  # another branch's secretariat: the branch is outside its view (named field)
+        401: "anon",
+        403: but("sec1", "sec_gz"),
+    },
+    "GET /api/v1/service/briefings/{pk}": BRIEFING_READ,  # the approved briefing
+    "GET /api/v1/service/briefings/{pk}/document": BRIEFING_READ,
+    "GET /api/v1/service/briefings/{pk}/workbook": BRIEFING_READ,
+    "POST /api/v1/service/briefings/{pk}/actions/{action}": {  # approve the issued briefing
+        200: "leader1",
+        401: "anon",
+        403: but("leader1", *BRIEFING_OUTSIDE.split()),
+        404: BRIEFING_OUTSIDE,
+    },
     "GET /api/v1/service/outlets/{outlet_id}/trend": {
         200: "sec1 pfb1 icc1 head11 staff11 sb1mgr leader1 admin1 sub_cpp",
         401: "anon",
@@ -760,6 +790,19 @@ EXPECTED = {
         404: "sec_gz rev_gz head21 staff21 sb2mgr leader_gz admin_gz",
     },
     "set_language": {302: EVERYONE},
+    "service:briefings": {200: BRIEFING_ROLES, 302: "anon", 403: but(*BRIEFING_ROLES.split())},
+    "service:briefing_new": {
+        302: "anon sec1 sec_gz",  # sec_gz: refused with a message (the branch is outside its view)
+        403: but("sec1", "sec_gz"),
+    },
+    "service:briefing": BRIEFING_PAGE,  # the approved briefing
+    "service:briefing_docx": BRIEFING_PAGE,
+    "service:briefing_xlsx": BRIEFING_PAGE,
+    "service:briefing_action": {  # approve the issued briefing
+        302: "anon leader1",
+        403: but("leader1", *BRIEFING_OUTSIDE.split()),
+        404: BRIEFING_OUTSIDE,
+    },
     "service:action": {  # review the draft
         302: "anon sec1",
         403: "pfb1 icc1 leader1 admin1 sub_cpp",
@@ -1004,6 +1047,11 @@ def _case_body(b, case_type, institution):
     return body
 
 
+def _briefing_body(b):
+    year, quarter = b.briefing_free
+    return {"branch": b.branch.pk, "year": year, "quarter": quarter}
+
+
 PROBES = {
     # --- API ---
     "GET /api/v1/me": _get(lambda b: f"{API}/me"),
@@ -1177,6 +1225,23 @@ PROBES = {
     "queueing:imports": _get(lambda b: "/queueing/imports/"),
     "queueing:import": _get(lambda b: f"/queueing/imports/{b.ticket_import.pk}/"),
     "favicon.ico": _get(lambda b: "/favicon.ico"),
+    "service:briefings": _get(lambda b: "/service/briefings/"),
+    "service:briefing_new": _post(lambda b: "/service/briefings/new/", lambda b: _briefing_body(b), form=True),
+    "service:briefing": _get(lambda b: f"/service/briefings/{b.briefing_approved.pk}/"),
+    "service:briefing_docx": _get(lambda b: f"/service/briefings/{b.briefing_approved.pk}/briefing.docx"),
+    "service:briefing_xlsx": _get(lambda b: f"/service/briefings/{b.briefing_approved.pk}/briefing.xlsx"),
+    "service:briefing_action": _post(lambda b: f"/service/briefings/{b.briefing_issued.pk}/approve/",
+                                     lambda b: {"version": b.briefing_issued.version}, form=True),
+    "GET /api/v1/service/briefings": _get(lambda b: f"{API}/service/briefings"),
+    "POST /api/v1/service/briefings": _post(lambda b: f"{API}/service/briefings", _briefing_body),
+    "GET /api/v1/service/briefings/{pk}": _get(lambda b: f"{API}/service/briefings/{b.briefing_approved.pk}"),
+    "GET /api/v1/service/briefings/{pk}/document":
+        _get(lambda b: f"{API}/service/briefings/{b.briefing_approved.pk}/document"),
+    "GET /api/v1/service/briefings/{pk}/workbook":
+        _get(lambda b: f"{API}/service/briefings/{b.briefing_approved.pk}/workbook"),
+    "POST /api/v1/service/briefings/{pk}/actions/{action}":
+        _post(lambda b: f"{API}/service/briefings/{b.briefing_issued.pk}/actions/approve",
+              lambda b: {"version": b.briefing_issued.version}),
     "service:runs": _get(lambda b: "/service/"),
     "service:schemes": _get(lambda b: "/service/schemes/"),
     "service:scheme_version": _post(lambda b: f"/service/schemes/{b.scheme_next.pk}/version/",

@@ -9,8 +9,10 @@ from radon.complexity import cc_visit
 
 import branchops
 
-APPS = ["cases", "coordination", "dispatch", "org", "queueing"]
+APPS = ["cases", "coordination", "dispatch", "org", "queueing", "service"]
 MODULES = ["views", "api", "services"]
+# An app that split its pages, API and services into more modules lists them too.
+MORE_MODULES = [("service", m) for m in ("input_views", "input_api", "briefing", "briefing_views", "briefing_api")]
 LIMIT = 15
 
 
@@ -24,8 +26,7 @@ def _functions(blocks):
         yield from _functions(block.closures)
 
 
-@pytest.mark.parametrize("module", MODULES)
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize(("app", "module"), [(a, m) for a in APPS for m in MODULES] + MORE_MODULES)
 def test_every_function_is_under_the_complexity_bar(app, module):
     path = Path(branchops.__file__).parent / app / f"{module}.py"
     functions = list(_functions(cc_visit(path.read_text(encoding="utf-8"))))

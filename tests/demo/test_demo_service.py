@@ -90,3 +90,17 @@ def test_grade_d_rectifications_are_worked_before_they_are_due(built):
     for c in cases:
         if c.resolution_due - timedelta(days=3) < today:
             assert c.status == Status.CLOSED and c.rectification.verified_at is not None, c.number
+
+
+@pytest.mark.django_db
+def test_one_approved_briefing_for_the_last_complete_quarter(built):
+    from branchops.service.briefing_models import Briefing
+
+    assert built["briefing"]["status"] == "created"
+    run = GradingRun.objects.filter(branch__code=BRANCH["code"], status="published").order_by("-year", "-quarter")[0]
+    briefing = Briefing.objects.get()
+    assert (briefing.year, briefing.quarter, briefing.status) == (run.year, run.quarter, "approved")
+    assert briefing.figures["ranking"]["run"] == run.pk and len(briefing.figures["ranking"]["rows"]) == 60
+    assert briefing.document.approved_by.username == "leader" and briefing.issued_by.username == "secretariat"
+    assert briefing.document.approved_at <= clock.now() and briefing.cases.count() == 2
+    assert built["briefing"]["number"] == briefing.document.number == briefing.workbook.number

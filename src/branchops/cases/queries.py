@@ -213,3 +213,78 @@ def weekly_complaints(institution_ids, start: date, end: date) -> dict[tuple[int
         key = (inst, day - timedelta(days=day.weekday()))
         out[key] = out.get(key, 0) + 1
     return out
+
+
+# --- a branch's complaints over a period, for briefings -------------------------------------------------
+# System reads (the caller has authorised its reader on the branch): complaints received at the
+# branch's institutions from ``start`` to ``end`` inclusive (local dates), cancelled ones left out
+# (withdrawn or entered in error: not a complaint to count).
+
+def branch_complaints(within, start: date, end: date) -> QuerySet:
+    return (Case.objects.filter(case_type=CaseType.COMPLAINT, institution__path__startswith=within.path,
+                                received_at__date__gte=start, received_at__date__lte=end)
+            .exclude(status=Status.CANCELLED))
+
+
+def complaint_counts(within, start: date, end: date) -> dict[int, int]:
+    """Complaints per institution id."""
+    return dict(branch_complaints(within, start, end).order_by().values_list("institution_id")
+                .annotate(n=Count("id")))
+
+
+def major_complaints(within, start: date, end: date) -> list[dict]:
+    """Major complaints (重大投诉) and negative public-opinion events (舆情: received through the media),
+    oldest first."""
+    from .models import Channel
+
+    qs = (branch_complaints(within, start, end).filter(Q(is_major=True) | Q(channel=Channel.MEDIA))
+          .select_related("institution").order_by("received_at", "id"))
+    return [{"number": c.number, "title": c.title, "outlet": c.institution.code, "outlet_name": c.institution.name,
+             "received": timezone.localdate(c.received_at).isoformat(), "major": c.is_major,
+             "media": c.channel == Channel.MEDIA, "status": c.status} for c in qs]
+
+
+def complaint_hot_spots(within, start: date, end: date, limit: int = 10) -> dict:
+    """Complaint hot spots by the codes of JR/T 0169: the most frequent causes and business types
+    (each with its share of the period's complaints), and how many carry no code."""
+    qs = branch_complaints(within, start, end)
+    total = qs.count()
+
+    def top(field: str) -> list[dict]:
+        rows = (qs.exclude(**{f"complaint__{field}": None}).order_by()
+                .values(f"complaint__{field}__code", f"complaint__{field}__name").annotate(n=Count("id"))
+                .order_by("-n", f"complaint__{field}__code")[:limit])
+        return [{"code": r[f"complaint__{field}__code"], "name": r[f"complaint__{field}__name"],
+                 "complaints": r["n"], "share": round(r["n"] / total, 4)} for r in rows]
+
+    return {"total": total, "cause": top("cause_code"), "business": top("business_code"),
+            "unclassified": qs.filter(complaint__cause_code__isnull=True).count()}
+
+
+CLOCK_DAYS = {"normal": 15, "complex": 30, "particularly_complex": 60}
+
+
+def complaint_clocks(within, start: date, end: date, today: date) -> list[dict]:
+    """The period's complaints against the regulatory decision clocks (15 / 30 / 60 days by
+    complexity; ``decision_due`` as the cases engine computed it): decided on time, decided late, open
+    past the deadline on ``today``, and the numbers of those overdue."""
+    from .models import ComplaintDetail
+
+    qs = branch_complaints(within, start, end).select_related("complaint")
+    out = {k: {"complexity": k, "days": d, "received": 0, "on_time": 0, "late": 0, "open_overdue": 0, "open": 0,
+               "overdue_numbers": []} for k, d in CLOCK_DAYS.items()}
+    for c in qs.order_by("received_at", "id"):
+        detail = getattr(c, "complaint", None)
+        row = out[detail.complexity if detail else ComplaintDetail.Complexity.NORMAL]
+        row["received"] += 1
+        done = timezone.localdate(c.resolved_at) if c.resolved_at and not c.is_open else None
+        if done is not None:
+            late = c.decision_due is not None and done > c.decision_due
+            row["late" if late else "on_time"] += 1
+        else:
+            row["open"] += 1
+            late = c.decision_due is not None and c.decision_due < today
+            row["open_overdue"] += late
+        if late:
+            row["overdue_numbers"].append(c.number)
+    return list(out.values())

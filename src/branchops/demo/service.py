@@ -81,8 +81,12 @@ def build_demo_grading(stdout=None, *, today: date | None = None, branch_code: s
         runs.append(call_at(opened + timedelta(days=1), services.publish_run, publisher, run))
         _rectify_grade_d(runs[-1], publisher, clock.today())
     graded = sum(r.grades.exclude(grade="").count() for r in runs)
+    from .service_briefing import build_demo_briefing
+
+    briefing = build_demo_briefing(stdout, branch_code=branch_code)  # the last complete quarter's, approved
     return {"status": "created", "runs": len(runs), "published": sum(r.status == "published" for r in runs),
-            "graded": graded, "inspections": inspected, "seconds": round(time.monotonic() - started, 1)}
+            "graded": graded, "inspections": inspected, "briefing": briefing,
+            "seconds": round(time.monotonic() - started, 1)}
 
 
 def _rectify_grade_d(run, publisher, today: date) -> None:

@@ -112,3 +112,49 @@ ROUTINE_ACTIONS = ActionTable([
            schema=routine_forms.CheckIn, run=lambda user, check, data: routines.submit_check(user, check, **data),
            label=_("Submit the check"), done=_("Check done; the next one is scheduled.")),
 ])
+
+
+# --- the quarterly briefing ----------------------------------------------------------------------------
+# The briefing page's forms and the API's /briefings/{id}/actions/{name}. Approve is offered to an
+# approver other than the issuer; the issuer who holds the permission is told why (400), not refused (403).
+
+def _briefing_state(move: str):
+    return lambda user, briefing: rules.BRIEFING_FLOW.can(briefing.status, move)
+
+
+def _approve_offered(user, briefing) -> bool:
+    return rules.BRIEFING_FLOW.can(briefing.status, "approve") and briefing.issued_by_id != getattr(user, "pk", None)
+
+
+manages_briefing = rule(rules, "manages_briefing")
+
+BRIEFING_ACTIONS = ActionTable([
+    Action("edit", allowed=manages_briefing, state=_briefing_state("edit"), form=forms.BriefingEditForm,
+           schema=schemas.BriefingEditIn, versioned=True,
+           run=lambda user, b, data: services.update_briefing(user, b, **data),
+           label=_("Save the overview"), icon="pencil", style="outline-primary", done=_("Overview saved.")),
+    Action("add_case", allowed=manages_briefing, state=_briefing_state("edit"), form=forms.BriefingCaseForm,
+           schema=schemas.BriefingCaseIn, versioned=True,
+           run=lambda user, b, data: services.add_case(user, b, **data),
+           label=_("Add a case"), icon="plus", style="outline-primary", done=_("Case added.")),
+    Action("remove_case", allowed=manages_briefing, state=_briefing_state("edit"), form=forms.BriefingRemoveForm,
+           schema=schemas.BriefingRemoveIn, versioned=True,
+           run=lambda user, b, data: services.remove_case(user, b, **data),
+           label=_("Remove"), icon="trash", style="outline-danger", done=_("Case removed.")),
+    Action("issue", allowed=manages_briefing, state=_briefing_state("issue"), form=forms.ActionForm,
+           schema=schemas.ActionIn, versioned=True, run=lambda user, b, data: services.issue_briefing(user, b, **data),
+           label=_("Issue"), icon="send", style="primary",
+           confirm=_("Issue the briefing? Its figures are frozen and it goes for approval."),
+           done=_("Briefing issued: waiting for approval.")),
+    Action("return", allowed=rule(rules, "returns_briefing"), state=_briefing_state("return"),
+           form=forms.BriefingReturnForm, schema=schemas.ReturnIn, versioned=True,
+           run=lambda user, b, data: services.return_briefing(user, b, **data),
+           label=_("Return to draft"), icon="arrow-counterclockwise", style="outline-secondary",
+           done=_("Briefing returned to draft.")),
+    Action("approve", allowed=rule(rules, "may_approve"), state=_approve_offered, form=forms.ActionForm,
+           schema=schemas.ActionIn, versioned=True,
+           run=lambda user, b, data: services.approve_briefing(user, b, **data),
+           label=_("Approve and store"), icon="check2-circle", style="success",
+           confirm=_("Approve the briefing? It is numbered and stored, and never changes."),
+           done=lambda b: _("Briefing approved: %(number)s") % {"number": b.document.number}),
+])

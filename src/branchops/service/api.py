@@ -518,6 +518,10 @@ router.add_router("", _phones_router)
 from .routine_api import router as _routines_router  # noqa: E402
 
 router.add_router("", _routines_router)
+# The quarterly briefing: its own module too.
+from .briefing_api import router as _briefing_router  # noqa: E402
+
+router.add_router("", _briefing_router)
 # --- checklist templates -----------------------------------------------------------------------------
 
 class ChecklistOut(Schema):

@@ -112,3 +112,44 @@ class ChecklistItemForm(forms.Form):
 
     def action_data(self) -> dict:
         return dict(self.cleaned_data)
+
+
+# --- the quarterly briefing ------------------------------------------------------------------------------
+
+class BriefingNewForm(forms.Form):
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Institution.objects.none())
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+    quarter = forms.TypedChoiceField(label=_("Quarter"), coerce=int, choices=[(q, f"Q{q}") for q in range(1, 5)])
+    summary = forms.CharField(label=_("Overview"), max_length=4000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if branches is not None:
+            self.fields["branch"].queryset = branches
+
+
+class BriefingEditForm(ActionForm):
+    summary = forms.CharField(label=_("Overview"), max_length=4000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class BriefingCaseForm(ActionForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("positive", _("Positive case")),
+                                                      ("negative", _("Negative case"))])
+    outlet = forms.ModelChoiceField(label=_("Outlet"), queryset=Institution.objects.none(), required=False)
+    title = forms.CharField(label=_("Title"), max_length=100)
+    text = forms.CharField(label=_("What happened"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, outlets=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if outlets is not None:
+            self.fields["outlet"].queryset = outlets
+
+
+class BriefingRemoveForm(ActionForm):
+    case = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class BriefingReturnForm(ActionForm):
+    reason = forms.CharField(label=_("Why it goes back"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -461,6 +461,7 @@ class Finding(models.Model):
 
 
 # Imported inputs and service targets live in their own module; imported here so Django registers them.
+from .briefing_models import Briefing, BriefingCase, BriefingSettings  # noqa: E402, F401
 from .inputs import (  # noqa: E402, F401
     CallCentreDay,
     InputImport,

@@ -44,3 +44,9 @@ for _role in Role:
 grant(Role.SECRETARIAT, "service.add_routineplan")
 grant(Role.OUTLET_HEAD, "service.change_routinecheck")
 grant(Role.OUTLET_STAFF, "service.change_routinecheck")
+# The quarterly briefing: the secretariat drafts and issues it; a branch leader — or the department head,
+# given "approve service briefings" on their account — approves it; the secretariat, branch leaders and
+# service supervisors of the branch read it. Outlets do not: its ranking and tables name every outlet.
+grant(Role.SECRETARIAT, "service.view_briefing", "service.add_briefing", "service.change_briefing")
+grant(Role.BRANCH_LEADER, "service.view_briefing", "service.approve_briefing")
+grant(Role.SERVICE_SUPERVISOR, "service.view_briefing")

@@ -171,3 +171,59 @@ def routine_due(check) -> bool:
     from .routinebook import RoutineCheck
 
     return check.status == RoutineCheck.Status.DUE
+# --- the quarterly briefing ----------------------------------------------------------------------------
+# Draft (the secretariat's working paper) → issued (figures frozen) → approved by someone else (stored
+# once in core's store of issued documents). An issued briefing may go back to draft with a reason.
+
+from .briefing_models import Briefing  # noqa: E402
+
+BS = Briefing.Status
+
+_BRIEFING_REFUSALS = {
+    "edit": _("Only a draft briefing can be changed; return it to draft first."),
+    "issue": _("Only a draft briefing can be issued."),
+    "return": _("Only an issued briefing goes back to draft."),
+    "approve": _("Only an issued briefing can be approved."),
+}
+
+BRIEFING_FLOW = Transitions({
+    "edit": ([BS.DRAFT], BS.DRAFT),
+    "issue": ([BS.DRAFT], BS.ISSUED),
+    "return": ([BS.ISSUED], BS.DRAFT),
+    "approve": ([BS.ISSUED], BS.APPROVED),
+}, refusal=lambda briefing, action: str(_BRIEFING_REFUSALS[action]))
+
+
+def drafts_briefings(user, branch=None) -> bool:
+    """The secretariat of the branch (or above it) drafts and issues its briefings."""
+    return user.has_perm("service.change_briefing") and (branch is None or in_scope(user, branch))
+
+
+def manages_briefing(user, briefing) -> bool:
+    return drafts_briefings(user, briefing.branch)
+
+
+def may_approve(user, briefing) -> bool:
+    """A branch leader of the branch, or the department head holding the permission."""
+    return user.has_perm("service.approve_briefing") and in_scope(user, briefing.branch)
+
+
+def approves_briefing(user, briefing) -> bool:
+    """Four eyes: whoever issued the briefing does not approve it."""
+    return may_approve(user, briefing) and briefing.issued_by_id != user.pk
+
+
+def returns_briefing(user, briefing) -> bool:
+    return manages_briefing(user, briefing) or approves_briefing(user, briefing)
+
+
+def reads_briefing(user, briefing) -> bool:
+    """Drafts: the secretariat; issued: also its approvers; approved: every reader of the branch."""
+    if manages_briefing(user, briefing):
+        return True
+    if briefing.status == BS.DRAFT:
+        return False
+    if may_approve(user, briefing):
+        return True
+    return (briefing.status == BS.APPROVED and user.has_perm("service.view_briefing")
+            and in_scope(user, briefing.branch))

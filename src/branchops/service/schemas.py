@@ -78,3 +78,54 @@ class ChecklistItemIn(Schema):
     severity: Literal["minor", "major", "serious"] | None = None
     effective_from: Day | None = Field(None, description="When the checklist was used: the day the new version "
                                                          "starts (today if absent)")
+
+
+# --- the quarterly briefing ------------------------------------------------------------------------------
+
+class BriefingIn(Schema):
+    branch: Id = Field(description="The branch (tier-1 or tier-2) id")
+    year: Year
+    quarter: int = Field(ge=1, le=4, description="1 to 4; a finished quarter")
+    summary: str = Field("", max_length=4000, description="The secretariat's overview")
+
+
+class BriefingActionIn(VersionedInput):
+    """The fields each briefing action reads (edit: summary; add_case: kind, title, text, outlet;
+    remove_case: case; return: reason); the others are ignored."""
+
+    summary: str = Field("", max_length=4000)
+    kind: str = Field("", max_length=8, description="positive or negative")
+    title: str = Field("", max_length=100)
+    text: str = Field("", max_length=1000)
+    outlet: Id | None = Field(None, description="The outlet the case is about (optional)")
+    case: Id | None = Field(None, description="remove_case: the case's id")
+    reason: str = Field("", max_length=2000)
+
+
+class BriefingEditIn(VersionedInput):
+    summary: str = Field("", max_length=4000)
+
+
+class BriefingCaseIn(VersionedInput):
+    kind: str = Field("", max_length=8)
+    title: str = Field("", max_length=100)
+    text: str = Field("", max_length=1000)
+    outlet: Id | None = None
+
+    def data(self, user, briefing) -> dict:
+        outlet = None
+        if self.outlet is not None:
+            outlet = Institution.objects.filter(pk=self.outlet, level=Level.OUTLET,
+                                                path__startswith=briefing.branch.path).first()
+            if outlet is None:
+                raise ValidationError({"outlet": _("Choose an outlet of this branch.")})
+        return {"kind": self.kind, "title": self.title, "text": self.text, "outlet": outlet}
+
+
+class BriefingRemoveIn(VersionedInput):
+    case: Id | None = None
+
+    def data(self, user, briefing) -> dict:
+        if self.case is None:
+            raise ValidationError({"case": _("Say which case to remove.")})
+        return {"case": self.case}

@@ -329,9 +329,12 @@ def _gather(run: GradingRun) -> None:
 # --- computing ---------------------------------------------------------------------------------------
 
 def stored_inputs(run: GradingRun) -> dict[str, dict[str, float | None]]:
+    # Unordered and without the join: 16,000 outlets' inputs are read in one pass (bench/grading.py).
+    codes = dict(Institution.objects.filter(pk__in=run.inputs.values("outlet_id")).values_list("pk", "code"))
     out: dict[str, dict[str, float | None]] = {}
-    for code, key, value in run.inputs.values_list("outlet__code", "code", "value"):
-        out.setdefault(code, {})[key] = None if value is None else float(value)
+    rows = run.inputs.order_by().values_list("outlet_id", "code", "value").iterator(chunk_size=10_000)
+    for outlet_id, key, value in rows:
+        out.setdefault(codes[outlet_id], {})[key] = None if value is None else float(value)
     return out
 
 
@@ -754,6 +757,14 @@ def _lock_inspection(inspection: Inspection) -> Inspection:
     return locked
 
 
+def _require_photos(inspection: Inspection, items, answers: dict) -> None:
+    with_photo = set(inspection.photos.values_list("item__code", flat=True))
+    unproven = [f"{i.code} {i.text}" for i in items if answers[i.code] == Answer.FAIL and i.code not in with_photo]
+    if unproven:
+        raise ValidationError({"photos": _("Add a photo to each failed item: %(items)s.") % {
+            "items": "; ".join(unproven)}})
+
+
 @transaction.atomic
 def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: dict | None = None) -> Inspection:
     """The supervisor's answers (item code → pass / fail / na) and notes: scored, every failed item a
@@ -767,11 +778,7 @@ def submit_inspection(actor, inspection: Inspection, *, answers: dict, notes: di
     if errors:
         raise ValidationError(errors)
     inspection = _lock_inspection(inspection)
-    with_photo = set(inspection.photos.values_list("item__code", flat=True))
-    unproven = [f"{i.code} {i.text}" for i in items if answers[i.code] == Answer.FAIL and i.code not in with_photo]
-    if unproven:
-        raise ValidationError({"photos": _("Add a photo to each failed item: %(items)s.") % {
-            "items": "; ".join(unproven)}})
+    _require_photos(inspection, items, answers)
     result = inspecting.score(_engine_items(items), answers)
     InspectionResult.objects.bulk_create([
         InspectionResult(inspection=inspection, item=i, answer=answers[i.code], note=notes.get(i.code, "")[:500])
@@ -981,3 +988,15 @@ def change_finding_deadline(actor, finding: Finding, *, deadline: date, reason: 
                     % {"code": finding.item.code, "old": old.isoformat(), "new": finding.deadline.isoformat(),
                        "reason": reason.strip()})
     return finding
+
+
+# The quarterly briefing's writes live in their own module.
+from .briefing import (  # noqa: E402, F401
+    add_case,
+    approve_briefing,
+    create_briefing,
+    issue_briefing,
+    remove_case,
+    return_briefing,
+    update_briefing,
+)

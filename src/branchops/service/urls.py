@@ -34,3 +34,6 @@ urlpatterns += _phone_urls
 from .routine_urls import urlpatterns as _routine_urls  # noqa: E402
 
 urlpatterns += _routine_urls
+from .briefing_urls import urlpatterns as _briefing_urls  # noqa: E402
+
+urlpatterns += _briefing_urls

@@ -175,6 +175,12 @@ def run_action(request, pk, action):
     form = _action_form(act, run, data=request.POST)
     back = request.POST.get("next", "")
     target = back if back.startswith(reverse("service:run", args=[run.pk])) else run.get_absolute_url()
+    return run_form_action(request, act, run, form, target)
+
+
+def run_form_action(request, act, obj, form, target):
+    """A page's action form posted: the action run with the form's data and the version the page showed,
+    its refusal or its done message shown, and back to ``target``."""
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect(target)
@@ -182,7 +188,7 @@ def run_action(request, pk, action):
     version = request.POST.get("version", "")
     data["expected_version"] = int(version) if version.isdigit() else None
     try:
-        result = act.run(request.user, run, data)
+        result = act.run(request.user, obj, data)
     except ValidationError as exc:
         messages.error(request, _error_text(exc, form))
     else:
