@@ -97,11 +97,12 @@ def people(request):
 @login_required
 def person(request, pk):
     staff = queries.access_person(request.user, pk)
+    certs = queries.certificates_of(staff)
+    for r in certs:
+        r["can_revoke"] = CERTIFICATE_ACTIONS.can(request.user, r["certificate"])["revoke"]
     return render(request, "workforce/person.html", {
-        "person": staff, "skills": queries.skill_rows(staff), "certificates": queries.certificates_of(staff),
+        "person": staff, "skills": queries.skill_rows(staff), "certificates": certs,
         "actions": _offered(PERSON_ACTIONS, request.user, staff, "p-"),
-        "can_revoke": {c.pk: CERTIFICATE_ACTIONS.can(request.user, c)["revoke"] for c in staff.certificates.all()},
-        "revoke_form": forms.ReasonForm(user=request.user, auto_id="revoke-%s"),
         "mentorships": staff.mentorships.select_related("mentor"), "timeline": timeline(staff)})
 
 
