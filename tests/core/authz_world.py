@@ -194,6 +194,25 @@ def _service_inputs(b: Org) -> None:
                                    metric="call_answer_rate", comparison="at_least", value="0.9")
 
 
+def _workforce(b: Org) -> None:
+    """A customer service manager of SZ0101 (csm11, not one of the matrix's users) with a certificate, a
+    skill and an open mentorship (mentor staff11), all recorded by the outlet head."""
+    from branchops.org.models import Post
+    from branchops.workforce import services as workforce
+    from branchops.workforce.models import CSM_POST, CertificateType, Skill
+
+    csm = Post.objects.get_or_create(code=CSM_POST, defaults={"name": "客服经理"})[0]
+    b.person("csm11", b.o11, [Role.OUTLET_STAFF], post=csm)
+    head, b.csm11 = b.users["head11"], b.users["csm11"].staff
+    b.wf_cert = workforce.issue_certificate(head, b.csm11, certificate_type=CertificateType.objects.get(code="csm_licence"),
+                                            issued_on=clock.today())
+    workforce.grant_skill(head, b.csm11, skill=Skill.objects.get(code="acceptance"))
+    b.wf_cash = Skill.objects.get(code="cash")
+    b.wf_mentorship = workforce.start_mentorship(head, b.csm11, mentor=b.users["staff11"].staff,
+                                                 rotation_plan="智能审核岗轮岗四周",
+                                                 due_on=clock.today() + timedelta(days=60))
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -203,6 +222,7 @@ def build_world(tmp_path) -> Org:
     _coordination(b)
     _service(b)
     _service_inputs(b)
+    _workforce(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

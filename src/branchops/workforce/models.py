@@ -230,3 +230,6 @@ class PracticeLog(models.Model):
         constraints = [models.CheckConstraint(condition=Q(hours__gt=0) & Q(hours__lte=12),
                                               name="workforce_practice_hours_range",
                                               violation_error_message=_("Hours are more than 0 and at most 12."))]
+
+    def __str__(self):
+        return f"{self.on} {self.skill} {self.hours}"

@@ -16,7 +16,14 @@ from branchops.org.scope import scope_filter, scope_root
 
 from . import rules
 from .models import (
-    CSM_POST, Certificate, CertificateType, CertificationPlan, Mentorship, PostModel, Skill, StaffSkill,
+    CSM_POST,
+    Certificate,
+    CertificateType,
+    CertificationPlan,
+    Mentorship,
+    PostModel,
+    Skill,
+    StaffSkill,
     WorkforceSettings,
 )
 

@@ -18,7 +18,14 @@ from branchops.org.scope import in_scope
 
 from . import queries, rules
 from .models import (
-    CSM_POST, Certificate, CertificateType, CertificationPlan, Mentorship, PracticeLog, Skill, StaffSkill,
+    CSM_POST,
+    Certificate,
+    CertificateType,
+    CertificationPlan,
+    Mentorship,
+    PracticeLog,
+    Skill,
+    StaffSkill,
     WorkforceSettings,
 )
 
