@@ -834,10 +834,10 @@ ROWS = {
         "SZ02 SZ0201": "sb2mgr",
     },
     "GET /api/v1/org/people": {
-        "admin1 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 sec2 staff11 staff12 staff21 sub_cpp":
+        "admin1 csm11 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 sec2 staff11 staff12 staff21 sub_cpp":
             "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
-        "head11 staff11": "head11 staff11",
-        "head11 sb1mgr staff11 staff12": "sb1mgr",
+        "csm11 head11 staff11": "head11 staff11",
+        "csm11 head11 sb1mgr staff11 staff12": "sb1mgr",
         "admin_gz leader_gz rev_gz sec_gz": "sec_gz rev_gz leader_gz admin_gz",
         "head21 staff21": "head21 staff21",
         "head21 sb2mgr staff21": "sb2mgr",
