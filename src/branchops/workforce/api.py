@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
+from pydantic import ValidationError as PydanticError
 
 from branchops.core import clock
 from branchops.core.api import Day, ErrorOut, Id, Pages, one_of, run_action
@@ -137,8 +138,14 @@ def _typed(payload: Schema | None, table, name: str):
     if payload is None:
         return None
     action = table.get(name)
-    wanted = set(action.schema.model_fields) if action.schema is not None else set()
-    return _Given({k: v for k, v in payload.dict().items() if k in wanted and v not in (None, "")})
+    if action.schema is None:
+        return None
+    given = {k: v for k, v in payload.dict().items() if k in action.schema.model_fields and v not in (None, "")}
+    try:
+        action.schema(**given)
+    except PydanticError as exc:
+        raise ValidationError({".".join(str(p) for p in e["loc"]) or "__all__": [e["msg"]] for e in exc.errors()}) from exc
+    return _Given(given)
 
 
 class _Given:
@@ -170,6 +177,8 @@ class CertificateFilter(Schema):
 def list_certificates(request, filters: Query[CertificateFilter]):
     if not (rules.sees_people(request.user) or request.user.has_perm("workforce.view_own")):
         raise PermissionDenied
+    if filters.state and filters.state not in queries.STATES:
+        raise ValidationError({"state": _("Choose a valid option.")})
     window = queries.reader_expiring_days(request.user)
     qs = queries.visible_certificates(request.user, **filters.dict())
     return [_cert(c, window) for c in qs]
@@ -256,6 +265,8 @@ class MentorshipFilter(Schema):
 def list_mentorships(request, filters: Query[MentorshipFilter]):
     if not rules.sees_people(request.user):
         raise PermissionDenied
+    if filters.status and filters.status not in Mentorship.Status.values:
+        raise ValidationError({"status": _("Choose a valid option.")})
     qs = queries.visible_mentorships(request.user, **filters.dict()).prefetch_related("practice")
     return [_mentorship(request.user, m) for m in qs]
 
