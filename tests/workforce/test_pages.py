@@ -45,7 +45,8 @@ def test_person_page_offers_and_runs_actions(wf, login):
     leader = login(wf.users["leader1"])
     assert "/grant_skill/" not in leader.get(f"/workforce/people/{pk}/").content.decode()
     assert leader.post(f"/workforce/people/{pk}/grant_skill/", {"skill": wf.skill["cash"].pk}).status_code == 403
-    # Another outlet's person: 404.
+    # Another outlet's person: 404 to the outlet head.
+    c = login(head)
     assert c.get(f"/workforce/people/{wf.staff['csm21'].pk}/").status_code == 404
 
 
