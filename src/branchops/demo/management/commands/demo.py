@@ -33,6 +33,7 @@ from branchops.demo.queueing import (
 from branchops.demo.service import build_demo_grading
 from branchops.demo.service_inputs import build_demo_service_inputs
 from branchops.demo.watch import build_demo_watch
+from branchops.demo.workforce import build_demo_workforce
 
 
 def _width(text: str) -> int:
@@ -124,6 +125,7 @@ class Command(BaseCommand):
             if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
                 build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
                 build_demo_grading(stdout=None if quiet else self.stdout)
+            build_demo_workforce(stdout=None if quiet else self.stdout)  # certificates, skills, 带跟转
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:
