@@ -13,27 +13,13 @@ from django.utils.translation import gettext as _
 
 from branchops.core import clock, limits
 from branchops.core.audit import timeline
+from branchops.core.forms import error_text, form_errors
 from branchops.core.queries import paginate
 from branchops.core.xlsx import export_list
 
 from . import forms, queries, rules, services
 from .actions import CERTIFICATE_ACTIONS, MENTORSHIP_ACTIONS, PERSON_ACTIONS
 from .models import Mentorship
-
-
-def _error_text(exc: ValidationError, form=None) -> str:
-    if not hasattr(exc, "error_dict"):
-        return " ".join(exc.messages)
-    parts = []
-    for field, errors in exc.message_dict.items():
-        label = form.fields[field].label if form is not None and field in form.fields else None
-        parts += [f"{label}: {e}" if label else e for e in errors]
-    return " ".join(parts)
-
-
-def _form_errors(form) -> str:
-    return " ".join(f"{form.fields[f].label if f in form.fields else ''}: {e}".lstrip(": ")
-                    for f, errs in form.errors.items() for e in errs)
 
 
 def _offered(table, user, obj, prefix: str) -> list[dict]:
@@ -51,12 +37,12 @@ def _act(request, table, obj, name: str, target: str):
     action = table.authorize(request.user, obj, name)
     form = action.form(request.POST, user=request.user)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors(form))
         return redirect(target)
     try:
         action.run(request.user, obj, form.action_data())
     except ValidationError as exc:
-        messages.error(request, _error_text(exc, form))
+        messages.error(request, error_text(exc, form))
     else:
         messages.success(request, action.done_message(None))
     return redirect(target)
@@ -233,7 +219,7 @@ def lists(request):
             try:
                 services.save_settings(request.user, branch, **form.cleaned_data)
             except ValidationError as exc:
-                messages.error(request, _error_text(exc, form))
+                messages.error(request, error_text(exc, form))
             else:
                 messages.success(request, _("Settings saved."))
                 return redirect("workforce:lists")
