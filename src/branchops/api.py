@@ -213,6 +213,7 @@ from branchops.org.api import me_router  # noqa: E402
 from branchops.org.api import router as org_router  # noqa: E402
 from branchops.queueing.api import router as queueing_router  # noqa: E402
 from branchops.service.api import router as service_router  # noqa: E402
+from branchops.workforce.api import router as workforce_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/", me_router)
@@ -222,6 +223,7 @@ api.add_router("/coordination/", coordination_router)
 api.add_router("/dispatch/", dispatch_router)
 api.add_router("/queueing/", queueing_router)
 api.add_router("/service/", service_router)
+api.add_router("/workforce/", workforce_router)
 
 # The release check moved to /coordination/items/{id}/release-check (it is about the item); the old
 # address keeps answering for existing clients.

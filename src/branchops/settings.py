@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "branchops.dispatch",
     "branchops.queueing",
     "branchops.service",
+    "branchops.workforce",
     "branchops.demo",
 ]
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("dispatch/", include("branchops.dispatch.urls")),
     path("queueing/", include("branchops.queueing.urls")),
     path("service/", include("branchops.service.urls")),
+    path("workforce/", include("branchops.workforce.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

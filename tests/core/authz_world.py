@@ -216,6 +216,8 @@ def _routines(b: Org) -> None:
     plan = routines.create_plan(b.users["sec1"], name="设备月检", kind="equipment", scope=b.branch, frequency_days=30,
                                 starts_on=clock.today())
     b.routine_check = plan.checks.get(outlet=b.o11)
+
+
 def _briefings(b: Org) -> None:
     """Briefings of SZ: the published run's quarter approved by the leader, last quarter's a draft, and
     the quarter before the published one issued (waiting for approval)."""
@@ -231,6 +233,25 @@ def _briefings(b: Org) -> None:
     b.briefing_free = service.previous_quarter(y0, q0)  # a quarter without a briefing
 
 
+def _workforce(b: Org) -> None:
+    """A customer service manager of SZ0101 (csm11, not one of the matrix's users) with a certificate, a
+    skill and an open mentorship (mentor staff11), all recorded by the outlet head."""
+    from branchops.org.models import Post
+    from branchops.workforce import services as workforce
+    from branchops.workforce.models import CSM_POST, CertificateType, Skill
+
+    csm = Post.objects.get_or_create(code=CSM_POST, defaults={"name": "客服经理"})[0]
+    b.person("csm11", b.o11, [Role.OUTLET_STAFF], post=csm)
+    head, b.csm11 = b.users["head11"], b.users["csm11"].staff
+    b.wf_cert = workforce.issue_certificate(head, b.csm11, certificate_type=CertificateType.objects.get(code="csm_licence"),
+                                            issued_on=clock.today())
+    workforce.grant_skill(head, b.csm11, skill=Skill.objects.get(code="acceptance"))
+    b.wf_cash = Skill.objects.get(code="cash")
+    b.wf_mentorship = workforce.start_mentorship(head, b.csm11, mentor=b.users["staff11"].staff,
+                                                 rotation_plan="智能审核岗轮岗四周",
+                                                 due_on=clock.today() + timedelta(days=60))
+
+
 def build_world(tmp_path) -> Org:
     load_reference_data(Category, SlaPolicy)
     load_complaint_codes(ComplaintCode)
@@ -243,6 +264,7 @@ def build_world(tmp_path) -> Org:
     _phones(b)
     _routines(b)
     _briefings(b)
+    _workforce(b)
     ticket_file = tmp_path / "tickets.csv"
     ticket_file.write_text("x\n")
     b.ticket_import = queueing.record_file(b.users["sec1"], ticket_file, "tickets.csv", "tickets", b.branch)

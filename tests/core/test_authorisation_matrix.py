@@ -58,6 +58,10 @@ def but(*users) -> str:
 BRANCH_WIDE = "sec1 pfb1 icc1 leader1 admin1 sub_cpp"
 SCHEME_KEEPERS = "sec1 admin1 sec_gz admin_gz"
 QUEUE_KEEPERS = "sec1 admin1 sec_gz admin_gz"  # each keeps their own branch's queue settings
+# Workforce: who manages csm11 of SZ0101, who reads their record, who manages anyone (their own scope).
+WF_MANAGERS = "sec1 head11"
+WF_READERS = "sec1 head11 leader1 admin1"
+WF_ANY_MANAGER = "sec1 head11 leader1 admin1 sec_gz head21 leader_gz admin_gz"
 
 # Who reads service briefings at all, and who of them is outside SZ's (or at a sub-branch).
 BRIEFING_ROLES = "sec1 sb1mgr leader1 sec_gz sb2mgr leader_gz"
@@ -906,6 +910,42 @@ EXPECTED = {
         302: "anon staff11",
         404: but("staff11"),
     },
+    # --- workforce (csm11 of SZ0101: personal data only to those who manage them; leader and admin read) ---
+    "GET /api/v1/workforce/people": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/workforce/people/{pk}": {200: WF_READERS, 401: "anon", 404: but(*WF_READERS.split())},
+    "POST /api/v1/workforce/people/{pk}/actions/{action}": {  # grant the cash skill
+        200: WF_MANAGERS, 401: "anon", 403: "leader1 admin1", 404: but(*WF_READERS.split()),
+    },
+    "GET /api/v1/workforce/certificates": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/workforce/certificates/{pk}/actions/{action}": {  # revoke with a reason
+        200: WF_MANAGERS, 401: "anon", 403: "leader1 admin1", 404: but(*WF_READERS.split()),
+    },
+    "GET /api/v1/workforce/uncertified": {200: WF_ANY_MANAGER, 401: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "GET /api/v1/workforce/mentorships": {200: WF_ANY_MANAGER, 401: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "GET /api/v1/workforce/mentorships/{pk}": {200: WF_READERS, 401: "anon", 404: but(*WF_READERS.split())},
+    "POST /api/v1/workforce/mentorships/{pk}/actions/{action}": {  # record the exam
+        200: WF_MANAGERS, 401: "anon", 403: "leader1 admin1", 404: but(*WF_READERS.split()),
+    },
+    "GET /api/v1/workforce/cross-post": {200: WF_ANY_MANAGER, 401: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "GET /api/v1/workforce/skills": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/workforce/certificate-types": {200: SIGNED_IN, 401: "anon"},
+    "GET /api/v1/workforce/post-models": {200: SIGNED_IN, 401: "anon"},
+    "POST /api/v1/workforce/settings": {  # SZ's expiring window: its secretariat and administrators
+        200: "sec1 admin1", 401: "anon", 403: but("sec1", "admin1"),
+    },
+    "workforce:people": {200: SIGNED_IN, 302: "anon"},
+    "workforce:person": {200: WF_READERS, 302: "anon", 404: but(*WF_READERS.split())},
+    "workforce:person_action": {302: "anon " + WF_MANAGERS, 403: "leader1 admin1", 404: but(*WF_READERS.split())},
+    "workforce:certificates": {200: SIGNED_IN, 302: "anon"},
+    "workforce:certificate_action": {302: "anon " + WF_MANAGERS, 403: "leader1 admin1",
+                                     404: but(*WF_READERS.split())},
+    "workforce:uncertified": {200: WF_ANY_MANAGER, 302: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "workforce:mentorships": {200: WF_ANY_MANAGER, 302: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "workforce:mentorship": {200: WF_READERS, 302: "anon", 404: but(*WF_READERS.split())},
+    "workforce:mentorship_action": {302: "anon " + WF_MANAGERS, 403: "leader1 admin1",
+                                    404: but(*WF_READERS.split())},
+    "workforce:cross_post": {200: WF_ANY_MANAGER, 302: "anon", 403: but(*WF_ANY_MANAGER.split())},
+    "workforce:lists": {200: SIGNED_IN, 302: "anon"},
 }
 
 # Which rows each list shows whom (the rows named by ROW_NAMES); a user not listed gets no 200.
@@ -949,10 +989,10 @@ ROWS = {
         "SZ02 SZ0201": "sb2mgr",
     },
     "GET /api/v1/org/people": {
-        "admin1 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 sec2 staff11 staff12 staff21 sub_cpp":
+        "admin1 csm11 head11 head21 icc1 leader1 pfb1 sb1mgr sb2mgr sec1 sec2 staff11 staff12 staff21 sub_cpp":
             "sec1 pfb1 icc1 leader1 admin1 sub_cpp",
-        "head11 staff11": "head11 staff11",
-        "head11 sb1mgr staff11 staff12": "sb1mgr",
+        "csm11 head11 staff11": "head11 staff11",
+        "csm11 head11 sb1mgr staff11 staff12": "sb1mgr",
         "admin_gz leader_gz rev_gz sec_gz": "sec_gz rev_gz leader_gz admin_gz",
         "head21 staff21": "head21 staff21",
         "head21 sb2mgr staff21": "sb2mgr",
@@ -1054,6 +1094,39 @@ def _briefing_body(b):
 
 PROBES = {
     # --- API ---
+    "GET /api/v1/workforce/people": _get(lambda b: f"{API}/workforce/people"),
+    "GET /api/v1/workforce/people/{pk}": _get(lambda b: f"{API}/workforce/people/{b.csm11.pk}"),
+    "POST /api/v1/workforce/people/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/workforce/people/{b.csm11.pk}/actions/grant_skill", {"skill": "cash"}),
+    "GET /api/v1/workforce/certificates": _get(lambda b: f"{API}/workforce/certificates"),
+    "POST /api/v1/workforce/certificates/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/workforce/certificates/{b.wf_cert.pk}/actions/revoke", {"reason": "复核不合格"}),
+    "GET /api/v1/workforce/uncertified": _get(lambda b: f"{API}/workforce/uncertified"),
+    "GET /api/v1/workforce/mentorships": _get(lambda b: f"{API}/workforce/mentorships"),
+    "GET /api/v1/workforce/mentorships/{pk}": _get(lambda b: f"{API}/workforce/mentorships/{b.wf_mentorship.pk}"),
+    "POST /api/v1/workforce/mentorships/{pk}/actions/{action}": _post(
+        lambda b: f"{API}/workforce/mentorships/{b.wf_mentorship.pk}/actions/exam",
+        lambda b: {"on": clock.today().isoformat(), "score": 80}),
+    "GET /api/v1/workforce/cross-post": _get(lambda b: f"{API}/workforce/cross-post"),
+    "GET /api/v1/workforce/skills": _get(lambda b: f"{API}/workforce/skills"),
+    "GET /api/v1/workforce/certificate-types": _get(lambda b: f"{API}/workforce/certificate-types"),
+    "GET /api/v1/workforce/post-models": _get(lambda b: f"{API}/workforce/post-models"),
+    "POST /api/v1/workforce/settings": _post(lambda b: f"{API}/workforce/settings",
+                                             lambda b: {"branch": b.branch.pk, "expiring_days": 30}),
+    "workforce:people": _get(lambda b: "/workforce/"),
+    "workforce:person": _get(lambda b: f"/workforce/people/{b.csm11.pk}/"),
+    "workforce:person_action": _post(lambda b: f"/workforce/people/{b.csm11.pk}/grant_skill/",
+                                     lambda b: {"skill": b.wf_cash.pk}, form=True),
+    "workforce:certificates": _get(lambda b: "/workforce/certificates/"),
+    "workforce:certificate_action": _post(lambda b: f"/workforce/certificates/{b.wf_cert.pk}/revoke/",
+                                          {"reason": "复核不合格"}, form=True),
+    "workforce:uncertified": _get(lambda b: "/workforce/uncertified/"),
+    "workforce:mentorships": _get(lambda b: "/workforce/mentorships/"),
+    "workforce:mentorship": _get(lambda b: f"/workforce/mentorships/{b.wf_mentorship.pk}/"),
+    "workforce:mentorship_action": _post(lambda b: f"/workforce/mentorships/{b.wf_mentorship.pk}/exam/",
+                                         lambda b: {"on": clock.today().isoformat(), "score": 80}, form=True),
+    "workforce:cross_post": _get(lambda b: "/workforce/cross-post/"),
+    "workforce:lists": _get(lambda b: "/workforce/lists/"),
     "GET /api/v1/me": _get(lambda b: f"{API}/me"),
     "GET /api/v1/me/notifications": _get(lambda b: f"{API}/me/notifications"),
     "POST /api/v1/me/notifications/read": _post(lambda b: f"{API}/me/notifications/read"),

@@ -493,3 +493,30 @@ def weekly_outlet_kpis(branch: Institution, outlet_codes, start, end) -> list[di
     table = rollup.rollup_wait_kpis(data_root(), start, end, grain="week", outlets=codes,
                                     thresholds=conf.thresholds_seconds())
     return _records(table)
+
+
+# Business types that are foreign-exchange business (外汇): the workforce's "did forex business" figure.
+FOREX_BUSINESS_TYPES = ("currency_exchange",)
+
+
+def teller_activity(outlet_codes, start, end) -> dict[str, dict] | None:
+    """Tickets served per teller number at these outlets between two days (inclusive), and how many
+    of them were foreign-exchange business: ``{teller_no: {"served": n, "forex": n}}``. None when no
+    ticket log covers these outlets and months (the figure is then missing, never zero). The caller
+    has authorised the reader on the outlets."""
+    from . import kpis
+
+    codes = [kpis.check_outlet_code(c) for c in outlet_codes]
+    paths = kpis.partition_paths(data_root(), "tickets", kpis.months_between(start, end), codes) if codes else []
+    if not paths:
+        return None
+    con = kpis.connect()
+    try:
+        rows = con.execute(
+            f"SELECT teller_no, COUNT(*), COUNT(*) FILTER (WHERE business_type IN ({kpis._list(FOREX_BUSINESS_TYPES)})) "
+            f"FROM read_parquet([{kpis._list(paths)}], hive_partitioning = false) "
+            "WHERE outcome = 'served' AND teller_no IS NOT NULL AND teller_no <> '' "
+            "AND ticket_date BETWEEN ? AND ? GROUP BY teller_no", [start, end]).fetchall()
+    finally:
+        con.close()
+    return {t: {"served": int(n), "forex": int(f)} for t, n, f in rows}

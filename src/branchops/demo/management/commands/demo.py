@@ -35,6 +35,7 @@ from branchops.demo.service_inputs import build_demo_service_inputs
 from branchops.demo.service_phones import build_demo_phones
 from branchops.demo.service_routines import build_demo_routines
 from branchops.demo.watch import WatchAgenda, build_demo_watch
+from branchops.demo.workforce import build_demo_workforce
 
 
 def _width(text: str) -> int:
@@ -132,6 +133,7 @@ class Command(BaseCommand):
             if not (no_grading or no_tickets or no_cases):  # graded from the demo's queues and complaints
                 build_demo_service_inputs(stdout=None if quiet else self.stdout)  # ratings, surveys, calls, targets
                 build_demo_grading(stdout=None if quiet else self.stdout)
+            build_demo_workforce(stdout=None if quiet else self.stdout)  # certificates, skills, 带跟转
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:
