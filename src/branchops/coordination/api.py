@@ -328,6 +328,12 @@ def _counts(item: Item, conditions: list[Condition], today: date) -> dict:
             "work_orders_cancelled": orders["cancelled"]}
 
 
+def _precheck(item: Item) -> list[dict]:
+    """A draft's pre-check as it would read now (a preview, so scripts and training can be attached
+    before it is submitted); a submitted item's as recorded."""
+    return services.precheck(item) if item.status == ItemStatus.DRAFT else (item.precheck or [])
+
+
 def _plan(item: Item) -> dict:
     return dict(
         background=item.background, actions=item.actions, target_mode=item.target_mode,
@@ -336,7 +342,7 @@ def _plan(item: Item) -> dict:
         target_list=[_ref(o) for o in item.target_list.order_by("path")],
         outlets=[_ref(o) for o in item.outlets.order_by("path")],
         customer_facing=item.customer_facing, customer_impact=item.customer_impact,
-        online_justification=item.online_justification, precheck=item.precheck or [],
+        online_justification=item.online_justification, precheck=_precheck(item),
         attachments=[{"id": a.id, "kind": a.kind, "name": a.name, "url": _attachment_url(a),
                       "uploaded_by": _person(a.uploaded_by), "uploaded_at": a.uploaded_at}
                      for a in item.attachments.select_related("uploaded_by__staff")],
@@ -623,6 +629,20 @@ def _item_fields(payload: ItemFieldsIn, *, creating: bool) -> dict:
     return given
 
 
+# The service names the targets by the item's fields; the API's input names them by what is sent.
+API_TARGET_FIELDS = {"target_types": "target_type_codes", "target_clusters": "cluster_codes",
+                     "target_list": "outlet_ids"}
+
+
+def _named_for_the_api(run):
+    try:
+        return run()
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError({API_TARGET_FIELDS.get(k, k): v for k, v in exc.error_dict.items()}) from exc
+
+
 @router.post("/items", response={201: ItemDetailOut}, summary="Draft an item")
 def create_item(request, payload: ItemIn):
     department = None
@@ -632,7 +652,7 @@ def create_item(request, payload: ItemIn):
             raise ValidationError({"department_id": _("Unknown department.")})
     fields = _item_fields(payload, creating=True)
     targets = _targets(request.user, payload)
-    item = services.save_item(request.user, department=department, **targets, **fields)
+    item = _named_for_the_api(lambda: services.save_item(request.user, department=department, **targets, **fields))
     return Status(201, _reload(request, item.pk))
 
 
@@ -642,7 +662,7 @@ def edit_item(request, pk: Id, payload: ItemPatchIn):
     edit = ITEM_ACTIONS.authorize(request.user, item, "edit")
     fields = _item_fields(payload, creating=False)
     targets = _targets(request.user, payload)
-    edit.run(request.user, item, {"expected_version": payload.version, **targets, **fields})
+    _named_for_the_api(lambda: edit.run(request.user, item, {"expected_version": payload.version, **targets, **fields}))
     return _reload(request, pk)
 
 
