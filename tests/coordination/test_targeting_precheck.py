@@ -34,16 +34,16 @@ def test_changing_the_mode_clears_the_old_choices(coord_bank, draft):
     assert item.outlets.count() == 3  # every outlet of the branch
 
 
-def test_the_api_refuses_mixed_targets_naming_its_field(api, coord_bank):
+def test_the_api_refuses_mixed_targets_naming_the_field(api, coord_bank):
     c = api(coord_bank.users["pfb1"])
     bad = post(c, f"{URL}items", item_payload(target_mode="all", cluster_codes=["C01"]))
-    assert bad.status_code == 400 and "cluster_codes" in bad.json()["detail"], bad.content
+    assert bad.status_code == 400 and "target_clusters" in bad.json()["detail"], bad.content
     assert not Item.objects.exists()
     item = post(c, f"{URL}items", item_payload(target_mode="by_cluster", cluster_codes=["C01"])).json()
     bad = c.patch(f"{URL}items/{item['id']}", {"version": item["version"], "target_mode": "list",
                                                  "outlet_ids": [coord_bank.o21.pk], "cluster_codes": ["C01"]},
                   content_type="application/json")
-    assert bad.status_code == 400 and set(bad.json()["detail"]) == {"cluster_codes"}, bad.content
+    assert bad.status_code == 400 and set(bad.json()["detail"]) == {"target_clusters"}, bad.content
 
 
 def test_the_form_shows_the_refusal_on_the_clusters(login, coord_bank):

@@ -629,20 +629,6 @@ def _item_fields(payload: ItemFieldsIn, *, creating: bool) -> dict:
     return given
 
 
-# The service names the targets by the item's fields; the API's input names them by what is sent.
-API_TARGET_FIELDS = {"target_types": "target_type_codes", "target_clusters": "cluster_codes",
-                     "target_list": "outlet_ids"}
-
-
-def _named_for_the_api(run):
-    try:
-        return run()
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        raise ValidationError({API_TARGET_FIELDS.get(k, k): v for k, v in exc.error_dict.items()}) from exc
-
-
 @router.post("/items", response={201: ItemDetailOut}, summary="Draft an item")
 def create_item(request, payload: ItemIn):
     department = None
@@ -652,7 +638,7 @@ def create_item(request, payload: ItemIn):
             raise ValidationError({"department_id": _("Unknown department.")})
     fields = _item_fields(payload, creating=True)
     targets = _targets(request.user, payload)
-    item = _named_for_the_api(lambda: services.save_item(request.user, department=department, **targets, **fields))
+    item = services.save_item(request.user, department=department, **targets, **fields)
     return Status(201, _reload(request, item.pk))
 
 
@@ -662,7 +648,7 @@ def edit_item(request, pk: Id, payload: ItemPatchIn):
     edit = ITEM_ACTIONS.authorize(request.user, item, "edit")
     fields = _item_fields(payload, creating=False)
     targets = _targets(request.user, payload)
-    _named_for_the_api(lambda: edit.run(request.user, item, {"expected_version": payload.version, **targets, **fields}))
+    edit.run(request.user, item, {"expected_version": payload.version, **targets, **fields})
     return _reload(request, pk)
 
 
