@@ -266,7 +266,7 @@ def test_the_branch_leader_reads_cases_and_writes_nothing_in_them(cases_bank, co
     case = complaint()
     ext = services.request_extension(b.users["head11"], case, 5, "资料待补充")
     assert rules.can_view(leader, case)
-    with translation.override("zh-hans"), pytest.raises(PermissionDenied, match="您的角色不能登记工单"):
+    with translation.override("zh-hans"), pytest.raises(PermissionDenied, match="您的角色不能登记案件"):
         services.open_case(leader, case_type=CaseType.COMPLAINT, institution=b.o11, title="x", channel="on_site",
                            complaint={"complainant_name": "张三"})
     with pytest.raises(PermissionDenied):

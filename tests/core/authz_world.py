@@ -103,7 +103,7 @@ def _item(b: Org, title: str, **extra):
                   actions="向到店客户介绍新功能并协助下载", effort_hours=2, window_start=start,
                   window_end=start + timedelta(days=13), urgency="normal", customer_facing=False,
                   online_justification="新功能需要面对面指导老年客户完成首次登录，无法完全线上完成",
-                  target_list=[b.o11, b.o12, b.o21])
+                  target_mode="list", target_list=[b.o11, b.o12, b.o21])
     fields.update(extra)
     return coordination.save_item(b.users["pfb1"], **fields)
 

@@ -127,8 +127,11 @@ def test_workload_feedback_goes_through_the_meetings(living):
         if entry.meeting.status == Meeting.Status.CLOSED:
             assert entry.status in (FeedbackEntry.Status.ANSWERED, FeedbackEntry.Status.DONE)
             assert local(entry.answered_at) >= entry.meeting.held_on
-        else:
+        else:  # waiting for the meeting within its deadline: extended when it was raised
             assert entry.status == FeedbackEntry.Status.OPEN and entry.case.is_open
+            if entry.case != problem:
+                assert entry.case.extensions.filter(state="approved").exists(), entry.case.number
+                assert entry.case.resolution_due >= day, entry.case.number
         if entry.status == FeedbackEntry.Status.DONE:
             assert entry.case.outcome == Outcome.TO_MEETING and entry.case.resolved_at == entry.done_at < now
     answered = demo_cases(day).filter(case_type=CaseType.FEEDBACK, outcome=Outcome.TO_MEETING)

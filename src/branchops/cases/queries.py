@@ -196,7 +196,7 @@ def sla_state(case, due: date | None, today: date) -> dict | None:
     done = timezone.localtime(case.resolved_at).date() if case.resolved_at and not case.is_open else None
     state = sla.evaluate(today, due, done, policy.remind_before_days if policy else 1, working_calendar, kind)
     return {"state": state.state, "days_left": state.days_left, "overdue_days": state.overdue_days,
-            "done": done is not None}
+            "done": done is not None, "working_days": kind == sla.DayKind.WORKING}
 
 
 def weekly_complaints(institution_ids, start: date, end: date) -> dict[tuple[int, date], int]:

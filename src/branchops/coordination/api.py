@@ -345,6 +345,12 @@ def _counts(item: Item, conditions: list[Condition], today: date) -> dict:
             "work_orders_cancelled": orders["cancelled"]}
 
 
+def _precheck(item: Item) -> list[dict]:
+    """A draft's pre-check as it would read now (a preview, so scripts and training can be attached
+    before it is submitted); a submitted item's as recorded."""
+    return services.precheck(item) if item.status == ItemStatus.DRAFT else (item.precheck or [])
+
+
 def _plan(item: Item) -> dict:
     return dict(
         background=item.background, actions=item.actions, target_mode=item.target_mode,
@@ -353,7 +359,7 @@ def _plan(item: Item) -> dict:
         target_list=[_ref(o) for o in item.target_list.order_by("path")],
         outlets=[_ref(o) for o in item.outlets.order_by("path")],
         customer_facing=item.customer_facing, customer_impact=item.customer_impact,
-        online_justification=item.online_justification, precheck=item.precheck or [],
+        online_justification=item.online_justification, precheck=_precheck(item),
         attachments=[_attachment(a) for a in item.attachments.filter(is_current=True)
                      .select_related("uploaded_by__staff")],
     )

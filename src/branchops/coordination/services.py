@@ -181,12 +181,23 @@ def _target_choices(item: Item) -> dict:
 
 def _set_targets(item: Item, **targets) -> None:
     """Set the targets given (None: unchanged) within the item's choices, check that the chosen mode
-    has at least one, and resolve the outlets."""
+    has at least one, and resolve the outlets. Choices of another mode are refused, never silently
+    ignored (clusters ticked beside "all outlets" would read as targeted); a mode's old choices are
+    cleared when the mode changes."""
     choices, errors = _target_choices(item), {}
+    needed = TARGETS.get(item.target_mode)
+    mode = TargetMode(item.target_mode).label
     for name, rows in targets.items():
+        rows = None if rows is None else list(rows)
+        if name != needed:
+            if rows:
+                errors[name] = _("The target mode is “%(mode)s”: clear this choice, or choose its mode.") % {
+                    "mode": mode}
+            elif getattr(item, name).exists():
+                getattr(item, name).clear()
+            continue
         if rows is None:
             continue
-        rows = list(rows)
         allowed = set(choices[name].filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
         outside = [str(r) for r in rows if r.pk not in allowed]
         if outside:
@@ -194,7 +205,6 @@ def _set_targets(item: Item, **targets) -> None:
                 "names": "、".join(outside)}
         else:
             getattr(item, name).set(rows)
-    needed = TARGETS.get(item.target_mode)
     if needed and needed not in errors and not getattr(item, needed).exists():
         errors[needed] = _("Choose at least one.")
     if errors:

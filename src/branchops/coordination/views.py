@@ -313,6 +313,8 @@ def _item_context(user, item, bound: dict | None = None) -> dict:
         "opinion_count": item.opinions.count(),
         "conditions": _condition_rows(user, item),
         "review_gate": queries.review_status(item) if item.status != ItemStatus.DRAFT else [],
+        # A draft's pre-check is previewed, so what it flags can be fixed before the item is submitted.
+        "precheck": services.precheck(item) if item.status == ItemStatus.DRAFT else (item.precheck or []),
         "waivers": item.waivers.select_related("dimension", "waived_by__staff"),
         "next_revision": getattr(item, "next_revision", None),
         "timeline": timeline(item),

@@ -67,7 +67,7 @@ from branchops.dispatch.models import WorkOrder
 from branchops.org.models import Department, Institution, Level, Staff
 
 from .data import BRANCH, COMPOUND_SURNAMES, SEED, _Names, _say, anchor, call_at, current_from
-from .feedback import REVIEW_DEPARTMENTS, answer_open_entries
+from .feedback import REVIEW_DEPARTMENTS, answer_open_entries, raise_to_meeting
 
 #: The demo year: the 365 days up to the anchor's day.
 YEAR_DAYS = 365
@@ -93,11 +93,11 @@ SUPPORT_DEPARTMENTS = {
 }
 
 # How often a recent case (received in the last STUCK_DAYS) whose deadline has passed is still open,
-# up to OVERDUE_SHARE of all cases (a couple of stragglers at full scale, none in a small demo), so that
-# under one open case in ten is overdue. Older cases were all settled.
+# up to OVERDUE_SHARE of all cases (one straggler at full scale, none in a small demo), so that under
+# one open case in ten is overdue (with the inspections' one overdue finding). Older cases were all settled.
 STUCK = 0.04
 STUCK_DAYS = 30
-OVERDUE_SHARE = 0.0013
+OVERDUE_SHARE = 0.0007
 LATE = 0.09  # share of cases resolved a few working days after their deadline
 
 OUTLET_WEIGHT = {"flagship": 3.0, "comprehensive": 2.0, "light": 1.2, "community": 1.0, "self_service": 0.5}
@@ -655,8 +655,7 @@ class _Builder:
                              answer=FEEDBACK_ANSWERS["answer"])
         elif action == "to_meeting":
             # On the next meeting's agenda: the meeting answers it; the follow-up done resolves it.
-            self.call(triaged, services.triage_feedback, secretary, case, "to_meeting",
-                      note=FEEDBACK_ANSWERS["to_meeting"])
+            raise_to_meeting(triaged, secretary, case, FEEDBACK_ANSWERS["to_meeting"], self.now)
             self.plan_meeting(FeedbackEntry.objects.select_related("meeting").get(
                 case=case, status=FeedbackEntry.Status.OPEN).meeting)
             return

@@ -86,7 +86,7 @@ from branchops.org.models import Cluster, Department, Institution, Level, Outlet
 from branchops.org.roles import Role
 
 from .data import BRANCH, _say, anchor, call_at, current_from
-from .feedback import answer_open_entries
+from .feedback import answer_open_entries, raise_to_meeting
 
 SEED = 2021
 #: The seed's first year, by submission date (statistics over this period give 16 / 51 / 16-30-5).
@@ -1001,8 +1001,7 @@ class _Builder:
             t = max(open_from, self.at(add_working_days(self.local_day(case.received_at), 1), 9, 12))
             if t >= min(meeting.cutoff_at, self.now):
                 continue  # for a later agenda
-            self.call(t, case_services.triage_feedback, self.secretariat, case, "to_meeting",
-                      note="涉及多个部门下派任务，提交运营沟通会统筹研究。")
+            raise_to_meeting(t, self.secretariat, case, "涉及多个部门下派任务，提交运营沟通会统筹研究。", self.now)
 
 
     def open_work(self):

@@ -11,13 +11,16 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from branchops.cases import rules as case_rules
+from branchops.cases import services as case_services
 from branchops.coordination import services as coord
 from branchops.coordination.models import FeedbackEntry, Meeting
 from branchops.core.workdays import add_working_days
 
-from .data import call_at
+from .data import BRANCH, call_at
 
 #: The five fixed review departments (their presence makes a meeting quorate, with the chair).
 REVIEW_DEPARTMENTS = ["OFFICE", "ICC", "LEGAL", "ONLINE", "FINTECH"]
@@ -58,3 +61,28 @@ def answer_open_entries(meeting: Meeting, moment: datetime, secretary, departmen
 
 def meeting_day(t: datetime) -> date:
     return timezone.localdate(t)
+
+
+def raise_to_meeting(moment: datetime, secretary, case, note: str, now: datetime):
+    """The secretariat raises feedback to the next meeting's agenda and, as a bank's secretariat
+    would, asks for the policy's longest extension at once: the weekly meeting's answer and its
+    follow-up take longer than the feedback's own deadline. Another member of the secretariat
+    approves it (a few minutes later, as far as ``now``)."""
+    call_at(moment, case_services.triage_feedback, secretary, case, "to_meeting", note=note)
+    case.refresh_from_db()
+    days = case.sla_policy.max_extension_days if case.sla_policy_id else 0
+    approver = _approver(case, secretary)
+    approve_at = moment + timedelta(minutes=15)
+    if not days or approver is None or approve_at >= now:
+        return
+    ext = call_at(moment + timedelta(minutes=1), case_services.request_extension, secretary, case, days,
+                  "已提交运营沟通会研究，待会议答复并跟进落实，申请顺延办理时限。")
+    call_at(approve_at, case_services.decide_extension, approver, ext, True, "同意，按会议答复跟进落实。")
+
+
+def _approver(case, requester):
+    """The first member of the branch's secretariat (by staff number) who may decide the extension."""
+    people = (get_user_model().objects.filter(is_active=True, staff__institution__code=BRANCH["code"],
+                                              staff__department__code="OPS")
+              .exclude(pk=requester.pk).order_by("staff__staff_no"))
+    return next((u for u in people if case_rules.can_decide_extension(u, case)), None)

@@ -114,8 +114,8 @@ def _rectify_grade_d(run, publisher, today: date) -> None:
 # Every demo outlet is inspected once a quarter (mystery shopper, video and on-site in turn) by the
 # branch's supervisors or its sub-branch's, through the services at the time each step happened: most
 # visits pass, some fail an item or two (photo, finding, rectification case due by the finding's
-# deadline); the outlet rectifies, a re-inspection passes it and closes the case — a few late, one or
-# two still overdue, the latest ones still open or waiting for their re-inspection. A handful of visits
+# deadline); the outlet rectifies, a re-inspection passes it and closes the case — a few late, one
+# still overdue, the latest ones still open or waiting for their re-inspection. A handful of visits
 # are scheduled for the coming days (one mystery-shopper visit the outlet cannot see yet).
 
 INSPECTION_TYPES = ("mystery", "video", "on_site")
@@ -220,10 +220,10 @@ def _follow_up(finding, visit: _Visit, scheduler, rng: random.Random, today: dat
 
 
 def _states(findings: list, today: date) -> list[str]:
-    """Past their deadline: all closed but the two latest, overdue; within it: open, rectified and
-    waiting, re-inspection scheduled, in turn."""
+    """Past their deadline: all closed but the latest, overdue (one straggler keeps the branch's
+    overdue share plausible); within it: open, rectified and waiting, re-inspection scheduled, in turn."""
     past = sorted((f for f, _v in findings if f.deadline < today), key=lambda f: (f.deadline, f.pk))
-    overdue = {f.pk for f in past[-2:]}
+    overdue = {f.pk for f in past[-1:]}
     coming = ("open", "rectified", "reinspection")
     out, n = [], 0
     for f, _v in findings:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from branchops.core import clock
 from branchops.core.management.progress import CommandStream
-from branchops.demo.cases import build_demo_cases
+from branchops.demo.cases import build_demo_cases, case_counts
 from branchops.demo.coordination import build_demo_coordination
 from branchops.demo.data import SEED, build_demo, demo_sign_ins
 from branchops.demo.queueing import (
@@ -138,6 +138,8 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from exc
         if quiet:
             return
+        if cases is not None:  # counted at the end: later parts answer feedback and open rectifications
+            cases = {**cases, **case_counts()}
         self.report(counts, cases, queue, time.monotonic() - started)
 
     @staticmethod
