@@ -209,7 +209,7 @@ class AttachmentOut(Schema):
     reason: str = Field(description="Why it was revised (empty for a version 1).")
 
 
-class MaterialOut(Schema):
+class MaterialVersionsOut(Schema):
     kind: str
     current: AttachmentOut
     versions: list[AttachmentOut] = Field(description="Every version, newest first (the current one first).")
@@ -676,7 +676,7 @@ def add_attachment(request, pk: Id, kind: Form[str], file: File[UploadedFile]):
     return Status(201, _reload(request, pk))
 
 
-@router.get("/items/{int:pk}/materials", response=list[MaterialOut],
+@router.get("/items/{int:pk}/materials", response=list[MaterialVersionsOut],
             summary="An item's materials with every version (the current one is what work orders carry)")
 def list_materials(request, pk: Id):
     item = queries.access_item(request.user, pk)

@@ -22,7 +22,7 @@ User = get_user_model()
 
 # --- items -------------------------------------------------------------------------------------
 
-class ReasonIn(VersionedInput):
+class DecisionReasonIn(VersionedInput):
     reason: str = ""
 
 
@@ -49,7 +49,7 @@ class OpinionIn(VersionedInput):
                            "proposed_condition": ln.proposed_condition} for ln in self.lines]}
 
 
-class ScheduleIn(ReasonIn):
+class ScheduleIn(DecisionReasonIn):
     meeting_id: Id | None = None
 
     def data(self, user, item) -> dict:

@@ -94,13 +94,13 @@ def list_schemes(request):
     return [_scheme(s) for s in queries.schemes()]
 
 
-class VersionIn(Schema):
+class ChecklistVersionIn(Schema):
     effective_from: date = Field(description="The first day of the new version; the previous one ends the day before")
 
 
 @router.post("/schemes/{int:pk}/versions", response={201: SchemeOut},
              summary="A new version of a scheme (a copy to change; a scheme in use is frozen)")
-def new_scheme_version(request, pk: Id, payload: VersionIn):
+def new_scheme_version(request, pk: Id, payload: ChecklistVersionIn):
     scheme = queries.schemes().filter(pk=pk).first()
     if scheme is None or not request.user.has_perm("service.view_gradingscheme"):
         raise Http404
@@ -386,7 +386,7 @@ def list_inspections(request, outlet: Id | None = None, status: str | None = Non
     return [_inspection(i) for i in qs[:500]]
 
 
-class ScheduleIn(Schema):
+class InspectionScheduleIn(Schema):
     outlet: Id
     supervisor: Id
     planned_on: date
@@ -395,7 +395,7 @@ class ScheduleIn(Schema):
 
 @router.post("/inspections", response={201: InspectionDetailOut},
              summary="Schedule an inspection of an outlet, assigned to a supervisor on a planned date")
-def schedule_inspection(request, payload: ScheduleIn):
+def schedule_inspection(request, payload: InspectionScheduleIn):
     from django.contrib.auth import get_user_model
 
     if not rules.schedules_inspections(request.user):

@@ -53,7 +53,7 @@ def list_plans(request):
     return [_plan(request.user, p) for p in queries.visible_plans(request.user)]
 
 
-class PlanIn(Schema):
+class RoutinePlanIn(Schema):
     name: str = Field(max_length=128)
     kind: RoutineKind
     scope: Id = Field(description="A branch, sub-branch or outlet id")
@@ -63,7 +63,7 @@ class PlanIn(Schema):
 
 
 @router.post("/routine-plans", response={201: PlanOut}, summary="Plan a routine: a check per outlet every N days")
-def create_plan(request, payload: PlanIn):
+def create_plan(request, payload: RoutinePlanIn):
     if not rules.plans_routines(request.user):
         raise PermissionDenied
     scope = queries.plan_scopes(request.user).filter(pk=payload.scope).first()

@@ -18,7 +18,7 @@ class RunIn(Schema):
     quarter: int = Field(ge=1, le=4, description="1 to 4")
 
 
-class ActionIn(VersionedInput):
+class VersionedActionIn(VersionedInput):
     pass
 
 

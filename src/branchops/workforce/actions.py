@@ -17,7 +17,7 @@ PERSON_ACTIONS = ActionTable([
     Action("grant_skill", allowed=manages_person, form=forms.SkillForm, schema=schemas.SkillIn,
            run=lambda user, staff, data: services.grant_skill(user, staff, **data),
            label=_("Grant a skill"), icon="plus-circle", style="outline-primary", done=_("Skill granted.")),
-    Action("plan", allowed=manages_person, form=forms.PlanForm, schema=schemas.PlanIn,
+    Action("plan", allowed=manages_person, form=forms.PlanForm, schema=schemas.CertificationPlanIn,
            run=lambda user, staff, data: services.set_certification_plan(user, staff, **data),
            label=_("Set a certification deadline"), icon="calendar-check", style="outline-secondary",
            done=_("Deadline and coaching saved.")),
@@ -28,7 +28,7 @@ PERSON_ACTIONS = ActionTable([
 
 CERTIFICATE_ACTIONS = ActionTable([
     Action("revoke", allowed=rule(rules, "manages_certificate"), state=lambda user, c: c.revoked_at is None,
-           form=forms.ReasonForm, schema=schemas.ReasonIn,
+           form=forms.ReasonForm, schema=schemas.StaffReasonIn,
            run=lambda user, cert, data: services.revoke_certificate(user, cert, **data),
            label=_("Revoke"), icon="x-circle", style="outline-danger", done=_("Certificate revoked.")),
 ])
@@ -59,7 +59,7 @@ MENTORSHIP_ACTIONS = ActionTable([
            run=lambda user, m, data: services.convert(user, m),
            label=_("Convert to all-round"), icon="stars", style="success",
            confirm=_("Convert to all-round and grant the core skills?"), done=_("Converted; core skills granted.")),
-    Action("cancel", allowed=manages_mentorship, state=_at("cancel"), form=forms.ReasonForm, schema=schemas.ReasonIn,
+    Action("cancel", allowed=manages_mentorship, state=_at("cancel"), form=forms.ReasonForm, schema=schemas.StaffReasonIn,
            run=lambda user, m, data: services.cancel_mentorship(user, m, **data),
            label=_("Cancel"), icon="x-circle", style="outline-danger", done=_("Mentorship cancelled.")),
 ])

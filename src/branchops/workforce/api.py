@@ -61,7 +61,7 @@ def _cert(c, window: int) -> dict:
             "revoke_reason": c.revoke_reason}
 
 
-class PersonOut(Schema):
+class StaffPersonOut(Schema):
     id: int
     staff_no: str
     name: str
@@ -83,7 +83,7 @@ class PeopleFilter(Schema):
     skill: str = Field("", max_length=32)
 
 
-@router.get("/people", response=list[PersonOut], summary="Customer service managers I may see, with their core skills")
+@router.get("/people", response=list[StaffPersonOut], summary="Customer service managers I may see, with their core skills")
 @paginate(Pages)
 def list_people(request, filters: Query[PeopleFilter]):
     if not (rules.sees_people(request.user) or request.user.has_perm("workforce.view_own")):
@@ -92,7 +92,7 @@ def list_people(request, filters: Query[PeopleFilter]):
     return [_person(p, core) for p in queries.visible_people(request.user, **filters.dict())]
 
 
-class PersonDetailOut(PersonOut):
+class PersonDetailOut(StaffPersonOut):
     skills: list[SkillOut]
     certificates: list[CertificateOut]
     allowed_actions: list[str] = Field(description="certify, grant_skill, plan, mentor (POST people/{id}/actions/{action})")

@@ -48,7 +48,7 @@ class SkillIn(ActionInput):
         return {"skill": skill, "granted_on": self.granted_on}
 
 
-class PlanIn(ActionInput):
+class CertificationPlanIn(ActionInput):
     certificate_type: Id
     deadline: Day
     coach: Id | None = Field(None, description="The coach's staff id")
@@ -70,7 +70,7 @@ class MentorIn(ActionInput):
                 "due_on": self.due_on}
 
 
-class ReasonIn(ActionInput):
+class StaffReasonIn(ActionInput):
     reason: str = Field(max_length=200)
 
 
