@@ -2,8 +2,10 @@
 
 from datetime import date
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Q, QuerySet
+from django.db.models.expressions import Expression
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -135,9 +137,7 @@ class CaseListing:
             return list(self.qs.filter(self._visible())[k] if stop is None else self.qs[k])
         if stop <= start:
             return []
-        arms = [self.qs.filter(p).order_by(*CASE_ORDER).values_list("resolution_due", "received_at", "id")[:stop]
-                for p in self.paths]
-        union, params = self._union(arms)
+        union, params = self._union(self._arms(stop))
         with connections[self.qs.db].cursor() as cursor:
             # Column positions: a compound statement orders by its result columns.
             cursor.execute(f"{union} ORDER BY 1 ASC NULLS LAST, 2 ASC, 3 ASC LIMIT %s OFFSET %s",
@@ -157,13 +157,27 @@ class CaseListing:
             out |= p
         return out
 
+    def _arms(self, stop: int) -> list[QuerySet]:
+        """Each path's rows in the list's order. SQLite merges the paths of a compound statement in
+        its ORDER BY, each read by its index and stopped by the outer LIMIT; PostgreSQL plans a
+        UNION as a whole, so each path there carries its own ORDER BY and LIMIT."""
+        arms = [self.qs.filter(p).values_list("resolution_due", "received_at", "id") for p in self.paths]
+        if connections[self.qs.db].vendor == "sqlite":
+            return [arm.order_by() for arm in arms]
+        return [arm.order_by(*CASE_ORDER)[:stop] for arm in arms]
+
     def _union(self, arms) -> tuple[str, list]:
         parts, params = [], []
         for i, arm in enumerate(arms):
-            sql, p = arm.query.get_compiler(self.qs.db).as_sql()
-            parts.append(f"SELECT * FROM ({sql}) a{i}")
+            try:
+                sql, p = arm.query.get_compiler(self.qs.db).as_sql()
+            except EmptyResultSet:  # a path that matches nothing (a queue this user has no part in)
+                continue
+            limited = arm.query.high_mark is not None
+            parts.append(f"SELECT * FROM ({sql}) a{i}" if limited else sql)
             params += p
-        return " UNION ".join(parts), params
+        # No path left: a statement that reads nothing, in the shape of the others.
+        return " UNION ".join(parts) or "SELECT NULL, NULL, NULL WHERE 1 = 0", params
 
 
 def case_listing(user, **filters) -> CaseListing:
@@ -201,6 +215,29 @@ def case_list(user, **filters) -> QuerySet:
     return _filtered(user, visible_cases(user), **filters)
 
 
+class _OpenWork(Expression):
+    """Open work as literal SQL: the lists' indexes are partial on it, and SQLite uses a partial index
+    only when the query repeats its condition literally (a bound parameter is unknown to its
+    planner); ``likely()`` tells SQLite's planner the term is not selective, so it reads the list's
+    ordered index instead of the status index followed by a sort of every open case."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection):
+        values = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # constants of the code, never input
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f'{table}."status" IN ({values})', []
+
+    def as_sqlite(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        return f"likely({sql})", params
+
+
+def open_q() -> Expression:
+    return _OpenWork()
+
+
 def _filtered(user, qs, *, queue: str = "open", q: str = "", case_type: str = "", status: str = "",
               institution: int | None = None, priority: str = "", major: bool | None = None,
               received_from: date | None = None, received_to: date | None = None) -> QuerySet:
@@ -209,22 +246,22 @@ def _filtered(user, qs, *, queue: str = "open", q: str = "", case_type: str = ""
     today = clock.today()
     staff = getattr(user, "staff", None)
     if queue == "mine":
-        qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q(), assignee=user)
     elif queue == "team":
         team = Q(pk__in=[])
         if staff is not None and staff.department_id:
             team |= Q(assignee_department_id=staff.department_id)
         if staff is not None:
             team |= Q(institution_id=staff.institution_id)
-        qs = qs.filter(team, status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q(), team)
     elif queue == "first_contact":
         qs = qs.filter(first_contact_owner=user)
     elif queue == "overdue":
-        qs = qs.filter(status__in=OPEN_STATUSES, resolution_due__lt=today)
+        qs = qs.filter(open_q(), resolution_due__lt=today)
     elif queue == "to_verify":
         qs = qs.filter(to_verify_q(user))
     elif queue == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q())
     if q:
         qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(description__icontains=q))
     if case_type:
