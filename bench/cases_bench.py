@@ -13,11 +13,13 @@ Measures
   evaluation  the pure per-case evaluation loop the worker runs (sla.evaluate + due_escalations) on
               the same rows, with sla.FastCalendar and with the plain WorkingCalendar as the naive
               baseline (on a sample when N is large; the full time is extrapolated).
-  case_list   queries.case_list(user, queue=...) first page (25 rows, evaluated) and .count() for an
-              outlet, a sub-branch and a branch user, queues open / overdue / mine: p50 and p95.
+  case_list   at each of --sizes (two by default: the growth): queries.case_listing(user, queue=...) first
+              page (25 rows, evaluated) and its count (exact up to 1,000) for an outlet, a sub-branch
+              and a branch user, queues open / overdue / mine: p50 and p95 — beside the baseline in
+              the same minutes (one query over the OR of every visibility path and its exact count).
 Prints one JSON document.
 
-    .venv/bin/python bench/cases_bench.py [--cases 1000000] [--repeat 20] [--sub-branches 20]
+    .venv/bin/python bench/cases_bench.py [--sizes 100000,1000000] [--skip-sla] [--no-baseline] [--repeat 20] [--sub-branches 20]
         [--outlets 25] [--baseline-sample 100000] [--cold] [--explain]
 """
 
@@ -51,7 +53,11 @@ def pct(samples, q):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[100_000, 1_000_000],
+                        help="case counts the list is measured at (the table grows from one to the next); "
+                             "the SLA worker runs at the largest")
+    parser.add_argument("--skip-sla", action="store_true", help="measure only the case list")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the one-query baseline")
     parser.add_argument("--repeat", type=int, default=20, help="runs per case-list measurement")
     parser.add_argument("--sub-branches", type=int, default=20)
     parser.add_argument("--outlets", type=int, default=25, help="outlets per sub-branch")
@@ -118,7 +124,7 @@ def run(args):
     yesterday = today - timedelta(days=1)
     tz = timezone.get_current_timezone()
     fast = sla.FastCalendar(working_calendar, date(today.year - 1, 1, 1), date(today.year + 2, 12, 31))
-    result = {"benchmark": "cases", "database": connection.vendor, "cases": args.cases, "today": today.isoformat()}
+    result = {"benchmark": "cases", "database": connection.vendor, "sizes": args.sizes, "today": today.isoformat()}
 
     # --- the organisation -------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -195,78 +201,124 @@ def run(args):
     created = 0
     seeded_reminders = seeded_escalations = 0
     mine = {"outlet": 0, "sub_branch": 0, "branch": 0}
-    while created < args.cases:
-        n = min(args.batch, args.cases - created)
-        batch, pre = [], []
-        for i in range(created, created + n):
-            case_type = rng.choices(types, type_w)[0]
-            category = rng.choice(categories[case_type])
-            priority = rng.choices(prios, prio_w)[0]
-            pol = policy(case_type, category, priority)
-            # Due dates: 82 % due in the next five weeks, 18 % overdue by up to eight weeks.
-            k = rng.randint(0, 25) if rng.random() < 0.82 else -rng.randint(1, 40)
-            due = fast.add_working_days(today, k) if k else (today if fast.is_working_day(today)
-                                                              else fast.add_working_days(today, 1))
-            start = fast.add_working_days(due, -pol.resolution_days)
-            received = timezone.make_aware(datetime.combine(start, dtime(9, 0)), tz) + timedelta(
-                minutes=rng.randint(0, 480))
-            response_due = fast.add_working_days(start, pol.response_days)
-            status = rng.choice(["new", "accepted", "in_progress"]) if response_due >= today else \
-                rng.choice(["accepted", "in_progress", "in_progress"])
-            outlet = outlet0 if rng.random() < 0.004 else rng.choice(outlets)
-            owner = rng.choice(staff_of[outlet.pk])
-            assignee, department = None, None
-            if case_type == "complaint":
-                assignee = owner
-            elif case_type == "rectification":
-                owner = assignee = head_of[outlet.pk]
-            else:
-                root = category.parent.code if category.parent_id else category.code
-                department = depts[support_dept.get(root, "OPS")] if case_type == "support" else depts["OPS"]
-            if outlet.pk == outlet0.pk and case_type == "complaint" and rng.random() < 0.5:
-                owner = assignee = viewers["outlet"]
-                mine["outlet"] += 1
-            elif case_type == "rectification" and outlet.parent_id == sb0.pk and rng.random() < 0.05:
-                assignee = viewers["sub_branch"]
-                mine["sub_branch"] += 1
-            elif case_type == "feedback" and rng.random() < 0.01:
-                assignee = viewers["branch"]
-                mine["branch"] += 1
-            level = 0
-            decision_due = start + timedelta(days=15) if case_type == "complaint" else None
-            if not args.cold:  # what yesterday's run recorded
-                kind = sla.DayKind.WORKING if pol.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
-                watched = min(due, decision_due) if decision_due else due  # as services._watched_due
-                state = sla.evaluate(yesterday, watched, None, pol.remind_before_days, fast, kind)
-                reached = []
-                if state.overdue_days > 0:
-                    reached = sla.due_escalations(state.overdue_days, steps_of[pol.pk], set())
-                    level = max((s.level for s in reached), default=0)
-                pre.append((watched if state.state == "due_soon" else None, reached))
-            batch.append(Case(
-                number=f"{NUMBER_PREFIX[case_type]}-B-{i + 1:08d}", case_type=case_type, category=category,
-                title=f"{category.name} {i + 1}", channel="on_site" if case_type == "complaint" else "outlet",
-                institution=outlet, requester_id=owner, first_contact_owner_id=owner, assignee_id=assignee,
-                assignee_department=department, priority=priority, status=status, received_at=received,
-                sla_policy=pol, clock_start=start, response_due=response_due, resolution_due=due,
-                decision_due=decision_due,
-                responded_at=None if status == "new" else received + timedelta(hours=2), escalation_level=level,
-            ))
-        with transaction.atomic():
-            Case.objects.bulk_create(batch, batch_size=2000)
-            if not args.cold:
-                reminders, escalations = [], []
-                for case, (remind_due, reached) in zip(batch, pre, strict=True):
-                    if remind_due is not None:
-                        reminders.append(Reminder(case_id=case.pk, kind="resolution", due=remind_due))
-                    escalations += [Escalation(case_id=case.pk, level=s.level, target=s.target) for s in reached]
-                Reminder.objects.bulk_create(reminders, batch_size=2000)
-                Escalation.objects.bulk_create(escalations, batch_size=2000)
-                seeded_reminders += len(reminders)
-                seeded_escalations += len(escalations)
-        created += n
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh planner statistics, as a live database has
+    def grow(target):
+        nonlocal created, seeded_reminders, seeded_escalations
+        while created < target:
+            n = min(args.batch, target - created)
+            batch, pre = [], []
+            for i in range(created, created + n):
+                case_type = rng.choices(types, type_w)[0]
+                category = rng.choice(categories[case_type])
+                priority = rng.choices(prios, prio_w)[0]
+                pol = policy(case_type, category, priority)
+                # Due dates: 82 % due in the next five weeks, 18 % overdue by up to eight weeks.
+                k = rng.randint(0, 25) if rng.random() < 0.82 else -rng.randint(1, 40)
+                due = fast.add_working_days(today, k) if k else (today if fast.is_working_day(today)
+                                                                  else fast.add_working_days(today, 1))
+                start = fast.add_working_days(due, -pol.resolution_days)
+                received = timezone.make_aware(datetime.combine(start, dtime(9, 0)), tz) + timedelta(
+                    minutes=rng.randint(0, 480))
+                response_due = fast.add_working_days(start, pol.response_days)
+                status = rng.choice(["new", "accepted", "in_progress"]) if response_due >= today else \
+                    rng.choice(["accepted", "in_progress", "in_progress"])
+                outlet = outlet0 if rng.random() < 0.004 else rng.choice(outlets)
+                owner = rng.choice(staff_of[outlet.pk])
+                assignee, department = None, None
+                if case_type == "complaint":
+                    assignee = owner
+                elif case_type == "rectification":
+                    owner = assignee = head_of[outlet.pk]
+                else:
+                    root = category.parent.code if category.parent_id else category.code
+                    department = depts[support_dept.get(root, "OPS")] if case_type == "support" else depts["OPS"]
+                if outlet.pk == outlet0.pk and case_type == "complaint" and rng.random() < 0.5:
+                    owner = assignee = viewers["outlet"]
+                    mine["outlet"] += 1
+                elif case_type == "rectification" and outlet.parent_id == sb0.pk and rng.random() < 0.05:
+                    assignee = viewers["sub_branch"]
+                    mine["sub_branch"] += 1
+                elif case_type == "feedback" and rng.random() < 0.01:
+                    assignee = viewers["branch"]
+                    mine["branch"] += 1
+                level = 0
+                decision_due = start + timedelta(days=15) if case_type == "complaint" else None
+                if not args.cold:  # what yesterday's run recorded
+                    kind = sla.DayKind.WORKING if pol.day_kind == DayKind.WORKING else sla.DayKind.CALENDAR
+                    watched = min(due, decision_due) if decision_due else due  # as services._watched_due
+                    state = sla.evaluate(yesterday, watched, None, pol.remind_before_days, fast, kind)
+                    reached = []
+                    if state.overdue_days > 0:
+                        reached = sla.due_escalations(state.overdue_days, steps_of[pol.pk], set())
+                        level = max((s.level for s in reached), default=0)
+                    pre.append((watched if state.state == "due_soon" else None, reached))
+                batch.append(Case(
+                    number=f"{NUMBER_PREFIX[case_type]}-B-{i + 1:08d}", case_type=case_type, category=category,
+                    title=f"{category.name} {i + 1}", channel="on_site" if case_type == "complaint" else "outlet",
+                    institution=outlet, requester_id=owner, first_contact_owner_id=owner, assignee_id=assignee,
+                    assignee_department=department, priority=priority, status=status, received_at=received,
+                    sla_policy=pol, clock_start=start, response_due=response_due, resolution_due=due,
+                    decision_due=decision_due,
+                    responded_at=None if status == "new" else received + timedelta(hours=2), escalation_level=level,
+                ))
+            with transaction.atomic():
+                Case.objects.bulk_create(batch, batch_size=2000)
+                if not args.cold:
+                    reminders, escalations = [], []
+                    for case, (remind_due, reached) in zip(batch, pre, strict=True):
+                        if remind_due is not None:
+                            reminders.append(Reminder(case_id=case.pk, kind="resolution", due=remind_due))
+                        escalations += [Escalation(case_id=case.pk, level=s.level, target=s.target) for s in reached]
+                    Reminder.objects.bulk_create(reminders, batch_size=2000)
+                    Escalation.objects.bulk_create(escalations, batch_size=2000)
+                    seeded_reminders += len(reminders)
+                    seeded_escalations += len(escalations)
+            created += n
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics, as a live database has
+    def fresh(pk):  # as a request would load it: roles and permissions are not cached yet
+        return User.objects.select_related("staff__institution").get(pk=pk)
+
+    def timed(fn, runs):
+        samples, out = [], None
+        for _ in range(runs):
+            user = fresh(viewer)
+            t = time.perf_counter()
+            out = fn(user)
+            samples.append((time.perf_counter() - t) * 1000)
+        return out, {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(pct(samples, 0.95), 2)}
+
+    def measure_lists():
+        """The first page (25 rows) and the count of each queue for each viewer, as the list page
+        reads them (queries.case_listing), beside the baseline in the same minutes: one query
+        over the OR of every visibility path (visible_cases), ordered, and its exact count."""
+        nonlocal viewer
+        lists = {}
+        for label, pk in viewers.items():
+            viewer = pk
+            lists[label] = {}
+            for queue in QUEUES:
+                rows, page = timed(lambda u, queue=queue: len(queries.case_listing(u, queue=queue)[0:25]), args.repeat)
+                count, count_t = timed(lambda u, queue=queue: queries.case_listing(u, queue=queue).count(),
+                                       max(3, args.repeat // 4))
+                entry = {"page_rows": rows, "count": count, "page": page, "count_capped": count_t}
+                if not args.no_baseline:
+                    base_runs = max(3, args.repeat // 4)
+                    _r, entry["baseline_page"] = timed(
+                        lambda u, queue=queue: len(list(queries.case_list(u, queue=queue)[:25])), base_runs)
+                    entry["baseline_count"], entry["baseline_count_t"] = timed(
+                        lambda u, queue=queue: queries.case_list(u, queue=queue).count(), base_runs)
+                if args.explain:
+                    entry["plan"] = queries.case_list(fresh(pk), queue=queue)[:25].explain()
+                lists[label][queue] = entry
+        return lists
+
+    viewer = None
+    result["case_list"] = {}
+    for size in sorted(args.sizes):
+        t_grow = time.perf_counter()
+        grow(size)
+        result["case_list"][str(size)] = {"build_seconds": round(time.perf_counter() - t_grow, 1),
+                                          **measure_lists()}
     open_qs = Case.objects.filter(status__in=OPEN_STATUSES)
     result.update({
         "outlets": len(outlets),
@@ -280,6 +332,9 @@ def run(args):
     })
 
     # --- (a) the SLA worker -----------------------------------------------------------------
+    if args.skip_sla:
+        result["repeat"], result["mine_assigned"] = args.repeat, mine
+        return result
     def footprint():
         return {"escalations": Escalation.objects.count(), "reminders": Reminder.objects.count(),
                 "notifications": Notification.objects.count(), "timeline": TimelineEntry.objects.count()}
@@ -335,36 +390,6 @@ def run(args):
         "due_soon": soon, "overdue": overdue, "escalation_steps_reached": steps,
     }
 
-    # --- (b) the case list ------------------------------------------------------------------
-    def fresh(pk):  # as a request would load it: roles and permissions are not cached yet
-        return User.objects.select_related("staff__institution").get(pk=pk)
-
-    lists = {}
-    for label, pk in viewers.items():
-        lists[label] = {}
-        for queue in QUEUES:
-            page_ms, count_ms = [], []
-            rows_seen = total = None
-            for _ in range(args.repeat):
-                user = fresh(pk)
-                t = time.perf_counter()
-                page = list(queries.case_list(user, queue=queue)[:25])
-                page_ms.append((time.perf_counter() - t) * 1000)
-                rows_seen = len(page)
-            for _ in range(max(3, args.repeat // 4)):
-                user = fresh(pk)
-                t = time.perf_counter()
-                total = queries.case_list(user, queue=queue).count()
-                count_ms.append((time.perf_counter() - t) * 1000)
-            lists[label][queue] = {
-                "page_rows": rows_seen, "count": total,
-                "page_p50_ms": round(statistics.median(page_ms), 2), "page_p95_ms": round(pct(page_ms, 0.95), 2),
-                "count_p50_ms": round(statistics.median(count_ms), 2),
-                "count_p95_ms": round(pct(count_ms, 0.95), 2), "count_runs": len(count_ms),
-            }
-            if args.explain and label == "branch":
-                lists[label][queue]["plan"] = queries.case_list(fresh(pk), queue=queue)[:25].explain()
-    result["case_list"] = lists
     result["repeat"] = args.repeat
     result["mine_assigned"] = mine
     return result

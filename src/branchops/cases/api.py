@@ -327,7 +327,7 @@ class CaseFilter(Schema):
 def list_cases(request, filters: Query[CaseFilter]):
     if filters.queue not in queries.QUEUES:
         raise ValidationError({"queue": _("Choose one of: %(queues)s.") % {"queues": ", ".join(queries.QUEUES)}})
-    return queries.case_list(request.user, **filters.dict())
+    return queries.case_listing(request.user, **filters.dict())
 
 
 @router.get("/{int:pk}", response=CaseDetailOut, summary="One case; reveal=true shows the complainant (logged)")

@@ -242,6 +242,20 @@ class Case(TimeStampedModel):
             models.Index(fields=["status", "resolution_due"], name="cases_open_due"),
             models.Index(fields=["institution", "status"], name="cases_inst_status"),
             models.Index(fields=["case_type", "received_at"], name="cases_type_received"),
+            # The lists' order (queries.CASE_ORDER) for every visibility path, so each path's page
+            # is read in order and stops at one page (issue 18): open work, and all work for the
+            # two large paths (the institution, the department).
+            # An ascending index serves "nulls last" on both databases (PostgreSQL stores nulls last;
+            # SQLite reads the nulls after the range).
+            models.Index(fields=["resolution_due", "received_at", "id"], name="cases_order_open",
+                         condition=Q(status__in=["new", "accepted", "in_progress"])),
+            models.Index(fields=["resolution_due", "received_at", "id"], name="cases_order_all"),
+            *[models.Index(fields=[field, "resolution_due", "received_at", "id"],
+                           name=f"cases_{short}_open", condition=Q(status__in=["new", "accepted", "in_progress"]))
+              for field, short in (("institution", "inst"), ("assignee", "asg"), ("first_contact_owner", "fco"),
+                                   ("requester", "req"), ("assignee_department", "dept"))],
+            *[models.Index(fields=[field, "resolution_due", "received_at", "id"], name=f"cases_{short}_all")
+              for field, short in (("institution", "inst"), ("assignee_department", "dept"))],
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(status="cancelled") | ~Q(cancel_reason=""),

@@ -2,14 +2,18 @@
 
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import BooleanField, Count, F, Q, QuerySet
+from django.db.models.expressions import Expression
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from branchops.core import clock, nav
 from branchops.core.workdays import calendar as working_calendar
-from branchops.org.scope import scope_q, sees_everything
+from branchops.org.models import Institution
+from branchops.org.scope import scope_q, scope_root, sees_everything
 
 from . import sla
 from .models import OPEN_STATUSES, Case, CaseType, DayKind, Status
@@ -42,6 +46,149 @@ def visible_cases(user) -> QuerySet:
     return Case.objects.filter(visibility_q(user))
 
 
+# A list's count is exact up to here and shown as "1,000+" beyond: counting further would read
+# every row of the list for a figure nobody acts on.
+COUNT_CAP = 1000
+# A scope of up to this many institutions is read one institution at a time (each in the list's
+# order by its own index); a larger one as one path.
+MAX_INSTITUTION_PATHS = 64
+
+
+def visibility_paths(user) -> list[Q] | None:
+    """``visibility_q`` as separate paths, each served by an index in the lists' order (so a page of
+    each can be read on its own and merged); None when the user sees every case. Memoised on the
+    user object, i.e. once per request."""
+    if not hasattr(user, "_case_paths"):
+        user._case_paths = _visibility_paths(user)
+    return user._case_paths
+
+
+def _visibility_paths(user) -> list[Q] | None:
+    if sees_everything(user):
+        return None
+    paths = [Q(first_contact_owner=user), Q(assignee=user), Q(requester=user)]
+    staff = getattr(user, "staff", None)
+    if staff is not None and staff.department_id:
+        paths.append(Q(assignee_department_id=staff.department_id))
+    if _role_names(user) & {str(r) for r in INSTITUTION_SCOPE_ROLES}:
+        root = scope_root(user)
+        if root is not None:
+            if _covers_every_case(root):
+                return None  # the branch-wide reader: the personal paths add nothing, skip the OR
+            ids = list(Institution.objects.filter(path__startswith=root.path).values_list("pk", flat=True))
+            if len(ids) <= MAX_INSTITUTION_PATHS:
+                paths += [Q(institution_id=pk) for pk in ids]
+            else:
+                paths.append(Q(institution_id__in=ids))
+    return paths
+
+
+def _covers_every_case(root) -> bool:
+    """Whether every case lies in ``root``'s subtree: no institution outside it but its ancestors,
+    and no case filed at an ancestor."""
+    ancestors = [int(pk) for pk in root.path.strip("/").split("/")[:-1]]
+    if Institution.objects.exclude(path__startswith=root.path).exclude(pk__in=ancestors).exists():
+        return False
+    return not (ancestors and Case.objects.filter(institution_id__in=ancestors).exists())
+
+
+class CaseListing:
+    """A list of cases read a page at a time, for the page and the API alike (Paginator and the
+    API's pagination slice it and count it). With visibility paths, a page is the merge of each
+    path's first rows in the list's order — one statement, each path stopping at the page's end —
+    then one more for the rows themselves; ``count()`` is exact up to ``COUNT_CAP`` and
+    ``COUNT_CAP + 1`` beyond ("1,000+")."""
+
+    ordered = True
+
+    def __init__(self, qs: QuerySet, paths: list[Q] | None):
+        self.qs, self.paths = qs, paths
+
+    def select_related(self, *fields) -> "CaseListing":
+        return CaseListing(self.qs.select_related(*fields), self.paths)
+
+    def all(self) -> "CaseListing":
+        return self
+
+    def count(self) -> int:
+        if not hasattr(self, "_count"):
+            if self.paths is None:
+                self._count = self.qs.order_by()[:COUNT_CAP + 1].count()
+            else:
+                arms = [self.qs.filter(p).order_by().values_list("id")[:COUNT_CAP + 1] for p in self.paths]
+                union, params = self._union(arms)
+                with connections[self.qs.db].cursor() as cursor:
+                    cursor.execute(f"SELECT COUNT(*) FROM ({union}) u", params)
+                    self._count = min(cursor.fetchone()[0], COUNT_CAP + 1)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self.count() > COUNT_CAP
+
+    def __getitem__(self, k):
+        if isinstance(k, int):
+            return self[k:k + 1][0]
+        start, stop = k.start or 0, k.stop
+        if self.paths is None or stop is None:
+            return list(self.qs.filter(self._visible())[k] if stop is None else self.qs[k])
+        if stop <= start:
+            return []
+        union, params = self._union(self._arms(stop))
+        with connections[self.qs.db].cursor() as cursor:
+            # Column positions: a compound statement orders by its result columns.
+            cursor.execute(f"{union} ORDER BY 1 ASC NULLS LAST, 2 ASC, 3 ASC LIMIT %s OFFSET %s",
+                           [*params, stop - start, start])
+            ids = [row[2] for row in cursor.fetchall()]
+        rows = {c.pk: c for c in self.qs.filter(pk__in=ids).order_by()}
+        return [rows[pk] for pk in ids if pk in rows]
+
+    def __iter__(self):
+        return iter(self[0:None])
+
+    def _visible(self) -> Q:
+        if self.paths is None:
+            return Q()
+        out = Q(pk__in=[])
+        for p in self.paths:
+            out |= p
+        return out
+
+    def _arms(self, stop: int) -> list[QuerySet]:
+        """Each path's rows in the list's order. SQLite merges the paths of a compound statement in
+        its ORDER BY, each read by its index and stopped by the outer LIMIT; PostgreSQL plans a
+        UNION as a whole, so each path there carries its own ORDER BY and LIMIT."""
+        arms = [self.qs.filter(p).values_list("resolution_due", "received_at", "id") for p in self.paths]
+        if connections[self.qs.db].vendor == "sqlite":
+            return [arm.order_by() for arm in arms]
+        return [arm.order_by(*CASE_ORDER)[:stop] for arm in arms]
+
+    def _union(self, arms) -> tuple[str, list]:
+        parts, params = [], []
+        for i, arm in enumerate(arms):
+            try:
+                sql, p = arm.query.get_compiler(self.qs.db).as_sql()
+            except EmptyResultSet:  # a path that matches nothing (a queue this user has no part in)
+                continue
+            limited = arm.query.high_mark is not None
+            parts.append(f"SELECT * FROM ({sql}) a{i}" if limited else sql)
+            params += p
+        # No path left: a statement that reads nothing, in the shape of the others.
+        return " UNION ".join(parts) or "SELECT NULL, NULL, NULL WHERE 1 = 0", params
+
+
+def case_listing(user, **filters) -> CaseListing:
+    """The cases of a list as pages and the API read them (``CaseListing``)."""
+    if not user.is_authenticated or not user.has_perm("cases.view_case"):
+        return CaseListing(Case.objects.none(), None)
+    # On "mine" and "first contact" the user is on every case: they are its own visibility path.
+    paths = None if filters.get("queue", "open") in ("mine", "first_contact") else visibility_paths(user)
+    return CaseListing(_filtered(user, Case.objects.all(), **filters), paths)
+
+
 def access_case(user, pk) -> Case:
     """One case the user may see, or Http404 — the same for missing and out of view."""
     try:
@@ -63,30 +210,58 @@ QUEUES = {
 }
 
 
-def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", status: str = "",
+def case_list(user, **filters) -> QuerySet:
+    """The cases of a list, every row (exports, figures); pages and the API read ``case_listing``."""
+    return _filtered(user, visible_cases(user), **filters)
+
+
+class _OpenWork(Expression):
+    """Open work as literal SQL: the lists' indexes are partial on it, and SQLite uses a partial index
+    only when the query repeats its condition literally (a bound parameter is unknown to its
+    planner); ``likely()`` tells SQLite's planner the term is not selective, so it reads the list's
+    ordered index instead of the status index followed by a sort of every open case."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection):
+        values = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # constants of the code, never input
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f'{table}."status" IN ({values})', []
+
+    def as_sqlite(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        return f"likely({sql})", params
+
+
+def open_q() -> Expression:
+    return _OpenWork()
+
+
+def _filtered(user, qs, *, queue: str = "open", q: str = "", case_type: str = "", status: str = "",
               institution: int | None = None, priority: str = "", major: bool | None = None,
               received_from: date | None = None, received_to: date | None = None) -> QuerySet:
-    qs = visible_cases(user).select_related("institution", "category", "assignee__staff", "assignee_department",
-                                            "first_contact_owner__staff", "sla_policy")
+    qs = qs.select_related("institution", "category", "assignee__staff", "assignee_department",
+                           "first_contact_owner__staff", "sla_policy")
     today = clock.today()
     staff = getattr(user, "staff", None)
     if queue == "mine":
-        qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q(), assignee=user)
     elif queue == "team":
         team = Q(pk__in=[])
         if staff is not None and staff.department_id:
             team |= Q(assignee_department_id=staff.department_id)
         if staff is not None:
             team |= Q(institution_id=staff.institution_id)
-        qs = qs.filter(team, status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q(), team)
     elif queue == "first_contact":
         qs = qs.filter(first_contact_owner=user)
     elif queue == "overdue":
-        qs = qs.filter(status__in=OPEN_STATUSES, resolution_due__lt=today)
+        qs = qs.filter(open_q(), resolution_due__lt=today)
     elif queue == "to_verify":
         qs = qs.filter(to_verify_q(user))
     elif queue == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
+        qs = qs.filter(open_q())
     if q:
         qs = qs.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(description__icontains=q))
     if case_type:
@@ -94,8 +269,6 @@ def case_list(user, *, queue: str = "open", q: str = "", case_type: str = "", st
     if status:
         qs = qs.filter(status=status)
     if institution:
-        from branchops.org.models import Institution
-
         path = Institution.objects.filter(pk=institution).values_list("path", flat=True).first()
         qs = qs.filter(institution__path__startswith=path) if path else qs.none()
     if priority:

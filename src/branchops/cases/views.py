@@ -125,12 +125,11 @@ def _institution_choices(user) -> list[tuple[int, str]]:
 @permission_required("cases.view_case", raise_exception=True)
 def case_list(request):
     filters = _list_filters(request)
-    qs = queries.case_list(request.user, **filters)
     if request.GET.get("format") == "xlsx":
         if not request.user.has_perm("cases.export_case"):
             raise PermissionDenied
-        return _export_cases(qs)
-    page = paginate(request, qs.select_related("sla_policy"))
+        return _export_cases(queries.case_list(request.user, **filters))
+    page = paginate(request, queries.case_listing(request.user, **filters))
     today = clock.today()
     for case in page:
         case.sla = queries.sla_state(case, case.resolution_due, today) if case.is_open else None
