@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from branchops.coordination import services as coord
 from branchops.coordination.models import Item, ItemStatus, Meeting, ReviewDimension, WatchResult
@@ -76,7 +77,7 @@ def _meeting_day(branch: Institution, window_start: date, weekday: int) -> date 
     day = window_start - timedelta(days=21)
     while day.weekday() != weekday:
         day -= timedelta(days=1)
-    for _ in range(14):
+    for _week in range(14):
         later = Meeting.objects.filter(branch=branch, year=day.year, held_on__gte=day).exists()
         if not later:
             return day
@@ -236,20 +237,21 @@ def build_demo_watch(stdout=None) -> dict:
     existing = Item.objects.filter(title__in=titles).select_related("meeting").order_by("pk").first()
     b = _Builder(stdout)
     if existing is not None and existing.status == ItemStatus.APPROVED:  # decided at a cases-demo meeting
-        _say(stdout, f"Post-release watch: {existing.number} released to {existing.outlets.count()} outlets on "
-                     f"{existing.window_start} …")
+        _say(stdout, _("Post-release watch: %(number)s released to %(count)d outlets on %(day)s …") % {
+            "number": existing.number, "count": existing.outlets.count(), "day": existing.window_start})
         with transaction.atomic():
             item = _release(b, existing)
     elif existing is not None:
-        _say(stdout, "Post-release watch: already present, skipped …")
+        _say(stdout, _("Post-release watch: already present, skipped …"))
         return {"status": "already present", "item": existing.number}
     else:
         plan = _plan(b, today)
         if plan is None:
-            _say(stdout, "Post-release watch: no remedy of the demo year fits a watch yet, skipped …")
+            _say(stdout, _("Post-release watch: no remedy of the demo year fits a watch yet, skipped …"))
             return {"status": "skipped"}
         step, window_start, held_on, treated = plan
-        _say(stdout, f"Post-release watch: an item released to {len(treated)} outlets on {window_start} …")
+        _say(stdout, _("Post-release watch: an item released to %(count)d outlets on %(day)s …") % {
+            "count": len(treated), "day": window_start})
         with transaction.atomic():
             item = _write_item(b, step, window_start, held_on, treated)
     watch: WatchResult = coord.evaluate_watch(None, item)
