@@ -1061,7 +1061,7 @@ def _item_body(b):
     start = b.draft.window_start
     return {"title": "矩阵测试事项", "item_type": "new_business", "background": "背景", "actions": "动作",
             "effort_hours": "1", "window_start": str(start), "window_end": str(start), "urgency": "normal",
-            "customer_facing": False, "outlet_ids": [b.o11.pk],
+            "customer_facing": False, "target_mode": "list", "outlet_ids": [b.o11.pk],
             "online_justification": "需要网点当面指导，无法线上完成"}
 
 

@@ -203,6 +203,10 @@ def test_second_run_adds_nothing(built, settings):
     assert again["cases"] == built["cases"]
     assert footprint() == before
     settings.DEBUG = True
+    # The command's first run adds what is built beside the cases (public phones, outlet routines —
+    # whose failed checks open cases —, the workforce); its second run adds nothing.
+    call_command("demo", "--no-coordination", "--no-tickets", "--quiet")
+    before = footprint()
     out = StringIO()
     # Organisation unchanged, cases already present (the coordination demo has its own tests).
     call_command("demo", "--no-coordination", "--no-tickets", stdout=out)
