@@ -1118,26 +1118,41 @@ def _minutes_feedback(e) -> dict:
             "follow_up_due": e.follow_up_due, "done_note": e.done_note}
 
 
+def _minutes_post_review(e) -> dict:
+    return {"id": e.pk, "item": {"id": e.item.pk, "number": e.item.number}, "title": e.item.title,
+            "approval_number": e.item.approval_number, "status": e.status, "outcome": e.outcome,
+            "note": e.note, "flagged_metrics": [
+                {k: m[k] for k in ("metric", "effect", "low", "high")} for m in e.flagged_metrics]}
+
+
+def _minutes_follow_up(c: Condition) -> dict:
+    return _minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
+                                    "meeting": _meeting_ref(c.item.meeting)}
+
+
+def _minutes_document(doc) -> dict:
+    """The stored document's fields; blank while no minutes document exists yet."""
+    if not doc:
+        return {"number": "", "approved_by": None, "approved_at": None, "sha256": ""}
+    return {"number": doc.number, "approved_by": _person(doc.approved_by), "approved_at": doc.approved_at,
+            "sha256": doc.sha256}
+
+
 def _minutes(user, meeting: Meeting) -> dict:
     content = queries.minutes_content(meeting)
-    doc = content["document"]
+    doc = _minutes_document(content["document"])
     return {
-        "meeting": _meeting_ref(meeting), "state": content["state"], "number": doc.number if doc else "",
+        "meeting": _meeting_ref(meeting), "state": content["state"], "number": doc["number"],
         "chair": _person(meeting.chair), "present": [_person(u) for u in content["present"]],
         "observers": [_person(u) for u in content["observers"]], "on_leave": [_person(u) for u in content["on_leave"]],
         "items": [_minutes_item(i) for i in content["items"]],
         "feedback": [_minutes_feedback(e) for e in content["feedback"]],
-        "post_reviews": [{"id": e.pk, "item": {"id": e.item.pk, "number": e.item.number}, "title": e.item.title,
-                          "approval_number": e.item.approval_number, "status": e.status, "outcome": e.outcome,
-                          "note": e.note, "flagged_metrics": [
-                              {k: m[k] for k in ("metric", "effect", "low", "high")} for m in e.flagged_metrics]}
-                         for e in content["post_reviews"]],
+        "post_reviews": [_minutes_post_review(e) for e in content["post_reviews"]],
         "notes": meeting.notes,
-        "follow_up": [_minutes_condition(c) | {"item": {"id": c.item.pk, "number": c.item.number},
-                                               "meeting": _meeting_ref(c.item.meeting)} for c in content["follow_up"]],
+        "follow_up": [_minutes_follow_up(c) for c in content["follow_up"]],
         "issued_by": _person(meeting.minutes_issued_by), "issued_at": meeting.minutes_issued_at,
-        "approved_by": _person(doc.approved_by) if doc else None, "approved_at": doc.approved_at if doc else None,
-        "sha256": doc.sha256 if doc else "",
+        "approved_by": doc["approved_by"], "approved_at": doc["approved_at"],
+        "sha256": doc["sha256"],
         "document_url": reverse("api:coordination_minutes_document", kwargs={"pk": meeting.pk}),
         "allowed_actions": [a for a in MEETING_ACTIONS.allowed(user, meeting) if a in ("issue", "approve")],
     }

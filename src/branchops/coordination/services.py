@@ -190,26 +190,39 @@ def _set_targets(item: Item, **targets) -> None:
     for name, rows in targets.items():
         rows = None if rows is None else list(rows)
         if name != needed:
-            if rows:
-                errors[name] = _("The target mode is “%(mode)s”: clear this choice, or choose its mode.") % {
-                    "mode": mode}
-            elif getattr(item, name).exists():
-                getattr(item, name).clear()
-            continue
-        if rows is None:
-            continue
-        allowed = set(choices[name].filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
-        outside = [str(r) for r in rows if r.pk not in allowed]
-        if outside:
-            errors[name] = _("Not within the item's branch, or no longer active: %(names)s.") % {
-                "names": "、".join(outside)}
+            error = _clear_other_mode(item, name, rows, mode)
         else:
-            getattr(item, name).set(rows)
+            error = _set_chosen(item, name, rows, choices[name])
+        if error:
+            errors[name] = error
     if needed and needed not in errors and not getattr(item, needed).exists():
         errors[needed] = _("Choose at least one.")
     if errors:
         raise ValidationError(errors)
     item.outlets.set(resolve_outlets(item))
+
+
+def _clear_other_mode(item: Item, name: str, rows: list | None, mode: str) -> str | None:
+    """A choice of a mode other than the item's: refused if given, its old rows cleared if not
+    (a mode's old choices must not linger once the mode changed). Returns the error, if any."""
+    if rows:
+        return _("The target mode is “%(mode)s”: clear this choice, or choose its mode.") % {"mode": mode}
+    if getattr(item, name).exists():
+        getattr(item, name).clear()
+    return None
+
+
+def _set_chosen(item: Item, name: str, rows: list | None, choices) -> str | None:
+    """The chosen mode's rows (None: unchanged), set only when all are within the item's choices;
+    returns the error naming those outside, if any."""
+    if rows is None:
+        return None
+    allowed = set(choices.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
+    outside = [str(r) for r in rows if r.pk not in allowed]
+    if outside:
+        return _("Not within the item's branch, or no longer active: %(names)s.") % {"names": "、".join(outside)}
+    getattr(item, name).set(rows)
+    return None
 
 
 def _mark_opinions_stale(actor, item: Item) -> None:
@@ -250,6 +263,60 @@ def add_attachment(actor, item: Item, kind: str, upload, *, expected_version: in
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
+def _check_revision(actor, item: Item, *, upload, reason: str, kind: str, replaces: int | None,
+                    condition: int | None) -> tuple:
+    """Check a material revision's inputs, collecting every error before raising them together (the
+    form shows them all at once). Returns the condition met, the version replaced and the kind (a
+    new version keeps the kind of the one it replaces)."""
+    errors = {}
+    if not reason:
+        errors["reason"] = _("Say why the material is revised.")
+    errors |= length_errors(reason=(reason, REASON_LENGTH))
+    cond = _revision_condition(actor, item, condition, errors)
+    previous = None
+    if replaces is not None:
+        previous = item.attachments.filter(pk=replaces).first()
+        error = _replaced_error(previous)
+        if error:
+            errors["replaces"] = error
+        else:
+            kind = previous.kind
+    if previous is None and kind not in ItemAttachment.Kind.values:
+        errors.setdefault("kind", _("Choose what the file is."))
+    if upload is None or not getattr(upload, "size", 0):
+        errors["file"] = _("Choose a file that is not empty.")
+    elif upload.size > MAX_UPLOAD:
+        errors["file"] = _("A file may be at most 20 MB.")
+    if errors:
+        raise ValidationError(errors)
+    return cond, previous, kind
+
+
+def _revision_condition(actor, item: Item, condition: int | None, errors: dict) -> Condition | None:
+    """The open condition a revision meets, noting in ``errors`` why not; only the secretariat may
+    revise without one (a correction)."""
+    if condition is None:
+        if not rules.decides(actor, item):
+            errors["condition"] = _("Name the open condition the revision meets (only the secretariat revises "
+                                    "without one).")
+        return None
+    cond = item.conditions.filter(pk=condition).first()
+    if cond is None:
+        errors["condition"] = _("Not a condition of this item.")
+    elif cond.status == Condition.Status.SIGNED_OFF:
+        errors["condition"] = _("This condition is already signed off: its material can no longer change.")
+    return cond
+
+
+def _replaced_error(previous: ItemAttachment | None) -> str | None:
+    """Why the version named as replaced cannot be: only the item's current version may be revised."""
+    if previous is None:
+        return _("Not a material of this item.")
+    if not previous.is_current:
+        return _("A later version of this material exists: revise the current version.")
+    return None
+
+
 @transaction.atomic
 def revise_material(actor, item: Item, *, upload, reason: str, kind: str = "", replaces: int | None = None,
                     condition: int | None = None, expected_version: int | None = None) -> ItemAttachment:
@@ -264,38 +331,9 @@ def revise_material(actor, item: Item, *, upload, reason: str, kind: str = "", r
     if not rules.materials_revisable(item):
         raise ValidationError(_("Materials are revised only while the item's decision is in force (conditionally "
                                 "approved, approved or released, and not revoked)."))
-    errors = {}
     reason = (reason or "").strip()
-    if not reason:
-        errors["reason"] = _("Say why the material is revised.")
-    errors |= length_errors(reason=(reason, REASON_LENGTH))
-    cond = None
-    if condition is not None:
-        cond = item.conditions.filter(pk=condition).first()
-        if cond is None:
-            errors["condition"] = _("Not a condition of this item.")
-        elif cond.status == Condition.Status.SIGNED_OFF:
-            errors["condition"] = _("This condition is already signed off: its material can no longer change.")
-    elif not rules.decides(actor, item):
-        errors["condition"] = _("Name the open condition the revision meets (only the secretariat revises "
-                                "without one).")
-    previous = None
-    if replaces is not None:
-        previous = item.attachments.filter(pk=replaces).first()
-        if previous is None:
-            errors["replaces"] = _("Not a material of this item.")
-        elif not previous.is_current:
-            errors["replaces"] = _("A later version of this material exists: revise the current version.")
-        else:
-            kind = previous.kind
-    if previous is None and kind not in ItemAttachment.Kind.values:
-        errors.setdefault("kind", _("Choose what the file is."))
-    if upload is None or not getattr(upload, "size", 0):
-        errors["file"] = _("Choose a file that is not empty.")
-    elif upload.size > MAX_UPLOAD:
-        errors["file"] = _("A file may be at most 20 MB.")
-    if errors:
-        raise ValidationError(errors)
+    cond, previous, kind = _check_revision(actor, item, upload=upload, reason=reason, kind=kind,
+                                           replaces=replaces, condition=condition)
     att = ItemAttachment(item=item, kind=kind, name=os.path.basename(upload.name)[:200], uploaded_by=actor,
                          uploaded_at=clock.now(), version=previous.version + 1 if previous else 1,
                          previous=previous, condition=cond, reason=reason)
