@@ -18,6 +18,7 @@ from branchops.core import clock
 from branchops.core.actions import require
 from branchops.core.services import (
     check_lengths,
+    document_number,
     length_errors,
     lock_versioned,
     next_number,
@@ -877,13 +878,9 @@ def issue_minutes(actor, meeting: Meeting) -> Meeting:
 def minutes_number(meeting: Meeting) -> str:
     """The next 文号 of the branch's minutes in the meeting's year, in the configured format; taken
     once, on approval, and never given again (a gap is possible, a renumbering is not)."""
-    fmt = settings_for(meeting.branch).minutes_number_format
-    seq = next_number(f"coordination:minutes:{meeting.branch_id}", meeting.year)
-    try:
-        return fmt.format(year=meeting.year, seq=seq)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValidationError(_("The minutes number format “%(format)s” is not valid: use {year} and {seq}.") % {
-            "format": fmt}) from exc
+    return document_number(settings_for(meeting.branch).minutes_number_format,
+                           f"coordination:minutes:{meeting.branch_id}", meeting.year,
+                           _("The minutes number format “%(format)s” is not valid: use {year} and {seq}."))
 
 
 @transaction.atomic

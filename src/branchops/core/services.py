@@ -119,6 +119,17 @@ def next_number(key: str, year: int) -> int:
         return series.values_list("last", flat=True).get()
 
 
+def document_number(fmt: str, key: str, year: int, invalid_format: str) -> str:
+    """The next 文号 of a yearly series of issued documents, in a configured format with ``{year}`` and
+    ``{seq}``. A format that does not fit is refused with ``invalid_format`` (it names ``%(format)s``);
+    the caller's transaction then gives the number back."""
+    seq = next_number(key, year)
+    try:
+        return fmt.format(year=year, seq=seq)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(invalid_format % {"format": fmt}) from exc
+
+
 @transaction.atomic
 def set_calendar_day(actor, date, is_working_day: bool, name: str = "") -> CalendarDay:
     require_perm(actor, "core.change_calendarday")

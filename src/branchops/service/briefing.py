@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy
 from branchops.core import clock, limits
 from branchops.core.actions import require
 from branchops.core.services import (
+    document_number,
     lock_versioned,
-    next_number,
     notify,
     record_timeline,
     stamp_history,
@@ -171,12 +171,8 @@ def briefing_number(briefing: Briefing) -> str:
     """The next 文号 of the branch's briefings in the briefing's year, in the configured format; taken
     once, on approval, and never given again."""
     conf = BriefingSettings.objects.filter(branch=briefing.branch).first() or BriefingSettings()
-    seq = next_number(f"service:briefing:{briefing.branch_id}", briefing.year)
-    try:
-        return conf.number_format.format(year=briefing.year, seq=seq)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValidationError(_("The briefing number format “%(format)s” is not valid: use {year} and {seq}.") % {
-            "format": conf.number_format}) from exc
+    return document_number(conf.number_format, f"service:briefing:{briefing.branch_id}", briefing.year,
+                           _("The briefing number format “%(format)s” is not valid: use {year} and {seq}."))
 
 
 @transaction.atomic
